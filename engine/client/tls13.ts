@@ -1,0 +1,431 @@
+/**
+ * The TLS 1.3 client, one class per state (RFC 8446 §2):
+ *
+ *   startClient: send ClientHello
+ *   ExpectServerHello: ServerHello (→ handshake keys, CCS) or HelloRetryRequest (→ ClientHello2)
+ *   ExpectEncryptedExtensions → ExpectCertificateOrRequest → ExpectCertificate
+ *   → ExpectCertificateVerify → ExpectFinished: send [CCS] [Certificate] Finished, application keys
+ *   Connected: NewSessionTicket, KeyUpdate
+ * @module
+ */
+
+import type { ClientConfig } from "../config.ts";
+import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
+import { Connected } from "../connected.ts";
+import { Writer } from "../msgs/codec.ts";
+import { ExtensionType as E, groupName, HandshakeType as H, ProtocolVersion } from "../msgs/enums.ts";
+import {
+  checkAllowed,
+  decodeAlpn,
+  decodeCookie,
+  decodeEmpty,
+  decodeServerShare,
+  decodeU16,
+  encodeAlpn,
+  encodeClientShares,
+  encodeServerNameList,
+  encodeU16,
+  encodeU16List,
+  type Extension,
+  findExtension,
+} from "../msgs/extensions.ts";
+import {
+  decodeCertificate,
+  decodeCertificateRequest,
+  decodeCertificateVerify,
+  decodeEncryptedExtensions,
+  decodeFinished,
+  decodeServerHello,
+  encodeCertificate,
+  encodeClientHello,
+  encodeFinished,
+  type HandshakeMessage,
+  isHelloRetryRequest,
+  type ServerHello,
+} from "../msgs/handshake.ts";
+import { certificateVerifyContent, type Context, expectMessage, fail, isIpAddress, type State, type Step } from "../state.ts";
+import { ctEqual } from "../../suites/bytes.ts";
+import type { KeyShare, KxGroup } from "../../suites/kx.ts";
+import { KxError } from "../../suites/kx.ts";
+import { type PublicKey, publicKeyFromCertificate, verifySignature } from "../../suites/sign.ts";
+import { type Tls13Suite } from "../../suites/tls13.ts";
+import { schemeName } from "../names.ts";
+
+/** What the client decided before sending ClientHello. */
+interface ClientOffer {
+  readonly config: ClientConfig;
+  readonly sni: string | undefined;
+  readonly random: Uint8Array;
+  readonly sessionId: Uint8Array;
+  readonly shares: readonly KeyShare[];
+  /** Extension types we sent (responses may only use these). */
+  readonly offeredExtensions: ReadonlySet<number>;
+  readonly cookie: Uint8Array | undefined;
+  readonly helloRetry: boolean;
+  /** The cipher suite a HelloRetryRequest chose; the ServerHello must repeat it (RFC 8446 §4.1.4). */
+  readonly retrySuite: number | undefined;
+}
+
+/** Build and send a ClientHello (RFC 8446 §4.1.2); returns the first state. */
+export function startClient(cx: Context, config: ClientConfig): State {
+  const cfg = cx.cfg;
+  const random = cx.cfg.random(32);
+  cx.clientRandom = random;
+  const sessionId = config.middleboxCompat === false ? new Uint8Array(0) : cfg.random(32);
+  const count = Math.max(1, Math.min(config.keyShareCount ?? 1, cfg.groups.length));
+  const shares = cfg.groups.slice(0, count).map((g) => g.generate(cfg.random));
+  const sni = config.serverName && !isIpAddress(config.serverName) ? config.serverName : undefined;
+  const offer: ClientOffer = {
+    config,
+    sni,
+    random,
+    sessionId,
+    shares,
+    offeredExtensions: new Set(),
+    cookie: undefined,
+    helloRetry: false,
+    retrySuite: undefined,
+  };
+  return sendHello(cx, offer);
+}
+
+function sendHello(cx: Context, offer: ClientOffer): State {
+  const cfg = cx.cfg;
+  const exts: Extension[] = [];
+  if (offer.sni) exts.push({ type: E.serverName, data: encodeServerNameList(offer.sni) });
+  exts.push({ type: E.supportedGroups, data: encodeU16List(cfg.groups.map((g) => g.id)) });
+  if (cfg.alpn.length > 0) exts.push({ type: E.alpn, data: encodeAlpn(cfg.alpn) });
+  exts.push({
+    type: E.keyShare,
+    data: encodeClientShares(offer.shares.map((s) => ({ group: s.group, keyExchange: s.publicKey }))),
+  });
+  exts.push({ type: E.supportedVersions, data: Uint8Array.of(2, 0x03, 0x04) });
+  exts.push({ type: E.signatureAlgorithms, data: encodeU16List(cfg.schemes) });
+  if (offer.cookie) {
+    exts.push({ type: E.cookie, data: new Writer().vec(2, offer.cookie).finish() });
+  }
+  if (offer.config.offerTickets !== false) exts.push({ type: E.pskKeyExchangeModes, data: Uint8Array.of(1, 1) });
+  if (cfg.recordSizeLimit !== undefined) exts.push({ type: E.recordSizeLimit, data: encodeU16(cfg.recordSizeLimit) });
+  const final = offer.config.helloExtensions ? offer.config.helloExtensions(exts) : exts;
+  const raw = encodeClientHello({
+    legacyVersion: ProtocolVersion.tls12,
+    random: offer.random,
+    sessionId: offer.sessionId,
+    cipherSuites: cfg.suites.map((s) => s.id),
+    compressionMethods: Uint8Array.of(0),
+    extensions: final,
+  });
+  cx.sendHandshake(raw);
+  // From now until the server's Finished, a middlebox-compat CCS may arrive (RFC 8446 §5).
+  cx.allowChangeCipherSpec(true);
+  return new ExpectServerHello({ ...offer, offeredExtensions: new Set(final.map((e) => e.type)) });
+}
+
+/** Waiting for ServerHello or HelloRetryRequest. */
+class ExpectServerHello implements State {
+  readonly name = "client.ExpectServerHello";
+  constructor(readonly s: ClientOffer) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.serverHello, this.name);
+    const sh = decodeServerHello(m.body);
+    const hrr = isHelloRetryRequest(sh);
+    const where = hrr ? "client.ExpectServerHello@HelloRetryRequest" : `${this.name}@ServerHello`;
+    this.#checkCommon(sh, where);
+    const suite = cx.cfg.suites.find((s) => s.id === sh.cipherSuite);
+    if (!suite) {
+      fail("illegal_parameter", "peer_misbehaved.unoffered_cipher_suite", "Cannot accept ServerHello: cipher suite was not offered", where);
+    }
+    cx.transcript.start(suite.hash);
+    if (hrr) return this.#helloRetry(cx, m, sh, suite, where);
+    return this.#serverHello(cx, m, sh, suite, where);
+  }
+
+  // RFC 8446 §4.1.3: checks both ServerHello and HelloRetryRequest share.
+  #checkCommon(sh: ServerHello, where: string): void {
+    const sv = findExtension(sh.extensions, E.supportedVersions);
+    if (sv === undefined) {
+      // A TLS 1.2 (or older) server: we speak TLS 1.3 only.
+      fail("protocol_version", "peer_incompatible.tls13_required", "Cannot accept ServerHello: the server does not support TLS 1.3", where);
+    }
+    if (decodeU16(sv, "supported_versions") !== ProtocolVersion.tls13) {
+      fail("illegal_parameter", "peer_misbehaved.bad_selected_version", "Cannot accept ServerHello: supported_versions must select TLS 1.3", where);
+    }
+    if (sh.legacyVersion !== ProtocolVersion.tls12) {
+      fail("illegal_parameter", "peer_misbehaved.bad_legacy_version", "Cannot accept ServerHello: legacy_version must be 0x0303", where);
+    }
+    if (!ctEqual(sh.sessionId, this.s.sessionId)) {
+      fail("illegal_parameter", "peer_misbehaved.session_id_mismatch", "Cannot accept ServerHello: legacy_session_id_echo differs from the sent value", where);
+    }
+    if (sh.compressionMethod !== 0) {
+      fail("illegal_parameter", "peer_misbehaved.compression", "Cannot accept ServerHello: legacy_compression_method must be 0", where);
+    }
+  }
+
+  #helloRetry(cx: Context, m: HandshakeMessage, hrr: ServerHello, suite: Tls13Suite, where: string): Step {
+    // RFC 8446 §4.1.4
+    if (this.s.helloRetry) {
+      fail("unexpected_message", "peer_misbehaved.second_hello_retry", "Cannot accept HelloRetryRequest: a second one", where);
+    }
+    checkAllowed("HelloRetryRequest", "hrr", hrr.extensions, this.s.offeredExtensions);
+    const ks = findExtension(hrr.extensions, E.keyShare);
+    const cookieData = findExtension(hrr.extensions, E.cookie);
+    let shares = this.s.shares;
+    if (ks !== undefined) {
+      const group = decodeU16(ks, "HelloRetryRequest.key_share");
+      const g = cx.cfg.groups.find((x) => x.id === group);
+      if (!g) {
+        fail("illegal_parameter", "peer_misbehaved.unoffered_group", `Cannot accept HelloRetryRequest: group ${groupName(group)} was not offered`, where);
+      }
+      if (this.s.shares.some((s) => s.group === group)) {
+        fail("illegal_parameter", "peer_misbehaved.hrr_for_offered_share", `Cannot accept HelloRetryRequest: a share for ${g.name} was already sent`, where);
+      }
+      shares = [g.generate(cx.cfg.random)];
+    }
+    const cookie = cookieData === undefined ? undefined : decodeCookie(cookieData, "HelloRetryRequest.cookie");
+    if (ks === undefined && cookie === undefined) {
+      fail("illegal_parameter", "peer_misbehaved.hrr_changes_nothing", "Cannot accept HelloRetryRequest: it would not change the ClientHello", where);
+    }
+    cx.transcript.rewriteForHelloRetry();
+    cx.transcript.add(m.raw);
+    // Middlebox compatibility: the CCS goes right after the HRR (RFC 8446 §D.4).
+    if (this.s.sessionId.length > 0) cx.sendChangeCipherSpec();
+    return sendHello(cx, { ...this.s, shares, cookie, helloRetry: true, retrySuite: suite.id });
+  }
+
+  #serverHello(cx: Context, m: HandshakeMessage, sh: ServerHello, suite: Tls13Suite, where: string): Step {
+    checkAllowed("ServerHello", H.serverHello, sh.extensions, this.s.offeredExtensions);
+    // Downgrade sentinel (RFC 8446 §4.1.3) only matters when the client also speaks TLS 1.2; a 1.3-only
+    // client refuses lower versions above. A HelloRetryRequest-chosen suite must not change.
+    if (this.s.retrySuite !== undefined && this.s.retrySuite !== suite.id) {
+      fail("illegal_parameter", "peer_misbehaved.suite_changed_after_hrr", "Cannot accept ServerHello: cipher suite differs from the HelloRetryRequest", where);
+    }
+    if (findExtension(sh.extensions, E.preSharedKey) !== undefined) {
+      fail("illegal_parameter", "peer_misbehaved.unoffered_psk", "Cannot accept ServerHello: pre_shared_key was not offered", where);
+    }
+    const ksData = findExtension(sh.extensions, E.keyShare);
+    if (ksData === undefined) {
+      fail("missing_extension", "peer_misbehaved.missing_key_share", "Cannot accept ServerHello: key_share is missing", where);
+    }
+    const ks = decodeServerShare(ksData, "ServerHello.key_share");
+    const mine = this.s.shares.find((s) => s.group === ks.group);
+    const group = cx.cfg.groups.find((g) => g.id === ks.group);
+    if (!mine || !group) {
+      fail("illegal_parameter", "peer_misbehaved.wrong_group", `Cannot accept ServerHello: no share was sent for ${groupName(ks.group)}`, where);
+    }
+    let shared: Uint8Array;
+    try {
+      shared = group.sharedSecret(mine.privateKey, ks.keyExchange);
+    } catch (e) {
+      if (e instanceof KxError) {
+        fail("illegal_parameter", "peer_misbehaved.bad_key_share", `Cannot accept ServerHello: invalid ${group.name} key share`, where);
+      }
+      throw e;
+    }
+    cx.transcript.add(m.raw);
+    const ks13 = new KeySchedule(suite.hash);
+    const secrets = ks13.handshake(shared, cx.transcript.current());
+    cx.setReadSecret(suite, secrets.serverHandshake, "handshake");
+    cx.keyLog("SERVER_HANDSHAKE_TRAFFIC_SECRET", secrets.serverHandshake);
+    cx.keyLog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", secrets.clientHandshake);
+    // Go's sendDummyChangeCipherSpec: before our first encrypted record (RFC 8446 §D.4).
+    if (this.s.sessionId.length > 0 && !this.s.helloRetry) cx.sendChangeCipherSpec();
+    cx.setWriteSecret(suite, secrets.clientHandshake, "handshake");
+    return new ExpectEncryptedExtensions({ offer: this.s, suite, group, keys: ks13, secrets });
+  }
+}
+
+interface Negotiated {
+  readonly offer: ClientOffer;
+  readonly suite: Tls13Suite;
+  readonly group: KxGroup;
+  readonly keys: KeySchedule;
+  readonly secrets: { readonly clientHandshake: Uint8Array; readonly serverHandshake: Uint8Array };
+}
+
+interface AfterEE extends Negotiated {
+  readonly alpn: string | undefined;
+  readonly peerRecordSizeLimit: number | undefined;
+}
+
+/** Waiting for EncryptedExtensions (RFC 8446 §4.3.1). */
+class ExpectEncryptedExtensions implements State {
+  readonly name = "client.ExpectEncryptedExtensions";
+  constructor(readonly s: Negotiated) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.encryptedExtensions, this.name);
+    const exts = decodeEncryptedExtensions(m.body);
+    checkAllowed("EncryptedExtensions", H.encryptedExtensions, exts, this.s.offer.offeredExtensions);
+    const where = `${this.name}@EncryptedExtensions`;
+    let alpn: string | undefined;
+    const alpnData = findExtension(exts, E.alpn);
+    if (alpnData !== undefined) {
+      const list = decodeAlpn(alpnData, "EncryptedExtensions.alpn");
+      if (list.length !== 1 || !cx.cfg.alpn.includes(list[0]!)) {
+        fail("illegal_parameter", "peer_misbehaved.bad_alpn", "Cannot accept EncryptedExtensions: ALPN must be one protocol the client offered", where);
+      }
+      alpn = list[0];
+    }
+    const sn = findExtension(exts, E.serverName);
+    if (sn !== undefined) decodeEmpty(sn, "EncryptedExtensions.server_name");
+    let peerRecordSizeLimit: number | undefined;
+    const rsl = findExtension(exts, E.recordSizeLimit);
+    if (rsl !== undefined) {
+      peerRecordSizeLimit = decodeU16(rsl, "EncryptedExtensions.record_size_limit");
+      if (peerRecordSizeLimit < 64) {
+        fail("illegal_parameter", "peer_misbehaved.record_size_limit", `Cannot accept record_size_limit ${peerRecordSizeLimit}: below 64`, where);
+      }
+      cx.setMaxFragment(peerRecordSizeLimit - 1);
+    }
+    if (findExtension(exts, E.earlyData) !== undefined) {
+      fail("unsupported_extension", "peer_misbehaved.unoffered_early_data", "Cannot accept EncryptedExtensions: early_data was not offered", where);
+    }
+    cx.transcript.add(m.raw);
+    return new ExpectCertificateOrRequest({ ...this.s, alpn, peerRecordSizeLimit });
+  }
+}
+
+/** Waiting for CertificateRequest or Certificate (RFC 8446 §4.3.2, §4.4.2). */
+class ExpectCertificateOrRequest implements State {
+  readonly name = "client.ExpectCertificateOrRequest";
+  constructor(readonly s: AfterEE) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, [H.certificate, H.certificateRequest], this.name);
+    if (m.type === H.certificate) return new ExpectCertificate(this.s, undefined).handle(cx, m);
+    const req = decodeCertificateRequest(m.body);
+    checkAllowed("CertificateRequest", H.certificateRequest, req.extensions);
+    if (req.context.length !== 0) {
+      fail("illegal_parameter", "peer_misbehaved.certificate_request_context", "Cannot accept CertificateRequest: context must be empty in the handshake", `${this.name}@CertificateRequest`);
+    }
+    if (findExtension(req.extensions, E.signatureAlgorithms) === undefined) {
+      fail("missing_extension", "peer_misbehaved.missing_signature_algorithms", "Cannot accept CertificateRequest: signature_algorithms is missing", `${this.name}@CertificateRequest`);
+    }
+    cx.transcript.add(m.raw);
+    return new ExpectCertificate(this.s, req.context);
+  }
+}
+
+/** Waiting for the server's Certificate (RFC 8446 §4.4.2). */
+class ExpectCertificate implements State {
+  readonly name = "client.ExpectCertificate";
+  constructor(readonly s: AfterEE, readonly certRequestContext: Uint8Array | undefined) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.certificate, this.name);
+    const where = `${this.name}@Certificate`;
+    const cert = decodeCertificate(m.body);
+    if (cert.context.length !== 0) {
+      fail("illegal_parameter", "peer_misbehaved.certificate_context", "Cannot accept Certificate: certificate_request_context must be empty", where);
+    }
+    for (const e of cert.entries) checkAllowed("Certificate", H.certificate, e.extensions, this.s.offer.offeredExtensions);
+    if (cert.entries.length === 0) {
+      // RFC 8446 §4.4.2.4
+      fail("decode_error", "peer_misbehaved.empty_certificate", "Cannot accept Certificate: the server sent no certificate", where);
+    }
+    const chain = cert.entries.map((e) => e.certData);
+    let publicKey: PublicKey;
+    try {
+      publicKey = publicKeyFromCertificate(chain[0]!);
+    } catch {
+      fail("bad_certificate", "certificate.bad_encoding", "Cannot accept Certificate: the leaf certificate or its key cannot be parsed", where);
+    }
+    cx.transcript.add(m.raw);
+    const next = new ExpectCertificateVerify({ ...this.s, chain, publicKey, certRequestContext: this.certRequestContext });
+    const config = this.s.offer.config;
+    if (config.dangerouslyDisableCertificateVerification) {
+      cx.emit("insecure", "certificate verification is disabled: the server's identity is not checked");
+      return next;
+    }
+    const verdict = config.verifyPeer!({ chain, serverName: config.serverName });
+    const decide = (ok: boolean): State => {
+      if (ok !== true) {
+        fail("bad_certificate", "certificate.rejected", "Cannot accept Certificate: the verifier rejected the chain", where);
+      }
+      return next;
+    };
+    if (typeof verdict === "boolean") return decide(verdict);
+    return { pending: Promise.resolve(verdict).then(decide) };
+  }
+}
+
+interface AfterCertificate extends AfterEE {
+  readonly chain: readonly Uint8Array[];
+  readonly publicKey: PublicKey;
+  readonly certRequestContext: Uint8Array | undefined;
+}
+
+/** Waiting for the server's CertificateVerify (RFC 8446 §4.4.3). */
+class ExpectCertificateVerify implements State {
+  readonly name = "client.ExpectCertificateVerify";
+  constructor(readonly s: AfterCertificate) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.certificateVerify, this.name);
+    const where = `${this.name}@CertificateVerify`;
+    const cv = decodeCertificateVerify(m.body);
+    // RFC 8446 §4.4.3: the scheme must be one we offered; PKCS#1 v1.5 is never allowed here.
+    if (!cx.cfg.schemes.includes(cv.scheme) || (cv.scheme & 0xff) === 0x01) {
+      fail("illegal_parameter", "peer_misbehaved.unoffered_signature_scheme", `Cannot accept CertificateVerify: scheme ${schemeName(cv.scheme)} was not offered`, where);
+    }
+    const content = certificateVerifyContent("server", cx.transcript.current());
+    cx.transcript.add(m.raw);
+    const next = new ExpectFinished({ ...this.s, signatureScheme: cv.scheme });
+    const decide = (ok: boolean): State => {
+      if (!ok) {
+        fail("decrypt_error", "certificate.bad_signature", "Cannot accept CertificateVerify: the signature does not verify", where);
+      }
+      return next;
+    };
+    const ok = verifySignature(cv.scheme, this.s.publicKey, content, cv.signature);
+    if (typeof ok === "boolean") return decide(ok);
+    return { pending: ok.then(decide) };
+  }
+}
+
+interface AfterCertificateVerify extends AfterCertificate {
+  readonly signatureScheme: number;
+}
+
+/** Waiting for the server's Finished (RFC 8446 §4.4.4); then the client's second flight. */
+class ExpectFinished implements State {
+  readonly name = "client.ExpectFinished";
+  constructor(readonly s: AfterCertificateVerify) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.finished, this.name);
+    const { suite, keys, secrets } = this.s;
+    const got = decodeFinished(m.body, suite.hash.outputLen);
+    const expected = finishedVerifyData(suite.hash, secrets.serverHandshake, cx.transcript.current());
+    if (!ctEqual(got, expected)) {
+      fail("decrypt_error", "peer_misbehaved.bad_finished", "Cannot accept Finished: verify_data is wrong", `${this.name}@Finished`);
+    }
+    cx.transcript.add(m.raw);
+    const app = keys.application(cx.transcript.current());
+    cx.keyLog("SERVER_TRAFFIC_SECRET_0", app.serverApplication);
+    cx.keyLog("CLIENT_TRAFFIC_SECRET_0", app.clientApplication);
+    cx.keyLog("EXPORTER_SECRET", app.exporter);
+    cx.setReadSecret(suite, app.serverApplication, "application");
+    cx.allowChangeCipherSpec(false);
+    // Client certificates come with issue #3: for now a CertificateRequest gets an empty Certificate.
+    if (this.s.certRequestContext !== undefined) {
+      cx.sendHandshake(encodeCertificate({ context: this.s.certRequestContext, entries: [] }));
+    }
+    cx.sendHandshake(encodeFinished(finishedVerifyData(suite.hash, secrets.clientHandshake, cx.transcript.current())));
+    const resumption = keys.resumption(cx.transcript.current());
+    cx.setWriteSecret(suite, app.clientApplication, "application");
+    cx.complete({
+      version: "TLSv1.3",
+      cipherSuite: suite.name,
+      group: this.s.group.name,
+      alpn: this.s.alpn,
+      serverName: this.s.offer.sni,
+      signatureScheme: schemeName(this.s.signatureScheme),
+      helloRetry: this.s.offer.helloRetry,
+      peerCertificates: this.s.chain,
+    });
+    return new Connected({ suite, read: app.serverApplication, write: app.clientApplication, resumption }, "client");
+  }
+}
+

@@ -1,0 +1,186 @@
+/**
+ * Client and server configuration: what callers pass, and the frozen, normalized form the states use.
+ * Verification is on by default; turning it off is an explicit, loudly named option.
+ * @module
+ */
+
+import { type Extension } from "./msgs/extensions.ts";
+import { KX_GROUPS, type Tls13Suite, TLS13_SUITES } from "../suites/tls13.ts";
+import type { KxGroup } from "../suites/kx.ts";
+import { SIG_SCHEMES, type SigningKey, type SigSchemeName } from "../suites/sign.ts";
+import { pemDecode } from "../suites/pem.ts";
+import { MAX_PLAINTEXT } from "./record/layer.ts";
+
+/** A TLS 1.3 cipher suite name. */
+export type CipherSuiteName = Tls13Suite["name"];
+/** A key exchange group name. */
+export type GroupName = KxGroup["name"];
+
+/** Options both roles share. */
+export interface CommonConfig {
+  /** ALPN protocols: for a client, offered in order; for a server, accepted in preference order. */
+  readonly alpnProtocols?: readonly string[];
+  /** Cipher suites in preference order (default: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305). */
+  readonly cipherSuites?: readonly CipherSuiteName[];
+  /** Key exchange groups in preference order (default: x25519, secp256r1, secp384r1). */
+  readonly groups?: readonly GroupName[];
+  /** Signature schemes accepted from the peer, in preference order. */
+  readonly signatureSchemes?: readonly SigSchemeName[];
+  /** Our record_size_limit (RFC 8449), 64..16385; when set, a client offers it. A server answers a client's offer with it (default 16385). */
+  readonly recordSizeLimit?: number;
+  /** Largest handshake message accepted from the peer, in bytes (default 65536). */
+  readonly maxHandshakeMessageSize?: number;
+  /** Random bytes source (default: crypto.getRandomValues). Inject for reproducible runs. */
+  readonly random?: (n: number) => Uint8Array;
+  /** Clock in milliseconds since the epoch (default: Date.now). */
+  readonly now?: () => number;
+}
+
+/** What a client verifier sees. */
+export interface PeerVerifyInfo {
+  /** The certificate chain as sent, DER, leaf first. */
+  readonly chain: readonly Uint8Array[];
+  /** The name the client expects (`serverName`), if any. */
+  readonly serverName: string | undefined;
+}
+
+/** Client options. */
+export interface ClientConfig extends CommonConfig {
+  /** The server's host name: sent as SNI (unless it is an IP address). */
+  readonly serverName?: string;
+  /**
+   * Decide whether the server's certificate chain is acceptable (pinning, a platform verifier, a look-up).
+   * Return or resolve `true` to accept. The CertificateVerify signature and Finished MACs are always checked.
+   */
+  readonly verifyPeer?: (info: PeerVerifyInfo) => boolean | Promise<boolean>;
+  /**
+   * Accept any certificate chain. The CertificateVerify signature still proves the server holds the key
+   * of the certificate it sent, but nothing proves who that is. For tests and debugging only: the engine
+   * dispatches an `insecure` event when it is used.
+   */
+  readonly dangerouslyDisableCertificateVerification?: boolean;
+  /** How many of `groups` get a key share in the first ClientHello (default 1). */
+  readonly keyShareCount?: number;
+  /** Middlebox compatibility mode (RFC 8446 §D.4): a 32-byte legacy_session_id and a dummy ChangeCipherSpec (default true). */
+  readonly middleboxCompat?: boolean;
+  /** Offer psk_key_exchange_modes (psk_dhe_ke), so servers send tickets (default true). */
+  readonly offerTickets?: boolean;
+  /**
+   * Rewrite the ClientHello extension list before it is sent (order, extra extensions, fingerprint
+   * control, tests). The engine's own view of what it offered does not change.
+   */
+  readonly helloExtensions?: (extensions: Extension[]) => Extension[];
+}
+
+/** One certificate chain and its key. */
+export interface CertifiedKey {
+  /** The chain, leaf first: DER certificates, or PEM text with one or more CERTIFICATE blocks. */
+  readonly chain: readonly Uint8Array[] | string;
+  /** The leaf's private key (see `loadPrivateKey`). */
+  readonly key: SigningKey;
+}
+
+/** Server options. */
+export interface ServerConfig extends CommonConfig {
+  /** Certificate chains; the first one whose key can sign with a scheme the client offers is used. */
+  readonly certificates: readonly CertifiedKey[];
+  /** Choose the ALPN protocol from the client's list (overrides `alpnProtocols`); return undefined to refuse. */
+  readonly selectAlpn?: (offered: readonly string[]) => string | undefined;
+  /** Send a cookie in HelloRetryRequest and require the client to echo it (default true). */
+  readonly helloRetryCookie?: boolean;
+  /** Rewrite the EncryptedExtensions list before it is sent (tests, extra extensions). */
+  readonly encryptedExtensions?: (extensions: Extension[]) => Extension[];
+}
+
+/** Options normalized to ids, with defaults. */
+export interface Normalized {
+  readonly suites: readonly Tls13Suite[];
+  readonly groups: readonly KxGroup[];
+  readonly schemes: readonly number[];
+  readonly alpn: readonly string[];
+  readonly recordSizeLimit: number | undefined;
+  readonly maxHandshakeMessageSize: number;
+  readonly random: (n: number) => Uint8Array;
+  readonly now: () => number;
+}
+
+/** The schemes we accept by default, in preference order. PKCS#1 comes last: it is for certificates only. */
+export const DEFAULT_SCHEMES: readonly SigSchemeName[] = [
+  "ecdsa_secp256r1_sha256",
+  "ecdsa_secp384r1_sha384",
+  "ed25519",
+  "rsa_pss_rsae_sha256",
+  "rsa_pss_rsae_sha384",
+  "rsa_pss_rsae_sha512",
+  "rsa_pss_pss_sha256",
+  "rsa_pss_pss_sha384",
+  "rsa_pss_pss_sha512",
+  "rsa_pkcs1_sha256",
+  "rsa_pkcs1_sha384",
+  "rsa_pkcs1_sha512",
+];
+
+function defaultRandom(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
+  return out;
+}
+
+function pick<T extends { readonly name: string }>(all: readonly T[], names: readonly string[] | undefined, what: string): T[] {
+  if (!names) return [...all];
+  if (names.length === 0) throw new RangeError(`Cannot configure ${what}: the list is empty`);
+  return names.map((n) => {
+    const found = all.find((x) => x.name === n);
+    if (!found) throw new RangeError(`Cannot configure ${what}: "${n}" is not supported`);
+    return found;
+  });
+}
+
+/** Normalize the options both roles share. */
+export function normalizeCommon(c: CommonConfig): Normalized {
+  const schemes = (c.signatureSchemes ?? DEFAULT_SCHEMES).map((n) => {
+    const id = SIG_SCHEMES[n];
+    if (id === undefined) throw new RangeError(`Cannot configure signatureSchemes: "${n}" is not supported`);
+    return id;
+  });
+  const rsl = c.recordSizeLimit;
+  if (rsl !== undefined && (!Number.isInteger(rsl) || rsl < 64 || rsl > MAX_PLAINTEXT + 1)) {
+    throw new RangeError(`Cannot configure recordSizeLimit: ${rsl} is outside 64..${MAX_PLAINTEXT + 1}`);
+  }
+  const maxHs = c.maxHandshakeMessageSize ?? 65536;
+  if (!Number.isInteger(maxHs) || maxHs < 1024 || maxHs > 0xffffff) {
+    throw new RangeError(`Cannot configure maxHandshakeMessageSize: ${maxHs} is outside 1024..16777215`);
+  }
+  for (const p of c.alpnProtocols ?? []) {
+    const len = new TextEncoder().encode(p).length;
+    if (len < 1 || len > 255) throw new RangeError(`Cannot configure alpnProtocols: "${p}" must be 1..255 bytes`);
+  }
+  return Object.freeze({
+    suites: pick(TLS13_SUITES, c.cipherSuites, "cipherSuites"),
+    groups: pick(KX_GROUPS, c.groups, "groups"),
+    schemes,
+    alpn: [...(c.alpnProtocols ?? [])],
+    recordSizeLimit: rsl,
+    maxHandshakeMessageSize: maxHs,
+    random: c.random ?? defaultRandom,
+    now: c.now ?? Date.now,
+  });
+}
+
+/** A server certificate chain, decoded to DER, with its key. */
+export interface ServerCert {
+  readonly chain: readonly Uint8Array[];
+  readonly key: SigningKey;
+}
+
+/** Decode the server's certificate chains. */
+export function normalizeCertificates(certs: readonly CertifiedKey[]): ServerCert[] {
+  if (!certs || certs.length === 0) {
+    throw new TypeError("Cannot configure server: at least one certificate chain is required");
+  }
+  return certs.map((c, i) => {
+    const chain = typeof c.chain === "string" ? pemDecode(c.chain, "CERTIFICATE") : [...c.chain];
+    if (chain.length === 0) throw new TypeError(`Cannot configure server: certificates[${i}].chain is empty`);
+    return { chain, key: c.key };
+  });
+}

@@ -1,0 +1,61 @@
+/**
+ * After the handshake, both roles: post-handshake messages (RFC 8446 §4.6): NewSessionTicket (client),
+ * KeyUpdate (both).
+ * @module
+ */
+
+import { TlsError } from "./errors.ts";
+import { nextTrafficSecret } from "./key_schedule.ts";
+import { HandshakeType as H } from "./msgs/enums.ts";
+import { checkAllowed } from "./msgs/extensions.ts";
+import { decodeKeyUpdate, decodeNewSessionTicket, encodeKeyUpdate, type HandshakeMessage } from "./msgs/handshake.ts";
+import { type Context, expectMessage, type State, type Step } from "./state.ts";
+import type { Tls13Suite } from "../suites/tls13.ts";
+
+/** Traffic secrets after the handshake. */
+export interface TrafficState {
+  readonly suite: Tls13Suite;
+  read: Uint8Array;
+  write: Uint8Array;
+  readonly resumption: Uint8Array;
+}
+
+/** After the handshake: post-handshake messages (RFC 8446 §4.6). Shared by both roles. */
+export class Connected implements State {
+  readonly name: string;
+  readonly connected = true;
+  /** Session tickets received (kept for resumption, issue #6). */
+  readonly tickets: { readonly ticket: Uint8Array; readonly lifetime: number; readonly receivedAt: number }[] = [];
+
+  constructor(readonly s: TrafficState, readonly role: "client" | "server") {
+    this.name = `${role}.Connected`;
+  }
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    if (m.type === H.keyUpdate) {
+      const request = decodeKeyUpdate(m.body);
+      this.s.read = nextTrafficSecret(this.s.suite.hash, this.s.read);
+      cx.setReadSecret(this.s.suite, this.s.read, "application");
+      if (request === 1) this.sendKeyUpdate(cx, false);
+      return this;
+    }
+    if (m.type === H.newSessionTicket && this.role === "client") {
+      const t = decodeNewSessionTicket(m.body);
+      checkAllowed("NewSessionTicket", H.newSessionTicket, t.extensions);
+      // Bounded: keep the newest few only.
+      this.tickets.push({ ticket: t.ticket, lifetime: t.lifetime, receivedAt: cx.cfg.now() });
+      if (this.tickets.length > 8) this.tickets.shift();
+      cx.emit("ticket", { lifetime: t.lifetime, ticketLength: t.ticket.length });
+      return this;
+    }
+    expectMessage(m, this.role === "client" ? [H.newSessionTicket, H.keyUpdate] : [H.keyUpdate], this.name);
+    throw new TlsError("unexpected_message", "peer_misbehaved.unexpected_message", "Unreachable", this.name);
+  }
+
+  /** Send KeyUpdate and move our write side to the next secret (RFC 8446 §4.6.3). */
+  sendKeyUpdate(cx: Context, requestPeer: boolean): void {
+    cx.sendHandshake(encodeKeyUpdate(requestPeer), false);
+    this.s.write = nextTrafficSecret(this.s.suite.hash, this.s.write);
+    cx.setWriteSecret(this.s.suite, this.s.write, "application");
+  }
+}

@@ -1,0 +1,647 @@
+/**
+ * The single driver (rustls' ConnectionCommon, OpenSSL's SSL object): `doHandshake`, `read`, `write`,
+ * `shutdown` and `getError`, over one half of a BIO pair. It never touches a socket, timer or file. One
+ * try/catch turns every fault into a sticky {@link TlsError}, sends its alert once, and returns -1.
+ * @module
+ */
+
+import type { Bio } from "../bio/bio.ts";
+import { AlertDescription, AlertLevel, alertName, isKnownAlert } from "./alert.ts";
+import { SslError, type SslErrorCode } from "./codes.ts";
+import {
+  type ClientConfig,
+  normalizeCertificates,
+  normalizeCommon,
+  type Normalized,
+  type ServerConfig,
+} from "./config.ts";
+import { Connected } from "./connected.ts";
+import { asTlsError, localError, peerMisbehaved, TlsError } from "./errors.ts";
+import type { EngineEventMap, HandshakeInfo } from "./events.ts";
+import { trafficKeys } from "./key_schedule.ts";
+import { ContentType } from "./msgs/enums.ts";
+import {
+  encodeRecord,
+  HandshakeJoiner,
+  MAX_PLAINTEXT,
+  Protection,
+  RawRecord,
+  RecordReader,
+} from "./record/layer.ts";
+import type { Context, State, Step } from "./state.ts";
+import { Transcript } from "./transcript.ts";
+import { startClient } from "./client/tls13.ts";
+import { ExpectClientHello } from "./server/tls13.ts";
+import { toHex } from "../suites/bytes.ts";
+import type { Tls13Suite } from "../suites/tls13.ts";
+
+/** Consecutive empty application_data records accepted before the peer is judged abusive. */
+const MAX_EMPTY_RECORDS = 32;
+/** Middlebox-compat ChangeCipherSpec records accepted in one handshake. */
+const MAX_CCS = 8;
+/** Records sealed under one key before we update it ourselves (RFC 8446 §5.5: AES-GCM ≤ 2^24.5). */
+const KEY_UPDATE_AFTER = 2 ** 23;
+
+/**
+ * A TLS endpoint over one half of a BIO pair, with OpenSSL's return-value contract.
+ *
+ * Every call returns a number: `> 0` success, `0` a controlled end, `< 0` see `getError(ret)`. It never
+ * throws for anything the peer does; a protocol failure is a sticky {@link TlsError} in `error`.
+ */
+export class TlsEngine extends EventTarget {
+  readonly #bio: Bio;
+  readonly #role: "client" | "server";
+  readonly #cfg: Normalized;
+  readonly #cx: Context;
+  readonly #transcript = new Transcript();
+  readonly #records = new RecordReader();
+  readonly #joiner: HandshakeJoiner;
+  #start: ((cx: Context) => State) | undefined;
+  #state: State | undefined;
+  #pending: Promise<void> | undefined;
+  #deferred: unknown;
+  #error: TlsError | undefined;
+  #lastLocal: TlsError | undefined;
+  #reason: SslErrorCode = SslError.NONE;
+  #info: HandshakeInfo | undefined;
+
+  #readProt: Protection | undefined;
+  #writeProt: Protection | undefined;
+  #hsOut: Uint8Array[] = [];
+  #out: Uint8Array[] = [];
+  #outOff = 0;
+  #firstRecordSent = false;
+  #maxFrag = MAX_PLAINTEXT;
+  #ccsSent = false;
+  #ccsAllowed = false;
+  #ccsSeen = 0;
+  #emptyRecords = 0;
+  #plain: Uint8Array = new Uint8Array(0);
+  #plainOff = 0;
+  #writeSealed = 0;
+  #closeReceived = false;
+  #closeSent = false;
+  #clientRandom: Uint8Array | undefined;
+
+  /** @internal Use {@link createClient} or {@link createServer}. */
+  constructor(bio: Bio, role: "client" | "server", cfg: Normalized, start: (cx: Context) => State) {
+    super();
+    this.#bio = bio;
+    this.#role = role;
+    this.#cfg = cfg;
+    this.#joiner = new HandshakeJoiner(cfg.maxHandshakeMessageSize);
+    this.#start = start;
+    this.#cx = this.#makeContext();
+    if (role === "server") {
+      this.#state = start(this.#cx);
+      this.#start = undefined;
+    }
+  }
+
+  /** "client" or "server". */
+  get role(): "client" | "server" {
+    return this.#role;
+  }
+
+  /** True once the handshake has completed. */
+  get isHandshakeDone(): boolean {
+    return this.#info !== undefined;
+  }
+
+  /** What the handshake negotiated, once it is done. */
+  get handshakeInfo(): HandshakeInfo | undefined {
+    return this.#info;
+  }
+
+  /** The fatal error, or the last local (API misuse) error; undefined if none. */
+  get error(): TlsError | undefined {
+    return this.#error ?? this.#lastLocal;
+  }
+
+  /** Bytes sealed by the engine but not yet accepted by the BIO (at most about one record). */
+  get pendingOutput(): number {
+    let n = -this.#outOff;
+    for (const b of this.#out) n += b.length;
+    return n;
+  }
+
+  /** Plaintext bytes already decrypted and waiting for `read()`. */
+  get pendingPlaintext(): number {
+    return this.#plain.length - this.#plainOff;
+  }
+
+  /**
+   * Why the last call returned `ret` (SSL_get_error): NONE for `ret > 0`, otherwise WANT_READ,
+   * WANT_WRITE, WANT_ASYNC, ZERO_RETURN, SSL or SYSCALL.
+   */
+  getError(ret: number): SslErrorCode {
+    if (ret > 0) return SslError.NONE;
+    return this.#reason;
+  }
+
+  /** A promise that settles when the pending crypto or verification is done (never rejects). */
+  asyncWait(): Promise<void> {
+    return this.#pending ?? Promise.resolve();
+  }
+
+  /**
+   * Drive the handshake (SSL_do_handshake): 1 when done, 0 if the peer closed it cleanly, -1 otherwise
+   * (see `getError`).
+   */
+  doHandshake(): number {
+    return this.#guard(() => this.#handshake());
+  }
+
+  /**
+   * Read decrypted application data into `buf` (SSL_read). Returns the byte count, 0 at the peer's
+   * close_notify (ZERO_RETURN), or -1 (see `getError`). Drives the handshake first if needed.
+   */
+  read(buf: Uint8Array): number {
+    return this.#guard(() => {
+      const hs = this.#handshake();
+      if (hs !== 1) return hs;
+      for (;;) {
+        if (this.#plainOff < this.#plain.length) {
+          const n = Math.min(buf.length, this.#plain.length - this.#plainOff);
+          buf.set(this.#plain.subarray(this.#plainOff, this.#plainOff + n));
+          this.#plainOff += n;
+          this.#flush();
+          return n;
+        }
+        if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
+        if (!this.#flush()) return this.#want(SslError.WANT_WRITE);
+        const m = this.#joiner.take();
+        if (m) {
+          this.#apply(this.#state!.handle(this.#cx, m));
+          continue;
+        }
+        const got = this.#readRecord();
+        if (got !== "record") return this.#noRecord(got);
+      }
+    });
+  }
+
+  /**
+   * Encrypt and send `data` (SSL_write). Returns the number of bytes accepted (all of them, unless the
+   * BIO fills up after some records, when it returns how many went out), or -1 (see `getError`). After
+   * WANT_WRITE, call again with the same data: bytes already sealed are counted then.
+   */
+  write(data: Uint8Array): number {
+    return this.#guard(() => {
+      const hs = this.#handshake();
+      if (hs !== 1) return hs;
+      if (this.#closeSent) {
+        this.#lastLocal = localError("write_after_shutdown", "Cannot write: shutdown() already sent close_notify");
+        return this.#want(SslError.SSL);
+      }
+      if (this.#writeSealed > 0) {
+        if (!this.#flush()) return this.#want(SslError.WANT_WRITE);
+        const n = this.#writeSealed;
+        this.#writeSealed = 0;
+        if (data.length < n) {
+          this.#lastLocal = localError("bad_write_retry", "Cannot write: the retry passed fewer bytes than were sealed");
+          return this.#want(SslError.SSL);
+        }
+        return n;
+      }
+      if (!this.#flush()) return this.#want(SslError.WANT_WRITE);
+      if (data.length === 0) return 0;
+      let sealed = 0;
+      while (sealed < data.length) {
+        const n = Math.min(this.#maxFrag, data.length - sealed);
+        this.#sealApplication(data.subarray(sealed, sealed + n));
+        sealed += n;
+        if (!this.#flush()) {
+          this.#writeSealed = sealed;
+          return this.#want(SslError.WANT_WRITE);
+        }
+      }
+      return sealed;
+    });
+  }
+
+  /**
+   * Send close_notify and wait for the peer's (SSL_shutdown): 0 after ours is sent when the peer's has not
+   * arrived, 1 when both are done, -1 otherwise (WANT_WRITE, WANT_READ, or SYSCALL for a truncation).
+   * Application data that arrives meanwhile stays readable with `read()`.
+   */
+  shutdown(): number {
+    return this.#guard(() => {
+      let justSent = false;
+      if (!this.#closeSent) {
+        this.#sendAlert(AlertDescription.close_notify, AlertLevel.warning);
+        this.#closeSent = true;
+        justSent = true;
+      }
+      if (!this.#flush()) return this.#want(SslError.WANT_WRITE);
+      if (this.#closeReceived) return 1;
+      if (justSent) return this.#want(SslError.NONE, 0);
+      // Wait for the peer's close_notify; keep data for read(), bounded by one record at a time.
+      for (;;) {
+        if (this.#closeReceived) return 1;
+        if (this.#plainOff < this.#plain.length) return this.#want(SslError.WANT_READ);
+        const m = this.#joiner.take();
+        if (m && this.#state) {
+          this.#apply(this.#state.handle(this.#cx, m));
+          continue;
+        }
+        const got = this.#readRecord();
+        if (got !== "record") return this.#noRecord(got);
+      }
+    });
+  }
+
+  /**
+   * Send a KeyUpdate (RFC 8446 §4.6.3) and move to the next write key; with `requestPeer`, ask the peer
+   * to update its key too. Returns 1 when queued, -1 otherwise (see `getError`).
+   */
+  keyUpdate(requestPeer = false): number {
+    return this.#guard(() => {
+      if (!(this.#state instanceof Connected)) {
+        this.#lastLocal = localError("key_update_before_handshake", "Cannot update keys: the handshake is not done");
+        return this.#want(SslError.SSL);
+      }
+      this.#state.sendKeyUpdate(this.#cx, requestPeer);
+      this.#sealHandshake();
+      this.#flush();
+      return 1;
+    });
+  }
+
+  /** Move queued output into the BIO; returns 1 when all of it went, -1 with WANT_WRITE otherwise. */
+  flush(): number {
+    return this.#guard(() => (this.#flush() ? 1 : this.#want(SslError.WANT_WRITE)));
+  }
+
+  // ---- the driver ---------------------------------------------------------------------------------
+
+  #guard(fn: () => number): number {
+    this.#lastLocal = undefined;
+    if (this.#error) return this.#stuck();
+    if (this.#pending) return this.#want(SslError.WANT_ASYNC);
+    try {
+      if (this.#deferred !== undefined) {
+        const e = this.#deferred;
+        this.#deferred = undefined;
+        throw e;
+      }
+      return fn();
+    } catch (e) {
+      this.#fail(asTlsError(e, this.#state?.name ?? ""));
+      return this.#stuck();
+    }
+  }
+
+  #stuck(): number {
+    this.#flush();
+    return this.#want(this.#error!.code === "truncated" ? SslError.SYSCALL : SslError.SSL);
+  }
+
+  #want(reason: SslErrorCode, ret = -1): number {
+    this.#reason = reason;
+    return ret;
+  }
+
+  #handshake(): number {
+    for (;;) {
+      if (this.#pending) return this.#want(SslError.WANT_ASYNC);
+      if (this.#start) {
+        this.#state = this.#start(this.#cx);
+        this.#start = undefined;
+        this.#sealHandshake();
+      }
+      if (!this.#flush()) return this.#want(SslError.WANT_WRITE);
+      if (this.#info) return 1;
+      if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
+      const m = this.#joiner.take();
+      if (m) {
+        this.#apply(this.#state!.handle(this.#cx, m));
+        continue;
+      }
+      const got = this.#readRecord();
+      if (got !== "record") return this.#noRecord(got);
+    }
+  }
+
+  #noRecord(got: "want" | "eof"): number {
+    if (got === "want") return this.#want(SslError.WANT_READ);
+    throw new TlsError(
+      "close_notify",
+      "truncated",
+      "Cannot read: the transport ended without close_notify (truncation)",
+      this.#state?.name ?? "",
+    );
+  }
+
+  #apply(step: Step): void {
+    this.#sealHandshake();
+    if ("handle" in step) {
+      this.#state = step;
+      return;
+    }
+    this.#pending = step.pending.then(
+      (next) => {
+        this.#pending = undefined;
+        try {
+          this.#apply(next);
+        } catch (e) {
+          this.#deferred = e;
+        }
+      },
+      (e) => {
+        this.#pending = undefined;
+        this.#hsOut = [];
+        this.#deferred = e;
+      },
+    );
+  }
+
+  #fail(err: TlsError): void {
+    this.#error = err;
+    this.#hsOut = [];
+    this.#pending = undefined;
+    if (err.code === "truncated" || err.code.startsWith("alert_received.")) return;
+    try {
+      this.#sendAlert(err.alertDescription, AlertLevel.fatal);
+    } catch {
+      // Nothing more can be done for the peer; the error stands.
+    }
+  }
+
+  // ---- reading ------------------------------------------------------------------------------------
+
+  /** Pull one record off the BIO and process it. */
+  #readRecord(): "record" | "want" | "eof" {
+    for (;;) {
+      const wanted = this.#records.wanted();
+      if (wanted === 0) break;
+      const chunk = this.#bio.read(wanted);
+      if (chunk.length === 0) return this.#bio.eof ? "eof" : "want";
+      this.#records.push(chunk);
+    }
+    const rec = this.#records.take()!;
+    this.#processRecord(rec);
+    return "record";
+  }
+
+  #processRecord(rec: RawRecord): void {
+    if (rec.type === ContentType.changeCipherSpec) {
+      // RFC 8446 §5: one byte 0x01, unprotected, between the first ClientHello and the peer's Finished.
+      if (!this.#ccsAllowed || rec.body.length !== 1 || rec.body[0] !== 1 || ++this.#ccsSeen > MAX_CCS) {
+        throw peerMisbehaved("unexpected_ccs", "Cannot accept ChangeCipherSpec here", "unexpected_message", "record");
+      }
+      return;
+    }
+    let type = rec.type;
+    let content = rec.body;
+    if (this.#readProt && !(rec.type === ContentType.alert && !this.#info)) {
+      ({ type, content } = this.#readProt.open(rec));
+    } else if (rec.type === ContentType.applicationData) {
+      throw peerMisbehaved("unprotected_data", "Cannot accept application data before keys are established", "unexpected_message", "record");
+    } else if (content.length > MAX_PLAINTEXT) {
+      throw new TlsError("record_overflow", "peer_misbehaved.record_overflow", `Cannot accept record: ${content.length} bytes exceed ${MAX_PLAINTEXT}`, "record+3");
+    }
+    if (this.#cfg.recordSizeLimit !== undefined && this.#readProt && content.length + 1 > this.#cfg.recordSizeLimit) {
+      throw new TlsError("record_overflow", "peer_misbehaved.record_size_limit", `Cannot accept record: exceeds our record_size_limit ${this.#cfg.recordSizeLimit}`, "record");
+    }
+    if (this.#joiner.buffered > 0 && type !== ContentType.handshake) {
+      // RFC 8446 §5.1: handshake messages must not be interleaved with other record types.
+      throw peerMisbehaved("interleaved_handshake", "Cannot accept record: a handshake message is incomplete", "unexpected_message", "record");
+    }
+    switch (type) {
+      case ContentType.handshake:
+        if (content.length === 0) {
+          throw peerMisbehaved("empty_handshake_record", "Cannot accept an empty handshake record", "unexpected_message", "record");
+        }
+        this.#emptyRecords = 0;
+        this.#joiner.push(content);
+        return;
+      case ContentType.alert:
+        return this.#receiveAlert(content);
+      case ContentType.applicationData:
+        if (!this.#info) {
+          throw peerMisbehaved("early_application_data", "Cannot accept application data before the handshake is done", "unexpected_message", "record");
+        }
+        if (content.length === 0) {
+          if (++this.#emptyRecords > MAX_EMPTY_RECORDS) {
+            throw peerMisbehaved("too_many_empty_records", "Cannot accept more empty records", "unexpected_message", "record");
+          }
+          return;
+        }
+        this.#emptyRecords = 0;
+        this.#plain = content;
+        this.#plainOff = 0;
+        return;
+      default:
+        throw peerMisbehaved("bad_content_type", `Cannot accept inner content type ${type}`, "unexpected_message", "record");
+    }
+  }
+
+  #receiveAlert(content: Uint8Array): void {
+    if (content.length !== 2) {
+      throw new TlsError("decode_error", "invalid_message.bad_alert", `Cannot decode alert: ${content.length} bytes instead of 2`, "Alert");
+    }
+    const level = content[0]!;
+    const desc = content[1]!;
+    this.#emit("alert", {
+      direction: "received",
+      level: level === AlertLevel.warning ? "warning" : "fatal",
+      name: alertName(desc),
+      description: desc,
+    });
+    if (desc === AlertDescription.close_notify) {
+      this.#closeReceived = true;
+      this.#emit("peerclosed", undefined);
+      return;
+    }
+    if (desc === AlertDescription.user_canceled) return;
+    // RFC 8446 §6: every other alert ends the connection, whatever its level.
+    const name = isKnownAlert(desc) ? alertName(desc) : "unknown";
+    throw new TlsError(
+      isKnownAlert(desc) ? (alertName(desc) as keyof typeof AlertDescription) : "internal_error",
+      `alert_received.${name}`,
+      `The peer sent a fatal alert: ${alertName(desc)}`,
+      this.#state?.name ?? "",
+    );
+  }
+
+  // ---- writing ------------------------------------------------------------------------------------
+
+  #record(type: number, content: Uint8Array): void {
+    if (this.#writeProt) {
+      this.#out.push(this.#writeProt.seal(type, content));
+      return;
+    }
+    // RFC 8446 §5.1: 0x0301 only for an initial ClientHello.
+    const version = this.#role === "client" && !this.#firstRecordSent ? 0x0301 : 0x0303;
+    this.#firstRecordSent = true;
+    this.#out.push(encodeRecord(type, version, content));
+  }
+
+  #sealHandshake(): void {
+    if (this.#hsOut.length === 0) return;
+    let total = 0;
+    for (const m of this.#hsOut) total += m.length;
+    const all = new Uint8Array(total);
+    let at = 0;
+    for (const m of this.#hsOut) {
+      all.set(m, at);
+      at += m.length;
+    }
+    this.#hsOut = [];
+    for (let i = 0; i < all.length; i += this.#maxFrag) {
+      this.#record(ContentType.handshake, all.subarray(i, Math.min(all.length, i + this.#maxFrag)));
+    }
+  }
+
+  #sealApplication(data: Uint8Array): void {
+    if (this.#writeProt && this.#writeProt.seq >= KEY_UPDATE_AFTER && this.#state instanceof Connected) {
+      this.#state.sendKeyUpdate(this.#cx, false);
+      this.#sealHandshake();
+    }
+    this.#record(ContentType.applicationData, data);
+  }
+
+  #sendAlert(desc: number, level: number): void {
+    this.#sealHandshake();
+    this.#record(ContentType.alert, Uint8Array.of(level, desc));
+    this.#emit("alert", {
+      direction: "sent",
+      level: level === AlertLevel.warning ? "warning" : "fatal",
+      name: alertName(desc),
+      description: desc,
+    });
+  }
+
+  /** Move queued records into the BIO; true when nothing is left queued. */
+  #flush(): boolean {
+    while (this.#out.length > 0) {
+      const head = this.#out[0]!;
+      const n = this.#bio.write(this.#outOff === 0 ? head : head.subarray(this.#outOff));
+      this.#outOff += n;
+      if (this.#outOff < head.length) return false;
+      this.#out.shift();
+      this.#outOff = 0;
+    }
+    return true;
+  }
+
+  #emit<K extends keyof EngineEventMap>(name: K, detail: EngineEventMap[K]): void {
+    this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+
+  #protection(suite: Tls13Suite, secret: Uint8Array): Protection {
+    const { key, iv } = trafficKeys(suite.hash, secret, suite.aead.keyLen);
+    return new Protection(suite.aead.importKey(key), iv);
+  }
+
+  #makeContext(): Context {
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    return {
+      role: this.#role,
+      cfg: this.#cfg,
+      transcript: this.#transcript,
+      get clientRandom() {
+        return self.#clientRandom;
+      },
+      set clientRandom(v) {
+        self.#clientRandom = v;
+      },
+      sendHandshake(raw, addToTranscript = true) {
+        if (addToTranscript) self.#transcript.add(raw);
+        self.#hsOut.push(raw);
+      },
+      sendChangeCipherSpec() {
+        if (self.#ccsSent) return;
+        self.#ccsSent = true;
+        self.#sealHandshake();
+        self.#out.push(encodeRecord(ContentType.changeCipherSpec, 0x0303, Uint8Array.of(1)));
+      },
+      setWriteSecret(suite, secret, level) {
+        self.#sealHandshake();
+        self.#writeProt = self.#protection(suite, secret);
+        self.#emit("secrets", { direction: "write", level, cipherSuite: suite.name, secret });
+      },
+      setReadSecret(suite, secret, level) {
+        if (self.#joiner.buffered > 0) {
+          // RFC 8446 §5.1: messages before a key change must end at a record boundary.
+          throw peerMisbehaved("data_across_key_change", "Cannot change keys: handshake data follows in the same record", "unexpected_message");
+        }
+        self.#readProt = self.#protection(suite, secret);
+        self.#emit("secrets", { direction: "read", level, cipherSuite: suite.name, secret });
+      },
+      keyLog(label, secret) {
+        if (!self.#clientRandom) return;
+        self.#emit("keylog", `${label} ${toHex(self.#clientRandom)} ${toHex(secret)}`);
+      },
+      setMaxFragment(n) {
+        self.#maxFrag = Math.max(1, Math.min(MAX_PLAINTEXT, n));
+      },
+      allowChangeCipherSpec(allowed) {
+        self.#ccsAllowed = allowed;
+      },
+      complete(info) {
+        self.#info = info;
+        self.#emit("handshake", info);
+      },
+      emit(name, detail) {
+        self.#emit(name, detail);
+      },
+    };
+  }
+}
+
+/**
+ * Create a TLS client over `bio` (the engine half of a BIO pair).
+ *
+ * Verification is on by default: pass `verifyPeer` to decide on the server's chain, or set
+ * `dangerouslyDisableCertificateVerification` for tests.
+ *
+ * @example A client handshake over a BIO pair
+ * ```ts
+ * import { createBioPair, createClient, SslError } from "@airlock/tls";
+ * const { engine, network } = createBioPair();
+ * const tls = createClient({ serverName: "example.com", verifyPeer: () => true }, engine);
+ * const ret = tls.doHandshake();
+ * if (ret !== -1 || tls.getError(ret) !== SslError.WANT_READ) throw new Error("expected WANT_READ");
+ * if (network.pending() === 0) throw new Error("expected a ClientHello");
+ * ```
+ *
+ * @param config Client options.
+ * @param bio The engine half of a BIO pair.
+ * @returns The engine.
+ */
+export function createClient(config: ClientConfig, bio: Bio): TlsEngine {
+  if (!config.verifyPeer && config.dangerouslyDisableCertificateVerification !== true) {
+    throw new TypeError(
+      "Cannot create client: pass verifyPeer to check the server's certificate chain, " +
+        "or set dangerouslyDisableCertificateVerification: true (tests only)",
+    );
+  }
+  const cfg = normalizeCommon(config);
+  return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, config));
+}
+
+/**
+ * Create a TLS server over `bio` (the engine half of a BIO pair).
+ *
+ * @example A server waits for a ClientHello
+ * ```ts ignore
+ * import { createBioPair, createServer, loadPrivateKey, SslError } from "@airlock/tls";
+ * const { engine } = createBioPair();
+ * const key = await loadPrivateKey(keyPem);
+ * const tls = createServer({ certificates: [{ chain: certPem, key }] }, engine);
+ * const ret = tls.doHandshake(); // -1, WANT_READ until the client's bytes arrive
+ * ```
+ *
+ * @param config Server options: at least one certificate chain and key.
+ * @param bio The engine half of a BIO pair.
+ * @returns The engine.
+ */
+export function createServer(config: ServerConfig, bio: Bio): TlsEngine {
+  const cfg = normalizeCommon(config);
+  const certs = normalizeCertificates(config.certificates);
+  const cookieKey = cfg.random(32);
+  return new TlsEngine(bio, "server", cfg, () => new ExpectClientHello({ config, certs, cookieKey }));
+}

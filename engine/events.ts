@@ -1,0 +1,89 @@
+/**
+ * Typed engine events. The engine is an EventTarget; `on(engine, "handshake", (e) => …)` gives the
+ * event's `detail` its type.
+ * @module
+ */
+
+/** What the handshake settled on. */
+export interface HandshakeInfo {
+  /** "TLSv1.3". */
+  readonly version: "TLSv1.3";
+  /** The cipher suite name, e.g. "TLS_AES_128_GCM_SHA256". */
+  readonly cipherSuite: string;
+  /** The key exchange group name, e.g. "x25519". */
+  readonly group: string;
+  /** The negotiated ALPN protocol, if any. */
+  readonly alpn: string | undefined;
+  /** The SNI host name the client sent, if any. */
+  readonly serverName: string | undefined;
+  /** The signature scheme the server used in CertificateVerify. */
+  readonly signatureScheme: string;
+  /** Whether a HelloRetryRequest took place. */
+  readonly helloRetry: boolean;
+  /** The peer's certificate chain, DER, leaf first (empty for a client that sent none). */
+  readonly peerCertificates: readonly Uint8Array[];
+}
+
+/** An alert, sent or received. */
+export interface AlertInfo {
+  readonly direction: "sent" | "received";
+  readonly level: "warning" | "fatal";
+  /** The RFC name, e.g. "close_notify". */
+  readonly name: string;
+  readonly description: number;
+}
+
+/** New traffic secrets for one direction (for QUIC-style embedding and debugging). */
+export interface SecretsInfo {
+  readonly direction: "read" | "write";
+  readonly level: "handshake" | "application";
+  readonly cipherSuite: string;
+  readonly secret: Uint8Array;
+}
+
+/** The events an engine dispatches, with the type of each `detail`. */
+export interface EngineEventMap {
+  /** The handshake completed. */
+  handshake: HandshakeInfo;
+  /** An alert was sent or received. */
+  alert: AlertInfo;
+  /** One NSS key log line (SSLKEYLOGFILE format), without a newline. */
+  keylog: string;
+  /** New traffic secrets were installed. */
+  secrets: SecretsInfo;
+  /** The peer sent close_notify. */
+  peerclosed: undefined;
+  /** A NewSessionTicket arrived (the session API comes with resumption). */
+  ticket: { readonly lifetime: number; readonly ticketLength: number };
+  /** Certificate verification was turned off for this connection: say it loudly. */
+  insecure: string;
+}
+
+/** An event name. */
+export type EngineEventName = keyof EngineEventMap;
+
+/**
+ * Listen to one typed engine event.
+ *
+ * @example Log the negotiated suite
+ * ```ts no-assert
+ * import { createBioPair, createClient, on } from "@airlock/tls";
+ * const { engine: bio } = createBioPair();
+ * const client = createClient({ serverName: "example.com", dangerouslyDisableCertificateVerification: true }, bio);
+ * on(client, "handshake", (info) => console.log(info.cipherSuite));
+ * ```
+ *
+ * @param target The engine.
+ * @param name The event name.
+ * @param fn Called with the event's detail.
+ * @returns A function that removes the listener.
+ */
+export function on<K extends EngineEventName>(
+  target: EventTarget,
+  name: K,
+  fn: (detail: EngineEventMap[K]) => void,
+): () => void {
+  const listener = (e: Event) => fn((e as CustomEvent<EngineEventMap[K]>).detail);
+  target.addEventListener(name, listener);
+  return () => target.removeEventListener(name, listener);
+}

@@ -1,0 +1,271 @@
+/**
+ * Extension codecs (RFC 8446 §4.2): the generic list (with duplicate detection) and one
+ * decode/encode pair per extension body we understand. Which extension may appear in which message is
+ * checked by {@link checkAllowed}.
+ * @module
+ */
+
+import { invalidMessage, peerMisbehaved } from "../errors.ts";
+import { ExtensionType as E, extensionName, HandshakeType as H } from "./enums.ts";
+import { Reader, Writer } from "./codec.ts";
+
+/** An extension as it is on the wire: a type and its body. */
+export interface Extension {
+  readonly type: number;
+  readonly data: Uint8Array;
+}
+
+/** Decode `Extension extensions<min..2^16-1>`; duplicates are illegal_parameter (RFC 8446 §4.2). */
+export function decodeExtensions(r: Reader, min = 0): Extension[] {
+  const list = r.sub(2, min, 0xffff, "extensions");
+  const out: Extension[] = [];
+  const seen = new Set<number>();
+  while (list.left > 0) {
+    const at = list.offset;
+    const type = list.u16();
+    const data = list.vec16(0, 0xffff, extensionName(type));
+    if (seen.has(type)) {
+      throw peerMisbehaved(
+        "duplicate_extension",
+        `Cannot accept ${r.what}: extension ${extensionName(type)} appears twice`,
+        "illegal_parameter",
+        `${r.what}+${at}`,
+      );
+    }
+    seen.add(type);
+    out.push({ type, data });
+  }
+  return out;
+}
+
+/** Encode an extension list. */
+export function encodeExtensions(w: Writer, exts: readonly Extension[]): void {
+  w.prefixed(2, (w) => {
+    for (const e of exts) w.u16(e.type).vec(2, e.data);
+  });
+}
+
+/** The body of extension `type`, if present. */
+export function findExtension(exts: readonly Extension[], type: number): Uint8Array | undefined {
+  return exts.find((e) => e.type === type)?.data;
+}
+
+// Which extensions each message may carry (RFC 8446 §4.2 table). Unknown types are allowed in
+// ClientHello only (a server ignores them); in anything a server sends, an extension we did not offer
+// is unsupported_extension, which the client checks against what it sent.
+const ALLOWED: Record<number, readonly number[]> = {
+  [H.serverHello]: [E.keyShare, E.preSharedKey, E.supportedVersions],
+  [H.encryptedExtensions]: [
+    E.serverName,
+    E.maxFragmentLength,
+    E.supportedGroups,
+    E.alpn,
+    E.recordSizeLimit,
+    E.earlyData,
+    E.heartbeat,
+    E.clientCertificateType,
+    E.serverCertificateType,
+    E.useSrtp,
+  ],
+  [H.certificateRequest]: [
+    E.statusRequest,
+    E.signatureAlgorithms,
+    E.signedCertificateTimestamp,
+    E.certificateAuthorities,
+    E.oidFilters,
+    E.signatureAlgorithmsCert,
+  ],
+  [H.certificate]: [E.statusRequest, E.signedCertificateTimestamp],
+  [H.newSessionTicket]: [E.earlyData],
+};
+const HRR_ALLOWED: readonly number[] = [E.keyShare, E.cookie, E.supportedVersions];
+
+/**
+ * Check that every extension in a message the peer sent is allowed there (RFC 8446 §4.2: "If an
+ * implementation receives an extension which it recognizes and which is not specified for the message
+ * in which it appears, it MUST abort the handshake with an illegal_parameter alert"). A server-sent
+ * extension of a type the client never offered is unsupported_extension; the caller passes `offered`.
+ */
+export function checkAllowed(
+  what: string,
+  msgType: number | "hrr",
+  exts: readonly Extension[],
+  offered?: ReadonlySet<number>,
+): void {
+  const allowed = msgType === "hrr" ? HRR_ALLOWED : ALLOWED[msgType];
+  for (const e of exts) {
+    if (offered && !offered.has(e.type)) {
+      // RFC 8446 §4.2: responses must only contain extensions the client offered.
+      throw peerMisbehaved(
+        "unsolicited_extension",
+        `Cannot accept ${what}: extension ${extensionName(e.type)} was not offered`,
+        "unsupported_extension",
+        what,
+      );
+    }
+    if (allowed && KNOWN.has(e.type) && !allowed.includes(e.type)) {
+      throw peerMisbehaved(
+        "extension_not_allowed",
+        `Cannot accept ${what}: extension ${extensionName(e.type)} is not allowed in this message`,
+        "illegal_parameter",
+        what,
+      );
+    }
+  }
+}
+
+const KNOWN = new Set<number>(Object.values(E));
+
+// ---- Bodies -------------------------------------------------------------------------------------
+
+/** server_name in ClientHello (RFC 6066 §3): the host_name entry, if any. */
+export function decodeServerNameList(data: Uint8Array, what: string): string | undefined {
+  const r = new Reader(data, what);
+  const list = r.sub(2, 1, 0xffff, "server_name_list");
+  r.end();
+  let host: string | undefined;
+  while (list.left > 0) {
+    const type = list.u8();
+    const name = list.vec16(1, 0xffff, "HostName");
+    if (type !== 0) continue;
+    if (host !== undefined) {
+      throw peerMisbehaved("duplicate_server_name", `Cannot accept ${what}: two host_name entries`);
+    }
+    for (const b of name) {
+      if (b === 0 || b > 0x7e) {
+        throw invalidMessage("bad_server_name", `Cannot accept ${what}: host_name is not printable ASCII`, what);
+      }
+    }
+    host = new TextDecoder().decode(name);
+  }
+  return host;
+}
+
+/** server_name in ClientHello for `host`. */
+export function encodeServerNameList(host: string): Uint8Array {
+  const name = new TextEncoder().encode(host);
+  return new Writer().prefixed(2, (w) => w.u8(0).vec(2, name)).finish();
+}
+
+/** A list of u16 in a 2-byte vector (supported_groups, signature_algorithms). */
+export function decodeU16List(data: Uint8Array, what: string, label: string, min = 2): number[] {
+  const r = new Reader(data, what);
+  const out = r.u16List(min, 0xfffe, label);
+  r.end();
+  return out;
+}
+
+/** Encode a u16 list in a 2-byte vector. */
+export function encodeU16List(values: readonly number[]): Uint8Array {
+  return new Writer().prefixed(2, (w) => {
+    for (const v of values) w.u16(v);
+  }).finish();
+}
+
+/** ALPN ProtocolNameList (RFC 7301 §3.1). */
+export function decodeAlpn(data: Uint8Array, what: string): string[] {
+  const r = new Reader(data, what);
+  const list = r.sub(2, 2, 0xffff, "protocol_name_list");
+  r.end();
+  const out: string[] = [];
+  while (list.left > 0) out.push(new TextDecoder().decode(list.vec8(1, 0xff, "ProtocolName")));
+  return out;
+}
+
+/** Encode an ALPN ProtocolNameList. */
+export function encodeAlpn(protocols: readonly string[]): Uint8Array {
+  return new Writer().prefixed(2, (w) => {
+    for (const p of protocols) w.vec(1, new TextEncoder().encode(p));
+  }).finish();
+}
+
+/** supported_versions in ClientHello: `ProtocolVersion versions<2..254>`. */
+export function decodeClientVersions(data: Uint8Array, what: string): number[] {
+  const r = new Reader(data, what);
+  const out = r.u16List(2, 254, "versions", 1);
+  r.end();
+  return out;
+}
+
+/** A single u16 body (supported_versions in ServerHello, record_size_limit, HRR key_share). */
+export function decodeU16(data: Uint8Array, what: string): number {
+  const r = new Reader(data, what);
+  const v = r.u16();
+  r.end();
+  return v;
+}
+
+/** A single u16 body. */
+export function encodeU16(v: number): Uint8Array {
+  return new Writer(2).u16(v).finish();
+}
+
+/** One KeyShareEntry. */
+export interface KeyShareEntry {
+  readonly group: number;
+  readonly keyExchange: Uint8Array;
+}
+
+function decodeEntry(r: Reader): KeyShareEntry {
+  const group = r.u16();
+  const keyExchange = r.vec16(1, 0xffff, "key_exchange");
+  return { group, keyExchange };
+}
+
+/** key_share in ClientHello: `KeyShareEntry client_shares<0..2^16-1>`; one share per group at most. */
+export function decodeClientShares(data: Uint8Array, what: string): KeyShareEntry[] {
+  const r = new Reader(data, what);
+  const list = r.sub(2, 0, 0xffff, "client_shares");
+  r.end();
+  const out: KeyShareEntry[] = [];
+  while (list.left > 0) {
+    const e = decodeEntry(list);
+    if (out.some((x) => x.group === e.group)) {
+      // RFC 8446 §4.2.8: "Clients MUST NOT offer multiple KeyShareEntry values for the same group."
+      throw peerMisbehaved("duplicate_key_share", `Cannot accept ${what}: two key shares for one group`);
+    }
+    out.push(e);
+  }
+  return out;
+}
+
+/** key_share in ClientHello. */
+export function encodeClientShares(shares: readonly KeyShareEntry[]): Uint8Array {
+  return new Writer().prefixed(2, (w) => {
+    for (const s of shares) w.u16(s.group).vec(2, s.keyExchange);
+  }).finish();
+}
+
+/** key_share in ServerHello: one KeyShareEntry. */
+export function decodeServerShare(data: Uint8Array, what: string): KeyShareEntry {
+  const r = new Reader(data, what);
+  const e = decodeEntry(r);
+  r.end();
+  return e;
+}
+
+/** key_share in ServerHello. */
+export function encodeServerShare(share: KeyShareEntry): Uint8Array {
+  return new Writer().u16(share.group).vec(2, share.keyExchange).finish();
+}
+
+/** psk_key_exchange_modes: `PskKeyExchangeMode ke_modes<1..255>`. */
+export function decodePskModes(data: Uint8Array, what: string): number[] {
+  const r = new Reader(data, what);
+  const modes = [...r.vec8(1, 255, "ke_modes")];
+  r.end();
+  return modes;
+}
+
+/** cookie: `opaque cookie<1..2^16-1>`. */
+export function decodeCookie(data: Uint8Array, what: string): Uint8Array {
+  const r = new Reader(data, what);
+  const c = r.vec16(1, 0xffff, "cookie");
+  r.end();
+  return c;
+}
+
+/** Require an empty body (e.g. server_name in EncryptedExtensions). */
+export function decodeEmpty(data: Uint8Array, what: string): void {
+  new Reader(data, what).end();
+}

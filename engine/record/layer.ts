@@ -1,0 +1,232 @@
+/**
+ * The record layer (RFC 8446 §5): framing, one direction's protection (Go's halfConn), the incremental
+ * record reader with hard caps, and handshake-message reassembly.
+ *
+ * Limits enforced here (RFC 8446 §5.1, §5.2):
+ * - TLSPlaintext.length ≤ 2^14, TLSCiphertext.length ≤ 2^14 + 256, inner plaintext ≤ 2^14 + 1 → record_overflow
+ * - zero-length handshake/alert records and all-zero inner plaintexts → unexpected_message
+ * - a handshake message larger than the configured maximum → a typed error, never unbounded buffering
+ * @module
+ */
+
+import type { AeadKey } from "../../suites/aead.ts";
+import { invalidMessage, peerMisbehaved, TlsError } from "../errors.ts";
+import { ContentType, contentTypeName, handshakeName } from "../msgs/enums.ts";
+import type { HandshakeMessage } from "../msgs/handshake.ts";
+
+/** Largest TLSPlaintext fragment (2^14). */
+export const MAX_PLAINTEXT = 16384;
+/** Largest TLSCiphertext fragment (2^14 + 256). */
+export const MAX_CIPHERTEXT = 16384 + 256;
+/** Record header length. */
+export const HEADER_LEN = 5;
+
+/** Write a record header and body into one array. */
+export function encodeRecord(type: number, version: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEADER_LEN + body.length);
+  out[0] = type;
+  out[1] = version >>> 8;
+  out[2] = version & 0xff;
+  out[3] = body.length >>> 8;
+  out[4] = body.length & 0xff;
+  out.set(body, HEADER_LEN);
+  return out;
+}
+
+/** A record as framed, before decryption. */
+export interface RawRecord {
+  readonly type: number;
+  readonly version: number;
+  /** The 5-byte header (the AAD in TLS 1.3). */
+  readonly header: Uint8Array;
+  readonly body: Uint8Array;
+}
+
+/** Incrementally frames records from bytes pulled off a BIO, buffering at most one record. */
+export class RecordReader {
+  #buf = new Uint8Array(HEADER_LEN + MAX_CIPHERTEXT);
+  #len = 0;
+
+  /** How many more bytes the reader wants before it can frame the next record. */
+  wanted(): number {
+    if (this.#len < HEADER_LEN) return HEADER_LEN - this.#len;
+    const bodyLen = (this.#buf[3]! << 8) | this.#buf[4]!;
+    return Math.max(0, HEADER_LEN + bodyLen - this.#len);
+  }
+
+  /** Bytes buffered (a partial record). */
+  get buffered(): number {
+    return this.#len;
+  }
+
+  /** Append bytes (at most `wanted()` of them). */
+  push(bytes: Uint8Array): void {
+    this.#buf.set(bytes, this.#len);
+    this.#len += bytes.length;
+    if (this.#len >= HEADER_LEN) this.#checkHeader();
+  }
+
+  #checkHeader(): void {
+    const type = this.#buf[0]!;
+    if (
+      type !== ContentType.handshake && type !== ContentType.alert &&
+      type !== ContentType.applicationData && type !== ContentType.changeCipherSpec
+    ) {
+      throw peerMisbehaved(
+        "bad_content_type",
+        `Cannot accept record: content type ${type} is not a TLS content type`,
+        "unexpected_message",
+        "record+0",
+      );
+    }
+    if (this.#buf[1] !== 3) {
+      throw invalidMessage(
+        "bad_record_version",
+        `Cannot accept record: version 0x${this.#buf[1]!.toString(16)}${this.#buf[2]!.toString(16)} is not TLS`,
+        "record+1",
+        "protocol_version",
+      );
+    }
+    const bodyLen = (this.#buf[3]! << 8) | this.#buf[4]!;
+    if (bodyLen > MAX_CIPHERTEXT) {
+      throw new TlsError(
+        "record_overflow",
+        "peer_misbehaved.record_overflow",
+        `Cannot accept record: length ${bodyLen} exceeds ${MAX_CIPHERTEXT}`,
+        "record+3",
+      );
+    }
+  }
+
+  /** The next complete record, or undefined if more bytes are needed. The body is a copy. */
+  take(): RawRecord | undefined {
+    if (this.wanted() !== 0 || this.#len < HEADER_LEN) return undefined;
+    const header = this.#buf.slice(0, HEADER_LEN);
+    const body = this.#buf.slice(HEADER_LEN, this.#len);
+    this.#len = 0;
+    return { type: header[0]!, version: (header[1]! << 8) | header[2]!, header, body };
+  }
+}
+
+/** One direction's TLS 1.3 record protection: an AEAD key, a static IV and a sequence number. */
+export class Protection {
+  readonly #key: AeadKey;
+  readonly #iv: Uint8Array;
+  /** Records processed with this key. */
+  seq = 0;
+
+  constructor(key: AeadKey, iv: Uint8Array) {
+    this.#key = key;
+    this.#iv = iv;
+  }
+
+  #nonce(): Uint8Array {
+    const n = this.#iv.slice();
+    let s = this.seq;
+    for (let i = n.length - 1; i >= n.length - 8 && s > 0; i--) {
+      n[i]! ^= s % 256;
+      s = Math.floor(s / 256);
+    }
+    return n;
+  }
+
+  /** Protect one record: TLSInnerPlaintext = content || type || zeros(padding) (RFC 8446 §5.2). */
+  seal(type: number, content: Uint8Array, padding = 0): Uint8Array {
+    const inner = new Uint8Array(content.length + 1 + padding);
+    inner.set(content);
+    inner[content.length] = type;
+    const len = inner.length + 16;
+    const header = Uint8Array.of(ContentType.applicationData, 3, 3, len >>> 8, len & 0xff);
+    const sealed = this.#key.seal(this.#nonce(), header, inner);
+    this.seq++;
+    const out = new Uint8Array(HEADER_LEN + sealed.length);
+    out.set(header);
+    out.set(sealed, HEADER_LEN);
+    return out;
+  }
+
+  /** Open one record; returns the real content type and content (RFC 8446 §5.2, §5.4). */
+  open(rec: RawRecord): { type: number; content: Uint8Array } {
+    if (rec.type !== ContentType.applicationData) {
+      throw peerMisbehaved(
+        "unprotected_record",
+        `Cannot accept ${contentTypeName(rec.type)} record: protected records must be application_data`,
+        "unexpected_message",
+        "record+0",
+      );
+    }
+    if (rec.body.length < 17) {
+      throw new TlsError("bad_record_mac", "decrypt", "Cannot open record: shorter than the AEAD tag", "record+5");
+    }
+    const inner = this.#key.open(this.#nonce(), rec.header, rec.body);
+    if (!inner) {
+      throw new TlsError("bad_record_mac", "decrypt", "Cannot open record: authentication failed", "record+5");
+    }
+    this.seq++;
+    let end = inner.length - 1;
+    while (end >= 0 && inner[end] === 0) end--;
+    if (end < 0) {
+      // RFC 8446 §5.4: no non-zero octet in the cleartext.
+      throw peerMisbehaved("empty_inner_plaintext", "Cannot accept record: no content type", "unexpected_message");
+    }
+    if (end > MAX_PLAINTEXT) {
+      throw new TlsError(
+        "record_overflow",
+        "peer_misbehaved.record_overflow",
+        `Cannot accept record: inner plaintext of ${end + 1} bytes exceeds ${MAX_PLAINTEXT + 1}`,
+      );
+    }
+    return { type: inner[end]!, content: inner.subarray(0, end) };
+  }
+}
+
+/** Reassembles handshake messages from handshake-record fragments, bounded by `maxMessage`. */
+export class HandshakeJoiner {
+  #buf: Uint8Array = new Uint8Array(0);
+  readonly #maxMessage: number;
+
+  constructor(maxMessage: number) {
+    this.#maxMessage = maxMessage;
+  }
+
+  /** Bytes of an incomplete message held. */
+  get buffered(): number {
+    return this.#buf.length;
+  }
+
+  /** Add one record's handshake content. */
+  push(fragment: Uint8Array): void {
+    if (this.#buf.length === 0) {
+      this.#buf = fragment;
+    } else {
+      const next = new Uint8Array(this.#buf.length + fragment.length);
+      next.set(this.#buf);
+      next.set(fragment, this.#buf.length);
+      this.#buf = next;
+    }
+    if (this.#buf.length >= 4) this.#checkLength();
+  }
+
+  #checkLength(): void {
+    const len = (this.#buf[1]! << 16) | (this.#buf[2]! << 8) | this.#buf[3]!;
+    if (len > this.#maxMessage) {
+      throw new TlsError(
+        "illegal_parameter",
+        "peer_misbehaved.handshake_message_too_large",
+        `Cannot accept ${handshakeName(this.#buf[0]!)}: length ${len} exceeds the limit of ${this.#maxMessage}`,
+        `${handshakeName(this.#buf[0]!)}+1`,
+      );
+    }
+  }
+
+  /** The next complete message, or undefined. */
+  take(): HandshakeMessage | undefined {
+    if (this.#buf.length < 4) return undefined;
+    const len = (this.#buf[1]! << 16) | (this.#buf[2]! << 8) | this.#buf[3]!;
+    if (this.#buf.length < 4 + len) return undefined;
+    const raw = this.#buf.slice(0, 4 + len);
+    this.#buf = this.#buf.subarray(4 + len);
+    if (this.#buf.length >= 4) this.#checkLength();
+    return { type: raw[0]!, body: raw.subarray(4), raw };
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * What handshake states are and what they receive: the {@link State} interface (one class per state,
+ * used up on transition), the {@link Context} the engine hands them, and helpers both roles share.
+ * @module
+ */
+
+import type { AlertName } from "./alert.ts";
+import type { Normalized } from "./config.ts";
+import { peerMisbehaved, TlsError } from "./errors.ts";
+import type { EngineEventMap, HandshakeInfo } from "./events.ts";
+import { handshakeName } from "./msgs/enums.ts";
+import type { HandshakeMessage } from "./msgs/handshake.ts";
+import type { Transcript } from "./transcript.ts";
+import type { Tls13Suite } from "../suites/tls13.ts";
+import { concat, utf8 } from "../suites/bytes.ts";
+
+/** The next state, or a promise of it while crypto or verification is pending (→ WANT_ASYNC). */
+export type Step = State | { readonly pending: Promise<Step> };
+
+/** One handshake state. */
+export interface State {
+  /** e.g. `client.ExpectServerHello`. */
+  readonly name: string;
+  /** True once application data may flow. */
+  readonly connected?: boolean;
+  /** Handle one handshake message. */
+  handle(cx: Context, m: HandshakeMessage): Step;
+}
+
+/** What the engine offers to states (rustls' CommonState). */
+export interface Context {
+  readonly role: "client" | "server";
+  readonly cfg: Normalized;
+  readonly transcript: Transcript;
+  /** Queue a handshake message (header included) and add it to the transcript. */
+  sendHandshake(raw: Uint8Array, addToTranscript?: boolean): void;
+  /** Queue the middlebox-compatibility ChangeCipherSpec (at most once per connection). */
+  sendChangeCipherSpec(): void;
+  /** Install new write protection derived from `secret`. */
+  setWriteSecret(suite: Tls13Suite, secret: Uint8Array, level: "handshake" | "application"): void;
+  /** Install new read protection; fails if a handshake message is split across the key change. */
+  setReadSecret(suite: Tls13Suite, secret: Uint8Array, level: "handshake" | "application"): void;
+  /** The client random, for key log lines. */
+  clientRandom: Uint8Array | undefined;
+  /** Emit a key log line `LABEL client_random secret`. */
+  keyLog(label: string, secret: Uint8Array): void;
+  /** Bound the records we send (the peer's record_size_limit, minus the content type byte). */
+  setMaxFragment(n: number): void;
+  /** Allow or refuse the peer's middlebox-compat ChangeCipherSpec from now on. */
+  allowChangeCipherSpec(allowed: boolean): void;
+  /** The handshake is complete. */
+  complete(info: HandshakeInfo): void;
+  /** Dispatch a typed event. */
+  emit<K extends keyof EngineEventMap>(name: K, detail: EngineEventMap[K]): void;
+}
+
+/** Require message type `type`, or fail with unexpected_message naming what was expected. */
+export function expectMessage(m: HandshakeMessage, type: number | readonly number[], state: string): void {
+  const types = typeof type === "number" ? [type] : type;
+  if (!types.includes(m.type)) {
+    throw peerMisbehaved(
+      "unexpected_message",
+      `Cannot accept ${handshakeName(m.type)}: expected ${types.map(handshakeName).join(" or ")}`,
+      "unexpected_message",
+      state,
+    );
+  }
+}
+
+/** Throw a TlsError with `alert` in state `where`. */
+export function fail(alert: AlertName, code: string, message: string, where: string): never {
+  throw new TlsError(alert, code, message, where);
+}
+
+/** The content a CertificateVerify signs (RFC 8446 §4.4.3). */
+export function certificateVerifyContent(role: "server" | "client", transcriptHash: Uint8Array): Uint8Array {
+  return concat(
+    new Uint8Array(64).fill(0x20),
+    utf8(`TLS 1.3, ${role} CertificateVerify`),
+    Uint8Array.of(0),
+    transcriptHash,
+  );
+}
+
+/** Whether `name` is an IP address literal (IPv4 dotted quad or IPv6); those are never sent as SNI (RFC 6066 §3). */
+export function isIpAddress(name: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.includes(":");
+}

@@ -1,0 +1,51 @@
+/**
+ * The handshake transcript (RFC 8446 §4.4.1). Until the cipher suite (and so the hash) is known, the raw
+ * messages are buffered; after a HelloRetryRequest, ClientHello1 is replaced by a synthetic message_hash.
+ * @module
+ */
+
+import type { Hash, HashState } from "../suites/hash.ts";
+import { HandshakeType } from "./msgs/enums.ts";
+
+/** A running transcript hash. */
+export class Transcript {
+  #buffered: Uint8Array[] = [];
+  #hash: Hash | undefined;
+  #state: HashState | undefined;
+
+  /** Add one handshake message (header included). */
+  add(raw: Uint8Array): void {
+    if (this.#state) this.#state.update(raw);
+    else this.#buffered.push(raw);
+  }
+
+  /** Fix the hash once the cipher suite is chosen; buffered messages are hashed now. */
+  start(hash: Hash): void {
+    if (this.#hash) {
+      if (this.#hash !== hash) throw new Error("Transcript hash changed");
+      return;
+    }
+    this.#hash = hash;
+    this.#state = hash.create();
+    for (const m of this.#buffered) this.#state.update(m);
+    this.#buffered = [];
+  }
+
+  /** The hash of everything so far. */
+  current(): Uint8Array {
+    if (!this.#state) throw new Error("Transcript hash not started");
+    return this.#state.digest();
+  }
+
+  /**
+   * Replace ClientHello1 with message_hash(Hash(ClientHello1)) (RFC 8446 §4.4.1). Call after `start()` and
+   * before adding the HelloRetryRequest.
+   */
+  rewriteForHelloRetry(): void {
+    if (!this.#hash || !this.#state) throw new Error("Transcript hash not started");
+    const h = this.#state.digest();
+    this.#state = this.#hash.create();
+    this.#state.update(Uint8Array.of(HandshakeType.messageHash, 0, 0, h.length));
+    this.#state.update(h);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * airlock: a sans-I/O TLS 1.3 engine over an in-memory BIO pair, with OpenSSL's pumping semantics.
+ *
+ * The engine reads and writes bytes only through its half of a {@link createBioPair BIO pair}; the caller
+ * moves bytes between the pair's `network` half and any transport, whenever a call says WANT_READ or
+ * WANT_WRITE. Calls return OpenSSL's values and `getError(ret)` says why.
+ *
+ * @example Client and server in memory
+ * ```ts
+ * import { createBioPair, createClient, createServer, loadPrivateKey, SslError } from "@airlock/tls";
+ * import { generateTestCertificate } from "./tests/_pki.ts";
+ *
+ * const { chain, keyPkcs8 } = await generateTestCertificate("ecdsa-p256", "localhost");
+ * const c = createBioPair(), s = createBioPair();
+ * const client = createClient({ serverName: "localhost", dangerouslyDisableCertificateVerification: true }, c.engine);
+ * const server = createServer({ certificates: [{ chain, key: await loadPrivateKey(keyPkcs8) }] }, s.engine);
+ * for (let i = 0; i < 100 && !(client.isHandshakeDone && server.isHandshakeDone); i++) {
+ *   for (const e of [client, server]) {
+ *     const r = e.doHandshake();
+ *     if (r < 0 && e.getError(r) === SslError.WANT_ASYNC) await e.asyncWait();
+ *   }
+ *   s.network.write(c.network.read(s.network.writeGuarantee()));
+ *   c.network.write(s.network.read(c.network.writeGuarantee()));
+ * }
+ * if (client.handshakeInfo?.version !== "TLSv1.3") throw new Error("no handshake");
+ * ```
+ * @module
+ */
+
+export { type Bio, type BioPair, createBioPair } from "./bio/mod.ts";
+export { createClient, createServer, TlsEngine } from "./engine/engine.ts";
+export { SslError, type SslErrorCode, sslErrorName } from "./engine/codes.ts";
+export { TlsError } from "./engine/errors.ts";
+export { AlertDescription, type AlertName, alertName } from "./engine/alert.ts";
+export {
+  type AlertInfo,
+  type EngineEventMap,
+  type EngineEventName,
+  type HandshakeInfo,
+  on,
+  type SecretsInfo,
+} from "./engine/events.ts";
+export type {
+  CertifiedKey,
+  CipherSuiteName,
+  ClientConfig,
+  CommonConfig,
+  GroupName,
+  PeerVerifyInfo,
+  ServerConfig,
+} from "./engine/config.ts";
+export type { Extension } from "./engine/msgs/extensions.ts";
+export { customSigningKey, loadPrivateKey, type PublicKey, type SigningKey, type SigSchemeName } from "./suites/sign.ts";
+export { pemDecode, pemEncode } from "./suites/pem.ts";

@@ -1,0 +1,124 @@
+// This module is browser compatible.
+/**
+ * Byte helpers shared by the crypto provider and the engine: concatenation, a
+ * constant-time comparison for MACs and Finished values, hex and UTF-8.
+ *
+ * @module
+ */
+
+const encoder = new TextEncoder();
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/**
+ * Concatenate byte arrays into a new array.
+ *
+ * @param parts The arrays to join, in order.
+ * @returns A fresh array holding every byte of `parts`.
+ *
+ * @example Join a header and a body
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { concat } from "./bytes.ts";
+ * assert.deepEqual(concat(new Uint8Array([1]), new Uint8Array([2, 3])), new Uint8Array([1, 2, 3]));
+ * ```
+ */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/**
+ * Compare two byte arrays in time that depends only on their length.
+ *
+ * Lengths are treated as public (MACs and Finished values have fixed sizes), so
+ * a length mismatch returns `false` at once; equal-length inputs are compared by
+ * OR-ing the XOR of every byte pair, with no early exit on the first difference.
+ * JavaScript engines promise no timing, so this is algorithmic constant time only.
+ *
+ * @param a The first array.
+ * @param b The second array.
+ * @returns Whether `a` and `b` hold the same bytes.
+ *
+ * @example Check a received MAC
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ctEqual } from "./bytes.ts";
+ * assert.equal(ctEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2])), true);
+ * assert.equal(ctEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3])), false);
+ * ```
+ */
+export function ctEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/**
+ * Encode bytes as lower-case hexadecimal.
+ *
+ * @param bytes The bytes to encode.
+ * @returns Two hex digits per byte.
+ *
+ * @example Encode two bytes
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toHex } from "./bytes.ts";
+ * assert.equal(toHex(new Uint8Array([0x0a, 0xff])), "0aff");
+ * ```
+ */
+export function toHex(bytes: Uint8Array): string {
+  let out = "";
+  for (const byte of bytes) out += HEX[byte];
+  return out;
+}
+
+/**
+ * Decode hexadecimal text (either case) into bytes.
+ *
+ * @param hex An even number of hex digits, with no separators.
+ * @returns The decoded bytes.
+ * @throws {RangeError} If `hex` has odd length or a non-hex character.
+ *
+ * @example Decode two bytes
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fromHex } from "./bytes.ts";
+ * assert.deepEqual(fromHex("0aFF"), new Uint8Array([0x0a, 0xff]));
+ * ```
+ */
+export function fromHex(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0) {
+    throw new RangeError(`Cannot decode hex: length ${hex.length} is odd`);
+  }
+  if (!/^[0-9a-fA-F]*$/.test(hex)) {
+    throw new RangeError("Cannot decode hex: input has a non-hex character");
+  }
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/**
+ * Encode a string as UTF-8.
+ *
+ * @param text The string to encode.
+ * @returns Its UTF-8 bytes.
+ *
+ * @example Encode a TLS label
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { utf8 } from "./bytes.ts";
+ * assert.deepEqual(utf8("tls13 "), new Uint8Array([0x74, 0x6c, 0x73, 0x31, 0x33, 0x20]));
+ * ```
+ */
+export function utf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}

@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { concat, ctEqual, fromHex, toHex, utf8 } from "./bytes.ts";
+
+Deno.test("concat() joins arrays in order", () => {
+  const out = concat(new Uint8Array([1, 2]), new Uint8Array(0), new Uint8Array([3]));
+  assert.deepEqual(out, new Uint8Array([1, 2, 3]));
+});
+
+Deno.test("concat() handles no arrays and returns a copy", () => {
+  assert.deepEqual(concat(), new Uint8Array(0));
+  const a = new Uint8Array([7]);
+  const out = concat(a);
+  out[0] = 8;
+  assert.equal(a[0], 7);
+});
+
+Deno.test("ctEqual() compares content and length", () => {
+  assert.equal(ctEqual(new Uint8Array(0), new Uint8Array(0)), true);
+  assert.equal(ctEqual(fromHex("00112233"), fromHex("00112233")), true);
+  assert.equal(ctEqual(fromHex("00112233"), fromHex("00112232")), false);
+  assert.equal(ctEqual(fromHex("80112233"), fromHex("00112233")), false);
+  assert.equal(ctEqual(fromHex("001122"), fromHex("00112233")), false);
+  assert.equal(ctEqual(fromHex("00112233"), fromHex("001122")), false);
+});
+
+Deno.test("ctEqual() works on subarray views", () => {
+  const big = fromHex("ff0102ff");
+  assert.equal(ctEqual(big.subarray(1, 3), fromHex("0102")), true);
+});
+
+Deno.test("toHex() and fromHex() round-trip every byte value", () => {
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const hex = toHex(all);
+  assert.equal(hex.length, 512);
+  assert.equal(hex.slice(0, 8), "00010203");
+  assert.equal(hex.slice(-4), "feff");
+  assert.deepEqual(fromHex(hex), all);
+  assert.deepEqual(fromHex(hex.toUpperCase()), all);
+});
+
+Deno.test("fromHex() rejects odd length and non-hex characters", () => {
+  assert.throws(() => fromHex("abc"), RangeError);
+  assert.throws(() => fromHex("zz"), RangeError);
+  assert.throws(() => fromHex("0x00"), RangeError);
+  assert.throws(() => fromHex("00 11"), RangeError);
+  assert.deepEqual(fromHex(""), new Uint8Array(0));
+});
+
+Deno.test("utf8() encodes multi-byte characters", () => {
+  assert.deepEqual(utf8("tls13 "), fromHex("746c73313320"));
+  assert.deepEqual(utf8("é€"), fromHex("c3a9e282ac"));
+});

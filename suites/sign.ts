@@ -1,0 +1,461 @@
+/**
+ * Signature schemes for CertificateVerify (RFC 8446 §4.2.3, §4.4.3), public keys
+ * read from certificates, and private-key loading.
+ *
+ * ECDSA and Ed25519 run on `@noble/curves` (synchronous); RSA runs on WebCrypto
+ * (asynchronous, hence the `| Promise` results). ASN.1 is parsed with
+ * `@peculiar/asn1-schema`.
+ *
+ * @module
+ */
+
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { p256, p384 } from "@noble/curves/nist.js";
+import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
+import { AlgorithmIdentifier, Certificate, SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
+import { ECParameters, ECPrivateKey, id_ecPublicKey, id_secp256r1, id_secp384r1 } from "@peculiar/asn1-ecc";
+import { PrivateKey, PrivateKeyInfo } from "@peculiar/asn1-pkcs8";
+import {
+  id_rsaEncryption,
+  id_RSASSA_PSS,
+  id_sha256,
+  id_sha384,
+  id_sha512,
+  RSAPrivateKey,
+  RSAPublicKey,
+  RsaSaPssParams,
+} from "@peculiar/asn1-rsa";
+import { pemDecode } from "./pem.ts";
+
+/** Names of the signature schemes airlock knows (RFC 8446 §4.2.3). */
+export type SigSchemeName =
+  | "ecdsa_secp256r1_sha256"
+  | "ecdsa_secp384r1_sha384"
+  | "ed25519"
+  | "rsa_pss_rsae_sha256"
+  | "rsa_pss_rsae_sha384"
+  | "rsa_pss_rsae_sha512"
+  | "rsa_pss_pss_sha256"
+  | "rsa_pss_pss_sha384"
+  | "rsa_pss_pss_sha512"
+  | "rsa_pkcs1_sha256"
+  | "rsa_pkcs1_sha384"
+  | "rsa_pkcs1_sha512";
+
+/**
+ * SignatureScheme code points by name. `rsa_pkcs1_*` are only valid in
+ * certificates, never in CertificateVerify (RFC 8446 §4.2.3).
+ */
+export const SIG_SCHEMES: Readonly<Record<SigSchemeName, number>> = Object.freeze({
+  ecdsa_secp256r1_sha256: 0x0403,
+  ecdsa_secp384r1_sha384: 0x0503,
+  ed25519: 0x0807,
+  rsa_pss_rsae_sha256: 0x0804,
+  rsa_pss_rsae_sha384: 0x0805,
+  rsa_pss_rsae_sha512: 0x0806,
+  rsa_pss_pss_sha256: 0x0809,
+  rsa_pss_pss_sha384: 0x080a,
+  rsa_pss_pss_sha512: 0x080b,
+  rsa_pkcs1_sha256: 0x0401,
+  rsa_pkcs1_sha384: 0x0501,
+  rsa_pkcs1_sha512: 0x0601,
+});
+
+/** Kinds of key: `rsa` has the rsaEncryption OID, `rsa-pss` the id-RSASSA-PSS OID. */
+export type KeyType = "ec-p256" | "ec-p384" | "ed25519" | "rsa" | "rsa-pss";
+
+/** A public key, e.g. the one in the peer's end-entity certificate. */
+export interface PublicKey {
+  /** The kind of key. */
+  readonly type: KeyType;
+  /** The DER SubjectPublicKeyInfo. */
+  readonly spki: Uint8Array;
+  /** The raw point (SEC1, uncompressed) or Ed25519 key; undefined for RSA. */
+  readonly raw?: Uint8Array;
+  /** The RSA modulus size in bits; undefined for other keys. */
+  readonly bits?: number;
+}
+
+/** A private key that signs CertificateVerify messages. */
+export interface SigningKey {
+  /** The kind of key. */
+  readonly type: KeyType;
+  /** The schemes this key can sign with, in preference order. */
+  readonly schemes: readonly number[];
+  /** The matching public key. */
+  readonly publicKey: PublicKey;
+  /**
+   * Sign a message.
+   *
+   * @param scheme One of `schemes`.
+   * @param message The bytes to sign (hashed by the scheme).
+   * @returns The signature: DER for ECDSA; a promise for RSA (WebCrypto).
+   * @throws {RangeError} If this key does not sign with `scheme`.
+   */
+  sign(scheme: number, message: Uint8Array): Uint8Array | Promise<Uint8Array>;
+}
+
+type HashName = "SHA-256" | "SHA-384" | "SHA-512";
+type Uint8Array_ = ReturnType<Uint8Array["slice"]>;
+
+interface SchemeInfo {
+  readonly key: KeyType;
+  readonly kind: "ecdsa" | "eddsa" | "pss" | "pkcs1";
+  readonly hash: HashName;
+}
+
+const SCHEMES = new Map<number, SchemeInfo>([
+  [0x0403, { key: "ec-p256", kind: "ecdsa", hash: "SHA-256" }],
+  [0x0503, { key: "ec-p384", kind: "ecdsa", hash: "SHA-384" }],
+  [0x0807, { key: "ed25519", kind: "eddsa", hash: "SHA-512" }],
+  [0x0804, { key: "rsa", kind: "pss", hash: "SHA-256" }],
+  [0x0805, { key: "rsa", kind: "pss", hash: "SHA-384" }],
+  [0x0806, { key: "rsa", kind: "pss", hash: "SHA-512" }],
+  [0x0809, { key: "rsa-pss", kind: "pss", hash: "SHA-256" }],
+  [0x080a, { key: "rsa-pss", kind: "pss", hash: "SHA-384" }],
+  [0x080b, { key: "rsa-pss", kind: "pss", hash: "SHA-512" }],
+  [0x0401, { key: "rsa", kind: "pkcs1", hash: "SHA-256" }],
+  [0x0501, { key: "rsa", kind: "pkcs1", hash: "SHA-384" }],
+  [0x0601, { key: "rsa", kind: "pkcs1", hash: "SHA-512" }],
+]);
+
+const HASH_LEN: Record<HashName, number> = { "SHA-256": 32, "SHA-384": 48, "SHA-512": 64 };
+const HASH_OID: Record<string, HashName> = {
+  [id_sha256]: "SHA-256",
+  [id_sha384]: "SHA-384",
+  [id_sha512]: "SHA-512",
+};
+const ID_ED25519 = "1.3.101.112";
+const CURVES = {
+  "ec-p256": { curve: p256, oid: id_secp256r1, scheme: 0x0403 },
+  "ec-p384": { curve: p384, oid: id_secp384r1, scheme: 0x0503 },
+} as const;
+type EcType = keyof typeof CURVES;
+
+function hex16(n: number): string {
+  return "0x" + n.toString(16).padStart(4, "0");
+}
+
+/** Copy into a fresh ArrayBuffer-backed array, as WebCrypto's typings want. */
+function buf(bytes: Uint8Array): Uint8Array_ {
+  return bytes.slice();
+}
+
+function der(value: unknown): Uint8Array {
+  return new Uint8Array(AsnConvert.serialize(value));
+}
+
+function parse<T>(bytes: Uint8Array | ArrayBuffer, type: new () => T, what: string): T {
+  try {
+    return AsnConvert.parse(bytes, type);
+  } catch (cause) {
+    throw new TypeError(`Cannot parse ${what}: invalid DER`, { cause });
+  }
+}
+
+function ecTypeOf(parameters: ArrayBuffer | null | undefined): EcType {
+  const oid = parameters ? parse(parameters, ECParameters, "EC parameters").namedCurve : undefined;
+  if (oid === id_secp256r1) return "ec-p256";
+  if (oid === id_secp384r1) return "ec-p384";
+  throw new TypeError(`Cannot use EC key: unsupported curve ${oid ?? "(none)"}`);
+}
+
+function bitLength(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length && bytes[i] === 0) i++;
+  if (i === bytes.length) return 0;
+  return (bytes.length - i - 1) * 8 + (32 - Math.clz32(bytes[i]!));
+}
+
+/** The hash an id-RSASSA-PSS key is restricted to (RFC 4055 §3.1), if its parameters name one. */
+function pssHash(parameters: ArrayBuffer | null | undefined): HashName | undefined {
+  if (!parameters) return undefined;
+  const oid = parse(parameters, RsaSaPssParams, "RSASSA-PSS parameters").hashAlgorithm.algorithm;
+  const hash = HASH_OID[oid];
+  if (!hash) throw new TypeError(`Cannot use RSASSA-PSS key: unsupported hash ${oid}`);
+  return hash;
+}
+
+function rsaEncryptionSpki(rsaPublicKey: ArrayBuffer): Uint8Array_ {
+  const algorithm = new AlgorithmIdentifier({ algorithm: id_rsaEncryption, parameters: null });
+  return buf(der(new SubjectPublicKeyInfo({ algorithm, subjectPublicKey: rsaPublicKey })));
+}
+
+/**
+ * Read a DER SubjectPublicKeyInfo. EC points are checked to lie on the curve.
+ *
+ * @param spki The DER SubjectPublicKeyInfo.
+ * @returns The public key.
+ * @throws {TypeError} If the DER is malformed or the key type, curve or point is unsupported or invalid.
+ */
+export function publicKeyFromSpki(spki: Uint8Array): PublicKey {
+  const info = parse(spki, SubjectPublicKeyInfo, "SubjectPublicKeyInfo");
+  const { algorithm, parameters } = info.algorithm;
+  const key = new Uint8Array(info.subjectPublicKey);
+  switch (algorithm) {
+    case id_ecPublicKey: {
+      const type = ecTypeOf(parameters);
+      try {
+        CURVES[type].curve.Point.fromBytes(key);
+      } catch (cause) {
+        throw new TypeError(`Cannot use ${type} key: point is not on the curve`, { cause });
+      }
+      return Object.freeze({ type, spki: spki.slice(), raw: key });
+    }
+    case ID_ED25519:
+      if (key.length !== 32) {
+        throw new TypeError(`Cannot use Ed25519 key: expected 32 bytes, got ${key.length}`);
+      }
+      return Object.freeze({ type: "ed25519", spki: spki.slice(), raw: key });
+    case id_rsaEncryption:
+    case id_RSASSA_PSS: {
+      if (algorithm === id_RSASSA_PSS) pssHash(parameters); // reject unusable parameters early
+      const rsa = parse(key, RSAPublicKey, "RSAPublicKey");
+      const type = algorithm === id_rsaEncryption ? "rsa" : "rsa-pss";
+      return Object.freeze({ type, spki: spki.slice(), bits: bitLength(new Uint8Array(rsa.modulus)) });
+    }
+    default:
+      throw new TypeError(`Cannot use public key: unsupported algorithm ${algorithm}`);
+  }
+}
+
+/**
+ * Read the subject public key of an X.509 certificate.
+ *
+ * @param certDer The DER certificate.
+ * @returns Its public key.
+ * @throws {TypeError} If the certificate is malformed or its key is unsupported.
+ */
+export function publicKeyFromCertificate(certDer: Uint8Array): PublicKey {
+  const cert = parse(certDer, Certificate, "certificate");
+  return publicKeyFromSpki(der(cert.tbsCertificate.subjectPublicKeyInfo));
+}
+
+async function verifyRsa(
+  info: SchemeInfo,
+  key: PublicKey,
+  message: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
+  try {
+    const spki = parse(key.spki, SubjectPublicKeyInfo, "SubjectPublicKeyInfo");
+    if (key.type === "rsa-pss") {
+      const only = pssHash(spki.algorithm.parameters);
+      if (only !== undefined && only !== info.hash) return false;
+    }
+    const name = info.kind === "pss" ? "RSA-PSS" : "RSASSA-PKCS1-v1_5";
+    const cryptoKey = await crypto.subtle.importKey(
+      "spki",
+      rsaEncryptionSpki(spki.subjectPublicKey),
+      { name, hash: info.hash },
+      false,
+      ["verify"],
+    );
+    return await crypto.subtle.verify(
+      { name, saltLength: HASH_LEN[info.hash] },
+      cryptoKey,
+      buf(signature),
+      buf(message),
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Verify a signature. Never throws: a bad signature, malformed DER, an unknown
+ * scheme, or a scheme that does not fit the key (e.g. `ecdsa_secp384r1_sha384`
+ * with a P-256 key, `rsa_pss_rsae_*` with an id-RSASSA-PSS key, `rsa_pss_pss_*`
+ * with an rsaEncryption key) all give `false`.
+ *
+ * ECDSA signatures are DER, over the message hashed with the scheme's hash;
+ * high-S values are accepted, since other stacks produce them. Ed25519 follows
+ * RFC 8032 strictly (no ZIP-215 leniency). RSA-PSS uses a salt as long as the hash.
+ *
+ * @param scheme The SignatureScheme code point.
+ * @param key The signer's public key.
+ * @param message The signed bytes.
+ * @param signature The signature.
+ * @returns Whether the signature is valid; a promise for RSA keys.
+ */
+export function verifySignature(
+  scheme: number,
+  key: PublicKey,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean | Promise<boolean> {
+  const info = SCHEMES.get(scheme);
+  if (info === undefined || info.key !== key.type) return false;
+  if (info.kind === "pss" || info.kind === "pkcs1") return verifyRsa(info, key, message, signature);
+  if (key.raw === undefined) return false;
+  try {
+    if (info.kind === "eddsa") return ed25519.verify(signature, message, key.raw, { zip215: false });
+    const { curve } = CURVES[key.type as EcType];
+    return curve.verify(signature, message, key.raw, { prehash: true, lowS: false, format: "der" });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Wrap a public key and a sign function as a SigningKey, e.g. for tests that need a
+ * fixed or broken signature, or to sign with a key held elsewhere (an HSM).
+ *
+ * @param publicKey The public key the signatures should verify under.
+ * @param schemes The schemes `sign` accepts, in preference order.
+ * @param sign The signing function.
+ * @returns The signing key.
+ */
+export function customSigningKey(
+  publicKey: PublicKey,
+  schemes: readonly number[],
+  sign: SigningKey["sign"],
+): SigningKey {
+  return Object.freeze({ type: publicKey.type, schemes: Object.freeze([...schemes]), publicKey, sign });
+}
+
+function builtinKey(
+  publicKey: PublicKey,
+  schemes: readonly number[],
+  sign: (index: number, message: Uint8Array) => Uint8Array | Promise<Uint8Array>,
+): SigningKey {
+  return customSigningKey(publicKey, schemes, (scheme, message) => {
+    const index = schemes.indexOf(scheme);
+    if (index < 0) {
+      throw new RangeError(
+        `Cannot sign with scheme ${hex16(scheme)}: ${publicKey.type} key signs with ${
+          schemes.map(hex16).join(", ")
+        }`,
+      );
+    }
+    return sign(index, message);
+  });
+}
+
+function ecKey(type: EcType, scalar: Uint8Array): SigningKey {
+  const { curve, oid, scheme } = CURVES[type];
+  const fieldLen = curve.lengths.secretKey!;
+  if (scalar.length > fieldLen) throw new TypeError(`Cannot use ${type} private key: scalar is too long`);
+  const secret = new Uint8Array(fieldLen);
+  secret.set(scalar, fieldLen - scalar.length); // some encoders drop leading zeros
+  if (!curve.utils.isValidSecretKey(secret)) {
+    throw new TypeError(`Cannot use ${type} private key: scalar is out of range`);
+  }
+  const raw = curve.getPublicKey(secret, false);
+  const parameters = AsnConvert.serialize(new ECParameters({ namedCurve: oid }));
+  const algorithm = new AlgorithmIdentifier({ algorithm: id_ecPublicKey, parameters });
+  const spki = der(new SubjectPublicKeyInfo({ algorithm, subjectPublicKey: buf(raw).buffer }));
+  // RFC 6979 deterministic nonces, DER output.
+  return builtinKey(
+    Object.freeze({ type, spki, raw }),
+    [scheme],
+    (_, message) => curve.sign(message, secret, { prehash: true, format: "der" }),
+  );
+}
+
+function ed25519Key(seed: Uint8Array): SigningKey {
+  if (seed.length !== 32) {
+    throw new TypeError(`Cannot use Ed25519 private key: expected 32 bytes, got ${seed.length}`);
+  }
+  const secret = seed.slice();
+  const raw = ed25519.getPublicKey(secret);
+  const algorithm = new AlgorithmIdentifier({ algorithm: ID_ED25519 });
+  const spki = der(new SubjectPublicKeyInfo({ algorithm, subjectPublicKey: buf(raw).buffer }));
+  return builtinKey(
+    Object.freeze({ type: "ed25519", spki, raw }),
+    [0x0807],
+    (_, m) => ed25519.sign(m, secret),
+  );
+}
+
+/**
+ * Import an RSA key into WebCrypto, once per hash since WebCrypto binds RSA-PSS
+ * keys to a hash. `pkcs1` is the RSAPrivateKey; `pss` is set for id-RSASSA-PSS keys.
+ */
+async function rsaKey(
+  pkcs1: Uint8Array,
+  pss?: { parameters: ArrayBuffer | undefined },
+): Promise<SigningKey> {
+  const rsa = parse(pkcs1, RSAPrivateKey, "RSAPrivateKey");
+  const rsaPublicKey = der(new RSAPublicKey({ modulus: rsa.modulus, publicExponent: rsa.publicExponent }));
+  const algorithm = pss
+    ? new AlgorithmIdentifier({
+      algorithm: id_RSASSA_PSS,
+      ...(pss.parameters ? { parameters: pss.parameters } : {}),
+    })
+    : new AlgorithmIdentifier({ algorithm: id_rsaEncryption, parameters: null });
+  const spki = der(new SubjectPublicKeyInfo({ algorithm, subjectPublicKey: buf(rsaPublicKey).buffer }));
+  const only = pss ? pssHash(pss.parameters) : undefined;
+  const hashes = (["SHA-256", "SHA-384", "SHA-512"] as const).filter((h) => only === undefined || h === only);
+  const base = pss ? 0x0809 : 0x0804;
+  const schemes = hashes.map((h) => base + ["SHA-256", "SHA-384", "SHA-512"].indexOf(h));
+  // WebCrypto only takes rsaEncryption PKCS#8, so id-RSASSA-PSS keys are re-wrapped.
+  const pkcs8 = buf(der(
+    new PrivateKeyInfo({
+      privateKeyAlgorithm: new AlgorithmIdentifier({ algorithm: id_rsaEncryption, parameters: null }),
+      privateKey: new PrivateKey(pkcs1),
+    }),
+  ));
+  const keys = await Promise.all(
+    hashes.map((hash) => crypto.subtle.importKey("pkcs8", pkcs8, { name: "RSA-PSS", hash }, false, ["sign"])),
+  );
+  const publicKey: PublicKey = Object.freeze({
+    type: pss ? "rsa-pss" : "rsa",
+    spki,
+    bits: bitLength(new Uint8Array(rsa.modulus)),
+  });
+  return builtinKey(publicKey, schemes, async (index, message) => {
+    const params = { name: "RSA-PSS", saltLength: HASH_LEN[hashes[index]!] };
+    return new Uint8Array(await crypto.subtle.sign(params, keys[index]!, buf(message)));
+  });
+}
+
+function fromSec1(sec1: Uint8Array, parameters?: ArrayBuffer | null): SigningKey {
+  const ec = parse(sec1, ECPrivateKey, "ECPrivateKey");
+  const type = ecTypeOf(parameters ?? (ec.parameters ? der(ec.parameters).slice().buffer : undefined));
+  return ecKey(type, new Uint8Array(ec.privateKey.buffer));
+}
+
+function fromPkcs8(pkcs8: Uint8Array): SigningKey | Promise<SigningKey> {
+  const info = parse(pkcs8, PrivateKeyInfo, "PKCS#8 PrivateKeyInfo");
+  const { algorithm, parameters } = info.privateKeyAlgorithm;
+  const inner = new Uint8Array(info.privateKey.buffer);
+  switch (algorithm) {
+    case id_ecPublicKey:
+      return fromSec1(inner, parameters);
+    case ID_ED25519:
+      return ed25519Key(new Uint8Array(parse(inner, OctetString, "Ed25519 private key").buffer));
+    case id_rsaEncryption:
+      return rsaKey(inner);
+    case id_RSASSA_PSS:
+      return rsaKey(inner, { parameters: parameters ?? undefined });
+    default:
+      throw new TypeError(`Cannot load private key: unsupported algorithm ${algorithm}`);
+  }
+}
+
+/**
+ * Load a private key: PKCS#8 (PEM `PRIVATE KEY` or DER), SEC1 PEM `EC PRIVATE KEY`,
+ * or PKCS#1 PEM `RSA PRIVATE KEY`. P-256, P-384 and Ed25519 keys sign with noble
+ * (synchronously; ECDSA is deterministic per RFC 6979 and DER-encoded). RSA keys
+ * are imported into WebCrypto and sign RSA-PSS with a salt as long as the hash:
+ * `rsa_pss_rsae_sha256/384/512`, or `rsa_pss_pss_*` for id-RSASSA-PSS keys.
+ * Encrypted keys are not supported.
+ *
+ * @param pemOrDer PEM text, or PKCS#8 DER bytes.
+ * @returns The signing key.
+ * @throws {SyntaxError} If the text holds no supported PEM block.
+ * @throws {TypeError} If the key is malformed or of an unsupported type.
+ */
+export async function loadPrivateKey(pemOrDer: string | Uint8Array): Promise<SigningKey> {
+  if (typeof pemOrDer !== "string") return await fromPkcs8(pemOrDer);
+  const [pkcs8] = pemDecode(pemOrDer, "PRIVATE KEY");
+  if (pkcs8) return await fromPkcs8(pkcs8);
+  const [sec1] = pemDecode(pemOrDer, "EC PRIVATE KEY");
+  if (sec1) return fromSec1(sec1);
+  const [pkcs1] = pemDecode(pemOrDer, "RSA PRIVATE KEY");
+  if (pkcs1) return await rsaKey(pkcs1);
+  throw new SyntaxError(
+    'Cannot load private key: no "PRIVATE KEY", "EC PRIVATE KEY" or "RSA PRIVATE KEY" PEM block found',
+  );
+}

@@ -1,0 +1,144 @@
+/**
+ * Test helpers (rustls' make_pair / do_handshake / transfer): two engines over two BIO pairs, and a pump
+ * that moves bytes between their network halves, optionally through a filter that rewrites records.
+ * @module
+ */
+
+import {
+  type BioPair,
+  type ClientConfig,
+  createBioPair,
+  createClient,
+  createServer,
+  loadPrivateKey,
+  type ServerConfig,
+  SslError,
+  type TlsEngine,
+} from "../mod.ts";
+import { generateTestCertificate, type TestKeyType } from "./_pki.ts";
+
+/** Two engines and their BIO pairs. */
+export interface Pair {
+  readonly client: TlsEngine;
+  readonly server: TlsEngine;
+  readonly c: BioPair;
+  readonly s: BioPair;
+}
+
+/** Options for {@link makePair}. */
+export interface PairOptions {
+  readonly keyType?: TestKeyType;
+  readonly client?: Partial<ClientConfig>;
+  readonly server?: Partial<ServerConfig>;
+  readonly capacity?: number;
+}
+
+/** Deterministic random bytes (xorshift), for reproducible runs. */
+export function seededRandom(seed = 1): (n: number) => Uint8Array {
+  let x = seed >>> 0 || 1;
+  return (n) => {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      out[i] = x & 0xff;
+    }
+    return out;
+  };
+}
+
+/** A client and a server in memory with a fresh self-signed certificate. */
+export async function makePair(opts: PairOptions = {}): Promise<Pair> {
+  const cert = await generateTestCertificate(opts.keyType ?? "ecdsa-p256");
+  const key = await loadPrivateKey(cert.keyPkcs8);
+  const capacity = opts.capacity;
+  const c = createBioPair(capacity ? { capacity } : {});
+  const s = createBioPair(capacity ? { capacity } : {});
+  const client = createClient({
+    serverName: "localhost",
+    dangerouslyDisableCertificateVerification: true,
+    ...opts.client,
+  }, c.engine);
+  const server = createServer({ certificates: [{ chain: cert.chain, key }], ...opts.server }, s.engine);
+  return { client, server, c, s };
+}
+
+/** A transform applied to bytes in flight (whole chunks as read from one network half). */
+export type Filter = (bytes: Uint8Array, from: "client" | "server") => Uint8Array;
+
+/** Move bytes both ways once; returns how many moved. */
+export function transfer(p: Pair, filter?: Filter, chunk = Infinity): number {
+  let moved = 0;
+  const move = (from: BioPair, to: BioPair, who: "client" | "server") => {
+    const n = Math.min(chunk, to.network.writeGuarantee(), from.network.pending());
+    if (n <= 0) return;
+    let bytes = from.network.read(n);
+    if (filter) bytes = filter(bytes, who);
+    const w = to.network.write(bytes);
+    if (w !== bytes.length) throw new Error("transfer: short write into the peer's BIO");
+    moved += n;
+  };
+  move(p.c, p.s, "client");
+  move(p.s, p.c, "server");
+  return moved;
+}
+
+/** Run one engine call; await pending async work. Returns the call's result. */
+export async function step(e: TlsEngine, call: () => number): Promise<number> {
+  const r = call();
+  if (r < 0 && e.getError(r) === SslError.WANT_ASYNC) await e.asyncWait();
+  return r;
+}
+
+/** Run both handshakes to completion (bounded); throws with both errors if either fails. */
+export async function handshake(p: Pair, filter?: Filter, chunk = Infinity): Promise<void> {
+  for (let i = 0; i < 100_000; i++) {
+    const rc = await step(p.client, () => p.client.doHandshake());
+    const rs = await step(p.server, () => p.server.doHandshake());
+    const moved = transfer(p, filter, chunk);
+    if (rc === 1 && rs === 1 && moved === 0 && p.client.pendingOutput === 0 && p.server.pendingOutput === 0) return;
+    const fatal = [p.client, p.server].find((e, j) => {
+      const r = j === 0 ? rc : rs;
+      return r < 0 && (e.getError(r) === SslError.SSL || e.getError(r) === SslError.SYSCALL);
+    });
+    if (fatal) {
+      throw new Error(`handshake failed: client=${p.client.error?.message} server=${p.server.error?.message}`);
+    }
+  }
+  throw new Error("handshake did not finish in 100000 steps");
+}
+
+/** Drive handshakes until one side fails fatally; returns both errors. */
+export async function handshakeExpectingFailure(p: Pair, filter?: Filter): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    const rc = await step(p.client, () => p.client.doHandshake());
+    const rs = await step(p.server, () => p.server.doHandshake());
+    const moved = transfer(p, filter);
+    const cs = rc < 0 && [SslError.SSL, SslError.SYSCALL].includes(p.client.getError(rc) as 1 | 5);
+    const ss = rs < 0 && [SslError.SSL, SslError.SYSCALL].includes(p.server.getError(rs) as 1 | 5);
+    if ((cs || ss) && moved === 0) return;
+    if (rc === 1 && rs === 1 && moved === 0) throw new Error("handshake unexpectedly succeeded");
+  }
+  throw new Error("handshake neither failed nor finished in 1000 steps");
+}
+
+/** Read everything currently available from `e` (bounded). */
+export function drain(e: TlsEngine, max = 1 << 26): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const buf = new Uint8Array(16384);
+  while (total < max) {
+    const n = e.read(buf);
+    if (n <= 0) break;
+    parts.push(buf.slice(0, n));
+    total += n;
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

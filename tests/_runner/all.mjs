@@ -1,0 +1,136 @@
+// Copyright 2026 the airlock authors. MIT license.
+
+// Runs the whole test suite on Deno, then Node, then Bun: `npm test`, `deno task test`, or
+//
+//   node tests/_runner/all.mjs [file-or-directory...]
+//
+// Each runtime gets a header (`== deno ==`), its own output, and a timing line. It stops at the first runtime
+// that fails, and closes with one line summing the runtimes that ran: `N passed, N failed` (`, N skipped`
+// when tests were ignored). Deno's count includes the JSDoc examples (`deno test --doc`). Exits non-zero when
+// anything failed or no test ran.
+//
+// Plain JavaScript on purpose: Node 20 starts it without a loader.
+
+import { spawn } from "node:child_process";
+import { existsSync, realpathSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { defaultRoots, ROOT } from "./run.mjs";
+
+// deno test output is coloured even when piped if the user asked for it; strip escapes before parsing.
+// deno-lint-ignore no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Parse `deno test`'s closing line, e.g. `ok | 14 passed (5 steps) | 0 failed | 2 ignored (3s)`.
+ * Returns `{ passed, failed, skipped }` or `undefined` when the output has no such line.
+ */
+export function parseDenoSummary(output) {
+  const lines = output.replace(ANSI, "").split(/\r?\n/);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i].trim();
+    if (!/^(?:ok|FAILED) \|/.test(line)) continue;
+    const count = (word) => Number(line.match(new RegExp(`(\\d+) ${word}`))?.[1] ?? 0);
+    return { passed: count("passed"), failed: count("failed"), skipped: count("ignored") };
+  }
+  return undefined;
+}
+
+/** Parse run.mjs's closing line, `N passed, N failed` with an optional `, N skipped`. */
+export function parseRunnerSummary(output) {
+  const lines = output.replace(ANSI, "").split(/\r?\n/);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = lines[i].trim().match(/^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/);
+    if (m) return { passed: Number(m[1]), failed: Number(m[2]), skipped: Number(m[3] ?? 0) };
+  }
+  return undefined;
+}
+
+/** Run a command with its output passed through, keeping the last 64 KiB of stdout to parse. */
+function runTee(bin, args) {
+  return new Promise((done) => {
+    const child = spawn(bin, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    let tail = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk) => {
+      process.stdout.write(chunk);
+      tail = (tail + chunk).slice(-65536);
+    });
+    const forward = (signal) => child.kill(signal);
+    process.on("SIGINT", forward);
+    process.on("SIGTERM", forward);
+    child.on("error", (error) => {
+      console.log(`FAIL cannot start ${bin}: ${error.message}`);
+      done({ code: 1, output: tail });
+    });
+    child.on("close", (status, signal) => {
+      process.off("SIGINT", forward);
+      process.off("SIGTERM", forward);
+      done({ code: signal ? 1 : status ?? 1, output: tail });
+    });
+  });
+}
+
+async function main(paths) {
+  const targets = paths.length > 0 ? paths : defaultRoots();
+  const deno = join(ROOT, "node_modules", ".bin", process.platform === "win32" ? "deno.exe" : "deno");
+  const runner = join(ROOT, "tests", "_runner", "run.mjs");
+  const runtimes = [
+    {
+      name: "deno",
+      bin: existsSync(deno) ? deno : "deno",
+      args: ["test", "-A", "--doc", ...targets],
+      parse: parseDenoSummary,
+    },
+    { name: "node", bin: process.execPath, args: [runner, "node", ...targets], parse: parseRunnerSummary },
+    { name: "bun", bin: process.execPath, args: [runner, "bun", ...targets], parse: parseRunnerSummary },
+  ];
+  const total = { passed: 0, failed: 0, skipped: 0 };
+  const timings = [];
+  let code = 0;
+  for (const runtime of runtimes) {
+    console.log(`\n== ${runtime.name} ==`);
+    const start = performance.now();
+    const result = await runTee(runtime.bin, runtime.args);
+    const seconds = ((performance.now() - start) / 1000).toFixed(1);
+    timings.push(`${runtime.name} ${seconds}s`);
+    const summary = runtime.parse(result.output);
+    if (summary) {
+      total.passed += summary.passed;
+      total.failed += summary.failed;
+      total.skipped += summary.skipped;
+    }
+    console.log(`== ${runtime.name}: exit ${result.code} in ${seconds}s ==`);
+    if (result.code !== 0 || !summary || summary.failed > 0) {
+      if (!summary) {
+        console.log(`FAIL ${runtime.name}: no summary line in its output`);
+        total.failed++;
+      } else if (summary.failed === 0) {
+        console.log(`FAIL ${runtime.name}: exited with ${result.code}`);
+        total.failed++;
+      }
+      code = 1;
+      console.log(`Stopping after ${runtime.name} failed.`);
+      break;
+    }
+  }
+  if (total.passed + total.failed === 0) {
+    console.log("FAIL no test ran");
+    code = 1;
+  }
+  console.log(`\n== total (${timings.join(", ")}) ==`);
+  const skipped = total.skipped > 0 ? `, ${total.skipped} skipped` : "";
+  console.log(`${total.passed} passed, ${total.failed} failed${skipped}`);
+  return code;
+}
+
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error) => {
+      console.error(error instanceof Error ? error.stack : error);
+      process.exit(1);
+    },
+  );
+}
