@@ -642,6 +642,7 @@ export function createClient(config: ClientConfig, bio: Bio): TlsEngine {
 export function createServer(config: ServerConfig, bio: Bio): TlsEngine {
   const cfg = normalizeCommon(config);
   const certs = normalizeCertificates(config.certificates);
-  const cookieKey = cfg.random(32);
+  let key: Uint8Array | undefined;
+  const cookieKey = () => (key ??= cfg.random(32));
   return new TlsEngine(bio, "server", cfg, () => new ExpectClientHello({ config, certs, cookieKey }));
 }

@@ -63,8 +63,8 @@ interface Offer {
 export interface ServerSetup {
   readonly config: ServerConfig;
   readonly certs: readonly ServerCert[];
-  /** Key for HelloRetryRequest cookies (random per engine). */
-  readonly cookieKey: Uint8Array;
+  /** Key for HelloRetryRequest cookies (drawn from the engine's random source when first needed). */
+  readonly cookieKey: () => Uint8Array;
 }
 
 /** Waiting for the first ClientHello. */
@@ -98,7 +98,7 @@ export class ExpectClientHello implements State {
       throw peerIncompatible("no_common_group", "Cannot accept ClientHello: no key exchange group in common", "handshake_failure", where);
     }
     // HelloRetryRequest (RFC 8446 §4.1.4).
-    const cookie = this.setup.config.helloRetryCookie === false ? undefined : retryCookie(offer.suite, this.setup.cookieKey, cx.transcript.current());
+    const cookie = this.setup.config.helloRetryCookie === false ? undefined : retryCookie(offer.suite, this.setup.cookieKey(), cx.transcript.current());
     cx.transcript.rewriteForHelloRetry();
     const exts: Extension[] = [
       { type: E.keyShare, data: encodeU16(group.id) },
