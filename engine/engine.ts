@@ -39,6 +39,8 @@ import type { Tls13Suite } from "../suites/tls13.ts";
 const MAX_EMPTY_RECORDS = 32;
 /** Middlebox-compat ChangeCipherSpec records accepted in one handshake. */
 const MAX_CCS = 8;
+/** Output the engine may queue beyond the BIO before it stops reading (KeyUpdate answers, a flight). */
+const MAX_QUEUED_OUTPUT = 64 * 1024;
 /** Records sealed under one key before we update it ourselves (RFC 8446 §5.5: AES-GCM ≤ 2^24.5). */
 const KEY_UPDATE_AFTER = 2 ** 23;
 
@@ -120,9 +122,9 @@ export class TlsEngine extends EventTarget {
 
   /** Bytes sealed by the engine but not yet accepted by the BIO (at most about one record). */
   get pendingOutput(): number {
-    let n = -this.#outOff;
+    let n = 0;
     for (const b of this.#out) n += b.length;
-    return n;
+    return n - this.#outOff;
   }
 
   /** Plaintext bytes already decrypted and waiting for `read()`. */
@@ -169,7 +171,8 @@ export class TlsEngine extends EventTarget {
           return n;
         }
         if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
-        if (!this.#flush()) return this.#want(SslError.WANT_WRITE);
+        this.#flush();
+        if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
         const m = this.#joiner.take();
         if (m) {
           this.#apply(this.#state!.handle(this.#cx, m));
@@ -310,16 +313,20 @@ export class TlsEngine extends EventTarget {
         this.#start = undefined;
         this.#sealHandshake();
       }
-      if (!this.#flush()) return this.#want(SslError.WANT_WRITE);
-      if (this.#info) return 1;
+      // Keep reading while our own output waits: with small buffers both peers may be writing at once.
+      const flushed = this.#flush();
+      if (this.#info) return flushed ? 1 : this.#want(SslError.WANT_WRITE);
       if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
+      if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
       const m = this.#joiner.take();
       if (m) {
         this.#apply(this.#state!.handle(this.#cx, m));
         continue;
       }
       const got = this.#readRecord();
-      if (got !== "record") return this.#noRecord(got);
+      if (got === "record") continue;
+      if (got === "want" && !flushed) return this.#want(SslError.WANT_WRITE);
+      return this.#noRecord(got);
     }
   }
 

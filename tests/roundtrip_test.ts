@@ -1,18 +1,307 @@
+/**
+ * Client ↔ server in memory: every suite × group × signature scheme, HelloRetryRequest, ALPN, SNI,
+ * KeyUpdate both ways, close_notify, and pumping under tiny buffers, odd chunking and 64 MiB transfers.
+ */
 import assert from "node:assert/strict";
-import { drain, handshake, makePair, transfer } from "./_helpers.ts";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { drain, handshake, handshakeExpectingFailure, makePair, type Pair, seededRandom, step, transfer } from "./_helpers.ts";
+import { on, SslError, type TlsEngine } from "../mod.ts";
+import type { TestKeyType } from "./_pki.ts";
 
-Deno.test("handshake() completes in memory and data flows both ways", async () => {
+const SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] as const;
+const GROUPS = ["x25519", "secp256r1", "secp384r1"] as const;
+const SCHEMES: [TestKeyType, string][] = [
+  ["ecdsa-p256", "ecdsa_secp256r1_sha256"],
+  ["ecdsa-p384", "ecdsa_secp384r1_sha384"],
+  ["ed25519", "ed25519"],
+  ["rsa-2048", "rsa_pss_rsae_sha256"],
+  ["rsa-2048", "rsa_pss_rsae_sha384"],
+  ["rsa-2048", "rsa_pss_rsae_sha512"],
+];
+
+const enc = new TextEncoder();
+
+function exchange(p: Pair, fromClient: Uint8Array, fromServer: Uint8Array): void {
+  assert.equal(p.client.write(fromClient), fromClient.length);
+  assert.equal(p.server.write(fromServer), fromServer.length);
+  transfer(p);
+  assert.deepEqual(drain(p.server), fromClient);
+  assert.deepEqual(drain(p.client), fromServer);
+}
+
+Deno.test("handshake() works for every suite × group × signature scheme", async (t) => {
+  for (const suite of SUITES) {
+    for (const group of GROUPS) {
+      for (const [keyType, scheme] of SCHEMES) {
+        await t.step(`${suite} ${group} ${scheme}`, async () => {
+          const p = await makePair({
+            keyType,
+            client: { cipherSuites: [suite], groups: [group], signatureSchemes: [scheme as "ed25519"] },
+          });
+          await handshake(p);
+          for (const e of [p.client, p.server]) {
+            assert.equal(e.handshakeInfo?.cipherSuite, suite);
+            assert.equal(e.handshakeInfo?.group, group);
+            assert.equal(e.handshakeInfo?.signatureScheme, scheme);
+            assert.equal(e.handshakeInfo?.helloRetry, false);
+          }
+          exchange(p, enc.encode(`c:${suite}`), enc.encode(`s:${group}`));
+        });
+      }
+    }
+  }
+});
+
+Deno.test("handshake() performs a HelloRetryRequest when the client's share is not acceptable", async (t) => {
+  for (const cookie of [true, false]) {
+    await t.step(`cookie=${cookie}`, async () => {
+      const p = await makePair({
+        client: { groups: ["x25519", "secp384r1"] },
+        server: { groups: ["secp384r1"], helloRetryCookie: cookie },
+      });
+      await handshake(p);
+      assert.equal(p.client.handshakeInfo?.helloRetry, true);
+      assert.equal(p.server.handshakeInfo?.helloRetry, true);
+      assert.equal(p.client.handshakeInfo?.group, "secp384r1");
+      exchange(p, enc.encode("after hrr"), enc.encode("ok"));
+    });
+  }
+});
+
+Deno.test("handshake() without middlebox compatibility mode sends no ChangeCipherSpec", async () => {
+  const p = await makePair({ client: { middleboxCompat: false, groups: ["x25519", "secp256r1"] }, server: { groups: ["secp256r1"] } });
+  let sawCcs = false;
+  await handshake(p, (bytes) => {
+    if (bytes[0] === 20) sawCcs = true;
+    return bytes;
+  });
+  assert.equal(sawCcs, false);
+  assert.equal(p.client.handshakeInfo?.helloRetry, true);
+});
+
+Deno.test("handshake() negotiates ALPN by the server's preference", async () => {
+  const p = await makePair({
+    client: { alpnProtocols: ["http/1.1", "h2"] },
+    server: { alpnProtocols: ["h2", "http/1.1"] },
+  });
+  await handshake(p);
+  assert.equal(p.client.handshakeInfo?.alpn, "h2");
+  assert.equal(p.server.handshakeInfo?.alpn, "h2");
+});
+
+Deno.test("handshake() lets a selectAlpn callback choose", async () => {
+  let seen: readonly string[] = [];
+  const p = await makePair({
+    client: { alpnProtocols: ["a", "b"] },
+    server: { selectAlpn: (offered) => ((seen = offered), "b") },
+  });
+  await handshake(p);
+  assert.deepEqual(seen, ["a", "b"]);
+  assert.equal(p.client.handshakeInfo?.alpn, "b");
+});
+
+Deno.test("handshake() without ALPN overlap fails with no_application_protocol", async () => {
+  const p = await makePair({ client: { alpnProtocols: ["x"] }, server: { alpnProtocols: ["y"] } });
+  await handshakeExpectingFailure(p);
+  assert.equal(p.server.error?.alert, "no_application_protocol");
+  assert.equal(p.client.error?.code, "alert_received.no_application_protocol");
+});
+
+Deno.test("handshake() sends SNI and the server sees it; IP addresses are not sent", async () => {
+  const p = await makePair({ client: { serverName: "example.test" } });
+  await handshake(p);
+  assert.equal(p.server.handshakeInfo?.serverName, "example.test");
+  const q = await makePair({ client: { serverName: "127.0.0.1" } });
+  await handshake(q);
+  assert.equal(q.server.handshakeInfo?.serverName, undefined);
+});
+
+Deno.test("keyUpdate() works both ways, with and without requesting the peer's update", async () => {
   const p = await makePair();
   await handshake(p);
-  assert.equal(p.client.handshakeInfo?.version, "TLSv1.3");
-  assert.equal(p.client.handshakeInfo?.cipherSuite, "TLS_AES_128_GCM_SHA256");
-  assert.equal(p.server.handshakeInfo?.group, "x25519");
-  const msg = new TextEncoder().encode("hello server");
-  assert.equal(p.client.write(msg), msg.length);
+  const secrets: string[] = [];
+  on(p.server, "secrets", (s) => secrets.push(`server ${s.direction}`));
+  on(p.client, "secrets", (s) => secrets.push(`client ${s.direction}`));
+  assert.equal(p.client.keyUpdate(true), 1);
+  assert.equal(p.client.write(enc.encode("one")), 3);
   transfer(p);
-  assert.deepEqual(drain(p.server), msg);
-  const reply = new TextEncoder().encode("hello client");
-  assert.equal(p.server.write(reply), reply.length);
+  assert.deepEqual(drain(p.server), enc.encode("one")); // reads the KeyUpdate, answers with its own
   transfer(p);
-  assert.deepEqual(drain(p.client), reply);
+  assert.equal(drain(p.client).length, 0);
+  assert.deepEqual(secrets, ["client write", "server read", "server write", "client read"]);
+  exchange(p, enc.encode("two"), enc.encode("three"));
+  secrets.length = 0;
+  assert.equal(p.server.keyUpdate(false), 1);
+  transfer(p);
+  exchange(p, enc.encode("three"), enc.encode("four"));
+  assert.deepEqual(secrets, ["server write", "client read"]);
 });
+
+Deno.test("shutdown() exchanges close_notify and read() then reports ZERO_RETURN", async () => {
+  const p = await makePair();
+  await handshake(p);
+  assert.equal(p.client.write(enc.encode("last words")), 10);
+  assert.equal(p.client.shutdown(), 0);
+  transfer(p);
+  assert.deepEqual(drain(p.server), enc.encode("last words"));
+  const buf = new Uint8Array(10);
+  const r = p.server.read(buf);
+  assert.equal(r, 0);
+  assert.equal(p.server.getError(r), SslError.ZERO_RETURN);
+  // TLS 1.3 allows a half-close: the server may still write after the client's close_notify.
+  assert.equal(p.server.write(enc.encode("bye")), 3);
+  assert.equal(p.server.shutdown(), 1);
+  transfer(p);
+  assert.deepEqual(drain(p.client), enc.encode("bye"));
+  assert.equal(p.client.shutdown(), 1);
+  const w = p.client.write(enc.encode("more"));
+  assert.equal(w, -1);
+  assert.equal(p.client.getError(w), SslError.SSL);
+  assert.equal(p.client.error?.code, "local.write_after_shutdown");
+});
+
+Deno.test("key log lines follow the NSS format and match on both sides", async () => {
+  const p = await makePair();
+  const lines: Record<string, string[]> = { client: [], server: [] };
+  on(p.client, "keylog", (l) => lines.client!.push(l));
+  on(p.server, "keylog", (l) => lines.server!.push(l));
+  await handshake(p);
+  assert.equal(lines.client!.length, 5);
+  assert.deepEqual([...lines.client!].sort(), [...lines.server!].sort());
+  for (const l of lines.client!) assert.match(l, /^[A-Z_0]+ [0-9a-f]{64} [0-9a-f]{64}$/);
+});
+
+Deno.test("seeded randomness makes a whole connection reproducible byte for byte", async () => {
+  const run = async () => {
+    const p = await makePair({
+      keyType: "ed25519",
+      client: { random: seededRandom(7) },
+      server: { random: seededRandom(9) },
+    });
+    const wire: number[] = [];
+    await handshake(p, (bytes) => (wire.push(...bytes), bytes));
+    return wire;
+  };
+  assert.deepEqual(await run(), await run());
+});
+
+async function pump(p: Pair, opts: { chunk: (n: number) => number }, budget = 2_000_000): Promise<void> {
+  for (let i = 0; i < budget; i++) {
+    const rc = await step(p.client, () => p.client.doHandshake());
+    const rs = await step(p.server, () => p.server.doHandshake());
+    const c = Math.max(1, opts.chunk(i));
+    const moved = transfer(p, undefined, c);
+    if (rc === 1 && rs === 1 && moved === 0 && p.client.pendingOutput === 0 && p.server.pendingOutput === 0) return;
+    assert.ok(!p.client.error && !p.server.error, `${p.client.error?.message} ${p.server.error?.message}`);
+  }
+  throw new Error("pump did not finish");
+}
+
+Deno.test("handshake() completes pumping one byte at a time", async () => {
+  const p = await makePair();
+  await pump(p, { chunk: () => 1 });
+  assert.ok(p.client.isHandshakeDone && p.server.isHandshakeDone);
+});
+
+Deno.test("handshake() completes with random chunk sizes", async () => {
+  const rnd = seededRandom(3);
+  const p = await makePair({ keyType: "rsa-2048" });
+  await pump(p, { chunk: () => 1 + (rnd(2)[0]! << 3) });
+  exchange(p, enc.encode("chunked"), enc.encode("ok"));
+});
+
+Deno.test("tiny BIO capacities make WANT_WRITE happen and resolve", async () => {
+  const p = await makePair({ capacity: 1 });
+  const reasons = new Set<number>();
+  for (let i = 0; i < 100_000 && !(p.client.isHandshakeDone && p.server.isHandshakeDone && p.client.pendingOutput === 0 && p.server.pendingOutput === 0); i++) {
+    for (const e of [p.client, p.server]) {
+      const r = await step(e, () => e.doHandshake());
+      if (r < 0) reasons.add(e.getError(r));
+    }
+    transfer(p);
+  }
+  assert.ok(reasons.has(SslError.WANT_WRITE), "WANT_WRITE never happened");
+  assert.ok(p.client.isHandshakeDone && p.server.isHandshakeDone);
+  // Application data through 1-byte buffers: write() retries after WANT_WRITE.
+  const msg = enc.encode("x".repeat(3000));
+  let sent = 0;
+  const got: number[] = [];
+  const buf = new Uint8Array(64);
+  for (let i = 0; i < 1_000_000 && got.length < msg.length; i++) {
+    if (sent < msg.length) {
+      const w = p.client.write(msg.subarray(sent));
+      if (w > 0) sent += w;
+      else assert.equal(p.client.getError(w), SslError.WANT_WRITE);
+    }
+    transfer(p);
+    const n = p.server.read(buf);
+    if (n > 0) got.push(...buf.subarray(0, n));
+  }
+  assert.deepEqual(Uint8Array.from(got), msg);
+});
+
+/** Send `total` bytes each way concurrently in 16 KiB writes and compare SHA-256 on arrival. */
+async function bulk(p: Pair, total: number): Promise<void> {
+  const block = new Uint8Array(16384);
+  for (let i = 0; i < block.length; i++) block[i] = (i * 31) & 0xff;
+  const sentHash = sha256.create();
+  for (let off = 0; off < total; off += block.length) sentHash.update(block.subarray(0, Math.min(block.length, total - off)));
+  const expect = sentHash.digest();
+  const sides = [
+    { from: p.client, to: p.server, sent: 0, got: 0, h: sha256.create() },
+    { from: p.server, to: p.client, sent: 0, got: 0, h: sha256.create() },
+  ];
+  const buf = new Uint8Array(65536);
+  for (let i = 0; i < 1_000_000 && sides.some((s) => s.got < total); i++) {
+    for (const s of sides) {
+      while (s.sent < total) {
+        const w = s.from.write(block.subarray(0, Math.min(block.length, total - s.sent)));
+        if (w <= 0) {
+          assert.equal(s.from.getError(w), SslError.WANT_WRITE);
+          break;
+        }
+        s.sent += w;
+      }
+    }
+    transfer(p);
+    for (const s of sides) {
+      for (;;) {
+        const n = s.to.read(buf);
+        if (n <= 0) break;
+        s.h.update(buf.subarray(0, n));
+        s.got += n;
+      }
+    }
+  }
+  for (const s of sides) {
+    assert.equal(s.got, total);
+    assert.deepEqual(s.h.digest(), expect);
+  }
+}
+
+Deno.test("64 MiB flow both ways intact (checked by SHA-256)", async () => {
+  const p = await makePair({ client: { cipherSuites: ["TLS_CHACHA20_POLY1305_SHA256"] } });
+  await handshake(p);
+  await bulk(p, 64 * 1024 * 1024);
+});
+
+Deno.test("a peer's record_size_limit bounds every record we send", async () => {
+  const p = await makePair({ client: { recordSizeLimit: 64 } });
+  await handshake(p);
+  let maxRecord = 0;
+  const sizes = (bytes: Uint8Array) => {
+    for (let i = 0; i + 5 <= bytes.length;) {
+      const len = (bytes[i + 3]! << 8) | bytes[i + 4]!;
+      maxRecord = Math.max(maxRecord, len);
+      i += 5 + len;
+    }
+    return bytes;
+  };
+  assert.equal(p.server.write(new Uint8Array(1000)), 1000);
+  transfer(p, sizes);
+  assert.equal(drain(p.client).length, 1000);
+  assert.ok(maxRecord <= 64 + 16, `record of ${maxRecord} bytes`);
+});
+
+function unused(_: TlsEngine): void {}
+unused;

@@ -167,7 +167,8 @@ class ExpectServerHello implements State {
     if (this.s.helloRetry) {
       fail("unexpected_message", "peer_misbehaved.second_hello_retry", "Cannot accept HelloRetryRequest: a second one", where);
     }
-    checkAllowed("HelloRetryRequest", "hrr", hrr.extensions, this.s.offeredExtensions);
+    // RFC 8446 §4.2.2: a cookie is the one extension a HelloRetryRequest may carry unasked.
+    checkAllowed("HelloRetryRequest", "hrr", hrr.extensions, new Set([...this.s.offeredExtensions, E.cookie]));
     const ks = findExtension(hrr.extensions, E.keyShare);
     const cookieData = findExtension(hrr.extensions, E.cookie);
     let shares = this.s.shares;
