@@ -50,5 +50,11 @@ export type {
   ServerConfig,
 } from "./engine/config.ts";
 export type { Extension } from "./engine/msgs/extensions.ts";
-export { customSigningKey, loadPrivateKey, type PublicKey, type SigningKey, type SigSchemeName } from "./suites/sign.ts";
+export {
+  customSigningKey,
+  loadPrivateKey,
+  type PublicKey,
+  type SigningKey,
+  type SigSchemeName,
+} from "./suites/sign.ts";
 export { pemDecode, pemEncode } from "./suites/pem.ts";

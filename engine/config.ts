@@ -4,8 +4,8 @@
  * @module
  */
 
-import { type Extension } from "./msgs/extensions.ts";
-import { KX_GROUPS, type Tls13Suite, TLS13_SUITES } from "../suites/tls13.ts";
+import type { Extension } from "./msgs/extensions.ts";
+import { KX_GROUPS, TLS13_SUITES, type Tls13Suite } from "../suites/tls13.ts";
 import type { KxGroup } from "../suites/kx.ts";
 import { SIG_SCHEMES, type SigningKey, type SigSchemeName } from "../suites/sign.ts";
 import { pemDecode } from "../suites/pem.ts";
@@ -126,7 +126,11 @@ function defaultRandom(n: number): Uint8Array {
   return out;
 }
 
-function pick<T extends { readonly name: string }>(all: readonly T[], names: readonly string[] | undefined, what: string): T[] {
+function pick<T extends { readonly name: string }>(
+  all: readonly T[],
+  names: readonly string[] | undefined,
+  what: string,
+): T[] {
   if (!names) return [...all];
   if (names.length === 0) throw new RangeError(`Cannot configure ${what}: the list is empty`);
   return names.map((n) => {
@@ -153,7 +157,9 @@ export function normalizeCommon(c: CommonConfig): Normalized {
   }
   for (const p of c.alpnProtocols ?? []) {
     const len = new TextEncoder().encode(p).length;
-    if (len < 1 || len > 255) throw new RangeError(`Cannot configure alpnProtocols: "${p}" must be 1..255 bytes`);
+    if (len < 1 || len > 255) {
+      throw new RangeError(`Cannot configure alpnProtocols: "${p}" must be 1..255 bytes`);
+    }
   }
   return Object.freeze({
     suites: pick(TLS13_SUITES, c.cipherSuites, "cipherSuites"),

@@ -8,7 +8,12 @@ import { TlsError } from "./errors.ts";
 import { nextTrafficSecret } from "./key_schedule.ts";
 import { HandshakeType as H } from "./msgs/enums.ts";
 import { checkAllowed } from "./msgs/extensions.ts";
-import { decodeKeyUpdate, decodeNewSessionTicket, encodeKeyUpdate, type HandshakeMessage } from "./msgs/handshake.ts";
+import {
+  decodeKeyUpdate,
+  decodeNewSessionTicket,
+  encodeKeyUpdate,
+  type HandshakeMessage,
+} from "./msgs/handshake.ts";
 import { type Context, expectMessage, type State, type Step } from "./state.ts";
 import type { Tls13Suite } from "../suites/tls13.ts";
 
@@ -25,7 +30,11 @@ export class Connected implements State {
   readonly name: string;
   readonly connected = true;
   /** Session tickets received (kept for resumption, issue #6). */
-  readonly tickets: { readonly ticket: Uint8Array; readonly lifetime: number; readonly receivedAt: number }[] = [];
+  readonly tickets: {
+    readonly ticket: Uint8Array;
+    readonly lifetime: number;
+    readonly receivedAt: number;
+  }[] = [];
 
   constructor(readonly s: TrafficState, readonly role: "client" | "server") {
     this.name = `${role}.Connected`;

@@ -25,7 +25,7 @@ import {
   HandshakeJoiner,
   MAX_PLAINTEXT,
   Protection,
-  RawRecord,
+  type RawRecord,
   RecordReader,
 } from "./record/layer.ts";
 import type { Context, State, Step } from "./state.ts";
@@ -194,7 +194,10 @@ export class TlsEngine extends EventTarget {
       const hs = this.#handshake();
       if (hs !== 1) return hs;
       if (this.#closeSent) {
-        this.#lastLocal = localError("write_after_shutdown", "Cannot write: shutdown() already sent close_notify");
+        this.#lastLocal = localError(
+          "write_after_shutdown",
+          "Cannot write: shutdown() already sent close_notify",
+        );
         return this.#want(SslError.SSL);
       }
       if (this.#writeSealed > 0) {
@@ -202,7 +205,10 @@ export class TlsEngine extends EventTarget {
         const n = this.#writeSealed;
         this.#writeSealed = 0;
         if (data.length < n) {
-          this.#lastLocal = localError("bad_write_retry", "Cannot write: the retry passed fewer bytes than were sealed");
+          this.#lastLocal = localError(
+            "bad_write_retry",
+            "Cannot write: the retry passed fewer bytes than were sealed",
+          );
           return this.#want(SslError.SSL);
         }
         return n;
@@ -261,7 +267,10 @@ export class TlsEngine extends EventTarget {
   keyUpdate(requestPeer = false): number {
     return this.#guard(() => {
       if (!(this.#state instanceof Connected)) {
-        this.#lastLocal = localError("key_update_before_handshake", "Cannot update keys: the handshake is not done");
+        this.#lastLocal = localError(
+          "key_update_before_handshake",
+          "Cannot update keys: the handshake is not done",
+        );
         return this.#want(SslError.SSL);
       }
       this.#state.sendKeyUpdate(this.#cx, requestPeer);
@@ -395,7 +404,12 @@ export class TlsEngine extends EventTarget {
     if (rec.type === ContentType.changeCipherSpec) {
       // RFC 8446 §5: one byte 0x01, unprotected, between the first ClientHello and the peer's Finished.
       if (!this.#ccsAllowed || rec.body.length !== 1 || rec.body[0] !== 1 || ++this.#ccsSeen > MAX_CCS) {
-        throw peerMisbehaved("unexpected_ccs", "Cannot accept ChangeCipherSpec here", "unexpected_message", "record");
+        throw peerMisbehaved(
+          "unexpected_ccs",
+          "Cannot accept ChangeCipherSpec here",
+          "unexpected_message",
+          "record",
+        );
       }
       return;
     }
@@ -404,21 +418,49 @@ export class TlsEngine extends EventTarget {
     if (this.#readProt && !(rec.type === ContentType.alert && !this.#info)) {
       ({ type, content } = this.#readProt.open(rec));
     } else if (rec.type === ContentType.applicationData) {
-      throw peerMisbehaved("unprotected_data", "Cannot accept application data before keys are established", "unexpected_message", "record");
+      throw peerMisbehaved(
+        "unprotected_data",
+        "Cannot accept application data before keys are established",
+        "unexpected_message",
+        "record",
+      );
     } else if (content.length > MAX_PLAINTEXT) {
-      throw new TlsError("record_overflow", "peer_misbehaved.record_overflow", `Cannot accept record: ${content.length} bytes exceed ${MAX_PLAINTEXT}`, "record+3");
+      throw new TlsError(
+        "record_overflow",
+        "peer_misbehaved.record_overflow",
+        `Cannot accept record: ${content.length} bytes exceed ${MAX_PLAINTEXT}`,
+        "record+3",
+      );
     }
-    if (this.#cfg.recordSizeLimit !== undefined && this.#readProt && content.length + 1 > this.#cfg.recordSizeLimit) {
-      throw new TlsError("record_overflow", "peer_misbehaved.record_size_limit", `Cannot accept record: exceeds our record_size_limit ${this.#cfg.recordSizeLimit}`, "record");
+    if (
+      this.#cfg.recordSizeLimit !== undefined && this.#readProt &&
+      content.length + 1 > this.#cfg.recordSizeLimit
+    ) {
+      throw new TlsError(
+        "record_overflow",
+        "peer_misbehaved.record_size_limit",
+        `Cannot accept record: exceeds our record_size_limit ${this.#cfg.recordSizeLimit}`,
+        "record",
+      );
     }
     if (this.#joiner.buffered > 0 && type !== ContentType.handshake) {
       // RFC 8446 §5.1: handshake messages must not be interleaved with other record types.
-      throw peerMisbehaved("interleaved_handshake", "Cannot accept record: a handshake message is incomplete", "unexpected_message", "record");
+      throw peerMisbehaved(
+        "interleaved_handshake",
+        "Cannot accept record: a handshake message is incomplete",
+        "unexpected_message",
+        "record",
+      );
     }
     switch (type) {
       case ContentType.handshake:
         if (content.length === 0) {
-          throw peerMisbehaved("empty_handshake_record", "Cannot accept an empty handshake record", "unexpected_message", "record");
+          throw peerMisbehaved(
+            "empty_handshake_record",
+            "Cannot accept an empty handshake record",
+            "unexpected_message",
+            "record",
+          );
         }
         this.#emptyRecords = 0;
         this.#joiner.push(content);
@@ -427,11 +469,21 @@ export class TlsEngine extends EventTarget {
         return this.#receiveAlert(content);
       case ContentType.applicationData:
         if (!this.#info) {
-          throw peerMisbehaved("early_application_data", "Cannot accept application data before the handshake is done", "unexpected_message", "record");
+          throw peerMisbehaved(
+            "early_application_data",
+            "Cannot accept application data before the handshake is done",
+            "unexpected_message",
+            "record",
+          );
         }
         if (content.length === 0) {
           if (++this.#emptyRecords > MAX_EMPTY_RECORDS) {
-            throw peerMisbehaved("too_many_empty_records", "Cannot accept more empty records", "unexpected_message", "record");
+            throw peerMisbehaved(
+              "too_many_empty_records",
+              "Cannot accept more empty records",
+              "unexpected_message",
+              "record",
+            );
           }
           return;
         }
@@ -440,13 +492,23 @@ export class TlsEngine extends EventTarget {
         this.#plainOff = 0;
         return;
       default:
-        throw peerMisbehaved("bad_content_type", `Cannot accept inner content type ${type}`, "unexpected_message", "record");
+        throw peerMisbehaved(
+          "bad_content_type",
+          `Cannot accept inner content type ${type}`,
+          "unexpected_message",
+          "record",
+        );
     }
   }
 
   #receiveAlert(content: Uint8Array): void {
     if (content.length !== 2) {
-      throw new TlsError("decode_error", "invalid_message.bad_alert", `Cannot decode alert: ${content.length} bytes instead of 2`, "Alert");
+      throw new TlsError(
+        "decode_error",
+        "invalid_message.bad_alert",
+        `Cannot decode alert: ${content.length} bytes instead of 2`,
+        "Alert",
+      );
     }
     const level = content[0]!;
     const desc = content[1]!;
@@ -573,7 +635,11 @@ export class TlsEngine extends EventTarget {
       setReadSecret(suite, secret, level) {
         if (self.#joiner.buffered > 0) {
           // RFC 8446 §5.1: messages before a key change must end at a record boundary.
-          throw peerMisbehaved("data_across_key_change", "Cannot change keys: handshake data follows in the same record", "unexpected_message");
+          throw peerMisbehaved(
+            "data_across_key_change",
+            "Cannot change keys: handshake data follows in the same record",
+            "unexpected_message",
+          );
         }
         self.#readProt = self.#protection(suite, secret);
         self.#emit("secrets", { direction: "read", level, cipherSuite: suite.name, secret });

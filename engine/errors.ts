@@ -48,7 +48,12 @@ export class TlsError extends Error {
 }
 
 /** A fault in the bytes themselves: decode_error unless said otherwise. */
-export function invalidMessage(what: string, message: string, where = "", alert: AlertName = "decode_error"): TlsError {
+export function invalidMessage(
+  what: string,
+  message: string,
+  where = "",
+  alert: AlertName = "decode_error",
+): TlsError {
   return new TlsError(alert, `invalid_message.${what}`, message, where);
 }
 
@@ -82,5 +87,7 @@ export function localError(what: string, message: string, alert: AlertName = "in
 export function asTlsError(e: unknown, where = ""): TlsError {
   if (e instanceof TlsError) return e;
   const kind = e instanceof Error ? e.name : typeof e;
-  return new TlsError("internal_error", "local.internal", `Internal error: unexpected ${kind}`, where, { cause: e });
+  return new TlsError("internal_error", "local.internal", `Internal error: unexpected ${kind}`, where, {
+    cause: e,
+  });
 }

@@ -35,7 +35,12 @@ export function hkdfExpandLabel(
 }
 
 /** Derive-Secret(Secret, Label, TranscriptHash) where the caller already hashed the messages. */
-export function deriveSecret(hash: Hash, secret: Uint8Array, label: string, transcriptHash: Uint8Array): Uint8Array {
+export function deriveSecret(
+  hash: Hash,
+  secret: Uint8Array,
+  label: string,
+  transcriptHash: Uint8Array,
+): Uint8Array {
   return hkdfExpandLabel(hash, secret, label, transcriptHash, hash.outputLen);
 }
 

@@ -97,13 +97,17 @@ export async function handshake(p: Pair, filter?: Filter, chunk = Infinity): Pro
     const rc = await step(p.client, () => p.client.doHandshake());
     const rs = await step(p.server, () => p.server.doHandshake());
     const moved = transfer(p, filter, chunk);
-    if (rc === 1 && rs === 1 && moved === 0 && p.client.pendingOutput === 0 && p.server.pendingOutput === 0) return;
+    if (rc === 1 && rs === 1 && moved === 0 && p.client.pendingOutput === 0 && p.server.pendingOutput === 0) {
+      return;
+    }
     const fatal = [p.client, p.server].find((e, j) => {
       const r = j === 0 ? rc : rs;
       return r < 0 && (e.getError(r) === SslError.SSL || e.getError(r) === SslError.SYSCALL);
     });
     if (fatal) {
-      throw new Error(`handshake failed: client=${p.client.error?.message} server=${p.server.error?.message}`);
+      throw new Error(
+        `handshake failed: client=${p.client.error?.message} server=${p.server.error?.message}`,
+      );
     }
   }
   throw new Error("handshake did not finish in 100000 steps");

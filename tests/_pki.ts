@@ -12,12 +12,26 @@ x509.cryptoProvider.set(crypto);
 /** Key types the tests use. */
 export type TestKeyType = "ecdsa-p256" | "ecdsa-p384" | "ed25519" | "rsa-2048";
 
-const ALGS: Record<TestKeyType, { gen: EcKeyGenParams | RsaHashedKeyGenParams | { name: string }; sign: Algorithm | EcdsaParams }> = {
-  "ecdsa-p256": { gen: { name: "ECDSA", namedCurve: "P-256" }, sign: { name: "ECDSA", hash: "SHA-256" } as EcdsaParams },
-  "ecdsa-p384": { gen: { name: "ECDSA", namedCurve: "P-384" }, sign: { name: "ECDSA", hash: "SHA-384" } as EcdsaParams },
+const ALGS: Record<
+  TestKeyType,
+  { gen: EcKeyGenParams | RsaHashedKeyGenParams | { name: string }; sign: Algorithm | EcdsaParams }
+> = {
+  "ecdsa-p256": {
+    gen: { name: "ECDSA", namedCurve: "P-256" },
+    sign: { name: "ECDSA", hash: "SHA-256" } as EcdsaParams,
+  },
+  "ecdsa-p384": {
+    gen: { name: "ECDSA", namedCurve: "P-384" },
+    sign: { name: "ECDSA", hash: "SHA-384" } as EcdsaParams,
+  },
   "ed25519": { gen: { name: "Ed25519" }, sign: { name: "Ed25519" } },
   "rsa-2048": {
-    gen: { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+    gen: {
+      name: "RSASSA-PKCS1-v1_5",
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
     sign: { name: "RSASSA-PKCS1-v1_5" },
   },
 };

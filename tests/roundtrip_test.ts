@@ -4,8 +4,17 @@
  */
 import assert from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { drain, handshake, handshakeExpectingFailure, makePair, type Pair, seededRandom, step, transfer } from "./_helpers.ts";
-import { on, SslError, type TlsEngine } from "../mod.ts";
+import {
+  drain,
+  handshake,
+  handshakeExpectingFailure,
+  makePair,
+  type Pair,
+  seededRandom,
+  step,
+  transfer,
+} from "./_helpers.ts";
+import { on, SslError } from "../mod.ts";
 import type { TestKeyType } from "./_pki.ts";
 
 const SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] as const;
@@ -69,7 +78,10 @@ Deno.test("handshake() performs a HelloRetryRequest when the client's share is n
 });
 
 Deno.test("handshake() without middlebox compatibility mode sends no ChangeCipherSpec", async () => {
-  const p = await makePair({ client: { middleboxCompat: false, groups: ["x25519", "secp256r1"] }, server: { groups: ["secp256r1"] } });
+  const p = await makePair({
+    client: { middleboxCompat: false, groups: ["x25519", "secp256r1"] },
+    server: { groups: ["secp256r1"] },
+  });
   let sawCcs = false;
   await handshake(p, (bytes) => {
     if (bytes[0] === 20) sawCcs = true;
@@ -191,7 +203,9 @@ async function pump(p: Pair, opts: { chunk: (n: number) => number }, budget = 2_
     const rs = await step(p.server, () => p.server.doHandshake());
     const c = Math.max(1, opts.chunk(i));
     const moved = transfer(p, undefined, c);
-    if (rc === 1 && rs === 1 && moved === 0 && p.client.pendingOutput === 0 && p.server.pendingOutput === 0) return;
+    if (rc === 1 && rs === 1 && moved === 0 && p.client.pendingOutput === 0 && p.server.pendingOutput === 0) {
+      return;
+    }
     assert.ok(!p.client.error && !p.server.error, `${p.client.error?.message} ${p.server.error?.message}`);
   }
   throw new Error("pump did not finish");
@@ -213,7 +227,13 @@ Deno.test("handshake() completes with random chunk sizes", async () => {
 Deno.test("tiny BIO capacities make WANT_WRITE happen and resolve", async () => {
   const p = await makePair({ capacity: 1 });
   const reasons = new Set<number>();
-  for (let i = 0; i < 100_000 && !(p.client.isHandshakeDone && p.server.isHandshakeDone && p.client.pendingOutput === 0 && p.server.pendingOutput === 0); i++) {
+  for (
+    let i = 0;
+    i < 100_000 &&
+    !(p.client.isHandshakeDone && p.server.isHandshakeDone && p.client.pendingOutput === 0 &&
+      p.server.pendingOutput === 0);
+    i++
+  ) {
     for (const e of [p.client, p.server]) {
       const r = await step(e, () => e.doHandshake());
       if (r < 0) reasons.add(e.getError(r));
@@ -241,11 +261,13 @@ Deno.test("tiny BIO capacities make WANT_WRITE happen and resolve", async () => 
 });
 
 /** Send `total` bytes each way concurrently in 16 KiB writes and compare SHA-256 on arrival. */
-async function bulk(p: Pair, total: number): Promise<void> {
+function bulk(p: Pair, total: number): void {
   const block = new Uint8Array(16384);
   for (let i = 0; i < block.length; i++) block[i] = (i * 31) & 0xff;
   const sentHash = sha256.create();
-  for (let off = 0; off < total; off += block.length) sentHash.update(block.subarray(0, Math.min(block.length, total - off)));
+  for (let off = 0; off < total; off += block.length) {
+    sentHash.update(block.subarray(0, Math.min(block.length, total - off)));
+  }
   const expect = sentHash.digest();
   const sides = [
     { from: p.client, to: p.server, sent: 0, got: 0, h: sha256.create() },
@@ -282,7 +304,7 @@ async function bulk(p: Pair, total: number): Promise<void> {
 Deno.test("64 MiB flow both ways intact (checked by SHA-256)", async () => {
   const p = await makePair({ client: { cipherSuites: ["TLS_CHACHA20_POLY1305_SHA256"] } });
   await handshake(p);
-  await bulk(p, 64 * 1024 * 1024);
+  bulk(p, 64 * 1024 * 1024);
 });
 
 Deno.test("a peer's record_size_limit bounds every record we send", async () => {
@@ -302,6 +324,3 @@ Deno.test("a peer's record_size_limit bounds every record we send", async () => 
   assert.equal(drain(p.client).length, 1000);
   assert.ok(maxRecord <= 64 + 16, `record of ${maxRecord} bytes`);
 });
-
-function unused(_: TlsEngine): void {}
-unused;

@@ -43,12 +43,20 @@ import {
   isHelloRetryRequest,
   type ServerHello,
 } from "../msgs/handshake.ts";
-import { certificateVerifyContent, type Context, expectMessage, fail, isIpAddress, type State, type Step } from "../state.ts";
+import {
+  certificateVerifyContent,
+  type Context,
+  expectMessage,
+  fail,
+  isIpAddress,
+  type State,
+  type Step,
+} from "../state.ts";
 import { ctEqual } from "../../suites/bytes.ts";
 import type { KeyShare, KxGroup } from "../../suites/kx.ts";
 import { KxError } from "../../suites/kx.ts";
 import { type PublicKey, publicKeyFromCertificate, verifySignature } from "../../suites/sign.ts";
-import { type Tls13Suite } from "../../suites/tls13.ts";
+import type { Tls13Suite } from "../../suites/tls13.ts";
 import { schemeName } from "../names.ts";
 
 /** What the client decided before sending ClientHello. */
@@ -104,8 +112,12 @@ function sendHello(cx: Context, offer: ClientOffer): State {
   if (offer.cookie) {
     exts.push({ type: E.cookie, data: new Writer().vec(2, offer.cookie).finish() });
   }
-  if (offer.config.offerTickets !== false) exts.push({ type: E.pskKeyExchangeModes, data: Uint8Array.of(1, 1) });
-  if (cfg.recordSizeLimit !== undefined) exts.push({ type: E.recordSizeLimit, data: encodeU16(cfg.recordSizeLimit) });
+  if (offer.config.offerTickets !== false) {
+    exts.push({ type: E.pskKeyExchangeModes, data: Uint8Array.of(1, 1) });
+  }
+  if (cfg.recordSizeLimit !== undefined) {
+    exts.push({ type: E.recordSizeLimit, data: encodeU16(cfg.recordSizeLimit) });
+  }
   const final = offer.config.helloExtensions ? offer.config.helloExtensions(exts) : exts;
   const raw = encodeClientHello({
     legacyVersion: ProtocolVersion.tls12,
@@ -134,7 +146,12 @@ class ExpectServerHello implements State {
     this.#checkCommon(sh, where);
     const suite = cx.cfg.suites.find((s) => s.id === sh.cipherSuite);
     if (!suite) {
-      fail("illegal_parameter", "peer_misbehaved.unoffered_cipher_suite", "Cannot accept ServerHello: cipher suite was not offered", where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.unoffered_cipher_suite",
+        "Cannot accept ServerHello: cipher suite was not offered",
+        where,
+      );
     }
     cx.transcript.start(suite.hash);
     if (hrr) return this.#helloRetry(cx, m, sh, suite, where);
@@ -146,29 +163,64 @@ class ExpectServerHello implements State {
     const sv = findExtension(sh.extensions, E.supportedVersions);
     if (sv === undefined) {
       // A TLS 1.2 (or older) server: we speak TLS 1.3 only.
-      fail("protocol_version", "peer_incompatible.tls13_required", "Cannot accept ServerHello: the server does not support TLS 1.3", where);
+      fail(
+        "protocol_version",
+        "peer_incompatible.tls13_required",
+        "Cannot accept ServerHello: the server does not support TLS 1.3",
+        where,
+      );
     }
     if (decodeU16(sv, "supported_versions") !== ProtocolVersion.tls13) {
-      fail("illegal_parameter", "peer_misbehaved.bad_selected_version", "Cannot accept ServerHello: supported_versions must select TLS 1.3", where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.bad_selected_version",
+        "Cannot accept ServerHello: supported_versions must select TLS 1.3",
+        where,
+      );
     }
     if (sh.legacyVersion !== ProtocolVersion.tls12) {
-      fail("illegal_parameter", "peer_misbehaved.bad_legacy_version", "Cannot accept ServerHello: legacy_version must be 0x0303", where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.bad_legacy_version",
+        "Cannot accept ServerHello: legacy_version must be 0x0303",
+        where,
+      );
     }
     if (!ctEqual(sh.sessionId, this.s.sessionId)) {
-      fail("illegal_parameter", "peer_misbehaved.session_id_mismatch", "Cannot accept ServerHello: legacy_session_id_echo differs from the sent value", where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.session_id_mismatch",
+        "Cannot accept ServerHello: legacy_session_id_echo differs from the sent value",
+        where,
+      );
     }
     if (sh.compressionMethod !== 0) {
-      fail("illegal_parameter", "peer_misbehaved.compression", "Cannot accept ServerHello: legacy_compression_method must be 0", where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.compression",
+        "Cannot accept ServerHello: legacy_compression_method must be 0",
+        where,
+      );
     }
   }
 
   #helloRetry(cx: Context, m: HandshakeMessage, hrr: ServerHello, suite: Tls13Suite, where: string): Step {
     // RFC 8446 §4.1.4
     if (this.s.helloRetry) {
-      fail("unexpected_message", "peer_misbehaved.second_hello_retry", "Cannot accept HelloRetryRequest: a second one", where);
+      fail(
+        "unexpected_message",
+        "peer_misbehaved.second_hello_retry",
+        "Cannot accept HelloRetryRequest: a second one",
+        where,
+      );
     }
     // RFC 8446 §4.2.2: a cookie is the one extension a HelloRetryRequest may carry unasked.
-    checkAllowed("HelloRetryRequest", "hrr", hrr.extensions, new Set([...this.s.offeredExtensions, E.cookie]));
+    checkAllowed(
+      "HelloRetryRequest",
+      "hrr",
+      hrr.extensions,
+      new Set([...this.s.offeredExtensions, E.cookie]),
+    );
     const ks = findExtension(hrr.extensions, E.keyShare);
     const cookieData = findExtension(hrr.extensions, E.cookie);
     let shares = this.s.shares;
@@ -176,16 +228,33 @@ class ExpectServerHello implements State {
       const group = decodeU16(ks, "HelloRetryRequest.key_share");
       const g = cx.cfg.groups.find((x) => x.id === group);
       if (!g) {
-        fail("illegal_parameter", "peer_misbehaved.unoffered_group", `Cannot accept HelloRetryRequest: group ${groupName(group)} was not offered`, where);
+        fail(
+          "illegal_parameter",
+          "peer_misbehaved.unoffered_group",
+          `Cannot accept HelloRetryRequest: group ${groupName(group)} was not offered`,
+          where,
+        );
       }
       if (this.s.shares.some((s) => s.group === group)) {
-        fail("illegal_parameter", "peer_misbehaved.hrr_for_offered_share", `Cannot accept HelloRetryRequest: a share for ${g.name} was already sent`, where);
+        fail(
+          "illegal_parameter",
+          "peer_misbehaved.hrr_for_offered_share",
+          `Cannot accept HelloRetryRequest: a share for ${g.name} was already sent`,
+          where,
+        );
       }
       shares = [g.generate(cx.cfg.random)];
     }
-    const cookie = cookieData === undefined ? undefined : decodeCookie(cookieData, "HelloRetryRequest.cookie");
+    const cookie = cookieData === undefined
+      ? undefined
+      : decodeCookie(cookieData, "HelloRetryRequest.cookie");
     if (ks === undefined && cookie === undefined) {
-      fail("illegal_parameter", "peer_misbehaved.hrr_changes_nothing", "Cannot accept HelloRetryRequest: it would not change the ClientHello", where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.hrr_changes_nothing",
+        "Cannot accept HelloRetryRequest: it would not change the ClientHello",
+        where,
+      );
     }
     cx.transcript.rewriteForHelloRetry();
     cx.transcript.add(m.raw);
@@ -199,27 +268,52 @@ class ExpectServerHello implements State {
     // Downgrade sentinel (RFC 8446 §4.1.3) only matters when the client also speaks TLS 1.2; a 1.3-only
     // client refuses lower versions above. A HelloRetryRequest-chosen suite must not change.
     if (this.s.retrySuite !== undefined && this.s.retrySuite !== suite.id) {
-      fail("illegal_parameter", "peer_misbehaved.suite_changed_after_hrr", "Cannot accept ServerHello: cipher suite differs from the HelloRetryRequest", where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.suite_changed_after_hrr",
+        "Cannot accept ServerHello: cipher suite differs from the HelloRetryRequest",
+        where,
+      );
     }
     if (findExtension(sh.extensions, E.preSharedKey) !== undefined) {
-      fail("illegal_parameter", "peer_misbehaved.unoffered_psk", "Cannot accept ServerHello: pre_shared_key was not offered", where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.unoffered_psk",
+        "Cannot accept ServerHello: pre_shared_key was not offered",
+        where,
+      );
     }
     const ksData = findExtension(sh.extensions, E.keyShare);
     if (ksData === undefined) {
-      fail("missing_extension", "peer_misbehaved.missing_key_share", "Cannot accept ServerHello: key_share is missing", where);
+      fail(
+        "missing_extension",
+        "peer_misbehaved.missing_key_share",
+        "Cannot accept ServerHello: key_share is missing",
+        where,
+      );
     }
     const ks = decodeServerShare(ksData, "ServerHello.key_share");
     const mine = this.s.shares.find((s) => s.group === ks.group);
     const group = cx.cfg.groups.find((g) => g.id === ks.group);
     if (!mine || !group) {
-      fail("illegal_parameter", "peer_misbehaved.wrong_group", `Cannot accept ServerHello: no share was sent for ${groupName(ks.group)}`, where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.wrong_group",
+        `Cannot accept ServerHello: no share was sent for ${groupName(ks.group)}`,
+        where,
+      );
     }
     let shared: Uint8Array;
     try {
       shared = group.sharedSecret(mine.privateKey, ks.keyExchange);
     } catch (e) {
       if (e instanceof KxError) {
-        fail("illegal_parameter", "peer_misbehaved.bad_key_share", `Cannot accept ServerHello: invalid ${group.name} key share`, where);
+        fail(
+          "illegal_parameter",
+          "peer_misbehaved.bad_key_share",
+          `Cannot accept ServerHello: invalid ${group.name} key share`,
+          where,
+        );
       }
       throw e;
     }
@@ -264,7 +358,12 @@ class ExpectEncryptedExtensions implements State {
     if (alpnData !== undefined) {
       const list = decodeAlpn(alpnData, "EncryptedExtensions.alpn");
       if (list.length !== 1 || !cx.cfg.alpn.includes(list[0]!)) {
-        fail("illegal_parameter", "peer_misbehaved.bad_alpn", "Cannot accept EncryptedExtensions: ALPN must be one protocol the client offered", where);
+        fail(
+          "illegal_parameter",
+          "peer_misbehaved.bad_alpn",
+          "Cannot accept EncryptedExtensions: ALPN must be one protocol the client offered",
+          where,
+        );
       }
       alpn = list[0];
     }
@@ -275,12 +374,22 @@ class ExpectEncryptedExtensions implements State {
     if (rsl !== undefined) {
       peerRecordSizeLimit = decodeU16(rsl, "EncryptedExtensions.record_size_limit");
       if (peerRecordSizeLimit < 64) {
-        fail("illegal_parameter", "peer_misbehaved.record_size_limit", `Cannot accept record_size_limit ${peerRecordSizeLimit}: below 64`, where);
+        fail(
+          "illegal_parameter",
+          "peer_misbehaved.record_size_limit",
+          `Cannot accept record_size_limit ${peerRecordSizeLimit}: below 64`,
+          where,
+        );
       }
       cx.setMaxFragment(peerRecordSizeLimit - 1);
     }
     if (findExtension(exts, E.earlyData) !== undefined) {
-      fail("unsupported_extension", "peer_misbehaved.unoffered_early_data", "Cannot accept EncryptedExtensions: early_data was not offered", where);
+      fail(
+        "unsupported_extension",
+        "peer_misbehaved.unoffered_early_data",
+        "Cannot accept EncryptedExtensions: early_data was not offered",
+        where,
+      );
     }
     cx.transcript.add(m.raw);
     return new ExpectCertificateOrRequest({ ...this.s, alpn, peerRecordSizeLimit });
@@ -298,10 +407,20 @@ class ExpectCertificateOrRequest implements State {
     const req = decodeCertificateRequest(m.body);
     checkAllowed("CertificateRequest", H.certificateRequest, req.extensions);
     if (req.context.length !== 0) {
-      fail("illegal_parameter", "peer_misbehaved.certificate_request_context", "Cannot accept CertificateRequest: context must be empty in the handshake", `${this.name}@CertificateRequest`);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.certificate_request_context",
+        "Cannot accept CertificateRequest: context must be empty in the handshake",
+        `${this.name}@CertificateRequest`,
+      );
     }
     if (findExtension(req.extensions, E.signatureAlgorithms) === undefined) {
-      fail("missing_extension", "peer_misbehaved.missing_signature_algorithms", "Cannot accept CertificateRequest: signature_algorithms is missing", `${this.name}@CertificateRequest`);
+      fail(
+        "missing_extension",
+        "peer_misbehaved.missing_signature_algorithms",
+        "Cannot accept CertificateRequest: signature_algorithms is missing",
+        `${this.name}@CertificateRequest`,
+      );
     }
     cx.transcript.add(m.raw);
     return new ExpectCertificate(this.s, req.context);
@@ -318,22 +437,44 @@ class ExpectCertificate implements State {
     const where = `${this.name}@Certificate`;
     const cert = decodeCertificate(m.body);
     if (cert.context.length !== 0) {
-      fail("illegal_parameter", "peer_misbehaved.certificate_context", "Cannot accept Certificate: certificate_request_context must be empty", where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.certificate_context",
+        "Cannot accept Certificate: certificate_request_context must be empty",
+        where,
+      );
     }
-    for (const e of cert.entries) checkAllowed("Certificate", H.certificate, e.extensions, this.s.offer.offeredExtensions);
+    for (const e of cert.entries) {
+      checkAllowed("Certificate", H.certificate, e.extensions, this.s.offer.offeredExtensions);
+    }
     if (cert.entries.length === 0) {
       // RFC 8446 §4.4.2.4
-      fail("decode_error", "peer_misbehaved.empty_certificate", "Cannot accept Certificate: the server sent no certificate", where);
+      fail(
+        "decode_error",
+        "peer_misbehaved.empty_certificate",
+        "Cannot accept Certificate: the server sent no certificate",
+        where,
+      );
     }
     const chain = cert.entries.map((e) => e.certData);
     let publicKey: PublicKey;
     try {
       publicKey = publicKeyFromCertificate(chain[0]!);
     } catch {
-      fail("bad_certificate", "certificate.bad_encoding", "Cannot accept Certificate: the leaf certificate or its key cannot be parsed", where);
+      fail(
+        "bad_certificate",
+        "certificate.bad_encoding",
+        "Cannot accept Certificate: the leaf certificate or its key cannot be parsed",
+        where,
+      );
     }
     cx.transcript.add(m.raw);
-    const next = new ExpectCertificateVerify({ ...this.s, chain, publicKey, certRequestContext: this.certRequestContext });
+    const next = new ExpectCertificateVerify({
+      ...this.s,
+      chain,
+      publicKey,
+      certRequestContext: this.certRequestContext,
+    });
     const config = this.s.offer.config;
     if (config.dangerouslyDisableCertificateVerification) {
       cx.emit("insecure", "certificate verification is disabled: the server's identity is not checked");
@@ -342,7 +483,12 @@ class ExpectCertificate implements State {
     const verdict = config.verifyPeer!({ chain, serverName: config.serverName });
     const decide = (ok: boolean): State => {
       if (ok !== true) {
-        fail("bad_certificate", "certificate.rejected", "Cannot accept Certificate: the verifier rejected the chain", where);
+        fail(
+          "bad_certificate",
+          "certificate.rejected",
+          "Cannot accept Certificate: the verifier rejected the chain",
+          where,
+        );
       }
       return next;
     };
@@ -368,14 +514,24 @@ class ExpectCertificateVerify implements State {
     const cv = decodeCertificateVerify(m.body);
     // RFC 8446 §4.4.3: the scheme must be one we offered; PKCS#1 v1.5 is never allowed here.
     if (!cx.cfg.schemes.includes(cv.scheme) || (cv.scheme & 0xff) === 0x01) {
-      fail("illegal_parameter", "peer_misbehaved.unoffered_signature_scheme", `Cannot accept CertificateVerify: scheme ${schemeName(cv.scheme)} was not offered`, where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.unoffered_signature_scheme",
+        `Cannot accept CertificateVerify: scheme ${schemeName(cv.scheme)} was not offered`,
+        where,
+      );
     }
     const content = certificateVerifyContent("server", cx.transcript.current());
     cx.transcript.add(m.raw);
     const next = new ExpectFinished({ ...this.s, signatureScheme: cv.scheme });
     const decide = (ok: boolean): State => {
       if (!ok) {
-        fail("decrypt_error", "certificate.bad_signature", "Cannot accept CertificateVerify: the signature does not verify", where);
+        fail(
+          "decrypt_error",
+          "certificate.bad_signature",
+          "Cannot accept CertificateVerify: the signature does not verify",
+          where,
+        );
       }
       return next;
     };
@@ -400,7 +556,12 @@ class ExpectFinished implements State {
     const got = decodeFinished(m.body, suite.hash.outputLen);
     const expected = finishedVerifyData(suite.hash, secrets.serverHandshake, cx.transcript.current());
     if (!ctEqual(got, expected)) {
-      fail("decrypt_error", "peer_misbehaved.bad_finished", "Cannot accept Finished: verify_data is wrong", `${this.name}@Finished`);
+      fail(
+        "decrypt_error",
+        "peer_misbehaved.bad_finished",
+        "Cannot accept Finished: verify_data is wrong",
+        `${this.name}@Finished`,
+      );
     }
     cx.transcript.add(m.raw);
     const app = keys.application(cx.transcript.current());
@@ -413,7 +574,9 @@ class ExpectFinished implements State {
     if (this.s.certRequestContext !== undefined) {
       cx.sendHandshake(encodeCertificate({ context: this.s.certRequestContext, entries: [] }));
     }
-    cx.sendHandshake(encodeFinished(finishedVerifyData(suite.hash, secrets.clientHandshake, cx.transcript.current())));
+    cx.sendHandshake(
+      encodeFinished(finishedVerifyData(suite.hash, secrets.clientHandshake, cx.transcript.current())),
+    );
     const resumption = keys.resumption(cx.transcript.current());
     cx.setWriteSecret(suite, app.clientApplication, "application");
     cx.complete({
@@ -426,7 +589,9 @@ class ExpectFinished implements State {
       helloRetry: this.s.offer.helloRetry,
       peerCertificates: this.s.chain,
     });
-    return new Connected({ suite, read: app.serverApplication, write: app.clientApplication, resumption }, "client");
+    return new Connected(
+      { suite, read: app.serverApplication, write: app.clientApplication, resumption },
+      "client",
+    );
   }
 }
-

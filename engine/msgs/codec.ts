@@ -44,7 +44,11 @@ export class Reader {
 
   #need(n: number): void {
     if (this.left < n) {
-      throw invalidMessage("too_short", `Cannot decode ${this.what}: needs ${n} more bytes, has ${this.left}`, this.where);
+      throw invalidMessage(
+        "too_short",
+        `Cannot decode ${this.what}: needs ${n} more bytes, has ${this.left}`,
+        this.where,
+      );
     }
   }
 
@@ -131,7 +135,11 @@ export class Reader {
     const at = this.offset;
     const r = this.sub(lenBytes, min, max, label);
     if (r.left % 2 !== 0) {
-      throw invalidMessage("bad_length", `Cannot decode ${this.what}: ${label} has an odd length`, `${this.what}+${at}`);
+      throw invalidMessage(
+        "bad_length",
+        `Cannot decode ${this.what}: ${label} has an odd length`,
+        `${this.what}+${at}`,
+      );
     }
     const out: number[] = [];
     while (r.left > 0) out.push(r.u16());
@@ -141,7 +149,11 @@ export class Reader {
   /** Reject trailing bytes. */
   end(): void {
     if (this.left !== 0) {
-      throw invalidMessage("trailing_data", `Cannot decode ${this.what}: ${this.left} trailing bytes`, this.where);
+      throw invalidMessage(
+        "trailing_data",
+        `Cannot decode ${this.what}: ${this.left} trailing bytes`,
+        this.where,
+      );
     }
   }
 }
@@ -215,7 +227,9 @@ export class Writer {
     this.#len += lenBytes;
     fn(this);
     const n = this.#len - at - lenBytes;
-    if (n >= 2 ** (8 * lenBytes)) throw new RangeError(`Cannot encode vector: length ${n} exceeds ${lenBytes} bytes`);
+    if (n >= 2 ** (8 * lenBytes)) {
+      throw new RangeError(`Cannot encode vector: length ${n} exceeds ${lenBytes} bytes`);
+    }
     for (let i = 0; i < lenBytes; i++) this.#buf[at + i] = (n >>> (8 * (lenBytes - 1 - i))) & 0xff;
     return this;
   }

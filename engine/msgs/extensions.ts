@@ -6,7 +6,7 @@
  */
 
 import { invalidMessage, peerMisbehaved } from "../errors.ts";
-import { ExtensionType as E, extensionName, HandshakeType as H } from "./enums.ts";
+import { extensionName, ExtensionType as E, HandshakeType as H } from "./enums.ts";
 import { Reader, Writer } from "./codec.ts";
 
 /** An extension as it is on the wire: a type and its body. */
@@ -133,7 +133,11 @@ export function decodeServerNameList(data: Uint8Array, what: string): string | u
     }
     for (const b of name) {
       if (b === 0 || b > 0x7e) {
-        throw invalidMessage("bad_server_name", `Cannot accept ${what}: host_name is not printable ASCII`, what);
+        throw invalidMessage(
+          "bad_server_name",
+          `Cannot accept ${what}: host_name is not printable ASCII`,
+          what,
+        );
       }
     }
     host = new TextDecoder().decode(name);

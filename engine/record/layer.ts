@@ -82,7 +82,9 @@ export class RecordReader {
     if (this.#buf[1] !== 3) {
       throw invalidMessage(
         "bad_record_version",
-        `Cannot accept record: version 0x${this.#buf[1]!.toString(16)}${this.#buf[2]!.toString(16)} is not TLS`,
+        `Cannot accept record: version 0x${this.#buf[1]!.toString(16)}${
+          this.#buf[2]!.toString(16)
+        } is not TLS`,
         "record+1",
         "protocol_version",
       );
@@ -156,18 +158,32 @@ export class Protection {
       );
     }
     if (rec.body.length < 17) {
-      throw new TlsError("bad_record_mac", "decrypt", "Cannot open record: shorter than the AEAD tag", "record+5");
+      throw new TlsError(
+        "bad_record_mac",
+        "decrypt",
+        "Cannot open record: shorter than the AEAD tag",
+        "record+5",
+      );
     }
     const inner = this.#key.open(this.#nonce(), rec.header, rec.body);
     if (!inner) {
-      throw new TlsError("bad_record_mac", "decrypt", "Cannot open record: authentication failed", "record+5");
+      throw new TlsError(
+        "bad_record_mac",
+        "decrypt",
+        "Cannot open record: authentication failed",
+        "record+5",
+      );
     }
     this.seq++;
     let end = inner.length - 1;
     while (end >= 0 && inner[end] === 0) end--;
     if (end < 0) {
       // RFC 8446 §5.4: no non-zero octet in the cleartext.
-      throw peerMisbehaved("empty_inner_plaintext", "Cannot accept record: no content type", "unexpected_message");
+      throw peerMisbehaved(
+        "empty_inner_plaintext",
+        "Cannot accept record: no content type",
+        "unexpected_message",
+      );
     }
     if (end > MAX_PLAINTEXT) {
       throw new TlsError(
@@ -213,7 +229,9 @@ export class HandshakeJoiner {
       throw new TlsError(
         "illegal_parameter",
         "peer_misbehaved.handshake_message_too_large",
-        `Cannot accept ${handshakeName(this.#buf[0]!)}: length ${len} exceeds the limit of ${this.#maxMessage}`,
+        `Cannot accept ${
+          handshakeName(this.#buf[0]!)
+        }: length ${len} exceeds the limit of ${this.#maxMessage}`,
         `${handshakeName(this.#buf[0]!)}+1`,
       );
     }

@@ -41,7 +41,14 @@ import {
   type HandshakeMessage,
   HRR_RANDOM,
 } from "../msgs/handshake.ts";
-import { certificateVerifyContent, type Context, expectMessage, fail, type State, type Step } from "../state.ts";
+import {
+  certificateVerifyContent,
+  type Context,
+  expectMessage,
+  fail,
+  type State,
+  type Step,
+} from "../state.ts";
 import { Connected } from "../connected.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
@@ -85,7 +92,12 @@ export class ExpectClientHello implements State {
     for (const s of shares) {
       // RFC 8446 §4.2.8: each share's group must be listed in supported_groups.
       if (!groups.includes(s.group)) {
-        fail("illegal_parameter", "peer_misbehaved.share_for_unlisted_group", "Cannot accept ClientHello: a key share is for a group not in supported_groups", where);
+        fail(
+          "illegal_parameter",
+          "peer_misbehaved.share_for_unlisted_group",
+          "Cannot accept ClientHello: a key share is for a group not in supported_groups",
+          where,
+        );
       }
     }
     // Prefer a group the client already sent a share for (no extra round trip), in our order.
@@ -95,10 +107,17 @@ export class ExpectClientHello implements State {
     }
     const group = cx.cfg.groups.find((g) => groups.includes(g.id));
     if (!group) {
-      throw peerIncompatible("no_common_group", "Cannot accept ClientHello: no key exchange group in common", "handshake_failure", where);
+      throw peerIncompatible(
+        "no_common_group",
+        "Cannot accept ClientHello: no key exchange group in common",
+        "handshake_failure",
+        where,
+      );
     }
     // HelloRetryRequest (RFC 8446 §4.1.4).
-    const cookie = this.setup.config.helloRetryCookie === false ? undefined : retryCookie(offer.suite, this.setup.cookieKey(), cx.transcript.current());
+    const cookie = this.setup.config.helloRetryCookie === false
+      ? undefined
+      : retryCookie(offer.suite, this.setup.cookieKey(), cx.transcript.current());
     cx.transcript.rewriteForHelloRetry();
     const exts: Extension[] = [
       { type: E.keyShare, data: encodeU16(group.id) },
@@ -139,20 +158,40 @@ class ExpectClientHello2 implements State {
     const offer = processClientHello(cx, this.setup, ch, where);
     // RFC 8446 §4.1.2: the second ClientHello repeats the first except for the listed changes.
     if (offer.suite.id !== this.first.suite.id || !ctEqual(ch.sessionId, this.first.ch.sessionId)) {
-      fail("illegal_parameter", "peer_misbehaved.hello_changed_after_hrr", "Cannot accept ClientHello: it changed more than the HelloRetryRequest asked", where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.hello_changed_after_hrr",
+        "Cannot accept ClientHello: it changed more than the HelloRetryRequest asked",
+        where,
+      );
     }
     const shares = decodeClientShares(findExtension(ch.extensions, E.keyShare)!, "ClientHello.key_share");
     if (shares.length !== 1 || shares[0]!.group !== this.group.id) {
-      fail("illegal_parameter", "peer_misbehaved.wrong_retry_share", `Cannot accept ClientHello: expected exactly one ${this.group.name} key share`, where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.wrong_retry_share",
+        `Cannot accept ClientHello: expected exactly one ${this.group.name} key share`,
+        where,
+      );
     }
     const cookieData = findExtension(ch.extensions, E.cookie);
     if (this.cookie) {
       const echoed = cookieData === undefined ? undefined : decodeCookie(cookieData, "ClientHello.cookie");
       if (!echoed || !ctEqual(echoed, this.cookie)) {
-        fail("illegal_parameter", "peer_misbehaved.bad_cookie", "Cannot accept ClientHello: the cookie does not match the HelloRetryRequest", where);
+        fail(
+          "illegal_parameter",
+          "peer_misbehaved.bad_cookie",
+          "Cannot accept ClientHello: the cookie does not match the HelloRetryRequest",
+          where,
+        );
       }
     } else if (cookieData !== undefined) {
-      fail("illegal_parameter", "peer_misbehaved.unexpected_cookie", "Cannot accept ClientHello: a cookie that was never sent", where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.unexpected_cookie",
+        "Cannot accept ClientHello: a cookie that was never sent",
+        where,
+      );
     }
     cx.transcript.add(m.raw);
     return sendServerFlight(cx, this.setup, offer, this.group, shares[0]!, where, true);
@@ -170,33 +209,67 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
   const sv = findExtension(exts, E.supportedVersions);
   const versions = sv === undefined ? [] : decodeClientVersions(sv, "ClientHello.supported_versions");
   if (!versions.includes(ProtocolVersion.tls13)) {
-    throw peerIncompatible("tls13_required", "Cannot accept ClientHello: the client does not offer TLS 1.3", "protocol_version", where);
+    throw peerIncompatible(
+      "tls13_required",
+      "Cannot accept ClientHello: the client does not offer TLS 1.3",
+      "protocol_version",
+      where,
+    );
   }
   if (ch.compressionMethods.length !== 1 || ch.compressionMethods[0] !== 0) {
-    fail("illegal_parameter", "peer_misbehaved.compression", "Cannot accept ClientHello: legacy_compression_methods must be exactly [null]", where);
+    fail(
+      "illegal_parameter",
+      "peer_misbehaved.compression",
+      "Cannot accept ClientHello: legacy_compression_methods must be exactly [null]",
+      where,
+    );
   }
   const pskAt = exts.findIndex((e) => e.type === E.preSharedKey);
   if (pskAt !== -1 && pskAt !== exts.length - 1) {
     // RFC 8446 §4.2.11: pre_shared_key must be the last extension.
-    fail("illegal_parameter", "peer_misbehaved.psk_not_last", "Cannot accept ClientHello: pre_shared_key is not the last extension", where);
+    fail(
+      "illegal_parameter",
+      "peer_misbehaved.psk_not_last",
+      "Cannot accept ClientHello: pre_shared_key is not the last extension",
+      where,
+    );
   }
   const modes = findExtension(exts, E.pskKeyExchangeModes);
   if (modes !== undefined) decodePskModes(modes, "ClientHello.psk_key_exchange_modes");
   const suite = cx.cfg.suites.find((s) => ch.cipherSuites.includes(s.id));
   if (!suite) {
-    throw peerIncompatible("no_common_cipher_suite", "Cannot accept ClientHello: no cipher suite in common", "handshake_failure", where);
+    throw peerIncompatible(
+      "no_common_cipher_suite",
+      "Cannot accept ClientHello: no cipher suite in common",
+      "handshake_failure",
+      where,
+    );
   }
   // RFC 8446 §9.2: key_share and supported_groups go together; signature_algorithms is required for certificates.
   const hasShares = findExtension(exts, E.keyShare) !== undefined;
   const hasGroups = findExtension(exts, E.supportedGroups) !== undefined;
   if (!hasShares || !hasGroups) {
-    fail("missing_extension", "peer_misbehaved.missing_key_share", "Cannot accept ClientHello: key_share and supported_groups are required", where);
+    fail(
+      "missing_extension",
+      "peer_misbehaved.missing_key_share",
+      "Cannot accept ClientHello: key_share and supported_groups are required",
+      where,
+    );
   }
   const sa = findExtension(exts, E.signatureAlgorithms);
   if (sa === undefined) {
-    fail("missing_extension", "peer_misbehaved.missing_signature_algorithms", "Cannot accept ClientHello: signature_algorithms is missing", where);
+    fail(
+      "missing_extension",
+      "peer_misbehaved.missing_signature_algorithms",
+      "Cannot accept ClientHello: signature_algorithms is missing",
+      where,
+    );
   }
-  const clientSchemes = decodeU16List(sa, "ClientHello.signature_algorithms", "supported_signature_algorithms");
+  const clientSchemes = decodeU16List(
+    sa,
+    "ClientHello.signature_algorithms",
+    "supported_signature_algorithms",
+  );
   let cert: ServerCert | undefined;
   let scheme: number | undefined;
   for (const c of setup.certs) {
@@ -207,7 +280,12 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
     }
   }
   if (!cert || scheme === undefined) {
-    throw peerIncompatible("no_common_signature_scheme", "Cannot accept ClientHello: no signature scheme in common with our certificates", "handshake_failure", where);
+    throw peerIncompatible(
+      "no_common_signature_scheme",
+      "Cannot accept ClientHello: no signature scheme in common with our certificates",
+      "handshake_failure",
+      where,
+    );
   }
   const sn = findExtension(exts, E.serverName);
   const serverName = sn === undefined ? undefined : decodeServerNameList(sn, "ClientHello.server_name");
@@ -219,11 +297,21 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
     if (select) alpn = select(offered);
     else if (cx.cfg.alpn.length > 0) alpn = cx.cfg.alpn.find((p) => offered.includes(p));
     if (alpn !== undefined && !offered.includes(alpn)) {
-      fail("internal_error", "local.bad_alpn_selection", "selectAlpn returned a protocol the client did not offer", where);
+      fail(
+        "internal_error",
+        "local.bad_alpn_selection",
+        "selectAlpn returned a protocol the client did not offer",
+        where,
+      );
     }
     if (alpn === undefined && (select || cx.cfg.alpn.length > 0)) {
       // RFC 7301 §3.2
-      throw peerIncompatible("no_application_protocol", "Cannot accept ClientHello: no ALPN protocol in common", "no_application_protocol", where);
+      throw peerIncompatible(
+        "no_application_protocol",
+        "Cannot accept ClientHello: no ALPN protocol in common",
+        "no_application_protocol",
+        where,
+      );
     }
   }
   let clientRecordSizeLimit: number | undefined;
@@ -231,7 +319,12 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
   if (rsl !== undefined) {
     clientRecordSizeLimit = decodeU16(rsl, "ClientHello.record_size_limit");
     if (clientRecordSizeLimit < 64) {
-      fail("illegal_parameter", "peer_misbehaved.record_size_limit", `Cannot accept record_size_limit ${clientRecordSizeLimit}: below 64`, where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.record_size_limit",
+        `Cannot accept record_size_limit ${clientRecordSizeLimit}: below 64`,
+        where,
+      );
     }
   }
   return { ch, suite, cert, scheme, serverName, alpn, clientRecordSizeLimit };
@@ -254,7 +347,12 @@ function sendServerFlight(
     shared = group.sharedSecret(mine.privateKey, share.keyExchange);
   } catch (e) {
     if (e instanceof KxError) {
-      fail("illegal_parameter", "peer_misbehaved.bad_key_share", `Cannot accept ClientHello: invalid ${group.name} key share`, where);
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.bad_key_share",
+        `Cannot accept ClientHello: invalid ${group.name} key share`,
+        where,
+      );
     }
     throw e;
   }
@@ -295,7 +393,9 @@ function sendServerFlight(
   const content = certificateVerifyContent("server", cx.transcript.current());
   const finish = (signature: Uint8Array): State => {
     cx.sendHandshake(encodeCertificateVerify({ scheme: offer.scheme, signature }));
-    cx.sendHandshake(encodeFinished(finishedVerifyData(suite.hash, secrets.serverHandshake, cx.transcript.current())));
+    cx.sendHandshake(
+      encodeFinished(finishedVerifyData(suite.hash, secrets.serverHandshake, cx.transcript.current())),
+    );
     const app = keys.application(cx.transcript.current());
     cx.keyLog("CLIENT_TRAFFIC_SECRET_0", app.clientApplication);
     cx.keyLog("SERVER_TRAFFIC_SECRET_0", app.serverApplication);
@@ -328,7 +428,12 @@ class ExpectFinished implements State {
     const got = decodeFinished(m.body, suite.hash.outputLen);
     const expected = finishedVerifyData(suite.hash, this.s.secrets.clientHandshake, cx.transcript.current());
     if (!ctEqual(got, expected)) {
-      fail("decrypt_error", "peer_misbehaved.bad_finished", "Cannot accept Finished: verify_data is wrong", `${this.name}@Finished`);
+      fail(
+        "decrypt_error",
+        "peer_misbehaved.bad_finished",
+        "Cannot accept Finished: verify_data is wrong",
+        `${this.name}@Finished`,
+      );
     }
     cx.transcript.add(m.raw);
     const resumption = this.s.keys.resumption(cx.transcript.current());
