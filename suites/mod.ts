@@ -1,3 +1,4 @@
+// This module is browser compatible.
 /**
  * The crypto provider behind airlock: TLS 1.3 cipher suites, AEADs, hashes with
  * HMAC/HKDF, key-exchange groups, signature schemes, key loading and PEM.

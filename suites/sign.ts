@@ -1,3 +1,4 @@
+// This module is browser compatible.
 /**
  * Signature schemes for CertificateVerify (RFC 8446 §4.2.3, §4.4.3), public keys
  * read from certificates, and private-key loading.
@@ -70,7 +71,7 @@ export interface PublicKey {
   readonly type: KeyType;
   /** The DER SubjectPublicKeyInfo. */
   readonly spki: Uint8Array;
-  /** The raw point (SEC1, uncompressed) or Ed25519 key; undefined for RSA. */
+  /** The raw key: the uncompressed SEC1 point for EC, 32 bytes for Ed25519; undefined for RSA. */
   readonly raw?: Uint8Array;
   /** The RSA modulus size in bits; undefined for other keys. */
   readonly bits?: number;
@@ -120,11 +121,10 @@ const SCHEMES = new Map<number, SchemeInfo>([
 ]);
 
 const HASH_LEN: Record<HashName, number> = { "SHA-256": 32, "SHA-384": 48, "SHA-512": 64 };
-const HASH_OID: Record<string, HashName> = {
-  [id_sha256]: "SHA-256",
-  [id_sha384]: "SHA-384",
-  [id_sha512]: "SHA-512",
-};
+const HASH_OID = new Map<string, HashName>([[id_sha256, "SHA-256"], [id_sha384, "SHA-384"], [
+  id_sha512,
+  "SHA-512",
+]]);
 const ID_ED25519 = "1.3.101.112";
 const CURVES = {
   "ec-p256": { curve: p256, oid: id_secp256r1, scheme: 0x0403 },
@@ -171,7 +171,7 @@ function bitLength(bytes: Uint8Array): number {
 function pssHash(parameters: ArrayBuffer | null | undefined): HashName | undefined {
   if (!parameters) return undefined;
   const oid = parse(parameters, RsaSaPssParams, "RSASSA-PSS parameters").hashAlgorithm.algorithm;
-  const hash = HASH_OID[oid];
+  const hash = HASH_OID.get(oid);
   if (!hash) throw new TypeError(`Cannot use RSASSA-PSS key: unsupported hash ${oid}`);
   return hash;
 }
@@ -195,16 +195,19 @@ export function publicKeyFromSpki(spki: Uint8Array): PublicKey {
   switch (algorithm) {
     case id_ecPublicKey: {
       const type = ecTypeOf(parameters);
+      let raw: Uint8Array;
       try {
-        CURVES[type].curve.Point.fromBytes(key);
+        raw = CURVES[type].curve.Point.fromBytes(key).toBytes(false); // compressed points get expanded
       } catch (cause) {
         throw new TypeError(`Cannot use ${type} key: point is not on the curve`, { cause });
       }
-      return Object.freeze({ type, spki: spki.slice(), raw: key });
+      return Object.freeze({ type, spki: spki.slice(), raw });
     }
     case ID_ED25519:
-      if (key.length !== 32) {
-        throw new TypeError(`Cannot use Ed25519 key: expected 32 bytes, got ${key.length}`);
+      try {
+        ed25519.Point.fromBytes(key, false);
+      } catch (cause) {
+        throw new TypeError("Cannot use Ed25519 key: expected a valid 32-byte point", { cause });
       }
       return Object.freeze({ type: "ed25519", spki: spki.slice(), raw: key });
     case id_rsaEncryption:

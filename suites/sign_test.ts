@@ -423,10 +423,22 @@ function makeCertificateUnsigned(subject: KeyObject): Uint8Array {
   return new Uint8Array(AsnConvert.serialize(cert));
 }
 
-Deno.test("publicKeyFromSpki() rejects EC points off the curve", () => {
+Deno.test("publicKeyFromSpki() rejects EC points off the curve and bad Ed25519 keys", () => {
   const spki = spkiOf(nodeKeys("ec", { namedCurve: "P-256" }).publicKey);
   assert.equal(publicKeyFromSpki(spki).type, "ec-p256");
   assert.throws(() => publicKeyFromSpki(flip(spki, -1)), TypeError);
+  const ed = AsnConvert.parse(spkiOf(nodeKeys("ed25519").publicKey), SubjectPublicKeyInfo);
+  ed.subjectPublicKey = new Uint8Array(31).buffer;
+  assert.throws(() => publicKeyFromSpki(new Uint8Array(AsnConvert.serialize(ed))), TypeError);
+});
+
+Deno.test("publicKeyFromSpki() expands a compressed EC point into raw", () => {
+  const spki = spkiOf(nodeKeys("ec", { namedCurve: "P-256" }).publicKey);
+  const info = AsnConvert.parse(spki, SubjectPublicKeyInfo);
+  const full = new Uint8Array(info.subjectPublicKey);
+  info.subjectPublicKey = p256.Point.fromBytes(full).toBytes(true).slice().buffer;
+  const pub = publicKeyFromSpki(new Uint8Array(AsnConvert.serialize(info)));
+  assert.deepEqual(pub.raw, full);
 });
 
 Deno.test("loadPrivateKey() PEM with other blocks picks the key block", async () => {
