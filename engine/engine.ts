@@ -416,7 +416,18 @@ export class TlsEngine extends EventTarget {
     let type = rec.type;
     let content = rec.body;
     if (this.#readProt && !(rec.type === ContentType.alert && !this.#info)) {
-      ({ type, content } = this.#readProt.open(rec));
+      const opened = this.#readProt.open(rec);
+      ({ type, content } = opened);
+      // RFC 8449 §4: in TLS 1.3 the limit covers the whole inner plaintext, type and padding included.
+      const limit = this.#cfg.recordSizeLimit;
+      if (limit !== undefined && opened.innerLength > limit) {
+        throw new TlsError(
+          "record_overflow",
+          "peer_misbehaved.record_size_limit",
+          `Cannot accept record: ${opened.innerLength} bytes exceed our record_size_limit ${limit}`,
+          "record",
+        );
+      }
     } else if (rec.type === ContentType.applicationData) {
       throw peerMisbehaved(
         "unprotected_data",
@@ -430,17 +441,6 @@ export class TlsEngine extends EventTarget {
         "peer_misbehaved.record_overflow",
         `Cannot accept record: ${content.length} bytes exceed ${MAX_PLAINTEXT}`,
         "record+3",
-      );
-    }
-    if (
-      this.#cfg.recordSizeLimit !== undefined && this.#readProt &&
-      content.length + 1 > this.#cfg.recordSizeLimit
-    ) {
-      throw new TlsError(
-        "record_overflow",
-        "peer_misbehaved.record_size_limit",
-        `Cannot accept record: exceeds our record_size_limit ${this.#cfg.recordSizeLimit}`,
-        "record",
       );
     }
     if (this.#joiner.buffered > 0 && type !== ContentType.handshake) {

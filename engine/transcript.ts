@@ -5,6 +5,7 @@
  */
 
 import type { Hash, HashState } from "../suites/hash.ts";
+import { localError } from "./errors.ts";
 import { HandshakeType } from "./msgs/enums.ts";
 
 /** A running transcript hash. */
@@ -22,7 +23,9 @@ export class Transcript {
   /** Fix the hash once the cipher suite is chosen; buffered messages are hashed now. */
   start(hash: Hash): void {
     if (this.#hash) {
-      if (this.#hash !== hash) throw new Error("Transcript hash changed");
+      if (this.#hash !== hash) {
+        throw localError("transcript_hash_changed", "Transcript hash cannot change once chosen");
+      }
       return;
     }
     this.#hash = hash;

@@ -74,7 +74,7 @@ async function make(type: TestKeyType, dnsName: string): Promise<TestCertificate
   });
   const keyPkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
   const der = new Uint8Array(cert.rawData);
-  const b64 = btoa(String.fromCharCode(...keyPkcs8)).replace(/.{64}/g, "$&\n");
+  const b64 = btoa(String.fromCharCode(...keyPkcs8)).match(/.{1,64}/g)!.join("\n");
   return {
     chain: [der],
     keyPkcs8,

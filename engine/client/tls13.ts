@@ -153,6 +153,15 @@ class ExpectServerHello implements State {
         where,
       );
     }
+    if (this.s.retrySuite !== undefined && this.s.retrySuite !== suite.id) {
+      // RFC 8446 §4.1.4: the ServerHello must repeat the HelloRetryRequest's cipher suite.
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.suite_changed_after_hrr",
+        "Cannot accept ServerHello: cipher suite differs from the HelloRetryRequest",
+        where,
+      );
+    }
     cx.transcript.start(suite.hash);
     if (hrr) return this.#helloRetry(cx, m, sh, suite, where);
     return this.#serverHello(cx, m, sh, suite, where);

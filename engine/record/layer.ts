@@ -147,8 +147,11 @@ export class Protection {
     return out;
   }
 
-  /** Open one record; returns the real content type and content (RFC 8446 §5.2, §5.4). */
-  open(rec: RawRecord): { type: number; content: Uint8Array } {
+  /**
+   * Open one record; returns the real content type, the content, and the length of the whole
+   * TLSInnerPlaintext (content, type and padding), which is what size limits apply to (RFC 8446 §5.2, §5.4).
+   */
+  open(rec: RawRecord): { type: number; content: Uint8Array; innerLength: number } {
     if (rec.type !== ContentType.applicationData) {
       throw peerMisbehaved(
         "unprotected_record",
@@ -175,6 +178,14 @@ export class Protection {
       );
     }
     this.seq++;
+    if (inner.length > MAX_PLAINTEXT + 1) {
+      // RFC 8446 §5.4: the full encoded TLSInnerPlaintext, padding included, is at most 2^14 + 1 octets.
+      throw new TlsError(
+        "record_overflow",
+        "peer_misbehaved.record_overflow",
+        `Cannot accept record: inner plaintext of ${inner.length} bytes exceeds ${MAX_PLAINTEXT + 1}`,
+      );
+    }
     let end = inner.length - 1;
     while (end >= 0 && inner[end] === 0) end--;
     if (end < 0) {
@@ -185,14 +196,7 @@ export class Protection {
         "unexpected_message",
       );
     }
-    if (end > MAX_PLAINTEXT) {
-      throw new TlsError(
-        "record_overflow",
-        "peer_misbehaved.record_overflow",
-        `Cannot accept record: inner plaintext of ${end + 1} bytes exceeds ${MAX_PLAINTEXT + 1}`,
-      );
-    }
-    return { type: inner[end]!, content: inner.subarray(0, end) };
+    return { type: inner[end]!, content: inner.subarray(0, end), innerLength: inner.length };
   }
 }
 

@@ -1,0 +1,328 @@
+// Copyright 2026 the airlock authors. MIT license.
+
+/**
+ * Glue for interop tests against real peers on 127.0.0.1 (openssl s_server/s_client, gnutls-serv/cli):
+ * a {@linkcode Scope} that owns every child process, socket, listener and temp directory of one test and
+ * releases them all, whatever happened; a peer process whose output can be awaited line by line; and a line
+ * reader over {@linkcode TlsSocket}. Only `node:` APIs, so the files run on Deno, Node and Bun alike.
+ *
+ * @module
+ */
+
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TlsSocket } from "../../examples/_tcp_pump.ts";
+
+export { pumpSocket, type TlsSocket } from "../../examples/_tcp_pump.ts";
+
+/** How long one interop case may take before everything it started is killed. */
+export const CASE_TIMEOUT_MS = 20_000;
+
+/**
+ * Fail loudly when a peer program is missing: interop tests never pass by skipping.
+ *
+ * @param program The executable, looked up on PATH.
+ * @param args Arguments for a harmless probe run (e.g. `["version"]`).
+ * @param hint What to install.
+ * @returns The probe's stdout, trimmed (e.g. the version line).
+ * @throws {Error} If the program cannot be run.
+ */
+export function requireProgram(program: string, args: readonly string[], hint: string): string {
+  const probe = spawnSync(program, args, { encoding: "utf8", timeout: 10_000 });
+  if (probe.error || probe.status !== 0) {
+    const why = probe.error?.message ?? `exit status ${probe.status}`;
+    throw new Error(`Cannot run the interop tests: "${program}" is not usable (${why}). ${hint}`);
+  }
+  return probe.stdout.trim();
+}
+
+/** How a peer process ended. */
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: string | null;
+}
+
+/** A child process whose output is collected as text and can be awaited. */
+export class Peer {
+  /** The child process. */
+  readonly child: ChildProcess;
+  /** The command line, for messages. */
+  readonly command: string;
+  /** Settles when the process has exited and its output streams are closed. */
+  readonly exited: Promise<Exit>;
+  #stdout = "";
+  #stderr = "";
+  #exit: Exit | undefined;
+  #listeners = new Set<() => void>();
+
+  /**
+   * Start `program` with `args`. Prefer {@linkcode Scope.spawn}, which also kills it.
+   *
+   * @param program The executable.
+   * @param args Its arguments.
+   */
+  constructor(program: string, args: readonly string[]) {
+    this.command = [program, ...args].join(" ");
+    this.child = spawn(program, args, { stdio: ["pipe", "pipe", "pipe"] });
+    this.child.stdout!.setEncoding("utf8");
+    this.child.stderr!.setEncoding("utf8");
+    this.child.stdout!.on("data", (text: string) => {
+      this.#stdout += text;
+      this.#changed();
+    });
+    this.child.stderr!.on("data", (text: string) => {
+      this.#stderr += text;
+      this.#changed();
+    });
+    // A peer that exits early makes our writes to its stdin fail; the exit is what gets reported.
+    this.child.stdin!.on("error", () => {});
+    this.exited = new Promise((resolve) => {
+      this.child.once("error", (error) => {
+        this.#stderr += `\n[spawn failed: ${error.message}]`;
+        this.#exit = { code: null, signal: null };
+        resolve(this.#exit);
+        this.#changed();
+      });
+      this.child.once("close", (code, signal) => {
+        this.#exit = { code, signal };
+        resolve(this.#exit);
+        this.#changed();
+      });
+    });
+  }
+
+  /** Everything the process wrote to stdout so far. */
+  get stdout(): string {
+    return this.#stdout;
+  }
+
+  /** Everything the process wrote to stderr so far. */
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /** Both outputs, labelled, for assertion messages. */
+  get output(): string {
+    return `$ ${this.command}\n--- stdout\n${this.#stdout}\n--- stderr\n${this.#stderr}`;
+  }
+
+  /**
+   * Wait until stdout or stderr matches `pattern`.
+   *
+   * @param pattern What to look for.
+   * @returns The match.
+   * @throws {Error} If the process exits first.
+   */
+  waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const m = this.#stdout.match(pattern) ?? this.#stderr.match(pattern);
+        if (m) {
+          this.#listeners.delete(check);
+          resolve(m);
+        } else if (this.#exit) {
+          this.#listeners.delete(check);
+          const how = this.#exit.signal ?? `status ${this.#exit.code}`;
+          reject(new Error(`The peer exited (${how}) before printing ${pattern}\n${this.output}`));
+        }
+      };
+      this.#listeners.add(check);
+      check();
+    });
+  }
+
+  /**
+   * Write text to the process's stdin.
+   *
+   * @param text The text.
+   */
+  send(text: string): void {
+    this.child.stdin!.write(text);
+  }
+
+  /** Kill the process (SIGKILL) unless it has exited, and wait for it. */
+  async kill(): Promise<void> {
+    if (!this.#exit) this.child.kill("SIGKILL");
+    this.child.stdin!.destroy();
+    await this.exited;
+  }
+
+  #changed(): void {
+    for (const listener of [...this.#listeners]) listener();
+  }
+}
+
+/** A TCP listener on 127.0.0.1 with an ephemeral port. */
+export interface Listener {
+  /** The port the system chose. */
+  readonly port: number;
+  /** Resolves with the first connection. */
+  readonly accepted: Promise<net.Socket>;
+}
+
+/**
+ * Everything one test case started: child processes, sockets, listeners, temp directories. `dispose()`
+ * kills, destroys, closes and removes them all, and waits until they are gone (so no handle outlives the test).
+ */
+export class Scope {
+  #peers: Peer[] = [];
+  #sockets: net.Socket[] = [];
+  #servers: net.Server[] = [];
+  #dirs: string[] = [];
+
+  /**
+   * Start a peer process, killed at dispose.
+   *
+   * @param program The executable.
+   * @param args Its arguments.
+   * @returns The running peer.
+   */
+  spawn(program: string, args: readonly string[]): Peer {
+    const peer = new Peer(program, args);
+    this.#peers.push(peer);
+    return peer;
+  }
+
+  /**
+   * Make a temp directory holding `files` (name → text), removed at dispose.
+   *
+   * @param files File names and their contents.
+   * @returns A function that gives a file's full path.
+   */
+  writeFiles(files: Record<string, string>): (name: string) => string {
+    const dir = mkdtempSync(join(tmpdir(), "airlock-interop-"));
+    this.#dirs.push(dir);
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text, { mode: 0o600 });
+    return (name) => join(dir, name);
+  }
+
+  /**
+   * Listen on 127.0.0.1, port 0; the listener and its connections are closed at dispose.
+   *
+   * @returns The port and the first accepted socket.
+   */
+  async listen(): Promise<Listener> {
+    const server = net.createServer({ allowHalfOpen: true });
+    this.#servers.push(server);
+    const accepted = new Promise<net.Socket>((resolve) => {
+      server.once("connection", (socket: net.Socket) => {
+        this.#sockets.push(socket);
+        resolve(socket);
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", resolve);
+    });
+    return { port: (server.address() as net.AddressInfo).port, accepted };
+  }
+
+  /**
+   * Connect to 127.0.0.1:`port` (half-open allowed); destroyed at dispose.
+   *
+   * @param port The port.
+   * @returns The connected socket.
+   */
+  async connect(port: number): Promise<net.Socket> {
+    const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+    this.#sockets.push(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", reject);
+    });
+    socket.setNoDelay(true);
+    return socket;
+  }
+
+  /** Kill the peers, destroy the sockets, close the listeners, remove the directories; wait for all. */
+  async dispose(): Promise<void> {
+    await Promise.all(this.#peers.map((p) => p.kill()));
+    await Promise.all(this.#sockets.map(destroySocket));
+    await Promise.all(this.#servers.map(closeServer));
+    for (const dir of this.#dirs) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function destroySocket(socket: net.Socket): Promise<void> {
+  if (socket.closed) return Promise.resolve();
+  return new Promise((resolve) => {
+    socket.once("close", () => resolve());
+    socket.destroy();
+  });
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+  });
+}
+
+/**
+ * Run `fn` with a fresh {@linkcode Scope}, bounded by `timeoutMs`; everything in the scope is released
+ * afterwards, and on timeout that is what unblocks `fn`.
+ *
+ * @param fn The test case.
+ * @param timeoutMs The bound.
+ * @returns What `fn` returns.
+ * @throws {Error} If `fn` fails or the bound is reached.
+ */
+export async function scoped<T>(fn: (scope: Scope) => Promise<T>, timeoutMs = CASE_TIMEOUT_MS): Promise<T> {
+  const scope = new Scope();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`The interop case took longer than ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  const run = fn(scope);
+  try {
+    return await Promise.race([run, timeout]);
+  } finally {
+    clearTimeout(timer);
+    await scope.dispose();
+    // After a timeout, `run` fails once its peers are gone (that is already reported); give it a moment.
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([run.catch(() => {}), new Promise((resolve) => grace = setTimeout(resolve, 1000))]);
+    clearTimeout(grace);
+  }
+}
+
+/** Reads text lines from a {@linkcode TlsSocket}, keeping what follows a line for the next call. */
+export class LineReader {
+  readonly #tls: TlsSocket;
+  #buffered = "";
+  readonly #decoder = new TextDecoder();
+
+  /**
+   * Read lines from `tls`.
+   *
+   * @param tls The connection.
+   */
+  constructor(tls: TlsSocket) {
+    this.#tls = tls;
+  }
+
+  /**
+   * The next line, without its line ending.
+   *
+   * @returns The line, or `null` if the peer sent close_notify first.
+   */
+  async next(): Promise<string | null> {
+    for (;;) {
+      const end = this.#buffered.indexOf("\n");
+      if (end >= 0) {
+        const line = this.#buffered.slice(0, end).replace(/\r$/, "");
+        this.#buffered = this.#buffered.slice(end + 1);
+        return line;
+      }
+      const data = await this.#tls.read();
+      if (data === null) return null;
+      this.#buffered += this.#decoder.decode(data, { stream: true });
+    }
+  }
+}

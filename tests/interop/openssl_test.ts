@@ -1,0 +1,382 @@
+// Copyright 2026 the airlock authors. MIT license.
+
+/**
+ * Interop with OpenSSL on 127.0.0.1: the airlock client against `openssl s_server -rev`, and
+ * `openssl s_client` against the airlock server, over every cipher suite, group and certificate type, with
+ * HelloRetryRequest, ALPN and KeyUpdate. Each case is bounded by {@linkcode CASE_TIMEOUT_MS} and kills its
+ * peer process in the end. Without `openssl` on PATH every case fails with a message saying so.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  type ClientConfig,
+  createBioPair,
+  createClient,
+  createServer,
+  type HandshakeInfo,
+  loadPrivateKey,
+  on,
+  type SecretsInfo,
+  type ServerConfig,
+  TlsError,
+} from "../../mod.ts";
+import { ctEqual } from "../../suites/bytes.ts";
+import { generateTestCertificate, type TestKeyType } from "../_pki.ts";
+import {
+  LineReader,
+  type Peer,
+  pumpSocket,
+  requireProgram,
+  type Scope,
+  scoped,
+  type TlsSocket,
+} from "./_peers.ts";
+
+const SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] as const;
+
+/** Our group names, OpenSSL's, and how s_client reports the server's key share. */
+const GROUPS = [
+  { name: "x25519", openssl: "X25519", tempKey: "X25519, 253 bits" },
+  { name: "secp256r1", openssl: "P-256", tempKey: "ECDH, prime256v1, 256 bits" },
+  { name: "secp384r1", openssl: "P-384", tempKey: "ECDH, secp384r1, 384 bits" },
+] as const;
+
+/** Certificate types and the signature scheme each one makes in CertificateVerify. */
+const CERTIFICATES: readonly { readonly type: TestKeyType; readonly scheme: string }[] = [
+  { type: "ecdsa-p256", scheme: "ecdsa_secp256r1_sha256" },
+  { type: "ecdsa-p384", scheme: "ecdsa_secp384r1_sha384" },
+  { type: "ed25519", scheme: "ed25519" },
+  { type: "rsa-2048", scheme: "rsa_pss_rsae_sha256" },
+];
+
+let opensslVersion: string | undefined;
+
+/** The `openssl version` line; throws a clear error when openssl cannot be run. */
+function requireOpenssl(): string {
+  opensslVersion ??= requireProgram(
+    "openssl",
+    ["version"],
+    "Install OpenSSL 3 (e.g. apt-get install openssl): these tests run openssl s_server and s_client.",
+  );
+  return opensslVersion;
+}
+
+function utf8(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+/** Write the certificate and key of `type` where openssl can read them. */
+async function pemFiles(scope: Scope, type: TestKeyType): Promise<(name: string) => string> {
+  const pki = await generateTestCertificate(type);
+  return scope.writeFiles({ "cert.pem": pki.certPem, "key.pem": pki.keyPem });
+}
+
+// ---- airlock client ↔ openssl s_server ---------------------------------------------------------------
+
+interface ClientCase {
+  readonly keyType?: TestKeyType;
+  /** Extra s_server arguments. */
+  readonly serverArgs?: readonly string[];
+  readonly client?: Partial<ClientConfig>;
+  /** Send KeyUpdate(update_requested) after the handshake, before the data. */
+  readonly keyUpdate?: boolean;
+  /** Replaces the default exchange of two short lines. */
+  readonly exchange?: (tls: TlsSocket, lines: LineReader) => Promise<void>;
+}
+
+interface ClientResult {
+  readonly info: HandshakeInfo;
+  readonly secrets: readonly SecretsInfo[];
+  readonly server: Peer;
+}
+
+/**
+ * Run `openssl s_server -rev` (it answers each line reversed) for one connection, connect the airlock client,
+ * pin the server's certificate, send a line, check the reversed answer and close with close_notify.
+ */
+function clientAgainstSServer(c: ClientCase): Promise<ClientResult> {
+  requireOpenssl();
+  return scoped(async (scope) => {
+    const keyType = c.keyType ?? "ecdsa-p256";
+    const pki = await generateTestCertificate(keyType);
+    const path = await pemFiles(scope, keyType);
+    const server = scope.spawn("openssl", [
+      "s_server",
+      "-tls1_3",
+      "-naccept",
+      "1",
+      "-accept",
+      "127.0.0.1:0",
+      "-cert",
+      path("cert.pem"),
+      "-key",
+      path("key.pem"),
+      "-rev",
+      ...(c.serverArgs ?? []),
+    ]);
+    const [, port] = await server.waitFor(/^ACCEPT 127\.0\.0\.1:(\d+)$/m);
+    const socket = await scope.connect(Number(port));
+
+    const { engine, network } = createBioPair();
+    let pinned = false;
+    const client = createClient({
+      serverName: "localhost",
+      verifyPeer: ({ chain }) => (pinned = chain[0] !== undefined && ctEqual(chain[0], pki.chain[0]!)),
+      ...c.client,
+    }, engine);
+    const secrets: SecretsInfo[] = [];
+    on(client, "secrets", (s) => secrets.push(s));
+    const tls = pumpSocket(client, network, socket);
+    const lines = new LineReader(tls);
+
+    const info = await tls.handshake();
+    assert.equal(pinned, true, "verifyPeer saw the pinned certificate");
+    if (c.keyUpdate) await tls.keyUpdate(true);
+    if (c.exchange) {
+      await c.exchange(tls, lines);
+    } else {
+      await tls.write(utf8("hello from airlock\n"));
+      assert.equal(await lines.next(), "kcolria morf olleh", server.output);
+      await tls.write(utf8("second line\n"));
+      assert.equal(await lines.next(), "enil dnoces", server.output);
+    }
+    await tls.close();
+
+    const exit = await server.exited;
+    assert.equal(exit.code, 0, server.output);
+    // s_server prints this once SSL_read returned 0: it got our close_notify (an EOF alone is an error).
+    assert.match(server.stderr, /CONNECTION CLOSED/, server.output);
+    assert.match(server.stderr, /Protocol version: TLSv1\.3/, server.output);
+    assert.match(server.stderr, new RegExp(`Ciphersuite: ${info.cipherSuite}\\b`), server.output);
+    return { info, secrets, server };
+  });
+}
+
+for (const suite of SUITES) {
+  Deno.test(`openssl s_server ↔ airlock client: ${suite}`, async () => {
+    const { info } = await clientAgainstSServer({ serverArgs: ["-ciphersuites", suite] });
+    assert.equal(info.version, "TLSv1.3");
+    assert.equal(info.cipherSuite, suite);
+  });
+}
+
+for (const group of GROUPS) {
+  Deno.test(`openssl s_server ↔ airlock client: group ${group.name}`, async () => {
+    const { info } = await clientAgainstSServer({
+      serverArgs: ["-groups", group.openssl],
+      client: { groups: [group.name] },
+    });
+    assert.equal(info.group, group.name);
+    assert.equal(info.helloRetry, false);
+  });
+}
+
+for (const cert of CERTIFICATES) {
+  Deno.test(`openssl s_server ↔ airlock client: ${cert.type} certificate`, async () => {
+    const { info } = await clientAgainstSServer({ keyType: cert.type });
+    assert.equal(info.signatureScheme, cert.scheme);
+    assert.equal(info.peerCertificates.length, 1);
+  });
+}
+
+Deno.test("openssl s_server ↔ airlock client: HelloRetryRequest to secp256r1", async () => {
+  const { info } = await clientAgainstSServer({
+    serverArgs: ["-groups", "P-256"],
+    client: { groups: ["x25519", "secp256r1"], keyShareCount: 1 },
+  });
+  assert.equal(info.helloRetry, true);
+  assert.equal(info.group, "secp256r1");
+});
+
+Deno.test("openssl s_server ↔ airlock client: ALPN", async () => {
+  const { info } = await clientAgainstSServer({
+    serverArgs: ["-alpn", "http/1.1,h2"],
+    client: { alpnProtocols: ["h2", "http/1.1"] },
+  });
+  // s_server picks by its own preference order.
+  assert.equal(info.alpn, "http/1.1");
+});
+
+Deno.test("openssl s_server ↔ airlock client: KeyUpdate with update_requested", async () => {
+  // About 1 s: s_server -rev sleeps a second whenever a read yields no data ("read R BLOCK"), as it
+  // does after handling our KeyUpdate.
+  const { secrets } = await clientAgainstSServer({ keyUpdate: true });
+  const application = (direction: "read" | "write") =>
+    secrets.filter((s) => s.level === "application" && s.direction === direction).length;
+  // Handshake-time traffic secrets, then our update, then the server's answering update.
+  assert.equal(application("write"), 2);
+  assert.equal(application("read"), 2);
+});
+
+Deno.test("openssl s_server ↔ airlock client: 1 MiB in both directions, through back-pressure", async () => {
+  const line = (i: number) => `${String(i).padStart(6, "0")}:${"abcdefghij".repeat(409)}`; // 4097 chars
+  await clientAgainstSServer({
+    exchange: async (tls, lines) => {
+      // Batches of 32 lines (128 KiB): more than the BIO holds, less than would stall both peers' writes.
+      for (let batch = 0; batch < 8; batch++) {
+        const numbers = Array.from({ length: 32 }, (_, i) => batch * 32 + i);
+        await tls.write(utf8(numbers.map((i) => `${line(i)}\n`).join("")));
+        for (const i of numbers) {
+          assert.equal(await lines.next(), [...line(i)].reverse().join(""), `line ${i}`);
+        }
+      }
+    },
+  });
+});
+
+Deno.test("openssl s_server ↔ airlock client: a certificate that misses the pin fails with bad_certificate", async () => {
+  requireOpenssl();
+  await scoped(async (scope) => {
+    const path = await pemFiles(scope, "ecdsa-p256");
+    const other = await generateTestCertificate("ecdsa-p384");
+    const server = scope.spawn("openssl", [
+      "s_server",
+      "-tls1_3",
+      "-naccept",
+      "1",
+      "-accept",
+      "127.0.0.1:0",
+      "-cert",
+      path("cert.pem"),
+      "-key",
+      path("key.pem"),
+      "-rev",
+    ]);
+    const [, port] = await server.waitFor(/^ACCEPT 127\.0\.0\.1:(\d+)$/m);
+    const socket = await scope.connect(Number(port));
+    const { engine, network } = createBioPair();
+    const client = createClient({
+      serverName: "localhost",
+      verifyPeer: ({ chain }) => chain[0] !== undefined && ctEqual(chain[0], other.chain[0]!),
+    }, engine);
+    const tls = pumpSocket(client, network, socket);
+    await assert.rejects(tls.handshake(), (e: unknown) => {
+      assert.ok(e instanceof TlsError, String(e));
+      assert.equal(e.code, "certificate.rejected");
+      assert.equal(e.alert, "bad_certificate");
+      return true;
+    });
+    // The alert reached s_server, which gives up on the connection.
+    await server.exited;
+    assert.match(server.stderr, /alert bad certificate/, server.output);
+  });
+});
+
+// ---- openssl s_client ↔ airlock server ---------------------------------------------------------------
+
+interface ServerCase {
+  readonly keyType?: TestKeyType;
+  readonly server?: Partial<ServerConfig>;
+  /** Extra s_client arguments. */
+  readonly clientArgs?: readonly string[];
+}
+
+interface ServerResult {
+  readonly info: HandshakeInfo;
+  readonly client: Peer;
+}
+
+/**
+ * Start the airlock server on an ephemeral port, connect `openssl s_client` to it (verifying our certificate
+ * as its only trust anchor), send a line through s_client's stdin, echo it, close with close_notify and
+ * check what s_client printed.
+ */
+function sClientAgainstServer(c: ServerCase): Promise<ServerResult> {
+  requireOpenssl();
+  return scoped(async (scope) => {
+    const keyType = c.keyType ?? "ecdsa-p256";
+    const pki = await generateTestCertificate(keyType);
+    const key = await loadPrivateKey(pki.keyPkcs8);
+    const path = await pemFiles(scope, keyType);
+    const listener = await scope.listen();
+    const client = scope.spawn("openssl", [
+      "s_client",
+      "-tls1_3",
+      "-connect",
+      `127.0.0.1:${listener.port}`,
+      "-servername",
+      "localhost",
+      "-CAfile",
+      path("cert.pem"),
+      "-verify_hostname",
+      "localhost",
+      "-verify_return_error",
+      ...(c.clientArgs ?? []),
+    ]);
+    const socket = await Promise.race([
+      listener.accepted,
+      client.exited.then(() =>
+        Promise.reject(new Error(`s_client exited before connecting\n${client.output}`))
+      ),
+    ]);
+
+    const { engine, network } = createBioPair();
+    const server = createServer({ certificates: [{ chain: pki.chain, key }], ...c.server }, engine);
+    const tls = pumpSocket(server, network, socket);
+    const lines = new LineReader(tls);
+    const info = await tls.handshake();
+    assert.equal(info.serverName, "localhost");
+
+    const token = `airlock-interop-${Math.random().toString(36).slice(2)}`;
+    client.send(`${token}\n`);
+    assert.equal(await lines.next(), token, client.output);
+    await tls.write(utf8(`echo: ${token}\n`));
+    // Our close_notify makes s_client answer with its own and exit.
+    await tls.close();
+
+    const exit = await client.exited;
+    assert.equal(exit.code, 0, client.output);
+    assert.match(client.stdout, new RegExp(`^echo: ${token}$`, "m"), client.output);
+    assert.match(
+      client.stdout,
+      new RegExp(`^New, TLSv1\\.3, Cipher is ${info.cipherSuite}$`, "m"),
+      client.output,
+    );
+    assert.match(client.stdout, /^Verify return code: 0 \(ok\)$/m, client.output);
+    return { info, client };
+  });
+}
+
+for (const suite of SUITES) {
+  Deno.test(`openssl s_client ↔ airlock server: ${suite}`, async () => {
+    const { info } = await sClientAgainstServer({ clientArgs: ["-ciphersuites", suite] });
+    assert.equal(info.cipherSuite, suite);
+  });
+}
+
+for (const group of GROUPS) {
+  Deno.test(`openssl s_client ↔ airlock server: group ${group.name}`, async () => {
+    const { info, client } = await sClientAgainstServer({ clientArgs: ["-groups", group.openssl] });
+    assert.equal(info.group, group.name);
+    assert.equal(info.helloRetry, false);
+    assert.match(client.stdout, new RegExp(`^Server Temp Key: ${group.tempKey}$`, "m"), client.output);
+  });
+}
+
+Deno.test("openssl s_client ↔ airlock server: HelloRetryRequest to secp384r1", async () => {
+  // s_client sends a key share for its first group only (X25519); our server accepts only secp384r1.
+  const { info, client } = await sClientAgainstServer({
+    server: { groups: ["secp384r1"] },
+    clientArgs: ["-groups", "X25519:P-384"],
+  });
+  assert.equal(info.helloRetry, true);
+  assert.equal(info.group, "secp384r1");
+  assert.match(client.stdout, /^Server Temp Key: ECDH, secp384r1, 384 bits$/m, client.output);
+});
+
+Deno.test("openssl s_client ↔ airlock server: RSA certificate (RSA-PSS signing)", async () => {
+  const { info, client } = await sClientAgainstServer({ keyType: "rsa-2048" });
+  assert.equal(info.signatureScheme, "rsa_pss_rsae_sha256");
+  assert.match(client.stdout, /^Peer signature type: RSA-PSS$/m, client.output);
+});
+
+Deno.test("openssl s_client ↔ airlock server: ALPN", async () => {
+  const { info, client } = await sClientAgainstServer({
+    server: { alpnProtocols: ["http/1.1"] },
+    clientArgs: ["-alpn", "h2,http/1.1"],
+  });
+  assert.equal(info.alpn, "http/1.1");
+  assert.match(client.stdout, /^ALPN protocol: http\/1\.1$/m, client.output);
+});
