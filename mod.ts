@@ -41,8 +41,10 @@ export {
   type SecretsInfo,
 } from "./engine/events.ts";
 export type {
+  CertificateRequestInfo,
   CertifiedKey,
   CipherSuiteName,
+  ClientAuthConfig,
   ClientConfig,
   CommonConfig,
   GroupName,
@@ -58,3 +60,12 @@ export {
   type SigSchemeName,
 } from "./suites/sign.ts";
 export { pemDecode, pemEncode } from "./suites/pem.ts";
+export {
+  alertForVerifyError,
+  matchesPeerName,
+  verifyCertificateChain,
+  type VerifyErrorCode,
+  type VerifyOptions,
+  type VerifyPurpose,
+  type VerifyResult,
+} from "./verify/mod.ts";

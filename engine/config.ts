@@ -49,10 +49,28 @@ export interface ClientConfig extends CommonConfig {
   /** The server's host name: sent as SNI (unless it is an IP address). */
   readonly serverName?: string;
   /**
-   * Decide whether the server's certificate chain is acceptable (pinning, a platform verifier, a look-up).
-   * Return or resolve `true` to accept. The CertificateVerify signature and Finished MACs are always checked.
+   * Trust anchors (root certificates: PEM text with one or more CERTIFICATE blocks, or DER): the server's
+   * chain must validate to one of them, for `serverName`, at `now()` (RFC 5280 path validation and
+   * RFC 9525 name checks, see `verifyCertificateChain`).
+   */
+  readonly trustAnchors?: readonly (string | Uint8Array)[];
+  /**
+   * Your own decision about the server's chain (pinning, a platform verifier, a look-up), after the
+   * trust-anchor check if there is one. Return or resolve `true` to accept. The CertificateVerify signature
+   * and Finished MACs are always checked.
    */
   readonly verifyPeer?: (info: PeerVerifyInfo) => boolean | Promise<boolean>;
+  /**
+   * Stop after the server's Certificate with WANT_RETRY_VERIFY (OpenSSL 3's `SSL_set_retry_verify`):
+   * inspect `engine.peerCertificates`, call `engine.setVerifyResult(ok)`, then call the engine again.
+   * Runs after the trust-anchor check and `verifyPeer`, if those are configured.
+   */
+  readonly retryVerify?: boolean;
+  /**
+   * The client certificate chain and key, sent when the server asks (mTLS); or a function that picks one
+   * from what the server accepts (return undefined to send none).
+   */
+  readonly clientCertificate?: CertifiedKey | ((request: CertificateRequestInfo) => CertifiedKey | undefined);
   /**
    * Accept any certificate chain. The CertificateVerify signature still proves the server holds the key
    * of the certificate it sent, but nothing proves who that is. For tests and debugging only: the engine
@@ -72,6 +90,28 @@ export interface ClientConfig extends CommonConfig {
   readonly helloExtensions?: (extensions: Extension[]) => Extension[];
 }
 
+/** What a server's CertificateRequest asks for. */
+export interface CertificateRequestInfo {
+  /** Signature schemes the server accepts, by id. */
+  readonly signatureSchemes: readonly number[];
+  /** DER-encoded distinguished names of the CAs the server trusts, if it sent any. */
+  readonly certificateAuthorities: readonly Uint8Array[];
+}
+
+/** How a server asks for and judges client certificates (mTLS). */
+export interface ClientAuthConfig {
+  /** Refuse a client without a certificate (certificate_required); otherwise a client may send none. */
+  readonly required?: boolean;
+  /** Roots the client's chain must validate to (purpose clientAuth). */
+  readonly trustAnchors?: readonly (string | Uint8Array)[];
+  /** Your own decision about the client's chain, after the trust-anchor check. */
+  readonly verifyPeer?: (info: PeerVerifyInfo) => boolean | Promise<boolean>;
+  /** Stop with WANT_RETRY_VERIFY after the client's Certificate; resume with `setVerifyResult`. */
+  readonly retryVerify?: boolean;
+  /** Send the anchors' subject names in certificate_authorities (default true when anchors are given). */
+  readonly sendCertificateAuthorities?: boolean;
+}
+
 /** One certificate chain and its key. */
 export interface CertifiedKey {
   /** The chain, leaf first: DER certificates, or PEM text with one or more CERTIFICATE blocks. */
@@ -86,6 +126,8 @@ export interface ServerConfig extends CommonConfig {
   readonly certificates: readonly CertifiedKey[];
   /** Choose the ALPN protocol from the client's list (overrides `alpnProtocols`); return undefined to refuse. */
   readonly selectAlpn?: (offered: readonly string[]) => string | undefined;
+  /** Ask for client certificates (mTLS). */
+  readonly clientAuth?: ClientAuthConfig;
   /** Send a cookie in HelloRetryRequest and require the client to echo it (default true). */
   readonly helloRetryCookie?: boolean;
   /** Rewrite the EncryptedExtensions list before it is sent (tests, extra extensions). */
@@ -171,6 +213,17 @@ export function normalizeCommon(c: CommonConfig): Normalized {
     random: c.random ?? defaultRandom,
     now: c.now ?? Date.now,
   });
+}
+
+/** Decode trust anchors given as PEM text or DER. */
+export function decodeAnchors(
+  anchors: readonly (string | Uint8Array)[] | undefined,
+  what: string,
+): Uint8Array[] | undefined {
+  if (anchors === undefined) return undefined;
+  const out = anchors.flatMap((a) => (typeof a === "string" ? pemDecode(a, "CERTIFICATE") : [a]));
+  if (out.length === 0) throw new TypeError(`Cannot configure ${what}: no certificate found`);
+  return out;
 }
 
 /** A server certificate chain, decoded to DER, with its key. */

@@ -10,6 +10,7 @@ import { AlertDescription, AlertLevel, alertName, isKnownAlert } from "./alert.t
 import { SslError, type SslErrorCode } from "./codes.ts";
 import {
   type ClientConfig,
+  decodeAnchors,
   normalizeCertificates,
   normalizeCommon,
   type Normalized,
@@ -31,7 +32,8 @@ import {
 import type { Context, State, Step } from "./state.ts";
 import { Transcript } from "./transcript.ts";
 import { startClient } from "./client/tls13.ts";
-import { ExpectClientHello } from "./server/tls13.ts";
+import { ExpectClientHello, type ServerSetup } from "./server/tls13.ts";
+import { subjectName, type VerifyPolicy } from "./peer_verify.ts";
 import { toHex } from "../suites/bytes.ts";
 import type { Tls13Suite } from "../suites/tls13.ts";
 
@@ -66,6 +68,8 @@ export class TlsEngine extends EventTarget {
   #lastLocal: TlsError | undefined;
   #reason: SslErrorCode = SslError.NONE;
   #info: HandshakeInfo | undefined;
+  #retryVerify: ((verdict: boolean) => Step) | undefined;
+  #peerChain: readonly Uint8Array[] = [];
 
   #readProt: Protection | undefined;
   #writeProt: Protection | undefined;
@@ -118,6 +122,33 @@ export class TlsEngine extends EventTarget {
   /** The fatal error, or the last local (API misuse) error; undefined if none. */
   get error(): TlsError | undefined {
     return this.#error ?? this.#lastLocal;
+  }
+
+  /** The certificate chain the peer presented (DER, leaf first), as soon as it arrived; empty before. */
+  get peerCertificates(): readonly Uint8Array[] {
+    return this.#peerChain;
+  }
+
+  /**
+   * Give the verdict on the peer's chain after WANT_RETRY_VERIFY (`retryVerify` option), then call the
+   * engine again. Returns 1, or -1 if no verdict was awaited (a local error).
+   */
+  setVerifyResult(ok: boolean): number {
+    return this.#guard(() => {
+      const resume = this.#retryVerify;
+      if (!resume) {
+        this.#lastLocal = localError("no_verify_pending", "Cannot set a verify result: none is awaited");
+        return this.#want(SslError.SSL);
+      }
+      this.#retryVerify = undefined;
+      try {
+        this.#apply(resume(ok));
+      } catch (e) {
+        // A refusal shows on the next call, with its alert, as any other handshake failure.
+        this.#deferred = e;
+      }
+      return 1;
+    }, true);
   }
 
   /** Bytes sealed by the engine but not yet accepted by the BIO (at most about one record). */
@@ -287,10 +318,11 @@ export class TlsEngine extends EventTarget {
 
   // ---- the driver ---------------------------------------------------------------------------------
 
-  #guard(fn: () => number): number {
+  #guard(fn: () => number, duringRetry = false): number {
     this.#lastLocal = undefined;
     if (this.#error) return this.#stuck();
     if (this.#pending) return this.#want(SslError.WANT_ASYNC);
+    if (this.#retryVerify && !duringRetry) return this.#want(SslError.WANT_RETRY_VERIFY);
     try {
       if (this.#deferred !== undefined) {
         const e = this.#deferred;
@@ -317,6 +349,7 @@ export class TlsEngine extends EventTarget {
   #handshake(): number {
     for (;;) {
       if (this.#pending) return this.#want(SslError.WANT_ASYNC);
+      if (this.#retryVerify) return this.#want(SslError.WANT_RETRY_VERIFY);
       if (this.#start) {
         this.#state = this.#start(this.#cx);
         this.#start = undefined;
@@ -353,6 +386,10 @@ export class TlsEngine extends EventTarget {
     this.#sealHandshake();
     if ("handle" in step) {
       this.#state = step;
+      return;
+    }
+    if ("retryVerify" in step) {
+      this.#retryVerify = step.retryVerify;
       return;
     }
     this.#pending = step.pending.then(
@@ -654,6 +691,9 @@ export class TlsEngine extends EventTarget {
       allowChangeCipherSpec(allowed) {
         self.#ccsAllowed = allowed;
       },
+      setPeerChain(chain) {
+        self.#peerChain = chain;
+      },
       complete(info) {
         self.#info = info;
         self.#emit("handshake", info);
@@ -686,14 +726,28 @@ export class TlsEngine extends EventTarget {
  * @returns The engine.
  */
 export function createClient(config: ClientConfig, bio: Bio): TlsEngine {
-  if (!config.verifyPeer && config.dangerouslyDisableCertificateVerification !== true) {
+  const insecure = config.dangerouslyDisableCertificateVerification === true;
+  if (!config.trustAnchors && !config.verifyPeer && !config.retryVerify && !insecure) {
     throw new TypeError(
-      "Cannot create client: pass verifyPeer to check the server's certificate chain, " +
-        "or set dangerouslyDisableCertificateVerification: true (tests only)",
+      "Cannot create client: pass trustAnchors (and serverName) to verify the server's certificate, " +
+        "verifyPeer or retryVerify to decide yourself, or set dangerouslyDisableCertificateVerification: true (tests only)",
+    );
+  }
+  if (config.trustAnchors && !config.serverName && !insecure) {
+    throw new TypeError(
+      "Cannot create client: trustAnchors needs serverName, the name the certificate must match",
     );
   }
   const cfg = normalizeCommon(config);
-  return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, config));
+  const policy: VerifyPolicy = {
+    trustAnchors: decodeAnchors(config.trustAnchors, "trustAnchors"),
+    verifyPeer: config.verifyPeer,
+    retryVerify: config.retryVerify === true,
+    insecure,
+    purpose: "server",
+    peerName: config.serverName,
+  };
+  return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, config, policy));
 }
 
 /**
@@ -717,5 +771,30 @@ export function createServer(config: ServerConfig, bio: Bio): TlsEngine {
   const certs = normalizeCertificates(config.certificates);
   let key: Uint8Array | undefined;
   const cookieKey = () => (key ??= cfg.random(32));
-  return new TlsEngine(bio, "server", cfg, () => new ExpectClientHello({ config, certs, cookieKey }));
+  const auth = config.clientAuth;
+  let clientAuth: ServerSetup["clientAuth"];
+  if (auth) {
+    if (!auth.trustAnchors && !auth.verifyPeer && !auth.retryVerify) {
+      throw new TypeError("Cannot configure clientAuth: pass trustAnchors, verifyPeer or retryVerify");
+    }
+    const anchors = decodeAnchors(auth.trustAnchors, "clientAuth.trustAnchors");
+    clientAuth = {
+      policy: {
+        trustAnchors: anchors,
+        verifyPeer: auth.verifyPeer,
+        retryVerify: auth.retryVerify === true,
+        insecure: false,
+        purpose: "client",
+        peerName: undefined,
+      },
+      required: auth.required === true,
+      authorities: anchors && auth.sendCertificateAuthorities !== false ? anchors.map(subjectName) : [],
+    };
+  }
+  return new TlsEngine(
+    bio,
+    "server",
+    cfg,
+    () => new ExpectClientHello({ config, certs, cookieKey, clientAuth }),
+  );
 }

@@ -14,8 +14,14 @@ import type { Transcript } from "./transcript.ts";
 import type { Tls13Suite } from "../suites/tls13.ts";
 import { concat, utf8 } from "../suites/bytes.ts";
 
-/** The next state, or a promise of it while crypto or verification is pending (→ WANT_ASYNC). */
-export type Step = State | { readonly pending: Promise<Step> };
+/**
+ * The next state; or a promise of it while crypto or verification is pending (→ WANT_ASYNC); or a
+ * decision the caller must make about the peer's chain (→ WANT_RETRY_VERIFY, resumed by `setVerifyResult`).
+ */
+export type Step =
+  | State
+  | { readonly pending: Promise<Step> }
+  | { readonly retryVerify: (verdict: boolean) => Step };
 
 /** One handshake state. */
 export interface State {
@@ -48,6 +54,8 @@ export interface Context {
   setMaxFragment(n: number): void;
   /** Allow or refuse the peer's middlebox-compat ChangeCipherSpec from now on. */
   allowChangeCipherSpec(allowed: boolean): void;
+  /** Record the certificate chain the peer presented (leaf first), for the API and the verifier. */
+  setPeerChain(chain: readonly Uint8Array[]): void;
   /** The handshake is complete. */
   complete(info: HandshakeInfo): void;
   /** Dispatch a typed event. */

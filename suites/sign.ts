@@ -12,6 +12,7 @@
 
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { p256, p384 } from "@noble/curves/nist.js";
+import { sha256, sha384 } from "@noble/hashes/sha2.js";
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier, Certificate, SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
 import { ECParameters, ECPrivateKey, id_ecPublicKey, id_secp256r1, id_secp384r1 } from "@peculiar/asn1-ecc";
@@ -461,4 +462,141 @@ export async function loadPrivateKey(pemOrDer: string | Uint8Array): Promise<Sig
   throw new SyntaxError(
     'Cannot load private key: no "PRIVATE KEY", "EC PRIVATE KEY" or "RSA PRIVATE KEY" PEM block found',
   );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// X.509 signatures: a certificate's signatureAlgorithm is an AlgorithmIdentifier, not a TLS SignatureScheme.
+
+/** The outcome of {@linkcode verifyX509Signature}. */
+export type X509SignatureResult =
+  /** The signature is valid for the key. */
+  | "valid"
+  /** The signature does not verify, or the algorithm does not fit the key (e.g. ECDSA with an RSA key). */
+  | "invalid"
+  /** The algorithm or its parameters are not supported (e.g. SHA-1, DSA, PSS with a non-default salt). */
+  | "unsupported";
+
+const ID_ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2";
+const ID_ECDSA_WITH_SHA384 = "1.2.840.10045.4.3.3";
+const ID_MGF1 = "1.2.840.113549.1.1.8";
+const RSA_PKCS1_OIDS = new Map<string, HashName>([
+  ["1.2.840.113549.1.1.11", "SHA-256"],
+  ["1.2.840.113549.1.1.12", "SHA-384"],
+  ["1.2.840.113549.1.1.13", "SHA-512"],
+]);
+const ECDSA_HASHES = new Map<string, (message: Uint8Array) => Uint8Array>([
+  [ID_ECDSA_WITH_SHA256, sha256],
+  [ID_ECDSA_WITH_SHA384, sha384],
+]);
+
+function isNullOrAbsent(parameters: ArrayBuffer | null | undefined): boolean {
+  if (parameters === null || parameters === undefined) return true;
+  const p = new Uint8Array(parameters);
+  return p.length === 2 && p[0] === 0x05 && p[1] === 0x00;
+}
+
+/** RSASSA-PSS parameters (RFC 4055 §3.1) reduced to a hash, or undefined if airlock does not verify them. */
+function pssSignatureHash(parameters: ArrayBuffer | null | undefined): HashName | undefined {
+  if (!parameters) return undefined; // all defaults: SHA-1
+  let params: RsaSaPssParams;
+  try {
+    params = AsnConvert.parse(parameters, RsaSaPssParams);
+  } catch {
+    return undefined;
+  }
+  const hash = HASH_OID.get(params.hashAlgorithm.algorithm);
+  if (hash === undefined || !isNullOrAbsent(params.hashAlgorithm.parameters)) return undefined;
+  if (params.maskGenAlgorithm.algorithm !== ID_MGF1 || !params.maskGenAlgorithm.parameters) return undefined;
+  let mgfHash: AlgorithmIdentifier;
+  try {
+    mgfHash = AsnConvert.parse(params.maskGenAlgorithm.parameters, AlgorithmIdentifier);
+  } catch {
+    return undefined;
+  }
+  if (HASH_OID.get(mgfHash.algorithm) !== hash || !isNullOrAbsent(mgfHash.parameters)) return undefined;
+  if (params.saltLength !== HASH_LEN[hash] || params.trailerField !== 1) return undefined;
+  return hash;
+}
+
+/**
+ * Verify a signature made under an X.509 AlgorithmIdentifier, e.g. the signature on a certificate
+ * (RFC 5280 §4.1.1.2). Never throws.
+ *
+ * Supported: sha256/384/512WithRSAEncryption (PKCS#1 v1.5; NULL or absent parameters), RSASSA-PSS with
+ * SHA-256/384/512, MGF1 with the same hash and a salt as long as the hash (RFC 4055 §3.1; other parameters,
+ * including the SHA-1 defaults, are unsupported), ecdsa-with-SHA256/SHA384 with a P-256 or P-384 key (any
+ * pairing, as rustls-webpki allows), and Ed25519 (RFC 8410). ECDSA and Ed25519 run on noble; RSA on
+ * WebCrypto. Key sizes are not judged here: callers decide which RSA moduli are too small.
+ *
+ * @param algorithm The DER AlgorithmIdentifier (e.g. a certificate's `signatureAlgorithm`).
+ * @param key The signer's public key.
+ * @param message The signed bytes (e.g. the DER `tbsCertificate`).
+ * @param signature The signature bytes (the BIT STRING contents).
+ * @returns The outcome; a promise for RSA keys.
+ *
+ * @example Check an Ed25519 signature
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ed25519 } from "@noble/curves/ed25519.js";
+ * import { publicKeyFromSpki, verifyX509Signature } from "./sign.ts";
+ * const secret = new Uint8Array(32).fill(7);
+ * const raw = ed25519.getPublicKey(secret);
+ * const spki = new Uint8Array([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00, ...raw]);
+ * const algorithm = new Uint8Array([0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70]);
+ * const message = new Uint8Array([1, 2, 3]);
+ * const signature = ed25519.sign(message, secret);
+ * assert.equal(await verifyX509Signature(algorithm, publicKeyFromSpki(spki), message, signature), "valid");
+ * ```
+ */
+export function verifyX509Signature(
+  algorithm: Uint8Array,
+  key: PublicKey,
+  message: Uint8Array,
+  signature: Uint8Array,
+): X509SignatureResult | Promise<X509SignatureResult> {
+  let alg: AlgorithmIdentifier;
+  try {
+    alg = AsnConvert.parse(algorithm, AlgorithmIdentifier);
+  } catch {
+    return "unsupported";
+  }
+  const { algorithm: oid, parameters } = alg;
+  const pkcs1 = RSA_PKCS1_OIDS.get(oid);
+  if (pkcs1 !== undefined) {
+    if (!isNullOrAbsent(parameters)) return "unsupported";
+    if (key.type !== "rsa") return "invalid";
+    const info: SchemeInfo = { key: "rsa", kind: "pkcs1", hash: pkcs1 };
+    return verifyRsa(info, key, message, signature).then((ok) => ok ? "valid" : "invalid");
+  }
+  if (oid === id_RSASSA_PSS) {
+    const hash = pssSignatureHash(parameters);
+    if (hash === undefined) return "unsupported";
+    if (key.type !== "rsa" && key.type !== "rsa-pss") return "invalid";
+    const info: SchemeInfo = { key: key.type, kind: "pss", hash };
+    return verifyRsa(info, key, message, signature).then((ok) => ok ? "valid" : "invalid");
+  }
+  const ecdsa = ECDSA_HASHES.get(oid);
+  if (ecdsa !== undefined) {
+    if (parameters !== null && parameters !== undefined) return "unsupported";
+    if ((key.type !== "ec-p256" && key.type !== "ec-p384") || key.raw === undefined) return "invalid";
+    try {
+      const { curve } = CURVES[key.type];
+      const digest = ecdsa(message);
+      return curve.verify(signature, digest, key.raw, { prehash: false, lowS: false, format: "der" })
+        ? "valid"
+        : "invalid";
+    } catch {
+      return "invalid";
+    }
+  }
+  if (oid === ID_ED25519) {
+    if (parameters !== null && parameters !== undefined) return "unsupported";
+    if (key.type !== "ed25519" || key.raw === undefined) return "invalid";
+    try {
+      return ed25519.verify(signature, message, key.raw, { zip215: false }) ? "valid" : "invalid";
+    } catch {
+      return "invalid";
+    }
+  }
+  return "unsupported";
 }

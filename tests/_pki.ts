@@ -82,3 +82,114 @@ async function make(type: TestKeyType, dnsName: string): Promise<TestCertificate
     keyPem: `-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n`,
   };
 }
+
+/** A CA-issued chain for tests: root → [intermediate] → leaf. */
+export interface TestChain {
+  /** The root certificate (the trust anchor), DER and PEM. */
+  readonly rootDer: Uint8Array;
+  readonly rootPem: string;
+  /** leaf first, then the intermediate if any (the root is not included). */
+  readonly chain: Uint8Array[];
+  /** The leaf's PKCS#8 private key. */
+  readonly keyPkcs8: Uint8Array;
+  readonly keyPem: string;
+  /** The chain as PEM text, leaf first. */
+  readonly chainPem: string;
+}
+
+/** Options for {@link generateChain}. */
+export interface ChainOptions {
+  readonly keyType?: TestKeyType;
+  readonly dnsNames?: readonly string[];
+  readonly ipAddresses?: readonly string[];
+  readonly eku?: readonly ("serverAuth" | "clientAuth")[];
+  readonly intermediate?: boolean;
+  readonly notBefore?: Date;
+  readonly notAfter?: Date;
+  readonly commonName?: string;
+}
+
+const EKU_OID = { serverAuth: "1.3.6.1.5.5.7.3.1", clientAuth: "1.3.6.1.5.5.7.3.2" } as const;
+
+async function keyPair(type: TestKeyType): Promise<CryptoKeyPair> {
+  return (await crypto.subtle.generateKey(ALGS[type].gen, true, ["sign", "verify"])) as CryptoKeyPair;
+}
+
+function pem(der: Uint8Array, label: string): string {
+  const b64 = btoa(String.fromCharCode(...der)).match(/.{1,64}/g)!.join("\n");
+  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+}
+
+let serial = 1;
+
+/** Generate a fresh root, an optional intermediate, and a leaf for `dnsNames`. */
+export async function generateChain(opts: ChainOptions = {}): Promise<TestChain> {
+  const type = opts.keyType ?? "ecdsa-p256";
+  const sign = ALGS["ecdsa-p256"].sign;
+  const notBefore = new Date("2025-01-01T00:00:00Z"), notAfter = new Date("2035-01-01T00:00:00Z");
+  const rootKeys = await keyPair("ecdsa-p256");
+  const caExt = (pathLen?: number) => [
+    new x509.BasicConstraintsExtension(true, pathLen, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+  ];
+  const root = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: (serial++).toString(16).padStart(2, "0"),
+    name: `CN=airlock test root ${serial}`,
+    notBefore,
+    notAfter,
+    signingAlgorithm: sign,
+    keys: rootKeys,
+    extensions: [...caExt(), await x509.SubjectKeyIdentifierExtension.create(rootKeys.publicKey)],
+  });
+  let issuer = root, issuerKey = rootKeys.privateKey;
+  const extra: Uint8Array[] = [];
+  if (opts.intermediate) {
+    const interKeys = await keyPair("ecdsa-p256");
+    const inter = await x509.X509CertificateGenerator.create({
+      serialNumber: (serial++).toString(16).padStart(2, "0"),
+      subject: "CN=airlock test intermediate",
+      issuer: root.subject,
+      notBefore,
+      notAfter,
+      signingAlgorithm: sign,
+      publicKey: interKeys.publicKey,
+      signingKey: rootKeys.privateKey,
+      extensions: [...caExt(0), await x509.SubjectKeyIdentifierExtension.create(interKeys.publicKey)],
+    });
+    extra.push(new Uint8Array(inter.rawData));
+    issuer = inter;
+    issuerKey = interKeys.privateKey;
+  }
+  const leafKeys = await keyPair(type);
+  const names = [
+    ...(opts.dnsNames ?? ["localhost"]).map((value) => ({ type: "dns" as const, value })),
+    ...(opts.ipAddresses ?? []).map((value) => ({ type: "ip" as const, value })),
+  ];
+  const leaf = await x509.X509CertificateGenerator.create({
+    serialNumber: (serial++).toString(16).padStart(2, "0"),
+    subject: `CN=${opts.commonName ?? "airlock test leaf"}`,
+    issuer: issuer.subject,
+    notBefore: opts.notBefore ?? notBefore,
+    notAfter: opts.notAfter ?? notAfter,
+    signingAlgorithm: sign,
+    publicKey: leafKeys.publicKey,
+    signingKey: issuerKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension((opts.eku ?? ["serverAuth", "clientAuth"]).map((e) => EKU_OID[e])),
+      new x509.SubjectAlternativeNameExtension(names),
+    ],
+  });
+  const keyPkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", leafKeys.privateKey));
+  const chain = [new Uint8Array(leaf.rawData), ...extra];
+  const rootDer = new Uint8Array(root.rawData);
+  return {
+    rootDer,
+    rootPem: pem(rootDer, "CERTIFICATE"),
+    chain,
+    keyPkcs8,
+    keyPem: pem(keyPkcs8, "PRIVATE KEY"),
+    chainPem: chain.map((c) => pem(c, "CERTIFICATE")).join(""),
+  };
+}

@@ -9,7 +9,8 @@
  * @module
  */
 
-import type { ClientConfig } from "../config.ts";
+import { type CertificateRequestInfo, type ClientConfig, normalizeCertificates } from "../config.ts";
+import { verifyChain, type VerifyPolicy } from "../peer_verify.ts";
 import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
 import { Connected } from "../connected.ts";
 import { Writer } from "../msgs/codec.ts";
@@ -17,10 +18,12 @@ import { ExtensionType as E, groupName, HandshakeType as H, ProtocolVersion } fr
 import {
   checkAllowed,
   decodeAlpn,
+  decodeCertificateAuthorities,
   decodeCookie,
   decodeEmpty,
   decodeServerShare,
   decodeU16,
+  decodeU16List,
   encodeAlpn,
   encodeClientShares,
   encodeServerNameList,
@@ -37,6 +40,7 @@ import {
   decodeFinished,
   decodeServerHello,
   encodeCertificate,
+  encodeCertificateVerify,
   encodeClientHello,
   encodeFinished,
   type HandshakeMessage,
@@ -55,13 +59,19 @@ import {
 import { ctEqual } from "../../suites/bytes.ts";
 import type { KeyShare, KxGroup } from "../../suites/kx.ts";
 import { KxError } from "../../suites/kx.ts";
-import { type PublicKey, publicKeyFromCertificate, verifySignature } from "../../suites/sign.ts";
+import {
+  type PublicKey,
+  publicKeyFromCertificate,
+  type SigningKey,
+  verifySignature,
+} from "../../suites/sign.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 import { schemeName } from "../names.ts";
 
 /** What the client decided before sending ClientHello. */
 interface ClientOffer {
   readonly config: ClientConfig;
+  readonly policy: VerifyPolicy;
   readonly sni: string | undefined;
   readonly random: Uint8Array;
   readonly sessionId: Uint8Array;
@@ -75,7 +85,7 @@ interface ClientOffer {
 }
 
 /** Build and send a ClientHello (RFC 8446 §4.1.2); returns the first state. */
-export function startClient(cx: Context, config: ClientConfig): State {
+export function startClient(cx: Context, config: ClientConfig, policy: VerifyPolicy): State {
   const cfg = cx.cfg;
   const random = cx.cfg.random(32);
   cx.clientRandom = random;
@@ -85,6 +95,7 @@ export function startClient(cx: Context, config: ClientConfig): State {
   const sni = config.serverName && !isIpAddress(config.serverName) ? config.serverName : undefined;
   const offer: ClientOffer = {
     config,
+    policy,
     sni,
     random,
     sessionId,
@@ -413,6 +424,7 @@ class ExpectCertificateOrRequest implements State {
   handle(cx: Context, m: HandshakeMessage): Step {
     expectMessage(m, [H.certificate, H.certificateRequest], this.name);
     if (m.type === H.certificate) return new ExpectCertificate(this.s, undefined).handle(cx, m);
+    const where = `${this.name}@CertificateRequest`;
     const req = decodeCertificateRequest(m.body);
     checkAllowed("CertificateRequest", H.certificateRequest, req.extensions);
     if (req.context.length !== 0) {
@@ -420,26 +432,41 @@ class ExpectCertificateOrRequest implements State {
         "illegal_parameter",
         "peer_misbehaved.certificate_request_context",
         "Cannot accept CertificateRequest: context must be empty in the handshake",
-        `${this.name}@CertificateRequest`,
+        where,
       );
     }
-    if (findExtension(req.extensions, E.signatureAlgorithms) === undefined) {
+    const sa = findExtension(req.extensions, E.signatureAlgorithms);
+    if (sa === undefined) {
       fail(
         "missing_extension",
         "peer_misbehaved.missing_signature_algorithms",
         "Cannot accept CertificateRequest: signature_algorithms is missing",
-        `${this.name}@CertificateRequest`,
+        where,
       );
     }
+    const signatureSchemes = decodeU16List(
+      sa,
+      "CertificateRequest.signature_algorithms",
+      "supported_signature_algorithms",
+    );
+    const ca = findExtension(req.extensions, E.certificateAuthorities);
+    const certificateAuthorities = ca === undefined
+      ? []
+      : decodeCertificateAuthorities(ca, "CertificateRequest.certificate_authorities");
     cx.transcript.add(m.raw);
-    return new ExpectCertificate(this.s, req.context);
+    return new ExpectCertificate(this.s, { context: req.context, signatureSchemes, certificateAuthorities });
   }
+}
+
+/** What the server asked for in its CertificateRequest. */
+interface CertRequest extends CertificateRequestInfo {
+  readonly context: Uint8Array;
 }
 
 /** Waiting for the server's Certificate (RFC 8446 §4.4.2). */
 class ExpectCertificate implements State {
   readonly name = "client.ExpectCertificate";
-  constructor(readonly s: AfterEE, readonly certRequestContext: Uint8Array | undefined) {}
+  constructor(readonly s: AfterEE, readonly certRequest: CertRequest | undefined) {}
 
   handle(cx: Context, m: HandshakeMessage): Step {
     expectMessage(m, H.certificate, this.name);
@@ -478,38 +505,23 @@ class ExpectCertificate implements State {
       );
     }
     cx.transcript.add(m.raw);
-    const next = new ExpectCertificateVerify({
-      ...this.s,
+    cx.setPeerChain(chain);
+    const next = new ExpectCertificateVerify({ ...this.s, chain, publicKey, certRequest: this.certRequest });
+    return verifyChain(
+      this.s.offer.policy,
       chain,
-      publicKey,
-      certRequestContext: this.certRequestContext,
-    });
-    const config = this.s.offer.config;
-    if (config.dangerouslyDisableCertificateVerification) {
-      cx.emit("insecure", "certificate verification is disabled: the server's identity is not checked");
-      return next;
-    }
-    const verdict = config.verifyPeer!({ chain, serverName: config.serverName });
-    const decide = (ok: boolean): State => {
-      if (ok !== true) {
-        fail(
-          "bad_certificate",
-          "certificate.rejected",
-          "Cannot accept Certificate: the verifier rejected the chain",
-          where,
-        );
-      }
-      return next;
-    };
-    if (typeof verdict === "boolean") return decide(verdict);
-    return { pending: Promise.resolve(verdict).then(decide) };
+      cx.cfg.now(),
+      where,
+      next,
+      (msg) => cx.emit("insecure", msg),
+    );
   }
 }
 
 interface AfterCertificate extends AfterEE {
   readonly chain: readonly Uint8Array[];
   readonly publicKey: PublicKey;
-  readonly certRequestContext: Uint8Array | undefined;
+  readonly certRequest: CertRequest | undefined;
 }
 
 /** Waiting for the server's CertificateVerify (RFC 8446 §4.4.3). */
@@ -579,28 +591,60 @@ class ExpectFinished implements State {
     cx.keyLog("EXPORTER_SECRET", app.exporter);
     cx.setReadSecret(suite, app.serverApplication, "application");
     cx.allowChangeCipherSpec(false);
-    // Client certificates come with issue #3: for now a CertificateRequest gets an empty Certificate.
-    if (this.s.certRequestContext !== undefined) {
-      cx.sendHandshake(encodeCertificate({ context: this.s.certRequestContext, entries: [] }));
+    const finish = (): State => {
+      cx.sendHandshake(
+        encodeFinished(finishedVerifyData(suite.hash, secrets.clientHandshake, cx.transcript.current())),
+      );
+      const resumption = keys.resumption(cx.transcript.current());
+      cx.setWriteSecret(suite, app.clientApplication, "application");
+      cx.complete({
+        version: "TLSv1.3",
+        cipherSuite: suite.name,
+        group: this.s.group.name,
+        alpn: this.s.alpn,
+        serverName: this.s.offer.sni,
+        signatureScheme: schemeName(this.s.signatureScheme),
+        helloRetry: this.s.offer.helloRetry,
+        peerCertificates: this.s.chain,
+      });
+      return new Connected(
+        { suite, read: app.serverApplication, write: app.clientApplication, resumption },
+        "client",
+      );
+    };
+    const req = this.s.certRequest;
+    if (!req) return finish();
+    // RFC 8446 §4.4.2: answer a CertificateRequest with our chain and CertificateVerify, or an empty Certificate.
+    const chosen = pickClientCertificate(this.s.offer.config, req);
+    if (!chosen) {
+      cx.sendHandshake(encodeCertificate({ context: req.context, entries: [] }));
+      return finish();
     }
-    cx.sendHandshake(
-      encodeFinished(finishedVerifyData(suite.hash, secrets.clientHandshake, cx.transcript.current())),
-    );
-    const resumption = keys.resumption(cx.transcript.current());
-    cx.setWriteSecret(suite, app.clientApplication, "application");
-    cx.complete({
-      version: "TLSv1.3",
-      cipherSuite: suite.name,
-      group: this.s.group.name,
-      alpn: this.s.alpn,
-      serverName: this.s.offer.sni,
-      signatureScheme: schemeName(this.s.signatureScheme),
-      helloRetry: this.s.offer.helloRetry,
-      peerCertificates: this.s.chain,
-    });
-    return new Connected(
-      { suite, read: app.serverApplication, write: app.clientApplication, resumption },
-      "client",
-    );
+    cx.sendHandshake(encodeCertificate({
+      context: req.context,
+      entries: chosen.chain.map((certData) => ({ certData, extensions: [] })),
+    }));
+    const content = certificateVerifyContent("client", cx.transcript.current());
+    const signed = (signature: Uint8Array): State => {
+      cx.sendHandshake(encodeCertificateVerify({ scheme: chosen.scheme, signature }));
+      return finish();
+    };
+    const sig = chosen.key.sign(chosen.scheme, content);
+    return sig instanceof Uint8Array ? signed(sig) : { pending: sig.then(signed) };
   }
+}
+
+/** The client's chain and the scheme it signs with, if it has one the server accepts. */
+function pickClientCertificate(
+  config: ClientConfig,
+  req: CertRequest,
+): { chain: readonly Uint8Array[]; key: SigningKey; scheme: number } | undefined {
+  const c = config.clientCertificate;
+  const certified = typeof c === "function" ? c(req) : c;
+  if (!certified) return undefined;
+  // RSASSA-PKCS1-v1_5 is never used in a TLS 1.3 CertificateVerify (RFC 8446 §4.4.3).
+  const scheme = certified.key.schemes.find((s) => req.signatureSchemes.includes(s) && (s & 0xff) !== 0x01);
+  if (scheme === undefined) return undefined;
+  const [cert] = normalizeCertificates([certified]);
+  return { chain: cert!.chain, key: certified.key, scheme };
 }

@@ -273,3 +273,20 @@ export function decodeCookie(data: Uint8Array, what: string): Uint8Array {
 export function decodeEmpty(data: Uint8Array, what: string): void {
   new Reader(data, what).end();
 }
+
+/** certificate_authorities (RFC 8446 §4.2.4): `DistinguishedName authorities<3..2^16-1>`. */
+export function decodeCertificateAuthorities(data: Uint8Array, what: string): Uint8Array[] {
+  const r = new Reader(data, what);
+  const list = r.sub(2, 3, 0xffff, "authorities");
+  r.end();
+  const out: Uint8Array[] = [];
+  while (list.left > 0) out.push(list.vec16(1, 0xffff, "DistinguishedName"));
+  return out;
+}
+
+/** Encode certificate_authorities from DER distinguished names. */
+export function encodeCertificateAuthorities(names: readonly Uint8Array[]): Uint8Array {
+  return new Writer().prefixed(2, (w) => {
+    for (const n of names) w.vec(2, n);
+  }).finish();
+}

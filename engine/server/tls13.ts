@@ -14,6 +14,7 @@ import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
 import { Writer } from "../msgs/codec.ts";
 import { ExtensionType as E, HandshakeType as H, ProtocolVersion } from "../msgs/enums.ts";
 import {
+  checkAllowed,
   decodeAlpn,
   decodeClientShares,
   decodeClientVersions,
@@ -23,17 +24,22 @@ import {
   decodeU16,
   decodeU16List,
   encodeAlpn,
+  encodeCertificateAuthorities,
   encodeServerShare,
   encodeU16,
+  encodeU16List,
   type Extension,
   findExtension,
   type KeyShareEntry,
 } from "../msgs/extensions.ts";
 import {
   type ClientHello,
+  decodeCertificate,
+  decodeCertificateVerify,
   decodeClientHello,
   decodeFinished,
   encodeCertificate,
+  encodeCertificateRequest,
   encodeCertificateVerify,
   encodeEncryptedExtensions,
   encodeFinished,
@@ -53,6 +59,8 @@ import { Connected } from "../connected.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
 import { KxError, type KxGroup } from "../../suites/kx.ts";
+import { type PublicKey, publicKeyFromCertificate, verifySignature } from "../../suites/sign.ts";
+import { certificateMatchesName, verifyChain, type VerifyPolicy } from "../peer_verify.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 
 /** What the server took from a ClientHello. */
@@ -72,6 +80,14 @@ export interface ServerSetup {
   readonly certs: readonly ServerCert[];
   /** Key for HelloRetryRequest cookies (drawn from the engine's random source when first needed). */
   readonly cookieKey: () => Uint8Array;
+  /** How client certificates are asked for and judged; undefined: not asked for. */
+  readonly clientAuth:
+    | {
+      readonly policy: VerifyPolicy;
+      readonly required: boolean;
+      readonly authorities: readonly Uint8Array[];
+    }
+    | undefined;
 }
 
 /** Waiting for the first ClientHello. */
@@ -270,16 +286,10 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
     "ClientHello.signature_algorithms",
     "supported_signature_algorithms",
   );
-  let cert: ServerCert | undefined;
-  let scheme: number | undefined;
-  for (const c of setup.certs) {
-    scheme = c.key.schemes.find((s) => clientSchemes.includes(s));
-    if (scheme !== undefined) {
-      cert = c;
-      break;
-    }
-  }
-  if (!cert || scheme === undefined) {
+  const sn = findExtension(exts, E.serverName);
+  const serverName = sn === undefined ? undefined : decodeServerNameList(sn, "ClientHello.server_name");
+  const picked = pickCertificate(setup.certs, clientSchemes, serverName);
+  if (!picked) {
     throw peerIncompatible(
       "no_common_signature_scheme",
       "Cannot accept ClientHello: no signature scheme in common with our certificates",
@@ -287,8 +297,7 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
       where,
     );
   }
-  const sn = findExtension(exts, E.serverName);
-  const serverName = sn === undefined ? undefined : decodeServerNameList(sn, "ClientHello.server_name");
+  const { cert, scheme } = picked;
   let alpn: string | undefined;
   const alpnData = findExtension(exts, E.alpn);
   if (alpnData !== undefined) {
@@ -328,6 +337,27 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
     }
   }
   return { ch, suite, cert, scheme, serverName, alpn, clientRecordSizeLimit };
+}
+
+/**
+ * Go's pickCertificate: among the chains whose key can sign with a scheme the client offers (in the key's
+ * order of preference, never PKCS#1 v1.5: RFC 8446 §4.4.3), the first whose leaf names the SNI host;
+ * without a match, the first usable one (the default certificate).
+ */
+function pickCertificate(
+  certs: readonly ServerCert[],
+  clientSchemes: readonly number[],
+  serverName: string | undefined,
+): { cert: ServerCert; scheme: number } | undefined {
+  const usable = certs.flatMap((cert) => {
+    const scheme = cert.key.schemes.find((s) => clientSchemes.includes(s) && (s & 0xff) !== 0x01);
+    return scheme === undefined ? [] : [{ cert, scheme }];
+  });
+  if (serverName !== undefined) {
+    const named = usable.find((u) => certificateMatchesName(u.cert.chain[0]!, serverName));
+    if (named) return named;
+  }
+  return usable[0];
 }
 
 /** sendServerParameters, sendServerCertificate, sendServerFinished. */
@@ -386,6 +416,18 @@ function sendServerFlight(
   }
   const hook = setup.config.encryptedExtensions;
   cx.sendHandshake(encodeEncryptedExtensions(hook ? hook(ee) : ee));
+  const clientAuth = setup.clientAuth;
+  if (clientAuth) {
+    // RFC 8446 §4.3.2
+    const exts: Extension[] = [{ type: E.signatureAlgorithms, data: encodeU16List(cx.cfg.schemes) }];
+    if (clientAuth.authorities.length > 0) {
+      exts.push({
+        type: E.certificateAuthorities,
+        data: encodeCertificateAuthorities(clientAuth.authorities),
+      });
+    }
+    cx.sendHandshake(encodeCertificateRequest({ context: new Uint8Array(0), extensions: exts }));
+  }
   cx.sendHandshake(encodeCertificate({
     context: new Uint8Array(0),
     entries: offer.cert.chain.map((certData) => ({ certData, extensions: [] })),
@@ -401,26 +443,116 @@ function sendServerFlight(
     cx.keyLog("SERVER_TRAFFIC_SECRET_0", app.serverApplication);
     cx.keyLog("EXPORTER_SECRET", app.exporter);
     cx.setWriteSecret(suite, app.serverApplication, "application");
-    return new ExpectFinished({ offer, group, keys, secrets, app, helloRetry });
+    const state: ServerFlight = { offer, group, keys, secrets, app, helloRetry, clientChain: [] };
+    return clientAuth ? new ExpectClientCertificate(state, clientAuth) : new ExpectFinished(state);
   };
   const sig = offer.cert.key.sign(offer.scheme, content);
   if (sig instanceof Uint8Array) return finish(sig);
   return { pending: sig.then(finish) };
 }
 
+/** What the server knows once its flight is out. */
+interface ServerFlight {
+  readonly offer: Offer;
+  readonly group: KxGroup;
+  readonly keys: KeySchedule;
+  readonly secrets: { readonly clientHandshake: Uint8Array };
+  readonly app: { readonly clientApplication: Uint8Array; readonly serverApplication: Uint8Array };
+  readonly helloRetry: boolean;
+  /** The client's certificate chain (empty when none was asked for or sent). */
+  readonly clientChain: readonly Uint8Array[];
+}
+
+/** Waiting for the client's Certificate (RFC 8446 §4.4.2, §4.4.2.4). */
+class ExpectClientCertificate implements State {
+  readonly name = "server.ExpectClientCertificate";
+  constructor(
+    readonly s: ServerFlight,
+    readonly auth: NonNullable<ServerSetup["clientAuth"]>,
+  ) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.certificate, this.name);
+    const where = `${this.name}@Certificate`;
+    const cert = decodeCertificate(m.body);
+    if (cert.context.length !== 0) {
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.certificate_context",
+        "Cannot accept Certificate: certificate_request_context differs from the request",
+        where,
+      );
+    }
+    for (const e of cert.entries) checkAllowed("Certificate", H.certificate, e.extensions, new Set());
+    cx.transcript.add(m.raw);
+    if (cert.entries.length === 0) {
+      if (this.auth.required) {
+        fail(
+          "certificate_required",
+          "certificate.required",
+          "Cannot accept Certificate: a client certificate is required",
+          where,
+        );
+      }
+      return new ExpectFinished(this.s);
+    }
+    const chain = cert.entries.map((e) => e.certData);
+    let publicKey: PublicKey;
+    try {
+      publicKey = publicKeyFromCertificate(chain[0]!);
+    } catch {
+      fail(
+        "bad_certificate",
+        "certificate.bad_encoding",
+        "Cannot accept Certificate: the leaf certificate or its key cannot be parsed",
+        where,
+      );
+    }
+    cx.setPeerChain(chain);
+    const next = new ExpectClientCertificateVerify({ ...this.s, clientChain: chain }, publicKey);
+    return verifyChain(this.auth.policy, chain, cx.cfg.now(), where, next, (msg) => cx.emit("insecure", msg));
+  }
+}
+
+/** Waiting for the client's CertificateVerify (RFC 8446 §4.4.3). */
+class ExpectClientCertificateVerify implements State {
+  readonly name = "server.ExpectClientCertificateVerify";
+  constructor(readonly s: ServerFlight, readonly publicKey: PublicKey) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.certificateVerify, this.name);
+    const where = `${this.name}@CertificateVerify`;
+    const cv = decodeCertificateVerify(m.body);
+    if (!cx.cfg.schemes.includes(cv.scheme) || (cv.scheme & 0xff) === 0x01) {
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.unoffered_signature_scheme",
+        `Cannot accept CertificateVerify: scheme ${schemeName(cv.scheme)} was not offered`,
+        where,
+      );
+    }
+    const content = certificateVerifyContent("client", cx.transcript.current());
+    cx.transcript.add(m.raw);
+    const decide = (ok: boolean): State => {
+      if (!ok) {
+        fail(
+          "decrypt_error",
+          "certificate.bad_signature",
+          "Cannot accept CertificateVerify: the signature does not verify",
+          where,
+        );
+      }
+      return new ExpectFinished(this.s);
+    };
+    const ok = verifySignature(cv.scheme, this.publicKey, content, cv.signature);
+    return typeof ok === "boolean" ? decide(ok) : { pending: ok.then(decide) };
+  }
+}
+
 /** Waiting for the client's Finished (RFC 8446 §4.4.4). */
 class ExpectFinished implements State {
   readonly name = "server.ExpectFinished";
-  constructor(
-    readonly s: {
-      readonly offer: Offer;
-      readonly group: KxGroup;
-      readonly keys: KeySchedule;
-      readonly secrets: { readonly clientHandshake: Uint8Array };
-      readonly app: { readonly clientApplication: Uint8Array; readonly serverApplication: Uint8Array };
-      readonly helloRetry: boolean;
-    },
-  ) {}
+  constructor(readonly s: ServerFlight) {}
 
   handle(cx: Context, m: HandshakeMessage): Step {
     expectMessage(m, H.finished, this.name);
@@ -447,7 +579,7 @@ class ExpectFinished implements State {
       serverName: this.s.offer.serverName,
       signatureScheme: schemeName(this.s.offer.scheme),
       helloRetry: this.s.helloRetry,
-      peerCertificates: [],
+      peerCertificates: this.s.clientChain,
     });
     return new Connected(
       { suite, read: this.s.app.clientApplication, write: this.s.app.serverApplication, resumption },

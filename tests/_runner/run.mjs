@@ -4,7 +4,7 @@
 //
 //   node tests/_runner/run.mjs node|bun [file-or-directory...]
 //
-// Without paths it runs every test file under tests/, bio/, engine/ and suites/ (skipping node_modules and
+// Without paths it runs every test file under tests/, bio/, engine/, suites/, verify/, adapters/ and cli/ (skipping node_modules and
 // tests/_runner). The files run in one child process, `node --import tsx entry.ts <files>` or
 // `bun entry.ts <files>`, which prints one line per test and closes with `N passed, N failed`. The exit code is
 // the child's: non-zero when a test failed or none ran.
@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(here, "..", "..");
-export const DEFAULT_ROOTS = ["tests", "bio", "engine", "suites"];
+export const DEFAULT_ROOTS = ["tests", "bio", "engine", "suites", "verify", "adapters", "cli"];
 const RUNNER_DIR = join(ROOT, "tests", "_runner");
 const SKIP_DIRS = new Set(["node_modules", ".git"]);
 // The names `deno test` picks up in a directory: *_test.ts, *.test.ts, test.ts and the JS/TSX variants.

@@ -1,0 +1,272 @@
+/**
+ * Certificates in the handshake: verification by trust anchors (on by default once anchors are given),
+ * each failure's alert and code, the caller's own verdict (verifyPeer, WANT_RETRY_VERIFY), mTLS both
+ * ways, and the server's choice among several chains by SNI and signature scheme.
+ */
+import assert from "node:assert/strict";
+import { drain, handshake, handshakeExpectingFailure, transfer } from "./_helpers.ts";
+import { generateChain, type TestChain } from "./_pki.ts";
+import {
+  type ClientConfig,
+  createBioPair,
+  createClient,
+  createServer,
+  loadPrivateKey,
+  type ServerConfig,
+  SslError,
+  type TlsEngine,
+} from "../mod.ts";
+
+interface Setup {
+  client: Partial<ClientConfig>;
+  /** Leave trustAnchors out of the client's config. */
+  noAnchors?: boolean;
+  server?: Partial<ServerConfig>;
+  chain?: TestChain;
+}
+
+async function pairWith(s: Setup) {
+  const chain = s.chain ?? (await generateChain({ intermediate: true, dnsNames: ["server.test"] }));
+  const key = await loadPrivateKey(chain.keyPkcs8);
+  const c = createBioPair(), sb = createBioPair();
+  const anchors = s.noAnchors ? {} : { trustAnchors: [chain.rootPem] };
+  const client = createClient({ serverName: "server.test", ...anchors, ...s.client }, c.engine);
+  const server = createServer({ certificates: [{ chain: chain.chain, key }], ...s.server }, sb.engine);
+  return { client, server, c, s: sb, chain };
+}
+
+function assertFailed(e: TlsEngine, alert: string, code: string): void {
+  assert.ok(e.error, "expected an error");
+  assert.equal(e.error.alert, alert, e.error.message);
+  assert.equal(e.error.code, code, e.error.message);
+}
+
+Deno.test("trustAnchors: a chain through an intermediate to the root is accepted", async () => {
+  const p = await pairWith({ client: {} });
+  await handshake(p);
+  assert.equal(p.client.handshakeInfo?.peerCertificates.length, 2);
+  assert.deepEqual(p.client.peerCertificates[0], p.chain.chain[0]);
+});
+
+Deno.test("trustAnchors: another root is unknown_ca", async () => {
+  const other = await generateChain();
+  const p = await pairWith({ client: { trustAnchors: [other.rootPem] } });
+  await handshakeExpectingFailure(p);
+  assertFailed(p.client, "unknown_ca", "certificate.unknown_issuer");
+  assert.equal(p.server.error?.code, "alert_received.unknown_ca");
+});
+
+Deno.test("trustAnchors: a missing intermediate is unknown_ca", async () => {
+  const chain = await generateChain({ intermediate: true, dnsNames: ["server.test"] });
+  const p = await pairWith({ chain: { ...chain, chain: [chain.chain[0]!] }, client: {} });
+  await handshakeExpectingFailure(p);
+  assertFailed(p.client, "unknown_ca", "certificate.unknown_issuer");
+});
+
+Deno.test("trustAnchors: the wrong name is bad_certificate", async () => {
+  const p = await pairWith({ client: { serverName: "other.test" } });
+  await handshakeExpectingFailure(p);
+  assertFailed(p.client, "bad_certificate", "certificate.name_mismatch");
+});
+
+Deno.test("trustAnchors: an expired certificate is certificate_expired", async () => {
+  const p = await pairWith({ client: { now: () => Date.parse("2040-01-01T00:00:00Z") } });
+  await handshakeExpectingFailure(p);
+  assertFailed(p.client, "certificate_expired", "certificate.expired");
+});
+
+Deno.test("trustAnchors: an IP address name is checked against iPAddress SANs", async () => {
+  const chain = await generateChain({ dnsNames: ["server.test"], ipAddresses: ["127.0.0.1"] });
+  const ok = await pairWith({ chain, client: { serverName: "127.0.0.1" } });
+  await handshake(ok);
+  const bad = await pairWith({ chain, client: { serverName: "127.0.0.2" } });
+  await handshakeExpectingFailure(bad);
+  assertFailed(bad.client, "bad_certificate", "certificate.name_mismatch");
+});
+
+Deno.test("verifyPeer runs after the anchors and can still refuse", async () => {
+  let seen = 0;
+  const p = await pairWith({ client: { verifyPeer: ({ chain }) => ((seen = chain.length), false) } });
+  await handshakeExpectingFailure(p);
+  assert.equal(seen, 2);
+  assertFailed(p.client, "bad_certificate", "certificate.rejected");
+});
+
+Deno.test("retryVerify stops with WANT_RETRY_VERIFY and resumes on setVerifyResult()", async (t) => {
+  for (const verdict of [true, false]) {
+    await t.step(`verdict ${verdict}`, async () => {
+      const p = await pairWith({ noAnchors: true, client: { retryVerify: true } });
+      let stopped = false;
+      for (let i = 0; i < 50 && !stopped; i++) {
+        const r = p.client.doHandshake();
+        if (r < 0 && p.client.getError(r) === SslError.WANT_RETRY_VERIFY) stopped = true;
+        if (r < 0 && p.client.getError(r) === SslError.WANT_ASYNC) await p.client.asyncWait();
+        const rs = p.server.doHandshake();
+        if (rs < 0 && p.server.getError(rs) === SslError.WANT_ASYNC) await p.server.asyncWait();
+        transfer(p);
+      }
+      assert.ok(stopped, "never stopped for the verdict");
+      assert.equal(p.client.peerCertificates.length, 2);
+      // Every call keeps saying WANT_RETRY_VERIFY until the verdict is in.
+      assert.equal(p.client.getError(p.client.read(new Uint8Array(1))), SslError.WANT_RETRY_VERIFY);
+      assert.equal(p.client.setVerifyResult(verdict), 1);
+      if (verdict) {
+        await handshake(p);
+        assert.ok(p.client.isHandshakeDone);
+      } else {
+        await handshakeExpectingFailure(p);
+        assertFailed(p.client, "bad_certificate", "certificate.rejected");
+      }
+    });
+  }
+});
+
+Deno.test("createClient() refuses a configuration that would not verify", () => {
+  const { engine } = createBioPair();
+  assert.throws(() => createClient({ serverName: "x.test" }, engine), TypeError);
+  assert.throws(() => createClient({ trustAnchors: [new Uint8Array(1)] }, engine), TypeError);
+});
+
+async function mtls(opts: {
+  clientChain?: TestChain | undefined;
+  required?: boolean;
+  anchors?: string[];
+  client?: Partial<ClientConfig>;
+  server?: Partial<ServerConfig>;
+}) {
+  const clientRoot = opts.clientChain ??
+    (await generateChain({ dnsNames: ["client.test"], eku: ["clientAuth"] }));
+  const clientKey = await loadPrivateKey(clientRoot.keyPkcs8);
+  return pairWith({
+    client: {
+      ...(opts.clientChain !== undefined || !("clientChain" in opts)
+        ? { clientCertificate: { chain: clientRoot.chain, key: clientKey } }
+        : {}),
+      ...opts.client,
+    },
+    server: {
+      clientAuth: { required: opts.required ?? true, trustAnchors: opts.anchors ?? [clientRoot.rootPem] },
+      ...opts.server,
+    },
+  });
+}
+
+Deno.test("mTLS: the server verifies the client's chain and sees it", async () => {
+  const clientChain = await generateChain({
+    intermediate: true,
+    dnsNames: ["client.test"],
+    eku: ["clientAuth"],
+  });
+  const p = await mtls({ clientChain });
+  await handshake(p);
+  assert.deepEqual(p.server.handshakeInfo?.peerCertificates[0], clientChain.chain[0]);
+  assert.equal(p.client.write(new TextEncoder().encode("hi")), 2);
+  transfer(p);
+  assert.equal(new TextDecoder().decode(drain(p.server)), "hi");
+});
+
+Deno.test("mTLS: no client certificate when one is required is certificate_required", async () => {
+  const p = await mtls({ clientChain: undefined, required: true });
+  await handshakeExpectingFailure(p);
+  assertFailed(p.server, "certificate_required", "certificate.required");
+  // The client finished its side first; the server's alert shows on its next read.
+  const r = p.client.read(new Uint8Array(16));
+  assert.equal(p.client.getError(r), SslError.SSL);
+  assert.equal(p.client.error?.code, "alert_received.certificate_required");
+});
+
+Deno.test("mTLS: no client certificate is fine when it is only requested", async () => {
+  const p = await mtls({ clientChain: undefined, required: false });
+  await handshake(p);
+  assert.equal(p.server.handshakeInfo?.peerCertificates.length, 0);
+});
+
+Deno.test("mTLS: a client chain from another CA is unknown_ca", async () => {
+  const other = await generateChain();
+  const p = await mtls({ anchors: [other.rootPem] });
+  await handshakeExpectingFailure(p);
+  assertFailed(p.server, "unknown_ca", "certificate.unknown_issuer");
+});
+
+Deno.test("mTLS: a certificate for serverAuth only is refused for a client", async () => {
+  const serverOnly = await generateChain({ dnsNames: ["client.test"], eku: ["serverAuth"] });
+  const p = await mtls({ clientChain: serverOnly });
+  await handshakeExpectingFailure(p);
+  assert.equal(p.server.error?.code, "certificate.bad_extended_key_usage");
+});
+
+Deno.test("mTLS: the client sees certificate_authorities and may pick by them", async () => {
+  const clientChain = await generateChain({ dnsNames: ["client.test"], eku: ["clientAuth"] });
+  const key = await loadPrivateKey(clientChain.keyPkcs8);
+  let authorities = 0;
+  const p = await mtls({
+    clientChain,
+    client: {
+      clientCertificate: (req) => {
+        authorities = req.certificateAuthorities.length;
+        return { chain: clientChain.chain, key };
+      },
+    },
+  });
+  await handshake(p);
+  assert.equal(authorities, 1);
+  assert.equal(p.server.handshakeInfo?.peerCertificates.length, 1);
+});
+
+Deno.test("mTLS: an RSA client key signs through WebCrypto (WANT_ASYNC)", async () => {
+  const clientChain = await generateChain({
+    keyType: "rsa-2048",
+    dnsNames: ["client.test"],
+    eku: ["clientAuth"],
+  });
+  const p = await mtls({ clientChain });
+  await handshake(p);
+  assert.equal(p.server.handshakeInfo?.peerCertificates.length, 1);
+});
+
+Deno.test("mTLS: a server can decide about the client with retryVerify", async () => {
+  const p = await mtls({ server: { clientAuth: { required: true, retryVerify: true } } });
+  let stopped = false;
+  for (let i = 0; i < 50 && !p.server.isHandshakeDone; i++) {
+    for (const e of [p.client, p.server]) {
+      const r = e.doHandshake();
+      if (r < 0 && e.getError(r) === SslError.WANT_ASYNC) await e.asyncWait();
+      if (r < 0 && e.getError(r) === SslError.WANT_RETRY_VERIFY) {
+        stopped = true;
+        assert.equal(e.peerCertificates.length, 1);
+        e.setVerifyResult(true);
+      }
+    }
+    transfer(p);
+  }
+  await handshake(p);
+  assert.ok(stopped);
+});
+
+Deno.test("the server picks its certificate by SNI, then by the client's signature schemes", async () => {
+  const a = await generateChain({ dnsNames: ["a.test"] });
+  const b = await generateChain({ keyType: "ed25519", dnsNames: ["b.test"] });
+  const certificates = [
+    { chain: a.chain, key: await loadPrivateKey(a.keyPkcs8) },
+    { chain: b.chain, key: await loadPrivateKey(b.keyPkcs8) },
+  ];
+  const run = async (
+    serverName: string,
+    anchor: TestChain | undefined,
+    extra: Partial<ClientConfig> = {},
+  ) => {
+    const c = createBioPair(), s = createBioPair();
+    const verify = anchor ? { trustAnchors: [anchor.rootPem] } : { verifyPeer: () => true };
+    const client = createClient({ serverName, ...verify, ...extra }, c.engine);
+    const server = createServer({ certificates }, s.engine);
+    const p = { client, server, c, s };
+    await handshake(p);
+    return client.handshakeInfo!.signatureScheme;
+  };
+  assert.equal(await run("b.test", b), "ed25519");
+  assert.equal(await run("a.test", a), "ecdsa_secp256r1_sha256");
+  // Unknown name: the first certificate is the default.
+  assert.equal(await run("c.test", undefined), "ecdsa_secp256r1_sha256");
+  // A client that can only verify Ed25519 gets the Ed25519 chain whatever it asks for.
+  assert.equal(await run("b.test", b, { signatureSchemes: ["ed25519"] }), "ed25519");
+});
