@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { drain, handshake, handshakeExpectingFailure, transfer } from "./_helpers.ts";
 import { generateChain, type TestChain } from "./_pki.ts";
+import { intermediate, leaf, NOW, root, type TestCert, type TestKey, testKey } from "../verify/_test_pki.ts";
 import {
   type ClientConfig,
   createBioPair,
@@ -269,4 +270,139 @@ Deno.test("the server picks its certificate by SNI, then by the client's signatu
   assert.equal(await run("c.test", undefined), "ecdsa_secp256r1_sha256");
   // A client that can only verify Ed25519 gets the Ed25519 chain whatever it asks for.
   assert.equal(await run("b.test", b, { signatureSchemes: ["ed25519"] }), "ed25519");
+});
+
+// Every path-validation failure, through a real handshake: the client sends the mapped alert, surfaces
+// the verifier's code, and the server hears the alert.
+const FAILURES: {
+  name: string;
+  code: string;
+  alert: string;
+  build: (k: Keys) => Promise<{ root: TestCert; chain: TestCert[] }>;
+}[] = [
+  {
+    name: "an intermediate without cA",
+    code: "not_a_ca",
+    alert: "certificate_unknown",
+    build: async (k) => {
+      const r = await root("CN=R", k.root);
+      const i = await intermediate("CN=I", k.inter, r, { ca: false });
+      return { root: r, chain: [await leaf("server.test", k.leaf, i), i] };
+    },
+  },
+  {
+    name: "a path longer than the root's pathLenConstraint",
+    code: "path_len_exceeded",
+    alert: "certificate_unknown",
+    build: async (k) => {
+      const r = await root("CN=R", k.root, { ca: 0 });
+      const i = await intermediate("CN=I", k.inter, r);
+      return { root: r, chain: [await leaf("server.test", k.leaf, i), i] };
+    },
+  },
+  {
+    name: "a leaf whose signature was tampered with",
+    code: "bad_signature",
+    alert: "bad_certificate",
+    build: async (k) => {
+      const r = await root("CN=R", k.root);
+      return { root: r, chain: [await leaf("server.test", k.leaf, r, { tamper: true })] };
+    },
+  },
+  {
+    name: "an unknown critical extension",
+    code: "unknown_critical_extension",
+    alert: "unsupported_certificate",
+    build: async (k) => {
+      const r = await root("CN=R", k.root);
+      const ext = { oid: "1.3.6.1.4.1.55555.1", critical: true, value: new Uint8Array([5, 0]) };
+      return { root: r, chain: [await leaf("server.test", k.leaf, r, { extensions: [ext] })] };
+    },
+  },
+  {
+    name: "a 1024-bit RSA intermediate",
+    code: "weak_key",
+    alert: "unsupported_certificate",
+    build: async (k) => {
+      const r = await root("CN=R", k.root);
+      const i = await intermediate("CN=I", await testKey("rsa1024", 9), r);
+      return { root: r, chain: [await leaf("server.test", k.leaf, i), i] };
+    },
+  },
+  {
+    name: "a leaf for clientAuth only",
+    code: "bad_extended_key_usage",
+    alert: "unsupported_certificate",
+    build: async (k) => {
+      const r = await root("CN=R", k.root);
+      return { root: r, chain: [await leaf("server.test", k.leaf, r, { eku: ["clientAuth"] })] };
+    },
+  },
+  {
+    name: "a leaf not yet valid",
+    code: "not_yet_valid",
+    alert: "certificate_expired",
+    build: async (k) => {
+      const r = await root("CN=R", k.root);
+      return {
+        root: r,
+        chain: [await leaf("server.test", k.leaf, r, { notBefore: new Date("2030-01-01") })],
+      };
+    },
+  },
+  {
+    name: "a name outside the root's name constraints",
+    code: "name_constraint_violation",
+    alert: "certificate_unknown",
+    build: async (k) => {
+      const r = await root("CN=R", k.root, { permitted: [{ dns: "other.test" }] });
+      return { root: r, chain: [await leaf("server.test", k.leaf, r)] };
+    },
+  },
+  {
+    name: "an intermediate without keyCertSign",
+    code: "bad_key_usage",
+    alert: "unsupported_certificate",
+    build: async (k) => {
+      const r = await root("CN=R", k.root);
+      const i = await intermediate("CN=I", k.inter, r, { keyUsage: ["digitalSignature"] });
+      return { root: r, chain: [await leaf("server.test", k.leaf, i), i] };
+    },
+  },
+];
+
+interface Keys {
+  root: TestKey;
+  inter: TestKey;
+  leaf: TestKey;
+}
+
+Deno.test("every path-validation failure ends the handshake with its alert and code", async (t) => {
+  const keys = {
+    root: await testKey("p256", 21),
+    inter: await testKey("p256", 22),
+    leaf: await testKey("p256", 23),
+  };
+  const leafKey = await loadPrivateKey(
+    new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.leaf.privateKey)),
+  );
+  for (const f of FAILURES) {
+    await t.step(f.name, async () => {
+      const { root: r, chain } = await f.build(keys);
+      const c = createBioPair(), s = createBioPair();
+      const client = createClient({
+        serverName: "server.test",
+        trustAnchors: [r.der],
+        now: () => NOW.getTime(),
+      }, c.engine);
+      const server = createServer(
+        { certificates: [{ chain: chain.map((x) => x.der), key: leafKey }] },
+        s.engine,
+      );
+      const p = { client, server, c, s };
+      await handshakeExpectingFailure(p);
+      assertFailed(client, f.alert, `certificate.${f.code}`);
+      assert.equal(server.error?.code, `alert_received.${f.alert}`);
+    });
+  }
 });
