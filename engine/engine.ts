@@ -182,7 +182,7 @@ export class TlsEngine extends EventTarget {
    * (see `getError`).
    */
   doHandshake(): number {
-    return this.#guard(() => this.#handshake());
+    return this.#guard(() => this.#handshake(true));
   }
 
   /**
@@ -191,7 +191,7 @@ export class TlsEngine extends EventTarget {
    */
   read(buf: Uint8Array): number {
     return this.#guard(() => {
-      const hs = this.#handshake();
+      const hs = this.#handshake(false);
       if (hs !== 1) return hs;
       for (;;) {
         if (this.#plainOff < this.#plain.length) {
@@ -222,7 +222,7 @@ export class TlsEngine extends EventTarget {
    */
   write(data: Uint8Array): number {
     return this.#guard(() => {
-      const hs = this.#handshake();
+      const hs = this.#handshake(false);
       if (hs !== 1) return hs;
       if (this.#closeSent) {
         this.#lastLocal = localError(
@@ -313,7 +313,9 @@ export class TlsEngine extends EventTarget {
 
   /** Move queued output into the BIO; returns 1 when all of it went, -1 with WANT_WRITE otherwise. */
   flush(): number {
-    return this.#guard(() => (this.#flush() ? 1 : this.#want(SslError.WANT_WRITE)));
+    // Moving sealed records is safe at any time, also while crypto is pending or a verdict awaited.
+    if (this.#error) return this.#stuck();
+    return this.#flush() ? 1 : this.#want(SslError.WANT_WRITE);
   }
 
   // ---- the driver ---------------------------------------------------------------------------------
@@ -321,8 +323,9 @@ export class TlsEngine extends EventTarget {
   #guard(fn: () => number, duringRetry = false): number {
     this.#lastLocal = undefined;
     if (this.#error) return this.#stuck();
-    if (this.#pending) return this.#want(SslError.WANT_ASYNC);
-    if (this.#retryVerify && !duringRetry) return this.#want(SslError.WANT_RETRY_VERIFY);
+    // While waiting, what is already sealed still goes out: the peer can work on it meanwhile.
+    if (this.#pending) return this.#flush(), this.#want(SslError.WANT_ASYNC);
+    if (this.#retryVerify && !duringRetry) return this.#flush(), this.#want(SslError.WANT_RETRY_VERIFY);
     try {
       if (this.#deferred !== undefined) {
         const e = this.#deferred;
@@ -346,10 +349,14 @@ export class TlsEngine extends EventTarget {
     return ret;
   }
 
-  #handshake(): number {
+  /**
+   * Run the handshake as far as it goes. `doHandshake()` reports done only once our last flight is in the
+   * BIO (`untilFlushed`); `read()` and `write()` go on as soon as it is done, whatever waits in the queue.
+   */
+  #handshake(untilFlushed: boolean): number {
     for (;;) {
-      if (this.#pending) return this.#want(SslError.WANT_ASYNC);
-      if (this.#retryVerify) return this.#want(SslError.WANT_RETRY_VERIFY);
+      if (this.#pending) return this.#flush(), this.#want(SslError.WANT_ASYNC);
+      if (this.#retryVerify) return this.#flush(), this.#want(SslError.WANT_RETRY_VERIFY);
       if (this.#start) {
         this.#state = this.#start(this.#cx);
         this.#start = undefined;
@@ -357,7 +364,7 @@ export class TlsEngine extends EventTarget {
       }
       // Keep reading while our own output waits: with small buffers both peers may be writing at once.
       const flushed = this.#flush();
-      if (this.#info) return flushed ? 1 : this.#want(SslError.WANT_WRITE);
+      if (this.#info) return flushed || !untilFlushed ? 1 : this.#want(SslError.WANT_WRITE);
       if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
       if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
       const m = this.#joiner.take();

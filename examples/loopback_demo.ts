@@ -2,11 +2,13 @@
 
 /**
  * The README's first command (`npm run demo`): an airlock client and an airlock server talk TLS 1.3 over
- * TCP on 127.0.0.1, each engine pumping its BIO pair through a `node:net` socket.
+ * TCP on 127.0.0.1, each engine driven over a `node:net` socket by the adapters (`connectTls` and
+ * `nodeSocketStreams`), with plaintext as web streams.
  *
  * The server has a fresh self-signed ECDSA P-256 certificate and ALPN ["h2", "http/1.1"]. The client
- * offers ALPN ["http/1.1"], sends SNI "localhost", and verifies the server by pinning its certificate. It
- * sends "ping", the server answers in upper case, and both close with close_notify.
+ * offers ALPN ["http/1.1"], sends SNI "localhost", and verifies the server against that certificate as its
+ * trust anchor. It sends "ping" and half-closes; the server answers in upper case, and both close with
+ * close_notify.
  *
  *     deno run -A examples/loopback_demo.ts
  *     bun examples/loopback_demo.ts
@@ -26,18 +28,11 @@ import {
   type SigningKey,
 } from "../mod.ts";
 import { selfSignedCertificate } from "./_cert.ts";
-import { pumpSocket } from "./_tcp_pump.ts";
+import { connectTls } from "../adapters/stream.ts";
+import { nodeSocketStreams } from "../adapters/node.ts";
 
 /** The whole demo must finish within this time, or it exits with status 1. */
 const TIMEOUT_MS = 10_000;
-
-/** Compare two byte strings without an early exit. */
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
 
 /** One line saying what a side negotiated. */
 function describe(info: HandshakeInfo): string {
@@ -49,55 +44,44 @@ function describe(info: HandshakeInfo): string {
 /** Serve one connection: answer each message in upper case until the client's close_notify. */
 async function serve(socket: net.Socket, chain: Uint8Array[], key: SigningKey): Promise<void> {
   const { engine, network } = createBioPair();
-  const tls = pumpSocket(
-    createServer({ certificates: [{ chain, key }], alpnProtocols: ["h2", "http/1.1"] }, engine),
-    network,
-    socket,
-  );
-  try {
-    const info = await tls.handshake();
-    console.log(`server: ${describe(info)} sni=${info.serverName ?? "none"}`);
-    for (let data; (data = await tls.read()) !== null;) {
-      await tls.write(new TextEncoder().encode(new TextDecoder().decode(data).toUpperCase()));
-    }
-    await tls.close();
-    console.log("server: closed with close_notify both ways");
-  } finally {
-    socket.destroy();
-  }
+  const server = createServer({ certificates: [{ chain, key }], alpnProtocols: ["h2", "http/1.1"] }, engine);
+  const tls = await connectTls(server, network, nodeSocketStreams(socket), {
+    handshakeTimeoutMs: TIMEOUT_MS,
+  });
+  console.log(`server: ${describe(tls.info)} sni=${tls.info.serverName ?? "none"}`);
+  const decoder = new TextDecoder(), encoder = new TextEncoder();
+  const upper = new TransformStream<Uint8Array, Uint8Array>({
+    transform: (chunk, out) =>
+      out.enqueue(encoder.encode(decoder.decode(chunk, { stream: true }).toUpperCase())),
+  });
+  await tls.readable.pipeThrough(upper).pipeTo(tls.writable); // ends with our close_notify once the client's has come
+  await tls.closed;
+  console.log("server: closed with close_notify both ways");
 }
 
-/** Connect, check the pinned certificate, send "ping" and print the answer. */
-async function client(port: number, pinned: Uint8Array): Promise<void> {
+/** Connect, verify the server, send "ping" and print the answer. */
+async function client(port: number, anchor: Uint8Array): Promise<void> {
   const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", resolve);
-    socket.once("error", reject);
-  });
-  let verified = false;
+  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
   const { engine, network } = createBioPair();
-  const tls = pumpSocket(
-    createClient({
-      serverName: "localhost",
-      alpnProtocols: ["http/1.1"],
-      // Verification is on: the handshake fails unless the server presents exactly this certificate.
-      verifyPeer: ({ chain }) => (verified = chain[0] !== undefined && equal(chain[0], pinned)),
-    }, engine),
-    network,
-    socket,
-  );
-  try {
-    const info = await tls.handshake();
-    console.log(`client: ${describe(info)} verified=${verified ? "pinned-certificate" : "no"}`);
-    await tls.write(new TextEncoder().encode("ping"));
-    const reply = await tls.read();
-    if (reply === null) throw new Error("The server closed the connection without answering");
-    console.log(`client: sent "ping", received "${new TextDecoder().decode(reply)}"`);
-    await tls.close();
-    console.log("client: closed with close_notify both ways");
-  } finally {
-    socket.destroy();
-  }
+  // Verification is on: the chain must lead to this anchor and name "localhost" (here the anchor is the
+  // server's own self-signed certificate).
+  const engineClient = createClient({
+    serverName: "localhost",
+    trustAnchors: [anchor],
+    alpnProtocols: ["http/1.1"],
+  }, engine);
+  const tls = await connectTls(engineClient, network, nodeSocketStreams(socket), {
+    handshakeTimeoutMs: TIMEOUT_MS,
+  });
+  console.log(`client: ${describe(tls.info)} verified=trust-anchor`);
+  const writer = tls.writable.getWriter();
+  await writer.write(new TextEncoder().encode("ping"));
+  await writer.close(); // close_notify: a TLS 1.3 half-close, the answer still comes
+  const reply = await new Response(tls.readable).text();
+  console.log(`client: sent "ping", received "${reply}"`);
+  await tls.closed;
+  console.log("client: closed with close_notify both ways");
 }
 
 async function main(): Promise<void> {

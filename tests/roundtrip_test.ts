@@ -324,3 +324,32 @@ Deno.test("a peer's record_size_limit bounds every record we send", async () => 
   assert.equal(drain(p.client).length, 1000);
   assert.ok(maxRecord <= 64 + 16, `record of ${maxRecord} bytes`);
 });
+
+Deno.test("read() after the handshake reads what is there while our own output waits for the BIO", async () => {
+  const p = await makePair();
+  await handshake(p);
+  // Nobody drains the client's network half: its write fills the BIO and queues the rest.
+  assert.equal(p.client.getError(p.client.write(new Uint8Array(65536))), SslError.WANT_WRITE);
+  assert.ok(p.client.pendingOutput > 0);
+  assert.equal(p.server.write(enc.encode("hi")), 2);
+  p.c.network.write(p.s.network.read());
+  const buf = new Uint8Array(100);
+  const n = p.client.read(buf);
+  assert.equal(n, 2, `read() said ${p.client.getError(n)}`);
+  assert.deepEqual(buf.subarray(0, 2), enc.encode("hi"));
+});
+
+Deno.test("an engine waiting for async signing has already handed over what it sealed", async () => {
+  const p = await makePair({ keyType: "rsa-2048" });
+  p.client.doHandshake();
+  transfer(p);
+  const r = p.server.doHandshake();
+  assert.equal(p.server.getError(r), SslError.WANT_ASYNC);
+  // The ServerHello and the flight up to Certificate are in the BIO while RSA signs.
+  assert.ok(p.s.network.pending() > 0);
+  assert.equal(p.server.pendingOutput, 0);
+  assert.equal(p.server.flush(), 1);
+  await p.server.asyncWait();
+  await handshake(p);
+  assert.equal(p.client.handshakeInfo?.signatureScheme, "rsa_pss_rsae_sha256");
+});

@@ -14,9 +14,71 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TlsSocket } from "../../examples/_tcp_pump.ts";
+import type { Bio, HandshakeInfo, TlsEngine } from "../../mod.ts";
+import { connectTls, type TlsStream } from "../../adapters/stream.ts";
+import { nodeSocketStreams } from "../../adapters/node.ts";
 
-export { pumpSocket, type TlsSocket } from "../../examples/_tcp_pump.ts";
+/**
+ * A TLS connection over a socket for step-by-step tests: `handshake()`, then `read()` (null at the peer's
+ * close_notify), `write()`, `keyUpdate()`, `close()`. A thin wrapper over the one pump, `connectTls`.
+ */
+export class TlsSocket {
+  readonly engine: TlsEngine;
+  readonly #network: Bio;
+  readonly #socket: net.Socket;
+  #stream: TlsStream | undefined;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+
+  constructor(engine: TlsEngine, network: Bio, socket: net.Socket) {
+    this.engine = engine;
+    this.#network = network;
+    this.#socket = socket;
+  }
+
+  /** Run the handshake; rejects with the engine's TlsError if it fails. */
+  async handshake(): Promise<HandshakeInfo> {
+    this.#stream = await connectTls(this.engine, this.#network, nodeSocketStreams(this.#socket), {
+      handshakeTimeoutMs: CASE_TIMEOUT_MS,
+    });
+    this.#reader = this.#stream.readable.getReader();
+    this.#writer = this.#stream.writable.getWriter();
+    return this.#stream.info;
+  }
+
+  /** The next plaintext chunk, or null after the peer's close_notify. */
+  async read(): Promise<Uint8Array | null> {
+    const { value, done } = await this.#reader!.read();
+    return done ? null : value;
+  }
+
+  /** Send plaintext. */
+  async write(data: Uint8Array): Promise<void> {
+    await this.#writer!.write(data);
+  }
+
+  /** Send a KeyUpdate. */
+  async keyUpdate(requestPeer = false): Promise<void> {
+    await this.#stream!.keyUpdate(requestPeer);
+  }
+
+  /** close_notify both ways, then the socket is closed. */
+  async close(): Promise<void> {
+    this.#writer?.releaseLock();
+    this.#reader?.releaseLock();
+    await this.#stream!.close();
+  }
+
+  /** Drop the connection without close_notify. */
+  destroy(error?: Error): void {
+    this.#socket.destroy(error);
+  }
+}
+
+/** Drive `engine` over `socket` (see {@linkcode TlsSocket}). */
+export function pumpSocket(engine: TlsEngine, network: Bio, socket: net.Socket): TlsSocket {
+  return new TlsSocket(engine, network, socket);
+}
 
 /** How long one interop case may take before everything it started is killed. */
 export const CASE_TIMEOUT_MS = 20_000;
@@ -37,6 +99,23 @@ export function requireProgram(program: string, args: readonly string[], hint: s
     throw new Error(`Cannot run the interop tests: "${program}" is not usable (${why}). ${hint}`);
   }
   return probe.stdout.trim();
+}
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, for peers that cannot choose their own (`gnutls-serv
+ * -p`). Another process may take it meanwhile: callers retry when the peer cannot bind it.
+ *
+ * @returns The port number.
+ */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** How a peer process ended. */

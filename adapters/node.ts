@@ -1,0 +1,158 @@
+// Copyright 2026 the airlock authors. MIT license.
+
+/**
+ * The `node:net` edge: a `net.Socket` (Node, and the `node:net` of Deno and Bun) as the web stream pair
+ * that {@linkcode connectTls} drives. Deno needs no adapter: a `Deno.Conn` already has `readable` and
+ * `writable`.
+ *
+ * The bridge is written by hand rather than with `Duplex.toWeb`: up to Node 26.3, `toWeb`'s readable
+ * ends only once the socket's writable side has finished too, so a peer's FIN never shows while our side
+ * is still open, which is exactly the TLS 1.3 half-close (nodejs/node#64160 describes the change).
+ *
+ * @module
+ */
+
+import type { Socket } from "node:net";
+import type { ByteStreamTransport } from "./stream.ts";
+
+/** Options for {@linkcode nodeSocketStreams}. */
+export interface NodeSocketStreamsOptions {
+  /**
+   * Received bytes queued in the readable before the socket is paused.
+   *
+   * @default {65536}
+   */
+  readonly readableHighWaterMark?: number | undefined;
+}
+
+/**
+ * Present a `node:net` socket as a web stream pair, for {@linkcode connectTls}.
+ *
+ * It turns `allowHalfOpen` on: the peer may end its side after its close_notify while ours is still
+ * writing (a TLS 1.3 half-close); the pump ends our side itself once our close_notify has gone. The
+ * readable ends at the peer's FIN and pauses the socket while nothing reads it; a write resolves once the
+ * socket took the bytes, after `'drain'` if its buffer was full. Closing the writable ends the socket
+ * (FIN); aborting it, or cancelling the readable, destroys the socket.
+ *
+ * @example A client over node:net (on Deno, pass the `Deno.Conn` itself instead)
+ * ```ts ignore
+ * import net from "node:net";
+ * import { createBioPair, createClient } from "@airlock/tls";
+ * import { connectTls } from "@airlock/tls/adapters";
+ * import { nodeSocketStreams } from "@airlock/tls/adapters/node";
+ *
+ * const socket = net.connect({ host: "example.com", port: 443 });
+ * await new Promise((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+ * const { engine, network } = createBioPair();
+ * const client = createClient({ serverName: "example.com", verifyPeer: ({ chain }) => pinned(chain) }, engine);
+ * const tls = await connectTls(client, network, nodeSocketStreams(socket), { handshakeTimeoutMs: 10_000 });
+ * // With Deno: const tls = await connectTls(client, network, await Deno.connect({ hostname, port: 443 }));
+ * ```
+ *
+ * @param socket A socket, connected or connecting.
+ * @param options The readable's buffer size.
+ * @returns Its readable and writable sides as web streams.
+ * @throws {RangeError} If `readableHighWaterMark` is not a positive number.
+ */
+export function nodeSocketStreams(
+  socket: Socket,
+  options: NodeSocketStreamsOptions = {},
+): ByteStreamTransport {
+  const highWaterMark = options.readableHighWaterMark ?? 65536;
+  if (!(highWaterMark > 0)) {
+    throw new RangeError(`Cannot use readableHighWaterMark ${highWaterMark}: expected a positive number`);
+  }
+  socket.allowHalfOpen = true;
+  let readCtl: ReadableStreamDefaultController<Uint8Array> | undefined;
+  let writeCtl: WritableStreamDefaultController | undefined;
+  let readEnded = false;
+  const endRead = (error?: unknown) => {
+    if (readEnded) return;
+    readEnded = true;
+    try {
+      if (error === undefined) readCtl?.close();
+      else readCtl?.error(error);
+    } catch {
+      // Already closed or cancelled.
+    }
+  };
+  // Listen from the start: a socket 'error' without a listener would throw.
+  socket.on("error", (error: Error) => {
+    endRead(error);
+    try {
+      writeCtl?.error(error);
+    } catch {
+      // Already closed.
+    }
+  });
+  socket.on("end", () => endRead());
+  socket.on("close", () => endRead(new Error("Cannot read from the socket: it closed before its end")));
+  const readable = new ReadableStream<Uint8Array>({
+    start: (c) => {
+      readCtl = c;
+      socket.on("data", (chunk: Uint8Array) => {
+        if (readEnded) return;
+        c.enqueue(chunk);
+        if ((c.desiredSize ?? 0) <= 0) socket.pause();
+      });
+    },
+    pull: () => {
+      socket.resume();
+    },
+    cancel: () => {
+      readEnded = true;
+      socket.destroy();
+    },
+  }, new ByteLengthQueuingStrategy({ highWaterMark }));
+  const writable = new WritableStream<Uint8Array>({
+    start: (c) => {
+      writeCtl = c;
+    },
+    write: (chunk) => {
+      if (socket.destroyed) return Promise.reject(new Error("Cannot write to the socket: it is closed"));
+      if (socket.write(chunk)) return Promise.resolve();
+      return settleOn(socket, "drain", "Cannot write to the socket: it closed while its buffer was full");
+    },
+    close: () => {
+      if (socket.writableFinished) return Promise.resolve();
+      if (socket.destroyed) return Promise.reject(new Error("Cannot end the socket: it is closed"));
+      const finished = settleOn(
+        socket,
+        "finish",
+        "Cannot end the socket: it closed before its last bytes left",
+      );
+      socket.end();
+      return finished;
+    },
+    abort: (reason) => {
+      socket.destroy(reason instanceof Error ? reason : undefined);
+    },
+  });
+  return { readable, writable };
+}
+
+/** Resolve on the socket's `event`; reject on 'error', or on 'close' if that comes first. */
+function settleOn(socket: Socket, event: "drain" | "finish", closedMessage: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = () => {
+      socket.off(event, onEvent);
+      socket.off("error", onError);
+      socket.off("close", onClose);
+    };
+    const onEvent = () => {
+      done();
+      resolve();
+    };
+    const onError = (error: Error) => {
+      done();
+      reject(error);
+    };
+    const onClose = () => {
+      done();
+      reject(new Error(closedMessage));
+    };
+    socket.on(event, onEvent);
+    socket.on("error", onError);
+    socket.on("close", onClose);
+  });
+}

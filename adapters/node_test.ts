@@ -1,0 +1,181 @@
+// Copyright 2026 the airlock authors. MIT license.
+
+import assert from "node:assert/strict";
+import net from "node:net";
+import { nodeSocketStreams } from "./node.ts";
+import { connectTls, type TlsStream } from "./stream.ts";
+import {
+  digest,
+  makeEndpoints,
+  readAll,
+  seededBytes,
+  sleep,
+  state,
+  withTimeout,
+  writeAll,
+} from "./_testing.ts";
+import { TlsError } from "../mod.ts";
+
+/** A TCP listener on 127.0.0.1 (port 0) and a connected client socket, both with allowHalfOpen off. */
+async function tcpPair(): Promise<{ client: net.Socket; server: net.Socket; close(): Promise<void> }> {
+  const listener = net.createServer(); // allowHalfOpen off: nodeSocketStreams() turns it on
+  const accepted = new Promise<net.Socket>((resolve) => listener.once("connection", resolve));
+  await new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = listener.address() as net.AddressInfo;
+  const client = net.connect({ host: "127.0.0.1", port });
+  await new Promise<void>((resolve, reject) => {
+    client.once("connect", () => resolve());
+    client.once("error", reject);
+  });
+  const server = await accepted;
+  return {
+    client,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        client.destroy();
+        server.destroy();
+        listener.close(() => resolve());
+      }),
+  };
+}
+
+async function connectOverTcp(): Promise<{
+  client: TlsStream;
+  server: TlsStream;
+  sockets: Awaited<ReturnType<typeof tcpPair>>;
+}> {
+  const { client, server } = await makeEndpoints();
+  const sockets = await tcpPair();
+  const [ct, st] = await Promise.all([
+    connectTls(client.engine, client.network, nodeSocketStreams(sockets.client), {
+      handshakeTimeoutMs: 10_000,
+    }),
+    connectTls(server.engine, server.network, nodeSocketStreams(sockets.server), {
+      handshakeTimeoutMs: 10_000,
+    }),
+  ]);
+  return { client: ct, server: st, sockets };
+}
+
+Deno.test("nodeSocketStreams() carries TLS over TCP on 127.0.0.1: 4 MiB each way, close_notify both ways", async () => {
+  await withTimeout(
+    (async () => {
+      const { client, server, sockets } = await connectOverTcp();
+      try {
+        const up = seededBytes(4 << 20, 31);
+        const down = seededBytes(4 << 20, 32);
+        const [, , atServer, atClient] = await Promise.all([
+          writeAll(client.writable, up, { seed: 1 }),
+          writeAll(server.writable, down, { seed: 2, maxChunk: 9_000 }),
+          readAll(server.readable),
+          readAll(client.readable),
+        ]);
+        assert.deepEqual(atServer.digest, digest(up));
+        assert.deepEqual(atClient.digest, digest(down));
+        await Promise.all([client.closed, server.closed]);
+      } finally {
+        await sockets.close();
+      }
+    })(),
+    60_000,
+    "TCP transfer",
+  );
+});
+
+Deno.test("nodeSocketStreams() allows a TLS half-close over TCP: the answer comes after the client's close_notify", async () => {
+  await withTimeout(
+    (async () => {
+      const { client, server, sockets } = await connectOverTcp();
+      try {
+        await writeAll(client.writable, new TextEncoder().encode("GET /")); // close_notify, no FIN
+        const request = await readAll(server.readable);
+        assert.equal(request.text, "GET /");
+        assert.equal(sockets.client.writableEnded, false, "no TCP FIN yet: the answer is still to come");
+        const answer = seededBytes(500_000, 33);
+        const [, got] = await Promise.all([writeAll(server.writable, answer), readAll(client.readable)]);
+        assert.deepEqual(got.digest, digest(answer));
+        await Promise.all([client.closed, server.closed]);
+        assert.ok(
+          sockets.client.writableEnded && sockets.server.writableEnded,
+          "both sent their FIN at the end",
+        );
+      } finally {
+        await sockets.close();
+      }
+    })(),
+    30_000,
+    "TCP half-close",
+  );
+});
+
+Deno.test("nodeSocketStreams() reports a TCP FIN without close_notify as truncated", async () => {
+  await withTimeout(
+    (async () => {
+      const { client, server, sockets } = await connectOverTcp();
+      try {
+        const writer = server.writable.getWriter();
+        await writer.write(new TextEncoder().encode("cut short"));
+        sockets.server.end(); // FIN behind the TLS stream's back
+        const reader = client.readable.getReader();
+        assert.equal(new TextDecoder().decode((await reader.read()).value), "cut short");
+        await assert.rejects(reader.read(), (e) => e instanceof TlsError && e.code === "truncated");
+        await assert.rejects(client.closed, (e) => e instanceof TlsError && e.code === "truncated");
+      } finally {
+        await sockets.close();
+      }
+    })(),
+    30_000,
+    "TCP truncation",
+  );
+});
+
+Deno.test("connectTls() over TCP: TlsStream.close() on both sides at once", async () => {
+  await withTimeout(
+    (async () => {
+      const { client, server, sockets } = await connectOverTcp();
+      try {
+        await Promise.all([client.close(), server.close()]);
+        await Promise.all([client.closed, server.closed]);
+      } finally {
+        await sockets.close();
+      }
+    })(),
+    30_000,
+    "TCP close",
+  );
+});
+
+Deno.test("nodeSocketStreams() pauses a socket nobody reads, so the peer's writes wait; an abort ends both", async () => {
+  await withTimeout(
+    (async () => {
+      const { client, server } = await makeEndpoints();
+      const sockets = await tcpPair();
+      try {
+        const ac = new AbortController();
+        const [ct, st] = await Promise.all([
+          connectTls(client.engine, client.network, nodeSocketStreams(sockets.client), { signal: ac.signal }),
+          connectTls(server.engine, server.network, nodeSocketStreams(sockets.server)),
+        ]);
+        const writing = writeAll(ct.writable, seededBytes(16 << 20, 1), { maxChunk: 1 << 20 });
+        for (let i = 0; i < 30; i++) await sleep(10);
+        assert.equal(await state(writing), "pending");
+        // The server's socket stopped reading; what is in flight sits in the kernel's buffers.
+        const read = sockets.server.bytesRead;
+        assert.ok(read < 1 << 20, `the server read only ${read} bytes off the socket`);
+        ac.abort(new Error("enough"));
+        await assert.rejects(writing, (e) => e instanceof Error && e.message === "enough");
+        await assert.rejects(ct.closed);
+        assert.ok(sockets.client.destroyed, "the client's socket was destroyed");
+        await assert.rejects(readAll(st.readable)); // the server sees the reset or a truncation
+      } finally {
+        await sockets.close();
+      }
+    })(),
+    30_000,
+    "TCP back-pressure",
+  );
+});

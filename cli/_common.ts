@@ -1,0 +1,130 @@
+/**
+ * What the CLI's commands share: reading PEM files, mapping openssl-style names to airlock's, the key
+ * log file, and describing a certificate in one line. Runtime glue (files, process) lives here only.
+ * @module
+ */
+
+import { appendFileSync, readFileSync } from "node:fs";
+import {
+  type CertifiedKey,
+  type CipherSuiteName,
+  type GroupName,
+  loadPrivateKey,
+  on,
+  pemDecode,
+  type TlsEngine,
+} from "../mod.ts";
+import { formatName, parseCertificate } from "../verify/_cert.ts";
+import { splitList, UsageError } from "./_args.ts";
+
+/** Read a file as text, or fail with a one-line message. */
+export function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+/** Read PEM certificates from a file (at least one). */
+export function readCertificates(path: string, what: string): Uint8Array[] {
+  const text = readText(path, what);
+  let certs: Uint8Array[];
+  try {
+    certs = pemDecode(text, "CERTIFICATE");
+  } catch (e) {
+    throw new UsageError(`cannot parse ${what} ${path}: ${(e as Error).message}`);
+  }
+  if (certs.length === 0) throw new UsageError(`no CERTIFICATE block in ${what} ${path}`);
+  return certs;
+}
+
+/** Load a certificate chain and its private key. */
+export async function readCertifiedKey(certPath: string, keyPath: string): Promise<CertifiedKey> {
+  const chain = readCertificates(certPath, "certificate file");
+  const keyText = readText(keyPath, "key file");
+  try {
+    return { chain, key: await loadPrivateKey(keyText) };
+  } catch (e) {
+    throw new UsageError(`cannot load key ${keyPath}: ${(e as Error).message}`);
+  }
+}
+
+const SUITE_NAMES: Record<string, CipherSuiteName> = {
+  TLS_AES_128_GCM_SHA256: "TLS_AES_128_GCM_SHA256",
+  TLS_AES_256_GCM_SHA384: "TLS_AES_256_GCM_SHA384",
+  TLS_CHACHA20_POLY1305_SHA256: "TLS_CHACHA20_POLY1305_SHA256",
+};
+
+/** `--ciphersuites` (openssl's TLS 1.3 names). */
+export function parseSuites(value: string): CipherSuiteName[] {
+  return splitList(value).map((n) => {
+    const s = SUITE_NAMES[n.toUpperCase()];
+    if (!s) {
+      throw new UsageError(
+        `unsupported cipher suite ${n} (supported: ${Object.keys(SUITE_NAMES).join(", ")})`,
+      );
+    }
+    return s;
+  });
+}
+
+const GROUP_NAMES: Record<string, GroupName> = {
+  x25519: "x25519",
+  secp256r1: "secp256r1",
+  "p-256": "secp256r1",
+  prime256v1: "secp256r1",
+  secp384r1: "secp384r1",
+  "p-384": "secp384r1",
+};
+
+/** `--groups` (airlock's or openssl's names). */
+export function parseGroups(value: string): GroupName[] {
+  return splitList(value).map((n) => {
+    const g = GROUP_NAMES[n.toLowerCase()];
+    if (!g) {
+      throw new UsageError(`unsupported group ${n} (supported: x25519, secp256r1/P-256, secp384r1/P-384)`);
+    }
+    return g;
+  });
+}
+
+/** `--tls1.2` / `--tls1.3`: only TLS 1.3 exists today. */
+export function checkVersionFlags(booleans: ReadonlySet<string>): void {
+  if (booleans.has("tls1.2")) {
+    throw new UsageError("--tls1.2: TLS 1.2 is not supported yet; airlock speaks TLS 1.3");
+  }
+}
+
+/** Append the engine's key log lines to `path` (NSS SSLKEYLOGFILE format). */
+export function keyLogTo(engine: TlsEngine, path: string | undefined): void {
+  if (!path) return;
+  on(engine, "keylog", (line) => appendFileSync(path, line + "\n", { mode: 0o600 }));
+}
+
+/** "CN=example.com" for a DER certificate, or a placeholder. */
+export function describeCertificate(der: Uint8Array | undefined): string {
+  if (!der) return "(none)";
+  try {
+    return formatName(parseCertificate(der).subject);
+  } catch {
+    return "(unparsable)";
+  }
+}
+
+/** Split HOST:PORT (IPv6 in brackets). */
+export function hostPort(value: string, flag: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new UsageError(`${flag} expects HOST:PORT, got "${value}"`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/** Parse a port number. */
+export function portNumber(value: string, flag: string): number {
+  const port = Number(value);
+  if (!/^\d{1,5}$/.test(value) || port > 65535) {
+    throw new UsageError(`${flag} expects a port number, got "${value}"`);
+  }
+  return port;
+}

@@ -1,0 +1,305 @@
+/**
+ * The CLI end to end: real processes of `airlock server` and `airlock client` on 127.0.0.1 (run with the
+ * same runtime as the tests), `airlock verify`, the key log file, and one-line errors with their exit codes.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { generateChain, type TestChain } from "../tests/_pki.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** How to run cli/airlock.ts with the runtime running these tests. */
+function cliCommand(): [string, string[]] {
+  const entry = join(ROOT, "cli", "airlock.ts");
+  if ((process.versions as Record<string, string>).bun) return [process.execPath, [entry]];
+  const deno = (globalThis as { Deno?: { execPath?: () => string } }).Deno;
+  if (deno?.execPath) return [deno.execPath(), ["run", "-A", entry]];
+  return [process.execPath, ["--import", "tsx", entry]];
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface Proc {
+  readonly done: Promise<Run>;
+  readonly stdout: () => string;
+  write(text: string): void;
+  end(): void;
+  kill(): void;
+}
+
+function start(args: string[], timeoutMs = 30_000): Proc {
+  const [bin, pre] = cliCommand();
+  const child = spawn(bin, [...pre, ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "", stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const done = new Promise<Run>((resolve) =>
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    })
+  );
+  return {
+    done,
+    stdout: () => stdout,
+    write: (t) => child.stdin.write(t),
+    end: () => child.stdin.end(),
+    kill: () => child.kill("SIGKILL"),
+  };
+}
+
+async function run(args: string[], input = ""): Promise<Run> {
+  const p = start(args);
+  p.write(input);
+  p.end();
+  return await p.done;
+}
+
+async function listening(p: Proc): Promise<number> {
+  for (let i = 0; i < 300; i++) {
+    const m = /^ACCEPT [^\s]+:(\d+)$/m.exec(p.stdout());
+    if (m) return Number(m[1]);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  p.kill();
+  throw new Error(`server did not print ACCEPT: ${JSON.stringify(await p.done)}`);
+}
+
+interface Files {
+  dir: string;
+  path: (name: string) => string;
+}
+
+function files(entries: Record<string, string>): Files {
+  const dir = mkdtempSync(join(tmpdir(), "airlock-cli-"));
+  for (const [name, text] of Object.entries(entries)) writeFileSync(join(dir, name), text);
+  return { dir, path: (n) => join(dir, n) };
+}
+
+async function pki(): Promise<{ server: TestChain; client: TestChain; f: Files }> {
+  const server = await generateChain({ intermediate: true, dnsNames: ["localhost"] });
+  const client = await generateChain({ dnsNames: ["client.test"], eku: ["clientAuth"] });
+  const f = files({
+    "server.pem": server.chainPem,
+    "server-key.pem": server.keyPem,
+    "root.pem": server.rootPem,
+    "client.pem": client.chainPem,
+    "client-key.pem": client.keyPem,
+    "client-root.pem": client.rootPem,
+  });
+  return { server, client, f };
+}
+
+Deno.test("airlock client ↔ airlock server --echo: verified, echoed, closed cleanly, key log written", async () => {
+  const { f } = await pki();
+  try {
+    const server = start([
+      "server",
+      "--accept",
+      "0",
+      "--cert",
+      f.path("server.pem"),
+      "--key",
+      f.path("server-key.pem"),
+      "--echo",
+      "--naccept",
+      "1",
+      "--alpn",
+      "h2,http/1.1",
+    ]);
+    const port = await listening(server);
+    const c = await run([
+      "client",
+      "--connect",
+      `127.0.0.1:${port}`,
+      "--servername",
+      "localhost",
+      "--cafile",
+      f.path("root.pem"),
+      "--alpn",
+      "http/1.1",
+      "--keylogfile",
+      f.path("keys.log"),
+    ], "ping over the CLI\n");
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(c.stdout, "ping over the CLI\n");
+    assert.match(c.stderr, /^Protocol: TLSv1\.3$/m);
+    assert.match(c.stderr, /^ALPN: http\/1\.1$/m);
+    assert.match(c.stderr, /^Peer certificate: CN=airlock test leaf$/m);
+    assert.match(c.stderr, /^Verification: OK/m);
+    const s = await server.done;
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(
+      s.stderr,
+      /\[1\] 127\.0\.0\.1:\d+: TLSv1\.3 TLS_AES_128_GCM_SHA256 x25519 alpn=http\/1\.1 sni=localhost/,
+    );
+    const keylog = readFileSync(f.path("keys.log"), "utf8").trim().split("\n");
+    assert.equal(keylog.length, 5);
+    assert.ok(keylog.every((l) => /^[A-Z_0]+ [0-9a-f]{64} [0-9a-f]{64}$/.test(l)));
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("airlock server --www --verify-client answers GET with the connection's parameters (mTLS)", async () => {
+  const { f } = await pki();
+  try {
+    const server = start([
+      "server",
+      "--accept",
+      "0",
+      "--cert",
+      f.path("server.pem"),
+      "--key",
+      f.path("server-key.pem"),
+      "--www",
+      "--naccept",
+      "1",
+      "--cafile",
+      f.path("client-root.pem"),
+      "--verify-client",
+      "--groups",
+      "P-384",
+    ]);
+    const port = await listening(server);
+    const c = await run([
+      "client",
+      "--connect",
+      `127.0.0.1:${port}`,
+      "--servername",
+      "localhost",
+      "--cafile",
+      f.path("root.pem"),
+      "--cert",
+      f.path("client.pem"),
+      "--key",
+      f.path("client-key.pem"),
+    ], "GET / HTTP/1.0\r\n\r\n");
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stdout, /^HTTP\/1\.0 200 OK\r$/m);
+    assert.match(c.stdout, /Group: +secp384r1 \(after HelloRetryRequest\)/);
+    assert.match(c.stdout, /Client cert: +CN=airlock test leaf/);
+    assert.equal((await server.done).code, 0);
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("airlock client against a server whose chain does not verify exits 1 with the reason", async () => {
+  const { f } = await pki();
+  const other = await generateChain();
+  writeFileSync(f.path("other-root.pem"), other.rootPem);
+  try {
+    const server = start([
+      "server",
+      "--accept",
+      "0",
+      "--cert",
+      f.path("server.pem"),
+      "--key",
+      f.path("server-key.pem"),
+      "--echo",
+      "--naccept",
+      "1",
+    ]);
+    const port = await listening(server);
+    const c = await run([
+      "client",
+      "--connect",
+      `127.0.0.1:${port}`,
+      "--servername",
+      "localhost",
+      "--cafile",
+      f.path("other-root.pem"),
+    ]);
+    assert.equal(c.code, 1);
+    assert.match(
+      c.stderr,
+      /^airlock: handshake with 127\.0\.0\.1:\d+ failed: .*\[certificate\.unknown_issuer\]$/m,
+    );
+    const s = await server.done;
+    assert.match(s.stderr, /failed: .*\[alert_received\.unknown_ca\]/);
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("airlock verify says OK or why not, with exit codes 0 and 2", async () => {
+  const { server, f } = await pki();
+  writeFileSync(f.path("leaf.pem"), server.chainPem.split(/(?<=-----END CERTIFICATE-----\n)/)[0]!);
+  writeFileSync(f.path("inter.pem"), server.chainPem.split(/(?<=-----END CERTIFICATE-----\n)/)[1]!);
+  try {
+    const ok = await run([
+      "verify",
+      "--cafile",
+      f.path("root.pem"),
+      "--untrusted",
+      f.path("inter.pem"),
+      "--servername",
+      "localhost",
+      f.path("leaf.pem"),
+    ]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /leaf\.pem: OK/);
+    const missing = await run(["verify", "--cafile", f.path("root.pem"), f.path("leaf.pem")]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stdout, /verification failed: unknown_issuer: /);
+    const late = await run([
+      "verify",
+      "--cafile",
+      f.path("root.pem"),
+      "--untrusted",
+      f.path("inter.pem"),
+      "--attime",
+      "2208988800",
+      f.path("leaf.pem"),
+    ]);
+    assert.equal(late.code, 2);
+    assert.match(late.stdout, /verification failed: expired: /);
+    const name = await run([
+      "verify",
+      "--cafile",
+      f.path("root.pem"),
+      "--untrusted",
+      f.path("inter.pem"),
+      "--servername",
+      "other.test",
+      f.path("leaf.pem"),
+    ]);
+    assert.equal(name.code, 2);
+    assert.match(name.stdout, /verification failed: name_mismatch: /);
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("the CLI reports bad flags, unreadable files and refused connections on one line", async () => {
+  const unknown = await run(["client", "--bogus"]);
+  assert.equal(unknown.code, 2);
+  assert.equal(unknown.stderr, "airlock client: unknown flag --bogus\n");
+  const noFile = await run(["client", "--connect", "127.0.0.1:1", "--cafile", "/nonexistent/ca.pem"]);
+  assert.equal(noFile.code, 2);
+  assert.equal(noFile.stderr, "airlock client: cannot read CA file /nonexistent/ca.pem: ENOENT\n");
+  const tls12 = await run(["client", "--connect", "127.0.0.1:1", "--insecure", "--tls1.2"]);
+  assert.equal(tls12.code, 2);
+  assert.match(tls12.stderr, /TLS 1\.2 is not supported yet/);
+  const noVerify = await run(["client", "--connect", "127.0.0.1:1"]);
+  assert.equal(noVerify.code, 2);
+  assert.match(noVerify.stderr, /pass --cafile PEM to verify the server, or --insecure/);
+  // A port nothing listens on: refused.
+  const refused = await run(["client", "--connect", "127.0.0.1:1", "--insecure"]);
+  assert.equal(refused.code, 1);
+  assert.equal(refused.stderr, "airlock: cannot connect to 127.0.0.1:1: ECONNREFUSED\n");
+  const cmd = await run(["frobnicate"]);
+  assert.equal(cmd.code, 2);
+  assert.match(cmd.stderr, /unknown command "frobnicate"/);
+});

@@ -1,0 +1,135 @@
+/**
+ * `airlock client`: connect, handshake, report what was negotiated on stderr, then copy stdin → TLS and
+ * TLS → stdout until both ends are done; close with close_notify. Exit 0 only on a clean close.
+ * @module
+ */
+
+import net from "node:net";
+import process from "node:process";
+import { type ClientConfig, createBioPair, createClient, TlsError } from "../mod.ts";
+import { connectTls } from "../adapters/stream.ts";
+import { nodeSocketStreams } from "../adapters/node.ts";
+import { type FlagSpec, parseFlags, splitList, UsageError } from "./_args.ts";
+import {
+  checkVersionFlags,
+  describeCertificate,
+  hostPort,
+  keyLogTo,
+  parseGroups,
+  parseSuites,
+  readCertificates,
+  readCertifiedKey,
+} from "./_common.ts";
+
+/** Flags of `airlock client`. */
+export const CLIENT_FLAGS: Record<string, FlagSpec> = {
+  connect: { kind: "string", help: "HOST:PORT to connect to (required)" },
+  servername: { kind: "string", help: "name to send as SNI and to verify (default: HOST)" },
+  cafile: { kind: "string", help: "PEM file of trust anchors to verify the server against" },
+  insecure: { kind: "boolean", help: "do not verify the server's certificate (tests only)" },
+  cert: { kind: "string", help: "client certificate chain (PEM), for mTLS" },
+  key: { kind: "string", help: "client private key (PEM), for mTLS" },
+  alpn: { kind: "string", help: "ALPN protocols to offer, comma-separated" },
+  "tls1.2": { kind: "boolean", help: "TLS 1.2 only (not supported yet)" },
+  "tls1.3": { kind: "boolean", help: "TLS 1.3 only (the default)" },
+  ciphersuites: { kind: "string", help: "TLS 1.3 cipher suites, colon- or comma-separated" },
+  groups: { kind: "string", help: "key exchange groups (x25519, P-256, P-384)" },
+  keylogfile: { kind: "string", help: "append NSS key log lines to this file" },
+  "connect-timeout": { kind: "string", help: "seconds for connect + handshake (default 15)" },
+};
+
+/** Run `airlock client`; resolves to the exit code. */
+export async function runClient(argv: readonly string[]): Promise<number> {
+  const f = parseFlags(argv, CLIENT_FLAGS);
+  if (f.positional.length > 0) throw new UsageError(`unexpected argument "${f.positional[0]}"`);
+  checkVersionFlags(f.booleans);
+  const target = f.strings.get("connect");
+  if (!target) throw new UsageError("--connect HOST:PORT is required");
+  const { host, port } = hostPort(target, "--connect");
+  const serverName = f.strings.get("servername") ?? host;
+  const cafile = f.strings.get("cafile");
+  const insecure = f.booleans.has("insecure");
+  if (!cafile && !insecure) throw new UsageError("pass --cafile PEM to verify the server, or --insecure");
+  const certPath = f.strings.get("cert"), keyPath = f.strings.get("key");
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    throw new UsageError("--cert and --key go together");
+  }
+  const timeoutMs = Number(f.strings.get("connect-timeout") ?? "15") * 1000;
+  if (!(timeoutMs > 0)) throw new UsageError("--connect-timeout expects a positive number of seconds");
+
+  const config: ClientConfig = {
+    serverName,
+    ...(cafile ? { trustAnchors: readCertificates(cafile, "CA file") } : {}),
+    ...(insecure && !cafile ? { dangerouslyDisableCertificateVerification: true } : {}),
+    ...(certPath && keyPath ? { clientCertificate: await readCertifiedKey(certPath, keyPath) } : {}),
+    ...(f.strings.has("alpn") ? { alpnProtocols: splitList(f.strings.get("alpn")!) } : {}),
+    ...(f.strings.has("ciphersuites") ? { cipherSuites: parseSuites(f.strings.get("ciphersuites")!) } : {}),
+    ...(f.strings.has("groups") ? { groups: parseGroups(f.strings.get("groups")!) } : {}),
+  };
+  const { engine, network } = createBioPair();
+  const client = createClient(config, engine);
+  keyLogTo(client, f.strings.get("keylogfile"));
+
+  const socket = net.connect({ host, port, allowHalfOpen: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve).once("error", reject);
+      setTimeout(() => reject(new Error("timed out")), timeoutMs).unref?.();
+    });
+  } catch (e) {
+    socket.destroy();
+    process.stderr.write(
+      `airlock: cannot connect to ${target}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`,
+    );
+    return 1;
+  }
+  let tls;
+  try {
+    tls = await connectTls(client, network, nodeSocketStreams(socket), { handshakeTimeoutMs: timeoutMs });
+  } catch (e) {
+    process.stderr.write(`airlock: handshake with ${target} failed: ${describeError(e)}\n`);
+    return 1;
+  }
+  const info = tls.info;
+  const verification = cafile
+    ? `OK (chain and name "${serverName}" verified against ${cafile})`
+    : "NOT VERIFIED (--insecure)";
+  process.stderr.write(
+    [
+      `Protocol: ${info.version}`,
+      `Cipher suite: ${info.cipherSuite}`,
+      `Group: ${info.group}${info.helloRetry ? " (after HelloRetryRequest)" : ""}`,
+      `Signature scheme: ${info.signatureScheme}`,
+      `ALPN: ${info.alpn ?? "(none)"}`,
+      `Peer certificate: ${describeCertificate(info.peerCertificates[0])}`,
+      `Verification: ${verification}`,
+      "",
+    ].join("\n"),
+  );
+
+  // stdin → TLS (close_notify at stdin's end), TLS → stdout until the server's close_notify.
+  const upstream = (async () => {
+    const writer = tls.writable.getWriter();
+    for await (const chunk of process.stdin) await writer.write(chunk as Uint8Array);
+    await writer.close();
+  })();
+  const downstream = (async () => {
+    for await (const chunk of tls.readable) {
+      if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once("drain", r));
+    }
+  })();
+  try {
+    await Promise.all([downstream, upstream]);
+    await tls.close();
+    return 0;
+  } catch (e) {
+    process.stderr.write(`airlock: connection to ${target} failed: ${describeError(e)}\n`);
+    return 1;
+  }
+}
+
+/** One line for an error. */
+export function describeError(e: unknown): string {
+  if (e instanceof TlsError) return `${e.message} [${e.code}]`;
+  return e instanceof Error ? e.message : String(e);
+}

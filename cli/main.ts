@@ -1,0 +1,56 @@
+/**
+ * The airlock command line's dispatcher: `airlock client`, `airlock server`, `airlock verify`, with flags
+ * named after openssl's. The entry point is cli/airlock.ts.
+ *
+ * Exit codes: 0 success (a clean close, a valid certificate), 1 a connection or handshake failure,
+ * 2 a usage error or an invalid certificate.
+ * @module
+ */
+
+import process from "node:process";
+import { flagHelp, UsageError } from "./_args.ts";
+import { CLIENT_FLAGS, runClient } from "./client.ts";
+import { runServer, SERVER_FLAGS } from "./server.ts";
+import { runVerify, VERIFY_FLAGS } from "./verify.ts";
+
+const USAGE = `usage:
+  airlock client --connect HOST:PORT [--servername N] [--cafile PEM | --insecure] [--cert PEM --key PEM]
+                 [--alpn a,b] [--tls1.3] [--ciphersuites L] [--groups L] [--keylogfile F]
+  airlock server --accept PORT [--host 127.0.0.1] --cert PEM --key PEM ... [--cafile PEM --verify-client]
+                 [--alpn L] [--groups L] [--ciphersuites L] [--keylogfile F] (--echo | --www)
+  airlock verify --cafile PEM [--untrusted PEM] [--servername N] [--purpose server|client] [--attime UNIX] CERT.pem
+`;
+
+const COMMANDS = {
+  client: { run: runClient, flags: CLIENT_FLAGS },
+  server: { run: runServer, flags: SERVER_FLAGS },
+  verify: { run: runVerify, flags: VERIFY_FLAGS },
+} as const;
+
+/** Run the CLI with `argv` (without the program name); resolves to the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name as keyof typeof COMMANDS];
+  if (!command) {
+    process.stderr.write(`airlock: unknown command "${name}"\n${USAGE}`);
+    return 2;
+  }
+  if (rest.includes("--help")) {
+    process.stdout.write(`airlock ${name}\n${flagHelp(command.flags)}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`airlock ${name}: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`airlock ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * `airlock server`: accept TLS connections on a TCP port and either echo what each client sends
+ * (`--echo`) or answer an HTTP/1.x GET with a page describing the connection (`--www`, like
+ * `openssl s_server -www`). Prints `ACCEPT HOST:PORT` once listening, and one line per connection.
+ * @module
+ */
+
+import net from "node:net";
+import process from "node:process";
+import { type CertifiedKey, createBioPair, createServer, type ServerConfig } from "../mod.ts";
+import { connectTls, type TlsStream } from "../adapters/stream.ts";
+import { nodeSocketStreams } from "../adapters/node.ts";
+import { type FlagSpec, parseFlags, splitList, UsageError } from "./_args.ts";
+import {
+  checkVersionFlags,
+  describeCertificate,
+  keyLogTo,
+  parseGroups,
+  parseSuites,
+  portNumber,
+  readCertificates,
+  readCertifiedKey,
+} from "./_common.ts";
+import { describeError } from "./client.ts";
+
+/** Flags of `airlock server`. */
+export const SERVER_FLAGS: Record<string, FlagSpec> = {
+  accept: { kind: "string", help: "TCP port to listen on (0: any free port)" },
+  host: { kind: "string", help: "address to listen on (default 127.0.0.1)" },
+  cert: { kind: "list", help: "certificate chain (PEM); repeat with --key for several" },
+  key: { kind: "list", help: "private key (PEM) for the --cert at the same position" },
+  cafile: { kind: "string", help: "PEM trust anchors for client certificates" },
+  "verify-client": { kind: "boolean", help: "require a client certificate valid under --cafile" },
+  alpn: { kind: "string", help: "ALPN protocols accepted, in preference order" },
+  groups: { kind: "string", help: "key exchange groups (x25519, P-256, P-384)" },
+  ciphersuites: { kind: "string", help: "TLS 1.3 cipher suites" },
+  "tls1.2": { kind: "boolean", help: "TLS 1.2 only (not supported yet)" },
+  "tls1.3": { kind: "boolean", help: "TLS 1.3 only (the default)" },
+  keylogfile: { kind: "string", help: "append NSS key log lines to this file" },
+  echo: { kind: "boolean", help: "echo application data back" },
+  www: { kind: "boolean", help: "answer HTTP GET with a page about the connection" },
+  naccept: { kind: "string", help: "exit after this many connections" },
+};
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const MAX_REQUEST = 16 * 1024;
+
+/** Run `airlock server`; resolves to the exit code when the server stops. */
+export async function runServer(argv: readonly string[]): Promise<number> {
+  const f = parseFlags(argv, SERVER_FLAGS);
+  if (f.positional.length > 0) throw new UsageError(`unexpected argument "${f.positional[0]}"`);
+  checkVersionFlags(f.booleans);
+  const acceptFlag = f.strings.get("accept");
+  if (acceptFlag === undefined) throw new UsageError("--accept PORT is required");
+  const port = portNumber(acceptFlag, "--accept");
+  const host = f.strings.get("host") ?? "127.0.0.1";
+  const echo = f.booleans.has("echo"), www = f.booleans.has("www");
+  if (echo === www) throw new UsageError("pass exactly one of --echo and --www");
+  const certs = f.lists.get("cert") ?? [], keys = f.lists.get("key") ?? [];
+  if (certs.length === 0) throw new UsageError("--cert PEM --key PEM is required");
+  if (certs.length !== keys.length) throw new UsageError("each --cert needs its --key");
+  const certificates: CertifiedKey[] = [];
+  for (const [i, c] of certs.entries()) certificates.push(await readCertifiedKey(c, keys[i]!));
+  const cafile = f.strings.get("cafile");
+  const verifyClient = f.booleans.has("verify-client");
+  if (verifyClient && !cafile) throw new UsageError("--verify-client needs --cafile");
+  const naccept = f.strings.has("naccept") ? Number(f.strings.get("naccept")) : Infinity;
+  if (!(naccept > 0)) throw new UsageError("--naccept expects a positive number");
+
+  const config: ServerConfig = {
+    certificates,
+    ...(cafile
+      ? { clientAuth: { required: verifyClient, trustAnchors: readCertificates(cafile, "CA file") } }
+      : {}),
+    ...(f.strings.has("alpn") ? { alpnProtocols: splitList(f.strings.get("alpn")!) } : {}),
+    ...(f.strings.has("ciphersuites") ? { cipherSuites: parseSuites(f.strings.get("ciphersuites")!) } : {}),
+    ...(f.strings.has("groups") ? { groups: parseGroups(f.strings.get("groups")!) } : {}),
+  };
+  const keylog = f.strings.get("keylogfile");
+
+  let served = 0, failures = 0;
+  const server = net.createServer({ allowHalfOpen: true });
+  const done = new Promise<void>((resolve) => server.once("close", resolve));
+  const active = new Set<Promise<void>>();
+  server.on("connection", (socket) => {
+    const id = ++served;
+    if (served >= naccept) server.close();
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    const job: Promise<void> = handle(socket, config, keylog, www).then(
+      (summary) => void process.stderr.write(`[${id}] ${peer}: ${summary}\n`),
+      (e) => {
+        failures++;
+        process.stderr.write(`[${id}] ${peer}: failed: ${describeError(e)}\n`);
+      },
+    );
+    active.add(job);
+    job.finally(() => active.delete(job));
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => resolve());
+    });
+  } catch (e) {
+    process.stderr.write(
+      `airlock: cannot listen on ${host}:${port}: ${(e as NodeJS.ErrnoException).code ?? e}\n`,
+    );
+    return 1;
+  }
+  const addr = server.address() as net.AddressInfo;
+  process.stdout.write(`ACCEPT ${addr.address}:${addr.port}\n`);
+  const stop = () => server.close();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  await done;
+  await Promise.all([...active]);
+  process.off("SIGINT", stop);
+  process.off("SIGTERM", stop);
+  return failures > 0 && Number.isFinite(naccept) ? 1 : 0;
+}
+
+async function handle(
+  socket: net.Socket,
+  config: ServerConfig,
+  keylog: string | undefined,
+  www: boolean,
+): Promise<string> {
+  const { engine, network } = createBioPair();
+  const tls = createServer(config, engine);
+  keyLogTo(tls, keylog);
+  const conn = await connectTls(tls, network, nodeSocketStreams(socket), {
+    handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+  });
+  const i = conn.info;
+  const summary =
+    `${i.version} ${i.cipherSuite} ${i.group} alpn=${i.alpn ?? "-"} sni=${i.serverName ?? "-"}` +
+    ` client-cert=${describeCertificate(i.peerCertificates[0])}`;
+  if (www) await serveWww(conn);
+  else await serveEcho(conn);
+  return summary;
+}
+
+async function serveEcho(conn: TlsStream): Promise<void> {
+  // Echo until the client's close_notify, then close ours.
+  await conn.readable.pipeTo(conn.writable);
+  await conn.closed;
+}
+
+async function serveWww(conn: TlsStream): Promise<void> {
+  const reader = conn.readable.getReader();
+  let request = "";
+  const decoder = new TextDecoder();
+  while (!request.includes("\r\n\r\n") && request.length < MAX_REQUEST) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    request += decoder.decode(value, { stream: true });
+  }
+  reader.releaseLock();
+  const line = request.split("\r\n", 1)[0] ?? "";
+  const i = conn.info;
+  const ok = /^GET \S+ HTTP\/1\.[01]$/.test(line);
+  const body = ok
+    ? [
+      "<!doctype html><title>airlock</title><pre>",
+      `Protocol:         ${i.version}`,
+      `Cipher suite:     ${i.cipherSuite}`,
+      `Group:            ${i.group}${i.helloRetry ? " (after HelloRetryRequest)" : ""}`,
+      `Signature scheme: ${i.signatureScheme}`,
+      `ALPN:             ${i.alpn ?? "(none)"}`,
+      `SNI:              ${i.serverName ?? "(none)"}`,
+      `Client cert:      ${describeCertificate(i.peerCertificates[0])}`,
+      "</pre>",
+      "",
+    ].join("\n")
+    : "Bad request\n";
+  const status = ok ? "200 OK" : "400 Bad Request";
+  const head = `HTTP/1.0 ${status}\r\nContent-Type: ${ok ? "text/html" : "text/plain"}; charset=utf-8\r\n` +
+    `Content-Length: ${new TextEncoder().encode(body).length}\r\nConnection: close\r\n\r\n`;
+  const writer = conn.writable.getWriter();
+  await writer.write(new TextEncoder().encode(head + body));
+  writer.releaseLock();
+  await conn.close();
+}
