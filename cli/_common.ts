@@ -70,6 +70,7 @@ export function parseSuites(value: string): CipherSuiteName[] {
 }
 
 const GROUP_NAMES: Record<string, GroupName> = {
+  x25519mlkem768: "X25519MLKEM768",
   x25519: "x25519",
   secp256r1: "secp256r1",
   "p-256": "secp256r1",
@@ -83,7 +84,9 @@ export function parseGroups(value: string): GroupName[] {
   return splitList(value).map((n) => {
     const g = GROUP_NAMES[n.toLowerCase()];
     if (!g) {
-      throw new UsageError(`unsupported group ${n} (supported: x25519, secp256r1/P-256, secp384r1/P-384)`);
+      throw new UsageError(
+        `unsupported group ${n} (supported: X25519MLKEM768, x25519, secp256r1/P-256, secp384r1/P-384)`,
+      );
     }
     return g;
   });

@@ -140,7 +140,7 @@ Deno.test("airlock client ↔ airlock server --echo: verified, echoed, closed cl
     assert.equal(s.code, 0, s.stderr);
     assert.match(
       s.stderr,
-      /\[1\] 127\.0\.0\.1:\d+: TLSv1\.3 TLS_AES_128_GCM_SHA256 x25519 alpn=http\/1\.1 sni=localhost/,
+      /\[1\] 127\.0\.0\.1:\d+: TLSv1\.3 TLS_AES_128_GCM_SHA256 \S+ alpn=http\/1\.1 sni=localhost/,
     );
     const keylog = readFileSync(f.path("keys.log"), "utf8").trim().split("\n");
     assert.equal(keylog.length, 5);
@@ -302,4 +302,24 @@ Deno.test("the CLI reports bad flags, unreadable files and refused connections o
   const cmd = await run(["frobnicate"]);
   assert.equal(cmd.code, 2);
   assert.match(cmd.stderr, /unknown command "frobnicate"/);
+});
+
+Deno.test("airlock client --session saves a session and resumes with it on the next run", async () => {
+  const { f } = await pki();
+  try {
+    const server = start(["server", "--accept", "0", "--cert", f.path("server.pem"), "--key", f.path("server-key.pem"), "--echo", "--naccept", "2"]);
+    const port = await listening(server);
+    const args = ["client", "--connect", `127.0.0.1:${port}`, "--servername", "localhost", "--cafile", f.path("root.pem"), "--session", f.path("session.bin")];
+    const first = await run(args, "one\n");
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /^Resumed: no$/m);
+    const second = await run(args, "two\n");
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout, "two\n");
+    assert.match(second.stderr, /^Resumed: yes$/m);
+    const s = await server.done;
+    assert.match(s.stderr, /\[2\] .* resumed=yes/);
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
 });

@@ -6,7 +6,8 @@
 
 import net from "node:net";
 import process from "node:process";
-import { type ClientConfig, createBioPair, createClient, TlsError } from "../mod.ts";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { type ClientConfig, createBioPair, createClient, on, TlsError, TlsSession } from "../mod.ts";
 import { connectTls } from "../adapters/stream.ts";
 import { nodeSocketStreams } from "../adapters/node.ts";
 import { type FlagSpec, parseFlags, splitList, UsageError } from "./_args.ts";
@@ -33,8 +34,9 @@ export const CLIENT_FLAGS: Record<string, FlagSpec> = {
   "tls1.2": { kind: "boolean", help: "TLS 1.2 only (not supported yet)" },
   "tls1.3": { kind: "boolean", help: "TLS 1.3 only (the default)" },
   ciphersuites: { kind: "string", help: "TLS 1.3 cipher suites, colon- or comma-separated" },
-  groups: { kind: "string", help: "key exchange groups (x25519, P-256, P-384)" },
+  groups: { kind: "string", help: "key exchange groups (X25519MLKEM768, x25519, P-256, P-384)" },
   keylogfile: { kind: "string", help: "append NSS key log lines to this file" },
+  session: { kind: "string", help: "resume the session saved in this file, and save the newest one there" },
   "connect-timeout": { kind: "string", help: "seconds for connect + handshake (default 15)" },
 };
 
@@ -66,9 +68,12 @@ export async function runClient(argv: readonly string[]): Promise<number> {
     ...(f.strings.has("ciphersuites") ? { cipherSuites: parseSuites(f.strings.get("ciphersuites")!) } : {}),
     ...(f.strings.has("groups") ? { groups: parseGroups(f.strings.get("groups")!) } : {}),
   };
+  const sessionFile = f.strings.get("session");
+  const saved = sessionFile ? loadSession(sessionFile) : undefined;
   const { engine, network } = createBioPair();
-  const client = createClient(config, engine);
+  const client = createClient(saved ? { ...config, session: saved } : config, engine);
   keyLogTo(client, f.strings.get("keylogfile"));
+  if (sessionFile) on(client, "session", (s) => writeFileSync(sessionFile, s.toBytes(), { mode: 0o600 }));
 
   const socket = net.connect({ host, port, allowHalfOpen: true });
   try {
@@ -99,9 +104,10 @@ export async function runClient(argv: readonly string[]): Promise<number> {
       `Protocol: ${info.version}`,
       `Cipher suite: ${info.cipherSuite}`,
       `Group: ${info.group}${info.helloRetry ? " (after HelloRetryRequest)" : ""}`,
-      `Signature scheme: ${info.signatureScheme}`,
+      `Signature scheme: ${info.signatureScheme ?? "(none: resumed)"}`,
       `ALPN: ${info.alpn ?? "(none)"}`,
       `Peer certificate: ${describeCertificate(info.peerCertificates[0])}`,
+      `Resumed: ${info.resumed ? "yes" : saved ? "no (the saved session was not accepted)" : "no"}`,
       `Verification: ${verification}`,
       "",
     ].join("\n"),
@@ -132,4 +138,14 @@ export async function runClient(argv: readonly string[]): Promise<number> {
 export function describeError(e: unknown): string {
   if (e instanceof TlsError) return `${e.message} [${e.code}]`;
   return e instanceof Error ? e.message : String(e);
+}
+
+/** A saved session, or undefined when the file does not exist yet. */
+function loadSession(path: string): TlsSession | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    return TlsSession.fromBytes(readFileSync(path));
+  } catch (e) {
+    throw new UsageError(`cannot load session ${path}: ${(e as Error).message}`);
+  }
 }

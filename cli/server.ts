@@ -32,7 +32,7 @@ export const SERVER_FLAGS: Record<string, FlagSpec> = {
   cafile: { kind: "string", help: "PEM trust anchors for client certificates" },
   "verify-client": { kind: "boolean", help: "require a client certificate valid under --cafile" },
   alpn: { kind: "string", help: "ALPN protocols accepted, in preference order" },
-  groups: { kind: "string", help: "key exchange groups (x25519, P-256, P-384)" },
+  groups: { kind: "string", help: "key exchange groups (X25519MLKEM768, x25519, P-256, P-384)" },
   ciphersuites: { kind: "string", help: "TLS 1.3 cipher suites" },
   "tls1.2": { kind: "boolean", help: "TLS 1.2 only (not supported yet)" },
   "tls1.3": { kind: "boolean", help: "TLS 1.3 only (the default)" },
@@ -67,6 +67,7 @@ export async function runServer(argv: readonly string[]): Promise<number> {
   const naccept = f.strings.has("naccept") ? Number(f.strings.get("naccept")) : Infinity;
   if (!(naccept > 0)) throw new UsageError("--naccept expects a positive number");
 
+  // One config object for every connection: its ticket keys are shared, so clients can resume.
   const config: ServerConfig = {
     certificates,
     ...(cafile
@@ -134,7 +135,7 @@ async function handle(
   const i = conn.info;
   const summary =
     `${i.version} ${i.cipherSuite} ${i.group} alpn=${i.alpn ?? "-"} sni=${i.serverName ?? "-"}` +
-    ` client-cert=${describeCertificate(i.peerCertificates[0])}`;
+    ` resumed=${i.resumed ? "yes" : "no"} client-cert=${describeCertificate(i.peerCertificates[0])}`;
   if (www) await serveWww(conn);
   else await serveEcho(conn);
   return summary;
@@ -165,7 +166,8 @@ async function serveWww(conn: TlsStream): Promise<void> {
       `Protocol:         ${i.version}`,
       `Cipher suite:     ${i.cipherSuite}`,
       `Group:            ${i.group}${i.helloRetry ? " (after HelloRetryRequest)" : ""}`,
-      `Signature scheme: ${i.signatureScheme}`,
+      `Signature scheme: ${i.signatureScheme ?? "(none: resumed)"}`,
+      `Resumed:          ${i.resumed ? "yes" : "no"}`,
       `ALPN:             ${i.alpn ?? "(none)"}`,
       `SNI:              ${i.serverName ?? "(none)"}`,
       `Client cert:      ${describeCertificate(i.peerCertificates[0])}`,

@@ -9,6 +9,7 @@ import { KX_GROUPS, TLS13_SUITES, type Tls13Suite } from "../suites/tls13.ts";
 import type { KxGroup } from "../suites/kx.ts";
 import { SIG_SCHEMES, type SigningKey, type SigSchemeName } from "../suites/sign.ts";
 import { pemDecode } from "../suites/pem.ts";
+import type { TicketStore, TlsSession } from "./session.ts";
 import { MAX_PLAINTEXT } from "./record/layer.ts";
 
 /** A TLS 1.3 cipher suite name. */
@@ -22,7 +23,10 @@ export interface CommonConfig {
   readonly alpnProtocols?: readonly string[];
   /** Cipher suites in preference order (default: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305). */
   readonly cipherSuites?: readonly CipherSuiteName[];
-  /** Key exchange groups in preference order (default: x25519, secp256r1, secp384r1). */
+  /**
+   * Key exchange groups in preference order (default: X25519MLKEM768, x25519, secp256r1, secp384r1: the
+   * post-quantum hybrid of draft-ietf-tls-ecdhe-mlkem first, as Chrome, Go and OpenSSL 3.5 do).
+   */
   readonly groups?: readonly GroupName[];
   /** Signature schemes accepted from the peer, in preference order. */
   readonly signatureSchemes?: readonly SigSchemeName[];
@@ -77,7 +81,15 @@ export interface ClientConfig extends CommonConfig {
    * dispatches an `insecure` event when it is used.
    */
   readonly dangerouslyDisableCertificateVerification?: boolean;
-  /** How many of `groups` get a key share in the first ClientHello (default 1). */
+  /**
+   * A session saved from an earlier connection (the `session` event) to resume: offered when it has not
+   * expired, was made for the same `serverName`, and its cipher suite is still offered.
+   */
+  readonly session?: TlsSession;
+  /**
+   * How many of `groups` get a key share in the first ClientHello (default 2 when the first group is
+   * X25519MLKEM768, so a classical share rides beside the hybrid one, otherwise 1).
+   */
   readonly keyShareCount?: number;
   /** Middlebox compatibility mode (RFC 8446 §D.4): a 32-byte legacy_session_id and a dummy ChangeCipherSpec (default true). */
   readonly middleboxCompat?: boolean;
@@ -126,6 +138,14 @@ export interface ServerConfig extends CommonConfig {
   readonly certificates: readonly CertifiedKey[];
   /** Choose the ALPN protocol from the client's list (overrides `alpnProtocols`); return undefined to refuse. */
   readonly selectAlpn?: (offered: readonly string[]) => string | undefined;
+  /**
+   * Session tickets (RFC 8446 §4.6.1), on by default: `count` NewSessionTickets after each handshake
+   * (default 2), valid `lifetime` seconds (default 7200), kept by `store`: a {@link TicketKeys} (stateless,
+   * sealed under a rotating key) or a {@link SessionCache} (server-side, single use), or your own
+   * {@link TicketStore}. By default each configuration object gets its own TicketKeys, so reuse one config
+   * for all connections. `false` turns tickets and resumption off.
+   */
+  readonly tickets?: false | { readonly count?: number; readonly lifetime?: number; readonly store?: TicketStore };
   /** Ask for client certificates (mTLS). */
   readonly clientAuth?: ClientAuthConfig;
   /** Send a cookie in HelloRetryRequest and require the client to echo it (default true). */

@@ -7,7 +7,9 @@
 import { TlsError } from "./errors.ts";
 import { nextTrafficSecret } from "./key_schedule.ts";
 import { HandshakeType as H } from "./msgs/enums.ts";
-import { checkAllowed } from "./msgs/extensions.ts";
+import { checkAllowed, decodeU32, findExtension } from "./msgs/extensions.ts";
+import { ExtensionType as E } from "./msgs/enums.ts";
+import { ticketPsk, TlsSession } from "./session.ts";
 import {
   decodeKeyUpdate,
   decodeNewSessionTicket,
@@ -29,14 +31,16 @@ export interface TrafficState {
 export class Connected implements State {
   readonly name: string;
   readonly connected = true;
-  /** Session tickets received (kept for resumption, issue #6). */
-  readonly tickets: {
-    readonly ticket: Uint8Array;
-    readonly lifetime: number;
-    readonly receivedAt: number;
-  }[] = [];
-
-  constructor(readonly s: TrafficState, readonly role: "client" | "server") {
+  constructor(
+    readonly s: TrafficState,
+    readonly role: "client" | "server",
+    /** What a client's sessions are bound to. */
+    readonly origin?: {
+      readonly serverName: string | undefined;
+      readonly alpn: string | undefined;
+      readonly peerCertificates: readonly Uint8Array[];
+    },
+  ) {
     this.name = `${role}.Connected`;
   }
 
@@ -51,10 +55,27 @@ export class Connected implements State {
     if (m.type === H.newSessionTicket && this.role === "client") {
       const t = decodeNewSessionTicket(m.body);
       checkAllowed("NewSessionTicket", H.newSessionTicket, t.extensions);
-      // Bounded: keep the newest few only.
-      this.tickets.push({ ticket: t.ticket, lifetime: t.lifetime, receivedAt: cx.cfg.now() });
-      if (this.tickets.length > 8) this.tickets.shift();
+      const ed = findExtension(t.extensions, E.earlyData);
+      const maxEarlyData = ed === undefined ? 0 : decodeU32(ed, "NewSessionTicket.early_data");
       cx.emit("ticket", { lifetime: t.lifetime, ticketLength: t.ticket.length });
+      // A lifetime of 0 means "do not use" (RFC 8446 §4.6.1).
+      if (t.lifetime > 0 && this.origin) {
+        cx.emit(
+          "session",
+          new TlsSession({
+            serverName: this.origin.serverName,
+            cipherSuite: this.s.suite.id,
+            alpn: this.origin.alpn,
+            ticket: t.ticket.slice(),
+            psk: ticketPsk(this.s.suite.hash, this.s.resumption, t.nonce),
+            ticketAgeAdd: t.ageAdd,
+            lifetime: t.lifetime,
+            receivedAt: cx.cfg.now(),
+            maxEarlyData,
+            peerCertificates: this.origin.peerCertificates,
+          }),
+        );
+      }
       return this;
     }
     expectMessage(m, this.role === "client" ? [H.newSessionTicket, H.keyUpdate] : [H.keyUpdate], this.name);

@@ -34,6 +34,7 @@ import { Transcript } from "./transcript.ts";
 import { startClient } from "./client/tls13.ts";
 import { ExpectClientHello, type ServerSetup } from "./server/tls13.ts";
 import { subjectName, type VerifyPolicy } from "./peer_verify.ts";
+import { TicketKeys } from "./session.ts";
 import { toHex } from "../suites/bytes.ts";
 import type { Tls13Suite } from "../suites/tls13.ts";
 
@@ -78,6 +79,9 @@ export class TlsEngine extends EventTarget {
   #outOff = 0;
   #firstRecordSent = false;
   #maxFrag = MAX_PLAINTEXT;
+  /** Our record_size_limit once negotiated (RFC 8449 §4), and the last protected record's inner length. */
+  #recvLimit: number | undefined;
+  #lastInner = 0;
   #ccsSent = false;
   #ccsAllowed = false;
   #ccsSeen = 0;
@@ -416,6 +420,19 @@ export class TlsEngine extends EventTarget {
     );
   }
 
+  // RFC 8449 §4: in TLS 1.3 the limit covers the whole inner plaintext, type and padding included.
+  #checkRecordSize(): void {
+    const limit = this.#recvLimit;
+    if (limit !== undefined && this.#lastInner > limit) {
+      throw new TlsError(
+        "record_overflow",
+        "peer_misbehaved.record_size_limit",
+        `Cannot accept record: ${this.#lastInner} bytes exceed our record_size_limit ${limit}`,
+        "record",
+      );
+    }
+  }
+
   #fail(err: TlsError): void {
     this.#error = err;
     this.#hsOut = [];
@@ -459,19 +476,12 @@ export class TlsEngine extends EventTarget {
     }
     let type = rec.type;
     let content = rec.body;
+    this.#lastInner = 0;
     if (this.#readProt && !(rec.type === ContentType.alert && !this.#info)) {
       const opened = this.#readProt.open(rec);
       ({ type, content } = opened);
-      // RFC 8449 §4: in TLS 1.3 the limit covers the whole inner plaintext, type and padding included.
-      const limit = this.#cfg.recordSizeLimit;
-      if (limit !== undefined && opened.innerLength > limit) {
-        throw new TlsError(
-          "record_overflow",
-          "peer_misbehaved.record_size_limit",
-          `Cannot accept record: ${opened.innerLength} bytes exceed our record_size_limit ${limit}`,
-          "record",
-        );
-      }
+      this.#lastInner = opened.innerLength;
+      this.#checkRecordSize();
     } else if (rec.type === ContentType.applicationData) {
       throw peerMisbehaved(
         "unprotected_data",
@@ -695,6 +705,10 @@ export class TlsEngine extends EventTarget {
       setMaxFragment(n) {
         self.#maxFrag = Math.max(1, Math.min(MAX_PLAINTEXT, n));
       },
+      enforceRecordSizeLimit(limit) {
+        self.#recvLimit = limit;
+        self.#checkRecordSize();
+      },
       allowChangeCipherSpec(allowed) {
         self.#ccsAllowed = allowed;
       },
@@ -757,6 +771,29 @@ export function createClient(config: ClientConfig, bio: Bio): TlsEngine {
   return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, config, policy));
 }
 
+/** One default ticket store per server configuration object: reuse the config, and tickets resume. */
+const defaultStores = new WeakMap<ServerConfig, TicketKeys>();
+
+function ticketSetup(config: ServerConfig): ServerSetup["tickets"] {
+  const t = config.tickets;
+  if (t === false) return undefined;
+  const count = t?.count ?? 2;
+  const lifetime = t?.lifetime ?? 7200;
+  if (!Number.isInteger(count) || count < 0 || count > 16) {
+    throw new RangeError(`Cannot configure tickets.count: ${count} is outside 0..16`);
+  }
+  if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 604800) {
+    throw new RangeError(`Cannot configure tickets.lifetime: ${lifetime} is outside 1..604800 seconds`);
+  }
+  let store = t?.store;
+  if (!store) {
+    store = defaultStores.get(config);
+    // Keys from the configured random source, so that injected randomness stays reproducible.
+    if (!store) defaultStores.set(config, (store = new TicketKeys(config.random)));
+  }
+  return { store, count, lifetime };
+}
+
 /**
  * Create a TLS server over `bio` (the engine half of a BIO pair).
  *
@@ -802,6 +839,6 @@ export function createServer(config: ServerConfig, bio: Bio): TlsEngine {
     bio,
     "server",
     cfg,
-    () => new ExpectClientHello({ config, certs, cookieKey, clientAuth }),
+    () => new ExpectClientHello({ config, certs, cookieKey, clientAuth, tickets: ticketSetup(config) }),
   );
 }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { TlsSession } from "./session.ts";
+
 /** What the handshake settled on. */
 export interface HandshakeInfo {
   /** "TLSv1.3". */
@@ -16,8 +18,10 @@ export interface HandshakeInfo {
   readonly alpn: string | undefined;
   /** The SNI host name the client sent, if any. */
   readonly serverName: string | undefined;
-  /** The signature scheme the server used in CertificateVerify. */
-  readonly signatureScheme: string;
+  /** The signature scheme the server used in CertificateVerify; undefined in a resumption (no certificates). */
+  readonly signatureScheme: string | undefined;
+  /** Whether the session was resumed from a ticket (PSK with (EC)DHE). */
+  readonly resumed: boolean;
   /** Whether a HelloRetryRequest took place. */
   readonly helloRetry: boolean;
   /** The peer's certificate chain, DER, leaf first (empty for a client that sent none). */
@@ -53,8 +57,10 @@ export interface EngineEventMap {
   secrets: SecretsInfo;
   /** The peer sent close_notify. */
   peerclosed: undefined;
-  /** A NewSessionTicket arrived (the session API comes with resumption). */
+  /** A NewSessionTicket arrived. */
   ticket: { readonly lifetime: number; readonly ticketLength: number };
+  /** A resumable session arrived (client): store `toBytes()`, pass it back as `session` to resume. */
+  session: TlsSession;
   /** Certificate verification was turned off for this connection: say it loudly. */
   insecure: string;
 }

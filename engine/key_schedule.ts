@@ -100,6 +100,12 @@ export class KeySchedule {
     this.#secret = this.hash.hkdfExtract(salt, ikm);
   }
 
+  /** The binder key for a resumption PSK: Derive-Secret(Early Secret, "res binder", "") (RFC 8446 §7.1). */
+  binderKey(): Uint8Array {
+    if (this.#stage !== "early") throw new Error("KeySchedule.binderKey() after the early stage");
+    return deriveSecret(this.hash, this.#secret, "res binder", this.hash.digest(new Uint8Array(0)));
+  }
+
   /** Mix in the (EC)DHE shared secret; returns the handshake traffic secrets for `transcriptHash` (CH..SH). */
   handshake(sharedSecret: Uint8Array, transcriptHash: Uint8Array): HandshakeSecrets {
     if (this.#stage !== "early") throw new Error("KeySchedule.handshake() called twice");

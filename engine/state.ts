@@ -52,6 +52,11 @@ export interface Context {
   keyLog(label: string, secret: Uint8Array): void;
   /** Bound the records we send (the peer's record_size_limit, minus the content type byte). */
   setMaxFragment(n: number): void;
+  /**
+   * Refuse protected records whose TLSInnerPlaintext exceeds `limit` (our record_size_limit, once negotiated:
+   * RFC 8449 §4), from the record just read on.
+   */
+  enforceRecordSizeLimit(limit: number): void;
   /** Allow or refuse the peer's middlebox-compat ChangeCipherSpec from now on. */
   allowChangeCipherSpec(allowed: boolean): void;
   /** Record the certificate chain the peer presented (leaf first), for the API and the verifier. */

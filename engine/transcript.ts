@@ -41,6 +41,22 @@ export class Transcript {
   }
 
   /**
+   * The hash of everything so far followed by `extra`, without adding it (PSK binders hash a truncated
+   * ClientHello, RFC 8446 §4.2.11.2). Before `start()`, `hash` decides; after, it must be the same hash.
+   */
+  hashWith(hash: Hash, extra: Uint8Array): Uint8Array {
+    if (this.#hash && this.#hash !== hash) throw localError("transcript_hash_changed", "Transcript hash cannot change once chosen");
+    let state: HashState;
+    if (this.#state) state = this.#state.clone();
+    else {
+      state = hash.create();
+      for (const m of this.#buffered) state.update(m);
+    }
+    state.update(extra);
+    return state.digest();
+  }
+
+  /**
    * Replace ClientHello1 with message_hash(Hash(ClientHello1)) (RFC 8446 §4.4.1). Call after `start()` and
    * before adding the HelloRetryRequest.
    */

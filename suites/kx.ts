@@ -2,14 +2,24 @@
 /**
  * Key-exchange groups for the TLS 1.3 `key_share` extension (RFC 8446 §4.2.8):
  * X25519 (RFC 7748) and the NIST curves P-256 and P-384 (RFC 8446 §4.2.8.2),
- * backed by `@noble/curves`. Private keys come only from the injected `random`
+ * backed by `@noble/curves`, and the post-quantum hybrid X25519MLKEM768
+ * (draft-ietf-tls-ecdhe-mlkem: ML-KEM-768 from `@noble/post-quantum` plus X25519).
+ * Private keys and KEM randomness come only from the injected `random`
  * function, so tests and fuzzers get deterministic shares.
+ *
+ * A Diffie-Hellman group is symmetric: both sides `generate()` a share and call
+ * `sharedSecret()`. A KEM is not: the client generates, the server answers the
+ * client's share with `respond()` (its share is a ciphertext), and the client
+ * finishes with `sharedSecret()`. `respond()` works for every group, so a server
+ * never needs to know which kind it has.
  *
  * @module
  */
 
 import { x25519 } from "@noble/curves/ed25519.js";
 import { p256, p384 } from "@noble/curves/nist.js";
+import { sha3_256 } from "@noble/hashes/sha3.js";
+import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
 
 /**
  * An ephemeral key pair. `privateKey` is a non-enumerable property, so it is left
@@ -24,14 +34,26 @@ export interface KeyShare {
   readonly privateKey: Uint8Array;
 }
 
+/**
+ * The server's answer to a client's key share: the share to send back and the
+ * shared secret. `sharedSecret` is a non-enumerable property, like
+ * {@linkcode KeyShare.privateKey}.
+ */
+export interface KxResponse {
+  /** The server's `key_exchange` bytes (for a KEM: the ciphertext, and for a hybrid, the ECDH share too). */
+  readonly publicKey: Uint8Array;
+  /** The shared secret; never log it. */
+  readonly sharedSecret: Uint8Array;
+}
+
 /** A named group that can make key shares and derive shared secrets. */
 export interface KxGroup {
-  /** The NamedGroup code point (RFC 8446 §4.2.7). */
+  /** The NamedGroup code point (RFC 8446 §4.2.7, draft-ietf-tls-ecdhe-mlkem §6). */
   readonly id: number;
-  /** The group's name as in the RFC. */
-  readonly name: "x25519" | "secp256r1" | "secp384r1";
+  /** The group's name as in the RFC or draft (the IANA registry's spelling). */
+  readonly name: "X25519MLKEM768" | "x25519" | "secp256r1" | "secp384r1";
   /**
-   * Make a fresh key share.
+   * Make a fresh key share: the client's, or for a Diffie-Hellman group either side's.
    *
    * @param random Returns `n` random bytes; the only source of the private key.
    * @returns The new share.
@@ -39,13 +61,28 @@ export interface KxGroup {
    */
   generate(random: (n: number) => Uint8Array): KeyShare;
   /**
-   * Derive the shared secret after validating the peer's share: its length, the
-   * uncompressed `0x04` form and curve membership for NIST curves, and a non-zero
-   * result for X25519 (RFC 8446 §7.4).
+   * The server's side: validate the client's share, make our share and derive the
+   * shared secret. For a Diffie-Hellman group this is `generate()` then
+   * `sharedSecret()`, drawing the same random bytes; for X25519MLKEM768 it
+   * encapsulates to the client's ML-KEM-768 key and runs X25519.
    *
-   * @param privateKey Our private key.
+   * @param peerShare The client's `key_exchange` bytes.
+   * @param random Returns `n` random bytes; the only source of our key and KEM randomness.
+   * @returns Our share and the shared secret.
+   * @throws {KxError} If the client's share is invalid.
+   * @throws {RangeError} If `random` returns the wrong number of bytes.
+   */
+  respond(peerShare: Uint8Array, random: (n: number) => Uint8Array): KxResponse;
+  /**
+   * Derive the shared secret from our key share and the peer's answer, after
+   * validating it: its length, the uncompressed `0x04` form and curve membership
+   * for NIST curves, a non-zero result for X25519 (RFC 8446 §7.4), and for
+   * X25519MLKEM768 the ciphertext length (then ML-KEM decapsulation and X25519).
+   *
+   * @param privateKey Our private key (from `generate` or `fromPrivateKey`).
    * @param peerPublic The peer's `key_exchange` bytes.
-   * @returns The shared secret: the x-coordinate for NIST curves (RFC 8446 §7.4.2).
+   * @returns The shared secret: the x-coordinate for NIST curves (RFC 8446 §7.4.2);
+   *   the ML-KEM secret then the X25519 secret for X25519MLKEM768.
    * @throws {KxError} If the peer's share is invalid.
    * @throws {RangeError} If `privateKey` is not a valid private key.
    */
@@ -72,6 +109,30 @@ function keyShare(group: number, publicKey: Uint8Array, privateKey: Uint8Array):
   return Object.freeze(share) as KeyShare;
 }
 
+function response(publicKey: Uint8Array, sharedSecret: Uint8Array): KxResponse {
+  const out = { publicKey };
+  Object.defineProperty(out, "sharedSecret", { value: sharedSecret, enumerable: false });
+  return Object.freeze(out) as KxResponse;
+}
+
+/** `respond()` for a Diffie-Hellman group: a fresh share, then the same computation as the peer's. */
+function dhRespond(
+  generate: (random: (n: number) => Uint8Array) => KeyShare,
+  sharedSecret: (privateKey: Uint8Array, peerPublic: Uint8Array) => Uint8Array,
+): KxGroup["respond"] {
+  return (peerShare, random) => {
+    const mine = generate(random);
+    return response(mine.publicKey, sharedSecret(mine.privateKey, peerShare));
+  };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 function draw(random: (n: number) => Uint8Array, n: number): Uint8Array {
   const bytes = random(n);
   if (bytes.length !== n) {
@@ -89,31 +150,34 @@ function makeX25519(): KxGroup {
     const sk = privateKey.slice();
     return keyShare(id, x25519.getPublicKey(sk), sk);
   }
+  const generate = (random: (n: number) => Uint8Array) => fromPrivateKey(draw(random, 32));
+  function sharedSecret(privateKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
+    if (privateKey.length !== 32) {
+      throw new RangeError(`Cannot use x25519 private key: expected 32 bytes, got ${privateKey.length}`);
+    }
+    if (peerPublic.length !== 32) {
+      throw new KxError(`Cannot use x25519 key share: expected 32 bytes, got ${peerPublic.length}`);
+    }
+    let secret: Uint8Array;
+    try {
+      // noble rejects the low-order points before running the ladder.
+      secret = x25519.getSharedSecret(privateKey, peerPublic);
+    } catch {
+      throw new KxError("Cannot use x25519 key share: point has low order");
+    }
+    // RFC 7748 §6.1 / RFC 8446 §7.4.2: reject an all-zero result.
+    let acc = 0;
+    for (const byte of secret) acc |= byte;
+    if (acc === 0) throw new KxError("Cannot use x25519 key share: shared secret is all zero");
+    return secret;
+  }
   return Object.freeze({
     id,
     name: "x25519" as const,
-    generate: (random: (n: number) => Uint8Array) => fromPrivateKey(draw(random, 32)),
+    generate,
+    respond: dhRespond(generate, sharedSecret),
     fromPrivateKey,
-    sharedSecret(privateKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
-      if (privateKey.length !== 32) {
-        throw new RangeError(`Cannot use x25519 private key: expected 32 bytes, got ${privateKey.length}`);
-      }
-      if (peerPublic.length !== 32) {
-        throw new KxError(`Cannot use x25519 key share: expected 32 bytes, got ${peerPublic.length}`);
-      }
-      let secret: Uint8Array;
-      try {
-        // noble rejects the low-order points before running the ladder.
-        secret = x25519.getSharedSecret(privateKey, peerPublic);
-      } catch {
-        throw new KxError("Cannot use x25519 key share: point has low order");
-      }
-      // RFC 7748 §6.1 / RFC 8446 §7.4.2: reject an all-zero result.
-      let acc = 0;
-      for (const byte of secret) acc |= byte;
-      if (acc === 0) throw new KxError("Cannot use x25519 key share: shared secret is all zero");
-      return secret;
-    },
+    sharedSecret,
   });
 }
 
@@ -132,29 +196,113 @@ function makeNist(id: number, name: "secp256r1" | "secp384r1", curve: typeof p25
     const sk = privateKey.slice();
     return keyShare(id, curve.getPublicKey(sk, false), sk);
   }
+  // 1.5 × the field size of random bytes, reduced into [1, n) by noble's
+  // mapHashToField: the modulo bias is negligible (FIPS 186-5 A.2.1).
+  const generate = (random: (n: number) => Uint8Array) =>
+    fromPrivateKey(curve.utils.randomSecretKey(draw(random, fieldLen + fieldLen / 2)));
+  function sharedSecret(privateKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
+    checkPrivate(privateKey);
+    // RFC 8446 §4.2.8.2: only the uncompressed form is allowed.
+    if (peerPublic.length !== pointLen || peerPublic[0] !== 0x04) {
+      throw new KxError(
+        `Cannot use ${name} key share: expected an uncompressed point of ${pointLen} bytes, got ${peerPublic.length} bytes`,
+      );
+    }
+    let point: Uint8Array;
+    try {
+      point = curve.getSharedSecret(privateKey, peerPublic, true);
+    } catch {
+      throw new KxError(`Cannot use ${name} key share: point is not on the curve`);
+    }
+    return point.slice(1); // compressed encoding is 0x02/0x03 || x
+  }
   return Object.freeze({
     id,
     name,
-    // 1.5 × the field size of random bytes, reduced into [1, n) by noble's
-    // mapHashToField: the modulo bias is negligible (FIPS 186-5 A.2.1).
-    generate: (random: (n: number) => Uint8Array) =>
-      fromPrivateKey(curve.utils.randomSecretKey(draw(random, fieldLen + fieldLen / 2))),
+    generate,
+    respond: dhRespond(generate, sharedSecret),
     fromPrivateKey,
-    sharedSecret(privateKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
-      checkPrivate(privateKey);
-      // RFC 8446 §4.2.8.2: only the uncompressed form is allowed.
-      if (peerPublic.length !== pointLen || peerPublic[0] !== 0x04) {
+    sharedSecret,
+  });
+}
+
+// draft-ietf-tls-ecdhe-mlkem §3: for X25519MLKEM768 the ML-KEM part comes first, in both shares and in
+// the shared secret (the reverse of the hybrid draft's convention, "for historical reasons").
+const MLKEM768_EK = 1184;
+const MLKEM768_CT = 1088;
+const MLKEM768_DK = 2400;
+const MLKEM768_SEED = 64;
+const MLKEM768_MSG = 32;
+
+function makeX25519MlKem768(): KxGroup {
+  const id = 0x11ec;
+  const name = "X25519MLKEM768" as const;
+  const clientShareLen = MLKEM768_EK + 32; // 1216
+  const serverShareLen = MLKEM768_CT + 32; // 1120
+  // Our private key: the expanded ML-KEM-768 decapsulation key (FIPS 203 dk, 2400 bytes) then the X25519 key.
+  const privateLen = MLKEM768_DK + 32;
+  function split(privateKey: Uint8Array): { dk: Uint8Array; ek: Uint8Array; xsk: Uint8Array } {
+    if (privateKey.length !== privateLen) {
+      throw new RangeError(
+        `Cannot use ${name} private key: expected ${privateLen} bytes, got ${privateKey.length}`,
+      );
+    }
+    const dk = privateKey.subarray(0, MLKEM768_DK);
+    // FIPS 203 §7.3 hash check: dk = dkPKE (1152) || ek (1184) || H(ek) (32) || z (32).
+    const ek = dk.subarray(1152, 1152 + MLKEM768_EK);
+    const h = dk.subarray(1152 + MLKEM768_EK, 1152 + MLKEM768_EK + 32);
+    const hash = sha3_256(ek);
+    let diff = 0;
+    for (let i = 0; i < 32; i++) diff |= hash[i]! ^ h[i]!;
+    if (diff !== 0) {
+      throw new RangeError(`Cannot use ${name} private key: the ML-KEM key fails its hash check`);
+    }
+    return { dk, ek, xsk: privateKey.subarray(MLKEM768_DK) };
+  }
+  function fromPrivateKey(privateKey: Uint8Array): KeyShare {
+    const sk = privateKey.slice();
+    const { ek, xsk } = split(sk);
+    return keyShare(id, concat(ek, X25519.fromPrivateKey(xsk).publicKey), sk);
+  }
+  return Object.freeze({
+    id,
+    name,
+    generate(random: (n: number) => Uint8Array): KeyShare {
+      // FIPS 203 ML-KEM.KeyGen_internal(d, z) from a 64-byte seed d || z, then the X25519 key.
+      const { secretKey, publicKey } = ml_kem768.keygen(draw(random, MLKEM768_SEED));
+      const x = X25519.generate(random);
+      return keyShare(id, concat(publicKey, x.publicKey), concat(secretKey, x.privateKey));
+    },
+    respond(peerShare: Uint8Array, random: (n: number) => Uint8Array): KxResponse {
+      if (peerShare.length !== clientShareLen) {
         throw new KxError(
-          `Cannot use ${name} key share: expected an uncompressed point of ${pointLen} bytes, got ${peerPublic.length} bytes`,
+          `Cannot use ${name} key share: expected ${clientShareLen} bytes, got ${peerShare.length}`,
         );
       }
-      let point: Uint8Array;
+      const ek = peerShare.subarray(0, MLKEM768_EK);
+      let kem: { cipherText: Uint8Array; sharedSecret: Uint8Array };
       try {
-        point = curve.getSharedSecret(privateKey, peerPublic, true);
+        // FIPS 203 ML-KEM.Encaps_internal(ek, m); noble runs the §7.2 modulus check on ek first.
+        kem = ml_kem768.encapsulate(ek, draw(random, MLKEM768_MSG));
       } catch {
-        throw new KxError(`Cannot use ${name} key share: point is not on the curve`);
+        throw new KxError(
+          `Cannot use ${name} key share: the ML-KEM-768 encapsulation key fails the FIPS 203 §7.2 check`,
+        );
       }
-      return point.slice(1); // compressed encoding is 0x02/0x03 || x
+      const x = X25519.respond(peerShare.subarray(MLKEM768_EK), random);
+      return response(concat(kem.cipherText, x.publicKey), concat(kem.sharedSecret, x.sharedSecret));
+    },
+    fromPrivateKey,
+    sharedSecret(privateKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
+      const { dk, xsk } = split(privateKey);
+      if (peerPublic.length !== serverShareLen) {
+        throw new KxError(
+          `Cannot use ${name} key share: expected ${serverShareLen} bytes, got ${peerPublic.length}`,
+        );
+      }
+      // Decapsulation cannot fail on a well-formed ciphertext (implicit rejection): any error here is ours.
+      const kem = ml_kem768.decapsulate(peerPublic.subarray(0, MLKEM768_CT), dk);
+      return concat(kem, X25519.sharedSecret(xsk, peerPublic.subarray(MLKEM768_CT)));
     },
   });
 }
@@ -167,3 +315,13 @@ export const SECP256R1: KxGroup = makeNist(0x0017, "secp256r1", p256);
 
 /** secp384r1, i.e. NIST P-384 (NamedGroup 0x0018). */
 export const SECP384R1: KxGroup = makeNist(0x0018, "secp384r1", p384);
+
+/**
+ * X25519MLKEM768 (NamedGroup 0x11ec, draft-ietf-tls-ecdhe-mlkem): ML-KEM-768 (FIPS 203) and X25519 together.
+ * The client's share is its ML-KEM encapsulation key (1184 bytes) then its X25519 share (32); the server's is
+ * the ML-KEM ciphertext (1088) then its X25519 share (32); the shared secret is the ML-KEM secret then the
+ * X25519 secret (64 bytes). `generate` draws a 64-byte ML-KEM seed then the X25519 key; `respond` draws the
+ * 32-byte encapsulation randomness then the X25519 key. The private key is the 2400-byte ML-KEM decapsulation
+ * key followed by the X25519 key.
+ */
+export const X25519MLKEM768: KxGroup = makeX25519MlKem768();

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { createECDH } from "node:crypto";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { fromHex, toHex } from "./bytes.ts";
-import { KxError, type KxGroup, SECP256R1, SECP384R1, X25519 } from "./kx.ts";
+import { KxError, type KxGroup, SECP256R1, SECP384R1, X25519, X25519MLKEM768 } from "./kx.ts";
 
 /** A deterministic byte source that records every request. */
 function counter(seed = 1): { random: (n: number) => Uint8Array; calls: number[] } {
@@ -16,10 +17,10 @@ function counter(seed = 1): { random: (n: number) => Uint8Array; calls: number[]
   };
 }
 
-Deno.test("KxGroup ids and names follow RFC 8446 §4.2.7", () => {
+Deno.test("KxGroup ids and names follow RFC 8446 §4.2.7 and draft-ietf-tls-ecdhe-mlkem", () => {
   assert.deepEqual(
-    [X25519, SECP256R1, SECP384R1].map((g) => [g.id, g.name]),
-    [[0x001d, "x25519"], [0x0017, "secp256r1"], [0x0018, "secp384r1"]],
+    [X25519, SECP256R1, SECP384R1, X25519MLKEM768].map((g) => [g.id, g.name]),
+    [[0x001d, "x25519"], [0x0017, "secp256r1"], [0x0018, "secp384r1"], [0x11ec, "X25519MLKEM768"]],
   );
 });
 
@@ -177,6 +178,146 @@ for (const [group, nodeCurve, len] of NIST) {
     assert.throws(() => group.sharedSecret(new Uint8Array(len), good), RangeError);
   });
 }
+
+Deno.test("respond() of a Diffie-Hellman group is generate() then sharedSecret(), from the same random", () => {
+  for (const group of [X25519, SECP256R1, SECP384R1]) {
+    const client = group.generate(counter(11).random);
+    const viaRespond = counter(12);
+    const answer = group.respond(client.publicKey, viaRespond.random);
+    const direct = group.generate(counter(12).random);
+    assert.deepEqual(answer.publicKey, direct.publicKey, group.name);
+    assert.deepEqual(answer.sharedSecret, group.sharedSecret(direct.privateKey, client.publicKey));
+    assert.deepEqual(group.sharedSecret(client.privateKey, answer.publicKey), answer.sharedSecret);
+    assert.deepEqual(Object.keys(answer), ["publicKey"]); // the secret is not enumerable
+    assert.throws(() => group.respond(client.publicKey.subarray(1), counter().random), KxError);
+  }
+});
+
+/** Random bytes handed out in a fixed script: each draw must ask for exactly the next entry's length. */
+function scripted(...draws: Uint8Array[]): (n: number) => Uint8Array {
+  return (n) => {
+    const next = draws.shift();
+    assert.ok(next, `unexpected random draw of ${n} bytes`);
+    assert.equal(n, next.length, "random draw of the wrong size");
+    return next;
+  };
+}
+
+const seq = (n: number, start: number, step: number) =>
+  Uint8Array.from({ length: n }, (_, i) => (start + i * step) & 0xff);
+
+// A known-answer test for X25519MLKEM768 with fixed seeds. The expected values were computed independently
+// with OpenSSL 3.5.8 (Node 26's node:crypto): the ML-KEM-768 key made from the seed d || z (PKCS#8 seed
+// form), its encapsulation key from the SPKI, X25519 through OpenSSL, and the ML-KEM shared secret by
+// OpenSSL decapsulating the ciphertext (which only the deterministic encapsulation here can make: OpenSSL
+// would return the implicit-rejection value for a wrong one).
+const KAT = {
+  mlkemSeed: seq(64, 0x00, 1), // d || z (FIPS 203 ML-KEM.KeyGen_internal)
+  clientX25519: seq(32, 0x40, 3),
+  encapsRandom: seq(32, 0x80, 5), // m (FIPS 203 ML-KEM.Encaps_internal)
+  serverX25519: seq(32, 0xc0, 7),
+  encapsulationKeySha256: "0b7934c83125c788995e2ba6bd761e33046b3e40571be53e023309a29f398cc9",
+  clientShareSha256: "60a6acc638c6d1d5fe3e1a9d38b283b09297af3662d1caed957f3406e3ad14ec",
+  clientX25519Public: "c3ceea6dc28f891d8ab39f80e16a8029179a86b21ce1e569e5392baf8b352049",
+  serverShareSha256: "2f9d11655101dc0fb25f345b956a3e02d0149ecc06ffed726ccd961576f92ff1",
+  serverX25519Public: "4add4730285e269cd7ef3099bd6be5bac72a8547e68413bb86cccd81e4912478",
+  mlkemSecret: "c4a883a9fd8f1b13109303e393e7b77215ba23de95bb238f70d950e09ccc8edd",
+  x25519Secret: "2992cd2d4ce26c98683754eb4e9aa9f0fc2a82a62b21f786b40f1b5c9912d431",
+};
+
+function katShares(): { client: ReturnType<KxGroup["generate"]>; server: ReturnType<KxGroup["respond"]> } {
+  const client = X25519MLKEM768.generate(scripted(KAT.mlkemSeed, KAT.clientX25519));
+  const server = X25519MLKEM768.respond(client.publicKey, scripted(KAT.encapsRandom, KAT.serverX25519));
+  return { client, server };
+}
+
+Deno.test("X25519MLKEM768 matches the known answers: ML-KEM first in shares and secret", () => {
+  const { client, server } = katShares();
+  // draft-ietf-tls-ecdhe-mlkem §3: client share = ML-KEM-768 encapsulation key (1184) || X25519 share (32).
+  assert.equal(client.group, 0x11ec);
+  assert.equal(client.publicKey.length, 1216);
+  assert.equal(toHex(sha256(client.publicKey.subarray(0, 1184))), KAT.encapsulationKeySha256);
+  assert.equal(toHex(client.publicKey.subarray(1184)), KAT.clientX25519Public);
+  assert.equal(toHex(sha256(client.publicKey)), KAT.clientShareSha256);
+  // Server share = ML-KEM ciphertext (1088) || X25519 share (32).
+  assert.equal(server.publicKey.length, 1120);
+  assert.equal(toHex(server.publicKey.subarray(1088)), KAT.serverX25519Public);
+  assert.equal(toHex(sha256(server.publicKey)), KAT.serverShareSha256);
+  // Shared secret = ML-KEM shared secret (32) || X25519 shared secret (32), on both sides.
+  const expected = KAT.mlkemSecret + KAT.x25519Secret;
+  assert.equal(toHex(server.sharedSecret), expected);
+  assert.equal(toHex(X25519MLKEM768.sharedSecret(client.privateKey, server.publicKey)), expected);
+  // The X25519 half is plain X25519 between the two halves of the shares.
+  assert.equal(
+    toHex(X25519.sharedSecret(KAT.clientX25519, server.publicKey.subarray(1088))),
+    KAT.x25519Secret,
+  );
+});
+
+Deno.test("X25519MLKEM768 draws 64 + 32 bytes to generate and 32 + 32 to respond, nothing else", () => {
+  const gen = counter(3);
+  const client = X25519MLKEM768.generate(gen.random);
+  assert.deepEqual(gen.calls, [64, 32]);
+  const resp = counter(4);
+  X25519MLKEM768.respond(client.publicKey, resp.random);
+  assert.deepEqual(resp.calls, [32, 32]);
+  assert.deepEqual(Object.keys(client).sort(), ["group", "publicKey"]);
+  assert.equal(client.privateKey.length, 2400 + 32);
+});
+
+Deno.test("X25519MLKEM768 fromPrivateKey() rebuilds the share and rejects a damaged key", () => {
+  const { client } = katShares();
+  assert.deepEqual(X25519MLKEM768.fromPrivateKey(client.privateKey).publicKey, client.publicKey);
+  const damaged = client.privateKey.slice();
+  damaged[1152]! ^= 1; // inside the embedded encapsulation key: H(ek) no longer matches
+  assert.throws(() => X25519MLKEM768.fromPrivateKey(damaged), RangeError);
+  assert.throws(() => X25519MLKEM768.fromPrivateKey(client.privateKey.subarray(1)), RangeError);
+});
+
+Deno.test("X25519MLKEM768 respond() rejects bad client shares with KxError", () => {
+  const { client } = katShares();
+  const share = client.publicKey;
+  const rnd = () => counter(9).random;
+  // Lengths: the client share is exactly 1184 + 32 bytes.
+  for (const len of [0, 32, 1184, 1215, 1217, 1249]) {
+    const bad = new Uint8Array(len);
+    bad.set(share.subarray(0, Math.min(len, share.length)));
+    assert.throws(() => X25519MLKEM768.respond(bad, rnd()), KxError, `length ${len}`);
+  }
+  // FIPS 203 §7.2 modulus check: a 12-bit coefficient of 4095 ≥ q = 3329.
+  const modulus = share.slice();
+  modulus[0] = 0xff;
+  modulus[1]! |= 0x0f;
+  assert.throws(() => X25519MLKEM768.respond(modulus, rnd()), KxError);
+  // X25519 part: a low-order point (all-zero shared secret).
+  const lowOrder = share.slice();
+  lowOrder.fill(0, 1184);
+  assert.throws(() => X25519MLKEM768.respond(lowOrder, rnd()), KxError);
+  // A classical share is not a hybrid one.
+  assert.throws(() => X25519MLKEM768.respond(X25519.generate(rnd()).publicKey, rnd()), KxError);
+});
+
+Deno.test("X25519MLKEM768 sharedSecret() rejects bad server shares with KxError", () => {
+  const { client, server } = katShares();
+  for (const len of [0, 32, 1088, 1119, 1121, 1216]) {
+    const bad = new Uint8Array(len);
+    bad.set(server.publicKey.subarray(0, Math.min(len, server.publicKey.length)));
+    assert.throws(() => X25519MLKEM768.sharedSecret(client.privateKey, bad), KxError, `length ${len}`);
+  }
+  const lowOrder = server.publicKey.slice();
+  lowOrder.fill(0, 1088);
+  assert.throws(() => X25519MLKEM768.sharedSecret(client.privateKey, lowOrder), KxError);
+  // A changed ciphertext is not an error: ML-KEM rejects implicitly, and the secrets differ.
+  const flipped = server.publicKey.slice();
+  flipped[0]! ^= 1;
+  const other = X25519MLKEM768.sharedSecret(client.privateKey, flipped);
+  assert.notDeepEqual(other.subarray(0, 32), server.sharedSecret.subarray(0, 32));
+  assert.deepEqual(other.subarray(32), server.sharedSecret.subarray(32));
+  assert.throws(
+    () => X25519MLKEM768.sharedSecret(client.privateKey.subarray(2), server.publicKey),
+    RangeError,
+  );
+});
 
 Deno.test("KxError is an Error with its own name", () => {
   const err = new KxError("x");

@@ -8,7 +8,7 @@
 
 import { type Aead, AES_128_GCM, AES_256_GCM, CHACHA20_POLY1305 } from "./aead.ts";
 import { type Hash, SHA256, SHA384 } from "./hash.ts";
-import { type KxGroup, SECP256R1, SECP384R1, X25519 } from "./kx.ts";
+import { type KxGroup, SECP256R1, SECP384R1, X25519, X25519MLKEM768 } from "./kx.ts";
 
 /** A TLS 1.3 cipher suite: an AEAD plus the hash for HKDF and the transcript. */
 export interface Tls13Suite {
@@ -49,8 +49,11 @@ export function tls13SuiteById(id: number): Tls13Suite | undefined {
   return TLS13_SUITES.find((suite) => suite.id === id);
 }
 
-/** The supported key-exchange groups in default preference order: x25519, secp256r1, secp384r1. */
-export const KX_GROUPS: readonly KxGroup[] = Object.freeze([X25519, SECP256R1, SECP384R1]);
+/**
+ * The supported key-exchange groups in default preference order: the post-quantum hybrid X25519MLKEM768
+ * first (as Chrome, Go and OpenSSL 3.5 do), then x25519, secp256r1, secp384r1.
+ */
+export const KX_GROUPS: readonly KxGroup[] = Object.freeze([X25519MLKEM768, X25519, SECP256R1, SECP384R1]);
 
 /**
  * Look up a key-exchange group by code point.
@@ -58,11 +61,12 @@ export const KX_GROUPS: readonly KxGroup[] = Object.freeze([X25519, SECP256R1, S
  * @param id The NamedGroup code point, e.g. `0x001d`.
  * @returns The group, or `undefined` if it is not supported.
  *
- * @example Find x25519
+ * @example Find x25519 and X25519MLKEM768
  * ```ts
  * import assert from "node:assert/strict";
  * import { kxGroupById } from "./tls13.ts";
  * assert.equal(kxGroupById(0x001d)?.name, "x25519");
+ * assert.equal(kxGroupById(0x11ec)?.name, "X25519MLKEM768");
  * ```
  */
 export function kxGroupById(id: number): KxGroup | undefined {

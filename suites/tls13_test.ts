@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { AES_128_GCM, AES_256_GCM, CHACHA20_POLY1305 } from "./aead.ts";
 import { SHA256, SHA384 } from "./hash.ts";
-import { SECP256R1, SECP384R1, X25519 } from "./kx.ts";
+import { SECP256R1, SECP384R1, X25519, X25519MLKEM768 } from "./kx.ts";
 import { KX_GROUPS, kxGroupById, TLS13_SUITES, tls13SuiteById } from "./tls13.ts";
 
 Deno.test("TLS13_SUITES lists RFC 8446 §B.4 suites in preference order", () => {
@@ -22,8 +22,8 @@ Deno.test("tls13SuiteById() finds supported suites only", () => {
   assert.equal(tls13SuiteById(0xc02f), undefined);
 });
 
-Deno.test("KX_GROUPS lists x25519, secp256r1, secp384r1 in preference order", () => {
-  assert.deepEqual(KX_GROUPS, [X25519, SECP256R1, SECP384R1]);
+Deno.test("KX_GROUPS lists X25519MLKEM768, x25519, secp256r1, secp384r1 in preference order", () => {
+  assert.deepEqual(KX_GROUPS, [X25519MLKEM768, X25519, SECP256R1, SECP384R1]);
   assert.ok(Object.isFrozen(KX_GROUPS));
 });
 
@@ -32,5 +32,6 @@ Deno.test("kxGroupById() finds supported groups only", () => {
   assert.equal(kxGroupById(0x0017), SECP256R1);
   assert.equal(kxGroupById(0x0018), SECP384R1);
   assert.equal(kxGroupById(0x0019), undefined); // secp521r1
-  assert.equal(kxGroupById(0x11ec), undefined); // X25519MLKEM768
+  assert.equal(kxGroupById(0x11ec), X25519MLKEM768);
+  assert.equal(kxGroupById(0x11eb), undefined); // SecP256r1MLKEM768
 });

@@ -126,6 +126,9 @@ Deno.test("rfc8448 server produces the trace's bytes and accepts the client's", 
       key: customSigningKey(certKey, [0x0804], () => v.certificateVerifySignature.slice()),
     }],
     random: scriptedRandom(v.serverRandom, v.serverX25519Private),
+    // The trace's ticket is NSS's own sealed state, with an early_data extension (0-RTT is not offered
+    // yet): the NewSessionTicket and the record after it are not compared.
+    tickets: false,
     encryptedExtensions: (exts) => [
       { type: 10, data: TRACE_GROUPS }, // supported_groups: the server lists the same groups
       ...exts.filter((e) => e.type === 28),

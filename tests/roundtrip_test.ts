@@ -18,7 +18,7 @@ import { on, SslError } from "../mod.ts";
 import type { TestKeyType } from "./_pki.ts";
 
 const SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] as const;
-const GROUPS = ["x25519", "secp256r1", "secp384r1"] as const;
+const GROUPS = ["X25519MLKEM768", "x25519", "secp256r1", "secp384r1"] as const;
 const SCHEMES: [TestKeyType, string][] = [
   ["ecdsa-p256", "ecdsa_secp256r1_sha256"],
   ["ecdsa-p384", "ecdsa_secp384r1_sha384"],
@@ -183,12 +183,12 @@ Deno.test("key log lines follow the NSS format and match on both sides", async (
   for (const l of lines.client!) assert.match(l, /^[A-Z_0]+ [0-9a-f]{64} [0-9a-f]{64}$/);
 });
 
-Deno.test("seeded randomness makes a whole connection reproducible byte for byte", async () => {
+Deno.test("seeded randomness and clock make a whole connection reproducible byte for byte", async () => {
   const run = async () => {
     const p = await makePair({
       keyType: "ed25519",
-      client: { random: seededRandom(7) },
-      server: { random: seededRandom(9) },
+      client: { random: seededRandom(7), now: () => 1_700_000_000_000 },
+      server: { random: seededRandom(9), now: () => 1_700_000_000_000 },
     });
     const wire: number[] = [];
     await handshake(p, (bytes) => (wire.push(...bytes), bytes));

@@ -14,6 +14,8 @@ import { verifyChain, type VerifyPolicy } from "../peer_verify.ts";
 import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
 import { Connected } from "../connected.ts";
 import { Writer } from "../msgs/codec.ts";
+import { pskBinder, TlsSession } from "../session.ts";
+import type { Hash } from "../../suites/hash.ts";
 import { ExtensionType as E, groupName, HandshakeType as H, ProtocolVersion } from "../msgs/enums.ts";
 import {
   checkAllowed,
@@ -23,9 +25,11 @@ import {
   decodeEmpty,
   decodeServerShare,
   decodeU16,
+  decodeU8,
   decodeU16List,
   encodeAlpn,
   encodeClientShares,
+  encodeOfferedPsks,
   encodeServerNameList,
   encodeU16,
   encodeU16List,
@@ -82,6 +86,8 @@ interface ClientOffer {
   readonly helloRetry: boolean;
   /** The cipher suite a HelloRetryRequest chose; the ServerHello must repeat it (RFC 8446 §4.1.4). */
   readonly retrySuite: number | undefined;
+  /** The session offered for resumption, with its suite's hash; dropped after an HRR that changes the hash. */
+  readonly resume: { readonly session: TlsSession; readonly hash: Hash } | undefined;
 }
 
 /** Build and send a ClientHello (RFC 8446 §4.1.2); returns the first state. */
@@ -90,7 +96,9 @@ export function startClient(cx: Context, config: ClientConfig, policy: VerifyPol
   const random = cx.cfg.random(32);
   cx.clientRandom = random;
   const sessionId = config.middleboxCompat === false ? new Uint8Array(0) : cfg.random(32);
-  const count = Math.max(1, Math.min(config.keyShareCount ?? 1, cfg.groups.length));
+  // A hybrid first group gets the next (classical) group's share beside it by default, as Chrome and Go do.
+  const defaultCount = cfg.groups[0]?.name === "X25519MLKEM768" ? 2 : 1;
+  const count = Math.max(1, Math.min(config.keyShareCount ?? defaultCount, cfg.groups.length));
   const shares = cfg.groups.slice(0, count).map((g) => g.generate(cfg.random));
   const sni = config.serverName && !isIpAddress(config.serverName) ? config.serverName : undefined;
   const offer: ClientOffer = {
@@ -104,8 +112,22 @@ export function startClient(cx: Context, config: ClientConfig, policy: VerifyPol
     cookie: undefined,
     helloRetry: false,
     retrySuite: undefined,
+    resume: usableSession(cx, config, sni),
   };
   return sendHello(cx, offer);
+}
+
+/** The caller's session, if it can be offered now: not expired, same server name, a suite we still offer. */
+function usableSession(cx: Context, config: ClientConfig, sni: string | undefined) {
+  const session = config.session;
+  if (!session) return undefined;
+  const d = session.data;
+  const suite = cx.cfg.suites.find((s) => s.id === d.cipherSuite);
+  // RFC 8446 §4.6.1: only for the same SNI; a suite with the same hash is enough, we keep it simple: the same one.
+  if (!suite || d.serverName !== sni || cx.cfg.now() >= session.expiresAt || cx.cfg.now() < d.receivedAt) {
+    return undefined;
+  }
+  return { session, hash: suite.hash };
 }
 
 function sendHello(cx: Context, offer: ClientOffer): State {
@@ -123,13 +145,24 @@ function sendHello(cx: Context, offer: ClientOffer): State {
   if (offer.cookie) {
     exts.push({ type: E.cookie, data: new Writer().vec(2, offer.cookie).finish() });
   }
-  if (offer.config.offerTickets !== false) {
+  if (offer.config.offerTickets !== false || offer.resume) {
     exts.push({ type: E.pskKeyExchangeModes, data: Uint8Array.of(1, 1) });
   }
   if (cfg.recordSizeLimit !== undefined) {
     exts.push({ type: E.recordSizeLimit, data: encodeU16(cfg.recordSizeLimit) });
   }
-  const final = offer.config.helloExtensions ? offer.config.helloExtensions(exts) : exts;
+  const final = offer.config.helloExtensions ? offer.config.helloExtensions(exts) : [...exts];
+  const resume = offer.resume;
+  if (resume) {
+    // RFC 8446 §4.2.11: pre_shared_key comes last; its binder covers everything before the binders.
+    const d = resume.session.data;
+    const age = (Math.max(0, cfg.now() - d.receivedAt) + d.ticketAgeAdd) % 2 ** 32;
+    const placeholder = new Uint8Array(resume.hash.outputLen);
+    final.push({
+      type: E.preSharedKey,
+      data: encodeOfferedPsks([{ identity: d.ticket, obfuscatedTicketAge: age }], [placeholder]),
+    });
+  }
   const raw = encodeClientHello({
     legacyVersion: ProtocolVersion.tls12,
     random: offer.random,
@@ -138,6 +171,11 @@ function sendHello(cx: Context, offer: ClientOffer): State {
     compressionMethods: Uint8Array.of(0),
     extensions: final,
   });
+  if (resume) {
+    const n = resume.hash.outputLen;
+    const truncated = raw.subarray(0, raw.length - (2 + 1 + n));
+    raw.set(pskBinder(resume.hash, resume.session.data.psk, cx.transcript.hashWith(resume.hash, truncated)), raw.length - n);
+  }
   cx.sendHandshake(raw);
   // From now until the server's Finished, a middlebox-compat CCS may arrive (RFC 8446 §5).
   cx.allowChangeCipherSpec(true);
@@ -280,28 +318,25 @@ class ExpectServerHello implements State {
     cx.transcript.add(m.raw);
     // Middlebox compatibility: the CCS goes right after the HRR (RFC 8446 §D.4).
     if (this.s.sessionId.length > 0) cx.sendChangeCipherSpec();
-    return sendHello(cx, { ...this.s, shares, cookie, helloRetry: true, retrySuite: suite.id });
+    // A PSK whose hash differs from the suite the server chose cannot be used (RFC 8446 §4.1.4).
+    const resume = this.s.resume && this.s.resume.hash === suite.hash ? this.s.resume : undefined;
+    return sendHello(cx, { ...this.s, shares, cookie, helloRetry: true, retrySuite: suite.id, resume });
   }
 
   #serverHello(cx: Context, m: HandshakeMessage, sh: ServerHello, suite: Tls13Suite, where: string): Step {
     checkAllowed("ServerHello", H.serverHello, sh.extensions, this.s.offeredExtensions);
-    // Downgrade sentinel (RFC 8446 §4.1.3) only matters when the client also speaks TLS 1.2; a 1.3-only
-    // client refuses lower versions above. A HelloRetryRequest-chosen suite must not change.
-    if (this.s.retrySuite !== undefined && this.s.retrySuite !== suite.id) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.suite_changed_after_hrr",
-        "Cannot accept ServerHello: cipher suite differs from the HelloRetryRequest",
-        where,
-      );
-    }
-    if (findExtension(sh.extensions, E.preSharedKey) !== undefined) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.unoffered_psk",
-        "Cannot accept ServerHello: pre_shared_key was not offered",
-        where,
-      );
+    // The downgrade sentinel (RFC 8446 §4.1.3) only matters to a client that also speaks TLS 1.2; a 1.3-only
+    // client refuses lower versions in #checkCommon.
+    let psk: Uint8Array | undefined;
+    const pskData = findExtension(sh.extensions, E.preSharedKey);
+    if (pskData !== undefined) {
+      // RFC 8446 §4.2.11: the one identity we offered, with a suite of the PSK's hash.
+      const resume = this.s.resume;
+      const selected = decodeU16(pskData, "ServerHello.pre_shared_key");
+      if (!resume || selected !== 0 || resume.hash !== suite.hash) {
+        fail("illegal_parameter", "peer_misbehaved.bad_psk_selection", "Cannot accept ServerHello: it selects a PSK that was not offered for this suite", where);
+      }
+      psk = resume.session.data.psk;
     }
     const ksData = findExtension(sh.extensions, E.keyShare);
     if (ksData === undefined) {
@@ -338,7 +373,7 @@ class ExpectServerHello implements State {
       throw e;
     }
     cx.transcript.add(m.raw);
-    const ks13 = new KeySchedule(suite.hash);
+    const ks13 = new KeySchedule(suite.hash, psk);
     const secrets = ks13.handshake(shared, cx.transcript.current());
     cx.setReadSecret(suite, secrets.serverHandshake, "handshake");
     cx.keyLog("SERVER_HANDSHAKE_TRAFFIC_SECRET", secrets.serverHandshake);
@@ -346,12 +381,15 @@ class ExpectServerHello implements State {
     // Go's sendDummyChangeCipherSpec: before our first encrypted record (RFC 8446 §D.4).
     if (this.s.sessionId.length > 0 && !this.s.helloRetry) cx.sendChangeCipherSpec();
     cx.setWriteSecret(suite, secrets.clientHandshake, "handshake");
-    return new ExpectEncryptedExtensions({ offer: this.s, suite, group, keys: ks13, secrets });
+    const resumed = psk !== undefined ? this.s.resume!.session : undefined;
+    return new ExpectEncryptedExtensions({ offer: this.s, suite, group, keys: ks13, secrets, resumed });
   }
 }
 
 interface Negotiated {
   readonly offer: ClientOffer;
+  /** The session the server accepted, if this is a resumption. */
+  readonly resumed: TlsSession | undefined;
   readonly suite: Tls13Suite;
   readonly group: KxGroup;
   readonly keys: KeySchedule;
@@ -402,6 +440,23 @@ class ExpectEncryptedExtensions implements State {
         );
       }
       cx.setMaxFragment(peerRecordSizeLimit - 1);
+      // RFC 8449 §4: negotiated, so our own limit holds (for the record that brought this message too).
+      if (cx.cfg.recordSizeLimit !== undefined) cx.enforceRecordSizeLimit(cx.cfg.recordSizeLimit);
+    }
+    // max_fragment_length is only here if a helloExtensions hook offered it (RFC 6066 §4).
+    const mfl = findExtension(exts, E.maxFragmentLength);
+    if (mfl !== undefined) {
+      const code = decodeU8(mfl, "EncryptedExtensions.max_fragment_length");
+      if (rsl !== undefined || code < 1 || code > 4) {
+        // RFC 8449 §5: a client must treat receiving both as fatal.
+        fail(
+          "illegal_parameter",
+          "peer_misbehaved.max_fragment_length",
+          "Cannot accept EncryptedExtensions: max_fragment_length must be 1..4 and not beside record_size_limit",
+          where,
+        );
+      }
+      cx.setMaxFragment(1 << (8 + code));
     }
     if (findExtension(exts, E.earlyData) !== undefined) {
       fail(
@@ -412,7 +467,18 @@ class ExpectEncryptedExtensions implements State {
       );
     }
     cx.transcript.add(m.raw);
-    return new ExpectCertificateOrRequest({ ...this.s, alpn, peerRecordSizeLimit });
+    const next = { ...this.s, alpn, peerRecordSizeLimit };
+    if (this.s.resumed) {
+      // PSK mode: no certificates; the server is who it was when the ticket was issued (RFC 8446 §2.2).
+      cx.setPeerChain(this.s.resumed.data.peerCertificates);
+      return new ExpectFinished({
+        ...next,
+        chain: this.s.resumed.data.peerCertificates,
+        certRequest: undefined,
+        signatureScheme: undefined,
+      });
+    }
+    return new ExpectCertificateOrRequest(next);
   }
 }
 
@@ -562,14 +628,18 @@ class ExpectCertificateVerify implements State {
   }
 }
 
-interface AfterCertificateVerify extends AfterCertificate {
-  readonly signatureScheme: number;
+/** What the client knows when the server's Finished is due. */
+interface BeforeFinished extends AfterEE {
+  readonly chain: readonly Uint8Array[];
+  readonly certRequest: CertRequest | undefined;
+  /** The server's CertificateVerify scheme; undefined in a resumption. */
+  readonly signatureScheme: number | undefined;
 }
 
 /** Waiting for the server's Finished (RFC 8446 §4.4.4); then the client's second flight. */
 class ExpectFinished implements State {
   readonly name = "client.ExpectFinished";
-  constructor(readonly s: AfterCertificateVerify) {}
+  constructor(readonly s: BeforeFinished) {}
 
   handle(cx: Context, m: HandshakeMessage): Step {
     expectMessage(m, H.finished, this.name);
@@ -603,13 +673,15 @@ class ExpectFinished implements State {
         group: this.s.group.name,
         alpn: this.s.alpn,
         serverName: this.s.offer.sni,
-        signatureScheme: schemeName(this.s.signatureScheme),
+        signatureScheme: this.s.signatureScheme === undefined ? undefined : schemeName(this.s.signatureScheme),
         helloRetry: this.s.offer.helloRetry,
+        resumed: this.s.resumed !== undefined,
         peerCertificates: this.s.chain,
       });
       return new Connected(
         { suite, read: app.serverApplication, write: app.clientApplication, resumption },
         "client",
+        { serverName: this.s.offer.sni, alpn: this.s.alpn, peerCertificates: this.s.chain },
       );
     };
     const req = this.s.certRequest;

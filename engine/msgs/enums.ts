@@ -65,7 +65,7 @@ export const ExtensionType = {
 /** Protocol versions. */
 export const ProtocolVersion = { tls10: 0x0301, tls11: 0x0302, tls12: 0x0303, tls13: 0x0304 } as const;
 
-/** Named groups (RFC 8446 §4.2.7). */
+/** Named groups (RFC 8446 §4.2.7, draft-ietf-tls-ecdhe-mlkem). */
 export const NamedGroup = {
   secp256r1: 0x0017,
   secp384r1: 0x0018,
@@ -77,6 +77,7 @@ export const NamedGroup = {
   ffdhe4096: 0x0102,
   ffdhe6144: 0x0103,
   ffdhe8192: 0x0104,
+  X25519MLKEM768: 0x11ec, // draft-ietf-tls-ecdhe-mlkem
 } as const;
 
 /** TLS 1.3 cipher suites (RFC 8446 §B.4). */

@@ -191,10 +191,26 @@ export function decodeClientVersions(data: Uint8Array, what: string): number[] {
   return out;
 }
 
+/** A single u8 body (max_fragment_length, RFC 6066 §4). */
+export function decodeU8(data: Uint8Array, what: string): number {
+  const r = new Reader(data, what);
+  const v = r.u8();
+  r.end();
+  return v;
+}
+
 /** A single u16 body (supported_versions in ServerHello, record_size_limit, HRR key_share). */
 export function decodeU16(data: Uint8Array, what: string): number {
   const r = new Reader(data, what);
   const v = r.u16();
+  r.end();
+  return v;
+}
+
+/** A single u32 body (early_data in NewSessionTicket). */
+export function decodeU32(data: Uint8Array, what: string): number {
+  const r = new Reader(data, what);
+  const v = r.u32();
   r.end();
   return v;
 }
@@ -289,4 +305,48 @@ export function encodeCertificateAuthorities(names: readonly Uint8Array[]): Uint
   return new Writer().prefixed(2, (w) => {
     for (const n of names) w.vec(2, n);
   }).finish();
+}
+
+/** One PskIdentity (RFC 8446 §4.2.11). */
+export interface PskIdentity {
+  readonly identity: Uint8Array;
+  readonly obfuscatedTicketAge: number;
+}
+
+/** pre_shared_key in ClientHello: the identities, the binders, and how many bytes the binders take at the end. */
+export interface OfferedPsks {
+  readonly identities: readonly PskIdentity[];
+  readonly binders: readonly Uint8Array[];
+  /** Length of the whole `binders` vector, its 2-byte length included: the tail the binder does not cover. */
+  readonly bindersLength: number;
+}
+
+/** Decode OfferedPsks; identities and binders must pair up (illegal_parameter otherwise). */
+export function decodeOfferedPsks(data: Uint8Array, what: string): OfferedPsks {
+  const r = new Reader(data, what);
+  const ids = r.sub(2, 7, 0xffff, "identities");
+  const bindersStart = r.offset;
+  const bs = r.sub(2, 33, 0xffff, "binders");
+  const bindersLength = r.offset - bindersStart;
+  r.end();
+  const identities: PskIdentity[] = [];
+  while (ids.left > 0) identities.push({ identity: ids.vec16(1, 0xffff, "identity"), obfuscatedTicketAge: ids.u32() });
+  const binders: Uint8Array[] = [];
+  while (bs.left > 0) binders.push(bs.vec8(32, 255, "PskBinderEntry"));
+  if (identities.length !== binders.length) {
+    throw peerMisbehaved("psk_binder_count", `Cannot accept ${what}: ${identities.length} identities but ${binders.length} binders`);
+  }
+  return { identities, binders, bindersLength };
+}
+
+/** Encode OfferedPsks. */
+export function encodeOfferedPsks(identities: readonly PskIdentity[], binders: readonly Uint8Array[]): Uint8Array {
+  const w = new Writer();
+  w.prefixed(2, (w) => {
+    for (const i of identities) w.vec(2, i.identity).u32(i.obfuscatedTicketAge);
+  });
+  w.prefixed(2, (w) => {
+    for (const b of binders) w.vec(1, b);
+  });
+  return w.finish();
 }

@@ -11,17 +11,27 @@
 import type { ServerCert, ServerConfig } from "../config.ts";
 import { peerIncompatible } from "../errors.ts";
 import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
-import { Writer } from "../msgs/codec.ts";
-import { ExtensionType as E, HandshakeType as H, ProtocolVersion } from "../msgs/enums.ts";
+import { Reader, Writer } from "../msgs/codec.ts";
+import { ExtensionType as E, HandshakeType as H, ProtocolVersion, PskKeyExchangeMode } from "../msgs/enums.ts";
+import {
+  decodeTicketState,
+  encodeTicketState,
+  pskBinder,
+  type TicketState,
+  type TicketStore,
+  ticketPsk,
+} from "../session.ts";
 import {
   checkAllowed,
   decodeAlpn,
+  decodeOfferedPsks,
   decodeClientShares,
   decodeClientVersions,
   decodeCookie,
   decodePskModes,
   decodeServerNameList,
   decodeU16,
+  decodeU8,
   decodeU16List,
   encodeAlpn,
   encodeCertificateAuthorities,
@@ -31,6 +41,7 @@ import {
   type Extension,
   findExtension,
   type KeyShareEntry,
+  type OfferedPsks,
 } from "../msgs/extensions.ts";
 import {
   type ClientHello,
@@ -43,6 +54,7 @@ import {
   encodeCertificateVerify,
   encodeEncryptedExtensions,
   encodeFinished,
+  encodeNewSessionTicket,
   encodeServerHello,
   type HandshakeMessage,
   HRR_RANDOM,
@@ -58,7 +70,7 @@ import {
 import { Connected } from "../connected.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
-import { KxError, type KxGroup } from "../../suites/kx.ts";
+import { KxError, type KxGroup, type KxResponse } from "../../suites/kx.ts";
 import { type PublicKey, publicKeyFromCertificate, verifySignature } from "../../suites/sign.ts";
 import { certificateMatchesName, verifyChain, type VerifyPolicy } from "../peer_verify.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
@@ -72,6 +84,12 @@ interface Offer {
   readonly serverName: string | undefined;
   readonly alpn: string | undefined;
   readonly clientRecordSizeLimit: number | undefined;
+  /** The client's max_fragment_length code (1..4), when it sent one and no record_size_limit. */
+  readonly maxFragmentLength: number | undefined;
+  /** The client offered psk_dhe_ke (it can resume, so tickets are worth sending). */
+  readonly pskDheKe: boolean;
+  /** The client's pre_shared_key offer, if any. */
+  readonly psks: OfferedPsks | undefined;
 }
 
 /** Server-side connection settings the states need beyond the normalized config. */
@@ -80,6 +98,8 @@ export interface ServerSetup {
   readonly certs: readonly ServerCert[];
   /** Key for HelloRetryRequest cookies (drawn from the engine's random source when first needed). */
   readonly cookieKey: () => Uint8Array;
+  /** Where tickets go and how many to issue; undefined: no tickets, no resumption. */
+  readonly tickets: { readonly store: TicketStore; readonly count: number; readonly lifetime: number } | undefined;
   /** How client certificates are asked for and judged; undefined: not asked for. */
   readonly clientAuth:
     | {
@@ -99,12 +119,17 @@ export class ExpectClientHello implements State {
     expectMessage(m, H.clientHello, this.name);
     const where = `${this.name}@ClientHello`;
     const ch = decodeClientHello(m.body);
-    const offer = processClientHello(cx, this.setup, ch, where);
+    let offer = processClientHello(cx, this.setup, ch, where);
     cx.allowChangeCipherSpec(true);
+    const resume = findResumption(cx, this.setup, offer);
+    if (resume) offer = { ...offer, suite: resume.suite };
     cx.transcript.start(offer.suite.hash);
-    cx.transcript.add(m.raw);
     const shares = decodeClientShares(findExtension(ch.extensions, E.keyShare)!, "ClientHello.key_share");
     const groups = clientGroups(ch);
+    const willRetry = !cx.cfg.groups.some((g) => shares.some((s) => s.group === g.id));
+    // The binder is checked for the PSK we use; after a HelloRetryRequest the second ClientHello decides.
+    if (resume && !willRetry) checkBinder(cx, resume, m.raw, where);
+    cx.transcript.add(m.raw);
     for (const s of shares) {
       // RFC 8446 §4.2.8: each share's group must be listed in supported_groups.
       if (!groups.includes(s.group)) {
@@ -119,7 +144,7 @@ export class ExpectClientHello implements State {
     // Prefer a group the client already sent a share for (no extra round trip), in our order.
     for (const g of cx.cfg.groups) {
       const share = shares.find((s) => s.group === g.id);
-      if (share) return sendServerFlight(cx, this.setup, offer, g, share, where);
+      if (share) return sendServerFlight(cx, this.setup, offer, g, share, where, false, resume);
     }
     const group = cx.cfg.groups.find((g) => groups.includes(g.id));
     if (!group) {
@@ -209,8 +234,11 @@ class ExpectClientHello2 implements State {
         where,
       );
     }
+    const resume = findResumption(cx, this.setup, offer);
+    const usable = resume && resume.suite.id === this.first.suite.id ? resume : undefined;
+    if (usable) checkBinder(cx, usable, m.raw, where);
     cx.transcript.add(m.raw);
-    return sendServerFlight(cx, this.setup, offer, this.group, shares[0]!, where, true);
+    return sendServerFlight(cx, this.setup, offer, this.group, shares[0]!, where, true, usable);
   }
 }
 
@@ -250,8 +278,14 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
       where,
     );
   }
-  const modes = findExtension(exts, E.pskKeyExchangeModes);
-  if (modes !== undefined) decodePskModes(modes, "ClientHello.psk_key_exchange_modes");
+  const modesData = findExtension(exts, E.pskKeyExchangeModes);
+  const modes = modesData === undefined ? [] : decodePskModes(modesData, "ClientHello.psk_key_exchange_modes");
+  const pskData = findExtension(exts, E.preSharedKey);
+  const psks = pskData === undefined ? undefined : decodeOfferedPsks(pskData, "ClientHello.pre_shared_key");
+  if (psks && modesData === undefined) {
+    // RFC 8446 §4.2.9
+    fail("missing_extension", "peer_misbehaved.psk_without_modes", "Cannot accept ClientHello: pre_shared_key without psk_key_exchange_modes", where);
+  }
   const suite = cx.cfg.suites.find((s) => ch.cipherSuites.includes(s.id));
   if (!suite) {
     throw peerIncompatible(
@@ -336,7 +370,79 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
       );
     }
   }
-  return { ch, suite, cert, scheme, serverName, alpn, clientRecordSizeLimit };
+  // RFC 6066 §4: max_fragment_length 1..4 asks for 2^9..2^12-byte records; RFC 8449 §5: ignored next to
+  // record_size_limit.
+  let maxFragmentLength: number | undefined;
+  const mfl = findExtension(exts, E.maxFragmentLength);
+  if (mfl !== undefined && rsl === undefined) {
+    maxFragmentLength = decodeU8(mfl, "ClientHello.max_fragment_length");
+    if (maxFragmentLength < 1 || maxFragmentLength > 4) {
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.max_fragment_length",
+        `Cannot accept max_fragment_length ${maxFragmentLength}: not 1..4`,
+        where,
+      );
+    }
+  }
+  return {
+    ch,
+    suite,
+    cert,
+    scheme,
+    serverName,
+    alpn,
+    clientRecordSizeLimit,
+    maxFragmentLength,
+    pskDheKe: modes.includes(PskKeyExchangeMode.pskDheKe),
+    psks,
+  };
+}
+
+/** A ticket the server can resume from, and the suite to use. */
+interface Resumption {
+  readonly state: TicketState;
+  readonly suite: Tls13Suite;
+  readonly index: number;
+  readonly binder: Uint8Array;
+  readonly bindersLength: number;
+}
+
+/** Allowed difference between the client's and our view of a ticket's age (RFC 8446 §8.3). */
+const TICKET_AGE_WINDOW_MS = 10_000;
+
+/**
+ * The first offered identity we can resume (RFC 8446 §4.2.11, §4.6.1): a ticket our store redeems, not
+ * expired, for the same SNI, with a suite the client offers, in psk_dhe_ke mode, its age within the window.
+ * Anything else is a full handshake, never an error; the binder is checked separately.
+ */
+function findResumption(cx: Context, setup: ServerSetup, offer: Offer): Resumption | undefined {
+  const store = setup.tickets?.store;
+  if (!store || !offer.psks || !offer.pskDheKe) return undefined;
+  const now = cx.cfg.now();
+  for (const [index, id] of offer.psks.identities.entries()) {
+    const bytes = store.redeem(id.identity);
+    const state = bytes === undefined ? undefined : decodeTicketState(bytes);
+    if (!state) continue;
+    const suite = cx.cfg.suites.find((s) => s.id === state.cipherSuite);
+    if (!suite || !offer.ch.cipherSuites.includes(suite.id)) continue;
+    if (state.serverName !== offer.serverName) continue;
+    const age = now - state.issuedAt;
+    if (age < 0 || age > state.lifetime * 1000) continue;
+    const clientAge = (id.obfuscatedTicketAge - state.ticketAgeAdd + 2 ** 32) % 2 ** 32;
+    if (Math.abs(clientAge - age) > TICKET_AGE_WINDOW_MS) continue;
+    return { state, suite, index, binder: offer.psks.binders[index]!, bindersLength: offer.psks.bindersLength };
+  }
+  return undefined;
+}
+
+/** RFC 8446 §4.2.11.2: the binder must verify, or the handshake ends with decrypt_error. */
+function checkBinder(cx: Context, r: Resumption, raw: Uint8Array, where: string): void {
+  const truncated = raw.subarray(0, raw.length - r.bindersLength);
+  const expected = pskBinder(r.suite.hash, r.state.psk, cx.transcript.hashWith(r.suite.hash, truncated));
+  if (!ctEqual(expected, r.binder)) {
+    fail("decrypt_error", "peer_misbehaved.bad_psk_binder", "Cannot accept ClientHello: the PSK binder does not verify", where);
+  }
 }
 
 /**
@@ -368,13 +474,14 @@ function sendServerFlight(
   group: KxGroup,
   share: KeyShareEntry,
   where: string,
-  helloRetry = false,
+  helloRetry: boolean,
+  resume: Resumption | undefined,
 ): Step {
   const random = cx.cfg.random(32);
-  const mine = group.generate(cx.cfg.random);
-  let shared: Uint8Array;
+  let mine: KxResponse;
   try {
-    shared = group.sharedSecret(mine.privateKey, share.keyExchange);
+    // Diffie-Hellman: a fresh share and the shared secret; a KEM: encapsulation to the client's key.
+    mine = group.respond(share.keyExchange, cx.cfg.random);
   } catch (e) {
     if (e instanceof KxError) {
       fail(
@@ -396,12 +503,13 @@ function sendServerFlight(
     compressionMethod: 0,
     extensions: [
       { type: E.keyShare, data: encodeServerShare({ group: group.id, keyExchange: mine.publicKey }) },
+      ...(resume ? [{ type: E.preSharedKey, data: encodeU16(resume.index) }] : []),
       { type: E.supportedVersions, data: encodeU16(ProtocolVersion.tls13) },
     ],
   }));
   if (ch.sessionId.length > 0 && !helloRetry) cx.sendChangeCipherSpec();
-  const keys = new KeySchedule(suite.hash);
-  const secrets = keys.handshake(shared, cx.transcript.current());
+  const keys = new KeySchedule(suite.hash, resume?.state.psk);
+  const secrets = keys.handshake(mine.sharedSecret, cx.transcript.current());
   cx.keyLog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", secrets.clientHandshake);
   cx.keyLog("SERVER_HANDSHAKE_TRAFFIC_SECRET", secrets.serverHandshake);
   cx.setWriteSecret(suite, secrets.serverHandshake, "handshake");
@@ -413,9 +521,40 @@ function sendServerFlight(
   if (offer.clientRecordSizeLimit !== undefined) {
     ee.push({ type: E.recordSizeLimit, data: encodeU16(cx.cfg.recordSizeLimit ?? 16385) });
     cx.setMaxFragment(offer.clientRecordSizeLimit - 1);
+    // RFC 8449 §4: our own limit holds from here on, now that the client will know it.
+    if (cx.cfg.recordSizeLimit !== undefined) cx.enforceRecordSizeLimit(cx.cfg.recordSizeLimit);
+  } else if (offer.maxFragmentLength !== undefined) {
+    // RFC 6066 §4: echo the value; no record of ours carries more than 2^(8 + code) bytes from now on.
+    ee.push({ type: E.maxFragmentLength, data: Uint8Array.of(offer.maxFragmentLength) });
+    cx.setMaxFragment(1 << (8 + offer.maxFragmentLength));
   }
   const hook = setup.config.encryptedExtensions;
   cx.sendHandshake(encodeEncryptedExtensions(hook ? hook(ee) : ee));
+  const sendFinished = (clientAuth: ServerSetup["clientAuth"], clientChain: readonly Uint8Array[]): State => {
+    cx.sendHandshake(
+      encodeFinished(finishedVerifyData(suite.hash, secrets.serverHandshake, cx.transcript.current())),
+    );
+    const app = keys.application(cx.transcript.current());
+    cx.keyLog("CLIENT_TRAFFIC_SECRET_0", app.clientApplication);
+    cx.keyLog("SERVER_TRAFFIC_SECRET_0", app.serverApplication);
+    cx.keyLog("EXPORTER_SECRET", app.exporter);
+    cx.setWriteSecret(suite, app.serverApplication, "application");
+    const state: ServerFlight = {
+      offer,
+      group,
+      keys,
+      secrets,
+      app,
+      helloRetry,
+      clientChain,
+      resumed: !!resume,
+      tickets: setup.tickets,
+    };
+    return clientAuth ? new ExpectClientCertificate(state, clientAuth) : new ExpectFinished(state);
+  };
+  // PSK mode: no CertificateRequest, Certificate or CertificateVerify (RFC 8446 §2.2, §4.3.2); the client
+  // is who it was when the ticket was issued.
+  if (resume) return sendFinished(undefined, resume.state.clientCertificates);
   const clientAuth = setup.clientAuth;
   if (clientAuth) {
     // RFC 8446 §4.3.2
@@ -435,16 +574,7 @@ function sendServerFlight(
   const content = certificateVerifyContent("server", cx.transcript.current());
   const finish = (signature: Uint8Array): State => {
     cx.sendHandshake(encodeCertificateVerify({ scheme: offer.scheme, signature }));
-    cx.sendHandshake(
-      encodeFinished(finishedVerifyData(suite.hash, secrets.serverHandshake, cx.transcript.current())),
-    );
-    const app = keys.application(cx.transcript.current());
-    cx.keyLog("CLIENT_TRAFFIC_SECRET_0", app.clientApplication);
-    cx.keyLog("SERVER_TRAFFIC_SECRET_0", app.serverApplication);
-    cx.keyLog("EXPORTER_SECRET", app.exporter);
-    cx.setWriteSecret(suite, app.serverApplication, "application");
-    const state: ServerFlight = { offer, group, keys, secrets, app, helloRetry, clientChain: [] };
-    return clientAuth ? new ExpectClientCertificate(state, clientAuth) : new ExpectFinished(state);
+    return sendFinished(clientAuth, []);
   };
   const sig = offer.cert.key.sign(offer.scheme, content);
   if (sig instanceof Uint8Array) return finish(sig);
@@ -461,6 +591,10 @@ interface ServerFlight {
   readonly helloRetry: boolean;
   /** The client's certificate chain (empty when none was asked for or sent). */
   readonly clientChain: readonly Uint8Array[];
+  /** Whether this handshake resumed a ticket. */
+  readonly resumed: boolean;
+  /** Where to issue tickets once the handshake is done. */
+  readonly tickets: ServerSetup["tickets"];
 }
 
 /** Waiting for the client's Certificate (RFC 8446 §4.4.2, §4.4.2.4). */
@@ -549,6 +683,39 @@ class ExpectClientCertificateVerify implements State {
   }
 }
 
+/**
+ * NewSessionTicket × count after the handshake (RFC 8446 §4.6.1): each with its own nonce and age_add, the
+ * resumption PSK sealed (or stored) by the ticket store.
+ */
+function sendTickets(
+  cx: Context,
+  tickets: NonNullable<ServerSetup["tickets"]>,
+  s: ServerFlight,
+  resumptionSecret: Uint8Array,
+): void {
+  const { suite } = s.offer;
+  for (let i = 0; i < tickets.count; i++) {
+    const nonce = Uint8Array.of(i >> 8, i & 0xff);
+    const ageAdd = new Reader(cx.cfg.random(4), "random").u32();
+    const state = encodeTicketState({
+      cipherSuite: suite.id,
+      psk: ticketPsk(suite.hash, resumptionSecret, nonce),
+      ticketAgeAdd: ageAdd,
+      issuedAt: cx.cfg.now(),
+      lifetime: tickets.lifetime,
+      serverName: s.offer.serverName,
+      alpn: s.offer.alpn,
+      maxEarlyData: 0,
+      clientCertificates: s.clientChain,
+    });
+    const ticket = tickets.store.issue(state, cx.cfg.random);
+    cx.sendHandshake(
+      encodeNewSessionTicket({ lifetime: tickets.lifetime, ageAdd, nonce, ticket, extensions: [] }),
+      false,
+    );
+  }
+}
+
 /** Waiting for the client's Finished (RFC 8446 §4.4.4). */
 class ExpectFinished implements State {
   readonly name = "server.ExpectFinished";
@@ -577,10 +744,12 @@ class ExpectFinished implements State {
       group: this.s.group.name,
       alpn: this.s.offer.alpn,
       serverName: this.s.offer.serverName,
-      signatureScheme: schemeName(this.s.offer.scheme),
+      signatureScheme: this.s.resumed ? undefined : schemeName(this.s.offer.scheme),
       helloRetry: this.s.helloRetry,
+      resumed: this.s.resumed,
       peerCertificates: this.s.clientChain,
     });
+    if (this.s.tickets && this.s.offer.pskDheKe) sendTickets(cx, this.s.tickets, this.s, resumption);
     return new Connected(
       { suite, read: this.s.app.clientApplication, write: this.s.app.serverApplication, resumption },
       "server",

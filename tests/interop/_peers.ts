@@ -240,6 +240,8 @@ export interface Listener {
   readonly port: number;
   /** Resolves with the first connection. */
   readonly accepted: Promise<net.Socket>;
+  /** Resolves with the next connection not yet taken by `next()` (the first one first). */
+  next(): Promise<net.Socket>;
 }
 
 /**
@@ -286,17 +288,31 @@ export class Scope {
   async listen(): Promise<Listener> {
     const server = net.createServer({ allowHalfOpen: true });
     this.#servers.push(server);
-    const accepted = new Promise<net.Socket>((resolve) => {
-      server.once("connection", (socket: net.Socket) => {
-        this.#sockets.push(socket);
-        resolve(socket);
-      });
+    const queue: net.Socket[] = [];
+    const waiters: ((s: net.Socket) => void)[] = [];
+    server.on("connection", (socket: net.Socket) => {
+      this.#sockets.push(socket);
+      const waiter = waiters.shift();
+      if (waiter) waiter(socket);
+      else queue.push(socket);
     });
+    const next = () =>
+      new Promise<net.Socket>((resolve) => {
+        const socket = queue.shift();
+        if (socket) resolve(socket);
+        else waiters.push(resolve);
+      });
+    const accepted = next();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(0, "127.0.0.1", resolve);
     });
-    return { port: (server.address() as net.AddressInfo).port, accepted };
+    let first = true;
+    return {
+      port: (server.address() as net.AddressInfo).port,
+      accepted,
+      next: () => (first ? ((first = false), accepted) : next()),
+    };
   }
 
   /**

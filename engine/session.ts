@@ -1,0 +1,308 @@
+/**
+ * TLS 1.3 resumption state (RFC 8446 §4.6.1, §2.2): the client's {@link TlsSession} (a value the caller
+ * can store as bytes and load again), the server's ticket state, and the ticket protectors a server can
+ * choose from: {@link TicketKeys} (stateless tickets sealed with AES-256-GCM under a rotating key, the
+ * previous key still accepted) or {@link SessionCache} (a bounded server-side store; tickets are opaque ids
+ * and single-use). Both implement {@link TicketStore}, the interface a cluster can implement to share keys or
+ * sessions.
+ *
+ * Secrets (the resumption PSK) live only inside these values and the sealed tickets; they never appear in
+ * errors, logs or `toString()`.
+ * @module
+ */
+
+import { AES_256_GCM } from "../suites/aead.ts";
+import { ctEqual } from "../suites/bytes.ts";
+import { finishedVerifyData, hkdfExpandLabel, KeySchedule } from "./key_schedule.ts";
+import type { Hash } from "../suites/hash.ts";
+import { Reader, Writer } from "./msgs/codec.ts";
+
+/** The resumption PSK for a ticket: HKDF-Expand-Label(resumption_master_secret, "resumption", nonce, Hash.length). */
+export function ticketPsk(hash: Hash, resumptionSecret: Uint8Array, nonce: Uint8Array): Uint8Array {
+  return hkdfExpandLabel(hash, resumptionSecret, "resumption", nonce, hash.outputLen);
+}
+
+const SESSION_MAGIC = 0x414c5331; // "ALS1": airlock session, format 1
+
+/** What a client keeps from a NewSessionTicket to resume later. */
+export interface SessionData {
+  /** The server name the session was made with (resumption is refused for another name, §4.6.1). */
+  readonly serverName: string | undefined;
+  /** The cipher suite id; a resumption must use a suite with the same hash. */
+  readonly cipherSuite: number;
+  /** The ALPN protocol negotiated when the ticket was issued. */
+  readonly alpn: string | undefined;
+  /** The opaque ticket. */
+  readonly ticket: Uint8Array;
+  /** The resumption PSK (secret). */
+  readonly psk: Uint8Array;
+  readonly ticketAgeAdd: number;
+  /** Seconds the ticket may be used after `receivedAt`. */
+  readonly lifetime: number;
+  /** Milliseconds since the epoch when the ticket arrived (the engine's clock). */
+  readonly receivedAt: number;
+  /** max_early_data_size the server allows with this ticket (0: no 0-RTT). */
+  readonly maxEarlyData: number;
+  /** The server's certificate chain from the original handshake (DER, leaf first). */
+  readonly peerCertificates: readonly Uint8Array[];
+}
+
+/**
+ * A client's resumable session, as the `session` event delivers it. Store it with `toBytes()` (it holds a
+ * secret: keep it as you would a password) and pass `TlsSession.fromBytes(bytes)` as the client's `session`
+ * option to resume.
+ *
+ * @example Save and load a session
+ * ```ts ignore
+ * on(client, "session", (s) => Deno.writeFileSync("session.bin", s.toBytes()));
+ * const session = TlsSession.fromBytes(Deno.readFileSync("session.bin"));
+ * const again = createClient({ serverName: "example.com", trustAnchors, session }, engine);
+ * ```
+ */
+export class TlsSession {
+  readonly #d: SessionData;
+
+  /** @internal Made by the engine, or by {@link TlsSession.fromBytes}. */
+  constructor(data: SessionData) {
+    this.#d = data;
+  }
+
+  /** @internal The session's fields, for the engine. */
+  get data(): SessionData {
+    return this.#d;
+  }
+
+  /** The server name it is bound to. */
+  get serverName(): string | undefined {
+    return this.#d.serverName;
+  }
+
+  /** When the ticket stops being valid (milliseconds since the epoch). */
+  get expiresAt(): number {
+    return this.#d.receivedAt + this.#d.lifetime * 1000;
+  }
+
+  /** The cipher suite id it was made with. */
+  get cipherSuite(): number {
+    return this.#d.cipherSuite;
+  }
+
+  /** max_early_data_size the server allows with it. */
+  get maxEarlyData(): number {
+    return this.#d.maxEarlyData;
+  }
+
+  /**
+   * Encode the session (format: "ALS1", then the fields, length-prefixed). The bytes contain the
+   * resumption secret.
+   */
+  toBytes(): Uint8Array {
+    const d = this.#d;
+    const enc = new TextEncoder();
+    const w = new Writer(512).u32(SESSION_MAGIC);
+    w.vec(1, enc.encode(d.serverName ?? "")).u16(d.cipherSuite).vec(1, enc.encode(d.alpn ?? ""));
+    w.vec(2, d.ticket).vec(1, d.psk).u32(d.ticketAgeAdd).u32(d.lifetime);
+    w.u32(Math.floor(d.receivedAt / 2 ** 32)).u32(d.receivedAt % 2 ** 32).u32(d.maxEarlyData);
+    w.prefixed(3, (w) => {
+      for (const c of d.peerCertificates) w.vec(3, c);
+    });
+    return w.finish();
+  }
+
+  /** Decode bytes made by {@link TlsSession.toBytes}; throws TypeError on anything else. */
+  static fromBytes(bytes: Uint8Array): TlsSession {
+    try {
+      const r = new Reader(bytes, "TlsSession");
+      if (r.u32() !== SESSION_MAGIC) throw new Error("magic");
+      const dec = new TextDecoder();
+      const serverName = dec.decode(r.vec8()) || undefined;
+      const cipherSuite = r.u16();
+      const alpn = dec.decode(r.vec8()) || undefined;
+      const ticket = r.vec16(1).slice();
+      const psk = r.vec8(32, 48).slice();
+      const ticketAgeAdd = r.u32();
+      const lifetime = r.u32();
+      const receivedAt = r.u32() * 2 ** 32 + r.u32();
+      const maxEarlyData = r.u32();
+      const certs = r.sub(3);
+      const peerCertificates: Uint8Array[] = [];
+      while (certs.left > 0) peerCertificates.push(certs.vec24(1).slice());
+      r.end();
+      return new TlsSession({
+        serverName,
+        cipherSuite,
+        alpn,
+        ticket,
+        psk,
+        ticketAgeAdd,
+        lifetime,
+        receivedAt,
+        maxEarlyData,
+        peerCertificates,
+      });
+    } catch {
+      throw new TypeError("Cannot load session: the bytes are not an airlock session (format ALS1)");
+    }
+  }
+
+  /** No secrets in logs. */
+  toString(): string {
+    return `TlsSession(${this.#d.serverName ?? "-"}, suite 0x${this.#d.cipherSuite.toString(16)})`;
+  }
+}
+
+/** What a server seals into a ticket (or keeps in its cache). */
+export interface TicketState {
+  readonly cipherSuite: number;
+  readonly psk: Uint8Array;
+  readonly ticketAgeAdd: number;
+  /** Milliseconds since the epoch when issued. */
+  readonly issuedAt: number;
+  /** Seconds. */
+  readonly lifetime: number;
+  readonly serverName: string | undefined;
+  readonly alpn: string | undefined;
+  readonly maxEarlyData: number;
+  /** The client's certificate chain, for mTLS identity in resumed sessions. */
+  readonly clientCertificates: readonly Uint8Array[];
+}
+
+/** Encode a ticket state. */
+export function encodeTicketState(s: TicketState): Uint8Array {
+  const enc = new TextEncoder();
+  const w = new Writer(256).u8(1).u16(s.cipherSuite).vec(1, s.psk).u32(s.ticketAgeAdd);
+  w.u32(Math.floor(s.issuedAt / 2 ** 32)).u32(s.issuedAt % 2 ** 32).u32(s.lifetime);
+  w.vec(1, enc.encode(s.serverName ?? "")).vec(1, enc.encode(s.alpn ?? "")).u32(s.maxEarlyData);
+  w.prefixed(3, (w) => {
+    for (const c of s.clientCertificates) w.vec(3, c);
+  });
+  return w.finish();
+}
+
+/** Decode a ticket state; undefined for anything malformed. */
+export function decodeTicketState(bytes: Uint8Array): TicketState | undefined {
+  try {
+    const r = new Reader(bytes, "TicketState");
+    if (r.u8() !== 1) return undefined;
+    const dec = new TextDecoder();
+    const cipherSuite = r.u16();
+    const psk = r.vec8(32, 48).slice();
+    const ticketAgeAdd = r.u32();
+    const issuedAt = r.u32() * 2 ** 32 + r.u32();
+    const lifetime = r.u32();
+    const serverName = dec.decode(r.vec8()) || undefined;
+    const alpn = dec.decode(r.vec8()) || undefined;
+    const maxEarlyData = r.u32();
+    const certs = r.sub(3);
+    const clientCertificates: Uint8Array[] = [];
+    while (certs.left > 0) clientCertificates.push(certs.vec24(1).slice());
+    r.end();
+    return { cipherSuite, psk, ticketAgeAdd, issuedAt, lifetime, serverName, alpn, maxEarlyData, clientCertificates };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where a server's resumption state goes: `issue` turns a state into the ticket bytes sent to the client
+ * (sealed, or an id), `redeem` gives the state back for a ticket (undefined when unknown, expired from the
+ * store, tampered with or sealed under a retired key). Implement it to share tickets across a cluster.
+ */
+export interface TicketStore {
+  issue(state: Uint8Array, random: (n: number) => Uint8Array): Uint8Array;
+  redeem(ticket: Uint8Array): Uint8Array | undefined;
+}
+
+interface TicketKey {
+  readonly id: Uint8Array;
+  readonly key: ReturnType<typeof AES_256_GCM.importKey>;
+}
+
+/**
+ * Stateless tickets: the state sealed with AES-256-GCM under the current key (ticket = key id 16 ‖ nonce 12
+ * ‖ ciphertext). `rotate()` makes a new current key and keeps the previous one for redeeming, so a
+ * ticket stays valid for at least one rotation period and at most two. Rotate on a timer of your own (every
+ * ticket lifetime, say); keys come from `random`.
+ */
+export class TicketKeys implements TicketStore {
+  #current: TicketKey;
+  #previous: TicketKey | undefined;
+  readonly #random: (n: number) => Uint8Array;
+
+  constructor(random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))) {
+    this.#random = random;
+    this.#current = this.#make();
+  }
+
+  #make(): TicketKey {
+    return { id: this.#random(16), key: AES_256_GCM.importKey(this.#random(32)) };
+  }
+
+  /** Make a new current key; the old current becomes the previous, the old previous is forgotten. */
+  rotate(): void {
+    this.#previous = this.#current;
+    this.#current = this.#make();
+  }
+
+  issue(state: Uint8Array, random: (n: number) => Uint8Array): Uint8Array {
+    const nonce = random(12);
+    const sealed = this.#current.key.seal(nonce, this.#current.id, state);
+    const out = new Uint8Array(28 + sealed.length);
+    out.set(this.#current.id);
+    out.set(nonce, 16);
+    out.set(sealed, 28);
+    return out;
+  }
+
+  redeem(ticket: Uint8Array): Uint8Array | undefined {
+    if (ticket.length < 28 + 16) return undefined;
+    const id = ticket.subarray(0, 16);
+    const k = [this.#current, this.#previous].find((k) => k !== undefined && ctEqual(k.id, id));
+    if (!k) return undefined;
+    return k.key.open(ticket.subarray(16, 28), id, ticket.subarray(28)) ?? undefined;
+  }
+}
+
+/**
+ * A bounded server-side session store: tickets are random ids, each redeemable once (which also makes
+ * 0-RTT replay-safe); the oldest entries are dropped beyond `capacity`.
+ */
+export class SessionCache implements TicketStore {
+  readonly #entries = new Map<string, Uint8Array>();
+  readonly #capacity: number;
+
+  constructor(capacity = 10_000) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`Cannot create SessionCache: capacity ${capacity}`);
+    this.#capacity = capacity;
+  }
+
+  /** Entries held. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  issue(state: Uint8Array, random: (n: number) => Uint8Array): Uint8Array {
+    const id = random(32);
+    this.#entries.set(key(id), state);
+    while (this.#entries.size > this.#capacity) this.#entries.delete(this.#entries.keys().next().value!);
+    return id;
+  }
+
+  redeem(ticket: Uint8Array): Uint8Array | undefined {
+    const k = key(ticket);
+    const state = this.#entries.get(k);
+    this.#entries.delete(k);
+    return state;
+  }
+}
+
+function key(b: Uint8Array): string {
+  let s = "";
+  for (const x of b) s += x.toString(16).padStart(2, "0");
+  return s;
+}
+
+/** A PSK binder: HMAC over the truncated ClientHello's transcript hash with the binder key (RFC 8446 §4.2.11.2). */
+export function pskBinder(hash: Hash, psk: Uint8Array, transcriptHash: Uint8Array): Uint8Array {
+  return finishedVerifyData(hash, new KeySchedule(hash, psk).binderKey(), transcriptHash);
+}
