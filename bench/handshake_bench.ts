@@ -39,7 +39,10 @@ interface AirPair {
 function airPair(cert: TestCertificate, key: SigningKey): AirPair {
   const c = createBioPair(), s = createBioPair();
   // x25519, as the headline says (the default would be X25519MLKEM768, which Node 20's node:tls lacks).
-  const client = createClient({ serverName: "localhost", verifyPeer: () => true, groups: ["x25519"] }, c.engine);
+  const client = createClient(
+    { serverName: "localhost", verifyPeer: () => true, groups: ["x25519"] },
+    c.engine,
+  );
   const server = createServer({ certificates: [{ chain: cert.chain, key }] }, s.engine);
   const pump = () => {
     let n = 0;

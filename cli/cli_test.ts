@@ -307,9 +307,30 @@ Deno.test("the CLI reports bad flags, unreadable files and refused connections o
 Deno.test("airlock client --session saves a session and resumes with it on the next run", async () => {
   const { f } = await pki();
   try {
-    const server = start(["server", "--accept", "0", "--cert", f.path("server.pem"), "--key", f.path("server-key.pem"), "--echo", "--naccept", "2"]);
+    const server = start([
+      "server",
+      "--accept",
+      "0",
+      "--cert",
+      f.path("server.pem"),
+      "--key",
+      f.path("server-key.pem"),
+      "--echo",
+      "--naccept",
+      "2",
+    ]);
     const port = await listening(server);
-    const args = ["client", "--connect", `127.0.0.1:${port}`, "--servername", "localhost", "--cafile", f.path("root.pem"), "--session", f.path("session.bin")];
+    const args = [
+      "client",
+      "--connect",
+      `127.0.0.1:${port}`,
+      "--servername",
+      "localhost",
+      "--cafile",
+      f.path("root.pem"),
+      "--session",
+      f.path("session.bin"),
+    ];
     const first = await run(args, "one\n");
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stderr, /^Resumed: no$/m);

@@ -145,7 +145,11 @@ export interface ServerConfig extends CommonConfig {
    * {@link TicketStore}. By default each configuration object gets its own TicketKeys, so reuse one config
    * for all connections. `false` turns tickets and resumption off.
    */
-  readonly tickets?: false | { readonly count?: number; readonly lifetime?: number; readonly store?: TicketStore };
+  readonly tickets?: false | {
+    readonly count?: number;
+    readonly lifetime?: number;
+    readonly store?: TicketStore;
+  };
   /** Ask for client certificates (mTLS). */
   readonly clientAuth?: ClientAuthConfig;
   /** Send a cookie in HelloRetryRequest and require the client to echo it (default true). */

@@ -789,7 +789,7 @@ function ticketSetup(config: ServerConfig): ServerSetup["tickets"] {
   if (!store) {
     store = defaultStores.get(config);
     // Keys from the configured random source, so that injected randomness stays reproducible.
-    if (!store) defaultStores.set(config, (store = new TicketKeys(config.random)));
+    if (!store) defaultStores.set(config, store = new TicketKeys(config.random));
   }
   return { store, count, lifetime };
 }

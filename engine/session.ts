@@ -197,7 +197,17 @@ export function decodeTicketState(bytes: Uint8Array): TicketState | undefined {
     const clientCertificates: Uint8Array[] = [];
     while (certs.left > 0) clientCertificates.push(certs.vec24(1).slice());
     r.end();
-    return { cipherSuite, psk, ticketAgeAdd, issuedAt, lifetime, serverName, alpn, maxEarlyData, clientCertificates };
+    return {
+      cipherSuite,
+      psk,
+      ticketAgeAdd,
+      issuedAt,
+      lifetime,
+      serverName,
+      alpn,
+      maxEarlyData,
+      clientCertificates,
+    };
   } catch {
     return undefined;
   }
@@ -272,7 +282,9 @@ export class SessionCache implements TicketStore {
   readonly #capacity: number;
 
   constructor(capacity = 10_000) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`Cannot create SessionCache: capacity ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`Cannot create SessionCache: capacity ${capacity}`);
+    }
     this.#capacity = capacity;
   }
 

@@ -45,7 +45,9 @@ export class Transcript {
    * ClientHello, RFC 8446 §4.2.11.2). Before `start()`, `hash` decides; after, it must be the same hash.
    */
   hashWith(hash: Hash, extra: Uint8Array): Uint8Array {
-    if (this.#hash && this.#hash !== hash) throw localError("transcript_hash_changed", "Transcript hash cannot change once chosen");
+    if (this.#hash && this.#hash !== hash) {
+      throw localError("transcript_hash_changed", "Transcript hash cannot change once chosen");
+    }
     let state: HashState;
     if (this.#state) state = this.#state.clone();
     else {

@@ -32,7 +32,12 @@ async function setup(server: Partial<ServerConfig> = {}) {
       c.engine,
     );
     on(clientEngine, "session", (x) => sessions.push(x));
-    const p: Pair = { client: clientEngine, server: createServer(serverOverride ?? serverConfig, s.engine), c, s };
+    const p: Pair = {
+      client: clientEngine,
+      server: createServer(serverOverride ?? serverConfig, s.engine),
+      c,
+      s,
+    };
     await handshake(p);
     // Tickets come after the handshake: let the client read them.
     p.client.read(new Uint8Array(16));
@@ -42,7 +47,13 @@ async function setup(server: Partial<ServerConfig> = {}) {
 }
 
 Deno.test("resumption: a ticket from one connection resumes the next, in every suite", async (t) => {
-  for (const suite of ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] as const) {
+  for (
+    const suite of [
+      "TLS_AES_128_GCM_SHA256",
+      "TLS_AES_256_GCM_SHA384",
+      "TLS_CHACHA20_POLY1305_SHA256",
+    ] as const
+  ) {
     await t.step(suite, async () => {
       const { connect, chain } = await setup();
       const first = await connect({ cipherSuites: [suite] });
@@ -140,7 +151,11 @@ Deno.test("resumption: a tampered binder is decrypt_error", async () => {
   const { connect, chain, serverConfig } = await setup();
   const first = await connect();
   const c = createBioPair(), s = createBioPair();
-  const client = createClient({ serverName: "server.test", trustAnchors: [chain.rootPem], session: first.sessions[0]! }, c.engine);
+  const client = createClient({
+    serverName: "server.test",
+    trustAnchors: [chain.rootPem],
+    session: first.sessions[0]!,
+  }, c.engine);
   const p: Pair = { client, server: createServer(serverConfig, s.engine), c, s };
   let flipped = false;
   await handshakeExpectingFailure(p, (bytes, from) => {

@@ -25,8 +25,8 @@ import {
   decodeEmpty,
   decodeServerShare,
   decodeU16,
-  decodeU8,
   decodeU16List,
+  decodeU8,
   encodeAlpn,
   encodeClientShares,
   encodeOfferedPsks,
@@ -174,7 +174,10 @@ function sendHello(cx: Context, offer: ClientOffer): State {
   if (resume) {
     const n = resume.hash.outputLen;
     const truncated = raw.subarray(0, raw.length - (2 + 1 + n));
-    raw.set(pskBinder(resume.hash, resume.session.data.psk, cx.transcript.hashWith(resume.hash, truncated)), raw.length - n);
+    raw.set(
+      pskBinder(resume.hash, resume.session.data.psk, cx.transcript.hashWith(resume.hash, truncated)),
+      raw.length - n,
+    );
   }
   cx.sendHandshake(raw);
   // From now until the server's Finished, a middlebox-compat CCS may arrive (RFC 8446 §5).
@@ -334,7 +337,12 @@ class ExpectServerHello implements State {
       const resume = this.s.resume;
       const selected = decodeU16(pskData, "ServerHello.pre_shared_key");
       if (!resume || selected !== 0 || resume.hash !== suite.hash) {
-        fail("illegal_parameter", "peer_misbehaved.bad_psk_selection", "Cannot accept ServerHello: it selects a PSK that was not offered for this suite", where);
+        fail(
+          "illegal_parameter",
+          "peer_misbehaved.bad_psk_selection",
+          "Cannot accept ServerHello: it selects a PSK that was not offered for this suite",
+          where,
+        );
       }
       psk = resume.session.data.psk;
     }
@@ -673,7 +681,9 @@ class ExpectFinished implements State {
         group: this.s.group.name,
         alpn: this.s.alpn,
         serverName: this.s.offer.sni,
-        signatureScheme: this.s.signatureScheme === undefined ? undefined : schemeName(this.s.signatureScheme),
+        signatureScheme: this.s.signatureScheme === undefined
+          ? undefined
+          : schemeName(this.s.signatureScheme),
         helloRetry: this.s.offer.helloRetry,
         resumed: this.s.resumed !== undefined,
         peerCertificates: this.s.chain,

@@ -330,17 +330,25 @@ export function decodeOfferedPsks(data: Uint8Array, what: string): OfferedPsks {
   const bindersLength = r.offset - bindersStart;
   r.end();
   const identities: PskIdentity[] = [];
-  while (ids.left > 0) identities.push({ identity: ids.vec16(1, 0xffff, "identity"), obfuscatedTicketAge: ids.u32() });
+  while (ids.left > 0) {
+    identities.push({ identity: ids.vec16(1, 0xffff, "identity"), obfuscatedTicketAge: ids.u32() });
+  }
   const binders: Uint8Array[] = [];
   while (bs.left > 0) binders.push(bs.vec8(32, 255, "PskBinderEntry"));
   if (identities.length !== binders.length) {
-    throw peerMisbehaved("psk_binder_count", `Cannot accept ${what}: ${identities.length} identities but ${binders.length} binders`);
+    throw peerMisbehaved(
+      "psk_binder_count",
+      `Cannot accept ${what}: ${identities.length} identities but ${binders.length} binders`,
+    );
   }
   return { identities, binders, bindersLength };
 }
 
 /** Encode OfferedPsks. */
-export function encodeOfferedPsks(identities: readonly PskIdentity[], binders: readonly Uint8Array[]): Uint8Array {
+export function encodeOfferedPsks(
+  identities: readonly PskIdentity[],
+  binders: readonly Uint8Array[],
+): Uint8Array {
   const w = new Writer();
   w.prefixed(2, (w) => {
     for (const i of identities) w.vec(2, i.identity).u32(i.obfuscatedTicketAge);

@@ -12,27 +12,32 @@ import type { ServerCert, ServerConfig } from "../config.ts";
 import { peerIncompatible } from "../errors.ts";
 import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
 import { Reader, Writer } from "../msgs/codec.ts";
-import { ExtensionType as E, HandshakeType as H, ProtocolVersion, PskKeyExchangeMode } from "../msgs/enums.ts";
+import {
+  ExtensionType as E,
+  HandshakeType as H,
+  ProtocolVersion,
+  PskKeyExchangeMode,
+} from "../msgs/enums.ts";
 import {
   decodeTicketState,
   encodeTicketState,
   pskBinder,
+  ticketPsk,
   type TicketState,
   type TicketStore,
-  ticketPsk,
 } from "../session.ts";
 import {
   checkAllowed,
   decodeAlpn,
-  decodeOfferedPsks,
   decodeClientShares,
   decodeClientVersions,
   decodeCookie,
+  decodeOfferedPsks,
   decodePskModes,
   decodeServerNameList,
   decodeU16,
-  decodeU8,
   decodeU16List,
+  decodeU8,
   encodeAlpn,
   encodeCertificateAuthorities,
   encodeServerShare,
@@ -99,7 +104,9 @@ export interface ServerSetup {
   /** Key for HelloRetryRequest cookies (drawn from the engine's random source when first needed). */
   readonly cookieKey: () => Uint8Array;
   /** Where tickets go and how many to issue; undefined: no tickets, no resumption. */
-  readonly tickets: { readonly store: TicketStore; readonly count: number; readonly lifetime: number } | undefined;
+  readonly tickets:
+    | { readonly store: TicketStore; readonly count: number; readonly lifetime: number }
+    | undefined;
   /** How client certificates are asked for and judged; undefined: not asked for. */
   readonly clientAuth:
     | {
@@ -279,12 +286,19 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
     );
   }
   const modesData = findExtension(exts, E.pskKeyExchangeModes);
-  const modes = modesData === undefined ? [] : decodePskModes(modesData, "ClientHello.psk_key_exchange_modes");
+  const modes = modesData === undefined
+    ? []
+    : decodePskModes(modesData, "ClientHello.psk_key_exchange_modes");
   const pskData = findExtension(exts, E.preSharedKey);
   const psks = pskData === undefined ? undefined : decodeOfferedPsks(pskData, "ClientHello.pre_shared_key");
   if (psks && modesData === undefined) {
     // RFC 8446 §4.2.9
-    fail("missing_extension", "peer_misbehaved.psk_without_modes", "Cannot accept ClientHello: pre_shared_key without psk_key_exchange_modes", where);
+    fail(
+      "missing_extension",
+      "peer_misbehaved.psk_without_modes",
+      "Cannot accept ClientHello: pre_shared_key without psk_key_exchange_modes",
+      where,
+    );
   }
   const suite = cx.cfg.suites.find((s) => ch.cipherSuites.includes(s.id));
   if (!suite) {
@@ -431,7 +445,13 @@ function findResumption(cx: Context, setup: ServerSetup, offer: Offer): Resumpti
     if (age < 0 || age > state.lifetime * 1000) continue;
     const clientAge = (id.obfuscatedTicketAge - state.ticketAgeAdd + 2 ** 32) % 2 ** 32;
     if (Math.abs(clientAge - age) > TICKET_AGE_WINDOW_MS) continue;
-    return { state, suite, index, binder: offer.psks.binders[index]!, bindersLength: offer.psks.bindersLength };
+    return {
+      state,
+      suite,
+      index,
+      binder: offer.psks.binders[index]!,
+      bindersLength: offer.psks.bindersLength,
+    };
   }
   return undefined;
 }
@@ -441,7 +461,12 @@ function checkBinder(cx: Context, r: Resumption, raw: Uint8Array, where: string)
   const truncated = raw.subarray(0, raw.length - r.bindersLength);
   const expected = pskBinder(r.suite.hash, r.state.psk, cx.transcript.hashWith(r.suite.hash, truncated));
   if (!ctEqual(expected, r.binder)) {
-    fail("decrypt_error", "peer_misbehaved.bad_psk_binder", "Cannot accept ClientHello: the PSK binder does not verify", where);
+    fail(
+      "decrypt_error",
+      "peer_misbehaved.bad_psk_binder",
+      "Cannot accept ClientHello: the PSK binder does not verify",
+      where,
+    );
   }
 }
 
