@@ -11,10 +11,11 @@
 
 import { type CertificateRequestInfo, type ClientConfig, normalizeCertificates } from "../config.ts";
 import { verifyChain, type VerifyPolicy } from "../peer_verify.ts";
+import { checkCertificateVerify, leafPublicKey, readCertificate } from "../peer_auth.ts";
 import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
 import { Connected } from "../connected.ts";
 import { Writer } from "../msgs/codec.ts";
-import { pskBinder, TlsSession } from "../session.ts";
+import { pskBinder, type TlsSession } from "../session.ts";
 import type { Hash } from "../../suites/hash.ts";
 import { ExtensionType as E, groupName, HandshakeType as H, ProtocolVersion } from "../msgs/enums.ts";
 import {
@@ -37,9 +38,7 @@ import {
   findExtension,
 } from "../msgs/extensions.ts";
 import {
-  decodeCertificate,
   decodeCertificateRequest,
-  decodeCertificateVerify,
   decodeEncryptedExtensions,
   decodeFinished,
   decodeServerHello,
@@ -63,12 +62,7 @@ import {
 import { ctEqual } from "../../suites/bytes.ts";
 import type { KeyShare, KxGroup } from "../../suites/kx.ts";
 import { KxError } from "../../suites/kx.ts";
-import {
-  type PublicKey,
-  publicKeyFromCertificate,
-  type SigningKey,
-  verifySignature,
-} from "../../suites/sign.ts";
+import type { PublicKey, SigningKey } from "../../suites/sign.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 import { schemeName } from "../names.ts";
 
@@ -545,19 +539,8 @@ class ExpectCertificate implements State {
   handle(cx: Context, m: HandshakeMessage): Step {
     expectMessage(m, H.certificate, this.name);
     const where = `${this.name}@Certificate`;
-    const cert = decodeCertificate(m.body);
-    if (cert.context.length !== 0) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.certificate_context",
-        "Cannot accept Certificate: certificate_request_context must be empty",
-        where,
-      );
-    }
-    for (const e of cert.entries) {
-      checkAllowed("Certificate", H.certificate, e.extensions, this.s.offer.offeredExtensions);
-    }
-    if (cert.entries.length === 0) {
+    const chain = readCertificate(cx, m, this.s.offer.offeredExtensions, where);
+    if (chain.length === 0) {
       // RFC 8446 §4.4.2.4
       fail(
         "decode_error",
@@ -566,19 +549,7 @@ class ExpectCertificate implements State {
         where,
       );
     }
-    const chain = cert.entries.map((e) => e.certData);
-    let publicKey: PublicKey;
-    try {
-      publicKey = publicKeyFromCertificate(chain[0]!);
-    } catch {
-      fail(
-        "bad_certificate",
-        "certificate.bad_encoding",
-        "Cannot accept Certificate: the leaf certificate or its key cannot be parsed",
-        where,
-      );
-    }
-    cx.transcript.add(m.raw);
+    const publicKey = leafPublicKey(chain, where);
     cx.setPeerChain(chain);
     const next = new ExpectCertificateVerify({ ...this.s, chain, publicKey, certRequest: this.certRequest });
     return verifyChain(
@@ -606,33 +577,14 @@ class ExpectCertificateVerify implements State {
   handle(cx: Context, m: HandshakeMessage): Step {
     expectMessage(m, H.certificateVerify, this.name);
     const where = `${this.name}@CertificateVerify`;
-    const cv = decodeCertificateVerify(m.body);
-    // RFC 8446 §4.4.3: the scheme must be one we offered; PKCS#1 v1.5 is never allowed here.
-    if (!cx.cfg.schemes.includes(cv.scheme) || (cv.scheme & 0xff) === 0x01) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.unoffered_signature_scheme",
-        `Cannot accept CertificateVerify: scheme ${schemeName(cv.scheme)} was not offered`,
-        where,
-      );
-    }
-    const content = certificateVerifyContent("server", cx.transcript.current());
-    cx.transcript.add(m.raw);
-    const next = new ExpectFinished({ ...this.s, signatureScheme: cv.scheme });
-    const decide = (ok: boolean): State => {
-      if (!ok) {
-        fail(
-          "decrypt_error",
-          "certificate.bad_signature",
-          "Cannot accept CertificateVerify: the signature does not verify",
-          where,
-        );
-      }
-      return next;
-    };
-    const ok = verifySignature(cv.scheme, this.s.publicKey, content, cv.signature);
-    if (typeof ok === "boolean") return decide(ok);
-    return { pending: ok.then(decide) };
+    return checkCertificateVerify(
+      cx,
+      m,
+      "server",
+      this.s.publicKey,
+      where,
+      (signatureScheme) => new ExpectFinished({ ...this.s, signatureScheme }),
+    );
   }
 }
 

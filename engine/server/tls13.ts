@@ -27,7 +27,6 @@ import {
   type TicketStore,
 } from "../session.ts";
 import {
-  checkAllowed,
   decodeAlpn,
   decodeClientShares,
   decodeClientVersions,
@@ -50,8 +49,6 @@ import {
 } from "../msgs/extensions.ts";
 import {
   type ClientHello,
-  decodeCertificate,
-  decodeCertificateVerify,
   decodeClientHello,
   decodeFinished,
   encodeCertificate,
@@ -76,8 +73,9 @@ import { Connected } from "../connected.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
 import { KxError, type KxGroup, type KxResponse } from "../../suites/kx.ts";
-import { type PublicKey, publicKeyFromCertificate, verifySignature } from "../../suites/sign.ts";
+import type { PublicKey } from "../../suites/sign.ts";
 import { certificateMatchesName, verifyChain, type VerifyPolicy } from "../peer_verify.ts";
+import { checkCertificateVerify, leafPublicKey, readCertificate } from "../peer_auth.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 
 /** What the server took from a ClientHello. */
@@ -633,18 +631,9 @@ class ExpectClientCertificate implements State {
   handle(cx: Context, m: HandshakeMessage): Step {
     expectMessage(m, H.certificate, this.name);
     const where = `${this.name}@Certificate`;
-    const cert = decodeCertificate(m.body);
-    if (cert.context.length !== 0) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.certificate_context",
-        "Cannot accept Certificate: certificate_request_context differs from the request",
-        where,
-      );
-    }
-    for (const e of cert.entries) checkAllowed("Certificate", H.certificate, e.extensions, new Set());
-    cx.transcript.add(m.raw);
-    if (cert.entries.length === 0) {
+    // We sent no CertificateRequest extensions that an entry could answer.
+    const chain = readCertificate(cx, m, new Set(), where);
+    if (chain.length === 0) {
       if (this.auth.required) {
         fail(
           "certificate_required",
@@ -655,18 +644,7 @@ class ExpectClientCertificate implements State {
       }
       return new ExpectFinished(this.s);
     }
-    const chain = cert.entries.map((e) => e.certData);
-    let publicKey: PublicKey;
-    try {
-      publicKey = publicKeyFromCertificate(chain[0]!);
-    } catch {
-      fail(
-        "bad_certificate",
-        "certificate.bad_encoding",
-        "Cannot accept Certificate: the leaf certificate or its key cannot be parsed",
-        where,
-      );
-    }
+    const publicKey = leafPublicKey(chain, where);
     cx.setPeerChain(chain);
     const next = new ExpectClientCertificateVerify({ ...this.s, clientChain: chain }, publicKey);
     return verifyChain(this.auth.policy, chain, cx.cfg.now(), where, next, (msg) => cx.emit("insecure", msg));
@@ -681,30 +659,7 @@ class ExpectClientCertificateVerify implements State {
   handle(cx: Context, m: HandshakeMessage): Step {
     expectMessage(m, H.certificateVerify, this.name);
     const where = `${this.name}@CertificateVerify`;
-    const cv = decodeCertificateVerify(m.body);
-    if (!cx.cfg.schemes.includes(cv.scheme) || (cv.scheme & 0xff) === 0x01) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.unoffered_signature_scheme",
-        `Cannot accept CertificateVerify: scheme ${schemeName(cv.scheme)} was not offered`,
-        where,
-      );
-    }
-    const content = certificateVerifyContent("client", cx.transcript.current());
-    cx.transcript.add(m.raw);
-    const decide = (ok: boolean): State => {
-      if (!ok) {
-        fail(
-          "decrypt_error",
-          "certificate.bad_signature",
-          "Cannot accept CertificateVerify: the signature does not verify",
-          where,
-        );
-      }
-      return new ExpectFinished(this.s);
-    };
-    const ok = verifySignature(cv.scheme, this.publicKey, content, cv.signature);
-    return typeof ok === "boolean" ? decide(ok) : { pending: ok.then(decide) };
+    return checkCertificateVerify(cx, m, "client", this.publicKey, where, () => new ExpectFinished(this.s));
   }
 }
 

@@ -1,0 +1,90 @@
+/**
+ * The peer's Certificate and CertificateVerify (RFC 8446 §4.4.2, §4.4.3), read the same way by both roles:
+ * the client reading the server's, the server reading a client's.
+ * @module
+ */
+
+import { checkAllowed } from "./msgs/extensions.ts";
+import { HandshakeType as H } from "./msgs/enums.ts";
+import { decodeCertificate, decodeCertificateVerify, type HandshakeMessage } from "./msgs/handshake.ts";
+import { schemeName } from "./names.ts";
+import { certificateVerifyContent, type Context, fail, type State, type Step } from "./state.ts";
+import { type PublicKey, publicKeyFromCertificate, verifySignature } from "../suites/sign.ts";
+
+/**
+ * Decode a Certificate: the context must be empty (handshake authentication), each entry may carry only
+ * extensions in `offered`. Returns the chain, leaf first (possibly empty), and adds the message to the
+ * transcript.
+ */
+export function readCertificate(
+  cx: Context,
+  m: HandshakeMessage,
+  offered: ReadonlySet<number>,
+  where: string,
+): Uint8Array[] {
+  const cert = decodeCertificate(m.body);
+  if (cert.context.length !== 0) {
+    fail(
+      "illegal_parameter",
+      "peer_misbehaved.certificate_context",
+      "Cannot accept Certificate: certificate_request_context must be empty in the handshake",
+      where,
+    );
+  }
+  for (const e of cert.entries) checkAllowed("Certificate", H.certificate, e.extensions, offered);
+  cx.transcript.add(m.raw);
+  return cert.entries.map((e) => e.certData);
+}
+
+/** The leaf's public key, or bad_certificate. */
+export function leafPublicKey(chain: readonly Uint8Array[], where: string): PublicKey {
+  try {
+    return publicKeyFromCertificate(chain[0]!);
+  } catch {
+    fail(
+      "bad_certificate",
+      "certificate.bad_encoding",
+      "Cannot accept Certificate: the leaf certificate or its key cannot be parsed",
+      where,
+    );
+  }
+}
+
+/**
+ * Check the peer's CertificateVerify: a scheme we offered and never PKCS#1 v1.5 (RFC 8446 §4.4.3), a
+ * signature by `publicKey` over the transcript so far (decrypt_error otherwise); then `next(scheme)`.
+ * Asynchronous (WANT_ASYNC) when the key's verification is (RSA through WebCrypto).
+ */
+export function checkCertificateVerify(
+  cx: Context,
+  m: HandshakeMessage,
+  signer: "server" | "client",
+  publicKey: PublicKey,
+  where: string,
+  next: (scheme: number) => State,
+): Step {
+  const cv = decodeCertificateVerify(m.body);
+  if (!cx.cfg.schemes.includes(cv.scheme) || (cv.scheme & 0xff) === 0x01) {
+    fail(
+      "illegal_parameter",
+      "peer_misbehaved.unoffered_signature_scheme",
+      `Cannot accept CertificateVerify: scheme ${schemeName(cv.scheme)} was not offered`,
+      where,
+    );
+  }
+  const content = certificateVerifyContent(signer, cx.transcript.current());
+  cx.transcript.add(m.raw);
+  const decide = (ok: boolean): State => {
+    if (!ok) {
+      fail(
+        "decrypt_error",
+        "certificate.bad_signature",
+        "Cannot accept CertificateVerify: the signature does not verify",
+        where,
+      );
+    }
+    return next(cv.scheme);
+  };
+  const ok = verifySignature(cv.scheme, publicKey, content, cv.signature);
+  return typeof ok === "boolean" ? decide(ok) : { pending: ok.then(decide) };
+}
