@@ -69,4 +69,4 @@ export {
   type VerifyPurpose,
   type VerifyResult,
 } from "./verify/mod.ts";
-export { SessionCache, TicketKeys, type TicketStore, TlsSession } from "./engine/session.ts";
+export { SessionCache, StrikeRegister, TicketKeys, type TicketStore, TlsSession } from "./engine/session.ts";

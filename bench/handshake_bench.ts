@@ -17,9 +17,12 @@ import {
   createClient,
   createServer,
   loadPrivateKey,
+  on,
+  type ServerConfig,
   type SigningKey,
   SslError,
   type TlsEngine,
+  type TlsSession,
 } from "../mod.ts";
 import { generateTestCertificate, type TestCertificate } from "../tests/_pki.ts";
 
@@ -36,14 +39,21 @@ interface AirPair {
   pump(): number;
 }
 
-function airPair(cert: TestCertificate, key: SigningKey): AirPair {
+/** One server config for all connections, so that its ticket keys are shared and sessions resume. */
+const serverConfigs = new WeakMap<SigningKey, ServerConfig>();
+
+function airPair(cert: TestCertificate, key: SigningKey, session?: TlsSession): AirPair {
   const c = createBioPair(), s = createBioPair();
   // x25519, as the headline says (the default would be X25519MLKEM768, which Node 20's node:tls lacks).
   const client = createClient(
-    { serverName: "localhost", verifyPeer: () => true, groups: ["x25519"] },
+    { serverName: "localhost", verifyPeer: () => true, groups: ["x25519"], ...(session ? { session } : {}) },
     c.engine,
   );
-  const server = createServer({ certificates: [{ chain: cert.chain, key }] }, s.engine);
+  let config = serverConfigs.get(key);
+  if (!config) {
+    serverConfigs.set(key, config = { certificates: [{ chain: cert.chain, key }], tickets: { count: 1 } });
+  }
+  const server = createServer(config, s.engine);
   const pump = () => {
     let n = 0;
     const a = c.network.read(s.network.writeGuarantee());
@@ -57,8 +67,8 @@ function airPair(cert: TestCertificate, key: SigningKey): AirPair {
   return { client, server, pump };
 }
 
-async function airHandshake(cert: TestCertificate, key: SigningKey): Promise<AirPair> {
-  const p = airPair(cert, key);
+async function airHandshake(cert: TestCertificate, key: SigningKey, session?: TlsSession): Promise<AirPair> {
+  const p = airPair(cert, key, session);
   for (let i = 0; i < 100; i++) {
     const rc = p.client.doHandshake(), rs = p.server.doHandshake();
     if (rc < 0 && p.client.getError(rc) === SslError.WANT_ASYNC) await p.client.asyncWait();
@@ -109,15 +119,22 @@ function duplexPair(): [Duplex, Duplex] {
   return [ends[0]!, ends[1]!];
 }
 
-function nodeHandshake(cert: TestCertificate): Promise<[tls.TLSSocket, tls.TLSSocket]> {
+let nodeContext: tls.SecureContext | undefined;
+
+/** The last session a node:tls client received (the 'session' event comes with the tickets). */
+let nodeSession: Buffer | undefined;
+
+function nodeHandshake(cert: TestCertificate, session?: Buffer): Promise<[tls.TLSSocket, tls.TLSSocket]> {
   const [x, y] = duplexPair();
-  const ctx = tls.createSecureContext({ cert: cert.certPem, key: cert.keyPem });
-  const server = new tls.TLSSocket(x, { isServer: true, secureContext: ctx });
+  // One context for all connections: its ticket keys let sessions resume.
+  nodeContext ??= tls.createSecureContext({ cert: cert.certPem, key: cert.keyPem });
+  const server = new tls.TLSSocket(x, { isServer: true, secureContext: nodeContext });
   return new Promise((resolve, reject) => {
     const client = tls.connect(
-      { socket: y, servername: "localhost", rejectUnauthorized: false },
+      { socket: y, servername: "localhost", rejectUnauthorized: false, ...(session ? { session } : {}) },
       () => resolve([client, server]),
     );
+    client.on("session", (s: Buffer) => (nodeSession = s));
     client.on("error", reject);
     server.on("error", reject);
   });
@@ -192,6 +209,54 @@ const node = nodeOk
   })
   : NaN;
 
+// Resumed handshakes: a session from one full handshake, offered on every connection.
+const session = await (async () => {
+  const sessions: TlsSession[] = [];
+  const p = airPair(cert, key);
+  on(p.client, "session", (x) => sessions.push(x));
+  for (let i = 0; i < 100 && sessions.length === 0; i++) {
+    p.client.doHandshake();
+    p.server.doHandshake();
+    p.client.read(new Uint8Array(16));
+    p.pump();
+  }
+  return sessions[0]!;
+})();
+const airResumed = await timeRounds(5, async () => {
+  const t = performance.now();
+  for (let i = 0; i < HS; i++) {
+    const p = await airHandshake(cert, key, session);
+    if (!p.client.handshakeInfo?.resumed) throw new Error("airlock did not resume");
+  }
+  return HS / ((performance.now() - t) / 1000);
+});
+let nodeResumed = NaN;
+if (nodeOk) {
+  const [c0, s0] = await nodeHandshake(cert);
+  for (let i = 0; i < 100 && !nodeSession; i++) await new Promise((r) => setTimeout(r, 5));
+  const ticket = nodeSession!;
+  c0.destroy();
+  s0.destroy();
+  // A bare server-side TLSSocket (no tls.Server) may not resume on every runtime: then there is no figure.
+  const [probe, probeServer] = await nodeHandshake(cert, ticket);
+  const reused = probe.isSessionReused();
+  probe.destroy();
+  probeServer.destroy();
+  if (reused) {
+    nodeResumed = await timeRounds(5, async () => {
+      const t = performance.now();
+      for (let i = 0; i < HS; i++) {
+        const [c, s] = await nodeHandshake(cert, ticket);
+        c.destroy();
+        s.destroy();
+      }
+      return HS / ((performance.now() - t) / 1000);
+    });
+  } else {
+    console.log("node:tls did not resume over the in-memory pair here: no resumed figure for it");
+  }
+}
+
 const MB = 32 * 1024 * 1024;
 const bulkRows: [string, number, number][] = [];
 for (const chunk of [1024, 16384]) {
@@ -222,7 +287,12 @@ const runtime = typeof Deno !== "undefined"
   : `Node ${process.version}`;
 console.log(`airlock vs node:tls, TLS 1.3 AES-128-GCM x25519 ECDSA P-256, in memory, ${runtime}`);
 console.log("figure".padEnd(34), "airlock".padStart(10), "node:tls".padStart(10), "ratio".padStart(8));
-for (const [name, a, n] of [["full handshakes/s", air, node] as [string, number, number], ...bulkRows]) {
+const rows: [string, number, number][] = [
+  ["full handshakes/s", air, node],
+  ["resumed handshakes/s", airResumed, nodeResumed],
+  ...bulkRows,
+];
+for (const [name, a, n] of rows) {
   console.log(
     name.padEnd(34),
     a.toFixed(0).padStart(10),

@@ -9,7 +9,7 @@ import { KX_GROUPS, TLS13_SUITES, type Tls13Suite } from "../suites/tls13.ts";
 import type { KxGroup } from "../suites/kx.ts";
 import { SIG_SCHEMES, type SigningKey, type SigSchemeName } from "../suites/sign.ts";
 import { pemDecode } from "../suites/pem.ts";
-import type { TicketStore, TlsSession } from "./session.ts";
+import type { StrikeRegister, TicketStore, TlsSession } from "./session.ts";
 import { MAX_PLAINTEXT } from "./record/layer.ts";
 
 /** A TLS 1.3 cipher suite name. */
@@ -87,6 +87,12 @@ export interface ClientConfig extends CommonConfig {
    */
   readonly session?: TlsSession;
   /**
+   * Offer 0-RTT early data when `session` allows it (its ticket carried max_early_data_size): the
+   * ClientHello carries early_data and `writeEarlyData()` sends data before the handshake completes.
+   * `handshakeInfo.earlyData` then says whether the server accepted it; rejected data must be sent again.
+   */
+  readonly earlyData?: boolean;
+  /**
    * How many of `groups` get a key share in the first ClientHello (default 2 when the first group is
    * X25519MLKEM768, so a classical share rides beside the hybrid one, otherwise 1).
    */
@@ -150,6 +156,14 @@ export interface ServerConfig extends CommonConfig {
     readonly lifetime?: number;
     readonly store?: TicketStore;
   };
+  /**
+   * Accept 0-RTT early data (RFC 8446 §2.3) on resumed connections, up to `maxSize` bytes each: tickets
+   * then advertise it, and `readEarlyData()` returns it, apart from 1-RTT data. Early data can be replayed
+   * by an attacker: only accept it for requests that are safe to repeat. Replays of a ticket within the
+   * ticket age window are refused by `antiReplay` (default: a bounded {@link StrikeRegister} per config; a
+   * {@link SessionCache} store is single-use already).
+   */
+  readonly earlyData?: { readonly maxSize: number; readonly antiReplay?: StrikeRegister };
   /** Ask for client certificates (mTLS). */
   readonly clientAuth?: ClientAuthConfig;
   /** Send a cookie in HelloRetryRequest and require the client to echo it (default true). */

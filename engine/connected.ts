@@ -4,7 +4,8 @@
  * @module
  */
 
-import { TlsError } from "./errors.ts";
+import { peerMisbehaved, TlsError } from "./errors.ts";
+import { LIMITS } from "./limits.ts";
 import { nextTrafficSecret } from "./key_schedule.ts";
 import { HandshakeType as H } from "./msgs/enums.ts";
 import { checkAllowed, decodeU32, findExtension } from "./msgs/extensions.ts";
@@ -31,6 +32,9 @@ export interface TrafficState {
 export class Connected implements State {
   readonly name: string;
   readonly connected = true;
+  /** KeyUpdates received in the current second of `now()`, and tickets received (LIMITS). */
+  #keyUpdates = { second: NaN, count: 0 };
+  #tickets = 0;
   constructor(
     readonly s: TrafficState,
     readonly role: "client" | "server",
@@ -47,6 +51,16 @@ export class Connected implements State {
   handle(cx: Context, m: HandshakeMessage): Step {
     if (m.type === H.keyUpdate) {
       const request = decodeKeyUpdate(m.body);
+      const second = Math.floor(cx.cfg.now() / 1000);
+      if (second !== this.#keyUpdates.second) this.#keyUpdates = { second, count: 0 };
+      if (++this.#keyUpdates.count > LIMITS.maxKeyUpdatesPerSecond) {
+        throw peerMisbehaved(
+          "too_many_key_updates",
+          "Cannot accept more KeyUpdates this second",
+          "unexpected_message",
+          this.name,
+        );
+      }
       this.s.read = nextTrafficSecret(this.s.suite.hash, this.s.read);
       cx.setReadSecret(this.s.suite, this.s.read, "application");
       if (request === 1) this.sendKeyUpdate(cx, false);
@@ -54,6 +68,14 @@ export class Connected implements State {
     }
     if (m.type === H.newSessionTicket && this.role === "client") {
       const t = decodeNewSessionTicket(m.body);
+      if (++this.#tickets > LIMITS.maxTicketsPerConnection) {
+        throw peerMisbehaved(
+          "too_many_tickets",
+          "Cannot accept more NewSessionTickets on this connection",
+          "unexpected_message",
+          this.name,
+        );
+      }
       checkAllowed("NewSessionTicket", H.newSessionTicket, t.extensions);
       const ed = findExtension(t.extensions, E.earlyData);
       const maxEarlyData = ed === undefined ? 0 : decodeU32(ed, "NewSessionTicket.early_data");

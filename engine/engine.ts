@@ -17,6 +17,7 @@ import {
   type ServerConfig,
 } from "./config.ts";
 import { Connected } from "./connected.ts";
+import { LIMITS } from "./limits.ts";
 import { asTlsError, localError, peerMisbehaved, TlsError } from "./errors.ts";
 import type { EngineEventMap, HandshakeInfo } from "./events.ts";
 import { trafficKeys } from "./key_schedule.ts";
@@ -34,18 +35,18 @@ import { Transcript } from "./transcript.ts";
 import { startClient } from "./client/tls13.ts";
 import { ExpectClientHello, type ServerSetup } from "./server/tls13.ts";
 import { subjectName, type VerifyPolicy } from "./peer_verify.ts";
-import { TicketKeys } from "./session.ts";
+import { SessionCache, StrikeRegister, TicketKeys } from "./session.ts";
 import { toHex } from "../suites/bytes.ts";
 import type { Tls13Suite } from "../suites/tls13.ts";
 
 /** Consecutive empty application_data records accepted before the peer is judged abusive. */
-const MAX_EMPTY_RECORDS = 32;
+const MAX_EMPTY_RECORDS = LIMITS.maxEmptyRecords;
 /** Middlebox-compat ChangeCipherSpec records accepted in one handshake. */
-const MAX_CCS = 8;
+const MAX_CCS = LIMITS.maxChangeCipherSpecs;
 /** Output the engine may queue beyond the BIO before it stops reading (KeyUpdate answers, a flight). */
-const MAX_QUEUED_OUTPUT = 64 * 1024;
+const MAX_QUEUED_OUTPUT = LIMITS.maxQueuedOutput;
 /** Records sealed under one key before we update it ourselves (RFC 8446 §5.5: AES-GCM ≤ 2^24.5). */
-const KEY_UPDATE_AFTER = 2 ** 23;
+const KEY_UPDATE_AFTER = LIMITS.keyUpdateAfterRecords;
 
 /**
  * A TLS endpoint over one half of a BIO pair, with OpenSSL's return-value contract.
@@ -86,12 +87,19 @@ export class TlsEngine extends EventTarget {
   #ccsAllowed = false;
   #ccsSeen = 0;
   #emptyRecords = 0;
+  #warningAlerts = 0;
   #plain: Uint8Array = new Uint8Array(0);
   #plainOff = 0;
   #writeSealed = 0;
   #closeReceived = false;
   #closeSent = false;
   #clientRandom: Uint8Array | undefined;
+  /** Client: bytes `writeEarlyData()` may still send (undefined: early data is not open). */
+  #earlyWrite: number | undefined;
+  /** Server: 0-RTT data accepted and not yet read, and what is left of its budget. */
+  #early: { chunks: Uint8Array[]; left: number; open: boolean } | undefined;
+  /** Server: bytes of rejected 0-RTT records still to drop. */
+  #skipEarly = 0;
 
   /** @internal Use {@link createClient} or {@link createServer}. */
   constructor(bio: Bio, role: "client" | "server", cfg: Normalized, start: (cx: Context) => State) {
@@ -315,6 +323,72 @@ export class TlsEngine extends EventTarget {
     });
   }
 
+  /**
+   * Client: send 0-RTT early data (SSL_write_early_data) with the ClientHello, before the handshake is done.
+   * Needs `earlyData: true` and a `session` whose ticket allows it. Returns the bytes accepted (at most what
+   * the ticket allows in all), 0 when early data is not possible (no such session, or the ServerHello came),
+   * or -1 (see `getError`). Whether the server took it shows in `handshakeInfo.earlyData`; if "rejected",
+   * send it again after the handshake.
+   */
+  writeEarlyData(data: Uint8Array): number {
+    return this.#guard(() => {
+      if (this.#role !== "client") {
+        this.#lastLocal = localError("early_data_role", "Cannot write early data: only a client sends it");
+        return this.#want(SslError.SSL);
+      }
+      if (this.#start) {
+        this.#state = this.#start(this.#cx);
+        this.#start = undefined;
+        this.#sealHandshake();
+      }
+      if (this.#earlyWrite === undefined || this.#info) {
+        this.#flush();
+        return this.#want(SslError.NONE, 0);
+      }
+      const n = Math.min(data.length, this.#earlyWrite);
+      for (let i = 0; i < n; i += this.#maxFrag) {
+        this.#record(ContentType.applicationData, data.subarray(i, Math.min(n, i + this.#maxFrag)));
+      }
+      this.#earlyWrite -= n;
+      this.#flush();
+      return n > 0 ? n : this.#want(SslError.NONE, 0);
+    });
+  }
+
+  /**
+   * Server: read 0-RTT early data (SSL_read_early_data), kept apart from 1-RTT data: the bytes read into
+   * `buf`; 0 when there is no more early data (none was accepted, or EndOfEarlyData came and all was read);
+   * -1 with WANT_READ (or another reason) while the handshake waits for more. Drives the handshake.
+   */
+  readEarlyData(buf: Uint8Array): number {
+    return this.#guard(() => {
+      for (;;) {
+        const e = this.#early;
+        if (e && e.chunks.length > 0) {
+          const head = e.chunks[0]!;
+          const n = Math.min(buf.length, head.length);
+          buf.set(head.subarray(0, n));
+          if (n === head.length) e.chunks.shift();
+          else e.chunks[0] = head.subarray(n);
+          return n;
+        }
+        if (
+          !e && this.#role === "server" && !this.#info && this.#state?.name === "server.ExpectClientHello"
+        ) {
+          // The ClientHello decides whether there is early data: run the handshake up to it.
+          const r = this.#handshake(false);
+          if (this.#early) continue;
+          if (this.#state?.name === "server.ExpectClientHello") return r;
+        }
+        if (!e || !e.open || this.#info) return this.#want(SslError.NONE, 0);
+        const r = this.#handshake(false);
+        if (e.chunks.length > 0) continue;
+        if (r === 1 || !e.open) return this.#want(SslError.NONE, 0);
+        return r;
+      }
+    });
+  }
+
   /** Move queued output into the BIO; returns 1 when all of it went, -1 with WANT_WRITE otherwise. */
   flush(): number {
     // Moving sealed records is safe at any time, also while crypto is pending or a verdict awaited.
@@ -477,11 +551,17 @@ export class TlsEngine extends EventTarget {
     let type = rec.type;
     let content = rec.body;
     this.#lastInner = 0;
+    const skipping = this.#skipEarly > 0 && rec.type === ContentType.applicationData;
     if (this.#readProt && !(rec.type === ContentType.alert && !this.#info)) {
-      const opened = this.#readProt.open(rec);
+      const opened = skipping ? this.#readProt.tryOpen(rec) : this.#readProt.open(rec);
+      if (!opened) return this.#dropRejectedEarly(rec.body.length);
+      // The first record that decrypts ends the rejected early data.
+      if (skipping) this.#skipEarly = 0;
       ({ type, content } = opened);
       this.#lastInner = opened.innerLength;
       this.#checkRecordSize();
+    } else if (skipping) {
+      return this.#dropRejectedEarly(rec.body.length);
     } else if (rec.type === ContentType.applicationData) {
       throw peerMisbehaved(
         "unprotected_data",
@@ -516,12 +596,13 @@ export class TlsEngine extends EventTarget {
             "record",
           );
         }
-        this.#emptyRecords = 0;
+        this.#emptyRecords = this.#warningAlerts = 0;
         this.#joiner.push(content);
         return;
       case ContentType.alert:
         return this.#receiveAlert(content);
       case ContentType.applicationData:
+        if (!this.#info && this.#early?.open) return this.#receiveEarly(content);
         if (!this.#info) {
           throw peerMisbehaved(
             "early_application_data",
@@ -541,7 +622,7 @@ export class TlsEngine extends EventTarget {
           }
           return;
         }
-        this.#emptyRecords = 0;
+        this.#emptyRecords = this.#warningAlerts = 0;
         this.#plain = content;
         this.#plainOff = 0;
         return;
@@ -553,6 +634,37 @@ export class TlsEngine extends EventTarget {
           "record",
         );
     }
+  }
+
+  /**
+   * RFC 8446 §4.2.10: a server that rejects 0-RTT skips the client's early records (those that do not
+   * decrypt with the handshake key, or come before any key after a HelloRetryRequest), up to a budget.
+   */
+  #dropRejectedEarly(length: number): void {
+    this.#skipEarly -= length;
+    if (this.#skipEarly < 0) {
+      throw peerMisbehaved(
+        "too_much_early_data",
+        "Cannot accept more rejected early data",
+        "unexpected_message",
+        "record",
+      );
+    }
+  }
+
+  #receiveEarly(content: Uint8Array): void {
+    const e = this.#early!;
+    e.left -= content.length;
+    if (e.left < 0) {
+      // RFC 8446 §4.2.10: more than max_early_data_size.
+      throw peerMisbehaved(
+        "too_much_early_data",
+        "Cannot accept early data beyond max_early_data_size",
+        "unexpected_message",
+        "record",
+      );
+    }
+    if (content.length > 0) e.chunks.push(content);
   }
 
   #receiveAlert(content: Uint8Array): void {
@@ -577,7 +689,15 @@ export class TlsEngine extends EventTarget {
       this.#emit("peerclosed", undefined);
       return;
     }
-    if (desc === AlertDescription.user_canceled) return;
+    if (desc === AlertDescription.user_canceled) {
+      if (++this.#warningAlerts <= LIMITS.maxWarningAlertsInRow) return;
+      throw peerMisbehaved(
+        "too_many_warning_alerts",
+        "Cannot accept more user_canceled alerts in a row",
+        "unexpected_message",
+        "Alert",
+      );
+    }
     // RFC 8446 §6: every other alert ends the connection, whatever its level.
     const name = isKnownAlert(desc) ? alertName(desc) : "unknown";
     throw new TlsError(
@@ -702,6 +822,22 @@ export class TlsEngine extends EventTarget {
         if (!self.#clientRandom) return;
         self.#emit("keylog", `${label} ${toHex(self.#clientRandom)} ${toHex(secret)}`);
       },
+      resetWriteProtection() {
+        self.#sealHandshake();
+        self.#writeProt = undefined;
+      },
+      openEarlyWrite(maxSize) {
+        self.#earlyWrite = maxSize > 0 ? maxSize : undefined;
+      },
+      acceptEarlyData(maxSize) {
+        self.#early = { chunks: [], left: maxSize, open: true };
+      },
+      endEarlyData() {
+        if (self.#early) self.#early.open = false;
+      },
+      skipEarlyData(budget) {
+        self.#skipEarly = budget;
+      },
       setMaxFragment(n) {
         self.#maxFrag = Math.max(1, Math.min(MAX_PLAINTEXT, n));
       },
@@ -794,6 +930,21 @@ function ticketSetup(config: ServerConfig): ServerSetup["tickets"] {
   return { store, count, lifetime };
 }
 
+const defaultStrikes = new WeakMap<ServerConfig, StrikeRegister>();
+
+function earlyDataSetup(config: ServerConfig, tickets: ServerSetup["tickets"]): ServerSetup["earlyData"] {
+  const e = config.earlyData;
+  if (!e || !tickets) return undefined;
+  if (!Number.isInteger(e.maxSize) || e.maxSize < 1 || e.maxSize > 2 ** 20) {
+    throw new RangeError(`Cannot configure earlyData.maxSize: ${e.maxSize} is outside 1..1048576`);
+  }
+  // Single-use tickets cannot be replayed; stateless ones need ClientHello recording.
+  if (tickets.store instanceof SessionCache) return { maxSize: e.maxSize, antiReplay: undefined };
+  let antiReplay = e.antiReplay ?? defaultStrikes.get(config);
+  if (!antiReplay) defaultStrikes.set(config, antiReplay = new StrikeRegister());
+  return { maxSize: e.maxSize, antiReplay };
+}
+
 /**
  * Create a TLS server over `bio` (the engine half of a BIO pair).
  *
@@ -839,6 +990,16 @@ export function createServer(config: ServerConfig, bio: Bio): TlsEngine {
     bio,
     "server",
     cfg,
-    () => new ExpectClientHello({ config, certs, cookieKey, clientAuth, tickets: ticketSetup(config) }),
+    () => {
+      const tickets = ticketSetup(config);
+      return new ExpectClientHello({
+        config,
+        certs,
+        cookieKey,
+        clientAuth,
+        tickets,
+        earlyData: earlyDataSetup(config, tickets),
+      });
+    },
   );
 }

@@ -22,6 +22,11 @@ export interface HandshakeInfo {
   readonly signatureScheme: string | undefined;
   /** Whether the session was resumed from a ticket (PSK with (EC)DHE). */
   readonly resumed: boolean;
+  /**
+   * 0-RTT: "accepted" (the server took the early data), "rejected" (it did not: the client must send that
+   * data again), or undefined when none was offered.
+   */
+  readonly earlyData?: "accepted" | "rejected";
   /** Whether a HelloRetryRequest took place. */
   readonly helloRetry: boolean;
   /** The peer's certificate chain, DER, leaf first (empty for a client that sent none). */
@@ -40,7 +45,7 @@ export interface AlertInfo {
 /** New traffic secrets for one direction (for QUIC-style embedding and debugging). */
 export interface SecretsInfo {
   readonly direction: "read" | "write";
-  readonly level: "handshake" | "application";
+  readonly level: "early" | "handshake" | "application";
   readonly cipherSuite: string;
   readonly secret: Uint8Array;
 }

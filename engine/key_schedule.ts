@@ -106,6 +106,12 @@ export class KeySchedule {
     return deriveSecret(this.hash, this.#secret, "res binder", this.hash.digest(new Uint8Array(0)));
   }
 
+  /** client_early_traffic_secret for the ClientHello's transcript hash (RFC 8446 §7.1), for 0-RTT. */
+  clientEarlyTraffic(clientHelloHash: Uint8Array): Uint8Array {
+    if (this.#stage !== "early") throw new Error("KeySchedule.clientEarlyTraffic() after the early stage");
+    return deriveSecret(this.hash, this.#secret, "c e traffic", clientHelloHash);
+  }
+
   /** Mix in the (EC)DHE shared secret; returns the handshake traffic secrets for `transcriptHash` (CH..SH). */
   handshake(sharedSecret: Uint8Array, transcriptHash: Uint8Array): HandshakeSecrets {
     if (this.#stage !== "early") throw new Error("KeySchedule.handshake() called twice");

@@ -318,3 +318,32 @@ function key(b: Uint8Array): string {
 export function pskBinder(hash: Hash, psk: Uint8Array, transcriptHash: Uint8Array): Uint8Array {
   return finishedVerifyData(hash, new KeySchedule(hash, psk).binderKey(), transcriptHash);
 }
+
+/**
+ * Anti-replay for 0-RTT with stateless tickets (RFC 8446 §8.2, "ClientHello recording"): each ClientHello's
+ * PSK binder is remembered for `windowMs`; a binder seen again inside that time is a replay, and its early
+ * data is refused (the handshake itself goes on, in 1-RTT). When full, it refuses all early data rather
+ * than forget: it fails safe. With a {@link SessionCache}, tickets are single-use and this is not needed.
+ */
+export class StrikeRegister {
+  readonly #seen = new Map<string, number>();
+  readonly #capacity: number;
+  readonly #windowMs: number;
+
+  constructor(capacity = 100_000, windowMs = 20_000) {
+    this.#capacity = capacity;
+    this.#windowMs = windowMs;
+  }
+
+  /** Record `binder` at `now`; false if it was seen within the window, or the register is full. */
+  admit(binder: Uint8Array, now: number): boolean {
+    for (const [k, t] of this.#seen) {
+      if (t > now - this.#windowMs) break; // insertion order is time order
+      this.#seen.delete(k);
+    }
+    const k = key(binder);
+    if (this.#seen.has(k) || this.#seen.size >= this.#capacity) return false;
+    this.#seen.set(k, now);
+    return true;
+  }
+}

@@ -43,9 +43,19 @@ export interface Context {
   /** Queue the middlebox-compatibility ChangeCipherSpec (at most once per connection). */
   sendChangeCipherSpec(): void;
   /** Install new write protection derived from `secret`. */
-  setWriteSecret(suite: Tls13Suite, secret: Uint8Array, level: "handshake" | "application"): void;
+  setWriteSecret(suite: Tls13Suite, secret: Uint8Array, level: "early" | "handshake" | "application"): void;
+  /** Back to unprotected writes (a ClientHello after a HelloRetryRequest, when 0-RTT keys were in place). */
+  resetWriteProtection(): void;
   /** Install new read protection; fails if a handshake message is split across the key change. */
-  setReadSecret(suite: Tls13Suite, secret: Uint8Array, level: "handshake" | "application"): void;
+  setReadSecret(suite: Tls13Suite, secret: Uint8Array, level: "early" | "handshake" | "application"): void;
+  /** Client: let `writeEarlyData()` send up to `maxSize` bytes under the early key (0 closes it). */
+  openEarlyWrite(maxSize: number): void;
+  /** Server: application data read under the early key goes to `readEarlyData()`, up to `maxSize` bytes. */
+  acceptEarlyData(maxSize: number): void;
+  /** Server: EndOfEarlyData arrived; no more early data. */
+  endEarlyData(): void;
+  /** Server: drop up to `budget` bytes of records that fail to decrypt: 0-RTT data we rejected (RFC 8446 §4.2.10). */
+  skipEarlyData(budget: number): void;
   /** The client random, for key log lines. */
   clientRandom: Uint8Array | undefined;
   /** Emit a key log line `LABEL client_random secret`. */

@@ -45,6 +45,7 @@ import {
   encodeCertificate,
   encodeCertificateVerify,
   encodeClientHello,
+  encodeEndOfEarlyData,
   encodeFinished,
   type HandshakeMessage,
   isHelloRetryRequest,
@@ -81,7 +82,13 @@ interface ClientOffer {
   /** The cipher suite a HelloRetryRequest chose; the ServerHello must repeat it (RFC 8446 §4.1.4). */
   readonly retrySuite: number | undefined;
   /** The session offered for resumption, with its suite's hash; dropped after an HRR that changes the hash. */
-  readonly resume: { readonly session: TlsSession; readonly hash: Hash } | undefined;
+  readonly resume:
+    | { readonly session: TlsSession; readonly hash: Hash; readonly suite: Tls13Suite }
+    | undefined;
+  /** 0-RTT early data is offered in this ClientHello. */
+  readonly early: boolean;
+  /** Early data was offered in the first ClientHello and a HelloRetryRequest ended it. */
+  readonly earlyRejected?: boolean;
 }
 
 /** Build and send a ClientHello (RFC 8446 §4.1.2); returns the first state. */
@@ -107,7 +114,11 @@ export function startClient(cx: Context, config: ClientConfig, policy: VerifyPol
     helloRetry: false,
     retrySuite: undefined,
     resume: usableSession(cx, config, sni),
+    early: false,
   };
+  if (config.earlyData === true && offer.resume && offer.resume.session.maxEarlyData > 0) {
+    return sendHello(cx, { ...offer, early: true });
+  }
   return sendHello(cx, offer);
 }
 
@@ -121,7 +132,7 @@ function usableSession(cx: Context, config: ClientConfig, sni: string | undefine
   if (!suite || d.serverName !== sni || cx.cfg.now() >= session.expiresAt || cx.cfg.now() < d.receivedAt) {
     return undefined;
   }
-  return { session, hash: suite.hash };
+  return { session, hash: suite.hash, suite };
 }
 
 function sendHello(cx: Context, offer: ClientOffer): State {
@@ -147,6 +158,8 @@ function sendHello(cx: Context, offer: ClientOffer): State {
   }
   const final = offer.config.helloExtensions ? offer.config.helloExtensions(exts) : [...exts];
   const resume = offer.resume;
+  // RFC 8446 §4.2.10: early_data, then pre_shared_key last.
+  if (offer.early) final.push({ type: E.earlyData, data: new Uint8Array(0) });
   if (resume) {
     // RFC 8446 §4.2.11: pre_shared_key comes last; its binder covers everything before the binders.
     const d = resume.session.data;
@@ -174,6 +187,15 @@ function sendHello(cx: Context, offer: ClientOffer): State {
     );
   }
   cx.sendHandshake(raw);
+  if (offer.early && resume) {
+    // 0-RTT: the early traffic key covers what writeEarlyData() sends; the compat CCS goes first (§D.4).
+    const early = new KeySchedule(resume.hash, resume.session.data.psk)
+      .clientEarlyTraffic(cx.transcript.hashWith(resume.hash, new Uint8Array(0)));
+    if (offer.sessionId.length > 0) cx.sendChangeCipherSpec();
+    cx.keyLog("CLIENT_EARLY_TRAFFIC_SECRET", early);
+    cx.setWriteSecret(resume.suite, early, "early");
+    cx.openEarlyWrite(resume.session.data.maxEarlyData);
+  }
   // From now until the server's Finished, a middlebox-compat CCS may arrive (RFC 8446 §5).
   cx.allowChangeCipherSpec(true);
   return new ExpectServerHello({ ...offer, offeredExtensions: new Set(final.map((e) => e.type)) });
@@ -317,7 +339,19 @@ class ExpectServerHello implements State {
     if (this.s.sessionId.length > 0) cx.sendChangeCipherSpec();
     // A PSK whose hash differs from the suite the server chose cannot be used (RFC 8446 §4.1.4).
     const resume = this.s.resume && this.s.resume.hash === suite.hash ? this.s.resume : undefined;
-    return sendHello(cx, { ...this.s, shares, cookie, helloRetry: true, retrySuite: suite.id, resume });
+    // After a HelloRetryRequest early data is over: the second ClientHello goes out unprotected (§4.2.10).
+    cx.openEarlyWrite(0);
+    if (this.s.early) cx.resetWriteProtection();
+    return sendHello(cx, {
+      ...this.s,
+      shares,
+      cookie,
+      helloRetry: true,
+      retrySuite: suite.id,
+      resume,
+      early: false,
+      earlyRejected: this.s.early,
+    });
   }
 
   #serverHello(cx: Context, m: HandshakeMessage, sh: ServerHello, suite: Tls13Suite, where: string): Step {
@@ -382,7 +416,9 @@ class ExpectServerHello implements State {
     cx.keyLog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", secrets.clientHandshake);
     // Go's sendDummyChangeCipherSpec: before our first encrypted record (RFC 8446 §D.4).
     if (this.s.sessionId.length > 0 && !this.s.helloRetry) cx.sendChangeCipherSpec();
-    cx.setWriteSecret(suite, secrets.clientHandshake, "handshake");
+    cx.openEarlyWrite(0);
+    // With 0-RTT offered, the early key stays until EncryptedExtensions says whether it was accepted.
+    if (!this.s.early) cx.setWriteSecret(suite, secrets.clientHandshake, "handshake");
     const resumed = psk !== undefined ? this.s.resume!.session : undefined;
     return new ExpectEncryptedExtensions({ offer: this.s, suite, group, keys: ks13, secrets, resumed });
   }
@@ -399,6 +435,8 @@ interface Negotiated {
 }
 
 interface AfterEE extends Negotiated {
+  /** 0-RTT: "accepted", "rejected", or undefined when not offered. */
+  readonly earlyData: "accepted" | "rejected" | undefined;
   readonly alpn: string | undefined;
   readonly peerRecordSizeLimit: number | undefined;
 }
@@ -460,16 +498,28 @@ class ExpectEncryptedExtensions implements State {
       }
       cx.setMaxFragment(1 << (8 + code));
     }
-    if (findExtension(exts, E.earlyData) !== undefined) {
-      fail(
-        "unsupported_extension",
-        "peer_misbehaved.unoffered_early_data",
-        "Cannot accept EncryptedExtensions: early_data was not offered",
-        where,
-      );
+    const earlyAccepted = findExtension(exts, E.earlyData) !== undefined;
+    if (earlyAccepted) {
+      if (!this.s.offer.early || !this.s.resumed) {
+        fail(
+          "unsupported_extension",
+          "peer_misbehaved.unoffered_early_data",
+          "Cannot accept EncryptedExtensions: early_data was not offered",
+          where,
+        );
+      }
+      decodeEmpty(findExtension(exts, E.earlyData)!, "EncryptedExtensions.early_data");
+    } else if (this.s.offer.early) {
+      // Rejected: what was sent early is lost; from now on the handshake key.
+      cx.setWriteSecret(this.s.suite, this.s.secrets.clientHandshake, "handshake");
     }
+    const earlyData = this.s.offer.early
+      ? (earlyAccepted ? "accepted" as const : "rejected" as const)
+      : this.s.offer.earlyRejected
+      ? "rejected" as const
+      : undefined;
     cx.transcript.add(m.raw);
-    const next = { ...this.s, alpn, peerRecordSizeLimit };
+    const next = { ...this.s, alpn, peerRecordSizeLimit, earlyData };
     if (this.s.resumed) {
       // PSK mode: no certificates; the server is who it was when the ticket was issued (RFC 8446 §2.2).
       cx.setPeerChain(this.s.resumed.data.peerCertificates);
@@ -621,6 +671,11 @@ class ExpectFinished implements State {
     cx.keyLog("EXPORTER_SECRET", app.exporter);
     cx.setReadSecret(suite, app.serverApplication, "application");
     cx.allowChangeCipherSpec(false);
+    if (this.s.earlyData === "accepted") {
+      // RFC 8446 §4.5: EndOfEarlyData under the early key, then the handshake key for the rest.
+      cx.sendHandshake(encodeEndOfEarlyData());
+      cx.setWriteSecret(suite, secrets.clientHandshake, "handshake");
+    }
     const finish = (): State => {
       cx.sendHandshake(
         encodeFinished(finishedVerifyData(suite.hash, secrets.clientHandshake, cx.transcript.current())),
@@ -638,6 +693,7 @@ class ExpectFinished implements State {
           : schemeName(this.s.signatureScheme),
         helloRetry: this.s.offer.helloRetry,
         resumed: this.s.resumed !== undefined,
+        ...(this.s.earlyData ? { earlyData: this.s.earlyData } : {}),
         peerCertificates: this.s.chain,
       });
       return new Connected(

@@ -8,6 +8,7 @@
 import { invalidMessage, peerMisbehaved } from "../errors.ts";
 import { extensionName, ExtensionType as E, HandshakeType as H } from "./enums.ts";
 import { Reader, Writer } from "./codec.ts";
+import { LIMITS } from "../limits.ts";
 
 /** An extension as it is on the wire: a type and its body. */
 export interface Extension {
@@ -24,6 +25,14 @@ export function decodeExtensions(r: Reader, min = 0): Extension[] {
     const at = list.offset;
     const type = list.u16();
     const data = list.vec16(0, 0xffff, extensionName(type));
+    if (out.length >= LIMITS.maxExtensions) {
+      throw peerMisbehaved(
+        "too_many_extensions",
+        `Cannot accept ${r.what}: more than ${LIMITS.maxExtensions} extensions`,
+        "illegal_parameter",
+        `${r.what}+${at}`,
+      );
+    }
     if (seen.has(type)) {
       throw peerMisbehaved(
         "duplicate_extension",

@@ -270,6 +270,11 @@ export function encodeNewSessionTicket(m: NewSessionTicket): Uint8Array {
   return frame(H.newSessionTicket, w.finish());
 }
 
+/** Encode EndOfEarlyData (RFC 8446 §4.5): an empty body. */
+export function encodeEndOfEarlyData(): Uint8Array {
+  return frame(H.endOfEarlyData, new Uint8Array(0));
+}
+
 /** Decode KeyUpdate (RFC 8446 §4.6.3): returns request_update (0 or 1). */
 export function decodeKeyUpdate(body: Uint8Array): 0 | 1 {
   const r = new Reader(body, "KeyUpdate", 4);

@@ -147,6 +147,16 @@ export class Protection {
     return out;
   }
 
+  /** Like `open`, but undefined (and the sequence number unchanged) when authentication fails. */
+  tryOpen(rec: RawRecord): { type: number; content: Uint8Array; innerLength: number } | undefined {
+    try {
+      return this.open(rec);
+    } catch (e) {
+      if (e instanceof TlsError && e.code === "decrypt") return undefined;
+      throw e;
+    }
+  }
+
   /**
    * Open one record; returns the real content type, the content, and the length of the whole
    * TLSInnerPlaintext (content, type and padding), which is what size limits apply to (RFC 8446 §5.2, §5.4).

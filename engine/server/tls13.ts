@@ -22,6 +22,7 @@ import {
   decodeTicketState,
   encodeTicketState,
   pskBinder,
+  type StrikeRegister,
   ticketPsk,
   type TicketState,
   type TicketStore,
@@ -105,6 +106,10 @@ export interface ServerSetup {
   readonly tickets:
     | { readonly store: TicketStore; readonly count: number; readonly lifetime: number }
     | undefined;
+  /** 0-RTT: the most early data accepted, and the replay guard (none when tickets are single-use). */
+  readonly earlyData:
+    | { readonly maxSize: number; readonly antiReplay: StrikeRegister | undefined }
+    | undefined;
   /** How client certificates are asked for and judged; undefined: not asked for. */
   readonly clientAuth:
     | {
@@ -134,6 +139,7 @@ export class ExpectClientHello implements State {
     const willRetry = !cx.cfg.groups.some((g) => shares.some((s) => s.group === g.id));
     // The binder is checked for the PSK we use; after a HelloRetryRequest the second ClientHello decides.
     if (resume && !willRetry) checkBinder(cx, resume, m.raw, where);
+    const early = decideEarlyData(cx, this.setup, offer, willRetry ? undefined : resume);
     cx.transcript.add(m.raw);
     for (const s of shares) {
       // RFC 8446 §4.2.8: each share's group must be listed in supported_groups.
@@ -149,7 +155,7 @@ export class ExpectClientHello implements State {
     // Prefer a group the client already sent a share for (no extra round trip), in our order.
     for (const g of cx.cfg.groups) {
       const share = shares.find((s) => s.group === g.id);
-      if (share) return sendServerFlight(cx, this.setup, offer, g, share, where, false, resume);
+      if (share) return sendServerFlight(cx, this.setup, offer, g, share, where, false, resume, early);
     }
     const group = cx.cfg.groups.find((g) => groups.includes(g.id));
     if (!group) {
@@ -243,7 +249,7 @@ class ExpectClientHello2 implements State {
     const usable = resume && resume.suite.id === this.first.suite.id ? resume : undefined;
     if (usable) checkBinder(cx, usable, m.raw, where);
     cx.transcript.add(m.raw);
-    return sendServerFlight(cx, this.setup, offer, this.group, shares[0]!, where, true, usable);
+    return sendServerFlight(cx, this.setup, offer, this.group, shares[0]!, where, true, usable, false);
   }
 }
 
@@ -499,6 +505,7 @@ function sendServerFlight(
   where: string,
   helloRetry: boolean,
   resume: Resumption | undefined,
+  early: boolean,
 ): Step {
   const random = cx.cfg.random(32);
   let mine: KxResponse;
@@ -518,6 +525,10 @@ function sendServerFlight(
   }
   const { suite, ch } = offer;
   cx.clientRandom = ch.random;
+  // client_early_traffic_secret hashes the ClientHello alone, before the ServerHello joins the transcript.
+  const earlySecret = early && resume
+    ? new KeySchedule(suite.hash, resume.state.psk).clientEarlyTraffic(cx.transcript.current())
+    : undefined;
   cx.sendHandshake(encodeServerHello({
     legacyVersion: ProtocolVersion.tls12,
     random,
@@ -536,9 +547,17 @@ function sendServerFlight(
   cx.keyLog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", secrets.clientHandshake);
   cx.keyLog("SERVER_HANDSHAKE_TRAFFIC_SECRET", secrets.serverHandshake);
   cx.setWriteSecret(suite, secrets.serverHandshake, "handshake");
-  cx.setReadSecret(suite, secrets.clientHandshake, "handshake");
+  if (earlySecret && resume) {
+    // 0-RTT accepted: the client's early data, then EndOfEarlyData, come under the early key (§4.2.10).
+    cx.keyLog("CLIENT_EARLY_TRAFFIC_SECRET", earlySecret);
+    cx.setReadSecret(suite, earlySecret, "early");
+    cx.acceptEarlyData(Math.min(resume.state.maxEarlyData, setup.earlyData!.maxSize));
+  } else {
+    cx.setReadSecret(suite, secrets.clientHandshake, "handshake");
+  }
 
   const ee: Extension[] = [];
+  if (earlySecret) ee.push({ type: E.earlyData, data: new Uint8Array(0) });
   if (offer.serverName !== undefined) ee.push({ type: E.serverName, data: new Uint8Array(0) });
   if (offer.alpn !== undefined) ee.push({ type: E.alpn, data: encodeAlpn([offer.alpn]) });
   if (offer.clientRecordSizeLimit !== undefined) {
@@ -572,7 +591,14 @@ function sendServerFlight(
       clientChain,
       resumed: !!resume,
       tickets: setup.tickets,
+      earlyData: early
+        ? "accepted"
+        : findExtension(ch.extensions, E.earlyData) !== undefined
+        ? "rejected"
+        : undefined,
+      earlyMax: setup.earlyData?.maxSize ?? 0,
     };
+    if (early) return new ExpectEndOfEarlyData(state);
     return clientAuth ? new ExpectClientCertificate(state, clientAuth) : new ExpectFinished(state);
   };
   // PSK mode: no CertificateRequest, Certificate or CertificateVerify (RFC 8446 §2.2, §4.3.2); the client
@@ -616,6 +642,10 @@ interface ServerFlight {
   readonly clientChain: readonly Uint8Array[];
   /** Whether this handshake resumed a ticket. */
   readonly resumed: boolean;
+  /** 0-RTT: "accepted", "rejected", or undefined when not offered. */
+  readonly earlyData: "accepted" | "rejected" | undefined;
+  /** max_early_data_size for the tickets we issue (0: none). */
+  readonly earlyMax: number;
   /** Where to issue tickets once the handshake is done. */
   readonly tickets: ServerSetup["tickets"];
 }
@@ -685,15 +715,58 @@ function sendTickets(
       lifetime: tickets.lifetime,
       serverName: s.offer.serverName,
       alpn: s.offer.alpn,
-      maxEarlyData: 0,
+      maxEarlyData: s.earlyMax,
       clientCertificates: s.clientChain,
     });
     const ticket = tickets.store.issue(state, cx.cfg.random);
     cx.sendHandshake(
-      encodeNewSessionTicket({ lifetime: tickets.lifetime, ageAdd, nonce, ticket, extensions: [] }),
+      encodeNewSessionTicket({
+        lifetime: tickets.lifetime,
+        ageAdd,
+        nonce,
+        ticket,
+        // RFC 8446 §4.6.1: early_data with max_early_data_size when 0-RTT may be used with this ticket.
+        extensions: s.earlyMax > 0
+          ? [{ type: E.earlyData, data: new Writer(4).u32(s.earlyMax).finish() }]
+          : [],
+      }),
       false,
     );
   }
+}
+
+/** 0-RTT accepted: early data until EndOfEarlyData (RFC 8446 §4.5), then the handshake key. */
+class ExpectEndOfEarlyData implements State {
+  readonly name = "server.ExpectEndOfEarlyData";
+  constructor(readonly s: ServerFlight) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.endOfEarlyData, this.name);
+    new Reader(m.body, "EndOfEarlyData", 4).end();
+    cx.transcript.add(m.raw);
+    cx.endEarlyData();
+    cx.setReadSecret(this.s.offer.suite, this.s.secrets.clientHandshake, "handshake");
+    return new ExpectFinished(this.s);
+  }
+}
+
+/**
+ * Whether to take the client's 0-RTT data (RFC 8446 §4.2.10): only with the first PSK identity, a ticket
+ * that allows it, the same ALPN, no HelloRetryRequest, and no replay. Otherwise, if the client offered
+ * it, its early records are skipped.
+ */
+function decideEarlyData(
+  cx: Context,
+  setup: ServerSetup,
+  offer: Offer,
+  resume: Resumption | undefined,
+): boolean {
+  if (findExtension(offer.ch.extensions, E.earlyData) === undefined) return false;
+  const ok = resume !== undefined && setup.earlyData !== undefined && resume.index === 0 &&
+    resume.state.maxEarlyData > 0 && resume.state.alpn === offer.alpn &&
+    (setup.earlyData.antiReplay?.admit(resume.binder, cx.cfg.now()) ?? true);
+  if (!ok) cx.skipEarlyData(2 * Math.max(setup.earlyData?.maxSize ?? 0, 16384) + 4096);
+  return ok;
 }
 
 /** Waiting for the client's Finished (RFC 8446 §4.4.4). */
@@ -727,6 +800,7 @@ class ExpectFinished implements State {
       signatureScheme: this.s.resumed ? undefined : schemeName(this.s.offer.scheme),
       helloRetry: this.s.helloRetry,
       resumed: this.s.resumed,
+      ...(this.s.earlyData ? { earlyData: this.s.earlyData } : {}),
       peerCertificates: this.s.clientChain,
     });
     if (this.s.tickets && this.s.offer.pskDheKe) sendTickets(cx, this.s.tickets, this.s, resumption);

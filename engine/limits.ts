@@ -1,0 +1,54 @@
+/**
+ * Every bound on what a peer controls, in one place. Each one is enforced where the input is read, fails with
+ * a typed {@link TlsError} and its alert, and is tested at the boundary (N passes, N + 1 fails) in
+ * `tests/limits_test.ts`. The README's "Limits" section lists them with their error codes.
+ *
+ * Bounds that come from the RFCs (record sizes, vector lengths) are enforced by the codec and the record layer
+ * and are listed here for reference; the others are our policy, chosen as rustls, Go and OpenSSL choose theirs.
+ * @module
+ */
+
+/** The limits (read-only). */
+export const LIMITS = {
+  /**
+   * Record layer, RFC 8446 §5.1/§5.2: TLSPlaintext ≤ 2^14, TLSCiphertext ≤ 2^14 + 256, TLSInnerPlaintext ≤
+   * 2^14 + 1 (record_overflow); our record_size_limit once negotiated (RFC 8449). The engine buffers **one
+   * record at a time** (RecordReader holds at most 5 + 2^14 + 256 bytes) and decrypts it before it reads the
+   * next, so "records buffered" is 1 by construction.
+   */
+  maxCiphertext: 16384 + 256,
+  /**
+   * Default largest handshake message, header excluded (`maxHandshakeMessageSize`, 1024..2^24-1): a larger
+   * length field fails as soon as its 4-byte header arrives (illegal_parameter,
+   * `peer_misbehaved.handshake_message_too_large`), so reassembly never buffers more than this plus one record.
+   * Raise it for long certificate chains.
+   */
+  defaultMaxHandshakeMessage: 65536,
+  /** Extensions in one extension list (ClientHello, ServerHello, EncryptedExtensions, …): illegal_parameter,
+   * `peer_misbehaved.too_many_extensions`. Browsers send under 25; every extension type may appear only once. */
+  maxExtensions: 128,
+  /** Consecutive empty application_data records (Go: 16 non-advancing records; OpenSSL: 32):
+   * unexpected_message, `peer_misbehaved.too_many_empty_records`. */
+  maxEmptyRecords: 32,
+  /** Middlebox-compatibility ChangeCipherSpec records in one handshake: unexpected_message,
+   * `peer_misbehaved.unexpected_ccs`. */
+  maxChangeCipherSpecs: 8,
+  /** HelloRetryRequests in one handshake (RFC 8446 §4.1.4): a second is unexpected_message,
+   * `peer_misbehaved.second_hello_retry` (client); a server sends at most one. */
+  maxHelloRetries: 1,
+  /** user_canceled alerts in a row, with no handshake or application data between them (RFC 8446 §6 lets the
+   * peer send it without closing; OpenSSL allows 5 warning alerts in a row): unexpected_message,
+   * `peer_misbehaved.too_many_warning_alerts`. Every other alert but close_notify is fatal in TLS 1.3. */
+  maxWarningAlertsInRow: 4,
+  /** KeyUpdates received in one second of the injected clock (`now`): unexpected_message,
+   * `peer_misbehaved.too_many_key_updates`. Each costs an HKDF step and, when requested, an answer. */
+  maxKeyUpdatesPerSecond: 32,
+  /** NewSessionTickets a client accepts on one connection (servers send 1 to 4): unexpected_message,
+   * `peer_misbehaved.too_many_tickets`. A ticket is at most 2^16 - 1 bytes (the codec). */
+  maxTicketsPerConnection: 32,
+  /** Sealed output queued beyond the BIO before the engine stops reading (answers to KeyUpdates, a flight):
+   * the engine returns WANT_WRITE instead of reading more. */
+  maxQueuedOutput: 64 * 1024,
+  /** Records sealed under one key before we update our own key (RFC 8446 §5.5: AES-GCM ≤ 2^24.5). */
+  keyUpdateAfterRecords: 2 ** 23,
+} as const;

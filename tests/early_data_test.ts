@@ -1,0 +1,177 @@
+/**
+ * 0-RTT early data (RFC 8446 §2.3, §4.2.10): sent with a resumed ClientHello, accepted into its own read
+ * path, rejected (and skipped) when the server does not take it, refused on replay, bounded by the ticket.
+ */
+import assert from "node:assert/strict";
+import { drain, handshake, type Pair, seededRandom, transfer } from "./_helpers.ts";
+import { generateChain } from "./_pki.ts";
+import {
+  type ClientConfig,
+  createBioPair,
+  createClient,
+  createServer,
+  loadPrivateKey,
+  on,
+  type ServerConfig,
+  SessionCache,
+  SslError,
+  TicketKeys,
+  type TlsSession,
+} from "../mod.ts";
+
+const enc = new TextEncoder(), dec = new TextDecoder();
+
+async function setup(server: Partial<ServerConfig> = { earlyData: { maxSize: 1024 } }) {
+  const chain = await generateChain({ dnsNames: ["server.test"] });
+  const key = await loadPrivateKey(chain.keyPkcs8);
+  const store = new TicketKeys();
+  const base: ServerConfig = { certificates: [{ chain: chain.chain, key }], tickets: { store } };
+  const serverConfig: ServerConfig = { ...base, ...server };
+  const pair = (client: Partial<ClientConfig>, config = serverConfig) => {
+    const c = createBioPair(), s = createBioPair();
+    const p: Pair = {
+      client: createClient({ serverName: "server.test", trustAnchors: [chain.rootPem], ...client }, c.engine),
+      server: createServer(config, s.engine),
+      c,
+      s,
+    };
+    return p;
+  };
+  const firstSession = async (config = serverConfig): Promise<TlsSession> => {
+    const p = pair({}, config);
+    const sessions: TlsSession[] = [];
+    on(p.client, "session", (x) => sessions.push(x));
+    await handshake(p);
+    p.client.read(new Uint8Array(8));
+    assert.ok(sessions.length > 0);
+    return sessions[0]!;
+  };
+  return { base, serverConfig, pair, firstSession };
+}
+
+function readEarly(p: Pair): string {
+  const buf = new Uint8Array(4096);
+  let out = "";
+  for (let i = 0; i < 100; i++) {
+    const n = p.server.readEarlyData(buf);
+    if (n > 0) out += dec.decode(buf.subarray(0, n));
+    else break;
+  }
+  return out;
+}
+
+Deno.test("0-RTT: early data is accepted and read apart from 1-RTT data", async () => {
+  const { pair, firstSession } = await setup();
+  const session = await firstSession();
+  assert.equal(session.maxEarlyData, 1024);
+  const p = pair({ session, earlyData: true });
+  assert.equal(p.client.writeEarlyData(enc.encode("GET /early")), 10);
+  transfer(p);
+  // The server reads the early data while its handshake is still in flight.
+  let early = "";
+  for (let i = 0; i < 20 && early === ""; i++) {
+    early += readEarly(p);
+    p.client.doHandshake();
+    transfer(p);
+  }
+  assert.equal(early, "GET /early");
+  await handshake(p);
+  assert.equal(p.client.handshakeInfo?.earlyData, "accepted");
+  assert.equal(p.server.handshakeInfo?.earlyData, "accepted");
+  assert.equal(p.client.handshakeInfo?.resumed, true);
+  // 1-RTT data goes through read(), and never mixes with what came early.
+  assert.equal(p.client.write(enc.encode("later")), 5);
+  transfer(p);
+  assert.equal(dec.decode(drain(p.server)), "later");
+  assert.equal(p.server.readEarlyData(new Uint8Array(16)), 0);
+});
+
+Deno.test("0-RTT: a server that does not take early data skips it, and the client learns it was rejected", async () => {
+  const { pair, firstSession, base } = await setup();
+  const session = await firstSession();
+  const noEarly: ServerConfig = { ...base }; // same ticket keys, no earlyData
+  const p = pair({ session, earlyData: true }, noEarly);
+  assert.equal(p.client.writeEarlyData(enc.encode("x".repeat(900))), 900);
+  await handshake(p);
+  assert.equal(p.client.handshakeInfo?.earlyData, "rejected");
+  assert.equal(p.server.handshakeInfo?.earlyData, "rejected");
+  assert.equal(p.server.handshakeInfo?.resumed, true);
+  assert.equal(p.server.readEarlyData(new Uint8Array(16)), 0);
+  // Resent as 1-RTT data, it arrives once.
+  assert.equal(p.client.write(enc.encode("again")), 5);
+  transfer(p);
+  assert.equal(dec.decode(drain(p.server)), "again");
+});
+
+Deno.test("0-RTT: a replayed ClientHello's early data is refused (stateless tickets)", async () => {
+  const { pair, firstSession } = await setup();
+  const session = await firstSession();
+  const first = pair({ session, earlyData: true });
+  first.client.writeEarlyData(enc.encode("once"));
+  await handshake(first);
+  assert.equal(first.server.handshakeInfo?.earlyData, "accepted");
+  // The same session again: a new ClientHello, but its binder was seen; replaying the exact bytes is
+  // what an attacker does, and the strike register refuses those too (same binder).
+  const same = () => ({
+    session,
+    earlyData: true,
+    random: seededRandom(5),
+    now: () => session.expiresAt - 7_200_000 + 1000,
+  });
+  const replay = pair(same());
+  const replay2 = pair(same());
+  for (const p of [replay, replay2]) p.client.writeEarlyData(enc.encode("twice"));
+  await handshake(replay);
+  await handshake(replay2);
+  assert.equal(replay.server.handshakeInfo?.earlyData, "accepted", "a new ClientHello is not a replay");
+  assert.equal(replay2.server.handshakeInfo?.earlyData, "rejected");
+  assert.equal(replay2.server.handshakeInfo?.resumed, true);
+});
+
+Deno.test("0-RTT: writeEarlyData() is bounded by the ticket and needs a session that allows it", async () => {
+  const { pair, firstSession } = await setup({ earlyData: { maxSize: 100 } });
+  const session = await firstSession();
+  const p = pair({ session, earlyData: true });
+  assert.equal(p.client.writeEarlyData(new Uint8Array(150)), 100);
+  assert.equal(p.client.writeEarlyData(new Uint8Array(10)), 0);
+  await handshake(p);
+  assert.equal(p.server.handshakeInfo?.earlyData, "accepted");
+  let total = 0;
+  const buf = new Uint8Array(64);
+  for (let n; (n = p.server.readEarlyData(buf)) > 0;) total += n;
+  assert.equal(total, 100);
+  // Without a session, no early data.
+  const none = pair({ earlyData: true });
+  assert.equal(none.client.writeEarlyData(new Uint8Array(5)), 0);
+  assert.equal(none.client.getError(0), SslError.NONE);
+});
+
+Deno.test("0-RTT: a HelloRetryRequest ends early data; the handshake still resumes", async () => {
+  const { pair, firstSession, serverConfig } = await setup();
+  const session = await firstSession();
+  const p = pair({ session, earlyData: true, groups: ["x25519", "secp384r1"] }, {
+    ...serverConfig,
+    groups: ["secp384r1"],
+  });
+  p.client.writeEarlyData(enc.encode("too early"));
+  await handshake(p);
+  assert.equal(p.client.handshakeInfo?.helloRetry, true);
+  assert.equal(p.client.handshakeInfo?.earlyData, "rejected");
+  assert.equal(p.client.handshakeInfo?.resumed, true);
+});
+
+Deno.test("0-RTT: with single-use tickets (SessionCache) early data is accepted once", async () => {
+  const store = new SessionCache();
+  const { pair, firstSession, base } = await setup();
+  const config: ServerConfig = { ...base, tickets: { store }, earlyData: { maxSize: 512 } };
+  const session = await firstSession(config);
+  const p = pair({ session, earlyData: true }, config);
+  p.client.writeEarlyData(enc.encode("one"));
+  await handshake(p);
+  assert.equal(p.server.handshakeInfo?.earlyData, "accepted");
+  const again = pair({ session, earlyData: true }, config);
+  again.client.writeEarlyData(enc.encode("two"));
+  await handshake(again);
+  assert.equal(again.server.handshakeInfo?.resumed, false);
+  assert.equal(again.client.handshakeInfo?.earlyData, "rejected");
+});
