@@ -70,3 +70,4 @@ export {
   type VerifyResult,
 } from "./verify/mod.ts";
 export { SessionCache, StrikeRegister, TicketKeys, type TicketStore, TlsSession } from "./engine/session.ts";
+export { quicCryptoError, quicInitialSecrets, type QuicLevel, quicPacketKeys } from "./engine/quic.ts";

@@ -32,6 +32,12 @@ export interface CommonConfig {
   readonly signatureSchemes?: readonly SigSchemeName[];
   /** Our record_size_limit (RFC 8449), 64..16385; when set, a client offers it. A server answers a client's offer with it (default 16385). */
   readonly recordSizeLimit?: number;
+  /**
+   * QUIC mode (RFC 9001 §4): no TLS records; handshake bytes go through `provideQuicData(level, bytes)` and
+   * `takeQuicData()`, traffic secrets through the `secrets` event, and `transportParameters` travel in the
+   * quic_transport_parameters extension (the peer's: `peerTransportParameters`). ALPN is required.
+   */
+  readonly quic?: { readonly transportParameters: Uint8Array };
   /** Largest handshake message accepted from the peer, in bytes (default 65536). */
   readonly maxHandshakeMessageSize?: number;
   /** Random bytes source (default: crypto.getRandomValues). Inject for reproducible runs. */
@@ -180,6 +186,7 @@ export interface Normalized {
   readonly alpn: readonly string[];
   readonly recordSizeLimit: number | undefined;
   readonly maxHandshakeMessageSize: number;
+  readonly quic: { readonly transportParameters: Uint8Array } | undefined;
   readonly random: (n: number) => Uint8Array;
   readonly now: () => number;
 }
@@ -248,6 +255,7 @@ export function normalizeCommon(c: CommonConfig): Normalized {
     alpn: [...(c.alpnProtocols ?? [])],
     recordSizeLimit: rsl,
     maxHandshakeMessageSize: maxHs,
+    quic: c.quic,
     random: c.random ?? defaultRandom,
     now: c.now ?? Date.now,
   });

@@ -49,6 +49,15 @@ export class Connected implements State {
   }
 
   handle(cx: Context, m: HandshakeMessage): Step {
+    if (m.type === H.keyUpdate && cx.quic) {
+      // RFC 9001 §6: "Endpoints MUST treat the receipt of a TLS KeyUpdate message as a connection error".
+      throw peerMisbehaved(
+        "quic_key_update",
+        "Cannot accept KeyUpdate over QUIC",
+        "unexpected_message",
+        this.name,
+      );
+    }
     if (m.type === H.keyUpdate) {
       const request = decodeKeyUpdate(m.body);
       const second = Math.floor(cx.cfg.now() / 1000);

@@ -6,6 +6,7 @@
  */
 
 import type { Bio } from "../bio/bio.ts";
+import type { QuicLevel } from "./quic.ts";
 import { AlertDescription, AlertLevel, alertName, isKnownAlert } from "./alert.ts";
 import { SslError, type SslErrorCode } from "./codes.ts";
 import {
@@ -55,7 +56,11 @@ const KEY_UPDATE_AFTER = LIMITS.keyUpdateAfterRecords;
  * throws for anything the peer does; a protocol failure is a sticky {@link TlsError} in `error`.
  */
 export class TlsEngine extends EventTarget {
-  readonly #bio: Bio;
+  readonly #bio: Bio | undefined;
+  /** QUIC mode (RFC 9001 §4): handshake bytes by encryption level instead of records. */
+  readonly #quic:
+    | { out: { level: QuicLevel; data: Uint8Array }[]; write: QuicLevel; read: QuicLevel }
+    | undefined;
   readonly #role: "client" | "server";
   readonly #cfg: Normalized;
   readonly #cx: Context;
@@ -100,11 +105,18 @@ export class TlsEngine extends EventTarget {
   #early: { chunks: Uint8Array[]; left: number; open: boolean } | undefined;
   /** Server: bytes of rejected 0-RTT records still to drop. */
   #skipEarly = 0;
+  #peerTransportParameters: Uint8Array | undefined;
 
   /** @internal Use {@link createClient} or {@link createServer}. */
-  constructor(bio: Bio, role: "client" | "server", cfg: Normalized, start: (cx: Context) => State) {
+  constructor(
+    bio: Bio | undefined,
+    role: "client" | "server",
+    cfg: Normalized,
+    start: (cx: Context) => State,
+  ) {
     super();
     this.#bio = bio;
+    this.#quic = cfg.quic ? { out: [], write: "initial", read: "initial" } : undefined;
     this.#role = role;
     this.#cfg = cfg;
     this.#joiner = new HandshakeJoiner(cfg.maxHandshakeMessageSize);
@@ -309,6 +321,14 @@ export class TlsEngine extends EventTarget {
    */
   keyUpdate(requestPeer = false): number {
     return this.#guard(() => {
+      if (this.#quic) {
+        // RFC 9001 §6: QUIC updates keys itself; TLS KeyUpdate is not used.
+        this.#lastLocal = localError(
+          "quic_key_update",
+          "Cannot send KeyUpdate over QUIC: QUIC updates its own keys",
+        );
+        return this.#want(SslError.SSL);
+      }
       if (!(this.#state instanceof Connected)) {
         this.#lastLocal = localError(
           "key_update_before_handshake",
@@ -387,6 +407,55 @@ export class TlsEngine extends EventTarget {
         return r;
       }
     });
+  }
+
+  /**
+   * QUIC (RFC 9001 §4.1.3): hand over handshake bytes the peer sent at encryption `level`, in order, then
+   * drive the handshake (or post-handshake messages). Returns what `doHandshake()` would: 1 when the
+   * handshake is done, -1 with WANT_READ while it needs more (see `getError`). Bytes at a level other than
+   * the one expected are a protocol error.
+   */
+  provideQuicData(level: QuicLevel, data: Uint8Array): number {
+    return this.#guard(() => {
+      const q = this.#quic;
+      if (!q) {
+        this.#lastLocal = localError(
+          "not_quic",
+          "Cannot take QUIC data: the engine was not created with quic",
+        );
+        return this.#want(SslError.SSL);
+      }
+      if (level !== q.read) {
+        throw peerMisbehaved(
+          "quic_wrong_level",
+          `Cannot accept handshake data at level ${level}: expected ${q.read}`,
+          "unexpected_message",
+        );
+      }
+      if (data.length > 0) this.#joiner.push(data.slice());
+      const r = this.#handshake(true);
+      if (r !== 1) return r;
+      // Post-handshake messages (NewSessionTicket) come at the application level.
+      for (let m = this.#joiner.take(); m; m = this.#joiner.take()) {
+        this.#apply(this.#state!.handle(this.#cx, m));
+      }
+      return 1;
+    });
+  }
+
+  /** QUIC: the handshake bytes to send, each with its encryption level, in order (and forgets them). */
+  takeQuicData(): { level: QuicLevel; data: Uint8Array }[] {
+    this.#sealHandshake();
+    const q = this.#quic;
+    if (!q) return [];
+    const out = q.out;
+    q.out = [];
+    return out;
+  }
+
+  /** QUIC: the peer's quic_transport_parameters (RFC 9001 §8.2), once received. */
+  get peerTransportParameters(): Uint8Array | undefined {
+    return this.#peerTransportParameters;
   }
 
   /** Move queued output into the BIO; returns 1 when all of it went, -1 with WANT_WRITE otherwise. */
@@ -526,6 +595,7 @@ export class TlsEngine extends EventTarget {
     for (;;) {
       const wanted = this.#records.wanted();
       if (wanted === 0) break;
+      if (!this.#bio) return "want"; // QUIC: bytes come through provideQuicData()
       const chunk = this.#bio.read(wanted);
       if (chunk.length === 0) return this.#bio.eof ? "eof" : "want";
       this.#records.push(chunk);
@@ -711,6 +781,13 @@ export class TlsEngine extends EventTarget {
   // ---- writing ------------------------------------------------------------------------------------
 
   #record(type: number, content: Uint8Array): void {
+    if (this.#quic) {
+      // RFC 9001 §4.1: handshake bytes go out by level; alerts become the QUIC CRYPTO_ERROR of `error`.
+      if (type === ContentType.handshake) {
+        this.#quic.out.push({ level: this.#quic.write, data: content.slice() });
+      }
+      return;
+    }
     if (this.#writeProt) {
       this.#out.push(this.#writeProt.seal(type, content));
       return;
@@ -758,6 +835,7 @@ export class TlsEngine extends EventTarget {
 
   /** Move queued records into the BIO; true when nothing is left queued. */
   #flush(): boolean {
+    if (!this.#bio) return true; // QUIC: output waits in takeQuicData()
     while (this.#out.length > 0) {
       const head = this.#out[0]!;
       const n = this.#bio.write(this.#outOff === 0 ? head : head.subarray(this.#outOff));
@@ -784,6 +862,7 @@ export class TlsEngine extends EventTarget {
     return {
       role: this.#role,
       cfg: this.#cfg,
+      quic: this.#quic !== undefined,
       transcript: this.#transcript,
       get clientRandom() {
         return self.#clientRandom;
@@ -796,14 +875,15 @@ export class TlsEngine extends EventTarget {
         self.#hsOut.push(raw);
       },
       sendChangeCipherSpec() {
-        if (self.#ccsSent) return;
+        if (self.#ccsSent || self.#quic) return;
         self.#ccsSent = true;
         self.#sealHandshake();
         self.#out.push(encodeRecord(ContentType.changeCipherSpec, 0x0303, Uint8Array.of(1)));
       },
       setWriteSecret(suite, secret, level) {
         self.#sealHandshake();
-        self.#writeProt = self.#protection(suite, secret);
+        if (self.#quic) self.#quic.write = level;
+        else self.#writeProt = self.#protection(suite, secret);
         self.#emit("secrets", { direction: "write", level, cipherSuite: suite.name, secret });
       },
       setReadSecret(suite, secret, level) {
@@ -815,7 +895,8 @@ export class TlsEngine extends EventTarget {
             "unexpected_message",
           );
         }
-        self.#readProt = self.#protection(suite, secret);
+        if (self.#quic) self.#quic.read = level;
+        else self.#readProt = self.#protection(suite, secret);
         self.#emit("secrets", { direction: "read", level, cipherSuite: suite.name, secret });
       },
       keyLog(label, secret) {
@@ -825,6 +906,7 @@ export class TlsEngine extends EventTarget {
       resetWriteProtection() {
         self.#sealHandshake();
         self.#writeProt = undefined;
+        if (self.#quic) self.#quic.write = "initial";
       },
       openEarlyWrite(maxSize) {
         self.#earlyWrite = maxSize > 0 ? maxSize : undefined;
@@ -847,6 +929,9 @@ export class TlsEngine extends EventTarget {
       },
       allowChangeCipherSpec(allowed) {
         self.#ccsAllowed = allowed;
+      },
+      setPeerTransportParameters(params) {
+        self.#peerTransportParameters = params;
       },
       setPeerChain(chain) {
         self.#peerChain = chain;
@@ -882,7 +967,7 @@ export class TlsEngine extends EventTarget {
  * @param bio The engine half of a BIO pair.
  * @returns The engine.
  */
-export function createClient(config: ClientConfig, bio: Bio): TlsEngine {
+export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
   const insecure = config.dangerouslyDisableCertificateVerification === true;
   if (!config.trustAnchors && !config.verifyPeer && !config.retryVerify && !insecure) {
     throw new TypeError(
@@ -896,6 +981,7 @@ export function createClient(config: ClientConfig, bio: Bio): TlsEngine {
     );
   }
   const cfg = normalizeCommon(config);
+  checkTransport(cfg, bio, "client");
   const policy: VerifyPolicy = {
     trustAnchors: decodeAnchors(config.trustAnchors, "trustAnchors"),
     verifyPeer: config.verifyPeer,
@@ -905,6 +991,17 @@ export function createClient(config: ClientConfig, bio: Bio): TlsEngine {
     peerName: config.serverName,
   };
   return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, config, policy));
+}
+
+/** Records need a BIO; QUIC mode has none (bytes go by level). */
+function checkTransport(cfg: Normalized, bio: Bio | undefined, role: string): void {
+  if (!cfg.quic && !bio) throw new TypeError(`Cannot create ${role}: pass the engine half of a BIO pair`);
+  if (cfg.quic && bio) {
+    throw new TypeError(`Cannot create ${role}: QUIC mode takes no BIO (use provideQuicData)`);
+  }
+  if (cfg.quic && cfg.alpn.length === 0 && role === "client") {
+    throw new TypeError("Cannot create client: QUIC requires ALPN (alpnProtocols)");
+  }
 }
 
 /** One default ticket store per server configuration object: reuse the config, and tickets resume. */
@@ -961,8 +1058,9 @@ function earlyDataSetup(config: ServerConfig, tickets: ServerSetup["tickets"]): 
  * @param bio The engine half of a BIO pair.
  * @returns The engine.
  */
-export function createServer(config: ServerConfig, bio: Bio): TlsEngine {
+export function createServer(config: ServerConfig, bio?: Bio): TlsEngine {
   const cfg = normalizeCommon(config);
+  checkTransport(cfg, bio, "server");
   const certs = normalizeCertificates(config.certificates);
   let key: Uint8Array | undefined;
   const cookieKey = () => (key ??= cfg.random(32));

@@ -69,6 +69,10 @@ export interface Context {
   enforceRecordSizeLimit(limit: number): void;
   /** Allow or refuse the peer's middlebox-compat ChangeCipherSpec from now on. */
   allowChangeCipherSpec(allowed: boolean): void;
+  /** QUIC mode (RFC 9001): no records, no ChangeCipherSpec, no EndOfEarlyData, no KeyUpdate. */
+  readonly quic: boolean;
+  /** Record the peer's quic_transport_parameters. */
+  setPeerTransportParameters(params: Uint8Array): void;
   /** Record the certificate chain the peer presented (leaf first), for the API and the verifier. */
   setPeerChain(chain: readonly Uint8Array[]): void;
   /** The handshake is complete. */

@@ -96,7 +96,8 @@ export function startClient(cx: Context, config: ClientConfig, policy: VerifyPol
   const cfg = cx.cfg;
   const random = cx.cfg.random(32);
   cx.clientRandom = random;
-  const sessionId = config.middleboxCompat === false ? new Uint8Array(0) : cfg.random(32);
+  // RFC 9001 §8.4: no middlebox compatibility mode over QUIC.
+  const sessionId = config.middleboxCompat === false || cx.quic ? new Uint8Array(0) : cfg.random(32);
   // A hybrid first group gets the next (classical) group's share beside it by default, as Chrome and Go do.
   const defaultCount = cfg.groups[0]?.name === "X25519MLKEM768" ? 2 : 1;
   const count = Math.max(1, Math.min(config.keyShareCount ?? defaultCount, cfg.groups.length));
@@ -116,7 +117,7 @@ export function startClient(cx: Context, config: ClientConfig, policy: VerifyPol
     resume: usableSession(cx, config, sni),
     early: false,
   };
-  if (config.earlyData === true && offer.resume && offer.resume.session.maxEarlyData > 0) {
+  if (config.earlyData === true && !cx.quic && offer.resume && offer.resume.session.maxEarlyData > 0) {
     return sendHello(cx, { ...offer, early: true });
   }
   return sendHello(cx, offer);
@@ -156,6 +157,9 @@ function sendHello(cx: Context, offer: ClientOffer): State {
   if (cfg.recordSizeLimit !== undefined) {
     exts.push({ type: E.recordSizeLimit, data: encodeU16(cfg.recordSizeLimit) });
   }
+  // RFC 9001 §8.2
+  if (cfg.quic) exts.push({ type: E.quicTransportParameters, data: cfg.quic.transportParameters });
+
   const final = offer.config.helloExtensions ? offer.config.helloExtensions(exts) : [...exts];
   const resume = offer.resume;
   // RFC 8446 §4.2.10: early_data, then pre_shared_key last.
@@ -497,6 +501,27 @@ class ExpectEncryptedExtensions implements State {
         );
       }
       cx.setMaxFragment(1 << (8 + code));
+    }
+    if (cx.quic) {
+      // RFC 9001 §8.1, §8.2: ALPN and the server's transport parameters are required.
+      const params = findExtension(exts, E.quicTransportParameters);
+      if (params === undefined) {
+        fail(
+          "missing_extension",
+          "peer_misbehaved.missing_quic_transport_parameters",
+          "Cannot accept EncryptedExtensions: quic_transport_parameters is missing",
+          where,
+        );
+      }
+      if (alpn === undefined) {
+        fail(
+          "no_application_protocol",
+          "peer_incompatible.quic_without_alpn",
+          "Cannot accept EncryptedExtensions: QUIC requires ALPN",
+          where,
+        );
+      }
+      cx.setPeerTransportParameters(params.slice());
     }
     const earlyAccepted = findExtension(exts, E.earlyData) !== undefined;
     if (earlyAccepted) {

@@ -59,6 +59,7 @@ export const ExtensionType = {
   postHandshakeAuth: 49,
   signatureAlgorithmsCert: 50,
   keyShare: 51,
+  quicTransportParameters: 0x39,
   renegotiationInfo: 0xff01,
 } as const;
 

@@ -75,6 +75,7 @@ const ALLOWED: Record<number, readonly number[]> = {
     E.clientCertificateType,
     E.serverCertificateType,
     E.useSrtp,
+    E.quicTransportParameters,
   ],
   [H.certificateRequest]: [
     E.statusRequest,

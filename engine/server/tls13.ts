@@ -403,6 +403,27 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
       );
     }
   }
+  if (cx.quic) {
+    // RFC 9001 §8.1, §8.2: QUIC needs ALPN and the client's transport parameters.
+    const params = findExtension(exts, E.quicTransportParameters);
+    if (params === undefined) {
+      fail(
+        "missing_extension",
+        "peer_misbehaved.missing_quic_transport_parameters",
+        "Cannot accept ClientHello: quic_transport_parameters is missing",
+        where,
+      );
+    }
+    if (alpn === undefined) {
+      throw peerIncompatible(
+        "quic_without_alpn",
+        "Cannot accept ClientHello: QUIC requires ALPN",
+        "no_application_protocol",
+        where,
+      );
+    }
+    cx.setPeerTransportParameters(params.slice());
+  }
   return {
     ch,
     suite,
@@ -559,6 +580,7 @@ function sendServerFlight(
   const ee: Extension[] = [];
   if (earlySecret) ee.push({ type: E.earlyData, data: new Uint8Array(0) });
   if (offer.serverName !== undefined) ee.push({ type: E.serverName, data: new Uint8Array(0) });
+  if (cx.cfg.quic) ee.push({ type: E.quicTransportParameters, data: cx.cfg.quic.transportParameters });
   if (offer.alpn !== undefined) ee.push({ type: E.alpn, data: encodeAlpn([offer.alpn]) });
   if (offer.clientRecordSizeLimit !== undefined) {
     ee.push({ type: E.recordSizeLimit, data: encodeU16(cx.cfg.recordSizeLimit ?? 16385) });
@@ -761,7 +783,8 @@ function decideEarlyData(
   offer: Offer,
   resume: Resumption | undefined,
 ): boolean {
-  if (findExtension(offer.ch.extensions, E.earlyData) === undefined) return false;
+  // 0-RTT over QUIC is QUIC's own business (RFC 9001 §4.6): not offered in this mode.
+  if (cx.quic || findExtension(offer.ch.extensions, E.earlyData) === undefined) return false;
   const ok = resume !== undefined && setup.earlyData !== undefined && resume.index === 0 &&
     resume.state.maxEarlyData > 0 && resume.state.alpn === offer.alpn &&
     (setup.earlyData.antiReplay?.admit(resume.binder, cx.cfg.now()) ?? true);
