@@ -193,3 +193,23 @@ Deno.test("QUIC mode: tickets arrive at the application level and resume", async
   await run(second.c, second.s);
   assert.equal(second.c.engine.handshakeInfo?.resumed, true);
 });
+
+Deno.test("QUIC mode: 0-RTT hands the early secret to both sides, without EndOfEarlyData", async () => {
+  const { connect } = await quicPair({}, { earlyData: { maxSize: 16384 } });
+  const first = connect();
+  const sessions: TlsSession[] = [];
+  on(first.c.engine, "session", (x) => sessions.push(x));
+  await run(first.c, first.s);
+  for (const { level, data } of first.s.engine.takeQuicData()) first.c.engine.provideQuicData(level, data);
+  // RFC 9001 §4.6.1: the ticket says 0xffffffff.
+  assert.equal(sessions[0]!.maxEarlyData, 0xffffffff);
+  const second = connect({ session: sessions[0]!, earlyData: true });
+  await run(second.c, second.s);
+  assert.equal(second.c.engine.handshakeInfo?.earlyData, "accepted");
+  assert.equal(second.s.engine.handshakeInfo?.earlyData, "accepted");
+  const early = second.c.secrets.get("write/early");
+  assert.ok(early);
+  assert.equal(early, second.s.secrets.get("read/early"));
+  // The client's own handshake bytes never went out at the 0-RTT level.
+  assert.equal(second.c.secrets.get("write/handshake"), second.s.secrets.get("read/handshake"));
+});

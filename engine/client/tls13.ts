@@ -117,7 +117,7 @@ export function startClient(cx: Context, config: ClientConfig, policy: VerifyPol
     resume: usableSession(cx, config, sni),
     early: false,
   };
-  if (config.earlyData === true && !cx.quic && offer.resume && offer.resume.session.maxEarlyData > 0) {
+  if (config.earlyData === true && offer.resume && offer.resume.session.maxEarlyData > 0) {
     return sendHello(cx, { ...offer, early: true });
   }
   return sendHello(cx, offer);
@@ -195,10 +195,20 @@ function sendHello(cx: Context, offer: ClientOffer): State {
     // 0-RTT: the early traffic key covers what writeEarlyData() sends; the compat CCS goes first (§D.4).
     const early = new KeySchedule(resume.hash, resume.session.data.psk)
       .clientEarlyTraffic(cx.transcript.hashWith(resume.hash, new Uint8Array(0)));
-    if (offer.sessionId.length > 0) cx.sendChangeCipherSpec();
     cx.keyLog("CLIENT_EARLY_TRAFFIC_SECRET", early);
-    cx.setWriteSecret(resume.suite, early, "early");
-    cx.openEarlyWrite(resume.session.data.maxEarlyData);
+    if (cx.quic) {
+      // RFC 9001 §4.6: QUIC sends 0-RTT itself; TLS hands over the secret, and its own bytes stay Initial.
+      cx.emit("secrets", {
+        direction: "write",
+        level: "early",
+        cipherSuite: resume.suite.name,
+        secret: early,
+      });
+    } else {
+      if (offer.sessionId.length > 0) cx.sendChangeCipherSpec();
+      cx.setWriteSecret(resume.suite, early, "early");
+      cx.openEarlyWrite(resume.session.data.maxEarlyData);
+    }
   }
   // From now until the server's Finished, a middlebox-compat CCS may arrive (RFC 8446 §5).
   cx.allowChangeCipherSpec(true);
@@ -422,7 +432,7 @@ class ExpectServerHello implements State {
     if (this.s.sessionId.length > 0 && !this.s.helloRetry) cx.sendChangeCipherSpec();
     cx.openEarlyWrite(0);
     // With 0-RTT offered, the early key stays until EncryptedExtensions says whether it was accepted.
-    if (!this.s.early) cx.setWriteSecret(suite, secrets.clientHandshake, "handshake");
+    if (!this.s.early || cx.quic) cx.setWriteSecret(suite, secrets.clientHandshake, "handshake");
     const resumed = psk !== undefined ? this.s.resume!.session : undefined;
     return new ExpectEncryptedExtensions({ offer: this.s, suite, group, keys: ks13, secrets, resumed });
   }
@@ -534,7 +544,7 @@ class ExpectEncryptedExtensions implements State {
         );
       }
       decodeEmpty(findExtension(exts, E.earlyData)!, "EncryptedExtensions.early_data");
-    } else if (this.s.offer.early) {
+    } else if (this.s.offer.early && !cx.quic) {
       // Rejected: what was sent early is lost; from now on the handshake key.
       cx.setWriteSecret(this.s.suite, this.s.secrets.clientHandshake, "handshake");
     }
@@ -696,7 +706,7 @@ class ExpectFinished implements State {
     cx.keyLog("EXPORTER_SECRET", app.exporter);
     cx.setReadSecret(suite, app.serverApplication, "application");
     cx.allowChangeCipherSpec(false);
-    if (this.s.earlyData === "accepted") {
+    if (this.s.earlyData === "accepted" && !cx.quic) {
       // RFC 8446 §4.5: EndOfEarlyData under the early key, then the handshake key for the rest.
       cx.sendHandshake(encodeEndOfEarlyData());
       cx.setWriteSecret(suite, secrets.clientHandshake, "handshake");

@@ -248,9 +248,10 @@ export function decodeClientShares(data: Uint8Array, what: string): KeyShareEntr
   const list = r.sub(2, 0, 0xffff, "client_shares");
   r.end();
   const out: KeyShareEntry[] = [];
+  const groups = new Set<number>(); // linear, not quadratic: 13 000 entries fit in one ClientHello
   while (list.left > 0) {
     const e = decodeEntry(list);
-    if (out.some((x) => x.group === e.group)) {
+    if (groups.size === groups.add(e.group).size) {
       // RFC 8446 §4.2.8: "Clients MUST NOT offer multiple KeyShareEntry values for the same group."
       throw peerMisbehaved("duplicate_key_share", `Cannot accept ${what}: two key shares for one group`);
     }

@@ -568,7 +568,12 @@ function sendServerFlight(
   cx.keyLog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", secrets.clientHandshake);
   cx.keyLog("SERVER_HANDSHAKE_TRAFFIC_SECRET", secrets.serverHandshake);
   cx.setWriteSecret(suite, secrets.serverHandshake, "handshake");
-  if (earlySecret && resume) {
+  if (earlySecret && cx.quic) {
+    // RFC 9001 §4.6: QUIC reads 0-RTT itself; TLS hands over the secret, and there is no EndOfEarlyData.
+    cx.keyLog("CLIENT_EARLY_TRAFFIC_SECRET", earlySecret);
+    cx.emit("secrets", { direction: "read", level: "early", cipherSuite: suite.name, secret: earlySecret });
+    cx.setReadSecret(suite, secrets.clientHandshake, "handshake");
+  } else if (earlySecret && resume) {
     // 0-RTT accepted: the client's early data, then EndOfEarlyData, come under the early key (§4.2.10).
     cx.keyLog("CLIENT_EARLY_TRAFFIC_SECRET", earlySecret);
     cx.setReadSecret(suite, earlySecret, "early");
@@ -620,7 +625,7 @@ function sendServerFlight(
         : undefined,
       earlyMax: setup.earlyData?.maxSize ?? 0,
     };
-    if (early) return new ExpectEndOfEarlyData(state);
+    if (early && !cx.quic) return new ExpectEndOfEarlyData(state);
     return clientAuth ? new ExpectClientCertificate(state, clientAuth) : new ExpectFinished(state);
   };
   // PSK mode: no CertificateRequest, Certificate or CertificateVerify (RFC 8446 §2.2, §4.3.2); the client
@@ -726,6 +731,8 @@ function sendTickets(
   resumptionSecret: Uint8Array,
 ): void {
   const { suite } = s.offer;
+  // RFC 9001 §4.6.1: over QUIC, max_early_data_size is 0xffffffff when 0-RTT is allowed at all.
+  const earlyMax = s.earlyMax > 0 && cx.quic ? 0xffffffff : s.earlyMax;
   for (let i = 0; i < tickets.count; i++) {
     const nonce = Uint8Array.of(i >> 8, i & 0xff);
     const ageAdd = new Reader(cx.cfg.random(4), "random").u32();
@@ -737,7 +744,7 @@ function sendTickets(
       lifetime: tickets.lifetime,
       serverName: s.offer.serverName,
       alpn: s.offer.alpn,
-      maxEarlyData: s.earlyMax,
+      maxEarlyData: earlyMax,
       clientCertificates: s.clientChain,
     });
     const ticket = tickets.store.issue(state, cx.cfg.random);
@@ -748,9 +755,7 @@ function sendTickets(
         nonce,
         ticket,
         // RFC 8446 §4.6.1: early_data with max_early_data_size when 0-RTT may be used with this ticket.
-        extensions: s.earlyMax > 0
-          ? [{ type: E.earlyData, data: new Writer(4).u32(s.earlyMax).finish() }]
-          : [],
+        extensions: earlyMax > 0 ? [{ type: E.earlyData, data: new Writer(4).u32(earlyMax).finish() }] : [],
       }),
       false,
     );
@@ -783,8 +788,7 @@ function decideEarlyData(
   offer: Offer,
   resume: Resumption | undefined,
 ): boolean {
-  // 0-RTT over QUIC is QUIC's own business (RFC 9001 §4.6): not offered in this mode.
-  if (cx.quic || findExtension(offer.ch.extensions, E.earlyData) === undefined) return false;
+  if (findExtension(offer.ch.extensions, E.earlyData) === undefined) return false;
   const ok = resume !== undefined && setup.earlyData !== undefined && resume.index === 0 &&
     resume.state.maxEarlyData > 0 && resume.state.alpn === offer.alpn &&
     (setup.earlyData.antiReplay?.admit(resume.binder, cx.cfg.now()) ?? true);
