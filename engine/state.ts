@@ -13,6 +13,7 @@ import type { HandshakeMessage } from "./msgs/handshake.ts";
 import type { Transcript } from "./transcript.ts";
 import type { Tls13Suite } from "../suites/tls13.ts";
 import { concat, utf8 } from "../suites/bytes.ts";
+import { KxError } from "../suites/kx.ts";
 
 /**
  * The next state; or a promise of it while crypto or verification is pending (→ WANT_ASYNC); or a
@@ -97,6 +98,26 @@ export function expectMessage(m: HandshakeMessage, type: number | readonly numbe
 /** Throw a TlsError with `alert` in state `where`. */
 export function fail(alert: AlertName, code: string, message: string, where: string): never {
   throw new TlsError(alert, code, message, where);
+}
+
+/**
+ * Run a key-exchange operation on the peer's share; an invalid share (KxError) becomes illegal_parameter
+ * naming the message and group.
+ */
+export function usePeerShare<T>(op: () => T, message: string, group: string, where: string): T {
+  try {
+    return op();
+  } catch (e) {
+    if (e instanceof KxError) {
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.bad_key_share",
+        `Cannot accept ${message}: invalid ${group} key share`,
+        where,
+      );
+    }
+    throw e;
+  }
 }
 
 /** The content a CertificateVerify signs (RFC 8446 §4.4.3). */

@@ -59,10 +59,10 @@ import {
   isIpAddress,
   type State,
   type Step,
+  usePeerShare,
 } from "../state.ts";
 import { ctEqual } from "../../suites/bytes.ts";
 import type { KeyShare, KxGroup } from "../../suites/kx.ts";
-import { KxError } from "../../suites/kx.ts";
 import type { PublicKey, SigningKey } from "../../suites/sign.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 import { schemeName } from "../names.ts";
@@ -408,20 +408,12 @@ class ExpectServerHello implements State {
         where,
       );
     }
-    let shared: Uint8Array;
-    try {
-      shared = group.sharedSecret(mine.privateKey, ks.keyExchange);
-    } catch (e) {
-      if (e instanceof KxError) {
-        fail(
-          "illegal_parameter",
-          "peer_misbehaved.bad_key_share",
-          `Cannot accept ServerHello: invalid ${group.name} key share`,
-          where,
-        );
-      }
-      throw e;
-    }
+    const shared = usePeerShare(
+      () => group.sharedSecret(mine.privateKey, ks.keyExchange),
+      "ServerHello",
+      group.name,
+      where,
+    );
     cx.transcript.add(m.raw);
     const ks13 = new KeySchedule(suite.hash, psk);
     const secrets = ks13.handshake(shared, cx.transcript.current());

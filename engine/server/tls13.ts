@@ -69,11 +69,12 @@ import {
   fail,
   type State,
   type Step,
+  usePeerShare,
 } from "../state.ts";
 import { Connected } from "../connected.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
-import { KxError, type KxGroup, type KxResponse } from "../../suites/kx.ts";
+import type { KxGroup } from "../../suites/kx.ts";
 import type { PublicKey } from "../../suites/sign.ts";
 import { certificateMatchesName, verifyChain, type VerifyPolicy } from "../peer_verify.ts";
 import { checkCertificateVerify, leafPublicKey, readCertificate } from "../peer_auth.ts";
@@ -529,21 +530,13 @@ function sendServerFlight(
   early: boolean,
 ): Step {
   const random = cx.cfg.random(32);
-  let mine: KxResponse;
-  try {
-    // Diffie-Hellman: a fresh share and the shared secret; a KEM: encapsulation to the client's key.
-    mine = group.respond(share.keyExchange, cx.cfg.random);
-  } catch (e) {
-    if (e instanceof KxError) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.bad_key_share",
-        `Cannot accept ClientHello: invalid ${group.name} key share`,
-        where,
-      );
-    }
-    throw e;
-  }
+  // Diffie-Hellman: a fresh share and the shared secret; a KEM: encapsulation to the client's key.
+  const mine = usePeerShare(
+    () => group.respond(share.keyExchange, cx.cfg.random),
+    "ClientHello",
+    group.name,
+    where,
+  );
   const { suite, ch } = offer;
   cx.clientRandom = ch.random;
   // client_early_traffic_secret hashes the ClientHello alone, before the ServerHello joins the transcript.
