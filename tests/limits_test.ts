@@ -1,0 +1,292 @@
+/**
+ * Every limit on what a peer controls (engine/limits.ts), tested at its boundary: N passes, N + 1 fails with
+ * the typed error and its alert, and the peer receives that alert.
+ */
+import assert from "node:assert/strict";
+import { on, SslError, type TlsEngine } from "../mod.ts";
+import { LIMITS } from "../engine/limits.ts";
+import { ContentType as CT, HandshakeType as H } from "../engine/msgs/enums.ts";
+import type { Extension } from "../engine/msgs/extensions.ts";
+import {
+  drain,
+  handshake,
+  makePair,
+  type Pair,
+  type PairOptions,
+  seededRandom,
+  transfer,
+} from "./_helpers.ts";
+import { type InnerRecord, onPlainMessages, onProtected, onProtectedMessages, onRecords } from "./_tamper.ts";
+
+/** A pair with seeded randoms and a clock the test moves. */
+function pair(clock: { now: number } = { now: Date.UTC(2026, 0, 1) }, opts: PairOptions = {}): Promise<Pair> {
+  return makePair({
+    ...opts,
+    client: { random: seededRandom(1), now: () => clock.now, ...opts.client },
+    server: { random: seededRandom(2), now: () => clock.now, ...opts.server },
+  });
+}
+
+/** Pump until quiet, letting both sides read. */
+function settle(p: Pair): Uint8Array[] {
+  const got: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
+  for (let i = 0; i < 50; i++) {
+    const moved = transfer(p);
+    const c = drain(p.client);
+    const s = drain(p.server);
+    if (c.length) got[0] = c;
+    if (s.length) got[1] = s;
+    if (moved === 0 && c.length === 0 && s.length === 0) break;
+  }
+  return got;
+}
+
+function assertFailedWith(e: TlsEngine, alert: string, code: string): void {
+  assert.equal(e.error?.code, code, e.error?.message);
+  assert.equal(e.error?.alert, alert);
+  const r = e.read(new Uint8Array(1));
+  assert.equal(r, -1);
+  assert.equal(e.getError(r), SslError.SSL);
+}
+
+/** After `who` failed: the other side reads the fatal alert. */
+function assertPeerReceived(p: Pair, who: "client" | "server", alert: string): void {
+  transfer(p);
+  const peer = who === "client" ? p.server : p.client;
+  peer.read(new Uint8Array(8));
+  assert.equal(peer.error?.code, `alert_received.${alert}`, peer.error?.message);
+}
+
+/** A filter that puts `extra(n)` inner records before the `n`th application_data record the server sends. */
+function beforeServerData(p: Pair, extra: (n: number) => InnerRecord[]) {
+  let n = 0;
+  return onProtected(p.server, (inner) => inner.type === CT.applicationData ? [...extra(n++), inner] : inner);
+}
+
+const userCanceled: InnerRecord = { type: CT.alert, content: Uint8Array.of(1, 90) };
+const empty: InnerRecord = { type: CT.applicationData, content: new Uint8Array(0) };
+
+Deno.test("limits: the table is the one the README documents", () => {
+  assert.equal(LIMITS.maxExtensions, 128);
+  assert.equal(LIMITS.maxEmptyRecords, 32);
+  assert.equal(LIMITS.maxChangeCipherSpecs, 8);
+  assert.equal(LIMITS.maxWarningAlertsInRow, 4);
+  assert.equal(LIMITS.maxKeyUpdatesPerSecond, 32);
+  assert.equal(LIMITS.maxTicketsPerConnection, 32);
+  assert.equal(LIMITS.defaultMaxHandshakeMessage, 65536);
+});
+
+// ---- extensions in one message ------------------------------------------------------------------------------
+
+/** Pad the ClientHello's extension list to exactly `total` entries with unknown (ignored) types. */
+function extensionCount(total: number) {
+  return (exts: Extension[]) => {
+    const out = [...exts];
+    for (let t = 0xfa00; out.length < total; t++) out.push({ type: t, data: new Uint8Array(0) });
+    return out;
+  };
+}
+
+Deno.test("limits: a ClientHello with 128 extensions is accepted", async () => {
+  const p = await pair(undefined, { client: { helloExtensions: extensionCount(LIMITS.maxExtensions) } });
+  await handshake(p);
+});
+
+Deno.test("limits: a ClientHello with 129 extensions is illegal_parameter", async () => {
+  const p = await pair(undefined, { client: { helloExtensions: extensionCount(LIMITS.maxExtensions + 1) } });
+  await assert.rejects(handshake(p));
+  assert.equal(p.server.error?.code, "peer_misbehaved.too_many_extensions");
+  assert.equal(p.server.error?.alert, "illegal_parameter");
+  assertPeerReceived(p, "server", "illegal_parameter");
+});
+
+// ---- handshake message size ---------------------------------------------------------------------------------
+
+/** The ClientHello body length the seeded client sends with `exts` extra padding bytes. */
+async function helloLength(padding: number): Promise<number> {
+  const p = await pair(undefined, { client: { helloExtensions: pad(padding) } });
+  let len = -1;
+  const f = onPlainMessages("client", (m) => {
+    if (m.type === H.clientHello && len < 0) len = m.body.length;
+    return m;
+  });
+  p.client.doHandshake();
+  transfer(p, f);
+  return len;
+}
+
+function pad(n: number) {
+  return (exts: Extension[]) => [...exts, { type: 21, data: new Uint8Array(n) }];
+}
+
+Deno.test("limits: a handshake message of exactly maxHandshakeMessageSize passes, one byte more fails", async () => {
+  const max = 2048;
+  const base = await helloLength(0);
+  const fill = max - base; // the padding that makes the body exactly `max` bytes
+  assert.equal(await helloLength(fill), max);
+  const ok = await pair(undefined, {
+    client: { helloExtensions: pad(fill) },
+    server: { maxHandshakeMessageSize: max },
+  });
+  await handshake(ok);
+  const over = await pair(undefined, {
+    client: { helloExtensions: pad(fill + 1) },
+    server: { maxHandshakeMessageSize: max },
+  });
+  await assert.rejects(handshake(over));
+  assert.equal(over.server.error?.code, "peer_misbehaved.handshake_message_too_large");
+  assertPeerReceived(over, "server", "illegal_parameter");
+});
+
+// ---- empty records, warning alerts ----------------------------------------------------------------------------
+
+Deno.test("limits: 32 empty records in a row pass, the 33rd is unexpected_message", async () => {
+  for (
+    const [count, fails] of [[LIMITS.maxEmptyRecords, false], [LIMITS.maxEmptyRecords + 1, true]] as [
+      number,
+      boolean,
+    ][]
+  ) {
+    const p = await pair();
+    const f = beforeServerData(p, (n) => (n === 0 ? new Array<InnerRecord>(count).fill(empty) : []));
+    await handshake(p, f);
+    p.server.write(Uint8Array.of(7));
+    transfer(p, f);
+    const got = drain(p.client);
+    if (!fails) {
+      assert.deepEqual(got, Uint8Array.of(7));
+      assert.equal(p.client.error, undefined);
+    } else {
+      assertFailedWith(p.client, "unexpected_message", "peer_misbehaved.too_many_empty_records");
+      assertPeerReceived(p, "client", "unexpected_message");
+    }
+  }
+});
+
+Deno.test("limits: 4 user_canceled alerts in a row pass, the 5th is unexpected_message", async () => {
+  for (const [count, fails] of [[4, false], [5, true]] as [number, boolean][]) {
+    const p = await pair();
+    const f = beforeServerData(p, (n) => (n === 0 ? new Array<InnerRecord>(count).fill(userCanceled) : []));
+    await handshake(p, f);
+    p.server.write(Uint8Array.of(7));
+    transfer(p, f);
+    const got = drain(p.client);
+    if (!fails) {
+      assert.deepEqual(got, Uint8Array.of(7));
+    } else {
+      assertFailedWith(p.client, "unexpected_message", "peer_misbehaved.too_many_warning_alerts");
+      assertPeerReceived(p, "client", "unexpected_message");
+    }
+  }
+});
+
+Deno.test("limits: application data between user_canceled alerts starts the count again", async () => {
+  const p = await pair();
+  const f = beforeServerData(
+    p,
+    () => new Array<InnerRecord>(LIMITS.maxWarningAlertsInRow).fill(userCanceled),
+  );
+  await handshake(p, f);
+  for (let i = 0; i < 3; i++) {
+    p.server.write(Uint8Array.of(i));
+    transfer(p, f);
+    assert.deepEqual(drain(p.client), Uint8Array.of(i));
+  }
+  assert.equal(p.client.error, undefined);
+});
+
+// ---- ChangeCipherSpec ---------------------------------------------------------------------------------------
+
+Deno.test("limits: 8 ChangeCipherSpecs in a handshake pass, the 9th is unexpected_message", async () => {
+  for (
+    const [count, fails] of [[LIMITS.maxChangeCipherSpecs, false], [
+      LIMITS.maxChangeCipherSpecs + 1,
+      true,
+    ]] as [number, boolean][]
+  ) {
+    const p = await pair();
+    // The client sends one after its ClientHello; add the rest beside it.
+    const f = onRecords(
+      "client",
+      (r) => r.type === CT.changeCipherSpec ? new Array<typeof r>(count).fill(r) : r,
+    );
+    if (!fails) {
+      await handshake(p, f);
+    } else {
+      await assert.rejects(handshake(p, f));
+      assert.equal(p.server.error?.code, "peer_misbehaved.unexpected_ccs");
+      assertPeerReceived(p, "server", "unexpected_message");
+    }
+  }
+});
+
+// ---- KeyUpdate ----------------------------------------------------------------------------------------------
+
+Deno.test("limits: 32 KeyUpdates in one second pass, the 33rd is unexpected_message", async () => {
+  for (
+    const [count, fails] of [[LIMITS.maxKeyUpdatesPerSecond, false], [
+      LIMITS.maxKeyUpdatesPerSecond + 1,
+      true,
+    ]] as [number, boolean][]
+  ) {
+    const p = await pair();
+    await handshake(p);
+    settle(p);
+    for (let i = 0; i < count; i++) assert.equal(p.server.keyUpdate(false), 1);
+    p.server.write(Uint8Array.of(9));
+    transfer(p);
+    const got = drain(p.client);
+    if (!fails) {
+      assert.deepEqual(got, Uint8Array.of(9));
+    } else {
+      assertFailedWith(p.client, "unexpected_message", "peer_misbehaved.too_many_key_updates");
+      assertPeerReceived(p, "client", "unexpected_message");
+    }
+  }
+});
+
+Deno.test("limits: KeyUpdates are counted per second of the injected clock", async () => {
+  const clock = { now: Date.UTC(2026, 0, 1) };
+  const p = await pair(clock);
+  await handshake(p);
+  settle(p);
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < LIMITS.maxKeyUpdatesPerSecond; i++) p.server.keyUpdate(false);
+    p.server.write(Uint8Array.of(round));
+    transfer(p);
+    assert.deepEqual(drain(p.client), Uint8Array.of(round));
+    clock.now += 1000;
+  }
+  assert.equal(p.client.error, undefined);
+});
+
+// ---- NewSessionTicket ---------------------------------------------------------------------------------------
+
+Deno.test("limits: 32 NewSessionTickets on a connection pass, the 33rd is unexpected_message", async () => {
+  for (
+    const [count, fails] of [[LIMITS.maxTicketsPerConnection, false], [
+      LIMITS.maxTicketsPerConnection + 1,
+      true,
+    ]] as [number, boolean][]
+  ) {
+    const p = await pair(undefined, { server: { tickets: { count: 1 } } });
+    const f = onProtectedMessages(
+      p.server,
+      (m) => (m.type === H.newSessionTicket ? new Array<typeof m>(count).fill(m) : m),
+    );
+    let tickets = 0;
+    on(p.client, "ticket", () => tickets++);
+    await handshake(p, f);
+    p.server.write(Uint8Array.of(5));
+    transfer(p, f);
+    const got = drain(p.client);
+    if (!fails) {
+      assert.deepEqual(got, Uint8Array.of(5));
+      assert.equal(tickets, count);
+    } else {
+      assertFailedWith(p.client, "unexpected_message", "peer_misbehaved.too_many_tickets");
+      assert.equal(tickets, LIMITS.maxTicketsPerConnection);
+      assertPeerReceived(p, "client", "unexpected_message");
+    }
+  }
+});
