@@ -221,7 +221,7 @@ const node = nodeOk
   : NaN;
 
 // Resumed handshakes: a session from one full handshake, offered on every connection.
-const session = await (async () => {
+const session = (() => {
   const sessions: TlsSession[] = [];
   const p = airPair(cert, key);
   on(p.client, "session", (x) => sessions.push(x));

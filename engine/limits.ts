@@ -46,6 +46,9 @@ export const LIMITS = {
   /** NewSessionTickets a client accepts on one connection (servers send 1 to 4): unexpected_message,
    * `peer_misbehaved.too_many_tickets`. A ticket is at most 2^16 - 1 bytes (the codec). */
   maxTicketsPerConnection: 32,
+  /** PSK identities in one ClientHello the server tries to redeem (Go: 5); the rest are ignored, which means a
+   * full handshake, not an error. Each try costs an AEAD open, and some 400 fit in one ClientHello. */
+  maxPskIdentitiesTried: 5,
   /** Sealed output queued beyond the BIO before the engine stops reading (answers to KeyUpdates, a flight):
    * the engine returns WANT_WRITE instead of reading more. */
   maxQueuedOutput: 64 * 1024,

@@ -72,8 +72,11 @@ function runOne(name, file, seconds, ci) {
     const onData = (d) => {
       const text = d.toString();
       tail = (tail + text).slice(-20000);
-      for (const m of text.matchAll(/Done (\d+) runs in|stat::number_of_executed_units:\s*(\d+)/g)) {
-        runs = Number(m[1] ?? m[2]);
+      // The status lines (#N NEW/REDUCE/pulse) go to stderr unbuffered; "Done N runs" may be lost in a pipe.
+      for (
+        const m of text.matchAll(/^#(\d+)\s|Done (\d+) runs in|stat::number_of_executed_units:\s*(\d+)/gm)
+      ) {
+        runs = Math.max(runs, Number(m[1] ?? m[2] ?? m[3]));
       }
       if (!ci || /ERROR|Uncaught|crash-|timeout-|leak-|==\d+==/.test(text)) process.stderr.write(text);
     };

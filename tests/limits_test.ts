@@ -3,10 +3,17 @@
  * the typed error and its alert, and the peer receives that alert.
  */
 import assert from "node:assert/strict";
-import { on, SslError, type TlsEngine } from "../mod.ts";
+import { createBioPair, createClient, createServer, on, SslError, type TlsEngine } from "../mod.ts";
 import { LIMITS } from "../engine/limits.ts";
 import { ContentType as CT, HandshakeType as H } from "../engine/msgs/enums.ts";
-import type { Extension } from "../engine/msgs/extensions.ts";
+import { decodeOfferedPsks, encodeOfferedPsks, type Extension } from "../engine/msgs/extensions.ts";
+import {
+  decodeClientHello,
+  decodeServerHello,
+  encodeClientHello,
+  type ServerHello,
+} from "../engine/msgs/handshake.ts";
+import { scenarioConfig } from "../fuzz/transcript.ts";
 import {
   drain,
   handshake,
@@ -16,7 +23,15 @@ import {
   seededRandom,
   transfer,
 } from "./_helpers.ts";
-import { type InnerRecord, onPlainMessages, onProtected, onProtectedMessages, onRecords } from "./_tamper.ts";
+import {
+  chain,
+  editPlain,
+  type InnerRecord,
+  onPlainMessages,
+  onProtected,
+  onProtectedMessages,
+  onRecords,
+} from "./_tamper.ts";
 
 /** A pair with seeded randoms and a clock the test moves. */
 function pair(clock: { now: number } = { now: Date.UTC(2026, 0, 1) }, opts: PairOptions = {}): Promise<Pair> {
@@ -73,6 +88,7 @@ Deno.test("limits: the table is the one the README documents", () => {
   assert.equal(LIMITS.maxWarningAlertsInRow, 4);
   assert.equal(LIMITS.maxKeyUpdatesPerSecond, 32);
   assert.equal(LIMITS.maxTicketsPerConnection, 32);
+  assert.equal(LIMITS.maxPskIdentitiesTried, 5);
   assert.equal(LIMITS.defaultMaxHandshakeMessage, 65536);
 });
 
@@ -289,4 +305,53 @@ Deno.test("limits: 32 NewSessionTickets on a connection pass, the 33rd is unexpe
       assertPeerReceived(p, "client", "unexpected_message");
     }
   }
+});
+
+// ---- PSK identities -------------------------------------------------------------------------------------------
+
+/** Put `n` unknown identities (and binders) before the client's real one. */
+function bogusIdentitiesFirst(n: number) {
+  return editPlain("client", H.clientHello, (body) => {
+    const ch = decodeClientHello(body);
+    const psk = ch.extensions[ch.extensions.length - 1]!;
+    const offered = decodeOfferedPsks(psk.data, "pre_shared_key");
+    const bogus = Array.from(
+      { length: n },
+      (_, i) => ({ identity: new Uint8Array(60).fill(i + 1), obfuscatedTicketAge: 0 }),
+    );
+    const data = encodeOfferedPsks(
+      [...bogus, ...offered.identities],
+      [...bogus.map(() => new Uint8Array(32)), ...offered.binders],
+    );
+    const extensions = [...ch.extensions.slice(0, -1), { type: psk.type, data }];
+    return encodeClientHello({ ...ch, extensions }).subarray(4);
+  });
+}
+
+async function resumePair(): Promise<Pair> {
+  const cfg = await scenarioConfig("resume");
+  const c = createBioPair(), s = createBioPair();
+  return { client: createClient(cfg.client, c.engine), server: createServer(cfg.server, s.engine), c, s };
+}
+
+Deno.test("limits: the server tries 5 PSK identities, and ignores a 6th (a full handshake, not an error)", async () => {
+  const plain = await resumePair();
+  await handshake(plain);
+  assert.equal(plain.server.handshakeInfo?.resumed, true);
+  // The 5th identity is tried: it is the real ticket, and the binder no longer matches the edited ClientHello.
+  const fifth = await resumePair();
+  await assert.rejects(handshake(fifth, bogusIdentitiesFirst(LIMITS.maxPskIdentitiesTried - 1)));
+  assert.equal(fifth.server.error?.code, "peer_misbehaved.bad_psk_binder");
+  // The 6th is not looked at: the server answers with a full handshake (no pre_shared_key in its ServerHello).
+  // The edited ClientHello still splits the transcripts, so the client fails later, on the server's flight.
+  const sixth = await resumePair();
+  let serverHello: ServerHello | undefined;
+  const seen = onPlainMessages("server", (m) => {
+    if (m.type === H.serverHello) serverHello = decodeServerHello(m.body);
+    return m;
+  });
+  await assert.rejects(handshake(sixth, chain(bogusIdentitiesFirst(LIMITS.maxPskIdentitiesTried), seen)));
+  assert.ok(serverHello, "the server answered");
+  assert.equal(serverHello.extensions.some((e) => e.type === 41), false, "no pre_shared_key: not resumed");
+  assert.notEqual(sixth.server.error?.code, "peer_misbehaved.bad_psk_binder");
 });

@@ -72,6 +72,7 @@ import {
   usePeerShare,
 } from "../state.ts";
 import { Connected } from "../connected.ts";
+import { LIMITS } from "../limits.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
 import type { KxGroup } from "../../suites/kx.ts";
@@ -461,6 +462,7 @@ function findResumption(cx: Context, setup: ServerSetup, offer: Offer): Resumpti
   if (!store || !offer.psks || !offer.pskDheKe) return undefined;
   const now = cx.cfg.now();
   for (const [index, id] of offer.psks.identities.entries()) {
+    if (index >= LIMITS.maxPskIdentitiesTried) break; // each costs an AEAD open: ~400 fit in a ClientHello
     const bytes = store.redeem(id.identity);
     const state = bytes === undefined ? undefined : decodeTicketState(bytes);
     if (!state) continue;
