@@ -56,17 +56,37 @@ const SUITE_NAMES: Record<string, CipherSuiteName> = {
   TLS_CHACHA20_POLY1305_SHA256: "TLS_CHACHA20_POLY1305_SHA256",
 };
 
-/** `--ciphersuites` (openssl's TLS 1.3 names). */
-export function parseSuites(value: string): CipherSuiteName[] {
+/** openssl's TLS 1.2 cipher names (`-cipher`), and the IANA names. */
+const CIPHER_NAMES: Record<string, CipherSuiteName> = {
+  "ECDHE-ECDSA-AES128-GCM-SHA256": "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+  "ECDHE-RSA-AES128-GCM-SHA256": "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+  "ECDHE-ECDSA-AES256-GCM-SHA384": "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+  "ECDHE-RSA-AES256-GCM-SHA384": "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+  "ECDHE-ECDSA-CHACHA20-POLY1305": "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+  "ECDHE-RSA-CHACHA20-POLY1305": "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+};
+for (const name of Object.values(CIPHER_NAMES)) CIPHER_NAMES[name] = name;
+
+function parseNames(value: string, table: Record<string, CipherSuiteName>, what: string): CipherSuiteName[] {
   return splitList(value).map((n) => {
-    const s = SUITE_NAMES[n.toUpperCase()];
-    if (!s) {
-      throw new UsageError(
-        `unsupported cipher suite ${n} (supported: ${Object.keys(SUITE_NAMES).join(", ")})`,
-      );
-    }
+    const s = table[n.toUpperCase()];
+    if (!s) throw new UsageError(`unsupported ${what} ${n} (supported: ${Object.keys(table).join(", ")})`);
     return s;
   });
+}
+
+/** `--ciphersuites` (TLS 1.3) and `--cipher` (TLS 1.2, openssl's or IANA names): the suites to configure. */
+export function suiteOptions(strings: ReadonlyMap<string, string>): { cipherSuites?: CipherSuiteName[] } {
+  const v13 = strings.get("ciphersuites"), v12 = strings.get("cipher");
+  if (v13 === undefined && v12 === undefined) return {};
+  const all13 = Object.values(SUITE_NAMES);
+  const all12 = [...new Set(Object.values(CIPHER_NAMES))];
+  return {
+    cipherSuites: [
+      ...(v13 === undefined ? all13 : parseNames(v13, SUITE_NAMES, "cipher suite")),
+      ...(v12 === undefined ? all12 : parseNames(v12, CIPHER_NAMES, "TLS 1.2 cipher")),
+    ],
+  };
 }
 
 const GROUP_NAMES: Record<string, GroupName> = {
@@ -92,11 +112,15 @@ export function parseGroups(value: string): GroupName[] {
   });
 }
 
-/** `--tls1.2` / `--tls1.3`: only TLS 1.3 exists today. */
-export function checkVersionFlags(booleans: ReadonlySet<string>): void {
-  if (booleans.has("tls1.2")) {
-    throw new UsageError("--tls1.2: TLS 1.2 is not supported yet; airlock speaks TLS 1.3");
-  }
+/** `--tls1.2` / `--tls1.3`: one version only (default: TLS 1.2 and 1.3). */
+export function versionOptions(
+  booleans: ReadonlySet<string>,
+): { minVersion?: "TLSv1.2" | "TLSv1.3"; maxVersion?: "TLSv1.2" | "TLSv1.3" } {
+  const v12 = booleans.has("tls1.2"), v13 = booleans.has("tls1.3");
+  if (v12 && v13) throw new UsageError("--tls1.2 and --tls1.3 exclude each other (the default speaks both)");
+  if (v12) return { minVersion: "TLSv1.2", maxVersion: "TLSv1.2" };
+  if (v13) return { minVersion: "TLSv1.3", maxVersion: "TLSv1.3" };
+  return {};
 }
 
 /** Append the engine's key log lines to `path` (NSS SSLKEYLOGFILE format). */

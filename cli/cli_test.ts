@@ -194,6 +194,44 @@ Deno.test("airlock server --www --verify-client answers GET with the connection'
   }
 });
 
+Deno.test("airlock client --tls1.2 ↔ airlock server --www --cipher: TLS 1.2 with the chosen cipher", async () => {
+  const { f } = await pki();
+  try {
+    const server = start([
+      "server",
+      "--accept",
+      "0",
+      "--cert",
+      f.path("server.pem"),
+      "--key",
+      f.path("server-key.pem"),
+      "--www",
+      "--naccept",
+      "1",
+      "--cipher",
+      "ECDHE-ECDSA-CHACHA20-POLY1305",
+    ]);
+    const port = await listening(server);
+    const c = await run([
+      "client",
+      "--connect",
+      `127.0.0.1:${port}`,
+      "--servername",
+      "localhost",
+      "--cafile",
+      f.path("root.pem"),
+      "--tls1.2",
+    ], "GET / HTTP/1.0\r\n\r\n");
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stderr, /^Protocol: TLSv1\.2$/m);
+    assert.match(c.stderr, /^Cipher suite: TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256$/m);
+    assert.match(c.stdout, /Protocol: +TLSv1\.2/);
+    assert.equal((await server.done).code, 0);
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+});
+
 Deno.test("airlock client against a server whose chain does not verify exits 1 with the reason", async () => {
   const { f } = await pki();
   const other = await generateChain();
@@ -289,9 +327,12 @@ Deno.test("the CLI reports bad flags, unreadable files and refused connections o
   const noFile = await run(["client", "--connect", "127.0.0.1:1", "--cafile", "/nonexistent/ca.pem"]);
   assert.equal(noFile.code, 2);
   assert.equal(noFile.stderr, "airlock client: cannot read CA file /nonexistent/ca.pem: ENOENT\n");
-  const tls12 = await run(["client", "--connect", "127.0.0.1:1", "--insecure", "--tls1.2"]);
-  assert.equal(tls12.code, 2);
-  assert.match(tls12.stderr, /TLS 1\.2 is not supported yet/);
+  const both = await run(["client", "--connect", "127.0.0.1:1", "--insecure", "--tls1.2", "--tls1.3"]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--tls1\.2 and --tls1\.3 exclude each other/);
+  const cipher = await run(["client", "--connect", "127.0.0.1:1", "--insecure", "--cipher", "RC4-SHA"]);
+  assert.equal(cipher.code, 2);
+  assert.match(cipher.stderr, /unsupported TLS 1\.2 cipher RC4-SHA/);
   const noVerify = await run(["client", "--connect", "127.0.0.1:1"]);
   assert.equal(noVerify.code, 2);
   assert.match(noVerify.stderr, /pass --cafile PEM to verify the server, or --insecure/);

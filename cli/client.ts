@@ -12,14 +12,14 @@ import { connectTls } from "../adapters/stream.ts";
 import { nodeSocketStreams } from "../adapters/node.ts";
 import { type FlagSpec, parseFlags, splitList, UsageError } from "./_args.ts";
 import {
-  checkVersionFlags,
   describeCertificate,
   hostPort,
   keyLogTo,
   parseGroups,
-  parseSuites,
   readCertificates,
   readCertifiedKey,
+  suiteOptions,
+  versionOptions,
 } from "./_common.ts";
 
 /** Flags of `airlock client`. */
@@ -31,8 +31,9 @@ export const CLIENT_FLAGS: Record<string, FlagSpec> = {
   cert: { kind: "string", help: "client certificate chain (PEM), for mTLS" },
   key: { kind: "string", help: "client private key (PEM), for mTLS" },
   alpn: { kind: "string", help: "ALPN protocols to offer, comma-separated" },
-  "tls1.2": { kind: "boolean", help: "TLS 1.2 only (not supported yet)" },
-  "tls1.3": { kind: "boolean", help: "TLS 1.3 only (the default)" },
+  "tls1.2": { kind: "boolean", help: "TLS 1.2 only (default: TLS 1.2 and 1.3)" },
+  "tls1.3": { kind: "boolean", help: "TLS 1.3 only (default: TLS 1.2 and 1.3)" },
+  cipher: { kind: "string", help: "TLS 1.2 ciphers (openssl or IANA names), colon- or comma-separated" },
   ciphersuites: { kind: "string", help: "TLS 1.3 cipher suites, colon- or comma-separated" },
   groups: { kind: "string", help: "key exchange groups (X25519MLKEM768, x25519, P-256, P-384)" },
   keylogfile: { kind: "string", help: "append NSS key log lines to this file" },
@@ -44,7 +45,7 @@ export const CLIENT_FLAGS: Record<string, FlagSpec> = {
 export async function runClient(argv: readonly string[]): Promise<number> {
   const f = parseFlags(argv, CLIENT_FLAGS);
   if (f.positional.length > 0) throw new UsageError(`unexpected argument "${f.positional[0]}"`);
-  checkVersionFlags(f.booleans);
+  const versions = versionOptions(f.booleans);
   const target = f.strings.get("connect");
   if (!target) throw new UsageError("--connect HOST:PORT is required");
   const { host, port } = hostPort(target, "--connect");
@@ -65,7 +66,8 @@ export async function runClient(argv: readonly string[]): Promise<number> {
     ...(insecure && !cafile ? { dangerouslyDisableCertificateVerification: true } : {}),
     ...(certPath && keyPath ? { clientCertificate: await readCertifiedKey(certPath, keyPath) } : {}),
     ...(f.strings.has("alpn") ? { alpnProtocols: splitList(f.strings.get("alpn")!) } : {}),
-    ...(f.strings.has("ciphersuites") ? { cipherSuites: parseSuites(f.strings.get("ciphersuites")!) } : {}),
+    ...versions,
+    ...suiteOptions(f.strings),
     ...(f.strings.has("groups") ? { groups: parseGroups(f.strings.get("groups")!) } : {}),
   };
   const sessionFile = f.strings.get("session");

@@ -15,9 +15,10 @@ import { runVerify, VERIFY_FLAGS } from "./verify.ts";
 
 const USAGE = `usage:
   airlock client --connect HOST:PORT [--servername N] [--cafile PEM | --insecure] [--cert PEM --key PEM]
-                 [--alpn a,b] [--tls1.3] [--ciphersuites L] [--groups L] [--keylogfile F] [--session FILE]
+                 [--alpn a,b] [--tls1.2 | --tls1.3] [--ciphersuites L] [--cipher L] [--groups L] [--keylogfile F] [--session FILE]
   airlock server --accept PORT [--host 127.0.0.1] --cert PEM --key PEM ... [--cafile PEM --verify-client]
-                 [--alpn L] [--groups L] [--ciphersuites L] [--keylogfile F] (--echo | --www)
+                 [--alpn L] [--groups L] [--tls1.2 | --tls1.3] [--ciphersuites L] [--cipher L] [--keylogfile F]
+                 (--echo | --www)
   airlock verify --cafile PEM [--untrusted PEM] [--servername N] [--purpose server|client] [--attime UNIX] CERT.pem
 `;
 

@@ -12,14 +12,14 @@ import { connectTls, type TlsStream } from "../adapters/stream.ts";
 import { nodeSocketStreams } from "../adapters/node.ts";
 import { type FlagSpec, parseFlags, splitList, UsageError } from "./_args.ts";
 import {
-  checkVersionFlags,
   describeCertificate,
   keyLogTo,
   parseGroups,
-  parseSuites,
   portNumber,
   readCertificates,
   readCertifiedKey,
+  suiteOptions,
+  versionOptions,
 } from "./_common.ts";
 import { describeError } from "./client.ts";
 
@@ -34,8 +34,9 @@ export const SERVER_FLAGS: Record<string, FlagSpec> = {
   alpn: { kind: "string", help: "ALPN protocols accepted, in preference order" },
   groups: { kind: "string", help: "key exchange groups (X25519MLKEM768, x25519, P-256, P-384)" },
   ciphersuites: { kind: "string", help: "TLS 1.3 cipher suites" },
-  "tls1.2": { kind: "boolean", help: "TLS 1.2 only (not supported yet)" },
-  "tls1.3": { kind: "boolean", help: "TLS 1.3 only (the default)" },
+  "tls1.2": { kind: "boolean", help: "TLS 1.2 only (default: TLS 1.2 and 1.3)" },
+  "tls1.3": { kind: "boolean", help: "TLS 1.3 only (default: TLS 1.2 and 1.3)" },
+  cipher: { kind: "string", help: "TLS 1.2 ciphers (openssl or IANA names), colon- or comma-separated" },
   keylogfile: { kind: "string", help: "append NSS key log lines to this file" },
   echo: { kind: "boolean", help: "echo application data back" },
   www: { kind: "boolean", help: "answer HTTP GET with a page about the connection" },
@@ -49,7 +50,7 @@ const MAX_REQUEST = 16 * 1024;
 export async function runServer(argv: readonly string[]): Promise<number> {
   const f = parseFlags(argv, SERVER_FLAGS);
   if (f.positional.length > 0) throw new UsageError(`unexpected argument "${f.positional[0]}"`);
-  checkVersionFlags(f.booleans);
+  const versions = versionOptions(f.booleans);
   const acceptFlag = f.strings.get("accept");
   if (acceptFlag === undefined) throw new UsageError("--accept PORT is required");
   const port = portNumber(acceptFlag, "--accept");
@@ -74,7 +75,8 @@ export async function runServer(argv: readonly string[]): Promise<number> {
       ? { clientAuth: { required: verifyClient, trustAnchors: readCertificates(cafile, "CA file") } }
       : {}),
     ...(f.strings.has("alpn") ? { alpnProtocols: splitList(f.strings.get("alpn")!) } : {}),
-    ...(f.strings.has("ciphersuites") ? { cipherSuites: parseSuites(f.strings.get("ciphersuites")!) } : {}),
+    ...versions,
+    ...suiteOptions(f.strings),
     ...(f.strings.has("groups") ? { groups: parseGroups(f.strings.get("groups")!) } : {}),
   };
   const keylog = f.strings.get("keylogfile");

@@ -6,14 +6,17 @@
 
 import type { Extension } from "./msgs/extensions.ts";
 import { KX_GROUPS, TLS13_SUITES, type Tls13Suite } from "../suites/tls13.ts";
+import { TLS12_SUITES, type Tls12Suite, type Tls12SuiteName } from "../suites/tls12.ts";
 import type { KxGroup } from "../suites/kx.ts";
 import { SIG_SCHEMES, type SigningKey, type SigSchemeName } from "../suites/sign.ts";
 import { pemDecode } from "../suites/pem.ts";
-import type { StrikeRegister, TicketStore, TlsSession } from "./session.ts";
+import type { SessionCache, StrikeRegister, TicketStore, TlsSession } from "./session.ts";
 import { MAX_PLAINTEXT } from "./record/layer.ts";
 
-/** A TLS 1.3 cipher suite name. */
-export type CipherSuiteName = Tls13Suite["name"];
+/** A cipher suite name: TLS 1.3, or a TLS 1.2 ECDHE+AEAD suite. */
+export type CipherSuiteName = Tls13Suite["name"] | Tls12SuiteName;
+/** A protocol version name, as OpenSSL spells it. */
+export type VersionName = "TLSv1.2" | "TLSv1.3";
 /** A key exchange group name. */
 export type GroupName = KxGroup["name"];
 
@@ -21,8 +24,21 @@ export type GroupName = KxGroup["name"];
 export interface CommonConfig {
   /** ALPN protocols: for a client, offered in order; for a server, accepted in preference order. */
   readonly alpnProtocols?: readonly string[];
-  /** Cipher suites in preference order (default: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305). */
+  /**
+   * Cipher suites in preference order, TLS 1.3 and TLS 1.2 names mixed as you like (default: the three TLS 1.3
+   * suites, then the six TLS 1.2 ECDHE suites: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305, ECDSA before RSA).
+   * Naming no suite of one version turns that version off.
+   */
   readonly cipherSuites?: readonly CipherSuiteName[];
+  /** The lowest protocol version to speak (default "TLSv1.2"; anything older is always refused). */
+  readonly minVersion?: VersionName;
+  /** The highest protocol version to speak (default "TLSv1.3"). */
+  readonly maxVersion?: VersionName;
+  /**
+   * TLS 1.2: require the extended master secret (RFC 7627) from the peer, and resume only sessions that
+   * used it (default true). Without it a TLS 1.2 session is open to the triple-handshake attack.
+   */
+  readonly requireExtendedMasterSecret?: boolean;
   /**
    * Key exchange groups in preference order (default: X25519MLKEM768, x25519, secp256r1, secp384r1: the
    * post-quantum hybrid of draft-ietf-tls-ecdhe-mlkem first, as Chrome, Go and OpenSSL 3.5 do).
@@ -105,8 +121,13 @@ export interface ClientConfig extends CommonConfig {
   readonly keyShareCount?: number;
   /** Middlebox compatibility mode (RFC 8446 §D.4): a 32-byte legacy_session_id and a dummy ChangeCipherSpec (default true). */
   readonly middleboxCompat?: boolean;
-  /** Offer psk_key_exchange_modes (psk_dhe_ke), so servers send tickets (default true). */
+  /** Offer psk_key_exchange_modes (psk_dhe_ke), and in TLS 1.2 an empty session_ticket, so servers send tickets (default true). */
   readonly offerTickets?: boolean;
+  /**
+   * Send TLS_FALLBACK_SCSV (RFC 7507): say this connection is a retry at a lower `maxVersion` after a failed
+   * attempt at a higher one. A server that speaks a higher version then refuses with inappropriate_fallback.
+   */
+  readonly fallbackScsv?: boolean;
   /**
    * Rewrite the ClientHello extension list before it is sent (order, extra extensions, fingerprint
    * control, tests). The engine's own view of what it offered does not change.
@@ -170,6 +191,12 @@ export interface ServerConfig extends CommonConfig {
    * {@link SessionCache} store is single-use already).
    */
   readonly earlyData?: { readonly maxSize: number; readonly antiReplay?: StrikeRegister };
+  /**
+   * TLS 1.2 session-id resumption (RFC 5246 §7.3): a full handshake without a ticket gives the client a
+   * session id, kept here for `tickets.lifetime` seconds (default: a {@link SessionCache} of 10,000 per
+   * configuration object). `false` gives none; `tickets: false` turns this off too.
+   */
+  readonly sessionIdCache?: false | SessionCache;
   /** Ask for client certificates (mTLS). */
   readonly clientAuth?: ClientAuthConfig;
   /** Send a cookie in HelloRetryRequest and require the client to echo it (default true). */
@@ -180,7 +207,14 @@ export interface ServerConfig extends CommonConfig {
 
 /** Options normalized to ids, with defaults. */
 export interface Normalized {
+  /** TLS 1.3 suites (empty when 1.3 is off). */
   readonly suites: readonly Tls13Suite[];
+  /** TLS 1.2 suites (empty when 1.2 is off). */
+  readonly suites12: readonly Tls12Suite[];
+  /** The protocol versions spoken, as wire values: 0x0303 and/or 0x0304. */
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly requireEms: boolean;
   readonly groups: readonly KxGroup[];
   readonly schemes: readonly number[];
   readonly alpn: readonly string[];
@@ -248,8 +282,54 @@ export function normalizeCommon(c: CommonConfig): Normalized {
       throw new RangeError(`Cannot configure alpnProtocols: "${p}" must be 1..255 bytes`);
     }
   }
+  const names = c.cipherSuites;
+  if (names) {
+    if (names.length === 0) throw new RangeError("Cannot configure cipherSuites: the list is empty");
+    const all = [...TLS13_SUITES, ...TLS12_SUITES];
+    for (const n of names) {
+      if (!all.some((s) => s.name === n)) {
+        throw new RangeError(`Cannot configure cipherSuites: "${n}" is not supported`);
+      }
+    }
+  }
+  const versions = { "TLSv1.2": 0x0303, "TLSv1.3": 0x0304 } as const;
+  const versionOf = (v: string | undefined, fallback: number, what: string): number => {
+    if (v === undefined) return fallback;
+    const n = versions[v as VersionName];
+    if (n === undefined) {
+      throw new RangeError(
+        `Cannot configure ${what}: "${v}" is not "TLSv1.2" or "TLSv1.3" (older versions are refused)`,
+      );
+    }
+    return n;
+  };
+  // QUIC is TLS 1.3 only (RFC 9001 §4.2).
+  let minVersion = versionOf(c.minVersion, c.quic ? 0x0304 : 0x0303, "minVersion");
+  let maxVersion = versionOf(c.maxVersion, 0x0304, "maxVersion");
+  if (minVersion > maxVersion) {
+    throw new RangeError(
+      `Cannot configure versions: minVersion ${c.minVersion} is above maxVersion ${c.maxVersion}`,
+    );
+  }
+  if (c.quic && maxVersion !== 0x0304) throw new RangeError("Cannot configure QUIC: it needs TLS 1.3");
+  const suites = TLS13_SUITES.filter((s) => !names || names.includes(s.name))
+    .sort((a, b) => (names ? names.indexOf(a.name) - names.indexOf(b.name) : 0));
+  const suites12 = TLS12_SUITES.filter((s) => !names || names.includes(s.name))
+    .sort((a, b) => (names ? names.indexOf(a.name) - names.indexOf(b.name) : 0));
+  // A version with no suite configured is off.
+  if (suites.length === 0) maxVersion = Math.min(maxVersion, 0x0303);
+  if (suites12.length === 0) minVersion = Math.max(minVersion, 0x0304);
+  if (minVersion > maxVersion) {
+    throw new RangeError(
+      "Cannot configure cipherSuites: no suite for any version between minVersion and maxVersion",
+    );
+  }
   return Object.freeze({
-    suites: pick(TLS13_SUITES, c.cipherSuites, "cipherSuites"),
+    suites: maxVersion >= 0x0304 ? suites : [],
+    suites12: minVersion <= 0x0303 ? suites12 : [],
+    minVersion,
+    maxVersion,
+    requireEms: c.requireExtendedMasterSecret !== false,
     groups: pick(KX_GROUPS, c.groups, "groups"),
     schemes,
     alpn: [...(c.alpnProtocols ?? [])],

@@ -94,6 +94,9 @@ export class Connected implements State {
         cx.emit(
           "session",
           new TlsSession({
+            version: 0x0304,
+            sessionId: new Uint8Array(0),
+            extendedMasterSecret: true,
             serverName: this.origin.serverName,
             cipherSuite: this.s.suite.id,
             alpn: this.origin.alpn,

@@ -19,7 +19,7 @@ import {
 } from "./config.ts";
 import { Connected } from "./connected.ts";
 import { LIMITS } from "./limits.ts";
-import { asTlsError, localError, peerMisbehaved, TlsError } from "./errors.ts";
+import { asTlsError, invalidMessage, localError, peerMisbehaved, TlsError } from "./errors.ts";
 import type { EngineEventMap, HandshakeInfo } from "./events.ts";
 import { trafficKeys } from "./key_schedule.ts";
 import { ContentType } from "./msgs/enums.ts";
@@ -29,6 +29,7 @@ import {
   MAX_PLAINTEXT,
   Protection,
   type RawRecord,
+  type RecordProtection,
   RecordReader,
 } from "./record/layer.ts";
 import type { Context, State, Step } from "./state.ts";
@@ -78,8 +79,10 @@ export class TlsEngine extends EventTarget {
   #retryVerify: ((verdict: boolean) => Step) | undefined;
   #peerChain: readonly Uint8Array[] = [];
 
-  #readProt: Protection | undefined;
-  #writeProt: Protection | undefined;
+  #readProt: RecordProtection | undefined;
+  #writeProt: RecordProtection | undefined;
+  /** The negotiated protocol version (0x0304 until a TLS 1.2 ServerHello is sent or received). */
+  #version = 0x0304;
   #hsOut: Uint8Array[] = [];
   #out: Uint8Array[] = [];
   #outOff = 0;
@@ -326,6 +329,13 @@ export class TlsEngine extends EventTarget {
         this.#lastLocal = localError(
           "quic_key_update",
           "Cannot send KeyUpdate over QUIC: QUIC updates its own keys",
+        );
+        return this.#want(SslError.SSL);
+      }
+      if (this.#info && this.#version !== 0x0304) {
+        this.#lastLocal = localError(
+          "key_update_tls12",
+          "Cannot update keys: TLS 1.2 has no KeyUpdate (and airlock refuses renegotiation)",
         );
         return this.#want(SslError.SSL);
       }
@@ -606,6 +616,33 @@ export class TlsEngine extends EventTarget {
   }
 
   #processRecord(rec: RawRecord): void {
+    if (rec.type === ContentType.changeCipherSpec && this.#state?.changeCipherSpec) {
+      // TLS 1.2 (RFC 5246 §7.1): the peer's next records use the new keys; the state knows whether it is time.
+      if (rec.body.length !== 1 || rec.body[0] !== 1) {
+        throw invalidMessage(
+          "bad_ccs",
+          "Cannot decode ChangeCipherSpec: the body must be the one byte 0x01",
+          "record+5",
+        );
+      }
+      if (this.#joiner.buffered > 0) {
+        throw peerMisbehaved(
+          "data_across_key_change",
+          "Cannot accept ChangeCipherSpec: a handshake message is incomplete",
+          "unexpected_message",
+          "record",
+        );
+      }
+      if (this.#readProt && !this.#readProt.hidesType) {
+        throw peerMisbehaved(
+          "unexpected_ccs",
+          "Cannot accept a second ChangeCipherSpec",
+          "unexpected_message",
+          "record",
+        );
+      }
+      return this.#apply(this.#state.changeCipherSpec(this.#cx));
+    }
     if (rec.type === ContentType.changeCipherSpec) {
       // RFC 8446 §5: one byte 0x01, unprotected, between the first ClientHello and the peer's Finished.
       if (!this.#ccsAllowed || rec.body.length !== 1 || rec.body[0] !== 1 || ++this.#ccsSeen > MAX_CCS) {
@@ -622,7 +659,9 @@ export class TlsEngine extends EventTarget {
     let content = rec.body;
     this.#lastInner = 0;
     const skipping = this.#skipEarly > 0 && rec.type === ContentType.applicationData;
-    if (this.#readProt && !(rec.type === ContentType.alert && !this.#info)) {
+    // TLS 1.3 peers may send a plaintext alert before they have our keys; in TLS 1.2 the type is not hidden,
+    // and everything after ChangeCipherSpec is protected.
+    if (this.#readProt && (!this.#readProt.hidesType || !(rec.type === ContentType.alert && !this.#info))) {
       const opened = skipping ? this.#readProt.tryOpen(rec) : this.#readProt.open(rec);
       if (!opened) return this.#dropRejectedEarly(rec.body.length);
       // The first record that decrypts ends the rejected early data.
@@ -759,11 +798,14 @@ export class TlsEngine extends EventTarget {
       this.#emit("peerclosed", undefined);
       return;
     }
-    if (desc === AlertDescription.user_canceled) {
+    if (
+      desc === AlertDescription.user_canceled || (level === AlertLevel.warning && this.#version === 0x0303)
+    ) {
+      // TLS 1.2 (RFC 5246 §7.2): a warning alert (no_renegotiation, say) does not end the connection.
       if (++this.#warningAlerts <= LIMITS.maxWarningAlertsInRow) return;
       throw peerMisbehaved(
         "too_many_warning_alerts",
-        "Cannot accept more user_canceled alerts in a row",
+        "Cannot accept more warning alerts in a row",
         "unexpected_message",
         "Alert",
       );
@@ -873,6 +915,24 @@ export class TlsEngine extends EventTarget {
       sendHandshake(raw, addToTranscript = true) {
         if (addToTranscript) self.#transcript.add(raw);
         self.#hsOut.push(raw);
+      },
+      get version() {
+        return self.#version;
+      },
+      set version(v) {
+        self.#version = v;
+      },
+      changeWriteCipher(prot) {
+        self.#sealHandshake();
+        self.#out.push(encodeRecord(ContentType.changeCipherSpec, 0x0303, Uint8Array.of(1)));
+        self.#ccsSent = true;
+        self.#writeProt = prot;
+      },
+      changeReadCipher(prot) {
+        self.#readProt = prot;
+      },
+      sendWarning(description) {
+        self.#sendAlert(description, AlertLevel.warning);
       },
       sendChangeCipherSpec() {
         if (self.#ccsSent || self.#quic) return;
@@ -1027,6 +1087,16 @@ function ticketSetup(config: ServerConfig): ServerSetup["tickets"] {
   return { store, count, lifetime };
 }
 
+const defaultSessionIds = new WeakMap<ServerConfig, SessionCache>();
+
+function sessionIdSetup(config: ServerConfig): SessionCache | undefined {
+  if (config.tickets === false || config.sessionIdCache === false) return undefined;
+  if (config.sessionIdCache) return config.sessionIdCache;
+  let cache = defaultSessionIds.get(config);
+  if (!cache) defaultSessionIds.set(config, cache = new SessionCache());
+  return cache;
+}
+
 const defaultStrikes = new WeakMap<ServerConfig, StrikeRegister>();
 
 function earlyDataSetup(config: ServerConfig, tickets: ServerSetup["tickets"]): ServerSetup["earlyData"] {
@@ -1096,6 +1166,7 @@ export function createServer(config: ServerConfig, bio?: Bio): TlsEngine {
         cookieKey,
         clientAuth,
         tickets,
+        sessionIds: sessionIdSetup(config),
         earlyData: earlyDataSetup(config, tickets),
       });
     },

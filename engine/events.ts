@@ -8,8 +8,8 @@ import type { TlsSession } from "./session.ts";
 
 /** What the handshake settled on. */
 export interface HandshakeInfo {
-  /** "TLSv1.3". */
-  readonly version: "TLSv1.3";
+  /** The protocol version: "TLSv1.3" or "TLSv1.2". */
+  readonly version: "TLSv1.3" | "TLSv1.2";
   /** The cipher suite name, e.g. "TLS_AES_128_GCM_SHA256". */
   readonly cipherSuite: string;
   /** The key exchange group name, e.g. "x25519". */
@@ -18,15 +18,20 @@ export interface HandshakeInfo {
   readonly alpn: string | undefined;
   /** The SNI host name the client sent, if any. */
   readonly serverName: string | undefined;
-  /** The signature scheme the server used in CertificateVerify; undefined in a resumption (no certificates). */
+  /**
+   * The signature scheme the server signed with (TLS 1.3 CertificateVerify, TLS 1.2 ServerKeyExchange);
+   * undefined in a resumption (no certificates).
+   */
   readonly signatureScheme: string | undefined;
-  /** Whether the session was resumed from a ticket (PSK with (EC)DHE). */
+  /** Whether the session was resumed: a ticket (TLS 1.3 PSK with (EC)DHE; TLS 1.2 RFC 5077) or a TLS 1.2 session id. */
   readonly resumed: boolean;
   /**
    * 0-RTT: "accepted" (the server took the early data), "rejected" (it did not: the client must send that
    * data again), or undefined when none was offered.
    */
   readonly earlyData?: "accepted" | "rejected";
+  /** TLS 1.2: whether the extended master secret (RFC 7627) was used; always true for TLS 1.3. */
+  readonly extendedMasterSecret?: boolean;
   /** Whether a HelloRetryRequest took place. */
   readonly helloRetry: boolean;
   /** The peer's certificate chain, DER, leaf first (empty for a client that sent none). */

@@ -9,6 +9,7 @@ import { HandshakeType as H } from "./msgs/enums.ts";
 import { decodeCertificate, decodeCertificateVerify, type HandshakeMessage } from "./msgs/handshake.ts";
 import { schemeName } from "./names.ts";
 import { certificateVerifyContent, type Context, fail, type State, type Step } from "./state.ts";
+import { verifyChain, type VerifyPolicy } from "./peer_verify.ts";
 import { type PublicKey, publicKeyFromCertificate, verifySignature } from "../suites/sign.ts";
 
 /**
@@ -64,27 +65,61 @@ export function checkCertificateVerify(
   next: (scheme: number) => State,
 ): Step {
   const cv = decodeCertificateVerify(m.body);
-  if (!cx.cfg.schemes.includes(cv.scheme) || (cv.scheme & 0xff) === 0x01) {
+  const content = certificateVerifyContent(signer, cx.transcript.current());
+  cx.transcript.add(m.raw);
+  return checkSignature(cx, cv, false, publicKey, content, "CertificateVerify", where, () => next(cv.scheme));
+}
+
+/**
+ * Check a peer's signature: a scheme we offered (PKCS#1 v1.5 only where `pkcs1`: TLS 1.2), made by
+ * `publicKey` over `content` (decrypt_error otherwise); then `next()`. Asynchronous (WANT_ASYNC) when the
+ * key's verification is (RSA through WebCrypto).
+ */
+export function checkSignature(
+  cx: Context,
+  sig: { readonly scheme: number; readonly signature: Uint8Array },
+  pkcs1: boolean,
+  publicKey: PublicKey,
+  content: Uint8Array,
+  message: string,
+  where: string,
+  next: () => State,
+): Step {
+  if (!cx.cfg.schemes.includes(sig.scheme) || (!pkcs1 && (sig.scheme & 0xff) === 0x01)) {
     fail(
       "illegal_parameter",
       "peer_misbehaved.unoffered_signature_scheme",
-      `Cannot accept CertificateVerify: scheme ${schemeName(cv.scheme)} was not offered`,
+      `Cannot accept ${message}: scheme ${schemeName(sig.scheme)} was not offered`,
       where,
     );
   }
-  const content = certificateVerifyContent(signer, cx.transcript.current());
-  cx.transcript.add(m.raw);
   const decide = (ok: boolean): State => {
     if (!ok) {
       fail(
         "decrypt_error",
         "certificate.bad_signature",
-        "Cannot accept CertificateVerify: the signature does not verify",
+        `Cannot accept ${message}: the signature does not verify`,
         where,
       );
     }
-    return next(cv.scheme);
+    return next();
   };
-  const ok = verifySignature(cv.scheme, publicKey, content, cv.signature);
+  const ok = verifySignature(sig.scheme, publicKey, content, sig.signature);
   return typeof ok === "boolean" ? decide(ok) : { pending: ok.then(decide) };
+}
+
+/**
+ * Take the peer's non-empty chain: its leaf key (bad_certificate if unreadable), recorded for the API, then
+ * judged by `policy`; `next(publicKey)` is the state after (possibly after WANT_ASYNC or WANT_RETRY_VERIFY).
+ */
+export function acceptPeerChain(
+  cx: Context,
+  policy: VerifyPolicy,
+  chain: readonly Uint8Array[],
+  where: string,
+  next: (publicKey: PublicKey) => State,
+): Step {
+  const publicKey = leafPublicKey(chain, where);
+  cx.setPeerChain(chain);
+  return verifyChain(policy, chain, cx.cfg.now(), where, next(publicKey), (msg) => cx.emit("insecure", msg));
 }

@@ -22,7 +22,8 @@ export function ticketPsk(hash: Hash, resumptionSecret: Uint8Array, nonce: Uint8
   return hkdfExpandLabel(hash, resumptionSecret, "resumption", nonce, hash.outputLen);
 }
 
-const SESSION_MAGIC = 0x414c5331; // "ALS1": airlock session, format 1
+const SESSION_MAGIC = 0x414c5332; // "ALS2": airlock session, format 2 (format 1 has no version fields)
+const SESSION_MAGIC_1 = 0x414c5331;
 
 /** What a client keeps from a NewSessionTicket to resume later. */
 export interface SessionData {
@@ -32,10 +33,16 @@ export interface SessionData {
   readonly cipherSuite: number;
   /** The ALPN protocol negotiated when the ticket was issued. */
   readonly alpn: string | undefined;
-  /** The opaque ticket. */
+  /** The opaque ticket (TLS 1.2: empty for a session-id-only session). */
   readonly ticket: Uint8Array;
-  /** The resumption PSK (secret). */
+  /** The resumption PSK (secret); for TLS 1.2 the master secret. */
   readonly psk: Uint8Array;
+  /** 0x0304 (TLS 1.3) or 0x0303 (TLS 1.2). A session resumes only at its own version. */
+  readonly version: number;
+  /** TLS 1.2: the server's session id (empty when the server gave none). */
+  readonly sessionId: Uint8Array;
+  /** TLS 1.2: the extended master secret (RFC 7627) was used; always true for TLS 1.3. */
+  readonly extendedMasterSecret: boolean;
   readonly ticketAgeAdd: number;
   /** Seconds the ticket may be used after `receivedAt`. */
   readonly lifetime: number;
@@ -92,8 +99,13 @@ export class TlsSession {
     return this.#d.maxEarlyData;
   }
 
+  /** The protocol version it resumes: "TLSv1.3" or "TLSv1.2". */
+  get version(): "TLSv1.3" | "TLSv1.2" {
+    return this.#d.version === 0x0303 ? "TLSv1.2" : "TLSv1.3";
+  }
+
   /**
-   * Encode the session (format: "ALS1", then the fields, length-prefixed). The bytes contain the
+   * Encode the session (format: "ALS2", then the fields, length-prefixed). The bytes contain the
    * resumption secret.
    */
   toBytes(): Uint8Array {
@@ -106,6 +118,7 @@ export class TlsSession {
     w.prefixed(3, (w) => {
       for (const c of d.peerCertificates) w.vec(3, c);
     });
+    w.u16(d.version).vec(1, d.sessionId).u8(d.extendedMasterSecret ? 1 : 0);
     return w.finish();
   }
 
@@ -113,12 +126,13 @@ export class TlsSession {
   static fromBytes(bytes: Uint8Array): TlsSession {
     try {
       const r = new Reader(bytes, "TlsSession");
-      if (r.u32() !== SESSION_MAGIC) throw new Error("magic");
+      const magic = r.u32();
+      if (magic !== SESSION_MAGIC && magic !== SESSION_MAGIC_1) throw new Error("magic");
       const dec = new TextDecoder();
       const serverName = dec.decode(r.vec8()) || undefined;
       const cipherSuite = r.u16();
       const alpn = dec.decode(r.vec8()) || undefined;
-      const ticket = r.vec16(1).slice();
+      const ticket = r.vec16(0).slice();
       const psk = r.vec8(32, 48).slice();
       const ticketAgeAdd = r.u32();
       const lifetime = r.u32();
@@ -127,8 +141,18 @@ export class TlsSession {
       const certs = r.sub(3);
       const peerCertificates: Uint8Array[] = [];
       while (certs.left > 0) peerCertificates.push(certs.vec24(1).slice());
+      const version = magic === SESSION_MAGIC_1 ? 0x0304 : r.u16();
+      const sessionId = magic === SESSION_MAGIC_1 ? new Uint8Array(0) : r.vec8(0, 32).slice();
+      const extendedMasterSecret = magic === SESSION_MAGIC_1 ? true : r.u8() === 1;
       r.end();
+      if (version !== 0x0304 && version !== 0x0303) throw new Error("version");
+      if (version === 0x0304 ? ticket.length === 0 : ticket.length === 0 && sessionId.length === 0) {
+        throw new Error("nothing to resume with");
+      }
       return new TlsSession({
+        version,
+        sessionId,
+        extendedMasterSecret,
         serverName,
         cipherSuite,
         alpn,
@@ -141,7 +165,7 @@ export class TlsSession {
         peerCertificates,
       });
     } catch {
-      throw new TypeError("Cannot load session: the bytes are not an airlock session (format ALS1)");
+      throw new TypeError("Cannot load session: the bytes are not an airlock session (format ALS1 or ALS2)");
     }
   }
 
@@ -153,6 +177,10 @@ export class TlsSession {
 
 /** What a server seals into a ticket (or keeps in its cache). */
 export interface TicketState {
+  /** 0x0304, or 0x0303 for a TLS 1.2 session (then `psk` is the master secret). */
+  readonly version: number;
+  /** TLS 1.2: the extended master secret was used. */
+  readonly ems: boolean;
   readonly cipherSuite: number;
   readonly psk: Uint8Array;
   readonly ticketAgeAdd: number;
@@ -170,12 +198,16 @@ export interface TicketState {
 /** Encode a ticket state. */
 export function encodeTicketState(s: TicketState): Uint8Array {
   const enc = new TextEncoder();
-  const w = new Writer(256).u8(1).u16(s.cipherSuite).vec(1, s.psk).u32(s.ticketAgeAdd);
+  // Format 1: a TLS 1.3 state; format 2: TLS 1.2, with the EMS flag at the end.
+  const w = new Writer(256).u8(s.version === 0x0303 ? 2 : 1).u16(s.cipherSuite).vec(1, s.psk).u32(
+    s.ticketAgeAdd,
+  );
   w.u32(Math.floor(s.issuedAt / 2 ** 32)).u32(s.issuedAt % 2 ** 32).u32(s.lifetime);
   w.vec(1, enc.encode(s.serverName ?? "")).vec(1, enc.encode(s.alpn ?? "")).u32(s.maxEarlyData);
   w.prefixed(3, (w) => {
     for (const c of s.clientCertificates) w.vec(3, c);
   });
+  if (s.version === 0x0303) w.u8(s.ems ? 1 : 0);
   return w.finish();
 }
 
@@ -183,7 +215,8 @@ export function encodeTicketState(s: TicketState): Uint8Array {
 export function decodeTicketState(bytes: Uint8Array): TicketState | undefined {
   try {
     const r = new Reader(bytes, "TicketState");
-    if (r.u8() !== 1) return undefined;
+    const format = r.u8();
+    if (format !== 1 && format !== 2) return undefined;
     const dec = new TextDecoder();
     const cipherSuite = r.u16();
     const psk = r.vec8(32, 48).slice();
@@ -196,8 +229,11 @@ export function decodeTicketState(bytes: Uint8Array): TicketState | undefined {
     const certs = r.sub(3);
     const clientCertificates: Uint8Array[] = [];
     while (certs.left > 0) clientCertificates.push(certs.vec24(1).slice());
+    const ems = format === 1 ? true : r.u8() === 1;
     r.end();
     return {
+      version: format === 1 ? 0x0304 : 0x0303,
+      ems,
       cipherSuite,
       psk,
       ticketAgeAdd,
@@ -305,6 +341,23 @@ export class SessionCache implements TicketStore {
     const state = this.#entries.get(k);
     this.#entries.delete(k);
     return state;
+  }
+
+  /** TLS 1.2 session ids: keep `state` under `id` (the oldest entries go beyond `capacity`). */
+  store(id: Uint8Array, state: Uint8Array): void {
+    this.#entries.delete(key(id));
+    this.#entries.set(key(id), state);
+    while (this.#entries.size > this.#capacity) this.#entries.delete(this.#entries.keys().next().value!);
+  }
+
+  /** TLS 1.2 session ids: the state kept under `id`, left in place (a session id may resume many times). */
+  lookup(id: Uint8Array): Uint8Array | undefined {
+    return this.#entries.get(key(id));
+  }
+
+  /** Forget `id` (a session that failed, or was invalidated). */
+  remove(id: Uint8Array): void {
+    this.#entries.delete(key(id));
   }
 }
 

@@ -11,6 +11,7 @@ import type { EngineEventMap, HandshakeInfo } from "./events.ts";
 import { handshakeName } from "./msgs/enums.ts";
 import type { HandshakeMessage } from "./msgs/handshake.ts";
 import type { Transcript } from "./transcript.ts";
+import type { RecordProtection } from "./record/layer.ts";
 import type { Tls13Suite } from "../suites/tls13.ts";
 import { concat, utf8 } from "../suites/bytes.ts";
 import { KxError } from "../suites/kx.ts";
@@ -32,6 +33,11 @@ export interface State {
   readonly connected?: boolean;
   /** Handle one handshake message. */
   handle(cx: Context, m: HandshakeMessage): Step;
+  /**
+   * TLS 1.2: the peer's ChangeCipherSpec arrived (RFC 5246 §7.1). Only states that expect one have this;
+   * anywhere else a ChangeCipherSpec is unexpected_message (or, in TLS 1.3, the middlebox-compat one).
+   */
+  changeCipherSpec?(cx: Context): Step;
 }
 
 /** What the engine offers to states (rustls' CommonState). */
@@ -43,6 +49,14 @@ export interface Context {
   sendHandshake(raw: Uint8Array, addToTranscript?: boolean): void;
   /** Queue the middlebox-compatibility ChangeCipherSpec (at most once per connection). */
   sendChangeCipherSpec(): void;
+  /** The negotiated version: 0x0304 (the default) or 0x0303 once TLS 1.2 is chosen. */
+  version: number;
+  /** TLS 1.2: send ChangeCipherSpec, then protect what follows with `prot`. */
+  changeWriteCipher(prot: RecordProtection): void;
+  /** TLS 1.2: the peer's ChangeCipherSpec came; open what follows with `prot`. */
+  changeReadCipher(prot: RecordProtection): void;
+  /** Send a warning alert (TLS 1.2 no_renegotiation). */
+  sendWarning(description: number): void;
   /** Install new write protection derived from `secret`. */
   setWriteSecret(suite: Tls13Suite, secret: Uint8Array, level: "early" | "handshake" | "application"): void;
   /** Back to unprotected writes (a ClientHello after a HelloRetryRequest, when 0-RTT keys were in place). */

@@ -13,11 +13,37 @@ export class Transcript {
   #buffered: Uint8Array[] = [];
   #hash: Hash | undefined;
   #state: HashState | undefined;
+  #kept: Uint8Array[] | undefined;
 
   /** Add one handshake message (header included). */
   add(raw: Uint8Array): void {
+    this.#kept?.push(raw);
     if (this.#state) this.#state.update(raw);
     else this.#buffered.push(raw);
+  }
+
+  /**
+   * Keep the raw messages from now on, besides hashing them: a TLS 1.2 CertificateVerify signs the messages
+   * themselves (RFC 5246 §7.4.8), and Ed25519 cannot sign a hash. Call before the first `add`.
+   */
+  keep(): void {
+    this.#kept ??= [...this.#buffered];
+  }
+
+  /** Everything kept so far, concatenated. */
+  kept(): Uint8Array {
+    if (!this.#kept) throw new Error("Transcript messages were not kept");
+    let n = 0;
+    for (const m of this.#kept) n += m.length;
+    const out = new Uint8Array(n);
+    n = 0;
+    for (const m of this.#kept) out.set(m, n), n += m.length;
+    return out;
+  }
+
+  /** Stop keeping raw messages. */
+  forget(): void {
+    this.#kept = undefined;
   }
 
   /** Fix the hash once the cipher suite is chosen; buffered messages are hashed now. */

@@ -392,7 +392,21 @@ async function rsaKey(
   const only = pss ? pssHash(pss.parameters) : undefined;
   const hashes = (["SHA-256", "SHA-384", "SHA-512"] as const).filter((h) => only === undefined || h === only);
   const base = pss ? 0x0809 : 0x0804;
-  const schemes = hashes.map((h) => base + ["SHA-256", "SHA-384", "SHA-512"].indexOf(h));
+  // PSS first (the only RSA signatures TLS 1.3 allows); an rsaEncryption key also signs PKCS#1 v1.5, which
+  // only TLS 1.2 uses (RFC 8446 §4.2.3), and last in preference.
+  const entries = [
+    ...hashes.map((hash) => ({
+      scheme: base + ["SHA-256", "SHA-384", "SHA-512"].indexOf(hash),
+      name: "RSA-PSS",
+      hash,
+    })),
+    ...(pss ? [] : hashes.map((hash) => ({
+      scheme: 0x0401 + 0x100 * ["SHA-256", "SHA-384", "SHA-512"].indexOf(hash),
+      name: "RSASSA-PKCS1-v1_5",
+      hash,
+    }))),
+  ];
+  const schemes = entries.map((e) => e.scheme);
   // WebCrypto only takes rsaEncryption PKCS#8, so id-RSASSA-PSS keys are re-wrapped.
   const pkcs8 = buf(der(
     new PrivateKeyInfo({
@@ -401,7 +415,9 @@ async function rsaKey(
     }),
   ));
   const keys = await Promise.all(
-    hashes.map((hash) => crypto.subtle.importKey("pkcs8", pkcs8, { name: "RSA-PSS", hash }, false, ["sign"])),
+    entries.map((e) =>
+      crypto.subtle.importKey("pkcs8", pkcs8, { name: e.name, hash: e.hash }, false, ["sign"])
+    ),
   );
   const publicKey: PublicKey = Object.freeze({
     type: pss ? "rsa-pss" : "rsa",
@@ -409,7 +425,8 @@ async function rsaKey(
     bits: bitLength(new Uint8Array(rsa.modulus)),
   });
   return builtinKey(publicKey, schemes, async (index, message) => {
-    const params = { name: "RSA-PSS", saltLength: HASH_LEN[hashes[index]!] };
+    const e = entries[index]!;
+    const params = e.name === "RSA-PSS" ? { name: e.name, saltLength: HASH_LEN[e.hash] } : { name: e.name };
     return new Uint8Array(await crypto.subtle.sign(params, keys[index]!, buf(message)));
   });
 }

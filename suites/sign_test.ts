@@ -137,14 +137,22 @@ Deno.test("loadPrivateKey() Ed25519 PKCS#8 signs what node:crypto verifies, and 
   assert.equal(await verifySignature(S.ed25519, pub, MESSAGE, flip(theirs, 10)), false);
 });
 
-Deno.test("loadPrivateKey() RSA 2048 PKCS#8 and PKCS#1 sign RSA-PSS that node:crypto verifies", async () => {
+Deno.test("loadPrivateKey() RSA 2048 PKCS#8 and PKCS#1 sign RSA-PSS and PKCS#1 v1.5 that node:crypto verifies", async () => {
   const { publicKey, privateKey } = rsa2048();
   const pkcs1 = privateKey.export({ type: "pkcs1", format: "pem" }) as string;
   assert.match(pkcs1, /BEGIN RSA PRIVATE KEY/);
   const keys = [await loadPrivateKey(pkcs8Pem(privateKey)), await loadPrivateKey(pkcs1)];
   for (const key of keys) {
     assert.equal(key.type, "rsa");
-    assert.deepEqual(key.schemes, [S.rsa_pss_rsae_sha256, S.rsa_pss_rsae_sha384, S.rsa_pss_rsae_sha512]);
+    // PSS first; PKCS#1 v1.5 last, for TLS 1.2 peers only.
+    assert.deepEqual(key.schemes, [
+      S.rsa_pss_rsae_sha256,
+      S.rsa_pss_rsae_sha384,
+      S.rsa_pss_rsae_sha512,
+      S.rsa_pkcs1_sha256,
+      S.rsa_pkcs1_sha384,
+      S.rsa_pkcs1_sha512,
+    ]);
     assert.deepEqual(key.publicKey.spki, spkiOf(publicKey));
     assert.equal(key.publicKey.bits, 2048);
     assert.equal(key.publicKey.raw, undefined);
@@ -159,6 +167,12 @@ Deno.test("loadPrivateKey() RSA 2048 PKCS#8 and PKCS#1 sign RSA-PSS that node:cr
       assert.equal(sig.length, 256);
       const padding = constants.RSA_PKCS1_PSS_PADDING;
       assert.ok(nodeVerify(hash, MESSAGE, { key: publicKey, padding, saltLength }, sig), hash);
+      assert.equal(await verifySignature(scheme, key.publicKey, MESSAGE, sig), true);
+    }
+    for (const [scheme, hash] of [[0x0401, "sha256"], [0x0501, "sha384"], [0x0601, "sha512"]] as const) {
+      const sig = await key.sign(scheme, MESSAGE);
+      const padding = constants.RSA_PKCS1_PADDING;
+      assert.ok(nodeVerify(hash, MESSAGE, { key: publicKey, padding }, sig), `pkcs1 ${hash}`);
       assert.equal(await verifySignature(scheme, key.publicKey, MESSAGE, sig), true);
     }
   }
@@ -301,7 +315,7 @@ Deno.test("SigningKey.sign() rejects schemes the key does not offer", async () =
   assert.throws(() => ec.sign(S.ecdsa_secp384r1_sha384, MESSAGE), RangeError);
   assert.throws(() => ec.sign(S.rsa_pss_rsae_sha256, MESSAGE), RangeError);
   const rsa = await loadPrivateKey(pkcs8Pem(rsa2048().privateKey));
-  assert.throws(() => rsa.sign(S.rsa_pkcs1_sha256, MESSAGE), RangeError);
+  assert.throws(() => rsa.sign(S.ecdsa_secp256r1_sha256, MESSAGE), RangeError);
   assert.throws(() => rsa.sign(S.rsa_pss_pss_sha256, MESSAGE), RangeError);
 });
 

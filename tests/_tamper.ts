@@ -113,7 +113,13 @@ export function onPlainMessages(
 ): Filter {
   return onRecords(from, (rec) => {
     if (rec.type !== ContentType.handshake) return rec;
-    const msgs = splitMessages(rec.body).flatMap((m) => list(fn(m)));
+    let split: Message[];
+    try {
+      split = splitMessages(rec.body);
+    } catch {
+      return rec; // a TLS 1.2 protected handshake record (Finished after ChangeCipherSpec): not plaintext
+    }
+    const msgs = split.flatMap((m) => list(fn(m)));
     return { ...rec, body: joinMessages(msgs) };
   });
 }

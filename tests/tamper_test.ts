@@ -4,21 +4,11 @@
  * No test may see an exception escape an engine call.
  */
 import assert from "node:assert/strict";
-import {
-  type AlertName,
-  customSigningKey,
-  loadPrivateKey,
-  on,
-  SslError,
-  type TlsEngine,
-  TlsError,
-} from "../mod.ts";
+import { customSigningKey, loadPrivateKey, on, SslError, type TlsEngine, TlsError } from "../mod.ts";
 import {
   drain,
   type Filter,
   handshake,
-  handshakeExpectingFailure,
-  makePair,
   type Pair,
   type PairOptions,
   seededRandom,
@@ -39,15 +29,11 @@ import {
 import { generateTestCertificate } from "./_pki.ts";
 import { ContentType as CT, ExtensionType as E, HandshakeType as H } from "../engine/msgs/enums.ts";
 import {
-  type ClientHello,
-  decodeClientHello,
   decodeServerHello,
   encodeCertificate,
-  encodeClientHello,
   encodeNewSessionTicket,
   encodeServerHello,
   HRR_RANDOM,
-  type ServerHello,
 } from "../engine/msgs/handshake.ts";
 import {
   encodeAlpn,
@@ -55,95 +41,19 @@ import {
   encodeServerShare,
   encodeU16,
   encodeU16List,
-  type Extension,
 } from "../engine/msgs/extensions.ts";
 import { MAX_CIPHERTEXT, MAX_PLAINTEXT } from "../engine/record/layer.ts";
 
-// ---- helpers ------------------------------------------------------------------------------------
-
-/** A pair with seeded randoms, so every run sends the same bytes (the certificate is per process). */
-function pair(opts: PairOptions = {}): Promise<Pair> {
-  return makePair({
-    ...opts,
-    client: { random: seededRandom(1), ...opts.client },
-    server: { random: seededRandom(2), ...opts.server },
-  });
-}
-
-/** `e` failed with this alert and code, and stays failed: every call gives -1, SSL and the same error. */
-function assertFailed(e: TlsEngine, alert: AlertName, code: string): void {
-  const err = e.error;
-  assert.ok(err instanceof TlsError, `expected a TlsError, got ${err}`);
-  assert.equal(err.code, code, err.message);
-  assert.equal(err.alert, alert, err.message);
-  const calls = [
-    () => e.doHandshake(),
-    () => e.read(new Uint8Array(8)),
-    () => e.write(Uint8Array.of(1)),
-    () => e.keyUpdate(),
-    () => e.shutdown(),
-  ];
-  for (const call of calls) {
-    const r = call();
-    assert.equal(r, -1);
-    assert.equal(e.getError(r), SslError.SSL);
-    assert.equal(e.error, err);
-  }
-}
-
-/** `e` received the fatal alert `alert` (reading first, if its handshake had already finished). */
-function assertReceived(e: TlsEngine, alert: AlertName): void {
-  if (!e.error) e.read(new Uint8Array(8));
-  assert.equal(e.error?.code, `alert_received.${alert}`, e.error?.message);
-  assert.equal(e.error?.alert, alert);
-}
-
-/** Run the handshake through `filter`; `who` must fail with `alert`/`code`, and its peer must receive it. */
-async function rejects(
-  p: Pair,
-  who: "client" | "server",
-  alert: AlertName,
-  code: string,
-  filter?: Filter,
-): Promise<void> {
-  await handshakeExpectingFailure(p, filter);
-  const [me, peer] = who === "client" ? [p.client, p.server] : [p.server, p.client];
-  assertFailed(me, alert, code);
-  assertReceived(peer, alert);
-}
-
-/** After a completed handshake: pump once, let `who` read; it must fail, and its peer must receive the alert. */
-function rejectsAfter(
-  p: Pair,
-  who: "client" | "server",
-  alert: AlertName,
-  code: string,
-  filter?: Filter,
-): void {
-  transfer(p, filter);
-  const [me, peer] = who === "client" ? [p.client, p.server] : [p.server, p.client];
-  const r = me.read(new Uint8Array(64));
-  assert.equal(r, -1);
-  assert.equal(me.getError(r), SslError.SSL, me.error?.message);
-  assertFailed(me, alert, code);
-  transfer(p, filter);
-  assertReceived(peer, alert);
-}
-
-const withExt = (type: number, data: Uint8Array) => (exts: Extension[]) => [...exts, { type, data }];
-const without = (type: number) => (exts: Extension[]) => exts.filter((e) => e.type !== type);
-const replace = (type: number, data: Uint8Array) => (exts: Extension[]) =>
-  exts.map((e) => (e.type === type ? { type, data } : e));
-
-/** Rewrite the client's ClientHello(s) through the codec. */
-function editClientHello(fn: (ch: ClientHello) => ClientHello): Filter {
-  return editPlain("client", H.clientHello, (b) => encodeClientHello(fn(decodeClientHello(b))).subarray(4));
-}
-
-/** Rewrite the server's ServerHello (and HelloRetryRequest) through the codec. */
-function editServerHello(fn: (sh: ServerHello) => ServerHello): Filter {
-  return editPlain("server", H.serverHello, (b) => encodeServerHello(fn(decodeServerHello(b))).subarray(4));
-}
+import {
+  editClientHello,
+  editServerHello,
+  rejects,
+  rejectsAfter,
+  replace,
+  seededPair as pair,
+  withExt,
+  without,
+} from "./_reject.ts";
 
 const isHrr = (m: Message) =>
   m.type === H.serverHello && decodeServerHello(m.body).random.every((b, i) => b === HRR_RANDOM[i]);
@@ -415,14 +325,20 @@ Deno.test("close: close_notify is ZERO_RETURN, and stays so after EOF", async ()
 
 // ---- ClientHello (the server decides) -------------------------------------------------------------
 
-Deno.test("ClientHello: no supported_versions is protocol_version", async () => {
-  const p = await pair({ client: { helloExtensions: without(E.supportedVersions) } });
-  await rejects(p, "server", "protocol_version", "peer_incompatible.tls13_required");
+Deno.test("ClientHello: no supported_versions, to a TLS 1.3-only server, is protocol_version", async () => {
+  const p = await pair({
+    client: { helloExtensions: without(E.supportedVersions) },
+    server: { minVersion: "TLSv1.3" },
+  });
+  await rejects(p, "server", "protocol_version", "peer_incompatible.no_common_version");
 });
 
-Deno.test("ClientHello: supported_versions without TLS 1.3 is protocol_version", async () => {
-  const p = await pair({ client: { helloExtensions: replace(E.supportedVersions, Uint8Array.of(2, 3, 3)) } });
-  await rejects(p, "server", "protocol_version", "peer_incompatible.tls13_required");
+Deno.test("ClientHello: supported_versions without TLS 1.3, to a TLS 1.3-only server, is protocol_version", async () => {
+  const p = await pair({
+    client: { helloExtensions: replace(E.supportedVersions, Uint8Array.of(2, 3, 3)) },
+    server: { minVersion: "TLSv1.3" },
+  });
+  await rejects(p, "server", "protocol_version", "peer_incompatible.no_common_version");
 });
 
 Deno.test("ClientHello: no key_share is missing_extension", async () => {
@@ -556,13 +472,22 @@ Deno.test("ServerHello: a changed legacy_session_id_echo is illegal_parameter", 
   await rejects(p, "client", "illegal_parameter", "peer_misbehaved.session_id_mismatch", f);
 });
 
-Deno.test("ServerHello: no supported_versions (a TLS 1.2 server) is protocol_version", async () => {
-  const p = await pair();
+Deno.test("ServerHello: no supported_versions (TLS 1.2), to a TLS 1.3-only client, is protocol_version", async () => {
+  const p = await pair({ client: { minVersion: "TLSv1.3" } });
   const f = editServerHello((sh) => ({
     ...sh,
     extensions: without(E.supportedVersions)([...sh.extensions]),
   }));
   await rejects(p, "client", "protocol_version", "peer_incompatible.tls13_required", f);
+});
+
+Deno.test("ServerHello: TLS 1.2 (no supported_versions) with a TLS 1.3 suite is illegal_parameter", async () => {
+  const p = await pair();
+  const f = editServerHello((sh) => ({
+    ...sh,
+    extensions: without(E.supportedVersions)([...sh.extensions]),
+  }));
+  await rejects(p, "client", "illegal_parameter", "peer_misbehaved.unoffered_cipher_suite", f);
 });
 
 Deno.test("ServerHello: supported_versions selecting TLS 1.2 is illegal_parameter", async () => {

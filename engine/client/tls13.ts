@@ -10,8 +10,8 @@
  */
 
 import { type CertificateRequestInfo, type ClientConfig, normalizeCertificates } from "../config.ts";
-import { verifyChain, type VerifyPolicy } from "../peer_verify.ts";
-import { checkCertificateVerify, leafPublicKey, readCertificate } from "../peer_auth.ts";
+import type { VerifyPolicy } from "../peer_verify.ts";
+import { acceptPeerChain, checkCertificateVerify, readCertificate } from "../peer_auth.ts";
 import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
 import { Connected } from "../connected.ts";
 import { Writer } from "../msgs/codec.ts";
@@ -66,9 +66,12 @@ import type { KeyShare, KxGroup } from "../../suites/kx.ts";
 import type { PublicKey, SigningKey } from "../../suites/sign.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 import { schemeName } from "../names.ts";
+import { FALLBACK_SCSV } from "../tls12.ts";
+import { serverHello12 } from "./tls12.ts";
+import type { Tls12Suite } from "../../suites/tls12.ts";
 
 /** What the client decided before sending ClientHello. */
-interface ClientOffer {
+export interface ClientOffer {
   readonly config: ClientConfig;
   readonly policy: VerifyPolicy;
   readonly sni: string | undefined;
@@ -87,6 +90,8 @@ interface ClientOffer {
     | undefined;
   /** 0-RTT early data is offered in this ClientHello. */
   readonly early: boolean;
+  /** A TLS 1.2 session offered (by ticket or session id), when TLS 1.2 is in range. */
+  readonly resume12: { readonly session: TlsSession; readonly suite: Tls12Suite } | undefined;
   /** Early data was offered in the first ClientHello and a HelloRetryRequest ended it. */
   readonly earlyRejected?: boolean;
 }
@@ -96,13 +101,23 @@ export function startClient(cx: Context, config: ClientConfig, policy: VerifyPol
   const cfg = cx.cfg;
   const random = cx.cfg.random(32);
   cx.clientRandom = random;
-  // RFC 9001 §8.4: no middlebox compatibility mode over QUIC.
-  const sessionId = config.middleboxCompat === false || cx.quic ? new Uint8Array(0) : cfg.random(32);
+  const sni = config.serverName && !isIpAddress(config.serverName) ? config.serverName : undefined;
+  const resume12 = usableSession12(cx, config, sni);
+  // RFC 9001 §8.4: no middlebox compatibility mode over QUIC. A TLS 1.2 session id is offered as itself; with
+  // a TLS 1.2 ticket a fresh id goes beside it, for the server to echo if it resumes (RFC 5077 §3.4).
+  const sessionId = resume12 && resume12.session.data.ticket.length === 0
+    ? resume12.session.data.sessionId
+    : (config.middleboxCompat === false || cx.quic) && !resume12
+    ? new Uint8Array(0)
+    : cfg.random(32);
   // A hybrid first group gets the next (classical) group's share beside it by default, as Chrome and Go do.
   const defaultCount = cfg.groups[0]?.name === "X25519MLKEM768" ? 2 : 1;
   const count = Math.max(1, Math.min(config.keyShareCount ?? defaultCount, cfg.groups.length));
-  const shares = cfg.groups.slice(0, count).map((g) => g.generate(cfg.random));
-  const sni = config.serverName && !isIpAddress(config.serverName) ? config.serverName : undefined;
+  const shares = cfg.maxVersion >= ProtocolVersion.tls13
+    ? cfg.groups.slice(0, count).map((g) => g.generate(cfg.random))
+    : [];
+  // A TLS 1.2 CertificateVerify signs the handshake messages themselves.
+  if (cfg.minVersion <= ProtocolVersion.tls12 && config.clientCertificate) cx.transcript.keep();
   const offer: ClientOffer = {
     config,
     policy,
@@ -116,6 +131,7 @@ export function startClient(cx: Context, config: ClientConfig, policy: VerifyPol
     retrySuite: undefined,
     resume: usableSession(cx, config, sni),
     early: false,
+    resume12,
   };
   if (config.earlyData === true && offer.resume && offer.resume.session.maxEarlyData > 0) {
     return sendHello(cx, { ...offer, early: true });
@@ -126,7 +142,7 @@ export function startClient(cx: Context, config: ClientConfig, policy: VerifyPol
 /** The caller's session, if it can be offered now: not expired, same server name, a suite we still offer. */
 function usableSession(cx: Context, config: ClientConfig, sni: string | undefined) {
   const session = config.session;
-  if (!session) return undefined;
+  if (!session || session.data.version !== ProtocolVersion.tls13) return undefined;
   const d = session.data;
   const suite = cx.cfg.suites.find((s) => s.id === d.cipherSuite);
   // RFC 8446 §4.6.1: only for the same SNI; a suite with the same hash is enough, we keep it simple: the same one.
@@ -136,23 +152,60 @@ function usableSession(cx: Context, config: ClientConfig, sni: string | undefine
   return { session, hash: suite.hash, suite };
 }
 
+/** A TLS 1.2 session the caller passed, if it can be offered now (same rules as TLS 1.3, and EMS). */
+function usableSession12(cx: Context, config: ClientConfig, sni: string | undefined) {
+  const session = config.session;
+  if (
+    !session || session.data.version !== ProtocolVersion.tls12 || cx.cfg.minVersion > ProtocolVersion.tls12
+  ) {
+    return undefined;
+  }
+  const d = session.data;
+  const suite = cx.cfg.suites12.find((s) => s.id === d.cipherSuite);
+  if (!suite || d.serverName !== sni || cx.cfg.now() >= session.expiresAt || cx.cfg.now() < d.receivedAt) {
+    return undefined;
+  }
+  if (!d.extendedMasterSecret && cx.cfg.requireEms) return undefined;
+  return { session, suite };
+}
+
 function sendHello(cx: Context, offer: ClientOffer): State {
   const cfg = cx.cfg;
+  const v13 = cfg.maxVersion >= ProtocolVersion.tls13;
+  const v12 = cfg.minVersion <= ProtocolVersion.tls12;
+  // The hybrid group is TLS 1.3 only.
+  const groups = v13 ? cfg.groups : cfg.groups.filter((g) => g.name !== "X25519MLKEM768");
   const exts: Extension[] = [];
   if (offer.sni) exts.push({ type: E.serverName, data: encodeServerNameList(offer.sni) });
-  exts.push({ type: E.supportedGroups, data: encodeU16List(cfg.groups.map((g) => g.id)) });
+  exts.push({ type: E.supportedGroups, data: encodeU16List(groups.map((g) => g.id)) });
   if (cfg.alpn.length > 0) exts.push({ type: E.alpn, data: encodeAlpn(cfg.alpn) });
-  exts.push({
-    type: E.keyShare,
-    data: encodeClientShares(offer.shares.map((s) => ({ group: s.group, keyExchange: s.publicKey }))),
-  });
-  exts.push({ type: E.supportedVersions, data: Uint8Array.of(2, 0x03, 0x04) });
+  if (v13) {
+    exts.push({
+      type: E.keyShare,
+      data: encodeClientShares(offer.shares.map((s) => ({ group: s.group, keyExchange: s.publicKey }))),
+    });
+    exts.push({
+      type: E.supportedVersions,
+      data: v12 ? Uint8Array.of(4, 3, 4, 3, 3) : Uint8Array.of(2, 3, 4),
+    });
+  }
   exts.push({ type: E.signatureAlgorithms, data: encodeU16List(cfg.schemes) });
   if (offer.cookie) {
     exts.push({ type: E.cookie, data: new Writer().vec(2, offer.cookie).finish() });
   }
-  if (offer.config.offerTickets !== false || offer.resume) {
+  if (v13 && (offer.config.offerTickets !== false || offer.resume)) {
     exts.push({ type: E.pskKeyExchangeModes, data: Uint8Array.of(1, 1) });
+  }
+  if (v12) {
+    // RFC 7627, RFC 5746 §3.4 (an empty renegotiation_info), RFC 8422 §5.1.2 (uncompressed points only).
+    exts.push({ type: E.extendedMasterSecret, data: new Uint8Array(0) });
+    exts.push({ type: E.renegotiationInfo, data: Uint8Array.of(0) });
+    exts.push({ type: E.ecPointFormats, data: Uint8Array.of(1, 0) });
+    // RFC 5077 §3.2: an empty session_ticket asks for one; a ticket offers it back.
+    const ticket = offer.resume12?.session.data.ticket;
+    if (offer.config.offerTickets !== false || (ticket && ticket.length > 0)) {
+      exts.push({ type: E.sessionTicket, data: ticket ?? new Uint8Array(0) });
+    }
   }
   if (cfg.recordSizeLimit !== undefined) {
     exts.push({ type: E.recordSizeLimit, data: encodeU16(cfg.recordSizeLimit) });
@@ -178,7 +231,11 @@ function sendHello(cx: Context, offer: ClientOffer): State {
     legacyVersion: ProtocolVersion.tls12,
     random: offer.random,
     sessionId: offer.sessionId,
-    cipherSuites: cfg.suites.map((s) => s.id),
+    cipherSuites: [
+      ...(v13 ? cfg.suites.map((s) => s.id) : []),
+      ...(v12 ? cfg.suites12.map((s) => s.id) : []),
+      ...(offer.config.fallbackScsv ? [FALLBACK_SCSV] : []),
+    ],
     compressionMethods: Uint8Array.of(0),
     extensions: final,
   });
@@ -224,6 +281,10 @@ class ExpectServerHello implements State {
     expectMessage(m, H.serverHello, this.name);
     const sh = decodeServerHello(m.body);
     const hrr = isHelloRetryRequest(sh);
+    if (!hrr && findExtension(sh.extensions, E.supportedVersions) === undefined && !this.s.helloRetry) {
+      // No supported_versions: TLS 1.2 or older (RFC 8446 §4.1.3).
+      return serverHello12(cx, this.s, sh, m);
+    }
     const where = hrr ? "client.ExpectServerHello@HelloRetryRequest" : `${this.name}@ServerHello`;
     this.#checkCommon(sh, where);
     const suite = cx.cfg.suites.find((s) => s.id === sh.cipherSuite);
@@ -253,7 +314,7 @@ class ExpectServerHello implements State {
   #checkCommon(sh: ServerHello, where: string): void {
     const sv = findExtension(sh.extensions, E.supportedVersions);
     if (sv === undefined) {
-      // A TLS 1.2 (or older) server: we speak TLS 1.3 only.
+      // A TLS 1.2 (or older) answer to a HelloRetryRequest's ClientHello, or an HRR without a version.
       fail(
         "protocol_version",
         "peer_incompatible.tls13_required",
@@ -415,6 +476,7 @@ class ExpectServerHello implements State {
       where,
     );
     cx.transcript.add(m.raw);
+    cx.transcript.forget();
     const ks13 = new KeySchedule(suite.hash, psk);
     const secrets = ks13.handshake(shared, cx.transcript.current());
     cx.setReadSecret(suite, secrets.serverHandshake, "handshake");
@@ -457,53 +519,8 @@ class ExpectEncryptedExtensions implements State {
     const exts = decodeEncryptedExtensions(m.body);
     checkAllowed("EncryptedExtensions", H.encryptedExtensions, exts, this.s.offer.offeredExtensions);
     const where = `${this.name}@EncryptedExtensions`;
-    let alpn: string | undefined;
-    const alpnData = findExtension(exts, E.alpn);
-    if (alpnData !== undefined) {
-      const list = decodeAlpn(alpnData, "EncryptedExtensions.alpn");
-      if (list.length !== 1 || !cx.cfg.alpn.includes(list[0]!)) {
-        fail(
-          "illegal_parameter",
-          "peer_misbehaved.bad_alpn",
-          "Cannot accept EncryptedExtensions: ALPN must be one protocol the client offered",
-          where,
-        );
-      }
-      alpn = list[0];
-    }
-    const sn = findExtension(exts, E.serverName);
-    if (sn !== undefined) decodeEmpty(sn, "EncryptedExtensions.server_name");
-    let peerRecordSizeLimit: number | undefined;
-    const rsl = findExtension(exts, E.recordSizeLimit);
-    if (rsl !== undefined) {
-      peerRecordSizeLimit = decodeU16(rsl, "EncryptedExtensions.record_size_limit");
-      if (peerRecordSizeLimit < 64) {
-        fail(
-          "illegal_parameter",
-          "peer_misbehaved.record_size_limit",
-          `Cannot accept record_size_limit ${peerRecordSizeLimit}: below 64`,
-          where,
-        );
-      }
-      cx.setMaxFragment(peerRecordSizeLimit - 1);
-      // RFC 8449 §4: negotiated, so our own limit holds (for the record that brought this message too).
-      if (cx.cfg.recordSizeLimit !== undefined) cx.enforceRecordSizeLimit(cx.cfg.recordSizeLimit);
-    }
-    // max_fragment_length is only here if a helloExtensions hook offered it (RFC 6066 §4).
-    const mfl = findExtension(exts, E.maxFragmentLength);
-    if (mfl !== undefined) {
-      const code = decodeU8(mfl, "EncryptedExtensions.max_fragment_length");
-      if (rsl !== undefined || code < 1 || code > 4) {
-        // RFC 8449 §5: a client must treat receiving both as fatal.
-        fail(
-          "illegal_parameter",
-          "peer_misbehaved.max_fragment_length",
-          "Cannot accept EncryptedExtensions: max_fragment_length must be 1..4 and not beside record_size_limit",
-          where,
-        );
-      }
-      cx.setMaxFragment(1 << (8 + code));
-    }
+    const alpn = acceptAlpn(cx, exts, "EncryptedExtensions", where);
+    const peerRecordSizeLimit = acceptFragmentLimits(cx, exts, "EncryptedExtensions", where, 1);
     if (cx.quic) {
       // RFC 9001 §8.1, §8.2: ALPN and the server's transport parameters are required.
       const params = findExtension(exts, E.quicTransportParameters);
@@ -559,6 +576,78 @@ class ExpectEncryptedExtensions implements State {
     }
     return new ExpectCertificateOrRequest(next);
   }
+}
+
+/** The server's ALPN answer (RFC 7301 §3.1): one protocol, one we offered. */
+export function acceptAlpn(
+  cx: Context,
+  exts: readonly Extension[],
+  message: string,
+  where: string,
+): string | undefined {
+  let alpn: string | undefined;
+  const alpnData = findExtension(exts, E.alpn);
+  if (alpnData !== undefined) {
+    const list = decodeAlpn(alpnData, `${message}.alpn`);
+    if (list.length !== 1 || !cx.cfg.alpn.includes(list[0]!)) {
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.bad_alpn",
+        `Cannot accept ${message}: ALPN must be one protocol the client offered`,
+        where,
+      );
+    }
+    alpn = list[0];
+  }
+  return alpn;
+}
+
+/**
+ * The server's server_name (empty), record_size_limit (RFC 8449) and max_fragment_length (RFC 6066 §4)
+ * answers, applied to our writes; returns the server's record_size_limit. `typeByte`: 1 in TLS 1.3, where the
+ * limit counts the inner content type.
+ */
+export function acceptFragmentLimits(
+  cx: Context,
+  exts: readonly Extension[],
+  message: string,
+  where: string,
+  typeByte: 0 | 1,
+): number | undefined {
+  const sn = findExtension(exts, E.serverName);
+  if (sn !== undefined) decodeEmpty(sn, `${message}.server_name`);
+  let peerRecordSizeLimit: number | undefined;
+  const rsl = findExtension(exts, E.recordSizeLimit);
+  if (rsl !== undefined) {
+    peerRecordSizeLimit = decodeU16(rsl, `${message}.record_size_limit`);
+    if (peerRecordSizeLimit < 64) {
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.record_size_limit",
+        `Cannot accept record_size_limit ${peerRecordSizeLimit}: below 64`,
+        where,
+      );
+    }
+    cx.setMaxFragment(peerRecordSizeLimit - typeByte);
+    // RFC 8449 §4: negotiated, so our own limit holds (for the record that brought this message too).
+    if (cx.cfg.recordSizeLimit !== undefined) cx.enforceRecordSizeLimit(cx.cfg.recordSizeLimit);
+  }
+  // max_fragment_length is only here if a helloExtensions hook offered it (RFC 6066 §4).
+  const mfl = findExtension(exts, E.maxFragmentLength);
+  if (mfl !== undefined) {
+    const code = decodeU8(mfl, `${message}.max_fragment_length`);
+    if (rsl !== undefined || code < 1 || code > 4) {
+      // RFC 8449 §5: a client must treat receiving both as fatal.
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.max_fragment_length",
+        `Cannot accept ${message}: max_fragment_length must be 1..4 and not beside record_size_limit`,
+        where,
+      );
+    }
+    cx.setMaxFragment(1 << (8 + code));
+  }
+  return peerRecordSizeLimit;
 }
 
 /** Waiting for CertificateRequest or Certificate (RFC 8446 §4.3.2, §4.4.2). */
@@ -626,16 +715,13 @@ class ExpectCertificate implements State {
         where,
       );
     }
-    const publicKey = leafPublicKey(chain, where);
-    cx.setPeerChain(chain);
-    const next = new ExpectCertificateVerify({ ...this.s, chain, publicKey, certRequest: this.certRequest });
-    return verifyChain(
+    return acceptPeerChain(
+      cx,
       this.s.offer.policy,
       chain,
-      cx.cfg.now(),
       where,
-      next,
-      (msg) => cx.emit("insecure", msg),
+      (publicKey) =>
+        new ExpectCertificateVerify({ ...this.s, chain, publicKey, certRequest: this.certRequest }),
     );
   }
 }
@@ -752,15 +838,18 @@ class ExpectFinished implements State {
 }
 
 /** The client's chain and the scheme it signs with, if it has one the server accepts. */
-function pickClientCertificate(
+export function pickClientCertificate(
   config: ClientConfig,
-  req: CertRequest,
+  req: CertificateRequestInfo,
+  pkcs1 = false,
 ): { chain: readonly Uint8Array[]; key: SigningKey; scheme: number } | undefined {
   const c = config.clientCertificate;
   const certified = typeof c === "function" ? c(req) : c;
   if (!certified) return undefined;
-  // RSASSA-PKCS1-v1_5 is never used in a TLS 1.3 CertificateVerify (RFC 8446 §4.4.3).
-  const scheme = certified.key.schemes.find((s) => req.signatureSchemes.includes(s) && (s & 0xff) !== 0x01);
+  // RSASSA-PKCS1-v1_5 is never used in a TLS 1.3 CertificateVerify (RFC 8446 §4.4.3); TLS 1.2 allows it.
+  const scheme = certified.key.schemes.find((s) =>
+    req.signatureSchemes.includes(s) && (pkcs1 || (s & 0xff) !== 0x01)
+  );
   if (scheme === undefined) return undefined;
   const [cert] = normalizeCertificates([certified]);
   return { chain: cert!.chain, key: certified.key, scheme };

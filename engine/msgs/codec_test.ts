@@ -17,23 +17,34 @@ import {
 } from "./extensions.ts";
 import {
   decodeCertificate,
+  decodeCertificate12,
   decodeCertificateRequest,
+  decodeCertificateRequest12,
   decodeCertificateVerify,
   decodeClientHello,
+  decodeClientKeyExchange12,
   decodeEncryptedExtensions,
   decodeFinished,
   decodeKeyUpdate,
   decodeNewSessionTicket,
+  decodeNewSessionTicket12,
   decodeServerHello,
+  decodeServerKeyExchange12,
   encodeCertificate,
+  encodeCertificate12,
   encodeCertificateRequest,
+  encodeCertificateRequest12,
   encodeCertificateVerify,
   encodeClientHello,
+  encodeClientKeyExchange12,
+  encodeEcdheParams,
   encodeEncryptedExtensions,
   encodeFinished,
   encodeKeyUpdate,
   encodeNewSessionTicket,
+  encodeNewSessionTicket12,
   encodeServerHello,
+  encodeServerKeyExchange12,
 } from "./handshake.ts";
 
 /** Deterministic bytes (xorshift32), so failures reproduce. */
@@ -299,6 +310,57 @@ const CASES: readonly Case[] = [
       return { raw: encodeNewSessionTicket(value), value };
     },
     decode: decodeNewSessionTicket,
+  },
+  {
+    name: "ServerKeyExchange12",
+    make(rand) {
+      const group = int(rand, 0xffff), publicKey = rand(1 + int(rand, 97));
+      const value = {
+        group,
+        publicKey,
+        scheme: int(rand, 0xffff),
+        signature: rand(1 + int(rand, 80)),
+        params: encodeEcdheParams(group, publicKey),
+      };
+      return { raw: encodeServerKeyExchange12(value), value };
+    },
+    decode: decodeServerKeyExchange12,
+  },
+  {
+    name: "ClientKeyExchange12",
+    make(rand) {
+      const value = rand(1 + int(rand, 97));
+      return { raw: encodeClientKeyExchange12(value), value };
+    },
+    decode: decodeClientKeyExchange12,
+  },
+  {
+    name: "Certificate12",
+    make(rand) {
+      const value = Array.from({ length: int(rand, 3) }, () => rand(1 + int(rand, 40)));
+      return { raw: encodeCertificate12(value), value };
+    },
+    decode: decodeCertificate12,
+  },
+  {
+    name: "CertificateRequest12",
+    make(rand) {
+      const value = {
+        certificateTypes: [...rand(1 + int(rand, 3))],
+        signatureSchemes: Array.from({ length: 1 + int(rand, 5) }, () => int(rand, 0xffff)),
+        certificateAuthorities: Array.from({ length: int(rand, 3) }, () => rand(1 + int(rand, 30))),
+      };
+      return { raw: encodeCertificateRequest12(value), value };
+    },
+    decode: decodeCertificateRequest12,
+  },
+  {
+    name: "NewSessionTicket12",
+    make(rand) {
+      const value = { lifetimeHint: int(rand, 0xffffff), ticket: rand(int(rand, 60)) };
+      return { raw: encodeNewSessionTicket12(value), value };
+    },
+    decode: decodeNewSessionTicket12,
   },
   {
     name: "KeyUpdate",

@@ -89,6 +89,19 @@ const ALLOWED: Record<number, readonly number[]> = {
   [H.newSessionTicket]: [E.earlyData],
 };
 const HRR_ALLOWED: readonly number[] = [E.keyShare, E.cookie, E.supportedVersions];
+/** A TLS 1.2 ServerHello carries what TLS 1.3 moved to EncryptedExtensions, and the 1.2-only ones. */
+const SH12_ALLOWED: readonly number[] = [
+  E.serverName,
+  E.maxFragmentLength,
+  E.statusRequest,
+  E.ecPointFormats,
+  E.alpn,
+  E.signedCertificateTimestamp,
+  E.extendedMasterSecret,
+  E.recordSizeLimit,
+  E.sessionTicket,
+  E.renegotiationInfo,
+];
 
 /**
  * Check that every extension in a message the peer sent is allowed there (RFC 8446 §4.2: "If an
@@ -98,11 +111,11 @@ const HRR_ALLOWED: readonly number[] = [E.keyShare, E.cookie, E.supportedVersion
  */
 export function checkAllowed(
   what: string,
-  msgType: number | "hrr",
+  msgType: number | "hrr" | "sh12",
   exts: readonly Extension[],
   offered?: ReadonlySet<number>,
 ): void {
-  const allowed = msgType === "hrr" ? HRR_ALLOWED : ALLOWED[msgType];
+  const allowed = msgType === "hrr" ? HRR_ALLOWED : msgType === "sh12" ? SH12_ALLOWED : ALLOWED[msgType];
   for (const e of exts) {
     if (offered && !offered.has(e.type)) {
       // RFC 8446 §4.2: responses must only contain extensions the client offered.

@@ -290,3 +290,149 @@ export function decodeKeyUpdate(body: Uint8Array): 0 | 1 {
 export function encodeKeyUpdate(requestUpdate: boolean): Uint8Array {
   return frame(H.keyUpdate, Uint8Array.of(requestUpdate ? 1 : 0));
 }
+
+// ---- TLS 1.2 (RFC 5246 §7.4, RFC 8422 §5, RFC 5077 §3.3) ---------------------------------------------------
+
+/** An empty-bodied message: HelloRequest or ServerHelloDone. */
+export function decodeEmptyMessage(body: Uint8Array, what: string): void {
+  new Reader(body, what, 4).end();
+}
+
+/** Encode HelloRequest (server → client: "renegotiate"; we never send it but in tests). */
+export function encodeHelloRequest(): Uint8Array {
+  return frame(H.helloRequest, new Uint8Array(0));
+}
+
+/** Encode ServerHelloDone. */
+export function encodeServerHelloDone(): Uint8Array {
+  return frame(H.serverHelloDone, new Uint8Array(0));
+}
+
+/** ServerKeyExchange for ECDHE (RFC 8422 §5.4): named-curve parameters, then the signature over them. */
+export interface ServerKeyExchange12 {
+  readonly group: number;
+  readonly publicKey: Uint8Array;
+  readonly scheme: number;
+  readonly signature: Uint8Array;
+}
+
+/** ECCurveType named_curve (RFC 8422 §5.4); explicit curves are deprecated and refused. */
+const NAMED_CURVE = 3;
+
+/** The signed part of a ServerKeyExchange: ServerECDHParams (curve_type, named group, point). */
+export function encodeEcdheParams(group: number, publicKey: Uint8Array): Uint8Array {
+  return new Writer().u8(NAMED_CURVE).u16(group).vec(1, publicKey).finish();
+}
+
+/** Decode an ECDHE ServerKeyExchange body; `params` is the signed part. */
+export function decodeServerKeyExchange12(body: Uint8Array): ServerKeyExchange12 & { params: Uint8Array } {
+  const r = new Reader(body, "ServerKeyExchange", 4);
+  const curveType = r.u8();
+  if (curveType !== NAMED_CURVE) {
+    throw peerMisbehaved(
+      "explicit_curve",
+      `Cannot accept ServerKeyExchange: curve_type ${curveType} is not named_curve`,
+      "illegal_parameter",
+      "ServerKeyExchange+4",
+    );
+  }
+  const group = r.u16();
+  const publicKey = r.vec8(1, 255, "ECPoint");
+  const params = body.subarray(0, 4 + publicKey.length);
+  const scheme = r.u16();
+  const signature = r.vec16(1, 0xffff, "signature");
+  r.end();
+  return { group, publicKey, scheme, signature, params };
+}
+
+/** Encode an ECDHE ServerKeyExchange. */
+export function encodeServerKeyExchange12(m: ServerKeyExchange12): Uint8Array {
+  const w = new Writer().bytes(encodeEcdheParams(m.group, m.publicKey)).u16(m.scheme).vec(2, m.signature);
+  return frame(H.serverKeyExchange, w.finish());
+}
+
+/** Decode an ECDHE ClientKeyExchange body: the client's point (RFC 8422 §5.7). */
+export function decodeClientKeyExchange12(body: Uint8Array): Uint8Array {
+  const r = new Reader(body, "ClientKeyExchange", 4);
+  const point = r.vec8(1, 255, "ECPoint");
+  r.end();
+  return point;
+}
+
+/** Encode an ECDHE ClientKeyExchange. */
+export function encodeClientKeyExchange12(publicKey: Uint8Array): Uint8Array {
+  return frame(H.clientKeyExchange, new Writer().vec(1, publicKey).finish());
+}
+
+/** TLS 1.2 Certificate: a bare list of DER certificates (RFC 5246 §7.4.2). */
+export function decodeCertificate12(body: Uint8Array): Uint8Array[] {
+  const r = new Reader(body, "Certificate", 4);
+  const list = r.sub(3, 0, 0xffffff, "certificate_list");
+  r.end();
+  const out: Uint8Array[] = [];
+  while (list.left > 0) out.push(list.vec24(1, 0xffffff, "ASN.1Cert"));
+  return out;
+}
+
+/** Encode a TLS 1.2 Certificate. */
+export function encodeCertificate12(chain: readonly Uint8Array[]): Uint8Array {
+  const w = new Writer(4096).prefixed(3, (w) => {
+    for (const c of chain) w.vec(3, c);
+  });
+  return frame(H.certificate, w.finish());
+}
+
+/** TLS 1.2 CertificateRequest (RFC 5246 §7.4.4). */
+export interface CertificateRequest12 {
+  /** ClientCertificateType values: 1 rsa_sign, 64 ecdsa_sign (RFC 8422 §5.5). */
+  readonly certificateTypes: readonly number[];
+  readonly signatureSchemes: readonly number[];
+  readonly certificateAuthorities: readonly Uint8Array[];
+}
+
+/** Decode a TLS 1.2 CertificateRequest body. */
+export function decodeCertificateRequest12(body: Uint8Array): CertificateRequest12 {
+  const r = new Reader(body, "CertificateRequest", 4);
+  const certificateTypes = [...r.vec8(1, 255, "certificate_types")];
+  const sa = r.sub(2, 2, 0xfffe, "supported_signature_algorithms");
+  const signatureSchemes: number[] = [];
+  while (sa.left > 0) signatureSchemes.push(sa.u16());
+  const cas = r.sub(2, 0, 0xffff, "certificate_authorities");
+  r.end();
+  const certificateAuthorities: Uint8Array[] = [];
+  while (cas.left > 0) certificateAuthorities.push(cas.vec16(1, 0xffff, "DistinguishedName"));
+  return { certificateTypes, signatureSchemes, certificateAuthorities };
+}
+
+/** Encode a TLS 1.2 CertificateRequest. */
+export function encodeCertificateRequest12(m: CertificateRequest12): Uint8Array {
+  const w = new Writer().vec(1, Uint8Array.from(m.certificateTypes));
+  w.prefixed(2, (w) => {
+    for (const s of m.signatureSchemes) w.u16(s);
+  });
+  w.prefixed(2, (w) => {
+    for (const n of m.certificateAuthorities) w.vec(2, n);
+  });
+  return frame(H.certificateRequest, w.finish());
+}
+
+/** TLS 1.2 NewSessionTicket (RFC 5077 §3.3). */
+export interface NewSessionTicket12 {
+  /** Seconds; 0 means unspecified. */
+  readonly lifetimeHint: number;
+  readonly ticket: Uint8Array;
+}
+
+/** Decode a TLS 1.2 NewSessionTicket body. */
+export function decodeNewSessionTicket12(body: Uint8Array): NewSessionTicket12 {
+  const r = new Reader(body, "NewSessionTicket", 4);
+  const lifetimeHint = r.u32();
+  const ticket = r.vec16(0, 0xffff, "ticket");
+  r.end();
+  return { lifetimeHint, ticket };
+}
+
+/** Encode a TLS 1.2 NewSessionTicket. */
+export function encodeNewSessionTicket12(m: NewSessionTicket12): Uint8Array {
+  return frame(H.newSessionTicket, new Writer().u32(m.lifetimeHint).vec(2, m.ticket).finish());
+}

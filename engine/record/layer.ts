@@ -110,8 +110,52 @@ export class RecordReader {
   }
 }
 
+/** What opening a protected record gives: the real content type, the content, and the size limits apply to. */
+export interface Opened {
+  readonly type: number;
+  readonly content: Uint8Array;
+  /** TLS 1.3: the whole TLSInnerPlaintext (content, type, padding); TLS 1.2: the plaintext length. */
+  readonly innerLength: number;
+}
+
+/** One direction's record protection, TLS 1.3 ({@link Protection}) or TLS 1.2 ({@link Protection12}). */
+export interface RecordProtection {
+  /** Records processed with this key. */
+  seq: number;
+  /** TLS 1.3 hides the content type inside (every protected record is application_data outside). */
+  readonly hidesType: boolean;
+  seal(type: number, content: Uint8Array, padding?: number): Uint8Array;
+  open(rec: RawRecord): Opened;
+  tryOpen(rec: RawRecord): Opened | undefined;
+}
+
+/** The per-record nonce: the IV with the sequence number XORed into its last 8 bytes (RFC 8446 §5.3, RFC 7905 §2). */
+function xorSequence(iv: Uint8Array, seq: number): Uint8Array {
+  const n = iv.slice();
+  let s = seq;
+  for (let i = n.length - 1; i >= n.length - 8 && s > 0; i--) {
+    n[i]! ^= s % 256;
+    s = Math.floor(s / 256);
+  }
+  return n;
+}
+
+/** `open`, but undefined (and the sequence number unchanged) when authentication fails. */
+function tryOpen(p: RecordProtection, rec: RawRecord): Opened | undefined {
+  try {
+    return p.open(rec);
+  } catch (e) {
+    if (e instanceof TlsError && e.code === "decrypt") return undefined;
+    throw e;
+  }
+}
+
+function badMac(message: string): TlsError {
+  return new TlsError("bad_record_mac", "decrypt", `Cannot open record: ${message}`, "record+5");
+}
+
 /** One direction's TLS 1.3 record protection: an AEAD key, a static IV and a sequence number. */
-export class Protection {
+export class Protection implements RecordProtection {
   readonly #key: AeadKey;
   readonly #iv: Uint8Array;
   /** Records processed with this key. */
@@ -122,14 +166,10 @@ export class Protection {
     this.#iv = iv;
   }
 
+  readonly hidesType = true;
+
   #nonce(): Uint8Array {
-    const n = this.#iv.slice();
-    let s = this.seq;
-    for (let i = n.length - 1; i >= n.length - 8 && s > 0; i--) {
-      n[i]! ^= s % 256;
-      s = Math.floor(s / 256);
-    }
-    return n;
+    return xorSequence(this.#iv, this.seq);
   }
 
   /** Protect one record: TLSInnerPlaintext = content || type || zeros(padding) (RFC 8446 §5.2). */
@@ -148,20 +188,15 @@ export class Protection {
   }
 
   /** Like `open`, but undefined (and the sequence number unchanged) when authentication fails. */
-  tryOpen(rec: RawRecord): { type: number; content: Uint8Array; innerLength: number } | undefined {
-    try {
-      return this.open(rec);
-    } catch (e) {
-      if (e instanceof TlsError && e.code === "decrypt") return undefined;
-      throw e;
-    }
+  tryOpen(rec: RawRecord): Opened | undefined {
+    return tryOpen(this, rec);
   }
 
   /**
    * Open one record; returns the real content type, the content, and the length of the whole
    * TLSInnerPlaintext (content, type and padding), which is what size limits apply to (RFC 8446 §5.2, §5.4).
    */
-  open(rec: RawRecord): { type: number; content: Uint8Array; innerLength: number } {
+  open(rec: RawRecord): Opened {
     if (rec.type !== ContentType.applicationData) {
       throw peerMisbehaved(
         "unprotected_record",
@@ -171,21 +206,11 @@ export class Protection {
       );
     }
     if (rec.body.length < 17) {
-      throw new TlsError(
-        "bad_record_mac",
-        "decrypt",
-        "Cannot open record: shorter than the AEAD tag",
-        "record+5",
-      );
+      throw badMac("shorter than the AEAD tag");
     }
     const inner = this.#key.open(this.#nonce(), rec.header, rec.body);
     if (!inner) {
-      throw new TlsError(
-        "bad_record_mac",
-        "decrypt",
-        "Cannot open record: authentication failed",
-        "record+5",
-      );
+      throw badMac("authentication failed");
     }
     this.seq++;
     if (inner.length > MAX_PLAINTEXT + 1) {
@@ -207,6 +232,91 @@ export class Protection {
       );
     }
     return { type: inner[end]!, content: inner.subarray(0, end), innerLength: inner.length };
+  }
+}
+
+/**
+ * One direction's TLS 1.2 AEAD record protection (RFC 5246 §6.2.3.3): the content type stays visible, the
+ * additional data is seq_num ‖ type ‖ version ‖ length. AES-GCM (RFC 5288) sends an 8-byte explicit nonce (our
+ * sequence number) after a 4-byte salt from the key block; ChaCha20-Poly1305 (RFC 7905) XORs the sequence
+ * number into a 12-byte IV and sends no explicit nonce.
+ */
+export class Protection12 implements RecordProtection {
+  readonly #key: AeadKey;
+  readonly #iv: Uint8Array;
+  readonly #explicit: number;
+  seq = 0;
+  readonly hidesType = false;
+
+  /** @param iv The fixed IV from the key block: 4 bytes (AES-GCM) or 12 (ChaCha20-Poly1305). */
+  constructor(key: AeadKey, iv: Uint8Array) {
+    this.#key = key;
+    this.#iv = iv;
+    this.#explicit = iv.length === 4 ? 8 : 0;
+  }
+
+  #nonce(explicit: Uint8Array | undefined): Uint8Array {
+    if (!explicit) return xorSequence(this.#iv, this.seq);
+    const n = new Uint8Array(12);
+    n.set(this.#iv);
+    n.set(explicit, 4);
+    return n;
+  }
+
+  #aad(type: number, length: number): Uint8Array {
+    const a = new Uint8Array(13);
+    const v = new DataView(a.buffer);
+    v.setUint32(0, Math.floor(this.seq / 2 ** 32));
+    v.setUint32(4, this.seq >>> 0);
+    a[8] = type;
+    a[9] = 3;
+    a[10] = 3;
+    v.setUint16(11, length);
+    return a;
+  }
+
+  seal(type: number, content: Uint8Array): Uint8Array {
+    let explicit: Uint8Array | undefined;
+    if (this.#explicit > 0) {
+      // The sequence number is a unique explicit nonce for this key (what OpenSSL and Go send too).
+      explicit = this.#aad(0, 0).subarray(0, 8);
+    }
+    const sealed = this.#key.seal(this.#nonce(explicit), this.#aad(type, content.length), content);
+    this.seq++;
+    const len = this.#explicit + sealed.length;
+    const out = new Uint8Array(HEADER_LEN + len);
+    out[0] = type;
+    out[1] = 3;
+    out[2] = 3;
+    out[3] = len >>> 8;
+    out[4] = len & 0xff;
+    if (explicit) out.set(explicit, HEADER_LEN);
+    out.set(sealed, HEADER_LEN + this.#explicit);
+    return out;
+  }
+
+  tryOpen(rec: RawRecord): Opened | undefined {
+    return tryOpen(this, rec);
+  }
+
+  open(rec: RawRecord): Opened {
+    if (rec.body.length < this.#explicit + 16) throw badMac("shorter than the explicit nonce and AEAD tag");
+    const explicit = this.#explicit > 0 ? rec.body.subarray(0, this.#explicit) : undefined;
+    const sealed = rec.body.subarray(this.#explicit);
+    const length = sealed.length - 16;
+    if (length > MAX_PLAINTEXT) {
+      // RFC 5246 §6.2.3: the plaintext is at most 2^14 bytes.
+      throw new TlsError(
+        "record_overflow",
+        "peer_misbehaved.record_overflow",
+        `Cannot accept record: plaintext of ${length} bytes exceeds ${MAX_PLAINTEXT}`,
+        "record+3",
+      );
+    }
+    const content = this.#key.open(this.#nonce(explicit), this.#aad(rec.type, length), sealed);
+    if (!content) throw badMac("authentication failed");
+    this.seq++;
+    return { type: rec.type, content, innerLength: content.length };
   }
 }
 

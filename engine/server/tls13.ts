@@ -22,6 +22,7 @@ import {
   decodeTicketState,
   encodeTicketState,
   pskBinder,
+  type SessionCache,
   type StrikeRegister,
   ticketPsk,
   type TicketState,
@@ -72,13 +73,14 @@ import {
   usePeerShare,
 } from "../state.ts";
 import { Connected } from "../connected.ts";
+import { chooseVersion, startServer12 } from "./tls12.ts";
 import { LIMITS } from "../limits.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
 import type { KxGroup } from "../../suites/kx.ts";
 import type { PublicKey } from "../../suites/sign.ts";
-import { certificateMatchesName, verifyChain, type VerifyPolicy } from "../peer_verify.ts";
-import { checkCertificateVerify, leafPublicKey, readCertificate } from "../peer_auth.ts";
+import { certificateMatchesName, type VerifyPolicy } from "../peer_verify.ts";
+import { acceptPeerChain, checkCertificateVerify, readCertificate } from "../peer_auth.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 
 /** What the server took from a ClientHello. */
@@ -104,6 +106,8 @@ export interface ServerSetup {
   readonly certs: readonly ServerCert[];
   /** Key for HelloRetryRequest cookies (drawn from the engine's random source when first needed). */
   readonly cookieKey: () => Uint8Array;
+  /** TLS 1.2 session ids (RFC 5246 §7.3); undefined: none are given. */
+  readonly sessionIds: SessionCache | undefined;
   /** Where tickets go and how many to issue; undefined: no tickets, no resumption. */
   readonly tickets:
     | { readonly store: TicketStore; readonly count: number; readonly lifetime: number }
@@ -131,6 +135,9 @@ export class ExpectClientHello implements State {
     expectMessage(m, H.clientHello, this.name);
     const where = `${this.name}@ClientHello`;
     const ch = decodeClientHello(m.body);
+    if (chooseVersion(cx, ch, where) === ProtocolVersion.tls12) {
+      return startServer12(cx, this.setup, ch, m, where);
+    }
     let offer = processClientHello(cx, this.setup, ch, where);
     cx.allowChangeCipherSpec(true);
     const resume = findResumption(cx, this.setup, offer);
@@ -352,59 +359,8 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
     );
   }
   const { cert, scheme } = picked;
-  let alpn: string | undefined;
-  const alpnData = findExtension(exts, E.alpn);
-  if (alpnData !== undefined) {
-    const offered = decodeAlpn(alpnData, "ClientHello.alpn");
-    const select = setup.config.selectAlpn;
-    if (select) alpn = select(offered);
-    else if (cx.cfg.alpn.length > 0) alpn = cx.cfg.alpn.find((p) => offered.includes(p));
-    if (alpn !== undefined && !offered.includes(alpn)) {
-      fail(
-        "internal_error",
-        "local.bad_alpn_selection",
-        "selectAlpn returned a protocol the client did not offer",
-        where,
-      );
-    }
-    if (alpn === undefined && (select || cx.cfg.alpn.length > 0)) {
-      // RFC 7301 §3.2
-      throw peerIncompatible(
-        "no_application_protocol",
-        "Cannot accept ClientHello: no ALPN protocol in common",
-        "no_application_protocol",
-        where,
-      );
-    }
-  }
-  let clientRecordSizeLimit: number | undefined;
-  const rsl = findExtension(exts, E.recordSizeLimit);
-  if (rsl !== undefined) {
-    clientRecordSizeLimit = decodeU16(rsl, "ClientHello.record_size_limit");
-    if (clientRecordSizeLimit < 64) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.record_size_limit",
-        `Cannot accept record_size_limit ${clientRecordSizeLimit}: below 64`,
-        where,
-      );
-    }
-  }
-  // RFC 6066 §4: max_fragment_length 1..4 asks for 2^9..2^12-byte records; RFC 8449 §5: ignored next to
-  // record_size_limit.
-  let maxFragmentLength: number | undefined;
-  const mfl = findExtension(exts, E.maxFragmentLength);
-  if (mfl !== undefined && rsl === undefined) {
-    maxFragmentLength = decodeU8(mfl, "ClientHello.max_fragment_length");
-    if (maxFragmentLength < 1 || maxFragmentLength > 4) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.max_fragment_length",
-        `Cannot accept max_fragment_length ${maxFragmentLength}: not 1..4`,
-        where,
-      );
-    }
-  }
+  const alpn = chooseAlpn(cx, setup, exts, where);
+  const { clientRecordSizeLimit, maxFragmentLength } = fragmentRequests(exts, where);
   if (cx.quic) {
     // RFC 9001 §8.1, §8.2: QUIC needs ALPN and the client's transport parameters.
     const params = findExtension(exts, E.quicTransportParameters);
@@ -440,6 +396,77 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
   };
 }
 
+/** RFC 7301 §3.2: the server's ALPN choice from the client's list (same in TLS 1.2 and 1.3). */
+export function chooseAlpn(
+  cx: Context,
+  setup: ServerSetup,
+  exts: readonly Extension[],
+  where: string,
+): string | undefined {
+  let alpn: string | undefined;
+  const alpnData = findExtension(exts, E.alpn);
+  if (alpnData !== undefined) {
+    const offered = decodeAlpn(alpnData, "ClientHello.alpn");
+    const select = setup.config.selectAlpn;
+    if (select) alpn = select(offered);
+    else if (cx.cfg.alpn.length > 0) alpn = cx.cfg.alpn.find((p) => offered.includes(p));
+    if (alpn !== undefined && !offered.includes(alpn)) {
+      fail(
+        "internal_error",
+        "local.bad_alpn_selection",
+        "selectAlpn returned a protocol the client did not offer",
+        where,
+      );
+    }
+    if (alpn === undefined && (select || cx.cfg.alpn.length > 0)) {
+      // RFC 7301 §3.2
+      throw peerIncompatible(
+        "no_application_protocol",
+        "Cannot accept ClientHello: no ALPN protocol in common",
+        "no_application_protocol",
+        where,
+      );
+    }
+  }
+  return alpn;
+}
+
+/** The client's record_size_limit (RFC 8449) and max_fragment_length (RFC 6066 §4), checked. */
+export function fragmentRequests(
+  exts: readonly Extension[],
+  where: string,
+): { clientRecordSizeLimit: number | undefined; maxFragmentLength: number | undefined } {
+  let clientRecordSizeLimit: number | undefined;
+  const rsl = findExtension(exts, E.recordSizeLimit);
+  if (rsl !== undefined) {
+    clientRecordSizeLimit = decodeU16(rsl, "ClientHello.record_size_limit");
+    if (clientRecordSizeLimit < 64) {
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.record_size_limit",
+        `Cannot accept record_size_limit ${clientRecordSizeLimit}: below 64`,
+        where,
+      );
+    }
+  }
+  // RFC 6066 §4: max_fragment_length 1..4 asks for 2^9..2^12-byte records; RFC 8449 §5: ignored next to
+  // record_size_limit.
+  let maxFragmentLength: number | undefined;
+  const mfl = findExtension(exts, E.maxFragmentLength);
+  if (mfl !== undefined && rsl === undefined) {
+    maxFragmentLength = decodeU8(mfl, "ClientHello.max_fragment_length");
+    if (maxFragmentLength < 1 || maxFragmentLength > 4) {
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.max_fragment_length",
+        `Cannot accept max_fragment_length ${maxFragmentLength}: not 1..4`,
+        where,
+      );
+    }
+  }
+  return { clientRecordSizeLimit, maxFragmentLength };
+}
+
 /** A ticket the server can resume from, and the suite to use. */
 interface Resumption {
   readonly state: TicketState;
@@ -465,7 +492,7 @@ function findResumption(cx: Context, setup: ServerSetup, offer: Offer): Resumpti
     if (index >= LIMITS.maxPskIdentitiesTried) break; // each costs an AEAD open: ~400 fit in a ClientHello
     const bytes = store.redeem(id.identity);
     const state = bytes === undefined ? undefined : decodeTicketState(bytes);
-    if (!state) continue;
+    if (!state || state.version !== 0x0304) continue; // never across versions
     const suite = cx.cfg.suites.find((s) => s.id === state.cipherSuite);
     if (!suite || !offer.ch.cipherSuites.includes(suite.id)) continue;
     if (state.serverName !== offer.serverName) continue;
@@ -500,16 +527,17 @@ function checkBinder(cx: Context, r: Resumption, raw: Uint8Array, where: string)
 
 /**
  * Go's pickCertificate: among the chains whose key can sign with a scheme the client offers (in the key's
- * order of preference, never PKCS#1 v1.5: RFC 8446 §4.4.3), the first whose leaf names the SNI host;
+ * order of preference, PKCS#1 v1.5 only in TLS 1.2: RFC 8446 §4.4.3), the first whose leaf names the SNI host;
  * without a match, the first usable one (the default certificate).
  */
-function pickCertificate(
+export function pickCertificate(
   certs: readonly ServerCert[],
   clientSchemes: readonly number[],
   serverName: string | undefined,
+  pkcs1 = false,
 ): { cert: ServerCert; scheme: number } | undefined {
   const usable = certs.flatMap((cert) => {
-    const scheme = cert.key.schemes.find((s) => clientSchemes.includes(s) && (s & 0xff) !== 0x01);
+    const scheme = cert.key.schemes.find((s) => clientSchemes.includes(s) && (pkcs1 || (s & 0xff) !== 0x01));
     return scheme === undefined ? [] : [{ cert, scheme }];
   });
   if (serverName !== undefined) {
@@ -696,10 +724,13 @@ class ExpectClientCertificate implements State {
       }
       return new ExpectFinished(this.s);
     }
-    const publicKey = leafPublicKey(chain, where);
-    cx.setPeerChain(chain);
-    const next = new ExpectClientCertificateVerify({ ...this.s, clientChain: chain }, publicKey);
-    return verifyChain(this.auth.policy, chain, cx.cfg.now(), where, next, (msg) => cx.emit("insecure", msg));
+    return acceptPeerChain(
+      cx,
+      this.auth.policy,
+      chain,
+      where,
+      (publicKey) => new ExpectClientCertificateVerify({ ...this.s, clientChain: chain }, publicKey),
+    );
   }
 }
 
@@ -732,6 +763,8 @@ function sendTickets(
     const nonce = Uint8Array.of(i >> 8, i & 0xff);
     const ageAdd = new Reader(cx.cfg.random(4), "random").u32();
     const state = encodeTicketState({
+      version: 0x0304,
+      ems: true,
       cipherSuite: suite.id,
       psk: ticketPsk(suite.hash, resumptionSecret, nonce),
       ticketAgeAdd: ageAdd,

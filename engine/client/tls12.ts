@@ -1,0 +1,439 @@
+/**
+ * The TLS 1.2 client (RFC 5246 §7.3), ECDHE with AEAD suites only, one class per state:
+ *
+ *   serverHello12: the version split, downgrade sentinel, extensions, resumption or not
+ *   full:        ExpectCertificate → ExpectServerKeyExchange → ExpectCertificateRequestOrDone
+ *                → [ExpectServerHelloDone]: send [Certificate] ClientKeyExchange [CertificateVerify] CCS Finished
+ *                → [ExpectNewSessionTicket] → ExpectChangeCipherSpec → ExpectFinished
+ *   abbreviated: [ExpectNewSessionTicket] → ExpectChangeCipherSpec → ExpectFinished: send CCS Finished
+ *   Connected12: HelloRequest answered with no_renegotiation
+ * @module
+ */
+
+import { peerIncompatible } from "../errors.ts";
+import { ExtensionType as E, groupName, HandshakeType as H, ProtocolVersion } from "../msgs/enums.ts";
+import { checkAllowed, decodeEmpty, findExtension } from "../msgs/extensions.ts";
+import {
+  decodeCertificate12,
+  decodeCertificateRequest12,
+  decodeEmptyMessage,
+  decodeFinished,
+  decodeNewSessionTicket12,
+  decodeServerKeyExchange12,
+  encodeCertificate12,
+  encodeCertificateVerify,
+  encodeClientKeyExchange12,
+  encodeFinished,
+  type HandshakeMessage,
+  type ServerHello,
+} from "../msgs/handshake.ts";
+import { type Context, expectMessage, fail, type State, type Step, usePeerShare } from "../state.ts";
+import { acceptPeerChain, checkSignature } from "../peer_auth.ts";
+import type {} from "../peer_verify.ts";
+import { TlsSession } from "../session.ts";
+import type { Protection12 } from "../record/layer.ts";
+import {
+  commonHelloExtensions,
+  Connected12,
+  DOWNGRADE_TLS11,
+  DOWNGRADE_TLS12,
+  ExpectChangeCipherSpec,
+  keyBlock,
+  masterSecret,
+  serverKeyExchangeContent,
+  verifyData12,
+} from "../tls12.ts";
+import { acceptAlpn, acceptFragmentLimits, type ClientOffer, pickClientCertificate } from "./tls13.ts";
+import { schemeName } from "../names.ts";
+import { ctEqual } from "../../suites/bytes.ts";
+import type { KxGroup } from "../../suites/kx.ts";
+import type { PublicKey } from "../../suites/sign.ts";
+import type { Tls12Suite } from "../../suites/tls12.ts";
+
+/** What the client knows after a TLS 1.2 ServerHello. */
+interface Hello12 {
+  readonly offer: ClientOffer;
+  readonly suite: Tls12Suite;
+  readonly serverRandom: Uint8Array;
+  /** The server's session id (empty: none). */
+  readonly sessionId: Uint8Array;
+  readonly ems: boolean;
+  readonly alpn: string | undefined;
+  /** The server said it will send a NewSessionTicket (RFC 5077 §3.2). */
+  readonly ticketPromised: boolean;
+}
+
+/** After the server's Certificate. */
+interface Certified12 extends Hello12 {
+  readonly chain: readonly Uint8Array[];
+  readonly publicKey: PublicKey;
+}
+
+/** After ServerKeyExchange: our share and the pre-master secret. */
+interface Exchanged12 extends Certified12 {
+  readonly group: KxGroup;
+  readonly publicShare: Uint8Array;
+  readonly preMaster: Uint8Array;
+  readonly scheme: number;
+}
+
+/** Keys in place for the server's ChangeCipherSpec and Finished. */
+interface Keyed12 extends Hello12 {
+  readonly master: Uint8Array;
+  readonly keys: { readonly client: Protection12; readonly server: Protection12 };
+  readonly chain: readonly Uint8Array[];
+  /** Set in a full handshake; undefined when resumed. */
+  readonly full: Exchanged12 | undefined;
+  /** A ticket from this handshake's NewSessionTicket. */
+  readonly ticket?: { readonly ticket: Uint8Array; readonly lifetimeHint: number } | undefined;
+}
+
+/** A ServerHello without supported_versions: TLS 1.2 if we speak it, and the server is not downgraded. */
+export function serverHello12(cx: Context, offer: ClientOffer, sh: ServerHello, m: HandshakeMessage): Step {
+  const where = "client.ExpectServerHello@ServerHello";
+  const cfg = cx.cfg;
+  if (sh.legacyVersion !== ProtocolVersion.tls12 || cfg.minVersion > ProtocolVersion.tls12) {
+    throw peerIncompatible(
+      cfg.minVersion > ProtocolVersion.tls12 ? "tls13_required" : "no_common_version",
+      `Cannot accept ServerHello: version 0x${sh.legacyVersion.toString(16)} (we speak ${
+        cfg.minVersion > ProtocolVersion.tls12 ? "TLS 1.3 only" : "TLS 1.2 and up"
+      })`,
+      "protocol_version",
+      where,
+    );
+  }
+  if (offer.early) {
+    // RFC 8446 §D.3: a client that sent 0-RTT data must fail on a TLS 1.2 ServerHello.
+    fail(
+      "illegal_parameter",
+      "peer_misbehaved.tls12_after_early_data",
+      "Cannot accept ServerHello: TLS 1.2 after early data was sent",
+      where,
+    );
+  }
+  const tail = sh.random.subarray(24);
+  if (
+    cfg.maxVersion >= ProtocolVersion.tls13 &&
+    (ctEqual(tail, DOWNGRADE_TLS12) || ctEqual(tail, DOWNGRADE_TLS11))
+  ) {
+    // RFC 8446 §4.1.3: a TLS 1.3 server answered TLS 1.2; something in the path removed our 1.3 offer.
+    fail(
+      "illegal_parameter",
+      "peer_misbehaved.downgrade",
+      "Cannot accept ServerHello: the downgrade sentinel says a TLS 1.3 server was forced down to TLS 1.2",
+      where,
+    );
+  }
+  const suite = cfg.suites12.find((s) => s.id === sh.cipherSuite);
+  if (!suite) {
+    fail(
+      "illegal_parameter",
+      "peer_misbehaved.unoffered_cipher_suite",
+      "Cannot accept ServerHello: cipher suite was not offered for TLS 1.2",
+      where,
+    );
+  }
+  if (sh.compressionMethod !== 0) {
+    fail(
+      "illegal_parameter",
+      "peer_misbehaved.compression",
+      "Cannot accept ServerHello: compression must be null",
+      where,
+    );
+  }
+  const exts = sh.extensions;
+  // Only what we offered, and nothing TLS 1.3 puts there (key_share, pre_shared_key: illegal_parameter).
+  checkAllowed("ServerHello", "sh12", exts, offer.offeredExtensions);
+  const { ems } = commonHelloExtensions(cx, exts, "ServerHello", where);
+  const st = findExtension(exts, E.sessionTicket);
+  if (st !== undefined) decodeEmpty(st, "ServerHello.session_ticket");
+  const alpn = acceptAlpn(cx, exts, "ServerHello", where);
+  acceptFragmentLimits(cx, exts, "ServerHello", where, 0);
+
+  const echoed = sh.sessionId.length > 0 && ctEqual(sh.sessionId, offer.sessionId);
+  const r12 = offer.resume12;
+  if (echoed && !r12) {
+    fail(
+      "illegal_parameter",
+      "peer_misbehaved.session_id_echo",
+      "Cannot accept ServerHello: it resumes a session that was not offered",
+      where,
+    );
+  }
+  cx.version = ProtocolVersion.tls12;
+  cx.allowChangeCipherSpec(false);
+  cx.openEarlyWrite(0);
+  cx.transcript.start(suite.hash);
+  cx.transcript.add(m.raw);
+  const hello: Hello12 = {
+    offer,
+    suite,
+    serverRandom: sh.random,
+    sessionId: sh.sessionId,
+    ems,
+    alpn,
+    ticketPromised: st !== undefined,
+  };
+  if (!echoed || !r12) return new ExpectCertificate(hello);
+
+  // Abbreviated handshake (RFC 5246 §7.3): the session's suite, and the same EMS use (RFC 7627 §5.3).
+  const d = r12.session.data;
+  if (suite.id !== d.cipherSuite) {
+    fail(
+      "illegal_parameter",
+      "peer_misbehaved.resumed_suite_changed",
+      "Cannot accept ServerHello: a resumed session must keep its cipher suite",
+      where,
+    );
+  }
+  if (d.extendedMasterSecret !== ems) {
+    fail(
+      "handshake_failure",
+      "peer_misbehaved.resumed_ems_changed",
+      "Cannot accept ServerHello: a resumed session must keep its extended_master_secret use",
+      where,
+    );
+  }
+  cx.transcript.forget();
+  cx.setPeerChain(d.peerCertificates);
+  cx.keyLog("CLIENT_RANDOM", d.psk);
+  const keyed: Keyed12 = {
+    ...hello,
+    sessionId: d.sessionId.length > 0 ? d.sessionId : sh.sessionId,
+    master: d.psk,
+    keys: keyBlock(suite, d.psk, offer.random, sh.random),
+    chain: d.peerCertificates,
+    full: undefined,
+    ticket: d.ticket.length > 0 ? { ticket: d.ticket, lifetimeHint: d.lifetime } : undefined,
+  };
+  return hello.ticketPromised ? new ExpectNewSessionTicket(keyed) : toFinished(keyed);
+}
+
+/** Waiting for the server's Certificate (RFC 5246 §7.4.2); its key must fit the suite. */
+class ExpectCertificate implements State {
+  readonly name = "client.ExpectCertificate12";
+  constructor(readonly s: Hello12) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.certificate, this.name);
+    const where = `${this.name}@Certificate`;
+    const chain = decodeCertificate12(m.body);
+    cx.transcript.add(m.raw);
+    if (chain.length === 0) {
+      fail(
+        "decode_error",
+        "peer_misbehaved.empty_certificate",
+        "Cannot accept Certificate: the server sent no certificate",
+        where,
+      );
+    }
+    return acceptPeerChain(cx, this.s.offer.policy, chain, where, (publicKey) => {
+      const rsa = publicKey.type === "rsa" || publicKey.type === "rsa-pss";
+      if (rsa !== (this.s.suite.auth === "rsa")) {
+        fail(
+          "unsupported_certificate",
+          "peer_misbehaved.certificate_key_for_suite",
+          `Cannot accept Certificate: a ${publicKey.type} key cannot sign for ${this.s.suite.name}`,
+          where,
+        );
+      }
+      return new ExpectServerKeyExchange({ ...this.s, chain, publicKey });
+    });
+  }
+}
+
+/** Waiting for ServerKeyExchange (RFC 8422 §5.4): a group we offered, signed by the certificate's key. */
+class ExpectServerKeyExchange implements State {
+  readonly name = "client.ExpectServerKeyExchange";
+  constructor(readonly s: Certified12) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.serverKeyExchange, this.name);
+    const where = `${this.name}@ServerKeyExchange`;
+    const ske = decodeServerKeyExchange12(m.body);
+    const group = cx.cfg.groups.find((g) => g.id === ske.group && g.name !== "X25519MLKEM768");
+    if (!group) {
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.unoffered_group",
+        `Cannot accept ServerKeyExchange: group ${groupName(ske.group)} was not offered`,
+        where,
+      );
+    }
+    const content = serverKeyExchangeContent(this.s.offer.random, this.s.serverRandom, ske.params);
+    cx.transcript.add(m.raw);
+    return checkSignature(cx, ske, true, this.s.publicKey, content, "ServerKeyExchange", where, () => {
+      const share = group.generate(cx.cfg.random);
+      const preMaster = usePeerShare(
+        () => group.sharedSecret(share.privateKey, ske.publicKey),
+        "ServerKeyExchange",
+        group.name,
+        where,
+      );
+      return new ExpectCertificateRequestOrDone({
+        ...this.s,
+        group,
+        publicShare: share.publicKey,
+        preMaster,
+        scheme: ske.scheme,
+      });
+    });
+  }
+}
+
+/** Waiting for CertificateRequest (RFC 5246 §7.4.4) or ServerHelloDone. */
+class ExpectCertificateRequestOrDone implements State {
+  readonly name = "client.ExpectCertificateRequestOrDone";
+  constructor(readonly s: Exchanged12) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, [H.certificateRequest, H.serverHelloDone], this.name);
+    if (m.type === H.serverHelloDone) return new ExpectServerHelloDone(this.s, undefined).handle(cx, m);
+    const req = decodeCertificateRequest12(m.body);
+    cx.transcript.add(m.raw);
+    return new ExpectServerHelloDone(this.s, req);
+  }
+}
+
+/** Waiting for ServerHelloDone; then our flight (RFC 5246 §7.3). */
+class ExpectServerHelloDone implements State {
+  readonly name = "client.ExpectServerHelloDone";
+  constructor(
+    readonly s: Exchanged12,
+    readonly req: ReturnType<typeof decodeCertificateRequest12> | undefined,
+  ) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.serverHelloDone, this.name);
+    decodeEmptyMessage(m.body, "ServerHelloDone");
+    cx.transcript.add(m.raw);
+    const s = this.s;
+    let chosen: ReturnType<typeof pickClientCertificate>;
+    if (this.req) {
+      // RFC 8422 §5.5, RFC 5246 §7.4.4: our key's type must be one the server listed.
+      const req = this.req;
+      chosen = pickClientCertificate(s.offer.config, req, true);
+      if (chosen) {
+        const type = chosen.key.type === "rsa" || chosen.key.type === "rsa-pss" ? 1 : 64;
+        if (!req.certificateTypes.includes(type)) chosen = undefined;
+      }
+      cx.sendHandshake(encodeCertificate12(chosen?.chain ?? []));
+    }
+    cx.sendHandshake(encodeClientKeyExchange12(s.publicShare));
+    const master = masterSecret(
+      s.suite,
+      s.preMaster,
+      s.ems,
+      cx.transcript.current(),
+      s.offer.random,
+      s.serverRandom,
+    );
+    cx.keyLog("CLIENT_RANDOM", master);
+    const keyed: Keyed12 = {
+      ...s,
+      master,
+      keys: keyBlock(s.suite, master, s.offer.random, s.serverRandom),
+      full: s,
+    };
+    const finish = (): State => {
+      cx.transcript.forget();
+      cx.changeWriteCipher(keyed.keys.client);
+      cx.sendHandshake(encodeFinished(verifyData12(s.suite, master, "client", cx.transcript.current())));
+      return s.ticketPromised ? new ExpectNewSessionTicket(keyed) : toFinished(keyed);
+    };
+    if (!chosen) return finish();
+    // RFC 5246 §7.4.8: the signature covers every handshake message so far.
+    const { key, scheme } = chosen;
+    const signed = (signature: Uint8Array): State => {
+      cx.sendHandshake(encodeCertificateVerify({ scheme, signature }));
+      return finish();
+    };
+    const sig = key.sign(scheme, cx.transcript.kept());
+    return sig instanceof Uint8Array ? signed(sig) : { pending: sig.then(signed) };
+  }
+}
+
+/** Waiting for the NewSessionTicket the server promised (RFC 5077 §3.3). */
+class ExpectNewSessionTicket implements State {
+  readonly name = "client.ExpectNewSessionTicket12";
+  constructor(readonly s: Keyed12) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.newSessionTicket, this.name);
+    const nst = decodeNewSessionTicket12(m.body);
+    cx.transcript.add(m.raw);
+    cx.emit("ticket", { lifetime: nst.lifetimeHint, ticketLength: nst.ticket.length });
+    // An empty ticket means "no ticket this time" (RFC 5077 §3.3).
+    const ticket = nst.ticket.length > 0
+      ? { ticket: nst.ticket, lifetimeHint: nst.lifetimeHint }
+      : this.s.ticket;
+    return toFinished({ ...this.s, ticket });
+  }
+}
+
+/** The server's ChangeCipherSpec, then its Finished. */
+function toFinished(s: Keyed12): State {
+  return new ExpectChangeCipherSpec("client", s.keys.server, () => new ExpectFinished(s));
+}
+
+/** Waiting for the server's Finished; when resuming, our CCS and Finished follow. */
+class ExpectFinished implements State {
+  readonly name = "client.ExpectFinished12";
+  constructor(readonly s: Keyed12) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.finished, this.name);
+    const { suite, master, full } = this.s;
+    const got = decodeFinished(m.body, 12);
+    if (!ctEqual(got, verifyData12(suite, master, "server", cx.transcript.current()))) {
+      fail(
+        "decrypt_error",
+        "peer_misbehaved.bad_finished",
+        "Cannot accept Finished: verify_data is wrong",
+        `${this.name}@Finished`,
+      );
+    }
+    cx.transcript.add(m.raw);
+    if (!full) {
+      cx.changeWriteCipher(this.s.keys.client);
+      cx.sendHandshake(encodeFinished(verifyData12(suite, master, "client", cx.transcript.current())));
+    }
+    const offer = this.s.offer;
+    cx.complete({
+      version: "TLSv1.2",
+      cipherSuite: suite.name,
+      group: full ? full.group.name : "none",
+      alpn: this.s.alpn,
+      serverName: offer.sni,
+      signatureScheme: full ? schemeName(full.scheme) : undefined,
+      resumed: !full,
+      extendedMasterSecret: this.s.ems,
+      helloRetry: false,
+      peerCertificates: this.s.chain,
+    });
+    const ticket = this.s.ticket;
+    // Sessions without the extended master secret are not kept: resuming them is unsafe (RFC 7627 §5.4).
+    if (this.s.ems && (ticket || this.s.sessionId.length > 0)) {
+      cx.emit(
+        "session",
+        new TlsSession({
+          version: ProtocolVersion.tls12,
+          sessionId: ticket ? new Uint8Array(0) : this.s.sessionId,
+          extendedMasterSecret: true,
+          serverName: offer.sni,
+          cipherSuite: suite.id,
+          alpn: this.s.alpn,
+          ticket: ticket?.ticket ?? new Uint8Array(0),
+          psk: master,
+          ticketAgeAdd: 0,
+          // RFC 5077 §3.3: 0 means unspecified; the server's session id cache keeps about as long.
+          lifetime: Math.min(ticket?.lifetimeHint || 7200, 604800),
+          receivedAt: cx.cfg.now(),
+          maxEarlyData: 0,
+          peerCertificates: this.s.chain,
+        }),
+      );
+    }
+    return new Connected12("client");
+  }
+}

@@ -1,0 +1,495 @@
+/**
+ * The TLS 1.2 server (RFC 5246 §7.3), ECDHE with AEAD suites only, one class per state:
+ *
+ *   full:        ClientHello → ServerHello Certificate ServerKeyExchange [CertificateRequest] ServerHelloDone
+ *                ← [Certificate] ClientKeyExchange [CertificateVerify] CCS Finished
+ *                → [NewSessionTicket] CCS Finished
+ *   abbreviated: ClientHello (session id or ticket) → ServerHello [NewSessionTicket] CCS Finished
+ *                ← CCS Finished
+ *
+ * The version is chosen here too ({@link chooseVersion}): the highest both speak, never below TLS 1.2, with
+ * the RFC 8446 §4.1.3 downgrade sentinel in our random and TLS_FALLBACK_SCSV (RFC 7507) honoured.
+ * @module
+ */
+
+import { peerIncompatible } from "../errors.ts";
+import { ExtensionType as E, HandshakeType as H, ProtocolVersion } from "../msgs/enums.ts";
+import {
+  decodeClientVersions,
+  decodeServerNameList,
+  decodeU16List,
+  encodeAlpn,
+  encodeU16,
+  type Extension,
+  findExtension,
+} from "../msgs/extensions.ts";
+import {
+  type ClientHello,
+  decodeCertificate12,
+  decodeCertificateVerify,
+  decodeClientKeyExchange12,
+  decodeFinished,
+  encodeCertificate12,
+  encodeCertificateRequest12,
+  encodeEcdheParams,
+  encodeFinished,
+  encodeNewSessionTicket12,
+  encodeServerHello,
+  encodeServerHelloDone,
+  encodeServerKeyExchange12,
+  type HandshakeMessage,
+} from "../msgs/handshake.ts";
+import { type Context, expectMessage, fail, type State, type Step, usePeerShare } from "../state.ts";
+import { decodeTicketState, encodeTicketState, type TicketState } from "../session.ts";
+import { acceptPeerChain, checkSignature } from "../peer_auth.ts";
+import type {} from "../peer_verify.ts";
+import type { Protection12 } from "../record/layer.ts";
+import {
+  commonHelloExtensions,
+  Connected12,
+  DOWNGRADE_TLS12,
+  ExpectChangeCipherSpec,
+  FALLBACK_SCSV,
+  keyBlock,
+  masterSecret,
+  RENEGOTIATION_SCSV,
+  serverKeyExchangeContent,
+  verifyData12,
+} from "../tls12.ts";
+import { chooseAlpn, fragmentRequests, pickCertificate, type ServerSetup } from "./tls13.ts";
+import type { ServerCert } from "../config.ts";
+import { schemeName } from "../names.ts";
+import { ctEqual } from "../../suites/bytes.ts";
+import type { KeyShare, KxGroup } from "../../suites/kx.ts";
+import type { PublicKey } from "../../suites/sign.ts";
+import type { Tls12Suite } from "../../suites/tls12.ts";
+
+/**
+ * The version to speak with this client: the highest in both ranges (supported_versions when sent, else
+ * legacy_version), or protocol_version. A client that says it is falling back (TLS_FALLBACK_SCSV) while we
+ * could speak higher gets inappropriate_fallback (RFC 7507 §3).
+ */
+export function chooseVersion(cx: Context, ch: ClientHello, where: string): number {
+  const sv = findExtension(ch.extensions, E.supportedVersions);
+  const offered = sv === undefined
+    ? (ch.legacyVersion >= ProtocolVersion.tls12 ? [ProtocolVersion.tls12] : [])
+    : decodeClientVersions(sv, "ClientHello.supported_versions");
+  const version = [ProtocolVersion.tls13, ProtocolVersion.tls12].find((v) =>
+    offered.includes(v) && v >= cx.cfg.minVersion && v <= cx.cfg.maxVersion
+  );
+  if (version === undefined) {
+    throw peerIncompatible(
+      "no_common_version",
+      `Cannot accept ClientHello: no protocol version in common (we speak ${
+        cx.cfg.minVersion === cx.cfg.maxVersion ? "" : "TLS 1.2 to "
+      }TLS 1.${cx.cfg.maxVersion - 0x0301})`,
+      "protocol_version",
+      where,
+    );
+  }
+  if (ch.cipherSuites.includes(FALLBACK_SCSV) && version < cx.cfg.maxVersion) {
+    throw peerIncompatible(
+      "inappropriate_fallback",
+      "Cannot accept ClientHello: TLS_FALLBACK_SCSV, but we speak a higher version than the client offers",
+      "inappropriate_fallback",
+      where,
+    );
+  }
+  return version;
+}
+
+/** Key types that sign for a suite's authentication (RFC 8422 §5.1: Ed25519 signs for ECDSA suites). */
+function signsFor(cert: ServerCert, suite: Tls12Suite): boolean {
+  const t = cert.key.type;
+  return suite.auth === "rsa" ? t === "rsa" || t === "rsa-pss" : t !== "rsa" && t !== "rsa-pss";
+}
+
+/** What the server decided from a TLS 1.2 ClientHello. */
+interface Hello12 {
+  readonly setup: ServerSetup;
+  readonly ch: ClientHello;
+  readonly suite: Tls12Suite;
+  readonly serverRandom: Uint8Array;
+  readonly sessionId: Uint8Array;
+  readonly ems: boolean;
+  readonly serverName: string | undefined;
+  readonly alpn: string | undefined;
+  /** We send a NewSessionTicket (the client offered session_ticket and tickets are on). */
+  readonly sendTicket: boolean;
+}
+
+/** After the full handshake's ServerHelloDone. */
+interface Full12 extends Hello12 {
+  readonly group: KxGroup;
+  readonly share: KeyShare;
+  readonly scheme: number;
+  readonly clientChain: readonly Uint8Array[];
+}
+
+/** Keys in place for the client's ChangeCipherSpec and Finished. */
+interface Keyed12 extends Hello12 {
+  readonly master: Uint8Array;
+  readonly keys: { readonly client: Protection12; readonly server: Protection12 };
+  /** Set in a full handshake; undefined when resumed. */
+  readonly full: Full12 | undefined;
+  readonly clientChain: readonly Uint8Array[];
+}
+
+/** Answer a ClientHello that settled on TLS 1.2 (RFC 5246 §7.4.1.3). */
+export function startServer12(
+  cx: Context,
+  setup: ServerSetup,
+  ch: ClientHello,
+  m: HandshakeMessage,
+  where: string,
+): Step {
+  cx.version = ProtocolVersion.tls12;
+  cx.allowChangeCipherSpec(false);
+  cx.clientRandom = ch.random;
+  const exts = ch.extensions;
+  if (!ch.compressionMethods.includes(0)) {
+    fail(
+      "illegal_parameter",
+      "peer_misbehaved.compression",
+      "Cannot accept ClientHello: legacy_compression_methods lacks null",
+      where,
+    );
+  }
+  const { ems, secureRenegotiation, pointFormats } = commonHelloExtensions(cx, exts, "ClientHello", where);
+  const secure = secureRenegotiation || ch.cipherSuites.includes(RENEGOTIATION_SCSV);
+  const sn = findExtension(exts, E.serverName);
+  const serverName = sn === undefined ? undefined : decodeServerNameList(sn, "ClientHello.server_name");
+  const alpn = chooseAlpn(cx, setup, exts, where);
+  const limits = fragmentRequests(exts, where);
+  const ticketExt = findExtension(exts, E.sessionTicket);
+  const sendTicket = ticketExt !== undefined && setup.tickets !== undefined;
+  // A TLS 1.3-capable server marks a TLS 1.2 answer (RFC 8446 §4.1.3), so that a 1.3 client sees a downgrade.
+  const serverRandom = cx.cfg.random(32);
+  if (cx.cfg.maxVersion >= ProtocolVersion.tls13) serverRandom.set(DOWNGRADE_TLS12, 24);
+
+  const resumed = findSession12(cx, setup, ch, ticketExt, serverName, ems);
+  const hello = (suite: Tls12Suite, sessionId: Uint8Array, full: boolean): Hello12 => {
+    cx.transcript.start(suite.hash);
+    cx.transcript.add(m.raw);
+    const sh: Extension[] = [];
+    if (secure) sh.push({ type: E.renegotiationInfo, data: Uint8Array.of(0) });
+    if (ems) sh.push({ type: E.extendedMasterSecret, data: new Uint8Array(0) });
+    if (pointFormats) sh.push({ type: E.ecPointFormats, data: Uint8Array.of(1, 0) });
+    if (sendTicket) sh.push({ type: E.sessionTicket, data: new Uint8Array(0) });
+    // RFC 6066 §3: server_name is acknowledged in a full handshake only.
+    if (full && serverName !== undefined) sh.push({ type: E.serverName, data: new Uint8Array(0) });
+    if (alpn !== undefined) sh.push({ type: E.alpn, data: encodeAlpn([alpn]) });
+    if (limits.clientRecordSizeLimit !== undefined) {
+      // RFC 8449 §4: in TLS 1.2 the limit counts plaintext only.
+      sh.push({ type: E.recordSizeLimit, data: encodeU16(Math.min(cx.cfg.recordSizeLimit ?? 16384, 16384)) });
+      cx.setMaxFragment(limits.clientRecordSizeLimit);
+      if (cx.cfg.recordSizeLimit !== undefined) cx.enforceRecordSizeLimit(cx.cfg.recordSizeLimit);
+    } else if (limits.maxFragmentLength !== undefined) {
+      sh.push({ type: E.maxFragmentLength, data: Uint8Array.of(limits.maxFragmentLength) });
+      cx.setMaxFragment(1 << (8 + limits.maxFragmentLength));
+    }
+    cx.sendHandshake(encodeServerHello({
+      legacyVersion: ProtocolVersion.tls12,
+      random: serverRandom,
+      sessionId,
+      cipherSuite: suite.id,
+      compressionMethod: 0,
+      extensions: sh,
+    }));
+    return { setup, ch, suite, serverRandom, sessionId, ems, serverName, alpn, sendTicket };
+  };
+
+  if (resumed) {
+    // RFC 5246 §7.3: the same session id back, then straight to our ChangeCipherSpec and Finished.
+    const h = hello(resumed.suite, ch.sessionId, false);
+    cx.setPeerChain(resumed.state.clientCertificates);
+    const master = resumed.state.psk;
+    cx.keyLog("CLIENT_RANDOM", master);
+    const keys = keyBlock(h.suite, master, ch.random, serverRandom);
+    if (sendTicket) sendTicket12(cx, h, master, resumed.state.clientCertificates);
+    cx.changeWriteCipher(keys.server);
+    cx.sendHandshake(encodeFinished(verifyData12(h.suite, master, "server", cx.transcript.current())));
+    return toFinished({
+      ...h,
+      master,
+      keys,
+      full: undefined,
+      clientChain: resumed.state.clientCertificates,
+    });
+  }
+
+  const sa = findExtension(exts, E.signatureAlgorithms);
+  if (sa === undefined) {
+    // RFC 5246 §7.4.1.4.1 would default to SHA-1, which we do not sign with.
+    throw peerIncompatible(
+      "no_common_signature_scheme",
+      "Cannot accept ClientHello: no signature_algorithms (its SHA-1 default is not supported)",
+      "handshake_failure",
+      where,
+    );
+  }
+  const clientSchemes = decodeU16List(
+    sa,
+    "ClientHello.signature_algorithms",
+    "supported_signature_algorithms",
+  );
+  let chosen: { suite: Tls12Suite; cert: ServerCert; scheme: number } | undefined;
+  for (const suite of cx.cfg.suites12) {
+    if (!ch.cipherSuites.includes(suite.id)) continue;
+    const certs = setup.certs.filter((c) => signsFor(c, suite));
+    const picked = pickCertificate(certs, clientSchemes, serverName, true);
+    if (picked) {
+      chosen = { suite, ...picked };
+      break;
+    }
+  }
+  if (!chosen) {
+    throw peerIncompatible(
+      "no_common_cipher_suite",
+      "Cannot accept ClientHello: no TLS 1.2 cipher suite in common that our certificates can sign for",
+      "handshake_failure",
+      where,
+    );
+  }
+  const sg = findExtension(exts, E.supportedGroups);
+  const groups = sg === undefined
+    ? []
+    : decodeU16List(sg, "ClientHello.supported_groups", "named_group_list");
+  // The hybrid X25519MLKEM768 is TLS 1.3 only.
+  const group = cx.cfg.groups.find((g) => g.name !== "X25519MLKEM768" && groups.includes(g.id));
+  if (!group) {
+    throw peerIncompatible(
+      "no_common_group",
+      "Cannot accept ClientHello: no ECDHE group in common for TLS 1.2",
+      "handshake_failure",
+      where,
+    );
+  }
+  // With tickets the session lives in the ticket; otherwise a session id names it in our cache.
+  let sessionId = !sendTicket && setup.sessionIds ? cx.cfg.random(32) : new Uint8Array(0);
+  // Never the id the client offered: the client would take a full handshake for a resumption.
+  if (sessionId.length > 0 && ctEqual(sessionId, ch.sessionId)) sessionId = new Uint8Array(0);
+  if (setup.clientAuth) cx.transcript.keep();
+  const h = hello(chosen.suite, sessionId, true);
+  cx.sendHandshake(encodeCertificate12(chosen.cert.chain));
+  const share = group.generate(cx.cfg.random);
+  const params = encodeEcdheParams(group.id, share.publicKey);
+  const full: Full12 = { ...h, group, share, scheme: chosen.scheme, clientChain: [] };
+  const signed = (signature: Uint8Array): State => {
+    cx.sendHandshake(encodeServerKeyExchange12({
+      group: group.id,
+      publicKey: share.publicKey,
+      scheme: chosen.scheme,
+      signature,
+    }));
+    const auth = setup.clientAuth;
+    if (auth) {
+      cx.sendHandshake(encodeCertificateRequest12({
+        certificateTypes: [64, 1], // ecdsa_sign, rsa_sign (RFC 8422 §5.5, RFC 5246 §7.4.4)
+        signatureSchemes: cx.cfg.schemes,
+        certificateAuthorities: auth.authorities,
+      }));
+    }
+    cx.sendHandshake(encodeServerHelloDone());
+    return auth ? new ExpectClientCertificate(full, auth) : new ExpectClientKeyExchange(full, undefined);
+  };
+  const sig = chosen.cert.key.sign(chosen.scheme, serverKeyExchangeContent(ch.random, serverRandom, params));
+  return sig instanceof Uint8Array ? signed(sig) : { pending: sig.then(signed) };
+}
+
+/**
+ * A TLS 1.2 session to resume: from the ticket (RFC 5077 §3.4, when the client also sent a session id for
+ * us to echo) or from the session id cache; for the same SNI, a suite the client still offers, not expired,
+ * and with the same extended-master-secret use (RFC 7627 §5.3). Anything else is a full handshake.
+ */
+function findSession12(
+  cx: Context,
+  setup: ServerSetup,
+  ch: ClientHello,
+  ticket: Uint8Array | undefined,
+  serverName: string | undefined,
+  ems: boolean,
+): { state: TicketState; suite: Tls12Suite } | undefined {
+  if (ch.sessionId.length === 0) return undefined;
+  let bytes: Uint8Array | undefined;
+  if (ticket !== undefined && ticket.length > 0) bytes = setup.tickets?.store.redeem(ticket);
+  else bytes = setup.sessionIds?.lookup(ch.sessionId);
+  const state = bytes === undefined ? undefined : decodeTicketState(bytes);
+  if (!state || state.version !== ProtocolVersion.tls12 || state.ems !== ems) return undefined;
+  const suite = cx.cfg.suites12.find((s) => s.id === state.cipherSuite);
+  if (!suite || !ch.cipherSuites.includes(suite.id) || state.serverName !== serverName) return undefined;
+  const age = cx.cfg.now() - state.issuedAt;
+  if (age < 0 || age > state.lifetime * 1000) return undefined;
+  return { state, suite };
+}
+
+function sessionState(cx: Context, h: Hello12, master: Uint8Array, clientChain: readonly Uint8Array[]) {
+  return encodeTicketState({
+    version: ProtocolVersion.tls12,
+    ems: h.ems,
+    cipherSuite: h.suite.id,
+    psk: master,
+    ticketAgeAdd: 0,
+    issuedAt: cx.cfg.now(),
+    lifetime: h.setup.tickets?.lifetime ?? 7200,
+    serverName: h.serverName,
+    alpn: h.alpn,
+    maxEarlyData: 0,
+    clientCertificates: clientChain,
+  });
+}
+
+/** RFC 5077 §3.3: the session sealed (or stored) by the ticket store. */
+function sendTicket12(cx: Context, h: Hello12, master: Uint8Array, clientChain: readonly Uint8Array[]): void {
+  const tickets = h.setup.tickets!;
+  const ticket = tickets.store.issue(sessionState(cx, h, master, clientChain), cx.cfg.random);
+  cx.sendHandshake(encodeNewSessionTicket12({ lifetimeHint: tickets.lifetime, ticket }));
+}
+
+/** Waiting for the client's Certificate (RFC 5246 §7.4.6): possibly empty, unless one is required. */
+class ExpectClientCertificate implements State {
+  readonly name = "server.ExpectClientCertificate12";
+  constructor(readonly s: Full12, readonly auth: NonNullable<ServerSetup["clientAuth"]>) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.certificate, this.name);
+    const where = `${this.name}@Certificate`;
+    const chain = decodeCertificate12(m.body);
+    cx.transcript.add(m.raw);
+    if (chain.length === 0) {
+      if (this.auth.required) {
+        // RFC 5246 §7.4.6: a fatal handshake_failure when a certificate is required.
+        fail(
+          "handshake_failure",
+          "certificate.required",
+          "Cannot accept Certificate: a client certificate is required",
+          where,
+        );
+      }
+      cx.transcript.forget();
+      return new ExpectClientKeyExchange(this.s, undefined);
+    }
+    return acceptPeerChain(
+      cx,
+      this.auth.policy,
+      chain,
+      where,
+      (publicKey) => new ExpectClientKeyExchange({ ...this.s, clientChain: chain }, publicKey),
+    );
+  }
+}
+
+/** Waiting for ClientKeyExchange (RFC 8422 §5.7); then the master secret and keys. */
+class ExpectClientKeyExchange implements State {
+  readonly name = "server.ExpectClientKeyExchange";
+  /** @param clientKey The client certificate's key, when it sent one: a CertificateVerify follows. */
+  constructor(readonly s: Full12, readonly clientKey: PublicKey | undefined) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.clientKeyExchange, this.name);
+    const where = `${this.name}@ClientKeyExchange`;
+    const point = decodeClientKeyExchange12(m.body);
+    const { group, share, suite } = this.s;
+    const preMaster = usePeerShare(
+      () => group.sharedSecret(share.privateKey, point),
+      "ClientKeyExchange",
+      group.name,
+      where,
+    );
+    cx.transcript.add(m.raw);
+    const master = masterSecret(
+      suite,
+      preMaster,
+      this.s.ems,
+      cx.transcript.current(),
+      this.s.ch.random,
+      this.s.serverRandom,
+    );
+    cx.keyLog("CLIENT_RANDOM", master);
+    const keyed: Keyed12 = {
+      ...this.s,
+      master,
+      keys: keyBlock(suite, master, this.s.ch.random, this.s.serverRandom),
+      full: this.s,
+      clientChain: this.s.clientChain,
+    };
+    if (this.clientKey) return new ExpectClientCertificateVerify(keyed, this.clientKey);
+    return toFinished(keyed);
+  }
+}
+
+/** Waiting for the client's CertificateVerify: a signature over all handshake messages so far (RFC 5246 §7.4.8). */
+class ExpectClientCertificateVerify implements State {
+  readonly name = "server.ExpectClientCertificateVerify12";
+  constructor(readonly s: Keyed12, readonly publicKey: PublicKey) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.certificateVerify, this.name);
+    const where = `${this.name}@CertificateVerify`;
+    const cv = decodeCertificateVerify(m.body);
+    const content = cx.transcript.kept();
+    cx.transcript.add(m.raw);
+    cx.transcript.forget();
+    return checkSignature(
+      cx,
+      cv,
+      true,
+      this.publicKey,
+      content,
+      "CertificateVerify",
+      where,
+      () => toFinished(this.s),
+    );
+  }
+}
+
+/** The client's ChangeCipherSpec, then its Finished. */
+function toFinished(s: Keyed12): State {
+  return new ExpectChangeCipherSpec("server", s.keys.client, () => new ExpectClientFinished(s));
+}
+
+/** Waiting for the client's Finished; in a full handshake our [NewSessionTicket], CCS and Finished follow. */
+class ExpectClientFinished implements State {
+  readonly name = "server.ExpectFinished12";
+  constructor(readonly s: Keyed12) {}
+
+  handle(cx: Context, m: HandshakeMessage): Step {
+    expectMessage(m, H.finished, this.name);
+    const { suite, master } = this.s;
+    const got = decodeFinished(m.body, 12);
+    if (!ctEqual(got, verifyData12(suite, master, "client", cx.transcript.current()))) {
+      fail(
+        "decrypt_error",
+        "peer_misbehaved.bad_finished",
+        "Cannot accept Finished: verify_data is wrong",
+        `${this.name}@Finished`,
+      );
+    }
+    cx.transcript.add(m.raw);
+    const full = this.s.full;
+    if (full) {
+      if (this.s.sendTicket) sendTicket12(cx, this.s, master, this.s.clientChain);
+      cx.changeWriteCipher(this.s.keys.server);
+      cx.sendHandshake(encodeFinished(verifyData12(suite, master, "server", cx.transcript.current())));
+      if (this.s.sessionId.length > 0) {
+        this.s.setup.sessionIds?.store(
+          this.s.sessionId,
+          sessionState(cx, this.s, master, this.s.clientChain),
+        );
+      }
+    }
+    cx.complete({
+      version: "TLSv1.2",
+      cipherSuite: suite.name,
+      group: full ? full.group.name : "none",
+      alpn: this.s.alpn,
+      serverName: this.s.serverName,
+      signatureScheme: full ? schemeName(full.scheme) : undefined,
+      resumed: !full,
+      extendedMasterSecret: this.s.ems,
+      helloRetry: false,
+      peerCertificates: this.s.clientChain,
+    });
+    return new Connected12("server");
+  }
+}
