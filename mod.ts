@@ -1,5 +1,5 @@
 /**
- * airlock: a sans-I/O TLS 1.3 engine over an in-memory BIO pair, with OpenSSL's pumping semantics.
+ * airlock: a sans-I/O TLS 1.3 and 1.2 engine over an in-memory BIO pair, with OpenSSL's pumping semantics.
  *
  * The engine reads and writes bytes only through its half of a {@link createBioPair BIO pair}; the caller
  * moves bytes between the pair's `network` half and any transport, whenever a call says WANT_READ or
