@@ -786,3 +786,28 @@ Deno.test("bad input: a TLS 1.2 ServerHello after 0-RTT data was sent is illegal
   assert.equal(p.client.error?.code, "peer_misbehaved.tls12_after_early_data");
   assert.equal(p.client.error?.alert, "illegal_parameter");
 });
+
+Deno.test("record_size_limit in TLS 1.2: each side's records stay within the other's plaintext limit", async () => {
+  const p = await pair12({ client: { recordSizeLimit: 64 }, server: { recordSizeLimit: 100 } });
+  await handshake(p);
+  const sizes = { client: [] as number[], server: [] as number[] };
+  const watch = (who: "client" | "server") =>
+    onRecords(who, (rec) => {
+      if (rec.type === CT.applicationData) sizes[who].push(rec.body.length - 8 - 16); // explicit nonce, tag
+      return rec;
+    });
+  const data = new Uint8Array(1000).fill(7);
+  assert.equal(p.client.write(data), 1000);
+  assert.equal(p.server.write(data), 1000);
+  transfer(p, chain(watch("client"), watch("server")));
+  assert.deepEqual(drain(p.server), data);
+  assert.deepEqual(drain(p.client), data);
+  assert.ok(
+    sizes.client.length >= 10 && sizes.client.every((n) => n <= 100),
+    `client records ${sizes.client}`,
+  );
+  assert.ok(
+    sizes.server.length >= 16 && sizes.server.every((n) => n <= 64),
+    `server records ${sizes.server}`,
+  );
+});
