@@ -149,3 +149,27 @@ for (const aead of ALL) {
     }
   });
 }
+
+Deno.test("AES-GCM with per-key state matches noble's gcm() on random keys, nonces, AAD and lengths", async () => {
+  const { gcm } = await import("@noble/ciphers/aes.js");
+  let x = 12345;
+  const rand = (n: number) =>
+    Uint8Array.from({ length: n }, () => (x = (x * 1103515245 + 12345) >>> 0) >>> 24);
+  for (const aead of [AES_128_GCM, AES_256_GCM]) {
+    for (let i = 0; i < 60; i++) {
+      const key = rand(aead.keyLen), nonce = rand(12), aad = rand(i % 3 === 0 ? 0 : 1 + (i * 7) % 40);
+      const len = [0, 1, 15, 16, 17, 100, 1000, 16384][i % 8]!;
+      // Views at odd offsets, as records are sliced out of larger buffers.
+      const buf = rand(len + 3);
+      const plaintext = buf.subarray(3);
+      const k = aead.importKey(key);
+      const sealed = k.seal(nonce, aad, plaintext);
+      assert.deepEqual(sealed, gcm(key, nonce, aad).encrypt(plaintext.slice()), `${aead.name} len ${len}`);
+      const shifted = new Uint8Array(sealed.length + 1);
+      shifted.set(sealed, 1);
+      assert.deepEqual(k.open(nonce, aad, shifted.subarray(1)), plaintext);
+      // The same key again: the shared GHASH table must not carry state between records.
+      assert.deepEqual(k.seal(nonce, aad, plaintext), sealed);
+    }
+  }
+});
