@@ -12,7 +12,7 @@ export interface HandshakeInfo {
   readonly version: "TLSv1.3" | "TLSv1.2";
   /** The cipher suite name, e.g. "TLS_AES_128_GCM_SHA256". */
   readonly cipherSuite: string;
-  /** The key exchange group name, e.g. "x25519". */
+  /** The key exchange group name, e.g. "x25519"; "none" for a resumed TLS 1.2 session (no key exchange). */
   readonly group: string;
   /** The negotiated ALPN protocol, if any. */
   readonly alpn: string | undefined;

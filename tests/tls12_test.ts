@@ -115,7 +115,10 @@ for (const suite of TLS12_SUITES) {
     Deno.test(`tls12: ${suite.name} over ${group}: handshake, data both ways, the same view on both sides`, async () => {
       const p = await pair12({
         keyType: suite.auth === "rsa" ? "rsa-2048" : "ecdsa-p256",
-        client: { cipherSuites: [suite.name], groups: [group] },
+        // The client also lists P-256, the ECDSA certificate's curve (RFC 8422 §5.3); the server's one group
+        // decides the key exchange.
+        client: { cipherSuites: [suite.name], groups: [...new Set([group, "secp256r1" as const])] },
+        server: { groups: [group] },
       });
       await handshake(p);
       for (const e of [p.client, p.server]) {
@@ -556,10 +559,10 @@ Deno.test("bad input: a ServerKeyExchange signature over other bytes is decrypt_
 });
 
 Deno.test("bad input: a ServerKeyExchange for a group not offered is illegal_parameter", async () => {
-  const p = await pair12({ client: { groups: ["x25519"] } });
+  const p = await pair12({ client: { groups: ["x25519", "secp256r1"] } });
   const f = editSke((b) => {
     const ske = decodeServerKeyExchange12(b);
-    const params = encodeEcdheParams(0x0017, ske.publicKey);
+    const params = encodeEcdheParams(0x0018, ske.publicKey);
     return new Writer().bytes(params).u16(ske.scheme).vec(2, ske.signature).finish();
   });
   await rejects(p, "client", "illegal_parameter", "peer_misbehaved.unoffered_group", f);
@@ -810,4 +813,17 @@ Deno.test("record_size_limit in TLS 1.2: each side's records stay within the oth
     sizes.server.length >= 16 && sizes.server.every((n) => n <= 64),
     `server records ${sizes.server}`,
   );
+});
+
+Deno.test("certificates: an ECDSA certificate only on a curve the client lists (RFC 8422 §5.3), else another", async () => {
+  const p384 = await certFor("ecdsa-p384"), rsa = await certFor("rsa-2048");
+  const both = { certificates: [{ chain: p384.chain, key: p384.key }, { chain: rsa.chain, key: rsa.key }] };
+  const p = await pair12({ client: { groups: ["x25519", "secp256r1"] }, server: both });
+  await handshake(p);
+  assert.equal(p.client.handshakeInfo?.cipherSuite, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+  const q = await pair12({ client: { groups: ["x25519", "secp384r1"] }, server: both });
+  await handshake(q);
+  assert.equal(q.client.handshakeInfo?.cipherSuite, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
+  const only = await pair12({ client: { groups: ["x25519"] } }); // the default P-256 certificate alone
+  await rejects(only, "server", "handshake_failure", "peer_incompatible.no_common_cipher_suite");
 });

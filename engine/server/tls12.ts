@@ -98,10 +98,17 @@ export function chooseVersion(cx: Context, ch: ClientHello, where: string): numb
   return version;
 }
 
-/** Key types that sign for a suite's authentication (RFC 8422 §5.1: Ed25519 signs for ECDSA suites). */
-function signsFor(cert: ServerCert, suite: Tls12Suite): boolean {
+/**
+ * Whether a certificate can authenticate a suite: an RSA key for ECDHE_RSA; an ECDSA or Ed25519 key for
+ * ECDHE_ECDSA (RFC 8422 §5.1), and an ECDSA key only on a curve the client listed in supported_groups
+ * (RFC 8422 §5.3: clients refuse others, OpenSSL with "wrong curve").
+ */
+function signsFor(cert: ServerCert, suite: Tls12Suite, groups: readonly number[]): boolean {
   const t = cert.key.type;
-  return suite.auth === "rsa" ? t === "rsa" || t === "rsa-pss" : t !== "rsa" && t !== "rsa-pss";
+  if (suite.auth === "rsa") return t === "rsa" || t === "rsa-pss";
+  if (t === "ec-p256") return groups.includes(0x0017);
+  if (t === "ec-p384") return groups.includes(0x0018);
+  return t === "ed25519";
 }
 
 /** What the server decided from a TLS 1.2 ClientHello. */
@@ -233,10 +240,14 @@ export function startServer12(
     "ClientHello.signature_algorithms",
     "supported_signature_algorithms",
   );
+  const sg = findExtension(exts, E.supportedGroups);
+  const groups = sg === undefined
+    ? []
+    : decodeU16List(sg, "ClientHello.supported_groups", "named_group_list");
   let chosen: { suite: Tls12Suite; cert: ServerCert; scheme: number } | undefined;
   for (const suite of cx.cfg.suites12) {
     if (!ch.cipherSuites.includes(suite.id)) continue;
-    const certs = setup.certs.filter((c) => signsFor(c, suite));
+    const certs = setup.certs.filter((c) => signsFor(c, suite, groups));
     const picked = pickCertificate(certs, clientSchemes, serverName, true);
     if (picked) {
       chosen = { suite, ...picked };
@@ -251,10 +262,6 @@ export function startServer12(
       where,
     );
   }
-  const sg = findExtension(exts, E.supportedGroups);
-  const groups = sg === undefined
-    ? []
-    : decodeU16List(sg, "ClientHello.supported_groups", "named_group_list");
   // The hybrid X25519MLKEM768 is TLS 1.3 only.
   const group = cx.cfg.groups.find((g) => g.name !== "X25519MLKEM768" && groups.includes(g.id));
   if (!group) {

@@ -3,20 +3,37 @@
 /**
  * Glue for interop tests against real peers on 127.0.0.1 (openssl s_server/s_client, gnutls-serv/cli):
  * a {@linkcode Scope} that owns every child process, socket, listener and temp directory of one test and
- * releases them all, whatever happened; a peer process whose output can be awaited line by line; and a line
- * reader over {@linkcode TlsSocket}. Only `node:` APIs, so the files run on Deno, Node and Bun alike.
+ * releases them all, whatever happened; a peer process whose output can be awaited line by line; a line
+ * reader over {@linkcode TlsSocket}; {@linkcode watchTls}, which records what an engine reports (alerts, key
+ * log, sessions, handshakes); and gnutls-serv's start and stop. Only `node:` APIs, so the files run on Deno,
+ * Node and Bun alike.
  *
  * @module
  */
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Bio, HandshakeInfo, TlsEngine } from "../../mod.ts";
+import {
+  type AlertInfo,
+  type Bio,
+  createBioPair,
+  createServer,
+  type HandshakeInfo,
+  loadPrivateKey,
+  on,
+  type ServerConfig,
+  type SigningKey,
+  type TlsEngine,
+  TlsError,
+  type TlsSession,
+} from "../../mod.ts";
 import { connectTls, type TlsStream } from "../../adapters/stream.ts";
 import { nodeSocketStreams } from "../../adapters/node.ts";
+import { generateChain, type TestChain, type TestKeyType } from "../_pki.ts";
 
 /**
  * A TLS connection over a socket for step-by-step tests: `handshake()`, then `read()` (null at the peer's
@@ -78,6 +95,80 @@ export class TlsSocket {
 /** Drive `engine` over `socket` (see {@linkcode TlsSocket}). */
 export function pumpSocket(engine: TlsEngine, network: Bio, socket: net.Socket): TlsSocket {
   return new TlsSocket(engine, network, socket);
+}
+
+/** A {@linkcode TlsSocket} with a line reader and what its engine reported along the way. */
+export interface WatchedTls {
+  readonly engine: TlsEngine;
+  readonly tls: TlsSocket;
+  readonly lines: LineReader;
+  /** Alerts in order, as `sent warning close_notify` or `received fatal handshake_failure`. */
+  readonly alerts: string[];
+  /** Key log lines (the `keylog` event). */
+  readonly keylog: string[];
+  /** Resumable sessions (the `session` event; clients only). */
+  readonly sessions: TlsSession[];
+  /** Every `handshake` event: exactly one for a connection, whatever the peer asks later. */
+  readonly handshakes: HandshakeInfo[];
+}
+
+/**
+ * Drive `engine` over `socket` (see {@linkcode pumpSocket}), recording its alerts, key log, sessions and
+ * handshakes.
+ *
+ * @param engine The engine.
+ * @param network The engine's network-side BIO.
+ * @param socket The connected socket.
+ * @returns The connection and its records.
+ */
+export function watchTls(engine: TlsEngine, network: Bio, socket: net.Socket): WatchedTls {
+  const tls = pumpSocket(engine, network, socket);
+  const watched: WatchedTls = {
+    engine,
+    tls,
+    lines: new LineReader(tls),
+    alerts: [],
+    keylog: [],
+    sessions: [],
+    handshakes: [],
+  };
+  on(engine, "alert", (a: AlertInfo) => watched.alerts.push(`${a.direction} ${a.level} ${a.name}`));
+  on(engine, "keylog", (line) => watched.keylog.push(line));
+  on(engine, "session", (session) => watched.sessions.push(session));
+  on(engine, "handshake", (info) => watched.handshakes.push(info));
+  return watched;
+}
+
+/**
+ * Expect `promise` to fail with a {@linkcode TlsError} of `code` (and `alert`, when given).
+ *
+ * @param promise What should fail (a handshake, a read).
+ * @param code The error code, e.g. `alert_received.handshake_failure`.
+ * @param alert The alert the error carries, sent or received.
+ * @returns The error.
+ */
+export async function expectTlsError(
+  promise: Promise<unknown>,
+  code: string,
+  alert?: string,
+): Promise<TlsError> {
+  const outcome = await promise.then((value) => value, (e: unknown) => e);
+  assert.ok(outcome instanceof TlsError, `expected a TlsError ${code}, got ${String(outcome)}`);
+  assert.equal(outcome.code, code, outcome.message);
+  if (alert !== undefined) assert.equal(outcome.alert, alert, outcome.message);
+  return outcome;
+}
+
+/**
+ * A key log file as a peer wrote it (NSS SSLKEYLOGFILE format).
+ *
+ * @param path The file.
+ * @returns Its lines, without comments and blank lines.
+ */
+export function readKeyLogFile(path: string): string[] {
+  return readFileSync(path, "utf8").split("\n").map((l) => l.trim()).filter((l) =>
+    l !== "" && !l.startsWith("#")
+  );
 }
 
 /** How long one interop case may take before everything it started is killed. */
@@ -387,6 +478,50 @@ export async function scoped<T>(fn: (scope: Scope) => Promise<T>, timeoutMs = CA
   }
 }
 
+/**
+ * Start `gnutls-serv` with `args` (everything but `-p`) on a free port, and wait until it listens. It cannot
+ * pick its own port, has no option to bind one address (it listens on every interface; tests connect to
+ * 127.0.0.1), and keeps running when the bind fails: a port taken in the meantime means killing it and
+ * trying another.
+ *
+ * @param scope Owns the process.
+ * @param args Its arguments, without the port.
+ * @param env Extra environment variables (e.g. `SSLKEYLOGFILE`), set through env(1), which execs gnutls-serv.
+ * @returns The running server and its port.
+ * @throws {Error} If three free ports in a row could not be bound.
+ */
+export async function startGnutlsServ(
+  scope: Scope,
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<{ server: Peer; port: number }> {
+  for (let attempt = 1;; attempt++) {
+    const port = await freePort();
+    const vars = Object.entries(env).map(([name, value]) => `${name}=${value}`);
+    const command = ["gnutls-serv", "-p", String(port), ...args];
+    const server = vars.length > 0
+      ? scope.spawn("env", [...vars, ...command])
+      : scope.spawn(command[0]!, command.slice(1));
+    const [, outcome] = await server.waitFor(/listening on IPv4 \S+ port \d+\.\.\.(done|.*failed.*)$/m);
+    if (outcome === "done") return { server, port };
+    await server.kill();
+    if (attempt === 3) throw new Error(`gnutls-serv cannot listen on a free port\n${server.output}`);
+  }
+}
+
+/**
+ * Stop `gnutls-serv` with SIGTERM and wait: it then flushes its stdout (its session reports, which a pipe
+ * keeps buffered) and exits.
+ *
+ * @param server The running gnutls-serv.
+ */
+export async function stopGnutlsServ(server: Peer): Promise<void> {
+  // It serves on after a session; give it a moment to finish logging this one.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  server.child.kill("SIGTERM");
+  await server.exited;
+}
+
 /** Reads text lines from a {@linkcode TlsSocket}, keeping what follows a line for the next call. */
 export class LineReader {
   readonly #tls: TlsSocket;
@@ -420,4 +555,67 @@ export class LineReader {
       this.#buffered += this.#decoder.decode(data, { stream: true });
     }
   }
+}
+
+// ---- certificates -------------------------------------------------------------------------------------
+
+const chains = new Map<string, Promise<TestChain>>();
+
+/** A CA-issued chain (root → intermediate → leaf, for "localhost") for a server of `type`, made once. */
+export function serverChain(type: TestKeyType): Promise<TestChain> {
+  let chain = chains.get(type);
+  if (!chain) {
+    chain = generateChain({ keyType: type, intermediate: true, dnsNames: ["localhost"] });
+    chains.set(type, chain);
+  }
+  return chain;
+}
+
+/** A client chain (root → leaf) with the clientAuth key purpose, made once. */
+export function clientChain(): Promise<TestChain> {
+  let chain = chains.get("client");
+  if (!chain) {
+    chain = generateChain({
+      dnsNames: ["client.test"],
+      eku: ["clientAuth"],
+      commonName: "airlock test client",
+    });
+    chains.set("client", chain);
+  }
+  return chain;
+}
+
+/** A certificate entry for our engines from a generated chain. */
+export async function certified(chain: TestChain): Promise<{ chain: Uint8Array[]; key: SigningKey }> {
+  return { chain: chain.chain, key: await loadPrivateKey(chain.keyPkcs8) };
+}
+
+/** Accept `client`'s connection (the `program` it runs) on `listener` and drive our server over it. */
+export async function acceptServer(
+  program: string,
+  listener: Listener,
+  client: Peer,
+  config: ServerConfig,
+): Promise<WatchedTls> {
+  const socket = await Promise.race([
+    listener.next(),
+    client.exited.then(() =>
+      Promise.reject(new Error(`${program} exited before connecting\n${client.output}`))
+    ),
+  ]);
+  const { engine, network } = createBioPair();
+  return watchTls(createServer(config, engine), network, socket);
+}
+
+/** Assert what every TLS 1.2 handshake in the interop tests settles on. */
+export function assertTls12(
+  info: HandshakeInfo,
+  suite?: { readonly name: string },
+  group?: { readonly name: string },
+): void {
+  assert.equal(info.version, "TLSv1.2");
+  assert.equal(info.extendedMasterSecret, true);
+  assert.equal(info.helloRetry, false);
+  if (suite) assert.equal(info.cipherSuite, suite.name);
+  if (group) assert.equal(info.group, group.name);
 }
