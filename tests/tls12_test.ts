@@ -110,15 +110,30 @@ function sendBoth(p: Pair, n = 5000): void {
 
 const GROUPS = ["x25519", "secp256r1", "secp384r1"] as const;
 
+/** Who speaks what: a 1.2-only client with a 1.2–1.3 server, and a 1.2–1.3 client with a 1.2-only server. */
+const MIXES = [
+  { label: "1.2 client × 1.2-1.3 server", client: { maxVersion: "TLSv1.2" }, server: {} },
+  {
+    label: "1.2-1.3 client × 1.2 server",
+    client: { maxVersion: "TLSv1.3" },
+    server: { maxVersion: "TLSv1.2" },
+  },
+] as const;
+
 for (const suite of TLS12_SUITES) {
-  for (const group of GROUPS) {
-    Deno.test(`tls12: ${suite.name} over ${group}: handshake, data both ways, the same view on both sides`, async () => {
+  for (const [g, group] of GROUPS.entries()) {
+    const mix = MIXES[g % 2]!;
+    Deno.test(`tls12: ${suite.name} over ${group}, ${mix.label}: handshake, data both ways, one view`, async () => {
       const p = await pair12({
         keyType: suite.auth === "rsa" ? "rsa-2048" : "ecdsa-p256",
         // The client also lists P-256, the ECDSA certificate's curve (RFC 8422 §5.3); the server's one group
         // decides the key exchange.
-        client: { cipherSuites: [suite.name], groups: [...new Set([group, "secp256r1" as const])] },
-        server: { groups: [group] },
+        client: {
+          ...mix.client,
+          cipherSuites: [suite.name, "TLS_AES_128_GCM_SHA256"],
+          groups: [...new Set([group, "secp256r1" as const])],
+        },
+        server: { ...mix.server, groups: [group] },
       });
       await handshake(p);
       for (const e of [p.client, p.server]) {
@@ -826,4 +841,52 @@ Deno.test("certificates: an ECDSA certificate only on a curve the client lists (
   assert.equal(q.client.handshakeInfo?.cipherSuite, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
   const only = await pair12({ client: { groups: ["x25519"] } }); // the default P-256 certificate alone
   await rejects(only, "server", "handshake_failure", "peer_incompatible.no_common_cipher_suite");
+});
+
+Deno.test("bad input: a ServerHelloDone with a body is decode_error", async () => {
+  const p = await pair12();
+  await rejects(
+    p,
+    "client",
+    "decode_error",
+    "invalid_message.trailing_bytes",
+    editPlain("server", H.serverHelloDone, () => Uint8Array.of(0)),
+  );
+});
+
+Deno.test("bad input: a truncated CertificateRequest is decode_error", async () => {
+  const p = await pair12({ server: { clientAuth: { verifyPeer: () => true } } });
+  const f = editPlain("server", H.certificateRequest, (b) => b.subarray(0, b.length - 1));
+  await rejects(p, "client", "decode_error", "invalid_message.too_short", f);
+});
+
+Deno.test("bad input: a truncated NewSessionTicket is decode_error", async () => {
+  const p = await pair12();
+  const f = editPlain("server", H.newSessionTicket, (b) => b.subarray(0, b.length - 1));
+  await rejects(p, "client", "decode_error", "invalid_message.too_short", f);
+});
+
+Deno.test("bad input: a client Certificate whose list length overruns is decode_error", async () => {
+  const client = await generateChain({ dnsNames: ["client.test"], eku: ["clientAuth"] });
+  const p = await pair12({
+    client: { clientCertificate: { chain: client.chainPem, key: await loadPrivateKey(client.keyPem) } },
+    server: { clientAuth: { required: true, trustAnchors: [client.rootPem] } },
+  });
+  const f = editPlain(
+    "client",
+    H.certificate,
+    (b) => Uint8Array.of(b[0]!, b[1]!, b[2]! + 1, ...b.subarray(3)),
+  );
+  await rejects(p, "server", "decode_error", "invalid_message.too_short", f);
+});
+
+Deno.test("bad input: a NewSessionTicket the ServerHello did not promise is unexpected_message", async () => {
+  const p = await pair12({ client: { offerTickets: false } });
+  // The server sends none without the client's session_ticket; inject one where CCS is due.
+  const f = onRecords("server", (rec) => {
+    if (rec.type !== CT.changeCipherSpec) return rec;
+    const nst = frame(H.newSessionTicket, Uint8Array.of(0, 0, 0, 0, 0, 1, 9));
+    return [{ type: CT.handshake, version: 0x0303, body: nst }, rec];
+  });
+  await rejects(p, "client", "unexpected_message", "peer_misbehaved.unexpected_message", f);
 });
