@@ -849,7 +849,7 @@ Deno.test("bad input: a ServerHelloDone with a body is decode_error", async () =
     p,
     "client",
     "decode_error",
-    "invalid_message.trailing_bytes",
+    "invalid_message.trailing_data",
     editPlain("server", H.serverHelloDone, () => Uint8Array.of(0)),
   );
 });
