@@ -76,7 +76,7 @@ function makeAead(name: Aead["name"], keyLen: number, prepare: (key: Uint8Array)
       if (key.length !== keyLen) {
         throw new RangeError(`Cannot import ${name} key: expected ${keyLen} bytes, got ${key.length}`);
       }
-      const k = prepare(key.slice());
+      const k = prepare(new Uint8Array(key)); // a copy, even of a Node Buffer (whose slice() is a view)
       return Object.freeze({
         seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
           checkNonce(nonce);
@@ -107,9 +107,12 @@ function chachaKey(key: Uint8Array): AeadKey {
 
 const ZERO_BLOCK = new Uint8Array(16);
 
-/** `bytes`, or a copy of it when its offset is not 4-byte aligned (noble's CTR reads 32-bit words). */
+/**
+ * `bytes`, or a copy of it when its offset is not 4-byte aligned (noble's CTR reads 32-bit words). The copy is
+ * made with the Uint8Array constructor: a Node Buffer's own `slice()` is a view at the same offset.
+ */
 function aligned(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  return bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
 }
 
 /**

@@ -173,3 +173,18 @@ Deno.test("AES-GCM with per-key state matches noble's gcm() on random keys, nonc
     }
   }
 });
+
+Deno.test("AES-GCM seal() and open() take Node Buffer views at odd offsets (Buffer#slice is a view)", async () => {
+  const { Buffer } = await import("node:buffer");
+  const key = Buffer.alloc(17, 5).subarray(1);
+  const k = AES_128_GCM.importKey(key);
+  key.fill(0); // importKey copied it
+  const plain = Buffer.from("0123456789abcdefXYZ").subarray(3);
+  const sealed = k.seal(new Uint8Array(12), Buffer.alloc(14).subarray(1), plain);
+  const ct = Buffer.concat([Buffer.alloc(1), sealed]).subarray(1);
+  assert.deepEqual(k.open(new Uint8Array(12), new Uint8Array(13), ct), new Uint8Array(plain));
+  assert.deepEqual(
+    AES_128_GCM.importKey(new Uint8Array(16).fill(5)).seal(new Uint8Array(12), new Uint8Array(13), plain),
+    sealed,
+  );
+});
