@@ -104,7 +104,8 @@ export function checkSignature(
     }
     return next();
   };
-  const ok = verifySignature(sig.scheme, publicKey, content, sig.signature);
+  // In TLS 1.2 (where `pkcs1` is allowed), an ECDSA scheme does not bind the curve.
+  const ok = verifySignature(sig.scheme, publicKey, content, sig.signature, pkcs1);
   return typeof ok === "boolean" ? decide(ok) : { pending: ok.then(decide) };
 }
 

@@ -280,6 +280,7 @@ async function verifyRsa(
  * @param key The signer's public key.
  * @param message The signed bytes.
  * @param signature The signature.
+ * @param tls12 TLS 1.2 rules: an ECDSA scheme fixes the hash only, and the key's own curve is used.
  * @returns Whether the signature is valid; a promise for RSA keys.
  */
 export function verifySignature(
@@ -287,9 +288,25 @@ export function verifySignature(
   key: PublicKey,
   message: Uint8Array,
   signature: Uint8Array,
+  tls12 = false,
 ): boolean | Promise<boolean> {
   const info = SCHEMES.get(scheme);
-  if (info === undefined || info.key !== key.type) return false;
+  if (info === undefined) return false;
+  if (tls12 && info.kind === "ecdsa" && (key.type === "ec-p256" || key.type === "ec-p384") && key.raw) {
+    // TLS 1.2 (RFC 5246 §7.4.1.4.1, RFC 8422): the code point names ECDSA and a hash, not a curve; OpenSSL signs
+    // with a P-384 key under ecdsa_secp256r1_sha256. So the key's curve, the scheme's hash.
+    const digest = info.hash === "SHA-256" ? sha256(message) : sha384(message);
+    try {
+      return CURVES[key.type].curve.verify(signature, digest, key.raw, {
+        prehash: false,
+        lowS: false,
+        format: "der",
+      });
+    } catch {
+      return false;
+    }
+  }
+  if (info.key !== key.type) return false;
   if (info.kind === "pss" || info.kind === "pkcs1") return verifyRsa(info, key, message, signature);
   if (key.raw === undefined) return false;
   try {

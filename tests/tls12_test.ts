@@ -890,3 +890,27 @@ Deno.test("bad input: a NewSessionTicket the ServerHello did not promise is unex
   });
   await rejects(p, "client", "unexpected_message", "peer_misbehaved.unexpected_message", f);
 });
+
+Deno.test("certificates: a P-384 key signing ecdsa_secp256r1_sha256 (as OpenSSL does in TLS 1.2) verifies", async () => {
+  const { createPrivateKey, sign } = await import("node:crypto");
+  const { Buffer } = await import("node:buffer");
+  const t = await generateTestCertificate("ecdsa-p384");
+  const priv = createPrivateKey({ key: Buffer.from(t.keyPkcs8), format: "der", type: "pkcs8" });
+  const key = await loadPrivateKey(t.keyPkcs8);
+  const { customSigningKey } = await import("../mod.ts");
+  // In TLS 1.2 the code point only says "ECDSA with SHA-256": the curve is the certificate's.
+  const sha256Only = customSigningKey(
+    key.publicKey,
+    [0x0403],
+    (_s, m) => new Uint8Array(sign("sha256", m, priv)),
+  );
+  const p = await pair12({ server: { certificates: [{ chain: t.chain, key: sha256Only }] } });
+  await handshake(p);
+  assert.equal(p.client.handshakeInfo?.signatureScheme, "ecdsa_secp256r1_sha256");
+  // The same signature in TLS 1.3 would bind the curve: a 1.3 client refuses it (decrypt_error).
+  const q = await pair12({
+    client: { maxVersion: "TLSv1.3", minVersion: "TLSv1.3" },
+    server: { certificates: [{ chain: t.chain, key: sha256Only }] },
+  });
+  await rejects(q, "client", "decrypt_error", "certificate.bad_signature");
+});
