@@ -1,0 +1,266 @@
+/**
+ * airlock as a bench `Impl`: an engine and its BIO pair, pumped over a `Link` (a synchronous memory link to
+ * another airlock engine, or a Duplex facing node:tls).
+ * @module
+ */
+
+import {
+  type Bio,
+  type CertifiedKey,
+  type CipherSuiteName,
+  type CommonConfig,
+  createBioPair,
+  createClient,
+  createServer,
+  type HandshakeInfo,
+  loadPrivateKey,
+  on,
+  type ServerConfig,
+  SslError,
+  type TlsEngine,
+  type TlsSession,
+} from "../mod.ts";
+import { generateTestCertificate, type TestKeyType } from "../tests/_pki.ts";
+import {
+  type Case,
+  caseKey,
+  type End,
+  groupsOf,
+  type Impl,
+  type Link,
+  linkOf,
+  type Negotiated,
+  type Side,
+} from "./_common.ts";
+
+let spare: Uint8Array | undefined = new Uint8Array(16384);
+
+/**
+ * One engine over one link. Every event (bytes in, the link drained, an async operation done, a write)
+ * runs `#step()`, which loops until nothing moves: bytes from the link into the BIO, the handshake, reads
+ * (plaintext to `onData`), queued writes, and the BIO's output to the link.
+ */
+class AirlockSide implements Side {
+  readonly ready: Promise<void>;
+  onData: ((chunk: Uint8Array) => void) | undefined;
+  readonly #engine: TlsEngine;
+  readonly #network: Bio;
+  readonly #link: Link;
+  readonly #inbox: Uint8Array[] = [];
+  readonly #writes: { data: Uint8Array; done: () => void }[] = [];
+  #session: TlsSession | undefined;
+  #done = false;
+  #closed = false;
+  #stepping = false;
+  #again = false;
+  #async = false;
+  #blocked = false;
+  #resolve!: () => void;
+  #reject!: (e: unknown) => void;
+
+  constructor(engine: TlsEngine, network: Bio, link: Link) {
+    this.#engine = engine;
+    this.#network = network;
+    this.#link = link;
+    this.ready = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.ready.catch(() => {}); // the caller sees the failure through `ready`; no unhandled rejection
+    on(engine, "session", (s) => (this.#session = s));
+    link.onBytes((bytes) => {
+      this.#inbox.push(bytes);
+      this.#step();
+    });
+    link.onDrain(() => {
+      this.#blocked = false;
+      this.#step();
+    });
+    queueMicrotask(() => this.#step()); // a client speaks first
+  }
+
+  write(data: Uint8Array): void | Promise<void> {
+    if (data.length === 0) return;
+    let done!: () => void;
+    const p = new Promise<void>((r) => (done = r));
+    this.#writes.push({ data, done });
+    this.#step();
+    // Accepted at once (the usual case in memory): no promise for the caller to wait on.
+    if (this.#writes.length === 0 && !this.#blocked) return;
+    return p;
+  }
+
+  negotiated(): Negotiated {
+    const i: HandshakeInfo | undefined = this.#engine.handshakeInfo;
+    return { version: i?.version, suite: i?.cipherSuite, group: i?.group };
+  }
+
+  resumed(): boolean {
+    return this.#engine.handshakeInfo?.resumed ?? false;
+  }
+
+  session(): unknown {
+    return this.#session;
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  #step(): void {
+    if (this.#closed) return;
+    if (this.#stepping) {
+      this.#again = true;
+      return;
+    }
+    this.#stepping = true;
+    try {
+      do {
+        this.#again = false;
+        this.#feed();
+        if (!this.#done) {
+          const r = this.#engine.doHandshake();
+          if (r === 1) {
+            this.#done = true;
+            this.#again = true;
+            this.#resolve();
+          } else this.#want(r);
+        } else {
+          this.#readAll();
+          this.#writeQueued();
+        }
+        this.#flush();
+      } while (this.#again && !this.#closed);
+    } catch (e) {
+      this.#closed = true;
+      this.#reject(e);
+    } finally {
+      this.#stepping = false;
+    }
+  }
+
+  /** Link bytes into the BIO, as many as fit. */
+  #feed(): void {
+    while (this.#inbox.length > 0) {
+      const head = this.#inbox[0]!;
+      const n = this.#network.write(head);
+      if (n > 0) this.#again = true;
+      if (n === head.length) this.#inbox.shift();
+      else {
+        this.#inbox[0] = head.subarray(n);
+        return;
+      }
+    }
+  }
+
+  /** The BIO's output to the link. */
+  #flush(): void {
+    if (this.#network.pending() === 0) return;
+    if (!this.#link.send(this.#network.read())) this.#blocked = true;
+    this.#again = true;
+  }
+
+  #readAll(): void {
+    // One read buffer for all sides (so that idle connections do not each hold one), unless a read is
+    // already using it further up the stack (a side answering its peer synchronously).
+    const buf = spare ?? new Uint8Array(16384);
+    spare = undefined;
+    try {
+      for (;;) {
+        const n = this.#engine.read(buf);
+        if (n <= 0) return this.#want(n);
+        this.onData?.(buf.subarray(0, n));
+      }
+    } finally {
+      spare = buf;
+    }
+  }
+
+  #writeQueued(): void {
+    while (this.#writes.length > 0 && !this.#blocked) {
+      const head = this.#writes[0]!;
+      const n = this.#engine.write(head.data);
+      if (n <= 0) return this.#want(n);
+      this.#again = true;
+      if (n === head.data.length) {
+        this.#writes.shift();
+        head.done();
+      } else head.data = head.data.subarray(n);
+    }
+  }
+
+  /** Act on a non-positive return: only a real failure throws. */
+  #want(ret: number): void {
+    const e = this.#engine.getError(ret);
+    if (e === SslError.WANT_READ || e === SslError.WANT_WRITE || e === SslError.ZERO_RETURN) return;
+    if (e === SslError.WANT_ASYNC) {
+      if (!this.#async) {
+        this.#async = true;
+        void this.#engine.asyncWait().then(() => {
+          this.#async = false;
+          this.#step();
+        });
+      }
+      return;
+    }
+    throw this.#engine.error ?? new Error(`airlock stopped with error code ${e}`);
+  }
+}
+
+const keys = new Map<TestKeyType, CertifiedKey>();
+
+/** Load the certificates and keys the cases need (connections are then set up synchronously). */
+export async function prepareAirlock(types: Iterable<TestKeyType>): Promise<void> {
+  for (const t of types) {
+    if (keys.has(t)) continue;
+    const cert = await generateTestCertificate(t);
+    keys.set(t, { chain: cert.chain, key: await loadPrivateKey(cert.keyPkcs8) });
+  }
+}
+
+/** What pins a case on either role: one version, one suite, its groups. */
+function pinned(c: Case): CommonConfig {
+  const version = c.version as NonNullable<CommonConfig["minVersion"]>;
+  return {
+    cipherSuites: [c.suite as CipherSuiteName],
+    groups: groupsOf(c),
+    minVersion: version,
+    maxVersion: version,
+  };
+}
+
+/** One server config per case, so that its ticket keys are shared and sessions resume. */
+const serverConfigs = new Map<string, ServerConfig>();
+
+function serverConfig(c: Case): ServerConfig {
+  const id = caseKey(c);
+  let config = serverConfigs.get(id);
+  if (!config) {
+    const ck = keys.get(c.cert);
+    if (!ck) throw new Error(`prepareAirlock() did not load the ${c.cert} key`);
+    config = { certificates: [ck], ...pinned(c), tickets: { count: 1 } };
+    serverConfigs.set(id, config);
+  }
+  return config;
+}
+
+/** airlock, both roles. The client accepts any chain (`verifyPeer: () => true`): no chain validation. */
+export const airlock: Impl = {
+  name: "airlock",
+  pumps: true,
+  unsupported: (c) => (c.version === "TLSv1.1" ? "airlock speaks TLS 1.2 and 1.3 only" : undefined),
+  client(c: Case, end: End, session?: unknown): Side {
+    const { engine, network } = createBioPair();
+    const tls = createClient({
+      serverName: "localhost",
+      verifyPeer: () => true,
+      ...pinned(c),
+      ...(session ? { session: session as TlsSession } : {}),
+    }, engine);
+    return new AirlockSide(tls, network, linkOf(end));
+  },
+  server(c: Case, end: End): Side {
+    const { engine, network } = createBioPair();
+    return new AirlockSide(createServer(serverConfig(c), engine), network, linkOf(end));
+  },
+};
