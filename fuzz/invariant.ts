@@ -9,6 +9,7 @@
  * - `read()` returns bytes before the handshake is done, or bytes the peer never sealed (plaintext from a record
  *   that failed authentication);
  * - a failed engine does not stay failed with the same error;
+ * - `keyUpdate()` on a TLS 1.2 connection does anything but refuse locally (`local.key_update_tls12`);
  * - it does not stop: WANT_READ once the transport has ended, or no end within the step budget;
  * - what it holds grows past its bounds (queued output, buffered plaintext).
  * @module
@@ -40,7 +41,7 @@ export interface RunOptions {
   readonly shutdownAfter?: number;
   /** Client: send this as 0-RTT data before the first doHandshake (the "early" scenario). */
   readonly earlyData?: Uint8Array;
-  /** Call `keyUpdate()` once connected (default no). */
+  /** Call `keyUpdate()` once connected (default no; on TLS 1.2 it must be refused with a local error). */
   readonly keyUpdate?: boolean;
   /** At most this many rounds of engine calls (default 2 000 + the input's length). */
   readonly maxSteps?: number;
@@ -189,8 +190,13 @@ export async function runEngineOnInput(
     }
     if (opts.keyUpdate && !updated) {
       const r = e.keyUpdate(true);
-      check("keyUpdate", r);
-      if (r < 0 && isFatal(e, r)) return true;
+      // TLS 1.2 has no KeyUpdate: refused with a local error, and the connection goes on.
+      const tls12 = e.handshakeInfo?.version === "TLSv1.2";
+      if (tls12 && r >= 0) throw violation(`keyUpdate on TLS 1.2 returned ${r}`);
+      if (!(tls12 && e.getError(r) === SslError.SSL && e.error?.code === "local.key_update_tls12")) {
+        check("keyUpdate", r);
+        if (r < 0 && isFatal(e, r)) return true;
+      }
       updated = true;
     }
     for (let i = 0; i < 64; i++) {

@@ -63,6 +63,8 @@ const PROGRAMS: readonly (readonly number[])[] = [
   [8, 2, 0, 7], // split the third record
   [5, 0, 0, 5], // a message length off by 5
   [14, 3, 0, 9, 0x40], // a broken ciphertext
+  [12, 4, 6], // a HelloRequest after the handshake (renegotiation, refused in TLS 1.2)
+  [12, 4, 7], // the peer's first hello again after the handshake
 ];
 
 let files = 0;

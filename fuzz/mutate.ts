@@ -5,10 +5,11 @@
  * either raw peer bytes (libFuzzer mutates real recorded flights byte by byte) or a program of record- and
  * message-level operations on one side's recorded records: drop, duplicate, reorder, split and merge records,
  * change lengths, add, remove, duplicate and reorder extensions, inject alerts, ChangeCipherSpecs, KeyUpdates,
- * tickets and application data, flip bytes inside or outside the protection. Protected records are resealed
- * with the recorded keys (the fuzzer plays a peer that knows its own keys), so mutations reach the handshake
- * and post-handshake code instead of stopping at bad_record_mac; `rawFlip` leaves a record's ciphertext broken
- * on purpose.
+ * tickets, renegotiation requests and application data, flip bytes inside or outside the protection. Protected
+ * records are resealed with the recorded keys (the fuzzer plays a peer that knows its own keys), so mutations
+ * reach the handshake and post-handshake code instead of stopping at bad_record_mac; `rawFlip` leaves a
+ * record's ciphertext broken on purpose. A TLS 1.3 record hides its type inside (outside it is
+ * application_data); a TLS 1.2 record shows it, and it is authenticated, so changing it reseals the record.
  *
  * Input layout: byte 0 = mode (bit 7: program, else raw) and knobs (chunk size, BIO capacity, actions);
  * byte 1 = scenario index; then the raw bytes or the program.
@@ -189,13 +190,13 @@ function applyProgram(
       case 6: {
         const level = c.u8() % 3;
         const desc = c.u8();
-        recs.splice(i, 0, inserted(recs, i, CT.alert, Uint8Array.of(level, desc)));
+        recs.splice(i, 0, inserted(side, recs, i, CT.alert, Uint8Array.of(level, desc)));
         ops.push(`alert@${i} ${level}/${desc}`);
         break;
       }
       case 7: {
         const v = c.u8() & 1 ? 1 : c.u8();
-        const ccs = { ...inserted(recs, i, CT.changeCipherSpec, Uint8Array.of(v)), key: undefined };
+        const ccs = { ...inserted(side, recs, i, CT.changeCipherSpec, Uint8Array.of(v)), key: undefined };
         recs.splice(i, 0, { ...ccs, type: CT.changeCipherSpec });
         ops.push(`ccs@${i} ${v}`);
         break;
@@ -231,7 +232,7 @@ function applyProgram(
         break;
       }
       case 12: {
-        const kind = c.u8() % 6;
+        const kind = c.u8() % 8;
         const body = [
           () => hs(H.keyUpdate, Uint8Array.of(0)),
           () => hs(H.keyUpdate, Uint8Array.of(1)),
@@ -239,9 +240,12 @@ function applyProgram(
           () => new Uint8Array(0),
           () => c.bytes(c.u8() % 48),
           () => hs(c.u8(), c.bytes(c.u8() % 40)),
+          // Renegotiation (TLS 1.2 refuses it): a HelloRequest, or the peer's first hello once more.
+          () => hs(H.helloRequest, new Uint8Array(0)),
+          () => firstHello(side),
         ][kind]!();
         const type = kind === 3 || kind === 4 ? CT.applicationData : CT.handshake;
-        recs.splice(i, 0, inserted(recs, i, type, body));
+        recs.splice(i, 0, inserted(side, recs, i, type, body));
         ops.push(`insert@${i} kind ${kind}`);
         break;
       }
@@ -268,6 +272,8 @@ function applyProgram(
       case 15: {
         const t = c.u8();
         r.type = [CT.handshake, CT.alert, CT.applicationData, CT.changeCipherSpec, t][t % 5]!;
+        // TLS 1.2 authenticates the type: the record is resealed as that type.
+        if (r.key !== undefined && !hidesType(side, r.key)) r.innerType = r.type;
         r.version = c.u8() & 1 ? 0x0303 : c.u16();
         ops.push(`outer ${i} ${r.type}/${r.version.toString(16)}`);
         break;
@@ -283,14 +289,26 @@ function applyProgram(
   return serialize(side, recs, ops);
 }
 
-function inserted(recs: Rec[], i: number, innerType: number, content: Uint8Array): Rec {
+function inserted(side: Side, recs: Rec[], i: number, innerType: number, content: Uint8Array): Rec {
   // The key in force at that point: the one of the nearest protected record before it (else after it).
   let key: number | undefined;
   for (let j = i - 1; j >= 0 && key === undefined; j--) key = recs[j]!.key;
   if (key === undefined && i < recs.length && recs[i]!.key !== undefined && i > 0) key = recs[i]!.key;
   const flight = recs[Math.min(i, recs.length - 1)]?.flight ?? 0;
-  const outer = key === undefined ? innerType : CT.applicationData;
+  const outer = key === undefined || !hidesType(side, key) ? innerType : CT.applicationData;
   return { type: outer, version: 0x0303, content, key, innerType, raw: undefined, flight };
+}
+
+/** Whether recorded key `key` hides the content type inside the record (TLS 1.3) or not (TLS 1.2). */
+function hidesType(side: Side, key: number): boolean {
+  return side.keys[key]!.tls12 === undefined;
+}
+
+/** The first handshake message `side` sent (its ClientHello or ServerHello). */
+function firstHello(side: Side): Uint8Array {
+  const r = side.records.find((x) => x.type === CT.handshake && x.key === undefined);
+  if (!r || r.body.length < 4) return new Uint8Array(0);
+  return r.body.subarray(0, 4 + ((r.body[1]! << 16) | (r.body[2]! << 8) | r.body[3]!));
 }
 
 function hs(type: number, body: Uint8Array): Uint8Array {
@@ -426,8 +444,7 @@ function extensionOp(r: Rec, c: Cursor): string | undefined {
 }
 
 function sealOne(side: Side, r: Rec, seqs: Map<number, number>): Uint8Array {
-  const k = side.keys[r.key!]!;
-  const p = protection(k.suite, k.secret);
+  const p = protection(side.keys[r.key!]!);
   p.seq = seqs.get(r.key!) ?? 0;
   return p.seal(r.innerType, r.content).subarray(5);
 }
@@ -448,10 +465,7 @@ function serialize(
       body = r.content;
     } else {
       let p = protections.get(r.key);
-      if (!p) {
-        const k = side.keys[r.key]!;
-        protections.set(r.key, p = protection(k.suite, k.secret));
-      }
+      if (!p) protections.set(r.key, p = protection(side.keys[r.key]!));
       // Sealed in order, so sequence numbers follow the mutated order; a raw record takes its slot.
       const sealed = p.seal(r.innerType, r.content).subarray(5);
       body = r.raw ?? sealed;

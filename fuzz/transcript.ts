@@ -6,6 +6,10 @@
  * sealed it. Because both sides are deterministic, a fresh engine with the same configuration sends the very
  * same bytes again, so the other side's recorded flights are valid input for it, and a mutated copy resealed
  * with the recorded keys gets past record protection into the handshake and post-handshake code.
+ *
+ * TLS 1.3 keys come from the `secrets` event. TLS 1.2 has none: a side's key is its half of the key block,
+ * expanded from the master secret and client random of the `keylog` line (CLIENT_RANDOM) and the server random
+ * of the ServerHello, and it protects every record after that side's ChangeCipherSpec.
  * @module
  */
 
@@ -22,9 +26,13 @@ import {
   type TlsSession,
 } from "../mod.ts";
 import { trafficKeys } from "../engine/key_schedule.ts";
-import { ContentType } from "../engine/msgs/enums.ts";
-import { HEADER_LEN, Protection } from "../engine/record/layer.ts";
-import { TicketKeys } from "../engine/session.ts";
+import { ContentType, HandshakeType } from "../engine/msgs/enums.ts";
+import { decodeServerHello } from "../engine/msgs/handshake.ts";
+import { HEADER_LEN, Protection, type RecordProtection } from "../engine/record/layer.ts";
+import { SessionCache, TicketKeys } from "../engine/session.ts";
+import { keyBlock } from "../engine/tls12.ts";
+import { fromHex } from "../suites/bytes.ts";
+import { TLS12_SUITES, tls12SuiteById } from "../suites/tls12.ts";
 import { TLS13_SUITES } from "../suites/tls13.ts";
 import { clientConfig, type Fixture, fixture, seededRandom, serverConfig } from "./_fixture.ts";
 
@@ -44,7 +52,14 @@ export interface RecordedRecord {
 /** A traffic key one side wrote with. */
 export interface RecordedKey {
   readonly suite: string;
+  /** TLS 1.3: the traffic secret; TLS 1.2: the master secret. */
   readonly secret: Uint8Array;
+  /** TLS 1.2: the randoms the key block is expanded with, and whose half of it this is. */
+  readonly tls12?: {
+    readonly clientRandom: Uint8Array;
+    readonly serverRandom: Uint8Array;
+    readonly writer: "client" | "server";
+  };
 }
 
 /** What one side sent. */
@@ -64,8 +79,21 @@ export interface Transcript {
   readonly server: Side;
 }
 
-/** The scenarios the fuzz targets start from. */
-export const SCENARIOS = ["basic", "hrr", "mtls", "resume", "early"] as const;
+/**
+ * The scenarios the fuzz targets start from (an input's byte 1 picks one: new ones go at the end, so that
+ * the seed corpus keeps its meaning).
+ */
+export const SCENARIOS = [
+  "basic",
+  "hrr",
+  "mtls",
+  "resume",
+  "early",
+  "tls12",
+  "tls12-mtls",
+  "tls12-resume",
+  "tls12-sessionid",
+] as const;
 /** One of {@link SCENARIOS}. */
 export type ScenarioName = typeof SCENARIOS[number];
 
@@ -75,8 +103,11 @@ export interface ScenarioConfig {
   readonly server: ServerConfig;
 }
 
-const sessions = new Map<"resume" | "early", Promise<TlsSession>>();
+const sessions = new Map<ScenarioName, Promise<TlsSession>>();
 const EARLY = { maxSize: 4096 } as const;
+const TLS12 = { maxVersion: "TLSv1.2" } as const;
+/** The server's TLS 1.2 session ids: the resumed run's server finds the first run's session here. */
+const SESSION_IDS = new SessionCache();
 
 /** The client and server configurations of `name` (fresh objects: seeded randoms start over). */
 export async function scenarioConfig(name: ScenarioName): Promise<ScenarioConfig> {
@@ -96,19 +127,47 @@ export async function scenarioConfig(name: ScenarioName): Promise<ScenarioConfig
         server: serverConfig(f, { clientAuth: { required: true, trustAnchors: [f.certDer] } }),
       };
     case "resume": {
-      if (!sessions.has(name)) sessions.set(name, firstSession(f, {}));
-      const session = await sessions.get(name)!;
+      const session = await firstSession(name, f, {}, {});
       return { client: clientConfig(f, { session }), server: serverConfig(f, seededTickets()) };
     }
     case "early": {
       // 0-RTT: the ticket allows early data, the client sends some with its ClientHello, the server takes it.
       const early = { earlyData: EARLY };
-      if (!sessions.has(name)) sessions.set(name, firstSession(f, early));
-      const session = await sessions.get(name)!;
+      const session = await firstSession(name, f, {}, early);
       return {
         client: clientConfig(f, { session, earlyData: true }),
         server: serverConfig(f, { ...seededTickets(), ...early }),
       };
+    }
+    case "tls12":
+      // A TLS 1.2 client and a server that speaks 1.3 too (the downgrade sentinel in its random): ECDHE over
+      // P-256, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (Ed25519 signs for ECDSA suites, RFC 8422).
+      return {
+        client: clientConfig(f, TLS12),
+        server: serverConfig(f, { groups: ["secp256r1", "x25519"] }),
+      };
+    case "tls12-mtls":
+      // Both TLS 1.2 only; X25519, ChaCha20-Poly1305 (no explicit nonce), a client certificate.
+      return {
+        client: clientConfig(f, {
+          ...TLS12,
+          cipherSuites: ["TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"],
+          clientCertificate: { chain: [f.certDer], key: f.key },
+        }),
+        server: serverConfig(f, { ...TLS12, clientAuth: { required: true, trustAnchors: [f.certDer] } }),
+      };
+    case "tls12-resume": {
+      // An abbreviated handshake from a ticket (RFC 5077), AES-256-GCM and the SHA-384 PRF; a new ticket.
+      const client = { ...TLS12, cipherSuites: ["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" as const] };
+      const session = await firstSession(name, f, client, {});
+      return { client: clientConfig(f, { ...client, session }), server: serverConfig(f, seededTickets()) };
+    }
+    case "tls12-sessionid": {
+      // An abbreviated handshake from the server's session id cache (no tickets offered).
+      const client = { ...TLS12, offerTickets: false };
+      const server = { ...seededTickets(), sessionIdCache: SESSION_IDS };
+      const session = await firstSession(name, f, client, server);
+      return { client: clientConfig(f, { ...client, session }), server: serverConfig(f, server) };
     }
   }
 }
@@ -118,16 +177,33 @@ function seededTickets(): Partial<ServerConfig> {
   return { tickets: { store: new TicketKeys(seededRandom(7)) } };
 }
 
-async function firstSession(f: Fixture, server: Partial<ServerConfig>): Promise<TlsSession> {
+/** The session of a full handshake to resume in scenario `name` (made once per process). */
+function firstSession(
+  name: ScenarioName,
+  f: Fixture,
+  client: Partial<ClientConfig>,
+  server: Partial<ServerConfig>,
+): Promise<TlsSession> {
+  let s = sessions.get(name);
+  if (!s) sessions.set(name, s = newSession(name, f, client, server));
+  return s;
+}
+
+async function newSession(
+  name: ScenarioName,
+  f: Fixture,
+  client: Partial<ClientConfig>,
+  server: Partial<ServerConfig>,
+): Promise<TlsSession> {
   let session: TlsSession | undefined;
   await run(
-    "basic",
-    { client: clientConfig(f), server: serverConfig(f, { ...seededTickets(), ...server }) },
+    name,
+    { client: clientConfig(f, client), server: serverConfig(f, { ...seededTickets(), ...server }) },
     (c) => {
       on(c, "session", (s) => session ??= s);
     },
   );
-  if (!session) throw new Error("Cannot record the resume scenario: the first connection got no ticket");
+  if (!session) throw new Error(`Cannot record ${name}: the first connection got no session to resume`);
   return session;
 }
 
@@ -162,7 +238,8 @@ async function run(
   const client = createClient(cfg.client, c.engine);
   const server = createServer(cfg.server, s.engine);
   setup?.(client, server);
-  const sides = { client: recorder(client), server: recorder(server) };
+  const hello: ServerRandom = {};
+  const sides = { client: recorder(client, hello), server: recorder(server, hello) };
   if (cfg.client.earlyData) {
     const n = client.writeEarlyData(EARLY_PAYLOAD);
     if (n !== EARLY_PAYLOAD.length) throw new Error(`Cannot record ${name}: writeEarlyData returned ${n}`);
@@ -195,7 +272,8 @@ async function run(
     }
   };
   both((e, who) => write(e, PAYLOADS[who][0]));
-  both((e) => e.keyUpdate(true));
+  // TLS 1.2 has no KeyUpdate (the engine refuses it locally).
+  if (client.handshakeInfo?.version === "TLSv1.3") both((e) => e.keyUpdate(true));
   both((e, who) => write(e, PAYLOADS[who][1]));
   client.shutdown();
   pump();
@@ -225,15 +303,30 @@ interface Recorder {
   take(bytes: Uint8Array): void;
 }
 
-function recorder(e: TlsEngine): Recorder {
+/** The ServerHello's random and cipher suite (the server's recorder sees it; TLS 1.2 keys need it). */
+interface ServerRandom {
+  random?: Uint8Array;
+  suite?: number;
+}
+
+function recorder(e: TlsEngine, hello: ServerRandom): Recorder {
   const keys: RecordedKey[] = [];
-  const openers: Protection[] = [];
+  const openers: RecordProtection[] = [];
   const appData = e.role === "client" ? [...PAYLOADS.client, EARLY_PAYLOAD] : [...PAYLOADS.server];
   const side: Side = { records: [], flights: [], keys, appData };
+  const addKey = (k: RecordedKey) => {
+    keys.push(k);
+    openers.push(protection(k));
+  };
   on(e, "secrets", (info) => {
-    if (info.direction !== "write") return;
-    keys.push({ suite: info.cipherSuite, secret: info.secret.slice() });
-    openers.push(protection(info.cipherSuite, info.secret));
+    if (info.direction === "write") addKey({ suite: info.cipherSuite, secret: info.secret.slice() });
+  });
+  let master12: { clientRandom: Uint8Array; master: Uint8Array } | undefined;
+  on(e, "keylog", (line) => {
+    const [label, clientRandom, master] = line.split(" ");
+    if (label === "CLIENT_RANDOM") {
+      master12 = { clientRandom: fromHex(clientRandom!), master: fromHex(master!) };
+    }
   });
   let held = new Uint8Array(0);
   return {
@@ -249,10 +342,26 @@ function recorder(e: TlsEngine): Recorder {
         const body = buf.slice(at + HEADER_LEN, at + HEADER_LEN + len);
         at += HEADER_LEN + len;
         let rec: RecordedRecord = { type: header[0]!, version: (header[1]! << 8) | header[2]!, body };
-        if (rec.type === ContentType.applicationData) {
-          // The newest key that opens it (each Protection keeps its own sequence number).
+        // A plaintext ServerHello (before this side has keys: a TLS 1.2 Finished is a handshake record too).
+        if (
+          rec.type === ContentType.handshake && openers.length === 0 && body[0] === HandshakeType.serverHello
+        ) {
+          const sh = decodeServerHello(body.subarray(4, 4 + ((body[1]! << 16) | (body[2]! << 8) | body[3]!)));
+          hello.random = sh.random;
+          hello.suite = sh.cipherSuite;
+        }
+        if (rec.type === ContentType.changeCipherSpec && master12 && openers.length === 0) {
+          // TLS 1.2: this side's records are protected from here on, with its half of the key block.
+          const suite = tls12SuiteById(hello.suite!)!;
+          const { clientRandom, master } = master12;
+          const randoms = { clientRandom, serverRandom: hello.random!, writer: e.role };
+          addKey({ suite: suite.name, secret: master, tls12: randoms });
+        } else if (rec.type !== ContentType.changeCipherSpec) {
+          // The newest key that opens it (each protection keeps its own sequence number).
           for (let k = 0; k < openers.length; k++) {
             const p = openers[k]!;
+            // TLS 1.3 protects application_data records only (a plaintext alert may come before the keys).
+            if (p.hidesType && rec.type !== ContentType.applicationData) continue;
             const seq = p.seq;
             const opened = p.tryOpen({ ...rec, header });
             if (!opened) {
@@ -280,11 +389,16 @@ function move(from: BioPair, to: BioPair, rec: Recorder): void {
   if (to.network.write(bytes) !== bytes.length) throw new Error("Cannot record: short write");
 }
 
-/** A Protection for `suite` and `secret` (sequence number 0). */
-export function protection(suite: string, secret: Uint8Array): Protection {
-  const s = TLS13_SUITES.find((x) => x.name === suite);
-  if (!s) throw new Error(`Cannot find suite ${suite}`);
-  const { key, iv } = trafficKeys(s.hash, secret, s.aead.keyLen);
+/** The protection of recorded key `k` (sequence number 0). */
+export function protection(k: RecordedKey): RecordProtection {
+  if (k.tls12) {
+    const s = TLS12_SUITES.find((x) => x.name === k.suite);
+    if (!s) throw new Error(`Cannot find suite ${k.suite}`);
+    return keyBlock(s, k.secret, k.tls12.clientRandom, k.tls12.serverRandom)[k.tls12.writer];
+  }
+  const s = TLS13_SUITES.find((x) => x.name === k.suite);
+  if (!s) throw new Error(`Cannot find suite ${k.suite}`);
+  const { key, iv } = trafficKeys(s.hash, k.secret, s.aead.keyLen);
   return new Protection(s.aead.importKey(key), iv);
 }
 

@@ -4,6 +4,7 @@
  * runtime, so the invariants of fuzz/invariant.ts are enforced by the test suite and not only by the fuzzer.
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +13,7 @@ import { fuzzEngine, prepare } from "../fuzz/engine_target.ts";
 import { fuzzCertificate, fuzzExtension, fuzzMessage, fuzzRecord } from "../fuzz/decoders.ts";
 import { InvariantViolation, runEngineOnInput } from "../fuzz/invariant.ts";
 import { recordScenario, scenarioConfig, wireBytes } from "../fuzz/transcript.ts";
+import { handshake, makePair } from "./_helpers.ts";
 
 const fuzzDir = join(dirname(fileURLToPath(import.meta.url)), "..", "fuzz");
 
@@ -52,6 +54,22 @@ Deno.test("fuzz regression: key_share with 13 106 entries decodes in linear time
   assert.ok(ms < 200, `decodeClientShares took ${ms.toFixed(0)} ms`);
 });
 
+Deno.test("fuzz regression: TLS 1.2 AES-GCM seals a Node Buffer at any offset (was RangeError: local.internal)", async () => {
+  // Found by the tls12 fuzz scenario (the input is fuzz/regressions/server/tls12-gcm-unaligned-buffer): Jazzer.js
+  // passes a Node Buffer, whose slice() is a view, and the fuzzer's peer sealed bytes cut from it with
+  // Protection12. aligned() in suites/aead.ts copied an unaligned plaintext with slice(), for a Buffer another
+  // view at the same offset, and noble's CTR threw on it. TLS 1.3 copies the content into the TLSInnerPlaintext
+  // first; TLS 1.2 seals write()'s bytes as they are, so a write() of a Buffer view at an offset that is not a
+  // multiple of 4, or of a Buffer cut into records at a record_size_limit that is not one either, ended the
+  // connection with internal_error. Now the Uint8Array constructor copies.
+  const tls12 = { maxVersion: "TLSv1.2", cipherSuites: ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"] } as const;
+  for (const [limit, data] of [[0, Buffer.alloc(24).subarray(1)], [1001, Buffer.alloc(3000)]] as const) {
+    const p = await makePair({ client: limit ? { ...tls12, recordSizeLimit: limit } : tls12 });
+    await handshake(p);
+    assert.equal(p.server.write(data), data.length, p.server.error?.message);
+  }
+});
+
 // Inputs the fuzzers found, one named test each (fuzz/regressions/TARGET/NAME, see the README).
 for (const [target, name, data] of inputs(join(fuzzDir, "regressions"))) {
   Deno.test(`fuzz regression: ${target}/${name}`, async () => {
@@ -75,42 +93,45 @@ Deno.test("fuzz corpus: every seed input holds the invariants", async () => {
   }
 });
 
-Deno.test("fuzz invariant: plaintext the peer never sealed is reported", async () => {
-  // Replay the server's real flights to a client, but tell the checker no payload is authentic: the client
-  // reads the server's data, and the checker must call that out.
-  const t = await recordScenario("basic");
-  const config = await scenarioConfig("basic");
-  await assert.rejects(
-    runEngineOnInput("client", [wireBytes(t.server)], { config, authentic: [] }),
-    (e: unknown) => e instanceof InvariantViolation && /never sealed/.test(e.message),
-  );
-  const ok = await runEngineOnInput("client", [wireBytes(t.server)], {
-    config: await scenarioConfig("basic"),
-    authentic: t.server.appData,
+// TLS 1.3 and TLS 1.2 (whose protected records keep their real type: handshake, alert, application_data).
+for (const [scenario, suffix] of [["basic", ""], ["tls12", " (TLS 1.2)"]] as const) {
+  Deno.test(`fuzz invariant: plaintext the peer never sealed is reported${suffix}`, async () => {
+    // Replay the server's real flights to a client, but tell the checker no payload is authentic: the client
+    // reads the server's data, and the checker must call that out.
+    const t = await recordScenario(scenario);
+    const config = await scenarioConfig(scenario);
+    await assert.rejects(
+      runEngineOnInput("client", [wireBytes(t.server)], { config, authentic: [] }),
+      (e: unknown) => e instanceof InvariantViolation && /never sealed/.test(e.message),
+    );
+    const ok = await runEngineOnInput("client", [wireBytes(t.server)], {
+      config: await scenarioConfig(scenario),
+      authentic: t.server.appData,
+    });
+    assert.equal(ok.outcome, "closed");
+    assert.equal(ok.received, t.server.appData.reduce((s, a) => s + a.length, 0));
   });
-  assert.equal(ok.outcome, "closed");
-  assert.equal(ok.received, t.server.appData.reduce((s, a) => s + a.length, 0));
-});
 
-Deno.test("fuzz invariant: a flipped ciphertext byte ends in bad_record_mac with no plaintext", async () => {
-  const t = await recordScenario("basic");
-  const wire = wireBytes(t.server);
-  // Flip one byte in each protected record in turn: never plaintext, always bad_record_mac.
-  let failures = 0;
-  for (let i = 0, at = 0; at < wire.length; i++) {
-    const len = (wire[at + 3]! << 8) | wire[at + 4]!;
-    if (wire[at] === 23) {
-      const bad = wire.slice();
-      bad[at + 5 + (len >> 1)]! ^= 0x20;
-      const r = await runEngineOnInput("client", [bad], {
-        config: await scenarioConfig("basic"),
-        authentic: t.server.appData,
-      });
-      assert.equal(r.error?.code, "decrypt", `record ${i}: ${r.error?.message}`);
-      assert.equal(r.error?.alert, "bad_record_mac");
-      failures++;
+  Deno.test(`fuzz invariant: a flipped ciphertext byte ends in bad_record_mac with no plaintext${suffix}`, async () => {
+    const t = await recordScenario(scenario);
+    const wire = wireBytes(t.server);
+    // Flip one byte in each protected record in turn: never plaintext, always bad_record_mac.
+    let failures = 0;
+    for (let i = 0, at = 0; i < t.server.records.length; i++) {
+      const len = t.server.records[i]!.body.length;
+      if (t.server.records[i]!.key !== undefined) {
+        const bad = wire.slice();
+        bad[at + 5 + (len >> 1)]! ^= 0x20;
+        const r = await runEngineOnInput("client", [bad], {
+          config: await scenarioConfig(scenario),
+          authentic: t.server.appData,
+        });
+        assert.equal(r.error?.code, "decrypt", `record ${i}: ${r.error?.message}`);
+        assert.equal(r.error?.alert, "bad_record_mac");
+        failures++;
+      }
+      at += 5 + len;
     }
-    at += 5 + len;
-  }
-  assert.ok(failures >= 4);
-});
+    assert.ok(failures >= 4);
+  });
+}
