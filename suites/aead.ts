@@ -125,9 +125,10 @@ function aligned(bytes: Uint8Array): Uint8Array {
 function aesGcmKey(key: Uint8Array): AeadKey {
   const xk = unsafe.expandKeyLE(key);
   const h = unsafe.ctr32(xk, false, new Uint8Array(16), ZERO_BLOCK); // E_K(0^128)
-  // The table is sized for TLS records; each record hashes with a state that shares it (never digest():
-  // that wipes the table).
-  const table = new GHASH(h, 16384);
+  // The table is sized for TLS records and built on first use (a key that never protects a record, as an idle
+  // connection's, costs nothing); each record hashes with a state that shares it (never digest(): that
+  // wipes the table).
+  let table: GHASH | undefined;
   /** J0 = nonce ‖ 0^31 ‖ 1; returns E_K(J0) and leaves `counter` at inc32(J0) for the payload. */
   function start(nonce: Uint8Array): { counter: Uint8Array; mask: Uint8Array } {
     const counter = new Uint8Array(16);
@@ -138,6 +139,7 @@ function aesGcmKey(key: Uint8Array): AeadKey {
   }
   function tag(mask: Uint8Array, aad: Uint8Array, data: Uint8Array): Uint8Array {
     // A fresh accumulator over the shared table (its fields are protected in the type, not at run time).
+    table ??= new GHASH(h, 16384);
     const g: GHASH = Object.assign(Object.create(table), { s0: 0, s1: 0, s2: 0, s3: 0, finished: false });
     if (aad.length > 0) g.update(aad);
     if (data.length > 0) g.update(data);
