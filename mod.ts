@@ -50,6 +50,7 @@ export type {
   GroupName,
   PeerVerifyInfo,
   ServerConfig,
+  VersionName,
 } from "./engine/config.ts";
 export type { Extension } from "./engine/msgs/extensions.ts";
 export {
@@ -60,6 +61,7 @@ export {
   type SigSchemeName,
 } from "./suites/sign.ts";
 export { pemDecode, pemEncode } from "./suites/pem.ts";
+export { type CryptoProvider, nobleProvider, webCryptoProvider } from "./suites/provider.ts";
 export {
   alertForVerifyError,
   matchesPeerName,

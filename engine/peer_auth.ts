@@ -10,7 +10,7 @@ import { decodeCertificate, decodeCertificateVerify, type HandshakeMessage } fro
 import { schemeName } from "./names.ts";
 import { certificateVerifyContent, type Context, fail, type State, type Step } from "./state.ts";
 import { verifyChain, type VerifyPolicy } from "./peer_verify.ts";
-import { type PublicKey, publicKeyFromCertificate, verifySignature } from "../suites/sign.ts";
+import { type PublicKey, publicKeyFromCertificate } from "../suites/sign.ts";
 
 /**
  * Decode a Certificate: the context must be empty (handshake authentication), each entry may carry only
@@ -105,7 +105,7 @@ export function checkSignature(
     return next();
   };
   // In TLS 1.2 (where `pkcs1` is allowed), an ECDSA scheme does not bind the curve.
-  const ok = verifySignature(sig.scheme, publicKey, content, sig.signature, pkcs1);
+  const ok = cx.cfg.provider.verify(sig.scheme, publicKey, content, sig.signature, pkcs1);
   return typeof ok === "boolean" ? decide(ok) : { pending: ok.then(decide) };
 }
 

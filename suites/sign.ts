@@ -319,6 +319,67 @@ export function verifySignature(
 }
 
 /**
+ * {@link verifySignature} on the platform's WebCrypto where it has the primitive: ECDSA P-256/P-384 (the DER
+ * signature converted to WebCrypto's r ‖ s form) and Ed25519; RSA goes to WebCrypto either way. Where the
+ * runtime lacks a primitive (Ed25519 on an older Node, say) it falls back to noble. Same results, never throws;
+ * always a promise.
+ *
+ * @param scheme The SignatureScheme code point.
+ * @param key The signer's public key.
+ * @param message The signed bytes.
+ * @param signature The signature.
+ * @param tls12 TLS 1.2 rules: an ECDSA scheme fixes the hash only, and the key's own curve is used.
+ * @returns Whether the signature is valid.
+ */
+export async function verifySignatureWebCrypto(
+  scheme: number,
+  key: PublicKey,
+  message: Uint8Array,
+  signature: Uint8Array,
+  tls12 = false,
+): Promise<boolean> {
+  const info = SCHEMES.get(scheme);
+  if (info === undefined) return false;
+  const ec = key.type === "ec-p256" || key.type === "ec-p384";
+  if (info.kind === "ecdsa" && ec && key.raw && (tls12 || info.key === key.type)) {
+    const { curve } = CURVES[key.type as EcType];
+    let rs: Uint8Array;
+    try {
+      rs = curve.Signature.fromBytes(signature, "der").toBytes("compact");
+    } catch {
+      return false;
+    }
+    const namedCurve = key.type === "ec-p256" ? "P-256" : "P-384";
+    const imported = await importOrUndefined("raw", key.raw, { name: "ECDSA", namedCurve });
+    if (!imported) return verifySignature(scheme, key, message, signature, tls12);
+    return crypto.subtle.verify({ name: "ECDSA", hash: info.hash }, imported, buf(rs), buf(message));
+  }
+  if (info.kind === "eddsa" && key.type === "ed25519" && key.raw) {
+    const imported = await importOrUndefined("raw", key.raw, { name: "Ed25519" });
+    if (!imported) return verifySignature(scheme, key, message, signature, tls12);
+    try {
+      return await crypto.subtle.verify({ name: "Ed25519" }, imported, buf(signature), buf(message));
+    } catch {
+      return false;
+    }
+  }
+  return verifySignature(scheme, key, message, signature, tls12);
+}
+
+/** Import a public key for verification, or undefined where the runtime lacks the algorithm. */
+async function importOrUndefined(
+  format: "raw",
+  data: Uint8Array,
+  algorithm: EcKeyImportParams | { name: "Ed25519" },
+): Promise<CryptoKey | undefined> {
+  try {
+    return await crypto.subtle.importKey(format, buf(data), algorithm, false, ["verify"]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Wrap a public key and a sign function as a SigningKey, e.g. for tests that need a
  * fixed or broken signature, or to sign with a key held elsewhere (an HSM).
  *

@@ -1,0 +1,65 @@
+/**
+ * Both providers give the same verdict on the same signatures: valid ones from every key type airlock loads,
+ * and tampered, truncated, mismatched and malformed ones; TLS 1.2's curve-free ECDSA schemes too.
+ */
+import assert from "node:assert/strict";
+import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
+import { nobleProvider, webCryptoProvider } from "./provider.ts";
+import { loadPrivateKey, SIG_SCHEMES as S, type SigningKey } from "./sign.ts";
+
+const MESSAGE = new TextEncoder().encode("provider test message");
+
+function pkcs8(type: "ec" | "ed25519" | "rsa", opts: Record<string, unknown> = {}): string {
+  // deno-lint-ignore no-explicit-any
+  const { privateKey } = generateKeyPairSync(type as any, opts as any) as unknown as {
+    privateKey: { export(o: { type: "pkcs8"; format: "pem" }): string };
+  };
+  return privateKey.export({ type: "pkcs8", format: "pem" });
+}
+
+const KEYS: [string, () => Promise<SigningKey>][] = [
+  ["P-256", () => loadPrivateKey(pkcs8("ec", { namedCurve: "P-256" }))],
+  ["P-384", () => loadPrivateKey(pkcs8("ec", { namedCurve: "P-384" }))],
+  ["Ed25519", () => loadPrivateKey(pkcs8("ed25519"))],
+  ["RSA-2048", () => loadPrivateKey(pkcs8("rsa", { modulusLength: 2048 }))],
+];
+
+for (const [name, make] of KEYS) {
+  Deno.test(`providers: ${name} signatures verify alike with noble and WebCrypto, and failures fail alike`, async () => {
+    const key = await make();
+    for (const scheme of key.schemes) {
+      const sig = await key.sign(scheme, MESSAGE);
+      const bad = sig.slice();
+      bad[bad.length - 1]! ^= 1;
+      const other = scheme === S.ed25519 ? S.ecdsa_secp256r1_sha256 : S.ed25519;
+      const cases: [Uint8Array, Uint8Array, number, boolean][] = [
+        [MESSAGE, sig, scheme, true],
+        [MESSAGE.subarray(1), sig, scheme, false],
+        [MESSAGE, bad, scheme, false],
+        [MESSAGE, sig.subarray(0, sig.length - 3), scheme, false],
+        [MESSAGE, new Uint8Array(0), scheme, false],
+        [MESSAGE, sig, other, false],
+        [MESSAGE, sig, 0x0999, false],
+      ];
+      for (const [m, s, sc, expected] of cases) {
+        for (const p of [nobleProvider, webCryptoProvider]) {
+          assert.equal(
+            await p.verify(sc, key.publicKey, m, s, false),
+            expected,
+            `${p.name} ${name} 0x${sc.toString(16)}`,
+          );
+        }
+      }
+    }
+  });
+}
+
+Deno.test("providers: TLS 1.2's ecdsa_secp256r1_sha256 from a P-384 key verifies only under TLS 1.2 rules", async () => {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-384" });
+  const key = await loadPrivateKey(privateKey.export({ type: "pkcs8", format: "pem" }) as string);
+  const sig = new Uint8Array(nodeSign("sha256", MESSAGE, privateKey));
+  for (const p of [nobleProvider, webCryptoProvider]) {
+    assert.equal(await p.verify(S.ecdsa_secp256r1_sha256, key.publicKey, MESSAGE, sig, true), true, p.name);
+    assert.equal(await p.verify(S.ecdsa_secp256r1_sha256, key.publicKey, MESSAGE, sig, false), false, p.name);
+  }
+});
