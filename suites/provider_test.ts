@@ -17,11 +17,20 @@ function pkcs8(type: "ec" | "ed25519" | "rsa", opts: Record<string, unknown> = {
   return privateKey.export({ type: "pkcs8", format: "pem" });
 }
 
+/** The PEM each test key was loaded from. */
+const PEMS = new WeakMap<SigningKey, string>();
+
+async function load(pem: string): Promise<SigningKey> {
+  const key = await loadPrivateKey(pem);
+  PEMS.set(key, pem);
+  return key;
+}
+
 const KEYS: [string, () => Promise<SigningKey>][] = [
-  ["P-256", () => loadPrivateKey(pkcs8("ec", { namedCurve: "P-256" }))],
-  ["P-384", () => loadPrivateKey(pkcs8("ec", { namedCurve: "P-384" }))],
-  ["Ed25519", () => loadPrivateKey(pkcs8("ed25519"))],
-  ["RSA-2048", () => loadPrivateKey(pkcs8("rsa", { modulusLength: 2048 }))],
+  ["P-256", () => load(pkcs8("ec", { namedCurve: "P-256" }))],
+  ["P-384", () => load(pkcs8("ec", { namedCurve: "P-384" }))],
+  ["Ed25519", () => load(pkcs8("ed25519"))],
+  ["RSA-2048", () => load(pkcs8("rsa", { modulusLength: 2048 }))],
 ];
 
 for (const [name, make] of KEYS) {
@@ -63,3 +72,38 @@ Deno.test("providers: TLS 1.2's ecdsa_secp256r1_sha256 from a P-384 key verifies
     assert.equal(await p.verify(S.ecdsa_secp256r1_sha256, key.publicKey, MESSAGE, sig, false), false, p.name);
   }
 });
+
+for (const [name, make] of KEYS.slice(0, 3)) {
+  Deno.test(`providers: a ${name} key from webCryptoProvider.loadPrivateKey signs natively; both verify it`, async () => {
+    const noble = await make();
+    const native = await webCryptoProvider.loadPrivateKey(PEMS.get(noble)!);
+    assert.deepEqual(native.publicKey.spki, noble.publicKey.spki);
+    assert.deepEqual(native.schemes, noble.schemes);
+    for (const scheme of native.schemes) {
+      // The signature comes from WebCrypto: count its sign() calls.
+      const subtle = crypto.subtle as { sign: SubtleCrypto["sign"] };
+      const original = subtle.sign;
+      let calls = 0;
+      subtle.sign = (
+        ...args: Parameters<SubtleCrypto["sign"]>
+      ) => (calls++, original.apply(crypto.subtle, args));
+      let a: Uint8Array, b: Uint8Array;
+      try {
+        a = await native.sign(scheme, MESSAGE);
+        b = await native.sign(scheme, MESSAGE);
+      } finally {
+        subtle.sign = original;
+      }
+      assert.equal(calls, 2, "signed by WebCrypto");
+      for (const p of [nobleProvider, webCryptoProvider]) {
+        assert.equal(await p.verify(scheme, noble.publicKey, MESSAGE, a, false), true, `${p.name} ${name}`);
+        assert.equal(await p.verify(scheme, noble.publicKey, MESSAGE.subarray(1), a, false), false);
+      }
+      // Ed25519 is deterministic everywhere; native ECDSA may draw random nonces (Node, Bun) or not (Deno).
+      if (scheme === S.ed25519) assert.deepEqual(a, b, "Ed25519 is deterministic");
+      assert.equal(await nobleProvider.verify(scheme, noble.publicKey, MESSAGE, b, false), true);
+      // noble's own signature is deterministic (RFC 6979)
+      assert.deepEqual(await noble.sign(scheme, MESSAGE), await noble.sign(scheme, MESSAGE));
+    }
+  });
+}

@@ -428,11 +428,54 @@ function ecKey(type: EcType, scalar: Uint8Array): SigningKey {
   const algorithm = new AlgorithmIdentifier({ algorithm: id_ecPublicKey, parameters });
   const spki = der(new SubjectPublicKeyInfo({ algorithm, subjectPublicKey: buf(raw).buffer }));
   // RFC 6979 deterministic nonces, DER output.
-  return builtinKey(
+  const key = builtinKey(
     Object.freeze({ type, spki, raw }),
     [scheme],
     (_, message) => curve.sign(message, secret, { prehash: true, format: "der" }),
   );
+  const n = fieldLen;
+  JWKS.set(key, {
+    kty: "EC",
+    crv: type === "ec-p256" ? "P-256" : "P-384",
+    d: b64url(secret),
+    x: b64url(raw.subarray(1, 1 + n)),
+    y: b64url(raw.subarray(1 + n)),
+  });
+  return key;
+}
+
+/** The private JWK of each noble EC and Ed25519 key, for {@link nativeSigningKey}. */
+const JWKS = new WeakMap<SigningKey, JsonWebKey>();
+
+function b64url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/**
+ * The same key signing on the runtime's WebCrypto (ECDSA P-256/P-384, Ed25519), or `key` itself where the
+ * runtime lacks the algorithm or the key is not one of those. Native ECDSA is several times faster than
+ * noble's, but may draw a random nonce (noble's is deterministic, RFC 6979), so signatures may differ run to run.
+ */
+async function nativeSigningKey(key: SigningKey): Promise<SigningKey> {
+  const jwk = JWKS.get(key);
+  if (!jwk) return key;
+  const ec = jwk.kty === "EC";
+  const algorithm = ec ? { name: "ECDSA", namedCurve: jwk.crv! } : { name: "Ed25519" };
+  let native: CryptoKey;
+  try {
+    native = await crypto.subtle.importKey("jwk", jwk, algorithm, false, ["sign"]);
+  } catch {
+    return key;
+  }
+  const curve = ec ? CURVES[key.type as EcType].curve : undefined;
+  const hash = key.type === "ec-p384" ? "SHA-384" : "SHA-256";
+  return builtinKey(key.publicKey, key.schemes, async (_, message) => {
+    if (!curve) return new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, native, buf(message)));
+    const rs = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash }, native, buf(message)));
+    return curve.Signature.fromBytes(rs, "compact").toBytes("der");
+  });
 }
 
 function ed25519Key(seed: Uint8Array): SigningKey {
@@ -443,11 +486,13 @@ function ed25519Key(seed: Uint8Array): SigningKey {
   const raw = ed25519.getPublicKey(secret);
   const algorithm = new AlgorithmIdentifier({ algorithm: ID_ED25519 });
   const spki = der(new SubjectPublicKeyInfo({ algorithm, subjectPublicKey: buf(raw).buffer }));
-  return builtinKey(
+  const key = builtinKey(
     Object.freeze({ type: "ed25519", spki, raw }),
     [0x0807],
     (_, m) => ed25519.sign(m, secret),
   );
+  JWKS.set(key, { kty: "OKP", crv: "Ed25519", d: b64url(secret), x: b64url(raw) });
+  return key;
 }
 
 /**
@@ -538,15 +583,28 @@ function fromPkcs8(pkcs8: Uint8Array): SigningKey | Promise<SigningKey> {
  * or PKCS#1 PEM `RSA PRIVATE KEY`. P-256, P-384 and Ed25519 keys sign with noble
  * (synchronously; ECDSA is deterministic per RFC 6979 and DER-encoded). RSA keys
  * are imported into WebCrypto and sign RSA-PSS with a salt as long as the hash:
- * `rsa_pss_rsae_sha256/384/512`, or `rsa_pss_pss_*` for id-RSASSA-PSS keys.
- * Encrypted keys are not supported.
+ * `rsa_pss_rsae_sha256/384/512`, or `rsa_pss_pss_*` for id-RSASSA-PSS keys; rsaEncryption keys also sign
+ * PKCS#1 v1.5 (`rsa_pkcs1_*`, TLS 1.2 only). Encrypted keys are not supported.
+ *
+ * With `webCrypto: true` (what `webCryptoProvider.loadPrivateKey` does), P-256, P-384 and Ed25519 keys sign
+ * on the runtime's WebCrypto instead, asynchronously and several times faster; ECDSA nonces may then be
+ * random rather than RFC 6979. A runtime without the algorithm keeps noble.
  *
  * @param pemOrDer PEM text, or PKCS#8 DER bytes.
+ * @param options `webCrypto`: sign natively where the runtime can.
  * @returns The signing key.
  * @throws {SyntaxError} If the text holds no supported PEM block.
  * @throws {TypeError} If the key is malformed or of an unsupported type.
  */
-export async function loadPrivateKey(pemOrDer: string | Uint8Array): Promise<SigningKey> {
+export async function loadPrivateKey(
+  pemOrDer: string | Uint8Array,
+  options: { readonly webCrypto?: boolean } = {},
+): Promise<SigningKey> {
+  const key = await loadKey(pemOrDer);
+  return options.webCrypto ? await nativeSigningKey(key) : key;
+}
+
+async function loadKey(pemOrDer: string | Uint8Array): Promise<SigningKey> {
   if (typeof pemOrDer !== "string") return await fromPkcs8(pemOrDer);
   const [pkcs8] = pemDecode(pemOrDer, "PRIVATE KEY");
   if (pkcs8) return await fromPkcs8(pkcs8);

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { customSigningKey, loadPrivateKey, SslError, webCryptoProvider } from "../mod.ts";
-import { makePair, transfer } from "./_helpers.ts";
-import { generateChain, type TestKeyType } from "./_pki.ts";
+import { handshake, makePair, transfer } from "./_helpers.ts";
+import { generateChain, generateTestCertificate, type TestKeyType } from "./_pki.ts";
 import { rejects } from "./_reject.ts";
 import { cat } from "./_tamper.ts";
 
@@ -64,3 +64,20 @@ Deno.test("webCryptoProvider: a signature over other bytes is decrypt_error (TLS
     await rejects(p, "client", "decrypt_error", "certificate.bad_signature");
   }
 });
+
+for (const keyType of ["ecdsa-p256", "ecdsa-p384", "ed25519"] as const) {
+  Deno.test(`webCryptoProvider: a natively signing ${keyType} server key, TLS 1.3 and 1.2, verified by noble`, async () => {
+    const cert = await generateTestCertificate(keyType);
+    const key = await webCryptoProvider.loadPrivateKey(cert.keyPkcs8);
+    for (const version of ["TLSv1.3", "TLSv1.2"] as const) {
+      const p = await makePair({
+        keyType,
+        client: { maxVersion: version, groups: ["x25519", "secp256r1", "secp384r1"] },
+        server: { certificates: [{ chain: cert.chain, key }] },
+      });
+      await handshake(p);
+      assert.equal(p.client.handshakeInfo?.version, version);
+      assert.deepEqual(p.client.peerCertificates, cert.chain);
+    }
+  });
+}
