@@ -19,6 +19,7 @@ import {
   SslError,
   type TlsEngine,
   type TlsSession,
+  webCryptoProvider,
 } from "../mod.ts";
 import { generateTestCertificate, type TestKeyType } from "../tests/_pki.ts";
 import {
@@ -208,6 +209,8 @@ class AirlockSide implements Side {
 }
 
 const keys = new Map<TestKeyType, CertifiedKey>();
+/** The same certificates with keys that sign on WebCrypto (`webCryptoProvider.loadPrivateKey`). */
+const nativeKeys = new Map<TestKeyType, CertifiedKey>();
 
 /** Load the certificates and keys the cases need (connections are then set up synchronously). */
 export async function prepareAirlock(types: Iterable<TestKeyType>): Promise<void> {
@@ -215,6 +218,7 @@ export async function prepareAirlock(types: Iterable<TestKeyType>): Promise<void
     if (keys.has(t)) continue;
     const cert = await generateTestCertificate(t);
     keys.set(t, { chain: cert.chain, key: await loadPrivateKey(cert.keyPkcs8) });
+    nativeKeys.set(t, { chain: cert.chain, key: await webCryptoProvider.loadPrivateKey(cert.keyPkcs8) });
   }
 }
 
@@ -226,6 +230,7 @@ function pinned(c: Case): CommonConfig {
     groups: groupsOf(c),
     minVersion: version,
     maxVersion: version,
+    ...(c.provider === "webcrypto" ? { provider: webCryptoProvider } : {}),
   };
 }
 
@@ -236,7 +241,7 @@ function serverConfig(c: Case): ServerConfig {
   const id = caseKey(c);
   let config = serverConfigs.get(id);
   if (!config) {
-    const ck = keys.get(c.cert);
+    const ck = (c.provider === "webcrypto" ? nativeKeys : keys).get(c.cert);
     if (!ck) throw new Error(`prepareAirlock() did not load the ${c.cert} key`);
     config = { certificates: [ck], ...pinned(c), tickets: { count: 1 } };
     serverConfigs.set(id, config);

@@ -20,6 +20,8 @@ export interface Case {
   readonly suite: CipherSuiteName | "TLS_RSA_WITH_AES_128_CBC_SHA";
   readonly group: GroupName;
   readonly cert: TestKeyType;
+  /** airlock's crypto provider (default noble); the other implementations ignore it. */
+  readonly provider?: "webcrypto";
 }
 
 /**
@@ -37,12 +39,14 @@ export function caseLabel(c: Case): string {
   if (c.version === "TLSv1.1") return `1.1 RSA-AES128-CBC-SHA ${c.cert}`;
   const aead = c.suite.includes("CHACHA") ? "CHACHA" : c.suite.includes("AES_256") ? "AES256" : "AES128";
   const auth = c.suite.match(/^TLS_ECDHE_(ECDSA|RSA)_/)?.[1];
-  return `${c.version.slice(4)} ${auth ? `${auth}-${aead}` : aead} ${c.group} ${c.cert}`;
+  return `${c.version.slice(4)} ${auth ? `${auth}-${aead}` : aead} ${c.group} ${c.cert}${
+    c.provider ? ` (${c.provider})` : ""
+  }`;
 }
 
 /** The key a per-case cache (server configs, contexts) is indexed by. */
 export function caseKey(c: Case): string {
-  return `${c.version}/${c.suite}/${c.group}/${c.cert}`;
+  return `${c.version}/${c.suite}/${c.group}/${c.cert}/${c.provider ?? "noble"}`;
 }
 
 // ---- sides ---------------------------------------------------------------------------------------

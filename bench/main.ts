@@ -158,6 +158,9 @@ function handshakeCases(): Case[] {
   for (const cert of CERTS) add({ ...BASE13, cert });
   for (const cert of CERTS) add({ ...BASE12, suite: suite12(cert, "AES_128_GCM_SHA256"), cert });
   add({ ...BASE12, group: "secp256r1" });
+  // airlock with webCryptoProvider: native signature verification and signing (the other columns repeat).
+  add({ ...BASE13, provider: "webcrypto" });
+  add({ ...BASE12, provider: "webcrypto" });
   return out;
 }
 
