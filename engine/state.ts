@@ -8,12 +8,12 @@ import type { AlertName } from "./alert.ts";
 import type { Normalized } from "./config.ts";
 import { peerMisbehaved, TlsError } from "./errors.ts";
 import type { EngineEventMap, HandshakeInfo } from "./events.ts";
-import { handshakeName } from "./msgs/enums.ts";
-import type { HandshakeMessage } from "./msgs/handshake.ts";
+import { handshakeName, HandshakeType } from "./msgs/enums.ts";
+import { decodeFinished, type HandshakeMessage } from "./msgs/handshake.ts";
 import type { Transcript } from "./transcript.ts";
 import type { RecordProtection } from "./record/layer.ts";
 import type { Tls13Suite } from "../suites/tls13.ts";
-import { concat, utf8 } from "../suites/bytes.ts";
+import { concat, ctEqual, utf8 } from "../suites/bytes.ts";
 import { KxError } from "../suites/kx.ts";
 
 /**
@@ -107,6 +107,23 @@ export function expectMessage(m: HandshakeMessage, type: number | readonly numbe
       state,
     );
   }
+}
+
+/**
+ * Take the peer's Finished: it must be a Finished whose verify_data equals `expected` (computed over the
+ * transcript so far; compared in constant time), or decrypt_error; then it joins the transcript.
+ */
+export function acceptFinished(cx: Context, m: HandshakeMessage, expected: Uint8Array, state: string): void {
+  expectMessage(m, HandshakeType.finished, state);
+  if (!ctEqual(decodeFinished(m.body, expected.length), expected)) {
+    fail(
+      "decrypt_error",
+      "peer_misbehaved.bad_finished",
+      "Cannot accept Finished: verify_data is wrong",
+      `${state}@Finished`,
+    );
+  }
+  cx.transcript.add(m.raw);
 }
 
 /** Throw a TlsError with `alert` in state `where`. */

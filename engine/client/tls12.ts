@@ -17,7 +17,6 @@ import {
   decodeCertificate12,
   decodeCertificateRequest12,
   decodeEmptyMessage,
-  decodeFinished,
   decodeNewSessionTicket12,
   decodeServerKeyExchange12,
   encodeCertificate12,
@@ -27,7 +26,15 @@ import {
   type HandshakeMessage,
   type ServerHello,
 } from "../msgs/handshake.ts";
-import { type Context, expectMessage, fail, type State, type Step, usePeerShare } from "../state.ts";
+import {
+  acceptFinished,
+  type Context,
+  expectMessage,
+  fail,
+  type State,
+  type Step,
+  usePeerShare,
+} from "../state.ts";
 import { acceptPeerChain, checkSignature } from "../peer_auth.ts";
 import type {} from "../peer_verify.ts";
 import { TlsSession } from "../session.ts";
@@ -382,18 +389,8 @@ class ExpectFinished implements State {
   constructor(readonly s: Keyed12) {}
 
   handle(cx: Context, m: HandshakeMessage): Step {
-    expectMessage(m, H.finished, this.name);
     const { suite, master, full } = this.s;
-    const got = decodeFinished(m.body, 12);
-    if (!ctEqual(got, verifyData12(suite, master, "server", cx.transcript.current()))) {
-      fail(
-        "decrypt_error",
-        "peer_misbehaved.bad_finished",
-        "Cannot accept Finished: verify_data is wrong",
-        `${this.name}@Finished`,
-      );
-    }
-    cx.transcript.add(m.raw);
+    acceptFinished(cx, m, verifyData12(suite, master, "server", cx.transcript.current()), this.name);
     if (!full) {
       cx.changeWriteCipher(this.s.keys.client);
       cx.sendHandshake(encodeFinished(verifyData12(suite, master, "client", cx.transcript.current())));

@@ -40,7 +40,6 @@ import {
 import {
   decodeCertificateRequest,
   decodeEncryptedExtensions,
-  decodeFinished,
   decodeServerHello,
   encodeCertificate,
   encodeCertificateVerify,
@@ -52,6 +51,7 @@ import {
   type ServerHello,
 } from "../msgs/handshake.ts";
 import {
+  acceptFinished,
   certificateVerifyContent,
   type Context,
   expectMessage,
@@ -765,19 +765,9 @@ class ExpectFinished implements State {
   constructor(readonly s: BeforeFinished) {}
 
   handle(cx: Context, m: HandshakeMessage): Step {
-    expectMessage(m, H.finished, this.name);
     const { suite, keys, secrets } = this.s;
-    const got = decodeFinished(m.body, suite.hash.outputLen);
     const expected = finishedVerifyData(suite.hash, secrets.serverHandshake, cx.transcript.current());
-    if (!ctEqual(got, expected)) {
-      fail(
-        "decrypt_error",
-        "peer_misbehaved.bad_finished",
-        "Cannot accept Finished: verify_data is wrong",
-        `${this.name}@Finished`,
-      );
-    }
-    cx.transcript.add(m.raw);
+    acceptFinished(cx, m, expected, this.name);
     const app = keys.application(cx.transcript.current());
     cx.keyLog("SERVER_TRAFFIC_SECRET_0", app.serverApplication);
     cx.keyLog("CLIENT_TRAFFIC_SECRET_0", app.clientApplication);

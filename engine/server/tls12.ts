@@ -28,7 +28,6 @@ import {
   decodeCertificate12,
   decodeCertificateVerify,
   decodeClientKeyExchange12,
-  decodeFinished,
   encodeCertificate12,
   encodeCertificateRequest12,
   encodeEcdheParams,
@@ -39,7 +38,15 @@ import {
   encodeServerKeyExchange12,
   type HandshakeMessage,
 } from "../msgs/handshake.ts";
-import { type Context, expectMessage, fail, type State, type Step, usePeerShare } from "../state.ts";
+import {
+  acceptFinished,
+  type Context,
+  expectMessage,
+  fail,
+  type State,
+  type Step,
+  usePeerShare,
+} from "../state.ts";
 import { decodeTicketState, encodeTicketState, type TicketState } from "../session.ts";
 import { acceptPeerChain, checkSignature } from "../peer_auth.ts";
 import type {} from "../peer_verify.ts";
@@ -461,18 +468,8 @@ class ExpectClientFinished implements State {
   constructor(readonly s: Keyed12) {}
 
   handle(cx: Context, m: HandshakeMessage): Step {
-    expectMessage(m, H.finished, this.name);
     const { suite, master } = this.s;
-    const got = decodeFinished(m.body, 12);
-    if (!ctEqual(got, verifyData12(suite, master, "client", cx.transcript.current()))) {
-      fail(
-        "decrypt_error",
-        "peer_misbehaved.bad_finished",
-        "Cannot accept Finished: verify_data is wrong",
-        `${this.name}@Finished`,
-      );
-    }
-    cx.transcript.add(m.raw);
+    acceptFinished(cx, m, verifyData12(suite, master, "client", cx.transcript.current()), this.name);
     const full = this.s.full;
     if (full) {
       if (this.s.sendTicket) sendTicket12(cx, this.s, master, this.s.clientChain);

@@ -52,7 +52,6 @@ import {
 import {
   type ClientHello,
   decodeClientHello,
-  decodeFinished,
   encodeCertificate,
   encodeCertificateRequest,
   encodeCertificateVerify,
@@ -64,6 +63,7 @@ import {
   HRR_RANDOM,
 } from "../msgs/handshake.ts";
 import {
+  acceptFinished,
   certificateVerifyContent,
   type Context,
   expectMessage,
@@ -830,19 +830,9 @@ class ExpectFinished implements State {
   constructor(readonly s: ServerFlight) {}
 
   handle(cx: Context, m: HandshakeMessage): Step {
-    expectMessage(m, H.finished, this.name);
     const { suite } = this.s.offer;
-    const got = decodeFinished(m.body, suite.hash.outputLen);
     const expected = finishedVerifyData(suite.hash, this.s.secrets.clientHandshake, cx.transcript.current());
-    if (!ctEqual(got, expected)) {
-      fail(
-        "decrypt_error",
-        "peer_misbehaved.bad_finished",
-        "Cannot accept Finished: verify_data is wrong",
-        `${this.name}@Finished`,
-      );
-    }
-    cx.transcript.add(m.raw);
+    acceptFinished(cx, m, expected, this.name);
     const resumption = this.s.keys.resumption(cx.transcript.current());
     cx.setReadSecret(suite, this.s.app.clientApplication, "application");
     cx.allowChangeCipherSpec(false);
