@@ -71,21 +71,21 @@ export function checkCertificateVerify(
 }
 
 /**
- * Check a peer's signature: a scheme we offered (PKCS#1 v1.5 only where `pkcs1`: TLS 1.2), made by
+ * Check a peer's signature: a scheme we offered (PKCS#1 v1.5 only in `tls12`), made by
  * `publicKey` over `content` (decrypt_error otherwise); then `next()`. Asynchronous (WANT_ASYNC) when the
  * key's verification is (RSA through WebCrypto).
  */
 export function checkSignature(
   cx: Context,
   sig: { readonly scheme: number; readonly signature: Uint8Array },
-  pkcs1: boolean,
+  tls12: boolean,
   publicKey: PublicKey,
   content: Uint8Array,
   message: string,
   where: string,
   next: () => State,
 ): Step {
-  if (!cx.cfg.schemes.includes(sig.scheme) || (!pkcs1 && (sig.scheme & 0xff) === 0x01)) {
+  if (!cx.cfg.schemes.includes(sig.scheme) || (!tls12 && (sig.scheme & 0xff) === 0x01)) {
     fail(
       "illegal_parameter",
       "peer_misbehaved.unoffered_signature_scheme",
@@ -104,8 +104,8 @@ export function checkSignature(
     }
     return next();
   };
-  // In TLS 1.2 (where `pkcs1` is allowed), an ECDSA scheme does not bind the curve.
-  const ok = cx.cfg.provider.verify(sig.scheme, publicKey, content, sig.signature, pkcs1);
+  // In TLS 1.2 an ECDSA scheme does not bind the curve.
+  const ok = cx.cfg.provider.verify(sig.scheme, publicKey, content, sig.signature, tls12);
   return typeof ok === "boolean" ? decide(ok) : { pending: ok.then(decide) };
 }
 

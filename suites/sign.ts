@@ -433,19 +433,21 @@ function ecKey(type: EcType, scalar: Uint8Array): SigningKey {
     [scheme],
     (_, message) => curve.sign(message, secret, { prehash: true, format: "der" }),
   );
-  const n = fieldLen;
-  JWKS.set(key, {
+  JWKS.set(key, () => ({
     kty: "EC",
     crv: type === "ec-p256" ? "P-256" : "P-384",
     d: b64url(secret),
-    x: b64url(raw.subarray(1, 1 + n)),
-    y: b64url(raw.subarray(1 + n)),
-  });
+    x: b64url(raw.subarray(1, 1 + fieldLen)),
+    y: b64url(raw.subarray(1 + fieldLen)),
+  }));
   return key;
 }
 
-/** The private JWK of each noble EC and Ed25519 key, for {@link nativeSigningKey}. */
-const JWKS = new WeakMap<SigningKey, JsonWebKey>();
+/**
+ * How to make the private JWK of each noble EC and Ed25519 key, for {@link nativeSigningKey}: made only when
+ * asked, so a key that stays on noble never has its secret copied into base64 strings.
+ */
+const JWKS = new WeakMap<SigningKey, () => JsonWebKey>();
 
 function b64url(bytes: Uint8Array): string {
   let bin = "";
@@ -459,7 +461,7 @@ function b64url(bytes: Uint8Array): string {
  * noble's, but may draw a random nonce (noble's is deterministic, RFC 6979), so signatures may differ run to run.
  */
 async function nativeSigningKey(key: SigningKey): Promise<SigningKey> {
-  const jwk = JWKS.get(key);
+  const jwk = JWKS.get(key)?.();
   if (!jwk) return key;
   const ec = jwk.kty === "EC";
   const algorithm = ec ? { name: "ECDSA", namedCurve: jwk.crv! } : { name: "Ed25519" };
@@ -491,7 +493,7 @@ function ed25519Key(seed: Uint8Array): SigningKey {
     [0x0807],
     (_, m) => ed25519.sign(m, secret),
   );
-  JWKS.set(key, { kty: "OKP", crv: "Ed25519", d: b64url(secret), x: b64url(raw) });
+  JWKS.set(key, () => ({ kty: "OKP", crv: "Ed25519", d: b64url(secret), x: b64url(raw) }));
   return key;
 }
 

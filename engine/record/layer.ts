@@ -276,12 +276,11 @@ export class Protection12 implements RecordProtection {
   }
 
   seal(type: number, content: Uint8Array): Uint8Array {
-    let explicit: Uint8Array | undefined;
-    if (this.#explicit > 0) {
-      // The sequence number is a unique explicit nonce for this key (what OpenSSL and Go send too).
-      explicit = this.#aad(0, 0).subarray(0, 8);
-    }
-    const sealed = this.#key.seal(this.#nonce(explicit), this.#aad(type, content.length), content);
+    const aad = this.#aad(type, content.length);
+    // The sequence number (the AAD's first 8 bytes) is a unique explicit nonce for this key, as OpenSSL and Go
+    // send too.
+    const explicit = this.#explicit > 0 ? aad.subarray(0, 8) : undefined;
+    const sealed = this.#key.seal(this.#nonce(explicit), aad, content);
     this.seq++;
     const len = this.#explicit + sealed.length;
     const out = new Uint8Array(HEADER_LEN + len);
