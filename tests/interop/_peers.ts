@@ -192,6 +192,28 @@ export function requireProgram(program: string, args: readonly string[], hint: s
   return probe.stdout.trim();
 }
 
+const OPENSSL_HINT =
+  "Install OpenSSL 3 (e.g. apt-get install openssl): these tests run openssl s_server and s_client.";
+const GNUTLS_HINT =
+  "Install GnuTLS's tools (e.g. apt-get install gnutls-bin): these tests run gnutls-serv and gnutls-cli.";
+let opensslVersion: string | undefined;
+let gnutlsVersion: string | undefined;
+
+/** The `openssl version` line; throws a clear error (how to install it) when openssl cannot be run. */
+export function requireOpenssl(): string {
+  opensslVersion ??= requireProgram("openssl", ["version"], OPENSSL_HINT);
+  return opensslVersion;
+}
+
+/** The `gnutls-cli --version` line; throws a clear error when gnutls-serv or gnutls-cli cannot be run. */
+export function requireGnutls(): string {
+  if (gnutlsVersion === undefined) {
+    requireProgram("gnutls-serv", ["--version"], GNUTLS_HINT);
+    gnutlsVersion = requireProgram("gnutls-cli", ["--version"], GNUTLS_HINT).split("\n")[0]!;
+  }
+  return gnutlsVersion;
+}
+
 /**
  * A TCP port on 127.0.0.1 that was free a moment ago, for peers that cannot choose their own (`gnutls-serv
  * -p`). Another process may take it meanwhile: callers retry when the peer cannot bind it.

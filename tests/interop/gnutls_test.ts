@@ -46,25 +46,11 @@ import {
   LineReader,
   type Peer,
   pumpSocket,
-  requireProgram,
+  requireGnutls,
   type Scope,
   scoped,
   type TlsSocket,
 } from "./_peers.ts";
-
-const HINT =
-  "Install GnuTLS's tools (e.g. apt-get install gnutls-bin): these tests run gnutls-serv and gnutls-cli.";
-
-let gnutlsVersion: string | undefined;
-
-/** The `gnutls-cli --version` line; throws a clear error when either program cannot be run. */
-function requireGnutls(): string {
-  if (gnutlsVersion === undefined) {
-    requireProgram("gnutls-serv", ["--version"], HINT);
-    gnutlsVersion = requireProgram("gnutls-cli", ["--version"], HINT).split("\n")[0]!;
-  }
-  return gnutlsVersion;
-}
 
 /** TLS 1.3 only; a case appends its own restrictions. */
 const TLS13 = "NORMAL:-VERS-ALL:+VERS-TLS1.3";

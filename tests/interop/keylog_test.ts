@@ -38,26 +38,12 @@ import {
   LineReader,
   type Peer,
   pumpSocket,
-  requireProgram,
+  requireGnutls,
+  requireOpenssl,
   type Scope,
   scoped,
   type TlsSocket,
 } from "./_peers.ts";
-
-function requireOpenssl(): void {
-  requireProgram(
-    "openssl",
-    ["version"],
-    "Install OpenSSL 3 (e.g. apt-get install openssl): these tests run openssl s_server and s_client.",
-  );
-}
-
-function requireGnutls(): void {
-  const hint =
-    "Install GnuTLS's tools (e.g. apt-get install gnutls-bin): these tests run gnutls-serv and gnutls-cli.";
-  requireProgram("gnutls-serv", ["--version"], hint);
-  requireProgram("gnutls-cli", ["--version"], hint);
-}
 
 /** The TLS 1.3 labels of the key log format, as both peers write them. */
 const LABELS = [

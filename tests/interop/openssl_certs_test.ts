@@ -10,15 +10,7 @@
 import assert from "node:assert/strict";
 import { createBioPair, createClient, createServer, loadPrivateKey, TlsError } from "../../mod.ts";
 import { generateChain, type TestChain } from "../_pki.ts";
-import { LineReader, pumpSocket, requireProgram, type Scope, scoped } from "./_peers.ts";
-
-function requireOpenssl(): void {
-  requireProgram(
-    "openssl",
-    ["version"],
-    "Install OpenSSL 3 (e.g. apt-get install openssl) for the interop tests.",
-  );
-}
+import { LineReader, pumpSocket, requireOpenssl, type Scope, scoped } from "./_peers.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 

@@ -28,7 +28,7 @@ import {
   LineReader,
   type Peer,
   pumpSocket,
-  requireProgram,
+  requireOpenssl,
   type Scope,
   scoped,
   type TlsSocket,
@@ -50,18 +50,6 @@ const CERTIFICATES: readonly { readonly type: TestKeyType; readonly scheme: stri
   { type: "ed25519", scheme: "ed25519" },
   { type: "rsa-2048", scheme: "rsa_pss_rsae_sha256" },
 ];
-
-let opensslVersion: string | undefined;
-
-/** The `openssl version` line; throws a clear error when openssl cannot be run. */
-function requireOpenssl(): string {
-  opensslVersion ??= requireProgram(
-    "openssl",
-    ["version"],
-    "Install OpenSSL 3 (e.g. apt-get install openssl): these tests run openssl s_server and s_client.",
-  );
-  return opensslVersion;
-}
 
 function utf8(text: string): Uint8Array {
   return new TextEncoder().encode(text);

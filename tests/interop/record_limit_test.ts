@@ -27,7 +27,8 @@ import {
   freePort,
   LineReader,
   pumpSocket,
-  requireProgram,
+  requireGnutls,
+  requireOpenssl,
   type Scope,
   scoped,
   type TlsSocket,
@@ -113,10 +114,6 @@ async function airlockServer(
 
 // ---- openssl s_client -maxfraglen ↔ airlock server ---------------------------------------------------
 
-function requireOpenssl(): void {
-  requireProgram("openssl", ["version"], "Install OpenSSL 3 (e.g. apt-get install openssl).");
-}
-
 for (const maxfraglen of [512, 4096]) {
   Deno.test(`openssl s_client -maxfraglen ${maxfraglen} ↔ airlock server: our records stay within it`, async () => {
     requireOpenssl();
@@ -164,10 +161,6 @@ for (const maxfraglen of [512, 4096]) {
 // ---- GnuTLS: record_size_limit both ways ---------------------------------------------------------------
 
 const TLS13 = "NORMAL:-VERS-ALL:+VERS-TLS1.3";
-
-function requireGnutls(): void {
-  requireProgram("gnutls-cli", ["--version"], "Install GnuTLS (e.g. apt-get install gnutls-bin).");
-}
 
 Deno.test("gnutls-cli --recordsize=512 ↔ airlock server: our records stay within GnuTLS's record_size_limit", async () => {
   requireGnutls();

@@ -50,7 +50,7 @@ import {
   type Listener,
   type Peer,
   readKeyLogFile,
-  requireProgram,
+  requireGnutls,
   type Scope,
   scoped,
   serverChain,
@@ -59,20 +59,6 @@ import {
   type WatchedTls,
   watchTls,
 } from "./_peers.ts";
-
-const HINT =
-  "Install GnuTLS's tools (e.g. apt-get install gnutls-bin): these tests run gnutls-serv and gnutls-cli.";
-
-let gnutlsVersion: string | undefined;
-
-/** The `gnutls-cli --version` line; throws a clear error when either program cannot be run. */
-function requireGnutls(): string {
-  if (gnutlsVersion === undefined) {
-    requireProgram("gnutls-serv", ["--version"], HINT);
-    gnutlsVersion = requireProgram("gnutls-cli", ["--version"], HINT).split("\n")[0]!;
-  }
-  return gnutlsVersion;
-}
 
 /** TLS 1.2 only; a case appends its own restrictions. */
 const TLS12 = "NORMAL:-VERS-ALL:+VERS-TLS1.2";

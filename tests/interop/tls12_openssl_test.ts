@@ -52,25 +52,13 @@ import {
   type Listener,
   type Peer,
   readKeyLogFile,
-  requireProgram,
+  requireOpenssl,
   type Scope,
   scoped,
   serverChain,
   type WatchedTls,
   watchTls,
 } from "./_peers.ts";
-
-let opensslVersion: string | undefined;
-
-/** The `openssl version` line; throws a clear error when openssl cannot be run. */
-function requireOpenssl(): string {
-  opensslVersion ??= requireProgram(
-    "openssl",
-    ["version"],
-    "Install OpenSSL 3 (e.g. apt-get install openssl): these tests run openssl s_server and s_client.",
-  );
-  return opensslVersion;
-}
 
 /** Our group names, OpenSSL's, and how s_client reports the server's key share. */
 const GROUPS = [
