@@ -5,9 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { drain, handshake, handshakeExpectingFailure, transfer } from "./_helpers.ts";
+import { assertFailed } from "./_reject.ts";
 import { generateChain, type TestChain } from "./_pki.ts";
 import { intermediate, leaf, NOW, root, type TestCert, type TestKey, testKey } from "../verify/_test_pki.ts";
 import {
+  type AlertName,
   type ClientConfig,
   createBioPair,
   createClient,
@@ -15,7 +17,6 @@ import {
   loadPrivateKey,
   type ServerConfig,
   SslError,
-  type TlsEngine,
 } from "../mod.ts";
 
 interface Setup {
@@ -34,12 +35,6 @@ async function pairWith(s: Setup) {
   const client = createClient({ serverName: "server.test", ...anchors, ...s.client }, c.engine);
   const server = createServer({ certificates: [{ chain: chain.chain, key }], ...s.server }, sb.engine);
   return { client, server, c, s: sb, chain };
-}
-
-function assertFailed(e: TlsEngine, alert: string, code: string): void {
-  assert.ok(e.error, "expected an error");
-  assert.equal(e.error.alert, alert, e.error.message);
-  assert.equal(e.error.code, code, e.error.message);
 }
 
 Deno.test("trustAnchors: a chain through an intermediate to the root is accepted", async () => {
@@ -277,7 +272,7 @@ Deno.test("the server picks its certificate by SNI, then by the client's signatu
 const FAILURES: {
   name: string;
   code: string;
-  alert: string;
+  alert: AlertName;
   build: (k: Keys) => Promise<{ root: TestCert; chain: TestCert[] }>;
 }[] = [
   {

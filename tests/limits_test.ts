@@ -3,7 +3,7 @@
  * the typed error and its alert, and the peer receives that alert.
  */
 import assert from "node:assert/strict";
-import { createBioPair, createClient, createServer, on, SslError, type TlsEngine } from "../mod.ts";
+import { type AlertName, createBioPair, createClient, createServer, on } from "../mod.ts";
 import { LIMITS } from "../engine/limits.ts";
 import { ContentType as CT, HandshakeType as H } from "../engine/msgs/enums.ts";
 import { decodeOfferedPsks, encodeOfferedPsks, type Extension } from "../engine/msgs/extensions.ts";
@@ -32,6 +32,7 @@ import {
   onProtectedMessages,
   onRecords,
 } from "./_tamper.ts";
+import { assertFailed, assertReceived } from "./_reject.ts";
 
 /** A pair with seeded randoms and a clock the test moves. */
 function pair(clock: { now: number } = { now: Date.UTC(2026, 0, 1) }, opts: PairOptions = {}): Promise<Pair> {
@@ -56,20 +57,10 @@ function settle(p: Pair): Uint8Array[] {
   return got;
 }
 
-function assertFailedWith(e: TlsEngine, alert: string, code: string): void {
-  assert.equal(e.error?.code, code, e.error?.message);
-  assert.equal(e.error?.alert, alert);
-  const r = e.read(new Uint8Array(1));
-  assert.equal(r, -1);
-  assert.equal(e.getError(r), SslError.SSL);
-}
-
 /** After `who` failed: the other side reads the fatal alert. */
-function assertPeerReceived(p: Pair, who: "client" | "server", alert: string): void {
+function assertPeerReceived(p: Pair, who: "client" | "server", alert: AlertName): void {
   transfer(p);
-  const peer = who === "client" ? p.server : p.client;
-  peer.read(new Uint8Array(8));
-  assert.equal(peer.error?.code, `alert_received.${alert}`, peer.error?.message);
+  assertReceived(who === "client" ? p.server : p.client, alert);
 }
 
 /** A filter that puts `extra(n)` inner records before the `n`th application_data record the server sends. */
@@ -173,7 +164,7 @@ Deno.test("limits: 32 empty records in a row pass, the 33rd is unexpected_messag
       assert.deepEqual(got, Uint8Array.of(7));
       assert.equal(p.client.error, undefined);
     } else {
-      assertFailedWith(p.client, "unexpected_message", "peer_misbehaved.too_many_empty_records");
+      assertFailed(p.client, "unexpected_message", "peer_misbehaved.too_many_empty_records");
       assertPeerReceived(p, "client", "unexpected_message");
     }
   }
@@ -190,7 +181,7 @@ Deno.test("limits: 4 user_canceled alerts in a row pass, the 5th is unexpected_m
     if (!fails) {
       assert.deepEqual(got, Uint8Array.of(7));
     } else {
-      assertFailedWith(p.client, "unexpected_message", "peer_misbehaved.too_many_warning_alerts");
+      assertFailed(p.client, "unexpected_message", "peer_misbehaved.too_many_warning_alerts");
       assertPeerReceived(p, "client", "unexpected_message");
     }
   }
@@ -255,7 +246,7 @@ Deno.test("limits: 32 KeyUpdates in one second pass, the 33rd is unexpected_mess
     if (!fails) {
       assert.deepEqual(got, Uint8Array.of(9));
     } else {
-      assertFailedWith(p.client, "unexpected_message", "peer_misbehaved.too_many_key_updates");
+      assertFailed(p.client, "unexpected_message", "peer_misbehaved.too_many_key_updates");
       assertPeerReceived(p, "client", "unexpected_message");
     }
   }
@@ -300,7 +291,7 @@ Deno.test("limits: 32 NewSessionTickets on a connection pass, the 33rd is unexpe
       assert.deepEqual(got, Uint8Array.of(5));
       assert.equal(tickets, count);
     } else {
-      assertFailedWith(p.client, "unexpected_message", "peer_misbehaved.too_many_tickets");
+      assertFailed(p.client, "unexpected_message", "peer_misbehaved.too_many_tickets");
       assert.equal(tickets, LIMITS.maxTicketsPerConnection);
       assertPeerReceived(p, "client", "unexpected_message");
     }
