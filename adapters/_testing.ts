@@ -20,6 +20,7 @@ import {
   type TlsEngine,
 } from "../mod.ts";
 import { generateTestCertificate } from "../tests/_pki.ts";
+import { concat } from "../suites/bytes.ts";
 import type { ByteStreamTransport } from "./stream.ts";
 import type { MessageTransport } from "./message.ts";
 
@@ -214,20 +215,8 @@ export async function readAll(
     h.update(value);
   }
   reader.releaseLock();
-  const text = length <= 4096 ? new TextDecoder().decode(concat(head)) : "";
+  const text = length <= 4096 ? new TextDecoder().decode(concat(...head)) : "";
   return { length, digest: h.digest(), text };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** `p`, or a rejection after `ms` milliseconds; the timer is cleared either way. */

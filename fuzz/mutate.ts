@@ -17,8 +17,8 @@
  */
 
 import { ContentType as CT, HandshakeType as H } from "../engine/msgs/enums.ts";
+import { concat } from "../suites/bytes.ts";
 import {
-  concat,
   protection,
   type RecordedRecord,
   type ScenarioName,
@@ -70,7 +70,7 @@ export function planFromInput(side: Side, data: Uint8Array): Plan {
 
 /** A seed input: the peer's real flights, raw (mode 0) with the given knobs. */
 export function rawSeed(side: Side, scenario: number, head = 0, knobs = 0): Uint8Array {
-  return concat([Uint8Array.of(head & 0x7f, scenario, knobs), wireBytes(side)]);
+  return concat(Uint8Array.of(head & 0x7f, scenario, knobs), wireBytes(side));
 }
 
 /** A seed input: the structured mode with a program (empty: the transcript as recorded). */
@@ -215,7 +215,7 @@ function applyProgram(
       case 9: {
         const next = recs[i + 1];
         if (!next || next.key !== r.key || next.innerType !== r.innerType) break;
-        recs.splice(i, 2, { ...r, content: concat([r.content, next.content]), raw: undefined });
+        recs.splice(i, 2, { ...r, content: concat(r.content, next.content), raw: undefined });
         ops.push(`merge ${i}`);
         break;
       }
@@ -255,7 +255,7 @@ function applyProgram(
         const a = c.u8() % msgs.length, b = c.u8() % msgs.length;
         const parts = msgs.map((m) => r.content.subarray(m.at, m.at + 4 + m.len));
         [parts[a], parts[b]] = [parts[b]!, parts[a]!];
-        r.content = concat(parts);
+        r.content = concat(...parts);
         ops.push(`swapmsg ${i} ${a} ${b}`);
         break;
       }
@@ -279,7 +279,7 @@ function applyProgram(
         break;
       }
       case 16: {
-        r.content = concat([r.content, c.bytes(1 + (c.u8() % 32))]);
+        r.content = concat(r.content, c.bytes(1 + (c.u8() % 32)));
         r.raw = undefined;
         ops.push(`append ${i}`);
         break;
@@ -325,13 +325,13 @@ function ticketBody(c: Cursor): Uint8Array {
   const ticket = c.bytes(1 + (c.u8() % 64));
   const life = c.u8() & 1 ? 3600 : c.u16() * 65536 + c.u16();
   const ext = c.u8() & 1 ? Uint8Array.of(0, 42, 0, 4, 0, 0, 64, 0) : new Uint8Array(0);
-  return concat([
+  return concat(
     Uint8Array.of(life >>> 24, (life >>> 16) & 0xff, (life >>> 8) & 0xff, life & 0xff, 1, 2, 3, 4, 1, 9),
     Uint8Array.of(ticket.length >>> 8, ticket.length & 0xff),
     ticket,
     Uint8Array.of(ext.length >>> 8, ext.length & 0xff),
     ext,
-  ]);
+  );
 }
 
 interface Msg {
@@ -408,7 +408,7 @@ function extensionOp(r: Rec, c: Cursor): string | undefined {
     if (kind === 0 || exts.length === 0) {
       const type = c.u8() & 1 ? c.u8() : c.u16();
       const data = c.bytes(c.u8() % 24);
-      exts.splice(n, 0, concat([Uint8Array.of(type >>> 8, type & 0xff, 0, data.length), data]));
+      exts.splice(n, 0, concat(Uint8Array.of(type >>> 8, type & 0xff, 0, data.length), data));
       what = `add ${type}`;
     } else if (kind === 1) {
       exts.splice(n, 1);
@@ -426,17 +426,17 @@ function extensionOp(r: Rec, c: Cursor): string | undefined {
       for (let k = 0; k < count; k++) exts.push(Uint8Array.of(0xfa, k, 0, 0));
       what = `add ${count} unknown`;
     }
-    const list = concat(exts);
-    const newBody = concat([
+    const list = concat(...exts);
+    const newBody = concat(
       body.subarray(0, at),
       Uint8Array.of(list.length >>> 8, list.length & 0xff),
       list,
-    ]);
-    r.content = concat([
+    );
+    r.content = concat(
       r.content.subarray(0, m.at),
       hs(m.type, newBody),
       r.content.subarray(m.at + 4 + m.len),
-    ]);
+    );
     r.raw = undefined;
     return what;
   }
@@ -480,12 +480,12 @@ function serialize(
       body.length & 0xff,
     );
     if (r.flight !== flight && current.length > 0) {
-      flights.push(concat(current));
+      flights.push(concat(...current));
       current = [];
     }
     flight = r.flight;
     current.push(header, body);
   }
-  if (current.length > 0) flights.push(concat(current));
+  if (current.length > 0) flights.push(concat(...current));
   return { flights, authentic, ops };
 }

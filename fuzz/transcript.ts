@@ -31,7 +31,7 @@ import { decodeServerHello } from "../engine/msgs/handshake.ts";
 import { HEADER_LEN, Protection, type RecordProtection } from "../engine/record/layer.ts";
 import { SessionCache, TicketKeys } from "../engine/session.ts";
 import { keyBlock } from "../engine/tls12.ts";
-import { fromHex } from "../suites/bytes.ts";
+import { concat, fromHex } from "../suites/bytes.ts";
 import { TLS12_SUITES, tls12SuiteById } from "../suites/tls12.ts";
 import { TLS13_SUITES } from "../suites/tls13.ts";
 import { clientConfig, type Fixture, fixture, seededRandom, serverConfig } from "./_fixture.ts";
@@ -332,7 +332,7 @@ function recorder(e: TlsEngine, hello: ServerRandom): Recorder {
   return {
     side,
     take(bytes) {
-      const buf = concat([held, bytes]);
+      const buf = concat(held, bytes);
       const flight: number[] = [];
       let at = 0;
       while (buf.length - at >= HEADER_LEN) {
@@ -402,23 +402,10 @@ export function protection(k: RecordedKey): RecordProtection {
   return new Protection(s.aead.importKey(key), iv);
 }
 
-/** Concatenate byte arrays. */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** The wire bytes of `side`'s records `indexes` (default: all). */
 export function wireBytes(side: Side, indexes?: readonly number[]): Uint8Array {
   const recs = indexes ? indexes.map((i) => side.records[i]!) : side.records;
-  return concat(recs.map((r) => {
+  return concat(...recs.map((r) => {
     const out = new Uint8Array(HEADER_LEN + r.body.length);
     out[0] = r.type;
     out[1] = r.version >>> 8;

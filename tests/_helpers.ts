@@ -33,20 +33,8 @@ export interface PairOptions {
   readonly capacity?: number;
 }
 
-/** Deterministic random bytes (xorshift), for reproducible runs. */
-export function seededRandom(seed = 1): (n: number) => Uint8Array {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
-}
+/** Deterministic random bytes (xorshift32), for reproducible runs: the fuzz fixture's, so both agree. */
+export { seededRandom } from "../fuzz/_fixture.ts";
 
 /** A client and a server in memory with a fresh self-signed certificate. */
 export async function makePair(opts: PairOptions = {}): Promise<Pair> {

@@ -15,6 +15,7 @@ import { frame } from "../engine/msgs/handshake.ts";
 import { encodeRecord, HEADER_LEN, Protection } from "../engine/record/layer.ts";
 import { TLS13_SUITES } from "../suites/tls13.ts";
 import type { Filter } from "./_helpers.ts";
+import { concat } from "../suites/bytes.ts";
 
 /** One record as framed on the wire. */
 export interface WireRecord {
@@ -37,18 +38,8 @@ export function record(type: number, body: Uint8Array, version = 0x0303): Uint8A
   return encodeRecord(type, version, body);
 }
 
-/** Concatenate byte arrays. */
-export function cat(...parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+/** Concatenate byte arrays (suites/bytes.ts `concat`, under the short name the tamper tests use). */
+export const cat: (...parts: Uint8Array[]) => Uint8Array = concat;
 
 /** Split the content of a handshake record into messages (each must be whole). */
 export function splitMessages(content: Uint8Array): Message[] {
