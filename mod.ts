@@ -61,7 +61,13 @@ export {
   type SigSchemeName,
 } from "./suites/sign.ts";
 export { pemDecode, pemEncode } from "./suites/pem.ts";
-export { type CryptoProvider, nobleProvider, webCryptoProvider } from "./suites/provider.ts";
+export {
+  type CryptoProvider,
+  defaultProvider,
+  installDefaultProvider,
+  nobleProvider,
+  webCryptoProvider,
+} from "./suites/provider.ts";
 export {
   alertForVerifyError,
   matchesPeerName,

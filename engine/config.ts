@@ -10,7 +10,7 @@ import { TLS12_SUITES, type Tls12Suite, type Tls12SuiteName } from "../suites/tl
 import type { KxGroup } from "../suites/kx.ts";
 import { SIG_SCHEMES, type SigningKey, type SigSchemeName } from "../suites/sign.ts";
 import { pemDecode } from "../suites/pem.ts";
-import { type CryptoProvider, nobleProvider } from "../suites/provider.ts";
+import { type CryptoProvider, defaultProvider } from "../suites/provider.ts";
 import type { SessionCache, StrikeRegister, TicketStore, TlsSession } from "./session.ts";
 import { MAX_PLAINTEXT } from "./record/layer.ts";
 
@@ -58,11 +58,16 @@ export interface CommonConfig {
   /** Largest handshake message accepted from the peer, in bytes (default 65536). */
   readonly maxHandshakeMessageSize?: number;
   /**
-   * Where the crypto comes from (default {@link nobleProvider}): `webCryptoProvider` verifies peer signatures
-   * with the runtime's native WebCrypto, several times faster, through WANT_ASYNC.
+   * Where the crypto comes from (default: `defaultProvider()`, which is `nobleProvider` unless
+   * `installDefaultProvider` changed it): `webCryptoProvider` does key exchange and signature checks on the
+   * runtime's native WebCrypto, several times faster, through WANT_ASYNC. Name `nobleProvider` here where runs
+   * must be reproducible byte for byte (with `random` and `now` injected).
    */
   readonly provider?: CryptoProvider;
-  /** Random bytes source (default: crypto.getRandomValues). Inject for reproducible runs. */
+  /**
+   * Random bytes source (default: crypto.getRandomValues). Inject for reproducible runs, with `nobleProvider`
+   * (WebCrypto draws its own key shares).
+   */
   readonly random?: (n: number) => Uint8Array;
   /** Clock in milliseconds since the epoch (default: Date.now). */
   readonly now?: () => number;
@@ -344,7 +349,7 @@ export function normalizeCommon(c: CommonConfig): Normalized {
     maxHandshakeMessageSize: maxHs,
     quic: c.quic,
     random: c.random ?? defaultRandom,
-    provider: c.provider ?? nobleProvider,
+    provider: c.provider ?? defaultProvider(),
     now: c.now ?? Date.now,
   });
 }

@@ -60,7 +60,13 @@ export class TlsEngine extends EventTarget {
   readonly #bio: Bio | undefined;
   /** QUIC mode (RFC 9001 §4): handshake bytes by encryption level instead of records. */
   readonly #quic:
-    | { out: { level: QuicLevel; data: Uint8Array }[]; write: QuicLevel; read: QuicLevel }
+    | {
+      out: { level: QuicLevel; data: Uint8Array }[];
+      /** Bytes handed over but not yet fed to the handshake (they wait while the provider works). */
+      backlog: { level: QuicLevel; data: Uint8Array }[];
+      write: QuicLevel;
+      read: QuicLevel;
+    }
     | undefined;
   readonly #role: "client" | "server";
   readonly #cfg: Normalized;
@@ -68,7 +74,7 @@ export class TlsEngine extends EventTarget {
   readonly #transcript = new Transcript();
   readonly #records = new RecordReader();
   readonly #joiner: HandshakeJoiner;
-  #start: ((cx: Context) => State) | undefined;
+  #start: ((cx: Context) => Step) | undefined;
   #state: State | undefined;
   #pending: Promise<void> | undefined;
   #deferred: unknown;
@@ -115,20 +121,17 @@ export class TlsEngine extends EventTarget {
     bio: Bio | undefined,
     role: "client" | "server",
     cfg: Normalized,
-    start: (cx: Context) => State,
+    start: (cx: Context) => Step,
   ) {
     super();
     this.#bio = bio;
-    this.#quic = cfg.quic ? { out: [], write: "initial", read: "initial" } : undefined;
+    this.#quic = cfg.quic ? { out: [], backlog: [], write: "initial", read: "initial" } : undefined;
     this.#role = role;
     this.#cfg = cfg;
     this.#joiner = new HandshakeJoiner(cfg.maxHandshakeMessageSize);
     this.#start = start;
     this.#cx = this.#makeContext();
-    if (role === "server") {
-      this.#state = start(this.#cx);
-      this.#start = undefined;
-    }
+    if (role === "server") this.#begin();
   }
 
   /** "client" or "server". */
@@ -209,7 +212,7 @@ export class TlsEngine extends EventTarget {
    * (see `getError`).
    */
   doHandshake(): number {
-    return this.#guard(() => this.#handshake(true));
+    return this.#guard(() => this.#quic ? this.#quicHandshake() : this.#handshake(true));
   }
 
   /**
@@ -366,11 +369,8 @@ export class TlsEngine extends EventTarget {
         this.#lastLocal = localError("early_data_role", "Cannot write early data: only a client sends it");
         return this.#want(SslError.SSL);
       }
-      if (this.#start) {
-        this.#state = this.#start(this.#cx);
-        this.#start = undefined;
-        this.#sealHandshake();
-      }
+      this.#begin();
+      if (this.#pending) return this.#flush(), this.#want(SslError.WANT_ASYNC);
       if (this.#earlyWrite === undefined || this.#info) {
         this.#flush();
         return this.#want(SslError.NONE, 0);
@@ -423,18 +423,41 @@ export class TlsEngine extends EventTarget {
    * QUIC (RFC 9001 §4.1.3): hand over handshake bytes the peer sent at encryption `level`, in order, then
    * drive the handshake (or post-handshake messages). Returns what `doHandshake()` would: 1 when the
    * handshake is done, -1 with WANT_READ while it needs more (see `getError`). Bytes at a level other than
-   * the one expected are a protocol error.
+   * the one expected are a protocol error. The bytes are always taken: with WANT_ASYNC (the provider is still
+   * working) they wait their turn, and `doHandshake()` after `asyncWait()` goes on with them.
    */
   provideQuicData(level: QuicLevel, data: Uint8Array): number {
+    const q = this.#quic;
+    if (q && !this.#error) {
+      q.backlog.push({ level, data: data.slice() });
+      // Bounded: while the provider works, a peer gets at most two messages' worth ahead of us.
+      const waiting = q.backlog.reduce((n, x) => n + x.data.length, 0);
+      if (waiting > 2 * this.#cfg.maxHandshakeMessageSize) {
+        this.#fail(peerMisbehaved(
+          "quic_backlog",
+          `Cannot accept handshake data: ${waiting} bytes wait, over twice maxHandshakeMessageSize`,
+          "unexpected_message",
+        ));
+      }
+    }
     return this.#guard(() => {
-      const q = this.#quic;
-      if (!q) {
+      if (!this.#quic) {
         this.#lastLocal = localError(
           "not_quic",
           "Cannot take QUIC data: the engine was not created with quic",
         );
         return this.#want(SslError.SSL);
       }
+      return this.#quicHandshake();
+    });
+  }
+
+  /** QUIC: feed the waiting handshake bytes level by level, as far as the handshake goes without waiting. */
+  #quicHandshake(): number {
+    const q = this.#quic!;
+    let r = this.#handshake(true);
+    while (q.backlog.length > 0 && !this.#pending) {
+      const { level, data } = q.backlog.shift()!;
       if (level !== q.read) {
         throw peerMisbehaved(
           "quic_wrong_level",
@@ -442,15 +465,15 @@ export class TlsEngine extends EventTarget {
           "unexpected_message",
         );
       }
-      if (data.length > 0) this.#joiner.push(data.slice());
-      const r = this.#handshake(true);
-      if (r !== 1) return r;
+      if (data.length > 0) this.#joiner.push(data);
+      r = this.#handshake(true);
+      if (r !== 1) continue;
       // Post-handshake messages (NewSessionTicket) come at the application level.
-      for (let m = this.#joiner.take(); m; m = this.#joiner.take()) {
+      for (let m = this.#joiner.take(); m && !this.#pending; m = this.#joiner.take()) {
         this.#apply(this.#state!.handle(this.#cx, m));
       }
-      return 1;
-    });
+    }
+    return this.#pending ? this.#want(SslError.WANT_ASYNC) : r;
   }
 
   /** QUIC: the handshake bytes to send, each with its encryption level, in order (and forgets them). */
@@ -515,9 +538,8 @@ export class TlsEngine extends EventTarget {
       if (this.#pending) return this.#flush(), this.#want(SslError.WANT_ASYNC);
       if (this.#retryVerify) return this.#flush(), this.#want(SslError.WANT_RETRY_VERIFY);
       if (this.#start) {
-        this.#state = this.#start(this.#cx);
-        this.#start = undefined;
-        this.#sealHandshake();
+        this.#begin();
+        continue;
       }
       // Keep reading while our own output waits: with small buffers both peers may be writing at once.
       const flushed = this.#flush();
@@ -544,6 +566,13 @@ export class TlsEngine extends EventTarget {
       "Cannot read: the transport ended without close_notify (truncation)",
       this.#state?.name ?? "",
     );
+  }
+
+  /** Run the first state's setup (the client builds its ClientHello, perhaps waiting on its key shares). */
+  #begin(): void {
+    const start = this.#start;
+    this.#start = undefined;
+    if (start) this.#apply(start(this.#cx));
   }
 
   #apply(step: Step): void {

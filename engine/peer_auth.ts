@@ -83,7 +83,7 @@ export function checkSignature(
   content: Uint8Array,
   message: string,
   where: string,
-  next: () => State,
+  next: () => Step,
 ): Step {
   if (!cx.cfg.schemes.includes(sig.scheme) || (!tls12 && (sig.scheme & 0xff) === 0x01)) {
     fail(
@@ -93,7 +93,7 @@ export function checkSignature(
       where,
     );
   }
-  const decide = (ok: boolean): State => {
+  const decide = (ok: boolean): Step => {
     if (!ok) {
       fail(
         "decrypt_error",

@@ -131,14 +131,28 @@ export function fail(alert: AlertName, code: string, message: string, where: str
   throw new TlsError(alert, code, message, where);
 }
 
+/** Go on with `next(value)` at once, or as a pending step (→ WANT_ASYNC) when a provider gave a promise. */
+export function andThen<T>(value: T | PromiseLike<T>, next: (value: T) => Step): Step {
+  return isPromiseLike(value) ? { pending: Promise.resolve(value).then(next) } : next(value);
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
 /**
- * Run a key-exchange operation on the peer's share; an invalid share (KxError) becomes illegal_parameter
- * naming the message and group.
+ * Run a key-exchange operation on the peer's share, then `next` with its result (at once, or after
+ * WANT_ASYNC); an invalid share (KxError, thrown or rejected) becomes illegal_parameter naming the message
+ * and group.
  */
-export function usePeerShare<T>(op: () => T, message: string, group: string, where: string): T {
-  try {
-    return op();
-  } catch (e) {
+export function usePeerShare<T>(
+  op: () => T | PromiseLike<T>,
+  message: string,
+  group: string,
+  where: string,
+  next: (value: T) => Step,
+): Step {
+  const refuse = (e: unknown): never => {
     if (e instanceof KxError) {
       fail(
         "illegal_parameter",
@@ -148,7 +162,14 @@ export function usePeerShare<T>(op: () => T, message: string, group: string, whe
       );
     }
     throw e;
+  };
+  let value: T | PromiseLike<T>;
+  try {
+    value = op();
+  } catch (e) {
+    return refuse(e);
   }
+  return isPromiseLike(value) ? { pending: Promise.resolve(value).then(next, refuse) } : next(value);
 }
 
 /** The content a CertificateVerify signs (RFC 8446 §4.4.3). */

@@ -12,7 +12,13 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { type ClientConfig, loadPrivateKey, type ServerConfig, type SigningKey } from "../mod.ts";
+import {
+  type ClientConfig,
+  loadPrivateKey,
+  nobleProvider,
+  type ServerConfig,
+  type SigningKey,
+} from "../mod.ts";
 
 x509.cryptoProvider.set(crypto);
 
@@ -86,6 +92,8 @@ export function clientConfig(f: Fixture, extra: Partial<ClientConfig> = {}): Cli
     trustAnchors: [f.certDer],
     random: seededRandom(1),
     now: () => FIXED_NOW,
+    // Reproducible byte for byte: noble, whatever default the process installed.
+    provider: nobleProvider,
     ...extra,
   };
 }
@@ -96,6 +104,7 @@ export function serverConfig(f: Fixture, extra: Partial<ServerConfig> = {}): Ser
     certificates: [{ chain: [f.certDer], key: f.key }],
     random: seededRandom(2),
     now: () => FIXED_NOW,
+    provider: nobleProvider,
     ...extra,
   };
 }

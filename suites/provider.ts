@@ -1,20 +1,21 @@
 // This module is browser compatible.
 /**
- * Crypto providers: which implementation the engine uses for a primitive. Today a provider decides how peer
- * signatures are verified (CertificateVerify, ServerKeyExchange: the hot path of a client's handshake, where
- * noble's ECDSA verify is the slowest operation and WebCrypto's is several times faster) and how private keys
- * sign (`provider.loadPrivateKey`). Key exchange, AEADs and hashes stay on noble for now (issue #8 moves them
- * behind the provider in later steps).
+ * Crypto providers: which implementation the engine uses for a primitive (the design rustls uses). A provider
+ * decides how key shares are made and shared secrets derived (X25519, P-256, P-384, X25519MLKEM768), how peer
+ * signatures are verified (CertificateVerify, ServerKeyExchange), how private keys sign
+ * (`provider.loadPrivateKey`) and how records are sealed and opened. These asymmetric operations are most of
+ * a handshake's time, and WebCrypto's are several times faster than noble's on every runtime measured.
+ * Hashes, HMAC and HKDF stay on noble in both providers: one awaited WebCrypto HMAC costs ten times noble's.
  *
  * - {@link nobleProvider} (the default): synchronous, the same on every runtime, what fuzzing uses.
- * - {@link webCryptoProvider}: the runtime's native WebCrypto where it has the primitive (ECDSA P-256/P-384,
- *   Ed25519, RSA), noble where it does not; results arrive through WANT_ASYNC. Verification has no
- *   randomness, so a client that only verifies stays reproducible byte for byte; native ECDSA signing may draw
- *   random nonces.
+ * - {@link webCryptoProvider}: the runtime's native WebCrypto where it has the primitive (X25519, ECDH and
+ *   ECDSA on P-256/P-384, Ed25519, RSA), noble where it does not; results arrive through WANT_ASYNC. Its key
+ *   shares and ECDSA nonces come from the runtime, so its handshakes are not reproducible byte for byte.
  *
  * @module
  */
 
+import { type KeyShare, type KxGroup, type KxResponse, webCryptoKx } from "./kx.ts";
 import {
   loadPrivateKey,
   type PublicKey,
@@ -51,6 +52,36 @@ export interface CryptoProvider {
    * @returns The signing key.
    */
   loadPrivateKey(pemOrDer: string | Uint8Array): Promise<SigningKey>;
+  /**
+   * Make our key share for `group`: the client's, or a TLS 1.2 server's.
+   *
+   * @param group The group.
+   * @param random The injected randomness (a native implementation may draw its own).
+   * @returns The share (a promise when the implementation is asynchronous).
+   */
+  keyShare(group: KxGroup, random: (n: number) => Uint8Array): KeyShare | Promise<KeyShare>;
+  /**
+   * The TLS 1.3 server's side: validate the client's share, make ours, derive the shared secret.
+   *
+   * @param group The group.
+   * @param peerShare The client's `key_exchange` bytes.
+   * @param random The injected randomness.
+   * @returns Our share and the secret; throws or rejects with `KxError` if the client's share is invalid.
+   */
+  respond(
+    group: KxGroup,
+    peerShare: Uint8Array,
+    random: (n: number) => Uint8Array,
+  ): KxResponse | Promise<KxResponse>;
+  /**
+   * Derive the shared secret from our share (made by this provider's `keyShare`) and the peer's answer.
+   *
+   * @param group The group.
+   * @param mine Our share.
+   * @param peerPublic The peer's `key_exchange` bytes.
+   * @returns The secret; throws or rejects with `KxError` if the peer's share is invalid.
+   */
+  sharedSecret(group: KxGroup, mine: KeyShare, peerPublic: Uint8Array): Uint8Array | Promise<Uint8Array>;
 }
 
 /**
@@ -67,6 +98,11 @@ export const nobleProvider: CryptoProvider = Object.freeze({
   name: "noble",
   verify: verifySignature,
   loadPrivateKey: (pemOrDer: string | Uint8Array) => loadPrivateKey(pemOrDer),
+  keyShare: (group: KxGroup, random: (n: number) => Uint8Array) => group.generate(random),
+  respond: (group: KxGroup, peerShare: Uint8Array, random: (n: number) => Uint8Array) =>
+    group.respond(peerShare, random),
+  sharedSecret: (group: KxGroup, mine: KeyShare, peerPublic: Uint8Array) =>
+    group.sharedSecret(mine.privateKey, peerPublic),
 });
 
 /**
@@ -82,4 +118,41 @@ export const webCryptoProvider: CryptoProvider = Object.freeze({
   name: "webcrypto",
   verify: verifySignatureWebCrypto,
   loadPrivateKey: (pemOrDer: string | Uint8Array) => loadPrivateKey(pemOrDer, { webCrypto: true }),
+  keyShare: webCryptoKx.keyShare,
+  respond: webCryptoKx.respond,
+  sharedSecret: webCryptoKx.sharedSecret,
 });
+
+let installed: CryptoProvider = nobleProvider;
+
+/**
+ * Make `provider` the one every configuration without its own `provider` uses from now on, as rustls'
+ * `CryptoProvider::install_default` does: one line at start-up moves a whole program to WebCrypto. Engines
+ * already created keep theirs. Fuzzers and tests that need byte-for-byte reproducible runs should name
+ * {@link nobleProvider} in their configuration instead of relying on the default.
+ *
+ * @param provider The new default.
+ *
+ * @example Use WebCrypto everywhere
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultProvider, installDefaultProvider, nobleProvider, webCryptoProvider } from "./provider.ts";
+ * const before = defaultProvider();
+ * installDefaultProvider(webCryptoProvider);
+ * assert.equal(defaultProvider().name, "webcrypto");
+ * installDefaultProvider(before);
+ * ```
+ */
+export function installDefaultProvider(provider: CryptoProvider): void {
+  installed = provider;
+}
+
+/**
+ * The provider configurations without their own `provider` use: {@link nobleProvider} unless
+ * {@link installDefaultProvider} said otherwise.
+ *
+ * @returns The default provider.
+ */
+export function defaultProvider(): CryptoProvider {
+  return installed;
+}

@@ -1,9 +1,11 @@
 /**
  * Both providers give the same verdict on the same signatures: valid ones from every key type airlock loads,
- * and tampered, truncated, mismatched and malformed ones; TLS 1.2's curve-free ECDSA schemes too.
+ * and tampered, truncated, mismatched and malformed ones; TLS 1.2's curve-free ECDSA schemes too. Key exchange
+ * agrees across them in every direction, and both refuse the same bad shares with KxError.
  */
 import assert from "node:assert/strict";
 import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
+import { KxError, SECP256R1, SECP384R1, X25519, X25519MLKEM768 } from "./kx.ts";
 import { nobleProvider, webCryptoProvider } from "./provider.ts";
 import { loadPrivateKey, SIG_SCHEMES as S, type SigningKey } from "./sign.ts";
 
@@ -107,3 +109,68 @@ for (const [name, make] of KEYS.slice(0, 3)) {
     }
   });
 }
+
+const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+
+for (const group of [X25519, SECP256R1, SECP384R1]) {
+  Deno.test(`providers: ${group.name} key exchange agrees across noble and WebCrypto, every direction`, async () => {
+    const providers = [nobleProvider, webCryptoProvider];
+    for (const a of providers) {
+      for (const b of providers) {
+        // TLS 1.3 shape: a makes the share, b answers with respond(), a derives.
+        const mine = await a.keyShare(group, random);
+        const answer = await b.respond(group, mine.publicKey, random);
+        assert.deepEqual(await a.sharedSecret(group, mine, answer.publicKey), answer.sharedSecret);
+        assert.equal(answer.sharedSecret.length, group.id === 0x0018 ? 48 : 32);
+      }
+    }
+    const native = await webCryptoProvider.keyShare(group, random);
+    assert.equal(native.publicKey.length, group.id === 0x001d ? 32 : group.id === 0x0017 ? 65 : 97);
+    // The private key stays inside the runtime and out of logs.
+    assert.equal(native.privateKey.length, 0);
+    assert.ok(!JSON.stringify(native).includes("privateKey"));
+  });
+
+  Deno.test(`providers: a bad ${group.name} peer share is KxError with both providers`, async () => {
+    const good = group.generate(random).publicKey;
+    const offCurve = good.slice();
+    offCurve[offCurve.length - 1]! ^= 1;
+    const bad: [string, Uint8Array][] = [
+      ["empty", new Uint8Array(0)],
+      ["one byte short", good.subarray(0, good.length - 1)],
+      ["one byte long", Uint8Array.of(...good, 0)],
+    ];
+    if (group === X25519) {
+      bad.push(["the all-zero (low-order) point", new Uint8Array(32)]);
+      bad.push(["the order-2 point 1", Uint8Array.of(1, ...new Uint8Array(31))]);
+    } else {
+      bad.push(["a point off the curve", offCurve]);
+      bad.push(["the compressed form", Uint8Array.of(2, ...good.subarray(1, (good.length + 1) / 2))]);
+    }
+    for (const provider of [nobleProvider, webCryptoProvider]) {
+      const mine = await provider.keyShare(group, random);
+      for (const [what, share] of bad) {
+        await assert.rejects(
+          async () => await provider.sharedSecret(group, mine, share),
+          KxError,
+          `${provider.name}: sharedSecret with ${what}`,
+        );
+        await assert.rejects(
+          async () => await provider.respond(group, share, random),
+          KxError,
+          `${provider.name}: respond to ${what}`,
+        );
+      }
+    }
+  });
+}
+
+Deno.test("providers: X25519MLKEM768 under webCryptoProvider falls back to noble and agrees with it", async () => {
+  const mine = await webCryptoProvider.keyShare(X25519MLKEM768, random);
+  assert.equal(mine.publicKey.length, 1216);
+  const answer = await nobleProvider.respond(X25519MLKEM768, mine.publicKey, random);
+  assert.deepEqual(
+    await webCryptoProvider.sharedSecret(X25519MLKEM768, mine, answer.publicKey),
+    answer.sharedSecret,
+  );
+});

@@ -3,7 +3,7 @@
  * path, rejected (and skipped) when the server does not take it, refused on replay, bounded by the ticket.
  */
 import assert from "node:assert/strict";
-import { drain, handshake, type Pair, seededRandom, transfer } from "./_helpers.ts";
+import { drain, handshake, type Pair, seededRandom, settled, transfer } from "./_helpers.ts";
 import { generateChain } from "./_pki.ts";
 import {
   type ClientConfig,
@@ -11,6 +11,7 @@ import {
   createClient,
   createServer,
   loadPrivateKey,
+  nobleProvider,
   on,
   type ServerConfig,
   SessionCache,
@@ -49,11 +50,11 @@ async function setup(server: Partial<ServerConfig> = { earlyData: { maxSize: 102
   return { base, serverConfig, pair, firstSession };
 }
 
-function readEarly(p: Pair): string {
+async function readEarly(p: Pair): Promise<string> {
   const buf = new Uint8Array(4096);
   let out = "";
   for (let i = 0; i < 100; i++) {
-    const n = p.server.readEarlyData(buf);
+    const n = await settled(p.server, () => p.server.readEarlyData(buf));
     if (n > 0) out += dec.decode(buf.subarray(0, n));
     else break;
   }
@@ -65,12 +66,12 @@ Deno.test("0-RTT: early data is accepted and read apart from 1-RTT data", async 
   const session = await firstSession();
   assert.equal(session.maxEarlyData, 1024);
   const p = pair({ session, earlyData: true });
-  assert.equal(p.client.writeEarlyData(enc.encode("GET /early")), 10);
+  assert.equal(await settled(p.client, () => p.client.writeEarlyData(enc.encode("GET /early"))), 10);
   transfer(p);
   // The server reads the early data while its handshake is still in flight.
   let early = "";
   for (let i = 0; i < 20 && early === ""; i++) {
-    early += readEarly(p);
+    early += await readEarly(p);
     p.client.doHandshake();
     transfer(p);
   }
@@ -91,7 +92,7 @@ Deno.test("0-RTT: a server that does not take early data skips it, and the clien
   const session = await firstSession();
   const noEarly: ServerConfig = { ...base }; // same ticket keys, no earlyData
   const p = pair({ session, earlyData: true }, noEarly);
-  assert.equal(p.client.writeEarlyData(enc.encode("x".repeat(900))), 900);
+  assert.equal(await settled(p.client, () => p.client.writeEarlyData(enc.encode("x".repeat(900)))), 900);
   await handshake(p);
   assert.equal(p.client.handshakeInfo?.earlyData, "rejected");
   assert.equal(p.server.handshakeInfo?.earlyData, "rejected");
@@ -107,7 +108,7 @@ Deno.test("0-RTT: a replayed ClientHello's early data is refused (stateless tick
   const { pair, firstSession } = await setup();
   const session = await firstSession();
   const first = pair({ session, earlyData: true });
-  first.client.writeEarlyData(enc.encode("once"));
+  await settled(first.client, () => first.client.writeEarlyData(enc.encode("once")));
   await handshake(first);
   assert.equal(first.server.handshakeInfo?.earlyData, "accepted");
   // The same session again: a new ClientHello, but its binder was seen; replaying the exact bytes is
@@ -117,10 +118,13 @@ Deno.test("0-RTT: a replayed ClientHello's early data is refused (stateless tick
     earlyData: true,
     random: seededRandom(5),
     now: () => session.expiresAt - 7_200_000 + 1000,
+    provider: nobleProvider, // byte-identical ClientHellos need seeded key shares
   });
   const replay = pair(same());
   const replay2 = pair(same());
-  for (const p of [replay, replay2]) p.client.writeEarlyData(enc.encode("twice"));
+  for (const p of [replay, replay2]) {
+    await settled(p.client, () => p.client.writeEarlyData(enc.encode("twice")));
+  }
   await handshake(replay);
   await handshake(replay2);
   assert.equal(replay.server.handshakeInfo?.earlyData, "accepted", "a new ClientHello is not a replay");
@@ -132,8 +136,8 @@ Deno.test("0-RTT: writeEarlyData() is bounded by the ticket and needs a session 
   const { pair, firstSession } = await setup({ earlyData: { maxSize: 100 } });
   const session = await firstSession();
   const p = pair({ session, earlyData: true });
-  assert.equal(p.client.writeEarlyData(new Uint8Array(150)), 100);
-  assert.equal(p.client.writeEarlyData(new Uint8Array(10)), 0);
+  assert.equal(await settled(p.client, () => p.client.writeEarlyData(new Uint8Array(150))), 100);
+  assert.equal(await settled(p.client, () => p.client.writeEarlyData(new Uint8Array(10))), 0);
   await handshake(p);
   assert.equal(p.server.handshakeInfo?.earlyData, "accepted");
   let total = 0;
@@ -142,7 +146,7 @@ Deno.test("0-RTT: writeEarlyData() is bounded by the ticket and needs a session 
   assert.equal(total, 100);
   // Without a session, no early data.
   const none = pair({ earlyData: true });
-  assert.equal(none.client.writeEarlyData(new Uint8Array(5)), 0);
+  assert.equal(await settled(none.client, () => none.client.writeEarlyData(new Uint8Array(5))), 0);
   assert.equal(none.client.getError(0), SslError.NONE);
 });
 
@@ -153,7 +157,7 @@ Deno.test("0-RTT: a HelloRetryRequest ends early data; the handshake still resum
     ...serverConfig,
     groups: ["secp384r1"],
   });
-  p.client.writeEarlyData(enc.encode("too early"));
+  await settled(p.client, () => p.client.writeEarlyData(enc.encode("too early")));
   await handshake(p);
   assert.equal(p.client.handshakeInfo?.helloRetry, true);
   assert.equal(p.client.handshakeInfo?.earlyData, "rejected");
@@ -166,11 +170,11 @@ Deno.test("0-RTT: with single-use tickets (SessionCache) early data is accepted 
   const config: ServerConfig = { ...base, tickets: { store }, earlyData: { maxSize: 512 } };
   const session = await firstSession(config);
   const p = pair({ session, earlyData: true }, config);
-  p.client.writeEarlyData(enc.encode("one"));
+  await settled(p.client, () => p.client.writeEarlyData(enc.encode("one")));
   await handshake(p);
   assert.equal(p.server.handshakeInfo?.earlyData, "accepted");
   const again = pair({ session, earlyData: true }, config);
-  again.client.writeEarlyData(enc.encode("two"));
+  await settled(again.client, () => again.client.writeEarlyData(enc.encode("two")));
   await handshake(again);
   assert.equal(again.server.handshakeInfo?.resumed, false);
   assert.equal(again.client.handshakeInfo?.earlyData, "rejected");

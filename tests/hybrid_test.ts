@@ -25,6 +25,7 @@ import {
 } from "../engine/msgs/extensions.ts";
 import { decodeClientHello, decodeServerHello, encodeServerHello } from "../engine/msgs/handshake.ts";
 import { X25519MLKEM768 } from "../suites/kx.ts";
+import { nobleProvider } from "../suites/provider.ts";
 
 const HYBRID = 0x11ec;
 const X25519_ID = 0x001d;
@@ -145,8 +146,8 @@ Deno.test("X25519MLKEM768 connections are reproducible byte for byte with seeded
   const run = async () => {
     const p = await makePair({
       keyType: "ed25519",
-      client: { random: seededRandom(21), now: () => 1_700_000_000_000 },
-      server: { random: seededRandom(22), now: () => 1_700_000_000_000 },
+      client: { random: seededRandom(21), now: () => 1_700_000_000_000, provider: nobleProvider },
+      server: { random: seededRandom(22), now: () => 1_700_000_000_000, provider: nobleProvider },
     });
     const wire: number[] = [];
     await handshake(p, (bytes) => (wire.push(...bytes), bytes));

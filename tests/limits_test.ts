@@ -21,6 +21,7 @@ import {
   type Pair,
   type PairOptions,
   seededRandom,
+  settled,
   transfer,
 } from "./_helpers.ts";
 import {
@@ -117,7 +118,7 @@ async function helloLength(padding: number): Promise<number> {
     if (m.type === H.clientHello && len < 0) len = m.body.length;
     return m;
   });
-  p.client.doHandshake();
+  await settled(p.client, () => p.client.doHandshake());
   transfer(p, f);
   return len;
 }

@@ -4,7 +4,7 @@
  * levels shuffled; transport parameters both ways; no ChangeCipherSpec, no KeyUpdate; resumption.
  */
 import assert from "node:assert/strict";
-import { seededRandom } from "./_helpers.ts";
+import { seededRandom, settled } from "./_helpers.ts";
 import { generateChain } from "./_pki.ts";
 import {
   type ClientConfig,
@@ -20,6 +20,7 @@ import {
   SslError,
   type TlsEngine,
   type TlsSession,
+  webCryptoProvider,
 } from "../mod.ts";
 import { toHex } from "../suites/bytes.ts";
 import { tls13SuiteById } from "../suites/tls13.ts";
@@ -95,7 +96,7 @@ async function run(c: Side, s: Side, seed = 1, budget = 100_000): Promise<void> 
       q.set(level, [...(q.get(level) ?? []), data]);
     }
   };
-  c.engine.doHandshake();
+  await settled(c.engine, () => c.engine.doHandshake());
   for (let i = 0; i < budget; i++) {
     collect(c, s);
     collect(s, c);
@@ -114,7 +115,11 @@ async function run(c: Side, s: Side, seed = 1, budget = 100_000): Promise<void> 
     pick.q[0] = head.subarray(n);
     if (pick.q[0].length === 0) pick.q.shift();
     const r = pick.side.engine.provideQuicData(pick.lvl, head.subarray(0, n));
-    if (r < 0 && pick.side.engine.getError(r) === SslError.WANT_ASYNC) await pick.side.engine.asyncWait();
+    if (r < 0 && pick.side.engine.getError(r) === SslError.WANT_ASYNC) {
+      // The bytes were taken; once the provider is done, doHandshake() goes on with them.
+      await pick.side.engine.asyncWait();
+      await settled(pick.side.engine, () => pick.side.engine.doHandshake());
+    }
     if (pick.side.engine.error) throw pick.side.engine.error;
   }
   throw new Error("QUIC handshake did not finish");
@@ -139,13 +144,16 @@ Deno.test("QUIC mode: a handshake by levels, in small pieces, levels shuffled, f
 Deno.test("QUIC mode: no ChangeCipherSpec, an empty legacy_session_id, and no KeyUpdate", async () => {
   const { connect } = await quicPair();
   const { c, s } = connect();
-  c.engine.doHandshake();
+  await settled(c.engine, () => c.engine.doHandshake());
   const first = c.engine.takeQuicData();
   assert.equal(first.length, 1);
   assert.equal(first[0]!.level, "initial");
   assert.equal(first[0]!.data[0], 1); // ClientHello
   assert.equal(first[0]!.data[38], 0); // legacy_session_id length
-  s.engine.provideQuicData("initial", first[0]!.data);
+  if (s.engine.getError(s.engine.provideQuicData("initial", first[0]!.data)) === SslError.WANT_ASYNC) {
+    await s.engine.asyncWait();
+    await settled(s.engine, () => s.engine.doHandshake());
+  }
   const levels = s.engine.takeQuicData().map((x) => x.level);
   assert.deepEqual([...new Set(levels)], ["initial", "handshake"]);
   const { c: c2, s: s2 } = connect();
@@ -157,7 +165,7 @@ Deno.test("QUIC mode: no ChangeCipherSpec, an empty legacy_session_id, and no Ke
 Deno.test("QUIC mode: handshake data at the wrong level is a protocol error", async () => {
   const { connect } = await quicPair();
   const { c, s } = connect();
-  c.engine.doHandshake();
+  await settled(c.engine, () => c.engine.doHandshake());
   const [ch] = c.engine.takeQuicData();
   assert.equal(s.engine.provideQuicData("handshake", ch!.data), -1);
   assert.equal(s.engine.error?.code, "peer_misbehaved.quic_wrong_level");
@@ -212,4 +220,43 @@ Deno.test("QUIC mode: 0-RTT hands the early secret to both sides, without EndOfE
   assert.equal(early, second.s.secrets.get("read/early"));
   // The client's own handshake bytes never went out at the 0-RTT level.
   assert.equal(second.c.secrets.get("write/handshake"), second.s.secrets.get("read/handshake"));
+});
+
+Deno.test("QUIC mode: bytes handed over while the provider works are kept, in order, and fed after", async () => {
+  const { connect } = await quicPair({ provider: webCryptoProvider }, { provider: webCryptoProvider });
+  const { c, s } = connect();
+  await settled(c.engine, () => c.engine.doHandshake());
+  for (const { level, data } of c.engine.takeQuicData()) {
+    const r = s.engine.provideQuicData(level, data);
+    if (s.engine.getError(r) === SslError.WANT_ASYNC) await s.engine.asyncWait();
+  }
+  await settled(s.engine, () => s.engine.doHandshake());
+  const flight = s.engine.takeQuicData();
+  assert.deepEqual([...new Set(flight.map((x) => x.level))], ["initial", "handshake"]);
+  // The ServerHello starts a native key agreement; the handshake-level bytes arrive before it ends.
+  const results = flight.map(({ level, data }) => c.engine.getError(c.engine.provideQuicData(level, data)));
+  assert.equal(results[0], SslError.WANT_ASYNC);
+  assert.ok(results.every((r) => r === SslError.WANT_ASYNC), "every piece was taken while waiting");
+  await c.engine.asyncWait();
+  assert.equal(await settled(c.engine, () => c.engine.doHandshake()), 1);
+  for (const { level, data } of c.engine.takeQuicData()) s.engine.provideQuicData(level, data);
+  assert.equal(await settled(s.engine, () => s.engine.doHandshake()), 1);
+  assert.equal(c.engine.handshakeInfo?.alpn, "h3");
+
+  // Bounded: no more than twice maxHandshakeMessageSize may wait.
+  const { connect: connect2 } = await quicPair({
+    provider: webCryptoProvider,
+    maxHandshakeMessageSize: 4096,
+  });
+  const late = connect2();
+  await settled(late.c.engine, () => late.c.engine.doHandshake());
+  for (const { level, data } of late.c.engine.takeQuicData()) late.s.engine.provideQuicData(level, data);
+  await settled(late.s.engine, () => late.s.engine.doHandshake());
+  const [hello] = late.s.engine.takeQuicData();
+  assert.equal(
+    late.c.engine.getError(late.c.engine.provideQuicData("initial", hello!.data)),
+    SslError.WANT_ASYNC,
+  );
+  assert.equal(late.c.engine.provideQuicData("handshake", new Uint8Array(8193)), -1);
+  assert.equal(late.c.engine.error?.code, "peer_misbehaved.quic_backlog");
 });

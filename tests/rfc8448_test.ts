@@ -10,6 +10,7 @@ import {
   createServer,
   customSigningKey,
   type Extension,
+  nobleProvider,
   on,
   SslError,
   type TlsEngine,
@@ -71,6 +72,7 @@ Deno.test("rfc8448 client produces the trace's bytes and accepts the server's", 
     recordSizeLimit: 16385,
     helloExtensions: traceHello,
     random: scriptedRandom(v.clientRandom, v.clientX25519Private),
+    provider: nobleProvider, // the trace's bytes: the scripted key share, whatever the installed default
   }, engine);
   const secrets: Record<string, string> = {};
   on(client, "secrets", (s) => (secrets[`${s.direction}/${s.level}`] = toHex(s.secret)));
@@ -126,6 +128,7 @@ Deno.test("rfc8448 server produces the trace's bytes and accepts the client's", 
       key: customSigningKey(certKey, [0x0804], () => v.certificateVerifySignature.slice()),
     }],
     random: scriptedRandom(v.serverRandom, v.serverX25519Private),
+    provider: nobleProvider,
     // The trace's ticket is NSS's own sealed state, with an early_data extension (0-RTT is not offered
     // yet): the NewSessionTicket and the record after it are not compared.
     tickets: false,

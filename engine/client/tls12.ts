@@ -270,20 +270,21 @@ class ExpectServerKeyExchange implements State {
     const content = serverKeyExchangeContent(this.s.offer.random, this.s.serverRandom, ske.params);
     cx.transcript.add(m.raw);
     return checkSignature(cx, ske, true, this.s.publicKey, content, "ServerKeyExchange", where, () => {
-      const share = group.generate(cx.cfg.random);
-      const preMaster = usePeerShare(
-        () => group.sharedSecret(share.privateKey, ske.publicKey),
+      // Our share and the premaster secret in one step: a Diffie-Hellman client answers the server's share.
+      return usePeerShare(
+        () => cx.cfg.provider.respond(group, ske.publicKey, cx.cfg.random),
         "ServerKeyExchange",
         group.name,
         where,
+        (mine) =>
+          new ExpectCertificateRequestOrDone({
+            ...this.s,
+            group,
+            publicShare: mine.publicKey,
+            preMaster: mine.sharedSecret,
+            scheme: ske.scheme,
+          }),
       );
-      return new ExpectCertificateRequestOrDone({
-        ...this.s,
-        group,
-        publicShare: share.publicKey,
-        preMaster,
-        scheme: ske.scheme,
-      });
     });
   }
 }

@@ -52,6 +52,7 @@ import {
 } from "../msgs/handshake.ts";
 import {
   acceptFinished,
+  andThen,
   certificateVerifyContent,
   type Context,
   expectMessage,
@@ -96,8 +97,8 @@ export interface ClientOffer {
   readonly earlyRejected?: boolean;
 }
 
-/** Build and send a ClientHello (RFC 8446 §4.1.2); returns the first state. */
-export function startClient(cx: Context, config: ClientConfig, policy: VerifyPolicy): State {
+/** Build and send a ClientHello (RFC 8446 §4.1.2), once the provider has made our key shares. */
+export function startClient(cx: Context, config: ClientConfig, policy: VerifyPolicy): Step {
   const cfg = cx.cfg;
   const random = cx.cfg.random(32);
   cx.clientRandom = random;
@@ -113,30 +114,33 @@ export function startClient(cx: Context, config: ClientConfig, policy: VerifyPol
   // A hybrid first group gets the next (classical) group's share beside it by default, as Chrome and Go do.
   const defaultCount = cfg.groups[0]?.name === "X25519MLKEM768" ? 2 : 1;
   const count = Math.max(1, Math.min(config.keyShareCount ?? defaultCount, cfg.groups.length));
-  const shares = cfg.maxVersion >= ProtocolVersion.tls13
-    ? cfg.groups.slice(0, count).map((g) => g.generate(cfg.random))
+  const made = cfg.maxVersion >= ProtocolVersion.tls13
+    ? cfg.groups.slice(0, count).map((g) => cfg.provider.keyShare(g, cfg.random))
     : [];
   // A TLS 1.2 CertificateVerify signs the handshake messages themselves.
   if (cfg.minVersion <= ProtocolVersion.tls12 && config.clientCertificate) cx.transcript.keep();
-  const offer: ClientOffer = {
-    config,
-    policy,
-    sni,
-    random,
-    sessionId,
-    shares,
-    offeredExtensions: new Set(),
-    cookie: undefined,
-    helloRetry: false,
-    retrySuite: undefined,
-    resume: usableSession(cx, config, sni),
-    early: false,
-    resume12,
-  };
-  if (config.earlyData === true && offer.resume && offer.resume.session.maxEarlyData > 0) {
-    return sendHello(cx, { ...offer, early: true });
-  }
-  return sendHello(cx, offer);
+  const pending = made.some((share) => share instanceof Promise);
+  return andThen(pending ? Promise.all(made) : made as KeyShare[], (shares) => {
+    const offer: ClientOffer = {
+      config,
+      policy,
+      sni,
+      random,
+      sessionId,
+      shares,
+      offeredExtensions: new Set(),
+      cookie: undefined,
+      helloRetry: false,
+      retrySuite: undefined,
+      resume: usableSession(cx, config, sni),
+      early: false,
+      resume12,
+    };
+    if (config.earlyData === true && offer.resume && offer.resume.session.maxEarlyData > 0) {
+      return sendHello(cx, { ...offer, early: true });
+    }
+    return sendHello(cx, offer);
+  });
 }
 
 /** The caller's session, if it can be offered now: not expired, same server name, a suite we still offer. */
@@ -375,7 +379,7 @@ class ExpectServerHello implements State {
     );
     const ks = findExtension(hrr.extensions, E.keyShare);
     const cookieData = findExtension(hrr.extensions, E.cookie);
-    let shares = this.s.shares;
+    let shares: readonly KeyShare[] | Promise<readonly KeyShare[]> = this.s.shares;
     if (ks !== undefined) {
       const group = decodeU16(ks, "HelloRetryRequest.key_share");
       const g = cx.cfg.groups.find((x) => x.id === group);
@@ -395,7 +399,8 @@ class ExpectServerHello implements State {
           where,
         );
       }
-      shares = [g.generate(cx.cfg.random)];
+      const share = cx.cfg.provider.keyShare(g, cx.cfg.random);
+      shares = share instanceof Promise ? share.then((x) => [x]) : [share];
     }
     const cookie = cookieData === undefined
       ? undefined
@@ -417,16 +422,17 @@ class ExpectServerHello implements State {
     // After a HelloRetryRequest early data is over: the second ClientHello goes out unprotected (§4.2.10).
     cx.openEarlyWrite(0);
     if (this.s.early) cx.resetWriteProtection();
-    return sendHello(cx, {
-      ...this.s,
-      shares,
-      cookie,
-      helloRetry: true,
-      retrySuite: suite.id,
-      resume,
-      early: false,
-      earlyRejected: this.s.early,
-    });
+    return andThen(shares, (shares) =>
+      sendHello(cx, {
+        ...this.s,
+        shares,
+        cookie,
+        helloRetry: true,
+        retrySuite: suite.id,
+        resume,
+        early: false,
+        earlyRejected: this.s.early,
+      }));
   }
 
   #serverHello(cx: Context, m: HandshakeMessage, sh: ServerHello, suite: Tls13Suite, where: string): Step {
@@ -469,12 +475,23 @@ class ExpectServerHello implements State {
         where,
       );
     }
-    const shared = usePeerShare(
-      () => group.sharedSecret(mine.privateKey, ks.keyExchange),
+    return usePeerShare(
+      () => cx.cfg.provider.sharedSecret(group, mine, ks.keyExchange),
       "ServerHello",
       group.name,
       where,
+      (shared) => this.#handshakeKeys(cx, m, suite, group, shared, psk),
     );
+  }
+
+  #handshakeKeys(
+    cx: Context,
+    m: HandshakeMessage,
+    suite: Tls13Suite,
+    group: KxGroup,
+    shared: Uint8Array,
+    psk: Uint8Array | undefined,
+  ): State {
     cx.transcript.add(m.raw);
     cx.transcript.forget();
     const ks13 = new KeySchedule(suite.hash, psk);

@@ -40,6 +40,7 @@ import {
 } from "../msgs/handshake.ts";
 import {
   acceptFinished,
+  andThen,
   type Context,
   expectMessage,
   fail,
@@ -286,29 +287,34 @@ export function startServer12(
   if (setup.clientAuth) cx.transcript.keep();
   const h = hello(chosen.suite, sessionId, true);
   cx.sendHandshake(encodeCertificate12(chosen.cert.chain));
-  const share = group.generate(cx.cfg.random);
-  const params = encodeEcdheParams(group.id, share.publicKey);
-  const full: Full12 = { ...h, group, share, scheme: chosen.scheme, clientChain: [] };
-  const signed = (signature: Uint8Array): State => {
-    cx.sendHandshake(encodeServerKeyExchange12({
-      group: group.id,
-      publicKey: share.publicKey,
-      scheme: chosen.scheme,
-      signature,
-    }));
-    const auth = setup.clientAuth;
-    if (auth) {
-      cx.sendHandshake(encodeCertificateRequest12({
-        certificateTypes: [64, 1], // ecdsa_sign, rsa_sign (RFC 8422 §5.5, RFC 5246 §7.4.4)
-        signatureSchemes: cx.cfg.schemes,
-        certificateAuthorities: auth.authorities,
+  // The share may come later (WebCrypto), then the signature may too.
+  return andThen(cx.cfg.provider.keyShare(group, cx.cfg.random), (share) => {
+    const params = encodeEcdheParams(group.id, share.publicKey);
+    const full: Full12 = { ...h, group, share, scheme: chosen.scheme, clientChain: [] };
+    const signed = (signature: Uint8Array): State => {
+      cx.sendHandshake(encodeServerKeyExchange12({
+        group: group.id,
+        publicKey: share.publicKey,
+        scheme: chosen.scheme,
+        signature,
       }));
-    }
-    cx.sendHandshake(encodeServerHelloDone());
-    return auth ? new ExpectClientCertificate(full, auth) : new ExpectClientKeyExchange(full, undefined);
-  };
-  const sig = chosen.cert.key.sign(chosen.scheme, serverKeyExchangeContent(ch.random, serverRandom, params));
-  return sig instanceof Uint8Array ? signed(sig) : { pending: sig.then(signed) };
+      const auth = setup.clientAuth;
+      if (auth) {
+        cx.sendHandshake(encodeCertificateRequest12({
+          certificateTypes: [64, 1], // ecdsa_sign, rsa_sign (RFC 8422 §5.5, RFC 5246 §7.4.4)
+          signatureSchemes: cx.cfg.schemes,
+          certificateAuthorities: auth.authorities,
+        }));
+      }
+      cx.sendHandshake(encodeServerHelloDone());
+      return auth ? new ExpectClientCertificate(full, auth) : new ExpectClientKeyExchange(full, undefined);
+    };
+    const sig = chosen.cert.key.sign(
+      chosen.scheme,
+      serverKeyExchangeContent(ch.random, serverRandom, params),
+    );
+    return andThen(sig, signed);
+  });
 }
 
 /**
@@ -403,13 +409,18 @@ class ExpectClientKeyExchange implements State {
     expectMessage(m, H.clientKeyExchange, this.name);
     const where = `${this.name}@ClientKeyExchange`;
     const point = decodeClientKeyExchange12(m.body);
-    const { group, share, suite } = this.s;
-    const preMaster = usePeerShare(
-      () => group.sharedSecret(share.privateKey, point),
+    const { group, share } = this.s;
+    return usePeerShare(
+      () => cx.cfg.provider.sharedSecret(group, share, point),
       "ClientKeyExchange",
       group.name,
       where,
+      (preMaster) => this.#keyed(cx, m, preMaster),
     );
+  }
+
+  #keyed(cx: Context, m: HandshakeMessage, preMaster: Uint8Array): State {
+    const suite = this.s.suite;
     cx.transcript.add(m.raw);
     const master = masterSecret(
       suite,

@@ -77,7 +77,7 @@ import { chooseVersion, startServer12 } from "./tls12.ts";
 import { LIMITS } from "../limits.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
-import type { KxGroup } from "../../suites/kx.ts";
+import type { KxGroup, KxResponse } from "../../suites/kx.ts";
 import type { PublicKey } from "../../suites/sign.ts";
 import { certificateMatchesName, type VerifyPolicy } from "../peer_verify.ts";
 import { acceptPeerChain, checkCertificateVerify, readCertificate } from "../peer_auth.ts";
@@ -561,12 +561,27 @@ function sendServerFlight(
 ): Step {
   const random = cx.cfg.random(32);
   // Diffie-Hellman: a fresh share and the shared secret; a KEM: encapsulation to the client's key.
-  const mine = usePeerShare(
-    () => group.respond(share.keyExchange, cx.cfg.random),
+  return usePeerShare(
+    () => cx.cfg.provider.respond(group, share.keyExchange, cx.cfg.random),
     "ClientHello",
     group.name,
     where,
+    (mine) => sendKeyedFlight(cx, setup, offer, group, helloRetry, resume, early, random, mine),
   );
+}
+
+/** sendServerFlight, once our share and the shared secret are there. */
+function sendKeyedFlight(
+  cx: Context,
+  setup: ServerSetup,
+  offer: Offer,
+  group: KxGroup,
+  helloRetry: boolean,
+  resume: Resumption | undefined,
+  early: boolean,
+  random: Uint8Array,
+  mine: KxResponse,
+): Step {
   const { suite, ch } = offer;
   cx.clientRandom = ch.random;
   // client_early_traffic_secret hashes the ClientHello alone, before the ServerHello joins the transcript.

@@ -1,13 +1,15 @@
 // Copyright 2026 the airlock authors. MIT license.
 
-// Runs the whole test suite on Deno, then Node, then Bun: `npm test`, `deno task test`, or
+// Runs the whole test suite on Deno, then Node, then Bun, first with the noble crypto provider, then again
+// with the WebCrypto provider (tests about byte-for-byte reproducibility name noble themselves):
+// `npm test`, `deno task test`, or
 //
 //   node tests/_runner/all.mjs [file-or-directory...]
 //
-// Each runtime gets a header (`== deno ==`), its own output, and a timing line. It stops at the first runtime
-// that fails, and closes with one line summing the runtimes that ran: `N passed, N failed` (`, N skipped`
-// when tests were ignored). Deno's count includes the JSDoc examples (`deno test --doc`). Exits non-zero when
-// anything failed or no test ran.
+// Each run gets a header (`== deno/noble ==`), its own output, and a timing line. It stops at the first run
+// that fails, and closes with one line summing the runs: `N passed, N failed` (`, N skipped` when tests were
+// ignored). Deno's first count includes the JSDoc examples (`deno test --doc`). Exits non-zero when
+// anything failed or no test ran. AIRLOCK_PROVIDERS=noble (or webcrypto) runs one provider only.
 //
 // Plain JavaScript on purpose: Node 20 starts it without a loader.
 
@@ -48,9 +50,9 @@ export function parseRunnerSummary(output) {
 }
 
 /** Run a command with its output passed through, keeping the last 64 KiB of stdout to parse. */
-function runTee(bin, args) {
+function runTee(bin, args, env) {
   return new Promise((done) => {
-    const child = spawn(bin, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(bin, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] });
     let tail = "";
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk) => {
@@ -76,23 +78,46 @@ async function main(paths) {
   const targets = paths.length > 0 ? paths : defaultRoots();
   const deno = join(ROOT, "node_modules", ".bin", process.platform === "win32" ? "deno.exe" : "deno");
   const runner = join(ROOT, "tests", "_runner", "run.mjs");
-  const runtimes = [
+  const preload = join(ROOT, "tests", "_runner", "provider.ts");
+  const base = [
     {
       name: "deno",
       bin: existsSync(deno) ? deno : "deno",
-      args: ["test", "-A", "--doc", ...targets],
+      args: (doc) => ["test", "-A", ...(doc ? ["--doc"] : []), "--preload", preload, ...targets],
       parse: parseDenoSummary,
     },
-    { name: "node", bin: process.execPath, args: [runner, "node", ...targets], parse: parseRunnerSummary },
-    { name: "bun", bin: process.execPath, args: [runner, "bun", ...targets], parse: parseRunnerSummary },
+    {
+      name: "node",
+      bin: process.execPath,
+      args: () => [runner, "node", ...targets],
+      parse: parseRunnerSummary,
+    },
+    {
+      name: "bun",
+      bin: process.execPath,
+      args: () => [runner, "bun", ...targets],
+      parse: parseRunnerSummary,
+    },
   ];
+  // Every runtime with each crypto provider: the tests that are not about reproducibility run on both.
+  const providers = (process.env.AIRLOCK_PROVIDERS ?? "noble,webcrypto").split(",");
+  const runtimes = providers.flatMap((provider) =>
+    base.map((r) => ({
+      name: `${r.name}/${provider}`,
+      bin: r.bin,
+      // The JSDoc examples do not depend on the provider: once is enough.
+      args: r.args(provider === providers[0]),
+      env: { ...process.env, AIRLOCK_PROVIDER: provider },
+      parse: r.parse,
+    }))
+  );
   const total = { passed: 0, failed: 0, skipped: 0 };
   const timings = [];
   let code = 0;
   for (const runtime of runtimes) {
     console.log(`\n== ${runtime.name} ==`);
     const start = performance.now();
-    const result = await runTee(runtime.bin, runtime.args);
+    const result = await runTee(runtime.bin, runtime.args, runtime.env);
     const seconds = ((performance.now() - start) / 1000).toFixed(1);
     timings.push(`${runtime.name} ${seconds}s`);
     const summary = runtime.parse(result.output);

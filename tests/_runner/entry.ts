@@ -266,6 +266,8 @@ async function runTest(def: TestDefinition, totals: Totals): Promise<void> {
 async function main(files: string[]): Promise<number> {
   const totals: Totals = { passed: 0, failed: 0, skipped: 0 };
   const definitions: TestDefinition[] = [];
+  // AIRLOCK_PROVIDER picks the default crypto provider before any test file loads (as deno's --preload does).
+  await import("./provider.ts");
   for (const file of files) {
     currentFile = file;
     registered = [];

@@ -1,0 +1,19 @@
+// Copyright 2026 the airlock authors. MIT license.
+
+/**
+ * Loaded before the tests (`deno test --preload`, and first by entry.ts on Node and Bun): with
+ * `AIRLOCK_PROVIDER=webcrypto` every configuration that names no provider runs on `webCryptoProvider`, so
+ * the same suite checks both providers. Tests about byte-for-byte reproducibility name `nobleProvider`
+ * themselves. Any other value than "noble" or "webcrypto" is an error, not a silent default.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { installDefaultProvider, webCryptoProvider } from "../../suites/provider.ts";
+
+const chosen = process.env.AIRLOCK_PROVIDER ?? "noble";
+if (chosen === "webcrypto") installDefaultProvider(webCryptoProvider);
+else if (chosen !== "noble") {
+  throw new Error(`AIRLOCK_PROVIDER must be "noble" or "webcrypto", not "${chosen}"`);
+}
