@@ -70,6 +70,7 @@ export {
 } from "./suites/provider.ts";
 export {
   alertForVerifyError,
+  type CertificateSignatureCheck,
   matchesPeerName,
   verifyCertificateChain,
   type VerifyErrorCode,

@@ -599,8 +599,16 @@ class Pump implements TlsStream {
     if (!this.#readDone) {
       const scratch = new Uint8Array(READ_CHUNK);
       await this.#drive("close", () => {
-        while (this.engine.pendingPlaintext > 0) this.engine.read(scratch);
-        return this.engine.shutdown();
+        // shutdown() says WANT_READ while data waits for read(): discard it and ask again, record by record.
+        for (;;) {
+          while (this.engine.pendingPlaintext > 0) this.engine.read(scratch);
+          const r = this.engine.shutdown();
+          if (
+            r >= 0 || this.engine.getError(r) !== SslError.WANT_READ || this.engine.pendingPlaintext === 0
+          ) {
+            return r;
+          }
+        }
       }, false);
       this.#endRead();
     }

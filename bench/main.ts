@@ -158,7 +158,7 @@ function handshakeCases(): Case[] {
   for (const cert of CERTS) add({ ...BASE13, cert });
   for (const cert of CERTS) add({ ...BASE12, suite: suite12(cert, "AES_128_GCM_SHA256"), cert });
   add({ ...BASE12, group: "secp256r1" });
-  // airlock with webCryptoProvider: native signature verification and signing (the other columns repeat).
+  // airlock with webCryptoProvider: native key exchange, signatures and chain checks (the other columns repeat).
   add({ ...BASE13, provider: "webcrypto" });
   add({ ...BASE12, provider: "webcrypto" });
   return out;
@@ -168,6 +168,9 @@ const BULK_CASES: Case[] = [
   BASE13,
   { ...BASE13, suite: "TLS_CHACHA20_POLY1305_SHA256" },
   BASE12,
+  // airlock with webCryptoProvider: AES-GCM records of 2 KiB and more sealed and opened natively, in flight.
+  { ...BASE13, provider: "webcrypto" },
+  { ...BASE12, provider: "webcrypto" },
 ];
 
 // ---- results -------------------------------------------------------------------------------------

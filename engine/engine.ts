@@ -27,6 +27,7 @@ import {
   encodeRecord,
   HandshakeJoiner,
   MAX_PLAINTEXT,
+  type Opened,
   Protection,
   type RawRecord,
   type RecordProtection,
@@ -47,6 +48,26 @@ const MAX_EMPTY_RECORDS = LIMITS.maxEmptyRecords;
 const MAX_CCS = LIMITS.maxChangeCipherSpecs;
 /** Output the engine may queue beyond the BIO before it stops reading (KeyUpdate answers, a flight). */
 const MAX_QUEUED_OUTPUT = LIMITS.maxQueuedOutput;
+/** A record being sealed natively; `bytes` once done. */
+interface Sealing {
+  bytes: Uint8Array | undefined;
+  readonly done: Promise<void>;
+}
+
+/** A record being opened natively, with the key it is opened under; `result` once done. */
+interface Opening {
+  readonly rec: RawRecord;
+  readonly prot: RecordProtection;
+  result: { opened: Opened } | { error: unknown } | undefined;
+  readonly done: Promise<void>;
+}
+
+/**
+ * Records a native AEAD may open ahead at once (WebCrypto keeps them in flight; order is kept). Sealing ahead
+ * is bounded by bytes instead: what is in flight plus what waits for the BIO stays within maxQueuedOutput, so
+ * read() never refuses because of it (two peers writing at once would otherwise wait on each other).
+ */
+const MAX_IN_FLIGHT = 4;
 /** Records sealed under one key before we update it ourselves (RFC 8446 §5.5: AES-GCM ≤ 2^24.5). */
 const KEY_UPDATE_AFTER = LIMITS.keyUpdateAfterRecords;
 
@@ -91,6 +112,12 @@ export class TlsEngine extends EventTarget {
   #version = 0x0304;
   #hsOut: Uint8Array[] = [];
   #out: Uint8Array[] = [];
+  /** Records being sealed natively, in order; each joins `#out` once it and all before it are done. */
+  #sealing: Sealing[] = [];
+  /** Records being opened natively (the first, then those read ahead), in order, with the key used. */
+  #opening: Opening[] = [];
+  /** Records read ahead under a key that changed before their turn: processed again, in order. */
+  #replay: RawRecord[] = [];
   #outOff = 0;
   #firstRecordSent = false;
   #maxFrag = MAX_PLAINTEXT;
@@ -202,9 +229,14 @@ export class TlsEngine extends EventTarget {
     return this.#reason;
   }
 
-  /** A promise that settles when the pending crypto or verification is done (never rejects). */
+  /**
+   * A promise that settles when the pending crypto or verification is done, or the next record sealed or
+   * opened natively is (never rejects).
+   */
   asyncWait(): Promise<void> {
-    return this.#pending ?? Promise.resolve();
+    if (this.#pending) return this.#pending;
+    const heads = [this.#sealing[0]?.done, this.#opening[0]?.done].filter((p) => p !== undefined);
+    return heads.length > 0 ? Promise.race(heads) : Promise.resolve();
   }
 
   /**
@@ -217,7 +249,9 @@ export class TlsEngine extends EventTarget {
 
   /**
    * Read decrypted application data into `buf` (SSL_read). Returns the byte count, 0 at the peer's
-   * close_notify (ZERO_RETURN), or -1 (see `getError`). Drives the handshake first if needed.
+   * close_notify (ZERO_RETURN), or -1 (see `getError`). Drives the handshake first if needed. With a provider
+   * that opens records natively it may say WANT_ASYNC while records (up to four, read ahead from the BIO) are
+   * being opened; they are delivered in order.
    */
   read(buf: Uint8Array): number {
     return this.#guard(() => {
@@ -248,7 +282,10 @@ export class TlsEngine extends EventTarget {
   /**
    * Encrypt and send `data` (SSL_write). Returns the number of bytes accepted (all of them, unless the
    * BIO fills up after some records, when it returns how many went out), or -1 (see `getError`). After
-   * WANT_WRITE, call again with the same data: bytes already sealed are counted then.
+   * WANT_WRITE, call again with the same data: bytes already sealed are counted then. With a provider that
+   * seals records natively (`webCryptoProvider`, AES-GCM, records of 2 KiB and more) it may say WANT_ASYNC
+   * while several records are sealed at once: `await asyncWait()`, then call again with the same data; the
+   * count comes once those records are in the BIO, in order.
    */
   write(data: Uint8Array): number {
     return this.#guard(() => {
@@ -262,7 +299,7 @@ export class TlsEngine extends EventTarget {
         return this.#want(SslError.SSL);
       }
       if (this.#writeSealed > 0) {
-        if (!this.#flush()) return this.#want(SslError.WANT_WRITE);
+        if (!this.#flush()) return this.#wantFlush();
         const n = this.#writeSealed;
         this.#writeSealed = 0;
         if (data.length < n) {
@@ -274,7 +311,7 @@ export class TlsEngine extends EventTarget {
         }
         return n;
       }
-      if (!this.#flush()) return this.#want(SslError.WANT_WRITE);
+      if (!this.#flush()) return this.#wantFlush();
       if (data.length === 0) return 0;
       let sealed = 0;
       while (sealed < data.length) {
@@ -282,8 +319,13 @@ export class TlsEngine extends EventTarget {
         this.#sealApplication(data.subarray(sealed, sealed + n));
         sealed += n;
         if (!this.#flush()) {
+          // A native AEAD seals several records at once; the bytes count once they are all in the BIO.
+          const next = Math.min(this.#maxFrag, data.length - sealed) + 256;
+          const more = this.#out.length === 0 &&
+            this.#sealing.length * (this.#maxFrag + 256) + next <= MAX_QUEUED_OUTPUT;
+          if (more && sealed < data.length) continue;
           this.#writeSealed = sealed;
-          return this.#want(SslError.WANT_WRITE);
+          return this.#wantFlush();
         }
       }
       return sealed;
@@ -303,7 +345,7 @@ export class TlsEngine extends EventTarget {
         this.#closeSent = true;
         justSent = true;
       }
-      if (!this.#flush()) return this.#want(SslError.WANT_WRITE);
+      if (!this.#flush()) return this.#wantFlush();
       if (this.#closeReceived) return 1;
       if (justSent) return this.#want(SslError.NONE, 0);
       // Wait for the peer's close_notify; keep data for read(), bounded by one record at a time.
@@ -491,11 +533,14 @@ export class TlsEngine extends EventTarget {
     return this.#peerTransportParameters;
   }
 
-  /** Move queued output into the BIO; returns 1 when all of it went, -1 with WANT_WRITE otherwise. */
+  /**
+   * Move queued output into the BIO; returns 1 when all of it went, -1 otherwise: WANT_WRITE when the BIO is
+   * full, WANT_ASYNC while records are still being sealed natively.
+   */
   flush(): number {
     // Moving sealed records is safe at any time, also while crypto is pending or a verdict awaited.
     if (this.#error) return this.#stuck();
-    return this.#flush() ? 1 : this.#want(SslError.WANT_WRITE);
+    return this.#flush() ? 1 : this.#wantFlush();
   }
 
   // ---- the driver ---------------------------------------------------------------------------------
@@ -543,7 +588,7 @@ export class TlsEngine extends EventTarget {
       }
       // Keep reading while our own output waits: with small buffers both peers may be writing at once.
       const flushed = this.#flush();
-      if (this.#info) return flushed || !untilFlushed ? 1 : this.#want(SslError.WANT_WRITE);
+      if (this.#info) return flushed || !untilFlushed ? 1 : this.#wantFlush();
       if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
       if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
       const m = this.#joiner.take();
@@ -553,12 +598,18 @@ export class TlsEngine extends EventTarget {
       }
       const got = this.#readRecord();
       if (got === "record") continue;
-      if (got === "want" && !flushed) return this.#want(SslError.WANT_WRITE);
+      if (got === "want" && !flushed) return this.#wantFlush();
       return this.#noRecord(got);
     }
   }
 
-  #noRecord(got: "want" | "eof"): number {
+  /** Our output is not all in the BIO: WANT_WRITE while the BIO is full, WANT_ASYNC while records are sealed. */
+  #wantFlush(): number {
+    return this.#want(this.#out.length > 0 ? SslError.WANT_WRITE : SslError.WANT_ASYNC);
+  }
+
+  #noRecord(got: "want" | "eof" | "async"): number {
+    if (got === "async") return this.#flush(), this.#want(SslError.WANT_ASYNC);
     if (got === "want") return this.#want(SslError.WANT_READ);
     throw new TlsError(
       "close_notify",
@@ -619,6 +670,10 @@ export class TlsEngine extends EventTarget {
     this.#error = err;
     this.#hsOut = [];
     this.#pending = undefined;
+    // Work in flight is dropped: its results arrive into arrays no longer ours.
+    this.#sealing = [];
+    this.#opening = [];
+    this.#replay = [];
     if (err.code === "truncated" || err.code.startsWith("alert_received.")) return;
     try {
       this.#sendAlert(err.alertDescription, AlertLevel.fatal);
@@ -629,19 +684,74 @@ export class TlsEngine extends EventTarget {
 
   // ---- reading ------------------------------------------------------------------------------------
 
-  /** Pull one record off the BIO and process it. */
-  #readRecord(): "record" | "want" | "eof" {
+  /**
+   * Process one record: the next one opened natively (or "async" while it is not yet), one to process again
+   * after a key change, or the next one off the BIO.
+   */
+  #readRecord(): "record" | "want" | "eof" | "async" {
+    const head = this.#opening[0];
+    if (head) {
+      if (!head.result) return "async";
+      this.#opening.shift();
+      this.#finishOpen(head);
+      return "record";
+    }
+    const again = this.#replay.shift();
+    if (again) {
+      this.#processRecord(again);
+      return "record";
+    }
+    const got = this.#frame();
+    if (got !== "record") return got;
+    this.#processRecord(this.#records.take()!);
+    return "record";
+  }
+
+  /** Pull bytes off the BIO until a whole record is framed. */
+  #frame(): "record" | "want" | "eof" {
     for (;;) {
       const wanted = this.#records.wanted();
-      if (wanted === 0) break;
+      if (wanted === 0) return "record";
       if (!this.#bio) return "want"; // QUIC: bytes come through provideQuicData()
       const chunk = this.#bio.read(wanted);
       if (chunk.length === 0) return this.#bio.eof ? "eof" : "want";
       this.#records.push(chunk);
     }
-    const rec = this.#records.take()!;
-    this.#processRecord(rec);
-    return "record";
+  }
+
+  /** Start opening `rec` natively, then the application data records already in the BIO (bounded). */
+  #openNative(prot: RecordProtection, rec: RawRecord): void {
+    for (;;) {
+      const entry: Opening = {
+        rec,
+        prot,
+        result: undefined,
+        done: prot.openAsync(rec).then(
+          (opened) => void (entry.result = { opened }),
+          (error) => void (entry.result = { error }),
+        ),
+      };
+      this.#opening.push(entry);
+      if (this.#opening.length >= MAX_IN_FLIGHT || this.#frame() !== "record") return;
+      // Anything else waits, framed, for its turn.
+      const next = this.#records.peek()!;
+      if (next.type !== ContentType.applicationData || !prot.prefersNative(next.length)) return;
+      rec = this.#records.take()!;
+    }
+  }
+
+  /** A natively opened record's turn: deliver it, or, if our key changed meanwhile, open it (and those after) again. */
+  #finishOpen(entry: Opening): void {
+    if (entry.prot !== this.#readProt) {
+      this.#replay = [entry.rec, ...this.#opening.map((e) => e.rec), ...this.#replay];
+      this.#opening = [];
+      return;
+    }
+    const result = entry.result!;
+    if ("error" in result) throw result.error;
+    this.#lastInner = result.opened.innerLength;
+    this.#checkRecordSize();
+    this.#deliver(result.opened.type, result.opened.content);
   }
 
   #processRecord(rec: RawRecord): void {
@@ -691,6 +801,11 @@ export class TlsEngine extends EventTarget {
     // TLS 1.3 peers may send a plaintext alert before they have our keys; in TLS 1.2 the type is not hidden,
     // and everything after ChangeCipherSpec is protected.
     if (this.#readProt && (!this.#readProt.hidesType || !(rec.type === ContentType.alert && !this.#info))) {
+      if (
+        !skipping && rec.type === ContentType.applicationData && this.#readProt.prefersNative(rec.body.length)
+      ) {
+        return this.#openNative(this.#readProt, rec);
+      }
       const opened = skipping ? this.#readProt.tryOpen(rec) : this.#readProt.open(rec);
       if (!opened) return this.#dropRejectedEarly(rec.body.length);
       // The first record that decrypts ends the rejected early data.
@@ -715,6 +830,11 @@ export class TlsEngine extends EventTarget {
         "record+3",
       );
     }
+    this.#deliver(type, content);
+  }
+
+  /** Hand a record's content (opened, or plaintext) to where its type goes. */
+  #deliver(type: number, content: Uint8Array): void {
     if (this.#joiner.buffered > 0 && type !== ContentType.handshake) {
       // RFC 8446 §5.1: handshake messages must not be interleaved with other record types.
       throw peerMisbehaved(
@@ -859,14 +979,32 @@ export class TlsEngine extends EventTarget {
       }
       return;
     }
-    if (this.#writeProt) {
-      this.#out.push(this.#writeProt.seal(type, content));
+    const prot = this.#writeProt;
+    if (prot && type === ContentType.applicationData && prot.prefersNative(content.length)) {
+      const entry: Sealing = {
+        bytes: undefined,
+        done: prot.sealAsync(type, content.slice()).then(
+          (bytes) => {
+            entry.bytes = bytes;
+            while (this.#sealing[0]?.bytes) this.#out.push(this.#sealing.shift()!.bytes!);
+          },
+          (e) => void (this.#deferred ??= e),
+        ),
+      };
+      this.#sealing.push(entry);
       return;
     }
+    if (prot) return this.#queue(prot.seal(type, content));
     // RFC 8446 §5.1: 0x0301 only for an initial ClientHello.
     const version = this.#role === "client" && !this.#firstRecordSent ? 0x0301 : 0x0303;
     this.#firstRecordSent = true;
-    this.#out.push(encodeRecord(type, version, content));
+    this.#queue(encodeRecord(type, version, content));
+  }
+
+  /** A finished record joins the output behind any still being sealed. */
+  #queue(record: Uint8Array): void {
+    if (this.#sealing.length === 0) this.#out.push(record);
+    else this.#sealing.push({ bytes: record, done: Promise.resolve() });
   }
 
   #sealHandshake(): void {
@@ -904,7 +1042,7 @@ export class TlsEngine extends EventTarget {
     });
   }
 
-  /** Move queued records into the BIO; true when nothing is left queued. */
+  /** Move queued records into the BIO; true when nothing is left queued or being sealed. */
   #flush(): boolean {
     if (!this.#bio) return true; // QUIC: output waits in takeQuicData()
     while (this.#out.length > 0) {
@@ -915,16 +1053,18 @@ export class TlsEngine extends EventTarget {
       this.#out.shift();
       this.#outOff = 0;
     }
-    return true;
+    return this.#sealing.length === 0;
   }
 
   #emit<K extends keyof EngineEventMap>(name: K, detail: EngineEventMap[K]): void {
     this.dispatchEvent(new CustomEvent(name, { detail }));
   }
 
-  #protection(suite: Tls13Suite, secret: Uint8Array): Protection {
+  /** TLS 1.3 protection for `secret`; at the application level the provider may hold the key natively too. */
+  #protection(suite: Tls13Suite, secret: Uint8Array, level: string): Protection {
     const { key, iv } = trafficKeys(suite.hash, secret, suite.aead.keyLen);
-    return new Protection(suite.aead.importKey(key), iv);
+    const native = level === "application" ? this.#cfg.provider.aeadKey(suite.aead, key) : undefined;
+    return new Protection(suite.aead.importKey(key), iv, native);
   }
 
   #makeContext(): Context {
@@ -953,7 +1093,7 @@ export class TlsEngine extends EventTarget {
       },
       changeWriteCipher(prot) {
         self.#sealHandshake();
-        self.#out.push(encodeRecord(ContentType.changeCipherSpec, 0x0303, Uint8Array.of(1)));
+        self.#queue(encodeRecord(ContentType.changeCipherSpec, 0x0303, Uint8Array.of(1)));
         self.#ccsSent = true;
         self.#writeProt = prot;
       },
@@ -967,12 +1107,12 @@ export class TlsEngine extends EventTarget {
         if (self.#ccsSent || self.#quic) return;
         self.#ccsSent = true;
         self.#sealHandshake();
-        self.#out.push(encodeRecord(ContentType.changeCipherSpec, 0x0303, Uint8Array.of(1)));
+        self.#queue(encodeRecord(ContentType.changeCipherSpec, 0x0303, Uint8Array.of(1)));
       },
       setWriteSecret(suite, secret, level) {
         self.#sealHandshake();
         if (self.#quic) self.#quic.write = level;
-        else self.#writeProt = self.#protection(suite, secret);
+        else self.#writeProt = self.#protection(suite, secret, level);
         self.#emit("secrets", { direction: "write", level, cipherSuite: suite.name, secret });
       },
       setReadSecret(suite, secret, level) {
@@ -985,7 +1125,7 @@ export class TlsEngine extends EventTarget {
           );
         }
         if (self.#quic) self.#quic.read = level;
-        else self.#readProt = self.#protection(suite, secret);
+        else self.#readProt = self.#protection(suite, secret, level);
         self.#emit("secrets", { direction: "read", level, cipherSuite: suite.name, secret });
       },
       keyLog(label, secret) {

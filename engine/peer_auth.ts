@@ -122,5 +122,6 @@ export function acceptPeerChain(
 ): Step {
   const publicKey = leafPublicKey(chain, where);
   cx.setPeerChain(chain);
-  return verifyChain(policy, chain, cx.cfg.now(), where, next(publicKey), (msg) => cx.emit("insecure", msg));
+  const insecure = (msg: string) => cx.emit("insecure", msg);
+  return verifyChain(policy, chain, cx.cfg.now(), where, next(publicKey), insecure, cx.cfg.provider);
 }

@@ -12,6 +12,7 @@ import { alertForVerifyError, verifyCertificateChain } from "../verify/mod.ts";
 import { matchesPeerName } from "../verify/names.ts";
 import { TlsError } from "./errors.ts";
 import type { State, Step } from "./state.ts";
+import type { CryptoProvider } from "../suites/provider.ts";
 
 /** How a chain is to be judged. */
 export interface VerifyPolicy {
@@ -55,6 +56,7 @@ export function verifyChain(
   where: string,
   next: State,
   emitInsecure: (message: string) => void,
+  provider: CryptoProvider,
 ): Step {
   if (policy.insecure) {
     emitInsecure(`certificate verification is disabled: the ${policy.purpose}'s identity is not checked`);
@@ -72,6 +74,7 @@ export function verifyChain(
         time: new Date(now),
         ...(policy.peerName !== undefined ? { peerName: policy.peerName } : {}),
         ...(policy.maxDepth !== undefined ? { maxDepth: policy.maxDepth } : {}),
+        verifySignature: provider.verifyX509,
       });
       if (!r.ok) throw new TlsError(alertForVerifyError(r.code), `certificate.${r.code}`, r.reason, where);
       return true;

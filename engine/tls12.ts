@@ -15,6 +15,7 @@ import { Protection12 } from "./record/layer.ts";
 import { type Context, fail, type State, type Step } from "./state.ts";
 import { prf12, type Tls12Suite } from "../suites/tls12.ts";
 import { concat } from "../suites/bytes.ts";
+import type { CryptoProvider } from "../suites/provider.ts";
 
 /** The last 8 bytes of a TLS 1.3-capable server's random when it negotiates TLS 1.2 ("DOWNGRD" 01). */
 export const DOWNGRADE_TLS12: Uint8Array = Uint8Array.of(0x44, 0x4f, 0x57, 0x4e, 0x47, 0x52, 0x44, 0x01);
@@ -49,13 +50,16 @@ export function keyBlock(
   master: Uint8Array,
   clientRandom: Uint8Array,
   serverRandom: Uint8Array,
+  provider: CryptoProvider,
 ): { client: Protection12; server: Protection12 } {
   const k = suite.aead.keyLen;
   const iv = suite.fixedIvLen;
   const block = prf12(suite.hash, master, "key expansion", concat(serverRandom, clientRandom), 2 * (k + iv));
+  const protection = (key: Uint8Array, fixedIv: Uint8Array) =>
+    new Protection12(suite.aead.importKey(key), fixedIv, provider.aeadKey(suite.aead, key));
   return {
-    client: new Protection12(suite.aead.importKey(block.subarray(0, k)), block.slice(2 * k, 2 * k + iv)),
-    server: new Protection12(suite.aead.importKey(block.subarray(k, 2 * k)), block.slice(2 * k + iv)),
+    client: protection(block.subarray(0, k), block.slice(2 * k, 2 * k + iv)),
+    server: protection(block.subarray(k, 2 * k), block.slice(2 * k + iv)),
   };
 }
 

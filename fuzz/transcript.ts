@@ -19,6 +19,7 @@ import {
   createBioPair,
   createClient,
   createServer,
+  nobleProvider,
   on,
   type ServerConfig,
   SslError,
@@ -394,7 +395,7 @@ export function protection(k: RecordedKey): RecordProtection {
   if (k.tls12) {
     const s = TLS12_SUITES.find((x) => x.name === k.suite);
     if (!s) throw new Error(`Cannot find suite ${k.suite}`);
-    return keyBlock(s, k.secret, k.tls12.clientRandom, k.tls12.serverRandom)[k.tls12.writer];
+    return keyBlock(s, k.secret, k.tls12.clientRandom, k.tls12.serverRandom, nobleProvider)[k.tls12.writer];
   }
   const s = TLS13_SUITES.find((x) => x.name === k.suite);
   if (!s) throw new Error(`Cannot find suite ${k.suite}`);

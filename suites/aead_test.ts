@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Aead, AES_128_GCM, AES_256_GCM, CHACHA20_POLY1305 } from "./aead.ts";
+import { type Aead, AES_128_GCM, AES_256_GCM, CHACHA20_POLY1305, webCryptoAeadKey } from "./aead.ts";
 import { concat, fromHex, toHex, utf8 } from "./bytes.ts";
 
 // McGrew & Viega, "The Galois/Counter Mode of Operation (GCM)", test cases 3, 4, 15 and 16.
@@ -187,4 +187,30 @@ Deno.test("AES-GCM seal() and open() take Node Buffer views at odd offsets (Buff
     AES_128_GCM.importKey(new Uint8Array(16).fill(5)).seal(new Uint8Array(12), new Uint8Array(13), plain),
     sealed,
   );
+});
+
+for (const aead of [AES_128_GCM, AES_256_GCM]) {
+  Deno.test(`${aead.name} on WebCrypto seals and opens exactly as noble does; bad tags are null`, async () => {
+    const key = crypto.getRandomValues(new Uint8Array(aead.keyLen));
+    const noble = aead.importKey(key);
+    const native = webCryptoAeadKey(aead, key)!;
+    assert.ok(native.minLength > 0);
+    for (const length of [0, 1, 15, 16, 17, 2047, 2048, 16385]) {
+      const nonce = crypto.getRandomValues(new Uint8Array(12));
+      const aad = crypto.getRandomValues(new Uint8Array(13));
+      const plaintext = crypto.getRandomValues(new Uint8Array(length + 3)).subarray(3); // an offset view
+      const sealed = await native.seal(nonce, aad, plaintext);
+      assert.equal(toHex(sealed), toHex(noble.seal(nonce, aad, plaintext)), `length ${length}`);
+      assert.equal(toHex((await native.open(nonce, aad, sealed))!), toHex(plaintext));
+      const flipped = sealed.slice();
+      flipped[Math.floor(flipped.length / 2)]! ^= 1;
+      assert.equal(await native.open(nonce, aad, flipped), null);
+      assert.equal(await native.open(nonce, concat(aad, Uint8Array.of(0)), sealed), null);
+    }
+    assert.equal(await native.open(new Uint8Array(12), new Uint8Array(0), new Uint8Array(15)), null);
+  });
+}
+
+Deno.test("ChaCha20-Poly1305 has no WebCrypto key: noble keeps it", () => {
+  assert.equal(webCryptoAeadKey(CHACHA20_POLY1305, new Uint8Array(32)), undefined);
 });

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { type Aead, type NativeAeadKey, webCryptoAeadKey } from "./aead.ts";
 import { type KeyShare, type KxGroup, type KxResponse, webCryptoKx } from "./kx.ts";
 import {
   loadPrivateKey,
@@ -22,6 +23,8 @@ import {
   type SigningKey,
   verifySignature,
   verifySignatureWebCrypto,
+  verifyX509Signature,
+  type X509SignatureResult,
 } from "./sign.ts";
 
 /** The primitives the engine takes from a provider. */
@@ -45,6 +48,21 @@ export interface CryptoProvider {
     signature: Uint8Array,
     tls12: boolean,
   ): boolean | Promise<boolean>;
+  /**
+   * Check a certificate's signature while a chain is validated (see `verifyX509Signature`).
+   *
+   * @param algorithm The DER AlgorithmIdentifier.
+   * @param key The issuer's public key.
+   * @param message The DER tbsCertificate.
+   * @param signature The signature bytes.
+   * @returns "valid", "invalid" or "unsupported" (a promise when the implementation is asynchronous).
+   */
+  verifyX509(
+    algorithm: Uint8Array,
+    key: PublicKey,
+    message: Uint8Array,
+    signature: Uint8Array,
+  ): X509SignatureResult | Promise<X509SignatureResult>;
   /**
    * Load a private key that signs with this provider's primitives (see `loadPrivateKey`).
    *
@@ -82,6 +100,15 @@ export interface CryptoProvider {
    * @returns The secret; throws or rejects with `KxError` if the peer's share is invalid.
    */
   sharedSecret(group: KxGroup, mine: KeyShare, peerPublic: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /**
+   * The provider's own copy of a traffic key, for application data records (the engine keeps noble's for the
+   * handshake and other small records); undefined to use noble's for everything.
+   *
+   * @param aead The suite's AEAD.
+   * @param key The traffic key.
+   * @returns The native key, or undefined.
+   */
+  aeadKey(aead: Aead, key: Uint8Array): NativeAeadKey | undefined;
 }
 
 /**
@@ -97,12 +124,15 @@ export interface CryptoProvider {
 export const nobleProvider: CryptoProvider = Object.freeze({
   name: "noble",
   verify: verifySignature,
+  verifyX509: (algorithm: Uint8Array, key: PublicKey, message: Uint8Array, signature: Uint8Array) =>
+    verifyX509Signature(algorithm, key, message, signature),
   loadPrivateKey: (pemOrDer: string | Uint8Array) => loadPrivateKey(pemOrDer),
   keyShare: (group: KxGroup, random: (n: number) => Uint8Array) => group.generate(random),
   respond: (group: KxGroup, peerShare: Uint8Array, random: (n: number) => Uint8Array) =>
     group.respond(peerShare, random),
   sharedSecret: (group: KxGroup, mine: KeyShare, peerPublic: Uint8Array) =>
     group.sharedSecret(mine.privateKey, peerPublic),
+  aeadKey: () => undefined,
 });
 
 /**
@@ -117,10 +147,13 @@ export const nobleProvider: CryptoProvider = Object.freeze({
 export const webCryptoProvider: CryptoProvider = Object.freeze({
   name: "webcrypto",
   verify: verifySignatureWebCrypto,
+  verifyX509: (algorithm: Uint8Array, key: PublicKey, message: Uint8Array, signature: Uint8Array) =>
+    verifyX509Signature(algorithm, key, message, signature, { webCrypto: true }),
   loadPrivateKey: (pemOrDer: string | Uint8Array) => loadPrivateKey(pemOrDer, { webCrypto: true }),
   keyShare: webCryptoKx.keyShare,
   respond: webCryptoKx.respond,
   sharedSecret: webCryptoKx.sharedSecret,
+  aeadKey: webCryptoAeadKey,
 });
 
 let installed: CryptoProvider = nobleProvider;

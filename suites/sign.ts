@@ -342,28 +342,45 @@ export async function verifySignatureWebCrypto(
   if (info === undefined) return false;
   const ec = key.type === "ec-p256" || key.type === "ec-p384";
   if (info.kind === "ecdsa" && ec && key.raw && (tls12 || info.key === key.type)) {
-    const { curve } = CURVES[key.type as EcType];
-    let rs: Uint8Array;
-    try {
-      rs = curve.Signature.fromBytes(signature, "der").toBytes("compact");
-    } catch {
-      return false;
-    }
-    const namedCurve = key.type === "ec-p256" ? "P-256" : "P-384";
-    const imported = await importOrUndefined("raw", key.raw, { name: "ECDSA", namedCurve });
-    if (!imported) return verifySignature(scheme, key, message, signature, tls12);
-    return crypto.subtle.verify({ name: "ECDSA", hash: info.hash }, imported, buf(rs), buf(message));
+    return await webEcdsa(key.type as EcType, key.raw, info.hash, message, signature) ??
+      verifySignature(scheme, key, message, signature, tls12);
   }
   if (info.kind === "eddsa" && key.type === "ed25519" && key.raw) {
-    const imported = await importOrUndefined("raw", key.raw, { name: "Ed25519" });
-    if (!imported) return verifySignature(scheme, key, message, signature, tls12);
-    try {
-      return await crypto.subtle.verify({ name: "Ed25519" }, imported, buf(signature), buf(message));
-    } catch {
-      return false;
-    }
+    return await webEd25519(key.raw, message, signature) ??
+      verifySignature(scheme, key, message, signature, tls12);
   }
   return verifySignature(scheme, key, message, signature, tls12);
+}
+
+/** ECDSA verification (DER signature) on WebCrypto; undefined where the runtime lacks the curve. */
+async function webEcdsa(
+  type: EcType,
+  raw: Uint8Array,
+  hash: HashName,
+  message: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean | undefined> {
+  let rs: Uint8Array;
+  try {
+    rs = CURVES[type].curve.Signature.fromBytes(signature, "der").toBytes("compact");
+  } catch {
+    return false;
+  }
+  const namedCurve = type === "ec-p256" ? "P-256" : "P-384";
+  const imported = await importOrUndefined("raw", raw, { name: "ECDSA", namedCurve });
+  if (!imported) return undefined;
+  return crypto.subtle.verify({ name: "ECDSA", hash }, imported, buf(rs), buf(message));
+}
+
+/** Ed25519 verification on WebCrypto; undefined where the runtime lacks it. */
+async function webEd25519(raw: Uint8Array, message: Uint8Array, signature: Uint8Array) {
+  const imported = await importOrUndefined("raw", raw, { name: "Ed25519" });
+  if (!imported) return undefined;
+  try {
+    return await crypto.subtle.verify({ name: "Ed25519" }, imported, buf(signature), buf(message));
+  } catch {
+    return false;
+  }
 }
 
 /** Import a public key for verification, or undefined where the runtime lacks the algorithm. */
@@ -639,9 +656,9 @@ const RSA_PKCS1_OIDS = new Map<string, HashName>([
   ["1.2.840.113549.1.1.12", "SHA-384"],
   ["1.2.840.113549.1.1.13", "SHA-512"],
 ]);
-const ECDSA_HASHES = new Map<string, (message: Uint8Array) => Uint8Array>([
-  [ID_ECDSA_WITH_SHA256, sha256],
-  [ID_ECDSA_WITH_SHA384, sha384],
+const ECDSA_HASHES = new Map<string, { noble: (message: Uint8Array) => Uint8Array; name: HashName }>([
+  [ID_ECDSA_WITH_SHA256, { noble: sha256, name: "SHA-256" }],
+  [ID_ECDSA_WITH_SHA384, { noble: sha384, name: "SHA-384" }],
 ]);
 
 function isNullOrAbsent(parameters: ArrayBuffer | null | undefined): boolean {
@@ -687,7 +704,8 @@ function pssSignatureHash(parameters: ArrayBuffer | null | undefined): HashName 
  * @param key The signer's public key.
  * @param message The signed bytes (e.g. the DER `tbsCertificate`).
  * @param signature The signature bytes (the BIT STRING contents).
- * @returns The outcome; a promise for RSA keys.
+ * @param options `webCrypto`: check ECDSA and Ed25519 on the runtime's WebCrypto (noble where it lacks them).
+ * @returns The outcome; a promise for RSA keys, and for every WebCrypto check.
  *
  * @example Check an Ed25519 signature
  * ```ts
@@ -708,6 +726,7 @@ export function verifyX509Signature(
   key: PublicKey,
   message: Uint8Array,
   signature: Uint8Array,
+  options: { readonly webCrypto?: boolean } = {},
 ): X509SignatureResult | Promise<X509SignatureResult> {
   let alg: AlgorithmIdentifier;
   try {
@@ -734,9 +753,15 @@ export function verifyX509Signature(
   if (ecdsa !== undefined) {
     if (parameters !== null && parameters !== undefined) return "unsupported";
     if ((key.type !== "ec-p256" && key.type !== "ec-p384") || key.raw === undefined) return "invalid";
+    if (options.webCrypto) {
+      const raw = key.raw;
+      return webEcdsa(key.type, raw, ecdsa.name, message, signature).then((ok) =>
+        ok ?? verifyX509Signature(algorithm, key, message, signature)
+      ).then((ok) => typeof ok === "string" ? ok : ok ? "valid" : "invalid");
+    }
     try {
       const { curve } = CURVES[key.type];
-      const digest = ecdsa(message);
+      const digest = ecdsa.noble(message);
       return curve.verify(signature, digest, key.raw, { prehash: false, lowS: false, format: "der" })
         ? "valid"
         : "invalid";
@@ -747,6 +772,11 @@ export function verifyX509Signature(
   if (oid === ID_ED25519) {
     if (parameters !== null && parameters !== undefined) return "unsupported";
     if (key.type !== "ed25519" || key.raw === undefined) return "invalid";
+    if (options.webCrypto) {
+      return webEd25519(key.raw, message, signature).then((ok) =>
+        ok === undefined ? verifyX509Signature(algorithm, key, message, signature) : ok ? "valid" : "invalid"
+      );
+    }
     try {
       return ed25519.verify(signature, message, key.raw, { zip215: false }) ? "valid" : "invalid";
     } catch {

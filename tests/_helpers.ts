@@ -92,6 +92,14 @@ export async function settled(e: TlsEngine, call: () => number): Promise<number>
   throw new Error("settled: still WANT_ASYNC after 100 waits");
 }
 
+/**
+ * `e.write(data)`, waiting out WANT_ASYNC (records sealed natively): returns what write() finally returned,
+ * so a small write that fits the BIO returns `data.length`, as it does with a synchronous provider.
+ */
+export function writeAll(e: TlsEngine, data: Uint8Array): Promise<number> {
+  return settled(e, () => e.write(data));
+}
+
 /** Run both handshakes to completion (bounded); throws with both errors if either fails. */
 export async function handshake(p: Pair, filter?: Filter, chunk = Infinity): Promise<void> {
   for (let i = 0; i < 100_000; i++) {
@@ -132,13 +140,21 @@ export async function handshakeExpectingFailure(p: Pair, filter?: Filter): Promi
   throw new Error("handshake neither failed nor finished in 1000 steps");
 }
 
-/** Read everything currently available from `e` (bounded). */
-export function drain(e: TlsEngine, max = 1 << 26): Uint8Array {
+/**
+ * Read everything currently available from `e` (bounded), waiting out WANT_ASYNC: a provider that opens
+ * records natively (WebCrypto AES-GCM) hands them over asynchronously.
+ */
+export async function drain(e: TlsEngine, max = 1 << 26): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
   const buf = new Uint8Array(16384);
-  while (total < max) {
+  for (let waits = 0; total < max && waits < 10_000;) {
     const n = e.read(buf);
+    if (n < 0 && e.getError(n) === SslError.WANT_ASYNC) {
+      waits++;
+      await e.asyncWait();
+      continue;
+    }
     if (n <= 0) break;
     parts.push(buf.slice(0, n));
     total += n;

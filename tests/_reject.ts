@@ -12,6 +12,7 @@ import {
   type Pair,
   type PairOptions,
   seededRandom,
+  settled,
   transfer,
 } from "./_helpers.ts";
 import { editPlain } from "./_tamper.ts";
@@ -77,17 +78,20 @@ export async function rejects(
   assertReceived(peer, alert);
 }
 
-/** After a completed handshake: pump once, let `who` read; it must fail, and its peer must receive the alert. */
-export function rejectsAfter(
+/**
+ * After a completed handshake: pump once, let `who` read (waiting out WANT_ASYNC while a native AEAD opens);
+ * it must fail, and its peer must receive the alert.
+ */
+export async function rejectsAfter(
   p: Pair,
   who: "client" | "server",
   alert: AlertName,
   code: string,
   filter?: Filter,
-): void {
+): Promise<void> {
   transfer(p, filter);
   const [me, peer] = who === "client" ? [p.client, p.server] : [p.server, p.client];
-  const r = me.read(new Uint8Array(64));
+  const r = await settled(me, () => me.read(new Uint8Array(64)));
   assert.equal(r, -1);
   assert.equal(me.getError(r), SslError.SSL, me.error?.message);
   assertFailed(me, alert, code);

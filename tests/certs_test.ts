@@ -4,7 +4,7 @@
  * ways, and the server's choice among several chains by SNI and signature scheme.
  */
 import assert from "node:assert/strict";
-import { drain, handshake, handshakeExpectingFailure, transfer } from "./_helpers.ts";
+import { drain, handshake, handshakeExpectingFailure, transfer, writeAll } from "./_helpers.ts";
 import { assertFailed } from "./_reject.ts";
 import { generateChain, type TestChain } from "./_pki.ts";
 import { intermediate, leaf, NOW, root, type TestCert, type TestKey, testKey } from "../verify/_test_pki.ts";
@@ -156,9 +156,9 @@ Deno.test("mTLS: the server verifies the client's chain and sees it", async () =
   const p = await mtls({ clientChain });
   await handshake(p);
   assert.deepEqual(p.server.handshakeInfo?.peerCertificates[0], clientChain.chain[0]);
-  assert.equal(p.client.write(new TextEncoder().encode("hi")), 2);
+  assert.equal(await writeAll(p.client, new TextEncoder().encode("hi")), 2);
   transfer(p);
-  assert.equal(new TextDecoder().decode(drain(p.server)), "hi");
+  assert.equal(new TextDecoder().decode(await drain(p.server)), "hi");
 });
 
 Deno.test("mTLS: no client certificate when one is required is certificate_required", async () => {

@@ -3,7 +3,7 @@
  * path, rejected (and skipped) when the server does not take it, refused on replay, bounded by the ticket.
  */
 import assert from "node:assert/strict";
-import { drain, handshake, type Pair, seededRandom, settled, transfer } from "./_helpers.ts";
+import { drain, handshake, type Pair, seededRandom, settled, transfer, writeAll } from "./_helpers.ts";
 import { generateChain } from "./_pki.ts";
 import {
   type ClientConfig,
@@ -81,9 +81,9 @@ Deno.test("0-RTT: early data is accepted and read apart from 1-RTT data", async 
   assert.equal(p.server.handshakeInfo?.earlyData, "accepted");
   assert.equal(p.client.handshakeInfo?.resumed, true);
   // 1-RTT data goes through read(), and never mixes with what came early.
-  assert.equal(p.client.write(enc.encode("later")), 5);
+  assert.equal(await writeAll(p.client, enc.encode("later")), 5);
   transfer(p);
-  assert.equal(dec.decode(drain(p.server)), "later");
+  assert.equal(dec.decode(await drain(p.server)), "later");
   assert.equal(p.server.readEarlyData(new Uint8Array(16)), 0);
 });
 
@@ -99,9 +99,9 @@ Deno.test("0-RTT: a server that does not take early data skips it, and the clien
   assert.equal(p.server.handshakeInfo?.resumed, true);
   assert.equal(p.server.readEarlyData(new Uint8Array(16)), 0);
   // Resent as 1-RTT data, it arrives once.
-  assert.equal(p.client.write(enc.encode("again")), 5);
+  assert.equal(await writeAll(p.client, enc.encode("again")), 5);
   transfer(p);
-  assert.equal(dec.decode(drain(p.server)), "again");
+  assert.equal(dec.decode(await drain(p.server)), "again");
 });
 
 Deno.test("0-RTT: a replayed ClientHello's early data is refused (stateless tickets)", async () => {

@@ -11,6 +11,7 @@ import {
   type Pair,
   seededRandom,
   transfer,
+  writeAll,
 } from "./_helpers.ts";
 import { editPlain } from "./_tamper.ts";
 import { ExtensionType as E, HandshakeType as H } from "../engine/msgs/enums.ts";
@@ -49,12 +50,12 @@ function offered(body: Uint8Array): { groups: number[]; shares: { group: number;
   return { groups, shares };
 }
 
-function exchange(p: Pair): void {
-  assert.equal(p.client.write(enc.encode("ping")), 4);
-  assert.equal(p.server.write(enc.encode("pong")), 4);
+async function exchange(p: Pair): Promise<void> {
+  assert.equal(await writeAll(p.client, enc.encode("ping")), 4);
+  assert.equal(await writeAll(p.server, enc.encode("pong")), 4);
   transfer(p);
-  assert.deepEqual(drain(p.server), enc.encode("ping"));
-  assert.deepEqual(drain(p.client), enc.encode("pong"));
+  assert.deepEqual(await drain(p.server), enc.encode("ping"));
+  assert.deepEqual(await drain(p.client), enc.encode("pong"));
 }
 
 Deno.test("default client offers X25519MLKEM768 first with an x25519 share beside it, and gets the hybrid", async () => {
@@ -74,7 +75,7 @@ Deno.test("default client offers X25519MLKEM768 first with an x25519 share besid
     assert.equal(e.handshakeInfo?.group, "X25519MLKEM768");
     assert.equal(e.handshakeInfo?.helloRetry, false);
   }
-  exchange(p);
+  await exchange(p);
 });
 
 Deno.test("keyShareCount still decides: one share, or the defaults' one share for a classical first group", async () => {
@@ -109,7 +110,7 @@ Deno.test("HelloRetryRequest to X25519MLKEM768: the client sent only x25519, the
         assert.equal(e.handshakeInfo?.group, "X25519MLKEM768");
         assert.equal(e.handshakeInfo?.helloRetry, true);
       }
-      exchange(p);
+      await exchange(p);
     });
   }
 });
@@ -125,7 +126,7 @@ Deno.test("HelloRetryRequest from X25519MLKEM768: the client sent only the hybri
   assert.deepEqual(offered(hellos[1]!).shares, [{ group: X25519_ID, length: 32 }]);
   assert.equal(p.client.handshakeInfo?.group, "x25519");
   assert.equal(p.server.handshakeInfo?.helloRetry, true);
-  exchange(p);
+  await exchange(p);
 });
 
 Deno.test("default client against a classical-only server retries with that server's group", async () => {

@@ -19,6 +19,7 @@ import assert from "node:assert/strict";
 import { readFile, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { verifyCertificateChain, type VerifyOptions, type VerifyResult } from "../verify/mod.ts";
+import { defaultProvider } from "../suites/provider.ts";
 
 /** The fewest correct results accepted; the exact known-failure list below is the sharper check. */
 const FLOOR = 9_730;
@@ -73,6 +74,8 @@ function optionsFor(tc: Testcase): VerifyOptions {
     peerName: peer?.kind === "DNS" || peer?.kind === "IP" ? peer.value : undefined,
     time: tc.validation_time === null ? undefined : new Date(tc.validation_time),
     maxDepth: tc.max_chain_depth === null ? undefined : Math.min(tc.max_chain_depth, 64),
+    // The installed provider's checks: with AIRLOCK_PROVIDER=webcrypto the corpus runs on WebCrypto's.
+    verifySignature: defaultProvider().verifyX509,
   };
 }
 

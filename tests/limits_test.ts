@@ -23,6 +23,7 @@ import {
   seededRandom,
   settled,
   transfer,
+  writeAll,
 } from "./_helpers.ts";
 import {
   chain,
@@ -45,12 +46,12 @@ function pair(clock: { now: number } = { now: Date.UTC(2026, 0, 1) }, opts: Pair
 }
 
 /** Pump until quiet, letting both sides read. */
-function settle(p: Pair): Uint8Array[] {
+async function settle(p: Pair): Promise<Uint8Array[]> {
   const got: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
   for (let i = 0; i < 50; i++) {
     const moved = transfer(p);
-    const c = drain(p.client);
-    const s = drain(p.server);
+    const c = await drain(p.client);
+    const s = await drain(p.server);
     if (c.length) got[0] = c;
     if (s.length) got[1] = s;
     if (moved === 0 && c.length === 0 && s.length === 0) break;
@@ -158,9 +159,9 @@ Deno.test("limits: 32 empty records in a row pass, the 33rd is unexpected_messag
     const p = await pair();
     const f = beforeServerData(p, (n) => (n === 0 ? new Array<InnerRecord>(count).fill(empty) : []));
     await handshake(p, f);
-    p.server.write(Uint8Array.of(7));
+    await writeAll(p.server, Uint8Array.of(7));
     transfer(p, f);
-    const got = drain(p.client);
+    const got = await drain(p.client);
     if (!fails) {
       assert.deepEqual(got, Uint8Array.of(7));
       assert.equal(p.client.error, undefined);
@@ -176,9 +177,9 @@ Deno.test("limits: 4 user_canceled alerts in a row pass, the 5th is unexpected_m
     const p = await pair();
     const f = beforeServerData(p, (n) => (n === 0 ? new Array<InnerRecord>(count).fill(userCanceled) : []));
     await handshake(p, f);
-    p.server.write(Uint8Array.of(7));
+    await writeAll(p.server, Uint8Array.of(7));
     transfer(p, f);
-    const got = drain(p.client);
+    const got = await drain(p.client);
     if (!fails) {
       assert.deepEqual(got, Uint8Array.of(7));
     } else {
@@ -196,9 +197,9 @@ Deno.test("limits: application data between user_canceled alerts starts the coun
   );
   await handshake(p, f);
   for (let i = 0; i < 3; i++) {
-    p.server.write(Uint8Array.of(i));
+    await writeAll(p.server, Uint8Array.of(i));
     transfer(p, f);
-    assert.deepEqual(drain(p.client), Uint8Array.of(i));
+    assert.deepEqual(await drain(p.client), Uint8Array.of(i));
   }
   assert.equal(p.client.error, undefined);
 });
@@ -239,11 +240,11 @@ Deno.test("limits: 32 KeyUpdates in one second pass, the 33rd is unexpected_mess
   ) {
     const p = await pair();
     await handshake(p);
-    settle(p);
+    await settle(p);
     for (let i = 0; i < count; i++) assert.equal(p.server.keyUpdate(false), 1);
-    p.server.write(Uint8Array.of(9));
+    await writeAll(p.server, Uint8Array.of(9));
     transfer(p);
-    const got = drain(p.client);
+    const got = await drain(p.client);
     if (!fails) {
       assert.deepEqual(got, Uint8Array.of(9));
     } else {
@@ -257,12 +258,12 @@ Deno.test("limits: KeyUpdates are counted per second of the injected clock", asy
   const clock = { now: Date.UTC(2026, 0, 1) };
   const p = await pair(clock);
   await handshake(p);
-  settle(p);
+  await settle(p);
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < LIMITS.maxKeyUpdatesPerSecond; i++) p.server.keyUpdate(false);
-    p.server.write(Uint8Array.of(round));
+    await writeAll(p.server, Uint8Array.of(round));
     transfer(p);
-    assert.deepEqual(drain(p.client), Uint8Array.of(round));
+    assert.deepEqual(await drain(p.client), Uint8Array.of(round));
     clock.now += 1000;
   }
   assert.equal(p.client.error, undefined);
@@ -285,9 +286,9 @@ Deno.test("limits: 32 NewSessionTickets on a connection pass, the 33rd is unexpe
     let tickets = 0;
     on(p.client, "ticket", () => tickets++);
     await handshake(p, f);
-    p.server.write(Uint8Array.of(5));
+    await writeAll(p.server, Uint8Array.of(5));
     transfer(p, f);
-    const got = drain(p.client);
+    const got = await drain(p.client);
     if (!fails) {
       assert.deepEqual(got, Uint8Array.of(5));
       assert.equal(tickets, count);

@@ -3,11 +3,20 @@
  * (mTLS); the verdicts arrive through WANT_ASYNC; a bad signature is still decrypt_error.
  */
 import assert from "node:assert/strict";
-import { customSigningKey, loadPrivateKey, SslError, webCryptoProvider } from "../mod.ts";
-import { handshake, makePair, transfer } from "./_helpers.ts";
+import {
+  type CryptoProvider,
+  customSigningKey,
+  loadPrivateKey,
+  SslError,
+  type TlsEngine,
+  webCryptoProvider,
+} from "../mod.ts";
+import { webCryptoAeadKey } from "../suites/aead.ts";
+import { drain, handshake, makePair, settled, transfer } from "./_helpers.ts";
 import { generateChain, generateTestCertificate, type TestKeyType } from "./_pki.ts";
-import { rejects } from "./_reject.ts";
-import { cat } from "./_tamper.ts";
+import { assertFailed, assertReceived, rejects } from "./_reject.ts";
+import { cat, onProtected } from "./_tamper.ts";
+import { ContentType as CT, HandshakeType as H } from "../engine/msgs/enums.ts";
 
 const TYPES: TestKeyType[] = ["ecdsa-p256", "ecdsa-p384", "ed25519", "rsa-2048"];
 
@@ -86,4 +95,141 @@ for (const keyType of ["ecdsa-p256", "ecdsa-p384", "ed25519"] as const) {
       assert.deepEqual(p.client.peerCertificates, cert.chain);
     }
   });
+}
+
+/** webCryptoProvider, counting the records its native AEAD keys seal and open. */
+function countingProvider() {
+  const counts = { seal: 0, open: 0 };
+  const provider: CryptoProvider = {
+    ...webCryptoProvider,
+    aeadKey(aead, key) {
+      const native = webCryptoAeadKey(aead, key);
+      if (!native) return undefined;
+      return {
+        minLength: native.minLength,
+        seal: (n, a, p) => (counts.seal++, native.seal(n, a, p)),
+        open: (n, a, c) => (counts.open++, native.open(n, a, c)),
+      };
+    },
+  };
+  return { provider, counts };
+}
+
+for (const version of ["TLSv1.3", "TLSv1.2"] as const) {
+  Deno.test(`webCryptoProvider: ${version} bulk records are sealed and opened natively, in order, small ones by noble`, async () => {
+    const { provider, counts } = countingProvider();
+    const p = await makePair({
+      client: {
+        provider,
+        maxVersion: version,
+        cipherSuites: ["TLS_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"],
+      },
+      server: { provider },
+    });
+    await handshake(p);
+    assert.match(p.client.handshakeInfo!.cipherSuite, /AES_128_GCM/);
+    const before = { ...counts };
+    // Small records stay synchronous: no WANT_ASYNC, no native call.
+    assert.equal(p.client.write(Uint8Array.of(1, 2, 3)), 3);
+    transfer(p);
+    assert.deepEqual(await drain(p.server), Uint8Array.of(1, 2, 3));
+    assert.deepEqual(counts, before);
+    // 200 kB each way in one write(): records go out sealed several at a time, and arrive in order.
+    const a = new Uint8Array(200_000).map((_, i) => i * 7), b = new Uint8Array(200_000).map((_, i) => i * 11);
+    const got = { client: [] as Uint8Array[], server: [] as Uint8Array[] };
+    let sentA = 0, sentB = 0, waits = 0;
+    const buf = new Uint8Array(65536);
+    for (
+      let i = 0;
+      i < 10_000 &&
+      (got.server.length === 0 || cat(...got.server).length < a.length ||
+        cat(...got.client).length < b.length);
+      i++
+    ) {
+      for (
+        const [e, data, sent, add] of [
+          [p.client, a, sentA, (n: number) => (sentA += n)],
+          [p.server, b, sentB, (n: number) => (sentB += n)],
+        ] as const
+      ) {
+        if (sent < data.length) {
+          const w = e.write(data.subarray(sent));
+          if (w > 0) add(w);
+          else if (e.getError(w) === SslError.WANT_ASYNC) waits++, await e.asyncWait();
+        }
+      }
+      transfer(p);
+      for (const [e, into] of [[p.server, got.server], [p.client, got.client]] as const) {
+        const r = e.read(buf);
+        if (r > 0) into.push(buf.slice(0, r));
+        else if (e.getError(r) === SslError.WANT_ASYNC) waits++, await e.asyncWait();
+      }
+    }
+    assert.deepEqual(cat(...got.server), a);
+    assert.deepEqual(cat(...got.client), b);
+    assert.ok(waits > 0, "WANT_ASYNC happened");
+    // Each side sealed its 13 full records natively, and opened the other's.
+    assert.ok(counts.seal - before.seal >= 24 && counts.open - before.open >= 24, JSON.stringify(counts));
+  });
+}
+
+Deno.test("webCryptoProvider: a KeyUpdate among records read ahead: those after it are opened again with the new key", async () => {
+  const { provider, counts } = countingProvider();
+  const p = await makePair({ client: { provider }, server: { provider }, capacity: 1 << 20 });
+  // The KeyUpdate padded to 3000 bytes (RFC 8446 §5.4), large enough to be opened natively and read ahead.
+  const pad = onProtected(
+    p.client,
+    (inner) =>
+      inner.type === CT.handshake && inner.content[0] === H.keyUpdate ? { ...inner, padding: 3000 } : inner,
+  );
+  await handshake(p, pad);
+  // Everything lands in the server's BIO at once: 2 records, the KeyUpdate, 2 records under the next key.
+  const first = new Uint8Array(30_000).fill(1), second = new Uint8Array(30_000).fill(2);
+  await sendNow(p.client, first);
+  assert.equal(p.client.keyUpdate(false), 1);
+  await sendNow(p.client, second);
+  transfer(p, pad);
+  const opensBefore = counts.open;
+  const got = await drain(p.server);
+  assert.deepEqual(got, cat(first, second));
+  // Read ahead, the two records after the KeyUpdate failed under the old key and were opened again.
+  assert.ok(counts.open - opensBefore >= 6, `${counts.open - opensBefore} native opens`);
+  assert.equal(p.server.error, undefined);
+});
+
+Deno.test("webCryptoProvider: a flipped bit in a natively opened record is bad_record_mac; close_notify waits for sealing", async () => {
+  const p = await makePair({
+    client: { provider: webCryptoProvider },
+    server: { provider: webCryptoProvider },
+    capacity: 1 << 20,
+  });
+  await handshake(p);
+  // close_notify sealed while a large record is still being sealed goes out after it.
+  const data = new Uint8Array(20_000).fill(9);
+  assert.equal(p.client.getError(p.client.write(data)), SslError.WANT_ASYNC);
+  assert.equal(p.client.getError(p.client.shutdown()), SslError.WANT_ASYNC);
+  for (let i = 0; i < 20 && p.client.flush() !== 1; i++) await p.client.asyncWait();
+  transfer(p);
+  assert.deepEqual(await drain(p.server), data);
+  assert.equal(p.server.getError(p.server.read(new Uint8Array(1))), SslError.ZERO_RETURN);
+
+  const q = await makePair({
+    client: { provider: webCryptoProvider },
+    server: { provider: webCryptoProvider },
+    capacity: 1 << 20,
+  });
+  await handshake(q);
+  await sendNow(q.client, new Uint8Array(5000));
+  const wire = q.c.network.read();
+  wire[wire.length - 100]! ^= 0x40;
+  q.s.network.write(wire);
+  assert.equal(await settled(q.server, () => q.server.read(new Uint8Array(8192))), -1);
+  assertFailed(q.server, "bad_record_mac", "decrypt");
+  transfer(q);
+  assertReceived(q.client, "bad_record_mac");
+});
+
+/** write() all of `data` (waiting out WANT_ASYNC) into a BIO large enough; the records stay in the BIO. */
+async function sendNow(e: TlsEngine, data: Uint8Array): Promise<void> {
+  assert.equal(await settled(e, () => e.write(data)), data.length);
 }

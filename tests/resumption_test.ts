@@ -4,7 +4,7 @@
  * single-use session cache; and every reason to fall back to a full handshake, or to fail (a bad binder).
  */
 import assert from "node:assert/strict";
-import { handshake, handshakeExpectingFailure, makePair, type Pair, transfer } from "./_helpers.ts";
+import { handshake, handshakeExpectingFailure, makePair, type Pair, transfer, writeAll } from "./_helpers.ts";
 import { generateChain } from "./_pki.ts";
 import {
   type ClientConfig,
@@ -69,7 +69,7 @@ Deno.test("resumption: a ticket from one connection resumes the next, in every s
       assert.deepEqual(second.p.client.handshakeInfo?.peerCertificates[0], chain.chain[0]);
       // A resumed session issues fresh tickets, and data flows.
       assert.equal(second.sessions.length, 2);
-      assert.equal(second.p.client.write(new TextEncoder().encode("again")), 5);
+      assert.equal(await writeAll(second.p.client, new TextEncoder().encode("again")), 5);
       transfer(second.p);
       const buf = new Uint8Array(16);
       assert.equal(second.p.server.read(buf), 5);

@@ -14,6 +14,7 @@ import {
   seededRandom,
   step,
   transfer,
+  writeAll,
 } from "./_helpers.ts";
 import {
   cat,
@@ -69,9 +70,9 @@ Deno.test("tamper: identity filters on records and protected records let the han
     p,
     chain(onRecords("client", (r) => r), onProtected(p.server, (i) => i), onProtected(p.client, (i) => i)),
   );
-  assert.equal(p.client.write(Uint8Array.of(1, 2, 3)), 3);
+  assert.equal(await writeAll(p.client, Uint8Array.of(1, 2, 3)), 3);
   transfer(p, onProtected(p.client, (i) => i));
-  assert.deepEqual(drain(p.server), Uint8Array.of(1, 2, 3));
+  assert.deepEqual(await drain(p.server), Uint8Array.of(1, 2, 3));
 });
 
 Deno.test("tamper: an unknown extension in ClientHello is ignored, not an error", async () => {
@@ -128,7 +129,7 @@ Deno.test("record: a protected record shorter than the AEAD tag is bad_record_ma
   const p = await pair();
   await handshake(p);
   p.s.network.write(record(CT.applicationData, new Uint8Array(10)));
-  rejectsAfter(p, "server", "bad_record_mac", "decrypt");
+  await rejectsAfter(p, "server", "bad_record_mac", "decrypt");
 });
 
 Deno.test("record: application data before the handshake is unexpected_message", async () => {
@@ -166,22 +167,22 @@ Deno.test("record: a protected ChangeCipherSpec is unexpected_message", async ()
     (i) => (i.type === CT.applicationData ? { type: CT.changeCipherSpec, content: Uint8Array.of(1) } : i),
   );
   await handshake(p, f);
-  p.client.write(Uint8Array.of(1));
-  rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.bad_content_type", f);
+  await writeAll(p.client, Uint8Array.of(1));
+  await rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.bad_content_type", f);
 });
 
 Deno.test("record: a ChangeCipherSpec after the handshake is unexpected_message", async () => {
   const p = await pair();
   await handshake(p);
   p.s.network.write(record(CT.changeCipherSpec, Uint8Array.of(1)));
-  rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.unexpected_ccs");
+  await rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.unexpected_ccs");
 });
 
 Deno.test("record: an unprotected alert after the handshake is unexpected_message", async () => {
   const p = await pair();
   await handshake(p);
   p.c.network.write(record(CT.alert, Uint8Array.of(2, 40)));
-  rejectsAfter(p, "client", "unexpected_message", "peer_misbehaved.unprotected_record");
+  await rejectsAfter(p, "client", "unexpected_message", "peer_misbehaved.unprotected_record");
 });
 
 Deno.test("record: an alert record of three bytes is decode_error", async () => {
@@ -205,8 +206,8 @@ Deno.test("record: an unknown inner content type is unexpected_message", async (
   const p = await pair();
   const f = onProtected(p.client, (i) => (i.type === CT.applicationData ? { ...i, type: 99 } : i));
   await handshake(p, f);
-  p.client.write(Uint8Array.of(1));
-  rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.bad_content_type", f);
+  await writeAll(p.client, Uint8Array.of(1));
+  await rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.bad_content_type", f);
 });
 
 Deno.test("record: an all-zero inner plaintext is unexpected_message", async () => {
@@ -216,8 +217,8 @@ Deno.test("record: an all-zero inner plaintext is unexpected_message", async () 
     (i) => (i.type === CT.applicationData ? { type: 0, content: new Uint8Array(0), padding: 8 } : i),
   );
   await handshake(p, f);
-  p.client.write(Uint8Array.of(1));
-  rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.empty_inner_plaintext", f);
+  await writeAll(p.client, Uint8Array.of(1));
+  await rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.empty_inner_plaintext", f);
 });
 
 Deno.test("record: inner content above 2^14 is record_overflow", async () => {
@@ -227,8 +228,8 @@ Deno.test("record: inner content above 2^14 is record_overflow", async () => {
     (i) => (i.type === CT.applicationData ? { ...i, content: new Uint8Array(MAX_PLAINTEXT + 1) } : i),
   );
   await handshake(p, f);
-  p.client.write(Uint8Array.of(1));
-  rejectsAfter(p, "server", "record_overflow", "peer_misbehaved.record_overflow", f);
+  await writeAll(p.client, Uint8Array.of(1));
+  await rejectsAfter(p, "server", "record_overflow", "peer_misbehaved.record_overflow", f);
 });
 
 Deno.test("record: padding that takes the inner plaintext above 2^14+1 is record_overflow", async () => {
@@ -236,8 +237,8 @@ Deno.test("record: padding that takes the inner plaintext above 2^14+1 is record
   const p = await pair();
   const f = onProtected(p.client, (i) => (i.type === CT.applicationData ? { ...i, padding: 100 } : i));
   await handshake(p, f);
-  p.client.write(new Uint8Array(MAX_PLAINTEXT));
-  rejectsAfter(p, "server", "record_overflow", "peer_misbehaved.record_overflow", f);
+  await writeAll(p.client, new Uint8Array(MAX_PLAINTEXT));
+  await rejectsAfter(p, "server", "record_overflow", "peer_misbehaved.record_overflow", f);
 });
 
 Deno.test("record: content above our record_size_limit is record_overflow", async () => {
@@ -247,8 +248,8 @@ Deno.test("record: content above our record_size_limit is record_overflow", asyn
     (i) => (i.type === CT.applicationData ? { ...i, content: new Uint8Array(1000) } : i),
   );
   await handshake(p, f);
-  p.client.write(Uint8Array.of(1));
-  rejectsAfter(p, "server", "record_overflow", "peer_misbehaved.record_size_limit", f);
+  await writeAll(p.client, Uint8Array.of(1));
+  await rejectsAfter(p, "server", "record_overflow", "peer_misbehaved.record_size_limit", f);
 });
 
 Deno.test("record: padding that takes the inner plaintext above our record_size_limit is record_overflow", async () => {
@@ -256,8 +257,8 @@ Deno.test("record: padding that takes the inner plaintext above our record_size_
   const p = await pair({ client: { recordSizeLimit: 16385 }, server: { recordSizeLimit: 1000 } });
   const f = onProtected(p.client, (i) => (i.type === CT.applicationData ? { ...i, padding: 10 } : i));
   await handshake(p, f);
-  assert.equal(p.client.write(new Uint8Array(2000)), 2000); // sent as 999 + 999 + 2: the client obeys the limit
-  rejectsAfter(p, "server", "record_overflow", "peer_misbehaved.record_size_limit", f);
+  assert.equal(await writeAll(p.client, new Uint8Array(2000)), 2000); // sent as 999 + 999 + 2: the client obeys the limit
+  await rejectsAfter(p, "server", "record_overflow", "peer_misbehaved.record_size_limit", f);
 });
 
 Deno.test("record: application data inside a fragmented handshake message is unexpected_message", async () => {
@@ -269,7 +270,7 @@ Deno.test("record: application data inside a fragmented handshake message is une
   });
   await handshake(p, f);
   assert.equal(p.client.keyUpdate(), 1);
-  rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.interleaved_handshake", f);
+  await rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.interleaved_handshake", f);
 });
 
 // ---- truncation and close -----------------------------------------------------------------------
@@ -295,7 +296,7 @@ Deno.test("truncation: the transport ending mid-handshake is SYSCALL with code t
 Deno.test("truncation: EOF without close_notify after the handshake is SYSCALL/truncated, not ZERO_RETURN", async () => {
   const p = await pair();
   await handshake(p);
-  assert.equal(p.server.write(Uint8Array.of(7)), 1);
+  assert.equal(await writeAll(p.server, Uint8Array.of(7)), 1);
   transfer(p);
   p.c.network.shutdownWrite();
   const buf = new Uint8Array(8);
@@ -755,7 +756,7 @@ Deno.test("server flight: the whole flight delivered twice is unexpected_message
     return cat(b, b);
   };
   await handshake(p, twice);
-  rejectsAfter(p, "client", "unexpected_message", "peer_misbehaved.unprotected_record");
+  await rejectsAfter(p, "client", "unexpected_message", "peer_misbehaved.unprotected_record");
 });
 
 // ---- after the handshake --------------------------------------------------------------------------
@@ -770,7 +771,7 @@ Deno.test("KeyUpdate: request_update 2 is illegal_parameter", async () => {
   const f = editKeyUpdate(p.client, (m) => ({ ...m, body: Uint8Array.of(2) }));
   await handshake(p, f);
   assert.equal(p.client.keyUpdate(), 1);
-  rejectsAfter(p, "server", "illegal_parameter", "peer_misbehaved.bad_key_update", f);
+  await rejectsAfter(p, "server", "illegal_parameter", "peer_misbehaved.bad_key_update", f);
 });
 
 Deno.test("KeyUpdate: a trailing byte is decode_error", async () => {
@@ -778,7 +779,7 @@ Deno.test("KeyUpdate: a trailing byte is decode_error", async () => {
   const f = editKeyUpdate(p.server, (m) => ({ ...m, body: Uint8Array.of(0, 0) }));
   await handshake(p, f);
   assert.equal(p.server.keyUpdate(), 1);
-  rejectsAfter(p, "client", "decode_error", "invalid_message.trailing_data", f);
+  await rejectsAfter(p, "client", "decode_error", "invalid_message.trailing_data", f);
 });
 
 Deno.test("KeyUpdate: a valid one with request_update 1 is answered and data still flows", async () => {
@@ -787,9 +788,9 @@ Deno.test("KeyUpdate: a valid one with request_update 1 is answered and data sti
   assert.equal(p.client.keyUpdate(true), 1);
   transfer(p);
   assert.equal(p.server.read(new Uint8Array(8)), -1);
-  assert.equal(p.server.write(Uint8Array.of(5)), 1);
+  assert.equal(await writeAll(p.server, Uint8Array.of(5)), 1);
   transfer(p);
-  assert.deepEqual(drain(p.client), Uint8Array.of(5));
+  assert.deepEqual(await drain(p.client), Uint8Array.of(5));
 });
 
 Deno.test("post-handshake: a NewSessionTicket sent to a server is unexpected_message", async () => {
@@ -797,7 +798,7 @@ Deno.test("post-handshake: a NewSessionTicket sent to a server is unexpected_mes
   const f = editKeyUpdate(p.client, () => ({ type: H.newSessionTicket, body: new Uint8Array(13).fill(1) }));
   await handshake(p, f);
   assert.equal(p.client.keyUpdate(), 1);
-  rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.unexpected_message", f);
+  await rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.unexpected_message", f);
 });
 
 Deno.test("post-handshake: a ticket lifetime above 7 days is illegal_parameter", async () => {
@@ -812,7 +813,7 @@ Deno.test("post-handshake: a ticket lifetime above 7 days is illegal_parameter",
   const f = editKeyUpdate(p.server, () => ({ type: H.newSessionTicket, body: nst.subarray(4) }));
   await handshake(p, f);
   assert.equal(p.server.keyUpdate(), 1);
-  rejectsAfter(p, "client", "illegal_parameter", "peer_misbehaved.ticket_lifetime", f);
+  await rejectsAfter(p, "client", "illegal_parameter", "peer_misbehaved.ticket_lifetime", f);
 });
 
 Deno.test("post-handshake: a ClientHello after the handshake is unexpected_message", async () => {
@@ -820,7 +821,7 @@ Deno.test("post-handshake: a ClientHello after the handshake is unexpected_messa
   const f = editKeyUpdate(p.client, () => ({ type: H.clientHello, body: new Uint8Array(40) }));
   await handshake(p, f);
   assert.equal(p.client.keyUpdate(), 1);
-  rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.unexpected_message", f);
+  await rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.unexpected_message", f);
 });
 
 // ---- no exception escapes -------------------------------------------------------------------------

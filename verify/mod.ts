@@ -72,7 +72,12 @@
  */
 
 import { pemDecode } from "../suites/pem.ts";
-import { type PublicKey, publicKeyFromSpki, verifyX509Signature } from "../suites/sign.ts";
+import {
+  type PublicKey,
+  publicKeyFromSpki,
+  verifyX509Signature,
+  type X509SignatureResult,
+} from "../suites/sign.ts";
 import {
   bytesKey,
   CertError,
@@ -162,7 +167,20 @@ export interface VerifyOptions {
    * pathLenConstraint); default 8, at most 64.
    */
   readonly maxDepth?: number | undefined;
+  /**
+   * How each certificate signature is checked: default `verifyX509Signature` (noble; RSA on WebCrypto). The
+   * engine passes its provider's `verifyX509`, so `webCryptoProvider` checks chains natively too.
+   */
+  readonly verifySignature?: CertificateSignatureCheck | undefined;
 }
+
+/** A certificate signature check: the DER AlgorithmIdentifier, the issuer's key, the signed bytes, the signature. */
+export type CertificateSignatureCheck = (
+  algorithm: Uint8Array,
+  key: PublicKey,
+  message: Uint8Array,
+  signature: Uint8Array,
+) => X509SignatureResult | Promise<X509SignatureResult>;
 
 /** The outcome of {@linkcode verifyCertificateChain}. */
 export type VerifyResult =
@@ -317,6 +335,7 @@ interface Context {
   readonly pool: Store;
   readonly budget: Budget;
   readonly signatures: Map<string, Failure | null>;
+  readonly verifySignature: CertificateSignatureCheck;
   readonly constraints: Map<string, Failure | null>;
   /** Identities of the certificates in the current path. */
   readonly onPath: Set<number>;
@@ -603,7 +622,7 @@ async function checkSignature(
   } else {
     if (--ctx.budget.signatures < 0) throw new BudgetExceeded("signature checks");
     const { cert } = subject;
-    const outcome = await verifyX509Signature(cert.signatureAlgorithm, key, cert.tbs, cert.signature);
+    const outcome = await ctx.verifySignature(cert.signatureAlgorithm, key, cert.tbs, cert.signature);
     result = outcome === "valid" ? null : outcome === "unsupported"
       ? fail(
         "unsupported_signature_algorithm",
@@ -888,6 +907,7 @@ export async function verifyCertificateChain(opts: VerifyOptions): Promise<Verif
     pool,
     budget: { signatures: 100, visits: 10_000, comparisons: 250_000 },
     signatures: new Map(),
+    verifySignature: opts.verifySignature ?? verifyX509Signature,
     constraints: new Map(),
     onPath: new Set(),
     best: undefined,

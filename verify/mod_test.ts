@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { nobleProvider, webCryptoProvider } from "../suites/provider.ts";
 import {
   alertForVerifyError,
+  type CertificateSignatureCheck,
   verifyCertificateChain,
   type VerifyErrorCode,
   type VerifyOptions,
@@ -574,4 +576,26 @@ Deno.test("alertForVerifyError() maps every code to an RFC 8446 alert", () => {
     assert.equal(alertForVerifyError(code as VerifyErrorCode), alert);
   }
   assert.throws(() => alertForVerifyError("nope" as VerifyErrorCode), RangeError);
+});
+
+Deno.test("verifyCertificateChain() checks signatures with the verifySignature it is given", async (t) => {
+  for (const provider of [nobleProvider, webCryptoProvider]) {
+    for (const kind of ["p256", "p384", "ed25519", "rsa2048"] as const) {
+      await t.step(`${provider.name} ${kind}`, async () => {
+        const pki = await simplePki(kind);
+        const extra = { verifySignature: provider.verifyX509 };
+        await expectOk({ leaf: pki.leaf, inter: [pki.inter], root: [pki.root] }, extra);
+        const forged = await leaf("www.example.com", await testKey(kind, 3), pki.inter, { tamper: true });
+        await expectFail({ leaf: forged, inter: [pki.inter], root: [pki.root] }, "bad_signature", extra);
+      });
+    }
+  }
+  // The check really is the one used: one that refuses everything fails a good chain, and it saw both links.
+  const pki = await simplePki();
+  const seen: Uint8Array[] = [];
+  const refuse: CertificateSignatureCheck = (_alg, _key, message) => (seen.push(message), "invalid");
+  await expectFail({ leaf: pki.leaf, inter: [pki.inter], root: [pki.root] }, "bad_signature", {
+    verifySignature: refuse,
+  });
+  assert.ok(seen.length >= 1);
 });

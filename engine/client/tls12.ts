@@ -208,7 +208,7 @@ export function serverHello12(cx: Context, offer: ClientOffer, sh: ServerHello, 
     ...hello,
     sessionId: d.sessionId.length > 0 ? d.sessionId : sh.sessionId,
     master: d.psk,
-    keys: keyBlock(suite, d.psk, offer.random, sh.random),
+    keys: keyBlock(suite, d.psk, offer.random, sh.random, cx.cfg.provider),
     chain: d.peerCertificates,
     full: undefined,
     ticket: d.ticket.length > 0 ? { ticket: d.ticket, lifetimeHint: d.lifetime } : undefined,
@@ -340,7 +340,7 @@ class ExpectServerHelloDone implements State {
     const keyed: Keyed12 = {
       ...s,
       master,
-      keys: keyBlock(s.suite, master, s.offer.random, s.serverRandom),
+      keys: keyBlock(s.suite, master, s.offer.random, s.serverRandom, cx.cfg.provider),
       full: s,
     };
     const finish = (): State => {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { AeadKey } from "../../suites/aead.ts";
+import type { AeadKey, NativeAeadKey } from "../../suites/aead.ts";
 import { invalidMessage, peerMisbehaved, TlsError } from "../errors.ts";
 import { ContentType, contentTypeName, handshakeName } from "../msgs/enums.ts";
 import type { HandshakeMessage } from "../msgs/handshake.ts";
@@ -100,6 +100,12 @@ export class RecordReader {
     }
   }
 
+  /** The record framed whole and waiting for `take()`: its content type and body length; else undefined. */
+  peek(): { readonly type: number; readonly length: number } | undefined {
+    if (this.wanted() !== 0 || this.#len < HEADER_LEN) return undefined;
+    return { type: this.#buf[0]!, length: this.#len - HEADER_LEN };
+  }
+
   /** The next complete record, or undefined if more bytes are needed. The body is a copy. */
   take(): RawRecord | undefined {
     if (this.wanted() !== 0 || this.#len < HEADER_LEN) return undefined;
@@ -127,6 +133,15 @@ export interface RecordProtection {
   seal(type: number, content: Uint8Array, padding?: number): Uint8Array;
   open(rec: RawRecord): Opened;
   tryOpen(rec: RawRecord): Opened | undefined;
+  /**
+   * Whether a record with `length` bytes of content (or ciphertext) should go through the async pair: the
+   * provider holds this key natively and the record is large enough for that to pay.
+   */
+  prefersNative(length: number): boolean;
+  /** `seal` on the native key; the sequence number is taken now, so records keep their order. */
+  sealAsync(type: number, content: Uint8Array): Promise<Uint8Array>;
+  /** `open` on the native key: checks that need no key throw now; the sequence number is taken now. */
+  openAsync(rec: RawRecord): Promise<Opened>;
 }
 
 /** The per-record nonce: the IV with the sequence number XORed into its last 8 bytes (RFC 8446 §5.3, RFC 7905 §2). */
@@ -158,33 +173,47 @@ function badMac(message: string): TlsError {
 export class Protection implements RecordProtection {
   readonly #key: AeadKey;
   readonly #iv: Uint8Array;
+  readonly #native: NativeAeadKey | undefined;
   /** Records processed with this key. */
   seq = 0;
 
-  constructor(key: AeadKey, iv: Uint8Array) {
+  constructor(key: AeadKey, iv: Uint8Array, native?: NativeAeadKey) {
     this.#key = key;
     this.#iv = iv;
+    this.#native = native;
   }
 
   readonly hidesType = true;
+
+  prefersNative(length: number): boolean {
+    return this.#native !== undefined && length >= this.#native.minLength;
+  }
 
   #nonce(): Uint8Array {
     return xorSequence(this.#iv, this.seq);
   }
 
-  /** Protect one record: TLSInnerPlaintext = content || type || zeros(padding) (RFC 8446 §5.2). */
-  seal(type: number, content: Uint8Array, padding = 0): Uint8Array {
+  /** TLSInnerPlaintext = content || type || zeros(padding) (RFC 8446 §5.2), its header, and the nonce. */
+  #prepare(type: number, content: Uint8Array, padding: number) {
     const inner = new Uint8Array(content.length + 1 + padding);
     inner.set(content);
     inner[content.length] = type;
     const len = inner.length + 16;
     const header = Uint8Array.of(ContentType.applicationData, 3, 3, len >>> 8, len & 0xff);
-    const sealed = this.#key.seal(this.#nonce(), header, inner);
+    const nonce = this.#nonce();
     this.seq++;
-    const out = new Uint8Array(HEADER_LEN + sealed.length);
-    out.set(header);
-    out.set(sealed, HEADER_LEN);
-    return out;
+    return { inner, header, nonce };
+  }
+
+  /** Protect one record. */
+  seal(type: number, content: Uint8Array, padding = 0): Uint8Array {
+    const { inner, header, nonce } = this.#prepare(type, content, padding);
+    return withHeader(header, this.#key.seal(nonce, header, inner));
+  }
+
+  async sealAsync(type: number, content: Uint8Array): Promise<Uint8Array> {
+    const { inner, header, nonce } = this.#prepare(type, content, 0);
+    return withHeader(header, await this.#native!.seal(nonce, header, inner));
   }
 
   /** Like `open`, but undefined (and the sequence number unchanged) when authentication fails. */
@@ -197,6 +226,24 @@ export class Protection implements RecordProtection {
    * TLSInnerPlaintext (content, type and padding), which is what size limits apply to (RFC 8446 §5.2, §5.4).
    */
   open(rec: RawRecord): Opened {
+    const nonce = this.#check(rec);
+    const inner = this.#key.open(nonce, rec.header, rec.body);
+    if (!inner) throw badMac("authentication failed");
+    this.seq++;
+    return innerPlaintext(inner);
+  }
+
+  openAsync(rec: RawRecord): Promise<Opened> {
+    const nonce = this.#check(rec);
+    this.seq++;
+    return this.#native!.open(nonce, rec.header, rec.body).then((inner) => {
+      if (!inner) throw badMac("authentication failed");
+      return innerPlaintext(inner);
+    });
+  }
+
+  /** What can be checked before decrypting; returns the nonce. */
+  #check(rec: RawRecord): Uint8Array {
     if (rec.type !== ContentType.applicationData) {
       throw peerMisbehaved(
         "unprotected_record",
@@ -208,31 +255,39 @@ export class Protection implements RecordProtection {
     if (rec.body.length < 17) {
       throw badMac("shorter than the AEAD tag");
     }
-    const inner = this.#key.open(this.#nonce(), rec.header, rec.body);
-    if (!inner) {
-      throw badMac("authentication failed");
-    }
-    this.seq++;
-    if (inner.length > MAX_PLAINTEXT + 1) {
-      // RFC 8446 §5.4: the full encoded TLSInnerPlaintext, padding included, is at most 2^14 + 1 octets.
-      throw new TlsError(
-        "record_overflow",
-        "peer_misbehaved.record_overflow",
-        `Cannot accept record: inner plaintext of ${inner.length} bytes exceeds ${MAX_PLAINTEXT + 1}`,
-      );
-    }
-    let end = inner.length - 1;
-    while (end >= 0 && inner[end] === 0) end--;
-    if (end < 0) {
-      // RFC 8446 §5.4: no non-zero octet in the cleartext.
-      throw peerMisbehaved(
-        "empty_inner_plaintext",
-        "Cannot accept record: no content type",
-        "unexpected_message",
-      );
-    }
-    return { type: inner[end]!, content: inner.subarray(0, end), innerLength: inner.length };
+    return this.#nonce();
   }
+}
+
+/** Header ‖ sealed, in one array. */
+function withHeader(header: Uint8Array, sealed: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEADER_LEN + sealed.length);
+  out.set(header);
+  out.set(sealed, HEADER_LEN);
+  return out;
+}
+
+/** A decrypted TLSInnerPlaintext: the size limit, then the real type after the zero padding (RFC 8446 §5.4). */
+function innerPlaintext(inner: Uint8Array): Opened {
+  if (inner.length > MAX_PLAINTEXT + 1) {
+    // RFC 8446 §5.4: the full encoded TLSInnerPlaintext, padding included, is at most 2^14 + 1 octets.
+    throw new TlsError(
+      "record_overflow",
+      "peer_misbehaved.record_overflow",
+      `Cannot accept record: inner plaintext of ${inner.length} bytes exceeds ${MAX_PLAINTEXT + 1}`,
+    );
+  }
+  let end = inner.length - 1;
+  while (end >= 0 && inner[end] === 0) end--;
+  if (end < 0) {
+    // RFC 8446 §5.4: no non-zero octet in the cleartext.
+    throw peerMisbehaved(
+      "empty_inner_plaintext",
+      "Cannot accept record: no content type",
+      "unexpected_message",
+    );
+  }
+  return { type: inner[end]!, content: inner.subarray(0, end), innerLength: inner.length };
 }
 
 /**
@@ -245,14 +300,23 @@ export class Protection12 implements RecordProtection {
   readonly #key: AeadKey;
   readonly #iv: Uint8Array;
   readonly #explicit: number;
+  readonly #native: NativeAeadKey | undefined;
   seq = 0;
   readonly hidesType = false;
 
-  /** @param iv The fixed IV from the key block: 4 bytes (AES-GCM) or 12 (ChaCha20-Poly1305). */
-  constructor(key: AeadKey, iv: Uint8Array) {
+  /**
+   * @param iv The fixed IV from the key block: 4 bytes (AES-GCM) or 12 (ChaCha20-Poly1305).
+   * @param native The same key held by the provider, if it has one.
+   */
+  constructor(key: AeadKey, iv: Uint8Array, native?: NativeAeadKey) {
     this.#key = key;
     this.#iv = iv;
     this.#explicit = iv.length === 4 ? 8 : 0;
+    this.#native = native;
+  }
+
+  prefersNative(length: number): boolean {
+    return this.#native !== undefined && length >= this.#native.minLength;
   }
 
   #nonce(explicit: Uint8Array | undefined): Uint8Array {
@@ -276,12 +340,26 @@ export class Protection12 implements RecordProtection {
   }
 
   seal(type: number, content: Uint8Array): Uint8Array {
+    const { aad, nonce, explicit } = this.#prepare(type, content);
+    return this.#frame(type, explicit, this.#key.seal(nonce, aad, content));
+  }
+
+  async sealAsync(type: number, content: Uint8Array): Promise<Uint8Array> {
+    const { aad, nonce, explicit } = this.#prepare(type, content);
+    return this.#frame(type, explicit, await this.#native!.seal(nonce, aad, content));
+  }
+
+  #prepare(type: number, content: Uint8Array) {
     const aad = this.#aad(type, content.length);
     // The sequence number (the AAD's first 8 bytes) is a unique explicit nonce for this key, as OpenSSL and Go
     // send too.
     const explicit = this.#explicit > 0 ? aad.subarray(0, 8) : undefined;
-    const sealed = this.#key.seal(this.#nonce(explicit), aad, content);
+    const nonce = this.#nonce(explicit);
     this.seq++;
+    return { aad, nonce, explicit };
+  }
+
+  #frame(type: number, explicit: Uint8Array | undefined, sealed: Uint8Array): Uint8Array {
     const len = this.#explicit + sealed.length;
     const out = new Uint8Array(HEADER_LEN + len);
     out[0] = type;
@@ -299,6 +377,24 @@ export class Protection12 implements RecordProtection {
   }
 
   open(rec: RawRecord): Opened {
+    const { nonce, aad, sealed } = this.#check(rec);
+    const content = this.#key.open(nonce, aad, sealed);
+    if (!content) throw badMac("authentication failed");
+    this.seq++;
+    return { type: rec.type, content, innerLength: content.length };
+  }
+
+  openAsync(rec: RawRecord): Promise<Opened> {
+    const { nonce, aad, sealed } = this.#check(rec);
+    this.seq++;
+    return this.#native!.open(nonce, aad, sealed).then((content) => {
+      if (!content) throw badMac("authentication failed");
+      return { type: rec.type, content, innerLength: content.length };
+    });
+  }
+
+  /** What can be checked before decrypting; the nonce, AAD and sealed part. */
+  #check(rec: RawRecord) {
     if (rec.body.length < this.#explicit + 16) throw badMac("shorter than the explicit nonce and AEAD tag");
     const explicit = this.#explicit > 0 ? rec.body.subarray(0, this.#explicit) : undefined;
     const sealed = rec.body.subarray(this.#explicit);
@@ -312,10 +408,7 @@ export class Protection12 implements RecordProtection {
         "record+3",
       );
     }
-    const content = this.#key.open(this.#nonce(explicit), this.#aad(rec.type, length), sealed);
-    if (!content) throw badMac("authentication failed");
-    this.seq++;
-    return { type: rec.type, content, innerLength: content.length };
+    return { nonce: this.#nonce(explicit), aad: this.#aad(rec.type, length), sealed };
   }
 }
 

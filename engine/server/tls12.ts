@@ -220,7 +220,7 @@ export function startServer12(
     cx.setPeerChain(resumed.state.clientCertificates);
     const master = resumed.state.psk;
     cx.keyLog("CLIENT_RANDOM", master);
-    const keys = keyBlock(h.suite, master, ch.random, serverRandom);
+    const keys = keyBlock(h.suite, master, ch.random, serverRandom, cx.cfg.provider);
     if (sendTicket) sendTicket12(cx, h, master, resumed.state.clientCertificates);
     cx.changeWriteCipher(keys.server);
     cx.sendHandshake(encodeFinished(verifyData12(h.suite, master, "server", cx.transcript.current())));
@@ -434,7 +434,7 @@ class ExpectClientKeyExchange implements State {
     const keyed: Keyed12 = {
       ...this.s,
       master,
-      keys: keyBlock(suite, master, this.s.ch.random, this.s.serverRandom),
+      keys: keyBlock(suite, master, this.s.ch.random, this.s.serverRandom, cx.cfg.provider),
       full: this.s,
       clientChain: this.s.clientChain,
     };
