@@ -64,6 +64,8 @@ export interface Bio {
 
 /** Start size of a queue's storage; it doubles on demand up to the capacity. */
 const INITIAL_STORAGE = 4096;
+/** Storage of a queue that holds nothing (shared: it is never written). */
+const EMPTY = new Uint8Array(0);
 
 /**
  * A bounded FIFO of bytes: a ring buffer that never holds more than `capacity` bytes.
@@ -99,7 +101,7 @@ export class ByteQueue {
    */
   constructor(capacity: number) {
     this.capacity = checkCount(capacity, "capacity", 1);
-    this.#buf = new Uint8Array(Math.min(capacity, INITIAL_STORAGE));
+    this.#buf = EMPTY;
   }
 
   /**
@@ -177,15 +179,17 @@ export class ByteQueue {
 
   #skip(n: number): void {
     this.#size -= n;
-    // An empty queue restarts at 0, so the next write lands in one piece.
+    // An empty queue restarts at 0, so the next write lands in one piece; storage grown past the initial size
+    // is let go, so an idle connection holds none.
     this.#head = this.#size === 0 ? 0 : (this.#head + n) % this.#buf.length;
+    if (this.#size === 0 && this.#buf.length > INITIAL_STORAGE) this.#buf = EMPTY;
   }
 
   /** Grow the storage (doubling, at most to capacity) so it holds `need` bytes, keeping the order. */
   #reserve(need: number): void {
     const old = this.#buf;
     if (need <= old.length) return;
-    let len = old.length;
+    let len = Math.max(old.length, INITIAL_STORAGE);
     while (len < need) len *= 2;
     const next = new Uint8Array(Math.min(len, this.capacity));
     const first = Math.min(this.#size, old.length - this.#head);

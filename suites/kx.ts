@@ -395,8 +395,8 @@ async function importPeer(group: KxGroup, native: Native, peer: Uint8Array): Pro
   }
 }
 
-async function nativeDerive(group: KxGroup, native: Native, mine: CryptoKey, peer: Uint8Array) {
-  const publicKey = await importPeer(group, native, peer);
+async function nativeDerive(group: KxGroup, native: Native, mine: CryptoKey, peer: Uint8Array | CryptoKey) {
+  const publicKey = peer instanceof Uint8Array ? await importPeer(group, native, peer) : peer;
   let secret: Uint8Array;
   try {
     const bits = await crypto.subtle.deriveBits(
@@ -448,9 +448,13 @@ export const webCryptoKx = Object.freeze({
     random: (n: number) => Uint8Array,
   ): Promise<KxResponse> {
     const native = nativeMissing.has(group.id) ? undefined : NATIVE.get(group.id);
-    const mine = native && await nativeGenerate(group, native);
-    if (!native || !mine) return group.respond(peerShare, random);
-    return response(mine.share.publicKey, await nativeDerive(group, native, mine.key, peerShare));
+    if (!native) return group.respond(peerShare, random);
+    // Our key pair and the peer's key at once: each is a trip to the runtime's crypto thread.
+    const peer = importPeer(group, native, peerShare);
+    peer.catch(() => {}); // its rejection is seen below, once our share is there
+    const mine = await nativeGenerate(group, native);
+    if (!mine) return group.respond(peerShare, random);
+    return response(mine.share.publicKey, await nativeDerive(group, native, mine.key, await peer));
   },
   /**
    * Derive the shared secret from our share and the peer's answer (see {@linkcode KxGroup.sharedSecret}).

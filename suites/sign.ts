@@ -14,8 +14,10 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { p256, p384 } from "@noble/curves/nist.js";
 import { sha256, sha384 } from "@noble/hashes/sha2.js";
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
-import { AlgorithmIdentifier, Certificate, SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
+import { AlgorithmIdentifier, SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
 import { ECParameters, ECPrivateKey, id_ecPublicKey, id_secp256r1, id_secp384r1 } from "@peculiar/asn1-ecc";
+import { parseCertificate } from "../verify/_cert.ts";
+import { DerReader, readBitString, readOid, readOnly, Tag } from "../verify/_der.ts";
 import { PrivateKey, PrivateKeyInfo } from "@peculiar/asn1-pkcs8";
 import {
   id_rsaEncryption,
@@ -154,6 +156,33 @@ function parse<T>(bytes: Uint8Array | ArrayBuffer, type: new () => T, what: stri
   }
 }
 
+/**
+ * The common SubjectPublicKeyInfo shapes read with airlock's DER reader (every handshake reads one): an EC key
+ * on a named curve we support, or Ed25519. Anything else is undefined, for the full decoder.
+ */
+function ecOrEdSpki(
+  spki: Uint8Array,
+): { algorithm: string; curve: EcType | undefined; key: Uint8Array } | undefined {
+  try {
+    const top = new DerReader(readOnly(spki, Tag.sequence, "SubjectPublicKeyInfo"));
+    const alg = new DerReader(top.expect(Tag.sequence, "algorithm").value);
+    const bits = readBitString(top.expect(Tag.bitString, "subjectPublicKey").value, "subjectPublicKey");
+    top.end("SubjectPublicKeyInfo");
+    const algorithm = readOid(alg.expect(Tag.oid, "algorithm").value);
+    if (bits.unused !== 0) return undefined;
+    if (algorithm === ID_ED25519 && alg.atEnd()) {
+      return { algorithm, curve: undefined, key: bits.bytes.slice() };
+    }
+    if (algorithm !== id_ecPublicKey || alg.peekTag() !== Tag.oid) return undefined;
+    const oid = readOid(alg.read().value);
+    alg.end("algorithm");
+    const curve = oid === id_secp256r1 ? "ec-p256" : oid === id_secp384r1 ? "ec-p384" : undefined;
+    return curve ? { algorithm, curve, key: bits.bytes.slice() } : undefined;
+  } catch {
+    return undefined; // the full decoder gives the error
+  }
+}
+
 function ecTypeOf(parameters: ArrayBuffer | null | undefined): EcType {
   const oid = parameters ? parse(parameters, ECParameters, "EC parameters").namedCurve : undefined;
   if (oid === id_secp256r1) return "ec-p256";
@@ -190,12 +219,14 @@ function rsaEncryptionSpki(rsaPublicKey: ArrayBuffer): Uint8Array_ {
  * @throws {TypeError} If the DER is malformed or the key type, curve or point is unsupported or invalid.
  */
 export function publicKeyFromSpki(spki: Uint8Array): PublicKey {
-  const info = parse(spki, SubjectPublicKeyInfo, "SubjectPublicKeyInfo");
-  const { algorithm, parameters } = info.algorithm;
-  const key = new Uint8Array(info.subjectPublicKey);
+  const fast = ecOrEdSpki(spki);
+  const info = fast ? undefined : parse(spki, SubjectPublicKeyInfo, "SubjectPublicKeyInfo");
+  const algorithm = fast?.algorithm ?? info!.algorithm.algorithm;
+  const parameters = info?.algorithm.parameters;
+  const key = fast?.key ?? new Uint8Array(info!.subjectPublicKey);
   switch (algorithm) {
     case id_ecPublicKey: {
-      const type = ecTypeOf(parameters);
+      const type = fast?.curve ?? ecTypeOf(parameters);
       let raw: Uint8Array;
       try {
         raw = CURVES[type].curve.Point.fromBytes(key).toBytes(false); // compressed points get expanded
@@ -231,8 +262,14 @@ export function publicKeyFromSpki(spki: Uint8Array): PublicKey {
  * @throws {TypeError} If the certificate is malformed or its key is unsupported.
  */
 export function publicKeyFromCertificate(certDer: Uint8Array): PublicKey {
-  const cert = parse(certDer, Certificate, "certificate");
-  return publicKeyFromSpki(der(cert.tbsCertificate.subjectPublicKeyInfo));
+  // airlock's own DER parser (verify/): on every handshake, and several times faster than asn1js.
+  let spki: Uint8Array;
+  try {
+    spki = parseCertificate(certDer).spki;
+  } catch (cause) {
+    throw new TypeError("Cannot parse certificate: invalid DER", { cause });
+  }
+  return publicKeyFromSpki(spki);
 }
 
 async function verifyRsa(

@@ -42,32 +42,46 @@ export interface RawRecord {
   readonly body: Uint8Array;
 }
 
-/** Incrementally frames records from bytes pulled off a BIO, buffering at most one record. */
+/**
+ * Incrementally frames records from bytes pulled off a BIO, buffering at most one record. Each record's body
+ * is allocated once its header says how long it is, and handed over as is: an idle reader holds 5 bytes.
+ */
 export class RecordReader {
-  #buf = new Uint8Array(HEADER_LEN + MAX_CIPHERTEXT);
-  #len = 0;
+  readonly #header = new Uint8Array(HEADER_LEN);
+  #headerLen = 0;
+  #body: Uint8Array | undefined;
+  #bodyLen = 0;
 
   /** How many more bytes the reader wants before it can frame the next record. */
   wanted(): number {
-    if (this.#len < HEADER_LEN) return HEADER_LEN - this.#len;
-    const bodyLen = (this.#buf[3]! << 8) | this.#buf[4]!;
-    return Math.max(0, HEADER_LEN + bodyLen - this.#len);
+    if (this.#headerLen < HEADER_LEN) return HEADER_LEN - this.#headerLen;
+    return this.#body!.length - this.#bodyLen;
   }
 
   /** Bytes buffered (a partial record). */
   get buffered(): number {
-    return this.#len;
+    return this.#headerLen + this.#bodyLen;
   }
 
   /** Append bytes (at most `wanted()` of them). */
   push(bytes: Uint8Array): void {
-    this.#buf.set(bytes, this.#len);
-    this.#len += bytes.length;
-    if (this.#len >= HEADER_LEN) this.#checkHeader();
+    let at = 0;
+    if (this.#headerLen < HEADER_LEN) {
+      at = Math.min(bytes.length, HEADER_LEN - this.#headerLen);
+      this.#header.set(bytes.subarray(0, at), this.#headerLen);
+      this.#headerLen += at;
+      if (this.#headerLen < HEADER_LEN) return;
+      this.#checkHeader();
+      this.#body = new Uint8Array((this.#header[3]! << 8) | this.#header[4]!);
+    }
+    if (at < bytes.length) {
+      this.#body!.set(bytes.subarray(at), this.#bodyLen);
+      this.#bodyLen += bytes.length - at;
+    }
   }
 
   #checkHeader(): void {
-    const type = this.#buf[0]!;
+    const type = this.#header[0]!;
     if (
       type !== ContentType.handshake && type !== ContentType.alert &&
       type !== ContentType.applicationData && type !== ContentType.changeCipherSpec
@@ -79,17 +93,17 @@ export class RecordReader {
         "record+0",
       );
     }
-    if (this.#buf[1] !== 3) {
+    if (this.#header[1] !== 3) {
       throw invalidMessage(
         "bad_record_version",
-        `Cannot accept record: version 0x${this.#buf[1]!.toString(16)}${
-          this.#buf[2]!.toString(16)
+        `Cannot accept record: version 0x${this.#header[1]!.toString(16)}${
+          this.#header[2]!.toString(16)
         } is not TLS`,
         "record+1",
         "protocol_version",
       );
     }
-    const bodyLen = (this.#buf[3]! << 8) | this.#buf[4]!;
+    const bodyLen = (this.#header[3]! << 8) | this.#header[4]!;
     if (bodyLen > MAX_CIPHERTEXT) {
       throw new TlsError(
         "record_overflow",
@@ -102,16 +116,17 @@ export class RecordReader {
 
   /** The record framed whole and waiting for `take()`: its content type and body length; else undefined. */
   peek(): { readonly type: number; readonly length: number } | undefined {
-    if (this.wanted() !== 0 || this.#len < HEADER_LEN) return undefined;
-    return { type: this.#buf[0]!, length: this.#len - HEADER_LEN };
+    if (this.#headerLen < HEADER_LEN || this.wanted() !== 0) return undefined;
+    return { type: this.#header[0]!, length: this.#bodyLen };
   }
 
-  /** The next complete record, or undefined if more bytes are needed. The body is a copy. */
+  /** The next complete record, or undefined if more bytes are needed. The body is the reader's, handed over. */
   take(): RawRecord | undefined {
-    if (this.wanted() !== 0 || this.#len < HEADER_LEN) return undefined;
-    const header = this.#buf.slice(0, HEADER_LEN);
-    const body = this.#buf.slice(HEADER_LEN, this.#len);
-    this.#len = 0;
+    if (this.#headerLen < HEADER_LEN || this.wanted() !== 0) return undefined;
+    const header = this.#header.slice();
+    const body = this.#body!;
+    this.#headerLen = this.#bodyLen = 0;
+    this.#body = undefined;
     return { type: header[0]!, version: (header[1]! << 8) | header[2]!, header, body };
   }
 }
