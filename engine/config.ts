@@ -8,6 +8,7 @@ import type { Extension } from "./msgs/extensions.ts";
 import { KX_GROUPS, TLS13_SUITES, type Tls13Suite } from "../suites/tls13.ts";
 import { TLS12_SUITES, type Tls12Suite, type Tls12SuiteName } from "../suites/tls12.ts";
 import type { KxGroup } from "../suites/kx.ts";
+import type { Hash } from "../suites/hash.ts";
 import { SIG_SCHEMES, type SigningKey, type SigSchemeName } from "../suites/sign.ts";
 import { pemDecode } from "../suites/pem.ts";
 import { type CryptoProvider, defaultProvider } from "../suites/provider.ts";
@@ -324,10 +325,16 @@ export function normalizeCommon(c: CommonConfig): Normalized {
     );
   }
   if (c.quic && maxVersion !== 0x0304) throw new RangeError("Cannot configure QUIC: it needs TLS 1.3");
+  const provider = c.provider ?? defaultProvider();
+  // Each suite hashes with the provider's implementation of its hash.
+  const hashed = <S extends { readonly hash: Hash }>(s: S): S => {
+    const hash = provider.hash(s.hash.name);
+    return hash === s.hash ? s : Object.freeze({ ...s, hash });
+  };
   const suites = TLS13_SUITES.filter((s) => !names || names.includes(s.name))
-    .sort((a, b) => (names ? names.indexOf(a.name) - names.indexOf(b.name) : 0));
+    .sort((a, b) => (names ? names.indexOf(a.name) - names.indexOf(b.name) : 0)).map(hashed);
   const suites12 = TLS12_SUITES.filter((s) => !names || names.includes(s.name))
-    .sort((a, b) => (names ? names.indexOf(a.name) - names.indexOf(b.name) : 0));
+    .sort((a, b) => (names ? names.indexOf(a.name) - names.indexOf(b.name) : 0)).map(hashed);
   // A version with no suite configured is off.
   if (suites.length === 0) maxVersion = Math.min(maxVersion, 0x0303);
   if (suites12.length === 0) minVersion = Math.max(minVersion, 0x0304);
@@ -349,7 +356,7 @@ export function normalizeCommon(c: CommonConfig): Normalized {
     maxHandshakeMessageSize: maxHs,
     quic: c.quic,
     random: c.random ?? defaultRandom,
-    provider: c.provider ?? defaultProvider(),
+    provider,
     now: c.now ?? Date.now,
   });
 }

@@ -3,9 +3,11 @@
  * Crypto providers: which implementation the engine uses for a primitive (the design rustls uses). A provider
  * decides how key shares are made and shared secrets derived (X25519, P-256, P-384, X25519MLKEM768), how peer
  * signatures are verified (CertificateVerify, ServerKeyExchange), how private keys sign
- * (`provider.loadPrivateKey`) and how records are sealed and opened. These asymmetric operations are most of
- * a handshake's time, and WebCrypto's are several times faster than noble's on every runtime measured.
- * Hashes, HMAC and HKDF stay on noble in both providers: one awaited WebCrypto HMAC costs ten times noble's.
+ * (`provider.loadPrivateKey`), how records are sealed and opened, and which hash (with its HMAC and HKDF) the
+ * transcript, key schedule and PRF use. The asymmetric operations are most of a handshake's time, and
+ * WebCrypto's are several times faster than noble's on every runtime measured. Hashes stay synchronous and on
+ * noble in both providers: one awaited WebCrypto HMAC costs ten times noble's. A provider of your own (a spread
+ * of one of these with some methods replaced) can bring e.g. a runtime's synchronous native hashes.
  *
  * - {@link nobleProvider} (the default): synchronous, the same on every runtime, what fuzzing uses.
  * - {@link webCryptoProvider}: the runtime's native WebCrypto where it has the primitive (X25519, ECDH and
@@ -16,6 +18,7 @@
  */
 
 import { type Aead, type NativeAeadKey, webCryptoAeadKey } from "./aead.ts";
+import { type Hash, type HashName, SHA256, SHA384 } from "./hash.ts";
 import { type KeyShare, type KxGroup, type KxResponse, webCryptoKx } from "./kx.ts";
 import {
   loadPrivateKey,
@@ -109,6 +112,19 @@ export interface CryptoProvider {
    * @returns The native key, or undefined.
    */
   aeadKey(aead: Aead, key: Uint8Array): NativeAeadKey | undefined;
+  /**
+   * The hash, with its HMAC and HKDF, for the transcript, the key schedule and the TLS 1.2 PRF. Synchronous:
+   * they run dozens of times per handshake on small inputs, where an awaited call costs far more than it
+   * saves. Return the same object for the same name every time.
+   *
+   * @param name "SHA-256" or "SHA-384".
+   * @returns The implementation.
+   */
+  hash(name: HashName): Hash;
+}
+
+function nobleHash(name: HashName): Hash {
+  return name === "SHA-256" ? SHA256 : SHA384;
 }
 
 /**
@@ -133,6 +149,7 @@ export const nobleProvider: CryptoProvider = Object.freeze({
   sharedSecret: (group: KxGroup, mine: KeyShare, peerPublic: Uint8Array) =>
     group.sharedSecret(mine.privateKey, peerPublic),
   aeadKey: () => undefined,
+  hash: nobleHash,
 });
 
 /**
@@ -154,6 +171,8 @@ export const webCryptoProvider: CryptoProvider = Object.freeze({
   respond: webCryptoKx.respond,
   sharedSecret: webCryptoKx.sharedSecret,
   aeadKey: webCryptoAeadKey,
+  // WebCrypto's digest and HMAC are asynchronous: noble's are faster here (see `hash`).
+  hash: nobleHash,
 });
 
 let installed: CryptoProvider = nobleProvider;

@@ -7,12 +7,14 @@ import {
   type CryptoProvider,
   customSigningKey,
   loadPrivateKey,
+  nobleProvider,
   SslError,
   type TlsEngine,
   webCryptoProvider,
 } from "../mod.ts";
 import { webCryptoAeadKey } from "../suites/aead.ts";
-import { drain, handshake, makePair, settled, transfer } from "./_helpers.ts";
+import { type Hash, SHA256, SHA384 } from "../suites/hash.ts";
+import { drain, handshake, handshakeExpectingFailure, makePair, settled, transfer } from "./_helpers.ts";
 import { generateChain, generateTestCertificate, type TestKeyType } from "./_pki.ts";
 import { assertFailed, assertReceived, rejects } from "./_reject.ts";
 import { cat, onProtected } from "./_tamper.ts";
@@ -232,4 +234,47 @@ Deno.test("webCryptoProvider: a flipped bit in a natively opened record is bad_r
 /** write() all of `data` (waiting out WANT_ASYNC) into a BIO large enough; the records stay in the BIO. */
 async function sendNow(e: TlsEngine, data: Uint8Array): Promise<void> {
   assert.equal(await settled(e, () => e.write(data)), data.length);
+}
+
+/** noble's hashes, each call counted; with `breakHmac`, every HMAC comes out wrong. */
+function hashProvider(breakHmac = false) {
+  const calls = { hmac: 0, digest: 0, create: 0, expand: 0 };
+  const wrap = (h: Hash): Hash =>
+    Object.freeze({
+      ...h,
+      digest: (d: Uint8Array) => (calls.digest++, h.digest(d)),
+      create: () => (calls.create++, h.create()),
+      hkdfExpand: (
+        prk: Uint8Array,
+        info: Uint8Array,
+        n: number,
+      ) => (calls.expand++, h.hkdfExpand(prk, info, n)),
+      hmac: (k: Uint8Array, d: Uint8Array) => {
+        calls.hmac++;
+        const mac = h.hmac(k, d);
+        if (breakHmac) mac[0]! ^= 1;
+        return mac;
+      },
+    });
+  const hashes = { "SHA-256": wrap(SHA256), "SHA-384": wrap(SHA384) };
+  const provider: CryptoProvider = { ...nobleProvider, hash: (name) => hashes[name] };
+  return { provider, calls };
+}
+
+for (const version of ["TLSv1.3", "TLSv1.2"] as const) {
+  Deno.test(`providers: ${version} hashes, HMACs and HKDF come from the provider's hash()`, async () => {
+    const { provider, calls } = hashProvider();
+    const p = await makePair({ client: { provider, maxVersion: version }, server: { provider } });
+    await handshake(p);
+    assert.equal(p.client.handshakeInfo?.version, version);
+    // Finished on both sides; the transcripts; TLS 1.3's key schedule (HKDF) or TLS 1.2's PRF (HMAC).
+    assert.ok(calls.create > 0, JSON.stringify(calls));
+    assert.ok(version === "TLSv1.3" ? calls.expand > 10 : calls.hmac > 10, JSON.stringify(calls));
+    // A provider whose HMAC is wrong on one side only: the Finished check catches it.
+    const broken = hashProvider(true);
+    const q = await makePair({ client: { provider: broken.provider, maxVersion: version } });
+    await handshakeExpectingFailure(q);
+    assert.ok(broken.calls.hmac > 0);
+    assert.ok(q.client.error || q.server.error, "the handshake failed");
+  });
 }
