@@ -7,7 +7,6 @@
  */
 
 import { unsafe } from "@noble/ciphers/aes.js";
-import { GHASH } from "@noble/ciphers/_polyval.js";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { ctEqual } from "./bytes.ts";
 
@@ -121,24 +120,44 @@ function aligned(bytes: Uint8Array): Uint8Array {
  * objects it took about 25 KB per key; flat it is 8 KiB and reads faster.
  */
 function ghashTable(h: Uint8Array): Uint32Array {
-  const g = new GHASH(h, 16384) as unknown as {
-    t: { s0: number; s1: number; s2: number; s3: number }[];
-    W: number;
-  };
-  if (g.W !== 4 || g.t.length !== 32 * 16) {
-    throw new Error("Cannot build GHASH table: noble's layout changed");
+  // noble's 4-bit-window GHASH table (the layout of its GHASH class, which ghashAbsorb walks), built straight
+  // into one typed array: first H·x^i for i < 128, then each window's 16 entries as XORs of four of them.
+  // Every key builds one on first use, so this runs several times per handshake.
+  const v = new DataView(h.buffer, h.byteOffset, 16);
+  let k0 = v.getUint32(0), k1 = v.getUint32(4), k2 = v.getUint32(8), k3 = v.getUint32(12);
+  const doubles = new Uint32Array(128 * 4);
+  for (let i = 0; i < 128; i++) {
+    doubles[i * 4] = byteSwap(k0);
+    doubles[i * 4 + 1] = byteSwap(k1);
+    doubles[i * 4 + 2] = byteSwap(k2);
+    doubles[i * 4 + 3] = byteSwap(k3);
+    // Multiply by x (NIST SP 800-38D §6.3): shift right by one bit, reduce by R = 0xe1 || 0^120 on carry.
+    const carry = k3 & 1;
+    k3 = (k2 << 31) | (k3 >>> 1);
+    k2 = (k1 << 31) | (k2 >>> 1);
+    k1 = (k0 << 31) | (k1 >>> 1);
+    k0 = (k0 >>> 1) ^ ((0xe1 << 24) & -carry);
   }
-  const t = new Uint32Array(g.t.length * 4);
-  g.t.forEach((e, i) => t.set([e.s0, e.s1, e.s2, e.s3], i * 4));
-  (g as unknown as GHASH).destroy();
+  const t = new Uint32Array(32 * 16 * 4);
+  for (let w = 0; w < 32; w++) {
+    for (let nibble = 0; nibble < 16; nibble++) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let j = 0; j < 4; j++) {
+        if (((nibble >>> (3 - j)) & 1) === 0) continue;
+        const d = (4 * w + j) * 4;
+        s0 ^= doubles[d]!, s1 ^= doubles[d + 1]!, s2 ^= doubles[d + 2]!, s3 ^= doubles[d + 3]!;
+      }
+      const o = (w * 16 + nibble) * 4;
+      t[o] = s0, t[o + 1] = s1, t[o + 2] = s2, t[o + 3] = s3;
+    }
+  }
   return t;
 }
 
-/**
- * Absorb `bytes` into the GHASH state `s` (four little-endian words, as noble keeps it), zero-padding the
- * last block (GCM pads the AAD and the ciphertext each on their own). Per block: XOR it in, then multiply by H
- * with one table lookup per nibble, high nibble first in each byte.
- */
+function byteSwap(n: number): number {
+  return ((n & 0xff) << 24) | (((n >>> 8) & 0xff) << 16) | (((n >>> 16) & 0xff) << 8) | (n >>> 24);
+}
+
 function ghashAbsorb(t: Uint32Array, s: Uint32Array, bytes: Uint8Array): void {
   const n = bytes.length;
   const block = new Uint8Array(16);
