@@ -983,7 +983,7 @@ export class TlsEngine extends EventTarget {
     if (prot && type === ContentType.applicationData && prot.prefersNative(content.length)) {
       const entry: Sealing = {
         bytes: undefined,
-        done: prot.sealAsync(type, content.slice()).then(
+        done: prot.sealAsync(type, content).then(
           (bytes) => {
             entry.bytes = bytes;
             while (this.#sealing[0]?.bytes) this.#out.push(this.#sealing.shift()!.bytes!);

@@ -103,9 +103,21 @@ export class KxError extends Error {
   override readonly name = "KxError";
 }
 
-function keyShare(group: number, publicKey: Uint8Array, privateKey: Uint8Array): KeyShare {
+/**
+ * A key share made by WebCrypto keeps its private key inside the runtime: `privateKey` is empty and this
+ * non-enumerable property holds the non-extractable CryptoKey.
+ */
+const NATIVE_KEY = Symbol("airlock.nativeKey");
+
+function keyShare(
+  group: number,
+  publicKey: Uint8Array,
+  privateKey: Uint8Array,
+  nativeKey?: CryptoKey,
+): KeyShare {
   const share = { group, publicKey };
   Object.defineProperty(share, "privateKey", { value: privateKey, enumerable: false });
+  if (nativeKey) Object.defineProperty(share, NATIVE_KEY, { value: nativeKey, enumerable: false });
   return Object.freeze(share) as KeyShare;
 }
 
@@ -339,19 +351,6 @@ const NATIVE: ReadonlyMap<number, Native> = new Map<number, Native>([
 /** Groups whose WebCrypto key generation failed once (the runtime lacks them): noble from then on. */
 const nativeMissing = new Set<number>();
 
-/**
- * A key share made by WebCrypto keeps its private key inside the runtime: `privateKey` is empty and this
- * non-enumerable property holds the non-extractable CryptoKey.
- */
-const NATIVE_KEY = Symbol("airlock.nativeKey");
-
-function nativeShare(group: number, publicKey: Uint8Array, key: CryptoKey): KeyShare {
-  const share = { group, publicKey };
-  Object.defineProperty(share, "privateKey", { value: new Uint8Array(0), enumerable: false });
-  Object.defineProperty(share, NATIVE_KEY, { value: key, enumerable: false });
-  return Object.freeze(share) as KeyShare;
-}
-
 async function nativeGenerate(
   group: KxGroup,
   native: Native,
@@ -364,7 +363,7 @@ async function nativeGenerate(
     return undefined;
   }
   const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
-  return { share: nativeShare(group.id, raw, pair.privateKey), key: pair.privateKey };
+  return { share: keyShare(group.id, raw, new Uint8Array(0), pair.privateKey), key: pair.privateKey };
 }
 
 /** Validate the peer's share as noble would (length, form, curve membership), then import it. */

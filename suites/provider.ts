@@ -140,8 +140,7 @@ function nobleHash(name: HashName): Hash {
 export const nobleProvider: CryptoProvider = Object.freeze({
   name: "noble",
   verify: verifySignature,
-  verifyX509: (algorithm: Uint8Array, key: PublicKey, message: Uint8Array, signature: Uint8Array) =>
-    verifyX509Signature(algorithm, key, message, signature),
+  verifyX509: verifyX509Signature,
   loadPrivateKey: (pemOrDer: string | Uint8Array) => loadPrivateKey(pemOrDer),
   keyShare: (group: KxGroup, random: (n: number) => Uint8Array) => group.generate(random),
   respond: (group: KxGroup, peerShare: Uint8Array, random: (n: number) => Uint8Array) =>

@@ -791,10 +791,9 @@ export function verifyX509Signature(
     if (parameters !== null && parameters !== undefined) return "unsupported";
     if ((key.type !== "ec-p256" && key.type !== "ec-p384") || key.raw === undefined) return "invalid";
     if (options.webCrypto) {
-      const raw = key.raw;
-      return webEcdsa(key.type, raw, ecdsa.name, message, signature).then((ok) =>
-        ok ?? verifyX509Signature(algorithm, key, message, signature)
-      ).then((ok) => typeof ok === "string" ? ok : ok ? "valid" : "invalid");
+      return webEcdsa(key.type, key.raw, ecdsa.name, message, signature).then((ok) =>
+        ok === undefined ? verifyX509Signature(algorithm, key, message, signature) : ok ? "valid" : "invalid"
+      );
     }
     try {
       const { curve } = CURVES[key.type];

@@ -153,7 +153,10 @@ export interface RecordProtection {
    * provider holds this key natively and the record is large enough for that to pay.
    */
   prefersNative(length: number): boolean;
-  /** `seal` on the native key; the sequence number is taken now, so records keep their order. */
+  /**
+   * `seal` on the native key; the sequence number is taken now, so records keep their order, and `content` is
+   * copied now, so the caller may reuse its buffer at once.
+   */
   sealAsync(type: number, content: Uint8Array): Promise<Uint8Array>;
   /** `open` on the native key: checks that need no key throw now; the sequence number is taken now. */
   openAsync(rec: RawRecord): Promise<Opened>;
@@ -361,7 +364,8 @@ export class Protection12 implements RecordProtection {
 
   async sealAsync(type: number, content: Uint8Array): Promise<Uint8Array> {
     const { aad, nonce, explicit } = this.#prepare(type, content);
-    return this.#frame(type, explicit, await this.#native!.seal(nonce, aad, content));
+    // TLS 1.3's inner plaintext is already a copy; here the content itself goes to the native call.
+    return this.#frame(type, explicit, await this.#native!.seal(nonce, aad, content.slice()));
   }
 
   #prepare(type: number, content: Uint8Array) {
