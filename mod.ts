@@ -60,6 +60,8 @@ export {
   type SigningKey,
   type SigSchemeName,
 } from "./suites/sign.ts";
+export { type Aead, type AeadKey, customAead, type NativeAeadKey } from "./suites/aead.ts";
+export { customHash, type Hash, type HashName, type HashState } from "./suites/hash.ts";
 export { pemDecode, pemEncode } from "./suites/pem.ts";
 export {
   type CryptoProvider,

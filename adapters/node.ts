@@ -156,3 +156,5 @@ function settleOn(socket: Socket, event: "drain" | "finish", closedMessage: stri
     socket.on("close", onClose);
   });
 }
+
+export { nodeCryptoProvider } from "./node_crypto.ts";

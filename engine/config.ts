@@ -9,6 +9,7 @@ import { KX_GROUPS, TLS13_SUITES, type Tls13Suite } from "../suites/tls13.ts";
 import { TLS12_SUITES, type Tls12Suite, type Tls12SuiteName } from "../suites/tls12.ts";
 import type { KxGroup } from "../suites/kx.ts";
 import type { Hash } from "../suites/hash.ts";
+import type { Aead } from "../suites/aead.ts";
 import { SIG_SCHEMES, type SigningKey, type SigSchemeName } from "../suites/sign.ts";
 import { pemDecode } from "../suites/pem.ts";
 import { type CryptoProvider, defaultProvider } from "../suites/provider.ts";
@@ -326,15 +327,16 @@ export function normalizeCommon(c: CommonConfig): Normalized {
   }
   if (c.quic && maxVersion !== 0x0304) throw new RangeError("Cannot configure QUIC: it needs TLS 1.3");
   const provider = c.provider ?? defaultProvider();
-  // Each suite hashes with the provider's implementation of its hash.
-  const hashed = <S extends { readonly hash: Hash }>(s: S): S => {
+  // Each suite hashes and protects records with the provider's implementations of its hash and AEAD.
+  const provided = <S extends { readonly hash: Hash; readonly aead: Aead }>(s: S): S => {
     const hash = provider.hash(s.hash.name);
-    return hash === s.hash ? s : Object.freeze({ ...s, hash });
+    const aead = provider.aead(s.aead.name);
+    return hash === s.hash && aead === s.aead ? s : Object.freeze({ ...s, hash, aead });
   };
   const suites = TLS13_SUITES.filter((s) => !names || names.includes(s.name))
-    .sort((a, b) => (names ? names.indexOf(a.name) - names.indexOf(b.name) : 0)).map(hashed);
+    .sort((a, b) => (names ? names.indexOf(a.name) - names.indexOf(b.name) : 0)).map(provided);
   const suites12 = TLS12_SUITES.filter((s) => !names || names.includes(s.name))
-    .sort((a, b) => (names ? names.indexOf(a.name) - names.indexOf(b.name) : 0)).map(hashed);
+    .sort((a, b) => (names ? names.indexOf(a.name) - names.indexOf(b.name) : 0)).map(provided);
   // A version with no suite configured is off.
   if (suites.length === 0) maxVersion = Math.min(maxVersion, 0x0303);
   if (suites12.length === 0) minVersion = Math.max(minVersion, 0x0304);

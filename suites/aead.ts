@@ -56,10 +56,36 @@ export interface Aead {
 }
 
 /**
- * An Aead from a key preparer: `importKey` checks and copies the key, and every record checks its nonce.
- * ChaCha20-Poly1305 has no per-key state worth keeping (its Poly1305 key is per nonce), so it calls noble's
- * `chacha20poly1305()` per record; AES-GCM keeps its round keys and GHASH table ({@link aesGcmKey}).
+ * An {@linkcode Aead} from a key preparer, for a provider's own implementation (see
+ * `CryptoProvider.aead`): `importKey` checks the key's length and hands `prepare` a copy of it; every call
+ * checks the nonce's length, and `open` answers `null` for input shorter than a tag before `prepare`'s key
+ * sees it. noble's ChaCha20-Poly1305 has no per-key state worth keeping (its Poly1305 key is per nonce), so
+ * it calls `chacha20poly1305()` per record; AES-GCM keeps its round keys and GHASH table
+ * ({@link aesGcmKey}).
+ *
+ * @param name The algorithm.
+ * @param prepare Makes the key's state; its `open` returns `null` for a bad tag and never throws for one.
+ * @returns The algorithm.
+ *
+ * @example An AEAD that delegates to noble's (a real one would call a native library)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AES_128_GCM, customAead } from "./aead.ts";
+ * const mine = customAead("AES-128-GCM", (key) => AES_128_GCM.importKey(key));
+ * const sealed = mine.importKey(new Uint8Array(16)).seal(new Uint8Array(12), new Uint8Array(0), Uint8Array.of(1));
+ * assert.equal(sealed.length, 17);
+ * ```
  */
+export function customAead(name: Aead["name"], prepare: (key: Uint8Array) => AeadKey): Aead {
+  return makeAead(name, KEY_LENGTHS[name], prepare);
+}
+
+const KEY_LENGTHS: Readonly<Record<Aead["name"], number>> = Object.freeze({
+  "AES-128-GCM": 16,
+  "AES-256-GCM": 32,
+  "CHACHA20-POLY1305": 32,
+});
+
 function makeAead(name: Aead["name"], keyLen: number, prepare: (key: Uint8Array) => AeadKey): Aead {
   function checkNonce(nonce: Uint8Array): void {
     if (nonce.length !== 12) {

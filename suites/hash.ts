@@ -104,6 +104,14 @@ class NobleHashState implements HashState {
   }
 }
 
+function checkExpandLength(name: HashName, outputLen: number, length: number): void {
+  if (!Number.isSafeInteger(length) || length < 0 || length > 255 * outputLen) {
+    throw new RangeError(
+      `Cannot expand HKDF-${name} to ${length} bytes: length must be 0..${255 * outputLen}`,
+    );
+  }
+}
+
 function makeHash(name: HashName, fn: CHash): Hash {
   const outputLen = fn.outputLen;
   return Object.freeze({
@@ -114,12 +122,60 @@ function makeHash(name: HashName, fn: CHash): Hash {
     hmac: (key: Uint8Array, data: Uint8Array) => hmac(fn, key, data),
     hkdfExtract: (salt: Uint8Array, ikm: Uint8Array) => extract(fn, ikm, salt),
     hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-      if (!Number.isSafeInteger(length) || length < 0 || length > 255 * outputLen) {
-        throw new RangeError(
-          `Cannot expand HKDF-${name} to ${length} bytes: length must be 0..${255 * outputLen}`,
-        );
-      }
+      checkExpandLength(name, outputLen, length);
       return expand(fn, prk, info, length);
+    },
+  });
+}
+
+/**
+ * A {@linkcode Hash} from another implementation's hash and HMAC (a runtime's native ones, say), for a
+ * provider's `hash()`: HKDF-Extract and HKDF-Expand (RFC 5869) are built on `hmac`.
+ *
+ * @param name "SHA-256" or "SHA-384".
+ * @param parts The one-shot digest, an incremental state, and HMAC.
+ * @returns The hash.
+ *
+ * @example noble's SHA-256 again, through customHash
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { customHash, SHA256 } from "./hash.ts";
+ * const mine = customHash("SHA-256", { digest: SHA256.digest, create: SHA256.create, hmac: SHA256.hmac });
+ * const [salt, ikm] = [new Uint8Array(0), new Uint8Array(32).fill(1)];
+ * assert.deepEqual(mine.hkdfExtract(salt, ikm), SHA256.hkdfExtract(salt, ikm));
+ * ```
+ */
+export function customHash(
+  name: HashName,
+  parts: Pick<Hash, "digest" | "create" | "hmac">,
+): Hash {
+  const outputLen = name === "SHA-256" ? 32 : 48;
+  const { digest, create, hmac } = parts;
+  return Object.freeze({
+    name,
+    outputLen,
+    digest,
+    create,
+    hmac,
+    // RFC 5869 §2.2: an absent salt is a string of HashLen zeros.
+    hkdfExtract: (salt: Uint8Array, ikm: Uint8Array) =>
+      hmac(salt.length > 0 ? salt : new Uint8Array(outputLen), ikm),
+    hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+      checkExpandLength(name, outputLen, length);
+      // RFC 5869 §2.3: T(i) = HMAC(PRK, T(i-1) | info | i), the first `length` bytes of T(1) | T(2) | …
+      const out = new Uint8Array(length);
+      const input = new Uint8Array(outputLen + info.length + 1);
+      let previous = 0;
+      for (let i = 1, at = 0; at < length; i++) {
+        input.set(info, previous);
+        input[previous + info.length] = i;
+        const t = hmac(prk, input.subarray(0, previous + info.length + 1));
+        out.set(t.subarray(0, Math.min(outputLen, length - at)), at);
+        input.set(t, 0);
+        previous = outputLen;
+        at += outputLen;
+      }
+      return out;
     },
   });
 }

@@ -113,7 +113,7 @@ function keyShare(
   group: number,
   publicKey: Uint8Array,
   privateKey: Uint8Array,
-  nativeKey?: CryptoKey,
+  nativeKey?: unknown,
 ): KeyShare {
   const share = { group, publicKey };
   Object.defineProperty(share, "privateKey", { value: privateKey, enumerable: false });
@@ -121,7 +121,83 @@ function keyShare(
   return Object.freeze(share) as KeyShare;
 }
 
-function response(publicKey: Uint8Array, sharedSecret: Uint8Array): KxResponse {
+/**
+ * A key share whose private key a native library holds (a WebCrypto `CryptoKey`, a `node:crypto` key): its
+ * `privateKey` is empty, and {@linkcode nativeKeyOf} gives the native key back to the provider that made it.
+ *
+ * @param group The NamedGroup code point.
+ * @param publicKey The `key_exchange` bytes.
+ * @param nativeKey The provider's private key object.
+ * @returns The share.
+ */
+export function nativeKeyShare(group: number, publicKey: Uint8Array, nativeKey: unknown): KeyShare {
+  return keyShare(group, publicKey, new Uint8Array(0), nativeKey);
+}
+
+/**
+ * The native private key of a share made by {@linkcode nativeKeyShare}, or undefined (a noble share).
+ *
+ * @param share The share.
+ * @returns The provider's private key object.
+ */
+export function nativeKeyOf(share: KeyShare): unknown {
+  return (share as KeyShare & { readonly [NATIVE_KEY]?: unknown })[NATIVE_KEY];
+}
+
+/**
+ * Check a peer's share for a native Diffie-Hellman exactly as noble checks it, so that every provider gives
+ * the same errors: 32 bytes for X25519; for P-256 and P-384 an uncompressed point of the right length that is
+ * on the curve (some runtimes' native code, Deno 2.9's WebCrypto for one, accept points that are not).
+ *
+ * @param group x25519, secp256r1 or secp384r1.
+ * @param peer The peer's `key_exchange` bytes.
+ * @throws {KxError} If the share is invalid.
+ */
+export function checkPeerShare(group: KxGroup, peer: Uint8Array): void {
+  if (group.id === 0x001d) {
+    if (peer.length !== 32) {
+      throw new KxError(`Cannot use x25519 key share: expected 32 bytes, got ${peer.length}`);
+    }
+    return;
+  }
+  const curve = group.id === 0x0017 ? p256 : p384;
+  const pointLen = 1 + 2 * curve.lengths.secretKey!;
+  if (peer.length !== pointLen || peer[0] !== 0x04) {
+    throw new KxError(
+      `Cannot use ${group.name} key share: expected an uncompressed point of ${pointLen} bytes, got ${peer.length} bytes`,
+    );
+  }
+  try {
+    curve.Point.fromBytes(peer).assertValidity();
+  } catch {
+    throw new KxError(`Cannot use ${group.name} key share: point is not on the curve`);
+  }
+}
+
+/**
+ * A native Diffie-Hellman's result, refused as noble refuses it: an all-zero secret means a low-order X25519
+ * point (RFC 7748 §6.1, RFC 8446 §7.4.2).
+ *
+ * @param group The group, for the message.
+ * @param secret The shared secret.
+ * @returns `secret`.
+ * @throws {KxError} If it is all zero.
+ */
+export function checkedSecret(group: KxGroup, secret: Uint8Array): Uint8Array {
+  let acc = 0;
+  for (const byte of secret) acc |= byte;
+  if (acc === 0) throw new KxError(`Cannot use ${group.name} key share: shared secret is all zero`);
+  return secret;
+}
+
+/**
+ * The server's answer: our share and the secret, the secret non-enumerable (see {@linkcode KxResponse}).
+ *
+ * @param publicKey Our `key_exchange` bytes.
+ * @param sharedSecret The shared secret.
+ * @returns The response.
+ */
+export function kxResponse(publicKey: Uint8Array, sharedSecret: Uint8Array): KxResponse {
   const out = { publicKey };
   Object.defineProperty(out, "sharedSecret", { value: sharedSecret, enumerable: false });
   return Object.freeze(out) as KxResponse;
@@ -134,7 +210,7 @@ function dhRespond(
 ): KxGroup["respond"] {
   return (peerShare, random) => {
     const mine = generate(random);
-    return response(mine.publicKey, sharedSecret(mine.privateKey, peerShare));
+    return kxResponse(mine.publicKey, sharedSecret(mine.privateKey, peerShare));
   };
 }
 
@@ -302,7 +378,7 @@ function makeX25519MlKem768(): KxGroup {
         );
       }
       const x = X25519.respond(peerShare.subarray(MLKEM768_EK), random);
-      return response(concat(kem.cipherText, x.publicKey), concat(kem.sharedSecret, x.sharedSecret));
+      return kxResponse(concat(kem.cipherText, x.publicKey), concat(kem.sharedSecret, x.sharedSecret));
     },
     fromPrivateKey,
     sharedSecret(privateKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
@@ -363,30 +439,12 @@ async function nativeGenerate(
     return undefined;
   }
   const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
-  return { share: keyShare(group.id, raw, new Uint8Array(0), pair.privateKey), key: pair.privateKey };
+  return { share: nativeKeyShare(group.id, raw, pair.privateKey), key: pair.privateKey };
 }
 
 /** Validate the peer's share as noble would (length, form, curve membership), then import it. */
 async function importPeer(group: KxGroup, native: Native, peer: Uint8Array): Promise<CryptoKey> {
-  if (group.id === 0x001d) {
-    if (peer.length !== 32) {
-      throw new KxError(`Cannot use x25519 key share: expected 32 bytes, got ${peer.length}`);
-    }
-  } else {
-    const curve = group.id === 0x0017 ? p256 : p384;
-    const pointLen = 1 + 2 * curve.lengths.secretKey!;
-    if (peer.length !== pointLen || peer[0] !== 0x04) {
-      throw new KxError(
-        `Cannot use ${group.name} key share: expected an uncompressed point of ${pointLen} bytes, got ${peer.length} bytes`,
-      );
-    }
-    // Some runtimes (Deno 2.9) import points that are not on the curve: check here, for every runtime.
-    try {
-      curve.Point.fromBytes(peer).assertValidity();
-    } catch {
-      throw new KxError(`Cannot use ${group.name} key share: point is not on the curve`);
-    }
-  }
+  checkPeerShare(group, peer);
   try {
     return await crypto.subtle.importKey("raw", peer.slice(), native.algorithm, false, []);
   } catch {
@@ -408,10 +466,7 @@ async function nativeDerive(group: KxGroup, native: Native, mine: CryptoKey, pee
     // WebCrypto refuses an all-zero X25519 result (RFC 7748 §6.1) by throwing.
     throw new KxError(`Cannot use ${group.name} key share: point has low order`);
   }
-  let acc = 0;
-  for (const byte of secret) acc |= byte;
-  if (acc === 0) throw new KxError(`Cannot use ${group.name} key share: shared secret is all zero`);
-  return secret;
+  return checkedSecret(group, secret);
 }
 
 /**
@@ -453,7 +508,7 @@ export const webCryptoKx = Object.freeze({
     peer.catch(() => {}); // its rejection is seen below, once our share is there
     const mine = await nativeGenerate(group, native);
     if (!mine) return group.respond(peerShare, random);
-    return response(mine.share.publicKey, await nativeDerive(group, native, mine.key, await peer));
+    return kxResponse(mine.share.publicKey, await nativeDerive(group, native, mine.key, await peer));
   },
   /**
    * Derive the shared secret from our share and the peer's answer (see {@linkcode KxGroup.sharedSecret}).
@@ -465,11 +520,9 @@ export const webCryptoKx = Object.freeze({
    * @throws {KxError} If the peer's share is invalid.
    */
   async sharedSecret(group: KxGroup, mine: KeyShare, peerPublic: Uint8Array): Promise<Uint8Array> {
-    const key = (mine as NativeHolder)[NATIVE_KEY];
+    const key = nativeKeyOf(mine) as CryptoKey | undefined;
     const native = NATIVE.get(group.id);
     if (!key || !native) return group.sharedSecret(mine.privateKey, peerPublic);
     return await nativeDerive(group, native, key, peerPublic);
   },
 });
-
-type NativeHolder = KeyShare & { readonly [NATIVE_KEY]?: CryptoKey };

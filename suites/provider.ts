@@ -17,7 +17,14 @@
  * @module
  */
 
-import { type Aead, type NativeAeadKey, webCryptoAeadKey } from "./aead.ts";
+import {
+  type Aead,
+  AES_128_GCM,
+  AES_256_GCM,
+  CHACHA20_POLY1305,
+  type NativeAeadKey,
+  webCryptoAeadKey,
+} from "./aead.ts";
 import { type Hash, type HashName, SHA256, SHA384 } from "./hash.ts";
 import { type KeyShare, type KxGroup, type KxResponse, webCryptoKx } from "./kx.ts";
 import {
@@ -113,6 +120,14 @@ export interface CryptoProvider {
    */
   aeadKey(aead: Aead, key: Uint8Array): NativeAeadKey | undefined;
   /**
+   * The synchronous AEAD for `name`: every record that `aeadKey` does not take, and all of them when it
+   * gives no key. Return the same object for the same name every time.
+   *
+   * @param name "AES-128-GCM", "AES-256-GCM" or "CHACHA20-POLY1305".
+   * @returns The implementation (build your own with `customAead`).
+   */
+  aead(name: Aead["name"]): Aead;
+  /**
    * The hash, with its HMAC and HKDF, for the transcript, the key schedule and the TLS 1.2 PRF. Synchronous:
    * they run dozens of times per handshake on small inputs, where an awaited call costs far more than it
    * saves. Return the same object for the same name every time.
@@ -125,6 +140,16 @@ export interface CryptoProvider {
 
 function nobleHash(name: HashName): Hash {
   return name === "SHA-256" ? SHA256 : SHA384;
+}
+
+const NOBLE_AEADS: Readonly<Record<Aead["name"], Aead>> = Object.freeze({
+  "AES-128-GCM": AES_128_GCM,
+  "AES-256-GCM": AES_256_GCM,
+  "CHACHA20-POLY1305": CHACHA20_POLY1305,
+});
+
+function nobleAead(name: Aead["name"]): Aead {
+  return NOBLE_AEADS[name];
 }
 
 /**
@@ -148,6 +173,7 @@ export const nobleProvider: CryptoProvider = Object.freeze({
   sharedSecret: (group: KxGroup, mine: KeyShare, peerPublic: Uint8Array) =>
     group.sharedSecret(mine.privateKey, peerPublic),
   aeadKey: () => undefined,
+  aead: nobleAead,
   hash: nobleHash,
 });
 
@@ -170,6 +196,7 @@ export const webCryptoProvider: CryptoProvider = Object.freeze({
   respond: webCryptoKx.respond,
   sharedSecret: webCryptoKx.sharedSecret,
   aeadKey: webCryptoAeadKey,
+  aead: nobleAead,
   // WebCrypto's digest and HMAC are asynchronous: noble's are faster here (see `hash`).
   hash: nobleHash,
 });

@@ -1,13 +1,19 @@
 /**
- * Both providers give the same verdict on the same signatures: valid ones from every key type airlock loads,
- * and tampered, truncated, mismatched and malformed ones; TLS 1.2's curve-free ECDSA schemes too. Key exchange
- * agrees across them in every direction, and both refuse the same bad shares with KxError.
+ * Every built-in provider (noble, WebCrypto, and node:crypto from adapters/) gives the same verdict on the same
+ * signatures: valid ones from every key type airlock loads, and tampered, truncated, mismatched and malformed
+ * ones; TLS 1.2's curve-free ECDSA schemes too. Key exchange agrees across them in every direction, and all
+ * refuse the same bad shares with KxError. Their AEADs seal to the same bytes and refuse the same forgeries.
  */
 import assert from "node:assert/strict";
 import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
+import process from "node:process";
+import { nodeCryptoProvider } from "../adapters/node_crypto.ts";
+import type { Aead } from "./aead.ts";
 import { KxError, SECP256R1, SECP384R1, X25519, X25519MLKEM768 } from "./kx.ts";
-import { nobleProvider, webCryptoProvider } from "./provider.ts";
+import { type CryptoProvider, nobleProvider, webCryptoProvider } from "./provider.ts";
 import { loadPrivateKey, SIG_SCHEMES as S, type SigningKey } from "./sign.ts";
+
+const PROVIDERS: readonly CryptoProvider[] = [nobleProvider, webCryptoProvider, nodeCryptoProvider];
 
 const MESSAGE = new TextEncoder().encode("provider test message");
 
@@ -36,7 +42,7 @@ const KEYS: [string, () => Promise<SigningKey>][] = [
 ];
 
 for (const [name, make] of KEYS) {
-  Deno.test(`providers: ${name} signatures verify alike with noble and WebCrypto, and failures fail alike`, async () => {
+  Deno.test(`providers: ${name} signatures verify alike with every provider, and failures fail alike`, async () => {
     const key = await make();
     for (const scheme of key.schemes) {
       const sig = await key.sign(scheme, MESSAGE);
@@ -53,7 +59,7 @@ for (const [name, make] of KEYS) {
         [MESSAGE, sig, 0x0999, false],
       ];
       for (const [m, s, sc, expected] of cases) {
-        for (const p of [nobleProvider, webCryptoProvider]) {
+        for (const p of PROVIDERS) {
           assert.equal(
             await p.verify(sc, key.publicKey, m, s, false),
             expected,
@@ -69,7 +75,7 @@ Deno.test("providers: TLS 1.2's ecdsa_secp256r1_sha256 from a P-384 key verifies
   const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-384" });
   const key = await loadPrivateKey(privateKey.export({ type: "pkcs8", format: "pem" }) as string);
   const sig = new Uint8Array(nodeSign("sha256", MESSAGE, privateKey));
-  for (const p of [nobleProvider, webCryptoProvider]) {
+  for (const p of PROVIDERS) {
     assert.equal(await p.verify(S.ecdsa_secp256r1_sha256, key.publicKey, MESSAGE, sig, true), true, p.name);
     assert.equal(await p.verify(S.ecdsa_secp256r1_sha256, key.publicKey, MESSAGE, sig, false), false, p.name);
   }
@@ -97,7 +103,7 @@ for (const [name, make] of KEYS.slice(0, 3)) {
         subtle.sign = original;
       }
       assert.equal(calls, 2, "signed by WebCrypto");
-      for (const p of [nobleProvider, webCryptoProvider]) {
+      for (const p of PROVIDERS) {
         assert.equal(await p.verify(scheme, noble.publicKey, MESSAGE, a, false), true, `${p.name} ${name}`);
         assert.equal(await p.verify(scheme, noble.publicKey, MESSAGE.subarray(1), a, false), false);
       }
@@ -113,10 +119,9 @@ for (const [name, make] of KEYS.slice(0, 3)) {
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 
 for (const group of [X25519, SECP256R1, SECP384R1]) {
-  Deno.test(`providers: ${group.name} key exchange agrees across noble and WebCrypto, every direction`, async () => {
-    const providers = [nobleProvider, webCryptoProvider];
-    for (const a of providers) {
-      for (const b of providers) {
+  Deno.test(`providers: ${group.name} key exchange agrees across every provider, every direction`, async () => {
+    for (const a of PROVIDERS) {
+      for (const b of PROVIDERS) {
         // TLS 1.3 shape: a makes the share, b answers with respond(), a derives.
         const mine = await a.keyShare(group, random);
         const answer = await b.respond(group, mine.publicKey, random);
@@ -124,14 +129,16 @@ for (const group of [X25519, SECP256R1, SECP384R1]) {
         assert.equal(answer.sharedSecret.length, group.id === 0x0018 ? 48 : 32);
       }
     }
-    const native = await webCryptoProvider.keyShare(group, random);
-    assert.equal(native.publicKey.length, group.id === 0x001d ? 32 : group.id === 0x0017 ? 65 : 97);
-    // The private key stays inside the runtime and out of logs.
-    assert.equal(native.privateKey.length, 0);
-    assert.ok(!JSON.stringify(native).includes("privateKey"));
+    for (const p of [webCryptoProvider, nodeCryptoProvider]) {
+      const native = await p.keyShare(group, random);
+      assert.equal(native.publicKey.length, group.id === 0x001d ? 32 : group.id === 0x0017 ? 65 : 97);
+      // The private key stays inside the runtime and out of logs.
+      assert.equal(native.privateKey.length, 0, p.name);
+      assert.ok(!JSON.stringify(native).includes("privateKey"));
+    }
   });
 
-  Deno.test(`providers: a bad ${group.name} peer share is KxError with both providers`, async () => {
+  Deno.test(`providers: a bad ${group.name} peer share is KxError with every provider`, async () => {
     const good = group.generate(random).publicKey;
     const offCurve = good.slice();
     offCurve[offCurve.length - 1]! ^= 1;
@@ -147,7 +154,7 @@ for (const group of [X25519, SECP256R1, SECP384R1]) {
       bad.push(["a point off the curve", offCurve]);
       bad.push(["the compressed form", Uint8Array.of(2, ...good.subarray(1, (good.length + 1) / 2))]);
     }
-    for (const provider of [nobleProvider, webCryptoProvider]) {
+    for (const provider of PROVIDERS) {
       const mine = await provider.keyShare(group, random);
       for (const [what, share] of bad) {
         await assert.rejects(
@@ -165,12 +172,111 @@ for (const group of [X25519, SECP256R1, SECP384R1]) {
   });
 }
 
-Deno.test("providers: X25519MLKEM768 under webCryptoProvider falls back to noble and agrees with it", async () => {
-  const mine = await webCryptoProvider.keyShare(X25519MLKEM768, random);
-  assert.equal(mine.publicKey.length, 1216);
-  const answer = await nobleProvider.respond(X25519MLKEM768, mine.publicKey, random);
-  assert.deepEqual(
-    await webCryptoProvider.sharedSecret(X25519MLKEM768, mine, answer.publicKey),
-    answer.sharedSecret,
+Deno.test("providers: X25519MLKEM768 under the native providers falls back to noble and agrees with it", async () => {
+  for (const p of [webCryptoProvider, nodeCryptoProvider]) {
+    const mine = await p.keyShare(X25519MLKEM768, random);
+    assert.equal(mine.publicKey.length, 1216);
+    const answer = await nobleProvider.respond(X25519MLKEM768, mine.publicKey, random);
+    assert.deepEqual(await p.sharedSecret(X25519MLKEM768, mine, answer.publicKey), answer.sharedSecret);
+    const back = await p.respond(X25519MLKEM768, mine.publicKey, random);
+    assert.deepEqual(await p.sharedSecret(X25519MLKEM768, mine, back.publicKey), back.sharedSecret);
+  }
+});
+
+const AEAD_NAMES: readonly Aead["name"][] = ["AES-128-GCM", "AES-256-GCM", "CHACHA20-POLY1305"];
+
+for (const name of AEAD_NAMES) {
+  Deno.test(`providers: ${name} seals to the same bytes with every provider and refuses the same forgeries`, () => {
+    const reference = nobleProvider.aead(name);
+    const key = random(reference.keyLen), nonce = random(12), aad = Uint8Array.of(23, 3, 3, 0x40, 0x11);
+    for (const p of PROVIDERS) {
+      const aead = p.aead(name);
+      assert.equal(aead, p.aead(name), `${p.name}: the same object every time`);
+      assert.equal(aead.name, name);
+      assert.throws(() => aead.importKey(new Uint8Array(reference.keyLen - 1)), RangeError);
+      const k = aead.importKey(key), ref = reference.importKey(key);
+      assert.throws(() => k.seal(new Uint8Array(11), aad, new Uint8Array(1)), RangeError, `${p.name}: nonce`);
+      for (const size of [0, 1, 255, 2048, 16385]) {
+        const text = random(size);
+        const sealed = k.seal(nonce, aad, text);
+        assert.deepEqual(sealed, ref.seal(nonce, aad, text), `${p.name} ${name} seal of ${size} bytes`);
+        assert.deepEqual(k.open(nonce, aad, sealed), text, `${p.name} open of ${size} bytes`);
+        const forged = sealed.slice();
+        forged[forged.length - 1 - (size % 17)]! ^= 0x80;
+        assert.equal(k.open(nonce, aad, forged), null, `${p.name}: a flipped bit`);
+        assert.equal(k.open(nonce, aad.subarray(1), sealed), null, `${p.name}: other AAD`);
+        assert.equal(k.open(random(12), aad, sealed), null, `${p.name}: other nonce`);
+      }
+      assert.equal(k.open(nonce, aad, new Uint8Array(15)), null, `${p.name}: shorter than a tag`);
+    }
+  });
+}
+
+Deno.test("providers: nodeCryptoProvider signs ECDSA and Ed25519 with node:crypto, synchronously; others verify", async () => {
+  for (const [name, make] of KEYS.slice(0, 3)) {
+    const noble = await make();
+    const native = await nodeCryptoProvider.loadPrivateKey(PEMS.get(noble)!);
+    assert.deepEqual(native.publicKey.spki, noble.publicKey.spki);
+    assert.deepEqual(native.schemes, noble.schemes);
+    for (const scheme of native.schemes) {
+      const a = native.sign(scheme, MESSAGE), b = native.sign(scheme, MESSAGE);
+      assert.ok(a instanceof Uint8Array && b instanceof Uint8Array, `${name}: no promise`);
+      // OpenSSL and BoringSSL draw ECDSA nonces at random, so two signatures differ (noble's are RFC 6979);
+      // Deno's node:crypto signs deterministically. Ed25519 is deterministic everywhere.
+      if (scheme === S.ed25519) assert.deepEqual(a, await noble.sign(scheme, MESSAGE));
+      else if (process.versions.deno) assert.deepEqual(a, b);
+      else assert.notDeepEqual(a, b, `${name}: random nonces, so not noble's signature`);
+      for (const p of PROVIDERS) {
+        assert.equal(await p.verify(scheme, noble.publicKey, MESSAGE, a, false), true, `${p.name} ${name}`);
+        assert.equal(await p.verify(scheme, noble.publicKey, MESSAGE.subarray(1), b, false), false);
+      }
+    }
+    assert.throws(() => native.sign(S.rsa_pss_rsae_sha256, MESSAGE), RangeError);
+  }
+  // RSA keys stay on WebCrypto: the same key as webCryptoProvider's, signing asynchronously.
+  const rsa = await nodeCryptoProvider.loadPrivateKey(PEMS.get(await KEYS[3]![1]())!);
+  const sig = rsa.sign(S.rsa_pss_rsae_sha256, MESSAGE);
+  assert.ok(sig instanceof Promise);
+  assert.equal(
+    await nobleProvider.verify(S.rsa_pss_rsae_sha256, rsa.publicKey, MESSAGE, await sig, false),
+    true,
   );
 });
+
+for (const name of ["SHA-256", "SHA-384"] as const) {
+  Deno.test(`providers: ${name}, its HMAC and HKDF give the same bytes with every provider`, () => {
+    const reference = nobleProvider.hash(name);
+    const data = random(1000), key = random(40), info = random(30);
+    for (const p of PROVIDERS) {
+      const h = p.hash(name);
+      assert.equal(h, p.hash(name), `${p.name}: the same object every time`);
+      assert.equal(h.outputLen, reference.outputLen);
+      assert.deepEqual(h.digest(data), reference.digest(data), `${p.name} digest`);
+      const state = h.create();
+      state.update(data.subarray(0, 10));
+      const fork = state.clone();
+      assert.deepEqual(
+        state.digest(),
+        reference.digest(data.subarray(0, 10)),
+        `${p.name}: digest keeps state`,
+      );
+      state.update(data.subarray(10));
+      assert.deepEqual(state.digest(), reference.digest(data), `${p.name} incremental`);
+      assert.deepEqual(fork.digest(), reference.digest(data.subarray(0, 10)), `${p.name}: a clone is apart`);
+      assert.deepEqual(h.hmac(key, data), reference.hmac(key, data), `${p.name} hmac`);
+      for (const salt of [new Uint8Array(0), key]) {
+        assert.deepEqual(h.hkdfExtract(salt, data), reference.hkdfExtract(salt, data), `${p.name} extract`);
+      }
+      const prk = reference.hkdfExtract(key, data);
+      for (const length of [0, 1, h.outputLen, h.outputLen + 1, 255 * h.outputLen]) {
+        assert.deepEqual(
+          h.hkdfExpand(prk, info, length),
+          reference.hkdfExpand(prk, info, length),
+          `${p.name} expand to ${length}`,
+        );
+      }
+      assert.throws(() => h.hkdfExpand(prk, info, 255 * h.outputLen + 1), RangeError);
+      assert.throws(() => h.hkdfExpand(prk, info, -1), RangeError);
+    }
+  });
+}

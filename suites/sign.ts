@@ -99,12 +99,18 @@ export interface SigningKey {
   sign(scheme: number, message: Uint8Array): Uint8Array | Promise<Uint8Array>;
 }
 
-type HashName = "SHA-256" | "SHA-384" | "SHA-512";
+/** The hashes signature schemes use. */
+export type SignatureHash = "SHA-256" | "SHA-384" | "SHA-512";
+type HashName = SignatureHash;
 type Uint8Array_ = ReturnType<Uint8Array["slice"]>;
 
-interface SchemeInfo {
+/** See {@linkcode signatureScheme}. */
+export interface SchemeInfo {
+  /** The key the scheme needs. */
   readonly key: KeyType;
+  /** The signature algorithm. */
   readonly kind: "ecdsa" | "eddsa" | "pss" | "pkcs1";
+  /** Its hash (SHA-512 for Ed25519, which hashes internally). */
   readonly hash: HashName;
 }
 
@@ -122,6 +128,25 @@ const SCHEMES = new Map<number, SchemeInfo>([
   [0x0501, { key: "rsa", kind: "pkcs1", hash: "SHA-384" }],
   [0x0601, { key: "rsa", kind: "pkcs1", hash: "SHA-512" }],
 ]);
+
+/**
+ * What a SignatureScheme code point means: the key it needs (`rsa` for rsa_pss_rsae_* and rsa_pkcs1_*,
+ * `rsa-pss` for rsa_pss_pss_*), the kind of signature and its hash; undefined for a scheme airlock does not
+ * know. For a provider's own verify and sign (see `CryptoProvider`).
+ *
+ * @param scheme The SignatureScheme code point.
+ * @returns Its key type, kind and hash.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { signatureScheme } from "./sign.ts";
+ * assert.deepEqual(signatureScheme(0x0403), { key: "ec-p256", kind: "ecdsa", hash: "SHA-256" });
+ * ```
+ */
+export function signatureScheme(scheme: number): Readonly<SchemeInfo> | undefined {
+  return SCHEMES.get(scheme);
+}
 
 const HASH_LEN: Record<HashName, number> = { "SHA-256": 32, "SHA-384": 48, "SHA-512": 64 };
 const HASH_OID = new Map<string, HashName>([[id_sha256, "SHA-256"], [id_sha384, "SHA-384"], [

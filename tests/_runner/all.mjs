@@ -1,7 +1,8 @@
 // Copyright 2026 the airlock authors. MIT license.
 
 // Runs the whole test suite on Deno, then Node, then Bun, first with the noble crypto provider, then again
-// with the WebCrypto provider (tests about byte-for-byte reproducibility name noble themselves):
+// with the WebCrypto provider, then on Node and Bun with the node:crypto provider (tests about byte-for-byte
+// reproducibility name noble themselves):
 // `npm test`, `deno task test`, or
 //
 //   node tests/_runner/all.mjs [file-or-directory...]
@@ -9,7 +10,7 @@
 // Each run gets a header (`== deno/noble ==`), its own output, and a timing line. It stops at the first run
 // that fails, and closes with one line summing the runs: `N passed, N failed` (`, N skipped` when tests were
 // ignored). Deno's first count includes the JSDoc examples (`deno test --doc`). Exits non-zero when
-// anything failed or no test ran. AIRLOCK_PROVIDERS=noble (or webcrypto) runs one provider only.
+// anything failed or no test ran. AIRLOCK_PROVIDERS=noble (or webcrypto, or node, or a comma-separated list) runs those only.
 //
 // Plain JavaScript on purpose: Node 20 starts it without a loader.
 
@@ -121,10 +122,11 @@ async function main(paths) {
       parse: parseRunnerSummary,
     },
   ];
-  // Every runtime with each crypto provider: the tests that are not about reproducibility run on both.
-  const providers = (process.env.AIRLOCK_PROVIDERS ?? "noble,webcrypto").split(",");
+  // Every runtime with each crypto provider: the tests that are not about reproducibility run on each.
+  // nodeCryptoProvider is for Node and Bun (on Deno its primitives are slower than Deno's WebCrypto).
+  const providers = (process.env.AIRLOCK_PROVIDERS ?? "noble,webcrypto,node").split(",");
   const runtimes = providers.flatMap((provider, i) =>
-    base.map((r) => ({
+    base.filter((r) => provider !== "node" || r.name !== "deno").map((r) => ({
       name: `${r.name}/${provider}`,
       bin: r.bin,
       // The JSDoc examples, and the files no provider reaches, need one pass only.

@@ -1,0 +1,374 @@
+// Copyright 2026 the airlock authors. MIT license.
+
+/**
+ * `nodeCryptoProvider`: the crypto of `node:crypto` (OpenSSL on Node, BoringSSL on Bun), synchronous and
+ * native. WebCrypto's primitives are native too, but each call is a promise and a trip to another thread; the
+ * engine then waits through WANT_ASYNC, and in-process bulk transfer spends most of its time in those trips.
+ * `node:crypto` does the same work in the calling thread and returns: no WANT_ASYNC at all for ECDHE and
+ * EdDSA/ECDSA handshakes, and records sealed and opened at native speed.
+ *
+ * - Records: AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305 (every record, handshake ones too).
+ * - Key exchange: X25519, P-256 and P-384. The peer's share is checked as noble checks it
+ *   (`checkPeerShare`), so every provider gives the same errors. X25519MLKEM768 stays on noble.
+ * - Signatures: ECDSA P-256/P-384 and Ed25519 verify and sign here. RSA stays on WebCrypto, asynchronous:
+ *   an RSA-2048 signature takes a millisecond or more, better off the calling thread. Certificate chains
+ *   are checked as `webCryptoProvider` checks them.
+ * - Hashes and HMAC (and HKDF on them) for the transcript, the key schedule and the TLS 1.2 PRF: a call to
+ *   node:crypto costs a few microseconds, where an awaited WebCrypto one costs tens, so here they pay.
+ *
+ * Deno has `node:crypto` too, but there its primitives measured slower than Deno's own WebCrypto (AES-GCM
+ * at a fifth of the speed, ECDSA several times slower): on Deno, use `webCryptoProvider`.
+ *
+ * Key shares and ECDSA nonces come from OpenSSL's random generator, not from the configured `random`, so
+ * handshakes are not reproducible byte for byte (fuzzers and known-answer tests use `nobleProvider`).
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createECDH,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  type ECDH,
+  generateKeyPairSync,
+  type Hash as NodeHash,
+  type KeyObject,
+  sign as nodeSign,
+  verify as nodeVerify,
+} from "node:crypto";
+import { type Aead, type AeadKey, customAead } from "../suites/aead.ts";
+import {
+  checkedSecret,
+  checkPeerShare,
+  type KeyShare,
+  KxError,
+  type KxGroup,
+  type KxResponse,
+  kxResponse,
+  nativeKeyOf,
+  nativeKeyShare,
+} from "../suites/kx.ts";
+import { customHash, type Hash, type HashName, type HashState } from "../suites/hash.ts";
+import { pemDecode } from "../suites/pem.ts";
+import type { CryptoProvider } from "../suites/provider.ts";
+import { nobleProvider, webCryptoProvider } from "../suites/provider.ts";
+import {
+  customSigningKey,
+  type PublicKey,
+  type SignatureHash,
+  signatureScheme,
+  type SigningKey,
+  verifySignature,
+} from "../suites/sign.ts";
+
+// ---- records ---------------------------------------------------------------------------------------------
+
+const CIPHERS: Readonly<Record<Aead["name"], "aes-128-gcm" | "aes-256-gcm" | "chacha20-poly1305">> = {
+  "AES-128-GCM": "aes-128-gcm",
+  "AES-256-GCM": "aes-256-gcm",
+  "CHACHA20-POLY1305": "chacha20-poly1305",
+};
+
+/** A Buffer's bytes as a plain Uint8Array (whose `slice()` copies, as the engine expects), without a copy. */
+function plain(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function nodeAeadKey(cipher: (typeof CIPHERS)[Aead["name"]], key: Uint8Array): AeadKey {
+  return {
+    seal(nonce, aad, plaintext) {
+      // One call per overload (node's typings take the GCM and ChaCha20-Poly1305 names apart).
+      const c = cipher === "chacha20-poly1305"
+        ? createCipheriv(cipher, key, nonce, { authTagLength: 16 })
+        : createCipheriv(cipher, key, nonce, { authTagLength: 16 });
+      c.setAAD(aad, { plaintextLength: plaintext.length });
+      const body = c.update(plaintext);
+      c.final();
+      const out = new Uint8Array(body.length + 16);
+      out.set(body);
+      out.set(c.getAuthTag(), body.length);
+      return out;
+    },
+    open(nonce, aad, ciphertextAndTag) {
+      const end = ciphertextAndTag.length - 16; // customAead has checked that a tag is there
+      const d = cipher === "chacha20-poly1305"
+        ? createDecipheriv(cipher, key, nonce, { authTagLength: 16 })
+        : createDecipheriv(cipher, key, nonce, { authTagLength: 16 });
+      d.setAAD(aad, { plaintextLength: end });
+      d.setAuthTag(ciphertextAndTag.subarray(end));
+      const body = d.update(ciphertextAndTag.subarray(0, end));
+      try {
+        d.final(); // throws when the tag does not match: `body` is then dropped unread
+      } catch {
+        body.fill(0);
+        return null;
+      }
+      return plain(body);
+    },
+  };
+}
+
+/**
+ * The runtime's AEAD for `name`, or noble's where it lacks the cipher (or gets a known answer wrong): checked
+ * once, against noble, on first use.
+ */
+function nodeAead(name: Aead["name"]): Aead {
+  const noble = nobleProvider.aead(name);
+  const native = customAead(name, (key) => nodeAeadKey(CIPHERS[name], key));
+  try {
+    const key = new Uint8Array(noble.keyLen).fill(7), nonce = new Uint8Array(12).fill(9);
+    const aad = Uint8Array.of(23, 3, 3), text = new Uint8Array(100).fill(42);
+    const sealed = native.importKey(key).seal(nonce, aad, text);
+    const expected = noble.importKey(key).seal(nonce, aad, text);
+    const opened = native.importKey(key).open(nonce, aad, expected);
+    if (!bytesEqual(sealed, expected) || !opened || !bytesEqual(opened, text)) return noble;
+  } catch {
+    return noble;
+  }
+  return native;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+const aeads = new Map<Aead["name"], Aead>();
+
+// ---- hashes ----------------------------------------------------------------------------------------------
+
+class NodeHashState implements HashState {
+  readonly #inner: NodeHash;
+
+  constructor(inner: NodeHash) {
+    this.#inner = inner;
+  }
+
+  update(data: Uint8Array): void {
+    this.#inner.update(data);
+  }
+
+  digest(): Uint8Array {
+    return plain(this.#inner.copy().digest());
+  }
+
+  clone(): HashState {
+    return new NodeHashState(this.#inner.copy());
+  }
+}
+
+/** The runtime's hash and HMAC for `name` (HKDF on top), or noble's if it gets a known answer wrong. */
+function nodeHash(name: HashName): Hash {
+  const noble = nobleProvider.hash(name);
+  const id = name === "SHA-256" ? "sha256" : "sha384";
+  const native = customHash(name, {
+    digest: (data) => plain(createHash(id).update(data).digest()),
+    create: () => new NodeHashState(createHash(id)),
+    hmac: (key, data) => plain(createHmac(id, key).update(data).digest()),
+  });
+  try {
+    const key = new Uint8Array(20).fill(11), data = new Uint8Array(200).fill(5);
+    const state = native.create();
+    state.update(data);
+    if (
+      !bytesEqual(native.digest(data), noble.digest(data)) ||
+      !bytesEqual(state.digest(), noble.digest(data)) ||
+      !bytesEqual(native.hmac(key, data), noble.hmac(key, data))
+    ) return noble;
+  } catch {
+    return noble;
+  }
+  return native;
+}
+
+const hashes = new Map<HashName, Hash>();
+
+// ---- key exchange ----------------------------------------------------------------------------------------
+
+const b64url = (bytes: Uint8Array) =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("base64url");
+
+/**
+ * Public keys go in and out of node:crypto as JWKs: Node 20's OpenSSL 3 takes 150–250 µs to decode or encode a
+ * DER SubjectPublicKeyInfo, and 2–16 µs for the raw key of an X25519 JWK (measured here).
+ */
+function publicKeyObject(key: { type: PublicKey["type"] | "x25519"; raw: Uint8Array }): KeyObject {
+  if (key.type === "ed25519" || key.type === "x25519") {
+    const crv = key.type === "ed25519" ? "Ed25519" : "X25519";
+    return createPublicKey({ key: { kty: "OKP", crv, x: b64url(key.raw) }, format: "jwk" });
+  }
+  const n = (key.raw.length - 1) / 2; // an uncompressed point: 0x04 ‖ x ‖ y
+  return createPublicKey({
+    key: {
+      kty: "EC",
+      crv: key.type === "ec-p256" ? "P-256" : "P-384",
+      x: b64url(key.raw.subarray(1, 1 + n)),
+      y: b64url(key.raw.subarray(1 + n)),
+    },
+    format: "jwk",
+  });
+}
+
+const CURVE_NAMES = new Map<number, string>([[0x0017, "prime256v1"], [0x0018, "secp384r1"]]);
+
+/** One side's native key pair: X25519 as KeyObjects, the NIST curves as an ECDH object. */
+type NativePair = { readonly x25519: KeyObject } | { readonly ecdh: ECDH };
+
+/** Groups the runtime's `node:crypto` could not generate once: noble from then on. */
+const kxMissing = new Set<number>();
+
+function generate(group: KxGroup): { publicKey: Uint8Array; pair: NativePair } | undefined {
+  if (kxMissing.has(group.id)) return undefined;
+  try {
+    if (group.id === 0x001d) {
+      const { publicKey, privateKey } = generateKeyPairSync("x25519");
+      const raw = new Uint8Array(Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url"));
+      return { publicKey: raw, pair: { x25519: privateKey } };
+    }
+    const curve = CURVE_NAMES.get(group.id);
+    if (!curve) return undefined;
+    const ecdh = createECDH(curve);
+    return { publicKey: new Uint8Array(ecdh.generateKeys()), pair: { ecdh } };
+  } catch {
+    kxMissing.add(group.id);
+    return undefined;
+  }
+}
+
+function derive(group: KxGroup, pair: NativePair, peer: Uint8Array): Uint8Array {
+  checkPeerShare(group, peer);
+  let secret: Buffer;
+  try {
+    if ("x25519" in pair) {
+      const publicKey = publicKeyObject({ type: "x25519", raw: peer });
+      secret = diffieHellman({ privateKey: pair.x25519, publicKey });
+    } else secret = pair.ecdh.computeSecret(peer);
+  } catch {
+    // OpenSSL refuses an all-zero X25519 result (a low-order point) by throwing.
+    throw new KxError(`Cannot use ${group.name} key share: point has low order`);
+  }
+  return checkedSecret(group, new Uint8Array(secret));
+}
+
+// ---- signatures ------------------------------------------------------------------------------------------
+
+const NODE_HASH: Readonly<Record<SignatureHash, string>> = {
+  "SHA-256": "sha256",
+  "SHA-384": "sha384",
+  "SHA-512": "sha512",
+};
+
+function verify(
+  scheme: number,
+  key: PublicKey,
+  message: Uint8Array,
+  signature: Uint8Array,
+  tls12: boolean,
+): boolean | Promise<boolean> {
+  const info = signatureScheme(scheme);
+  if (info === undefined) return false;
+  const ec = key.type === "ec-p256" || key.type === "ec-p384";
+  // TLS 1.2's ECDSA code points fix the hash only; the key's own curve is used (see `verifySignature`).
+  const ecdsa = info.kind === "ecdsa" && ec && (tls12 || info.key === key.type);
+  const eddsa = info.kind === "eddsa" && key.type === "ed25519";
+  if ((!ecdsa && !eddsa) || !key.raw) return verifySignature(scheme, key, message, signature, tls12); // RSA…
+  try {
+    const publicKey = publicKeyObject({ type: key.type, raw: key.raw });
+    if (eddsa) return nodeVerify(null, message, publicKey, signature);
+    return nodeVerify(NODE_HASH[info.hash], message, { key: publicKey, dsaEncoding: "der" }, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** The DER of a PEM key in a form `createPrivateKey` takes, or of PKCS#8 DER bytes. */
+function privateDer(pemOrDer: string | Uint8Array): { key: Buffer; format: "der"; type: "pkcs8" | "sec1" } {
+  if (typeof pemOrDer !== "string") return { key: Buffer.from(pemOrDer), format: "der", type: "pkcs8" };
+  const [pkcs8] = pemDecode(pemOrDer, "PRIVATE KEY");
+  if (pkcs8) return { key: Buffer.from(pkcs8), format: "der", type: "pkcs8" };
+  const [sec1] = pemDecode(pemOrDer, "EC PRIVATE KEY");
+  if (sec1) return { key: Buffer.from(sec1), format: "der", type: "sec1" };
+  throw new SyntaxError("Cannot load private key: no PEM block node:crypto signs with");
+}
+
+async function loadPrivateKey(pemOrDer: string | Uint8Array): Promise<SigningKey> {
+  // airlock's own loader checks the key and knows its public key and schemes; RSA keys stay as it made them.
+  const base = await webCryptoProvider.loadPrivateKey(pemOrDer);
+  if (base.type !== "ec-p256" && base.type !== "ec-p384" && base.type !== "ed25519") return base;
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(privateDer(pemOrDer));
+  } catch {
+    return base; // the runtime cannot load it: the key signs as webCryptoProvider's would
+  }
+  return customSigningKey(base.publicKey, base.schemes, (scheme, message) => {
+    const info = signatureScheme(scheme);
+    if (!info || !base.schemes.includes(scheme)) {
+      throw new RangeError(
+        `Cannot sign with scheme 0x${scheme.toString(16).padStart(4, "0")}: not this key's`,
+      );
+    }
+    if (info.kind === "eddsa") return new Uint8Array(nodeSign(null, message, key));
+    return new Uint8Array(nodeSign(NODE_HASH[info.hash], message, { key, dsaEncoding: "der" }));
+  });
+}
+
+/**
+ * `node:crypto` where the runtime has the primitive, then WebCrypto (RSA) and noble (the hybrid group, and
+ * anything the runtime lacks). For Node and Bun; on Deno, `webCryptoProvider` is faster.
+ *
+ * @example Every connection of a Node server on node:crypto
+ * ```ts ignore
+ * import { installDefaultProvider } from "@airlock/tls";
+ * import { nodeCryptoProvider } from "@airlock/tls/adapters/node";
+ * installDefaultProvider(nodeCryptoProvider);
+ * ```
+ *
+ * @example One configuration
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nodeCryptoProvider } from "./node_crypto.ts";
+ * const key = nodeCryptoProvider.aead("AES-128-GCM").importKey(new Uint8Array(16));
+ * const sealed = key.seal(new Uint8Array(12), new Uint8Array(0), Uint8Array.of(1, 2, 3));
+ * assert.deepEqual(key.open(new Uint8Array(12), new Uint8Array(0), sealed), Uint8Array.of(1, 2, 3));
+ * ```
+ */
+export const nodeCryptoProvider: CryptoProvider = Object.freeze({
+  name: "node",
+  verify,
+  verifyX509: webCryptoProvider.verifyX509,
+  loadPrivateKey,
+  keyShare(group: KxGroup, random: (n: number) => Uint8Array): KeyShare {
+    const mine = generate(group);
+    return mine ? nativeKeyShare(group.id, mine.publicKey, mine.pair) : group.generate(random);
+  },
+  respond(group: KxGroup, peerShare: Uint8Array, random: (n: number) => Uint8Array): KxResponse {
+    if (kxMissing.has(group.id) || !(group.id === 0x001d || CURVE_NAMES.has(group.id))) {
+      return group.respond(peerShare, random);
+    }
+    checkPeerShare(group, peerShare); // before our key pair is made, as noble does
+    const mine = generate(group);
+    if (!mine) return group.respond(peerShare, random);
+    return kxResponse(mine.publicKey, derive(group, mine.pair, peerShare));
+  },
+  sharedSecret(group: KxGroup, mine: KeyShare, peerPublic: Uint8Array): Uint8Array {
+    const pair = nativeKeyOf(mine) as NativePair | undefined;
+    return pair ? derive(group, pair, peerPublic) : group.sharedSecret(mine.privateKey, peerPublic);
+  },
+  aeadKey: () => undefined,
+  aead(name: Aead["name"]): Aead {
+    let aead = aeads.get(name);
+    if (!aead) aeads.set(name, aead = nodeAead(name));
+    return aead;
+  },
+  hash(name: HashName): Hash {
+    let hash = hashes.get(name);
+    if (!hash) hashes.set(name, hash = nodeHash(name));
+    return hash;
+  },
+});
