@@ -82,7 +82,7 @@ function plain(b: Buffer): Uint8Array {
 
 function nodeAeadKey(cipher: (typeof CIPHERS)[Aead["name"]], key: Uint8Array): AeadKey {
   return {
-    seal(nonce, aad, plaintext) {
+    seal(nonce, aad, plaintext, headroom = 0) {
       // One call per overload (node's typings take the GCM and ChaCha20-Poly1305 names apart).
       const c = cipher === "chacha20-poly1305"
         ? createCipheriv(cipher, key, nonce, { authTagLength: 16 })
@@ -90,9 +90,9 @@ function nodeAeadKey(cipher: (typeof CIPHERS)[Aead["name"]], key: Uint8Array): A
       c.setAAD(aad, { plaintextLength: plaintext.length });
       const body = c.update(plaintext);
       c.final();
-      const out = new Uint8Array(body.length + 16);
-      out.set(body);
-      out.set(c.getAuthTag(), body.length);
+      const out = new Uint8Array(headroom + body.length + 16);
+      out.set(body, headroom);
+      out.set(c.getAuthTag(), headroom + body.length);
       return out;
     },
     open(nonce, aad, ciphertextAndTag) {

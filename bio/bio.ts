@@ -25,6 +25,15 @@ export interface Bio {
    */
   write(data: Uint8Array): number;
   /**
+   * Like `write`, but the caller hands `data` over and never touches it again, so the implementation may keep
+   * the array instead of copying it (an engine gives its sealed records this way). Optional: without it,
+   * `write` is used.
+   *
+   * @param data The bytes to queue; they belong to the BIO once accepted.
+   * @returns The number of bytes accepted, from the start of `data`.
+   */
+  give?(data: Uint8Array): number;
+  /**
    * Read up to `max` bytes that the other half wrote.
    *
    * @param max The most bytes to return (default: all that are buffered).
@@ -146,6 +155,40 @@ export class ByteQueue {
   }
 
   /**
+   * Append `data`, taking it over: into an empty queue that holds no storage, the array itself becomes the
+   * storage, without a copy (and a `read()` of everything hands it on, again without a copy). Otherwise the
+   * same as {@linkcode ByteQueue.write}. The caller must not touch `data` afterwards.
+   *
+   * @param data The bytes to append; the queue's once accepted.
+   * @returns The number of bytes accepted, from the start of `data`.
+   * @throws {TypeError} If `data` is not a Uint8Array.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ByteQueue } from "@airlock/tls/bio";
+   *
+   * const q = new ByteQueue(8192);
+   * const record = new Uint8Array(5000).fill(1);
+   * assert.equal(q.give(record), 5000);
+   * assert.equal(q.read().buffer, record.buffer); // the same bytes, not a copy
+   * ```
+   */
+  give(data: Uint8Array): number {
+    if (
+      data instanceof Uint8Array && this.#size === 0 && this.#buf === EMPTY &&
+      data.length > INITIAL_STORAGE &&
+      data.length <= this.capacity
+    ) {
+      this.#buf = data;
+      this.#head = 0;
+      this.#size = data.length;
+      return data.length;
+    }
+    return this.write(data);
+  }
+
+  /**
    * Remove and return up to `max` bytes from the front.
    *
    * @param max The most bytes to return (default: all).
@@ -153,6 +196,17 @@ export class ByteQueue {
    * @throws {RangeError} If `max` is not a non-negative integer.
    */
   read(max?: number): Uint8Array {
+    const buf = this.#buf;
+    if (
+      this.#size > 0 && (max === undefined || max >= this.#size) && buf.length > INITIAL_STORAGE &&
+      this.#head + this.#size <= buf.length
+    ) {
+      // All of it, in one piece, in storage that an empty queue lets go of anyway: hand the storage over.
+      const out = buf.subarray(this.#head, this.#head + this.#size);
+      this.#buf = EMPTY;
+      this.#head = this.#size = 0;
+      return out;
+    }
     const out = this.peek(max);
     this.#skip(out.length);
     return out;
@@ -185,12 +239,14 @@ export class ByteQueue {
     if (this.#size === 0 && this.#buf.length > INITIAL_STORAGE) this.#buf = EMPTY;
   }
 
-  /** Grow the storage (doubling, at most to capacity) so it holds `need` bytes, keeping the order. */
+  /**
+   * Grow the storage so it holds `need` bytes, keeping the order: to at least double its size (at most to
+   * capacity), or to exactly `need` when that is more, e.g. one record written into an empty queue.
+   */
   #reserve(need: number): void {
     const old = this.#buf;
     if (need <= old.length) return;
-    let len = Math.max(old.length, INITIAL_STORAGE);
-    while (len < need) len *= 2;
+    const len = Math.max(need, 2 * old.length, INITIAL_STORAGE);
     const next = new Uint8Array(Math.min(len, this.capacity));
     const first = Math.min(this.#size, old.length - this.#head);
     next.set(old.subarray(this.#head, this.#head + first), 0);

@@ -62,6 +62,66 @@ Deno.test("ByteQueue grows its storage up to the capacity and keeps the order", 
   assert.equal(q.free, 0);
 });
 
+Deno.test("ByteQueue.give() keeps a large array as the storage of an empty queue, and read() hands it on", () => {
+  const next = prng(11);
+  const q = new ByteQueue(20_000);
+  const record = filled(16_405, next);
+  const expected = record.slice();
+  assert.equal(q.give(record), 16_405);
+  assert.equal(q.size, 16_405);
+  assert.equal(q.free, 20_000 - 16_405);
+  // More bytes behind it grow the storage (a copy), in order.
+  const more = filled(3000, next);
+  assert.equal(q.write(more), 3000);
+  assert.deepEqual(q.read(), new Uint8Array([...expected, ...more]));
+  // Given again into the now empty queue: read() of everything returns the same memory, not a copy.
+  const again = filled(9000, next);
+  assert.equal(q.give(again), 9000);
+  const out = q.read();
+  assert.equal(out.buffer, again.buffer);
+  assert.equal(out.length, 9000);
+  // The queue no longer holds it: later writes do not touch what was handed out.
+  const snapshot = out.slice();
+  q.write(filled(8000, next));
+  assert.deepEqual(out, snapshot);
+});
+
+Deno.test("ByteQueue.give() copies where it cannot keep the array, and respects the capacity", () => {
+  const next = prng(12);
+  const q = new ByteQueue(10_000);
+  // Too large for the capacity: as much as fits, copied.
+  const big = filled(12_000, next);
+  assert.equal(q.give(big), 10_000);
+  big.fill(0);
+  assert.equal(q.read(5000).some((b) => b !== 0), true);
+  // Into a queue that is not empty: copied behind what is there.
+  const small = filled(4500, next);
+  const copy = small.slice();
+  assert.equal(q.give(small), 4500);
+  small.fill(0);
+  assert.deepEqual(q.read().subarray(5000), copy);
+  // Small arrays are copied into the queue's own small storage.
+  const tiny = bytes(1, 2, 3);
+  assert.equal(q.give(tiny), 3);
+  tiny[0] = 9;
+  assert.deepEqual(q.read(), bytes(1, 2, 3));
+  assert.throws(() => q.give([1] as unknown as Uint8Array), TypeError);
+});
+
+Deno.test("ByteQueue.read() of everything, after a partial read, returns the rest in order", () => {
+  const next = prng(13);
+  const q = new ByteQueue(40_000);
+  const a = filled(20_000, next);
+  assert.equal(q.write(a), 20_000);
+  assert.deepEqual(q.read(5), a.subarray(0, 5));
+  const rest = q.read();
+  assert.deepEqual(rest, a.subarray(5));
+  assert.equal(q.size, 0);
+  assert.equal(q.write(bytes(7)), 1);
+  assert.deepEqual(rest, a.subarray(5)); // ours now: the queue's next storage is elsewhere
+  assert.deepEqual(q.read(), bytes(7));
+});
+
 Deno.test("ByteQueue rejects bad arguments", () => {
   assert.throws(() => new ByteQueue(0), RangeError);
   assert.throws(() => new ByteQueue(1.5), RangeError);
@@ -174,6 +234,7 @@ Deno.test("createBioPair() throws TypeError on a write after shutdownWrite", () 
   engine.shutdownWrite();
   assert.equal(engine.writeGuarantee(), 0);
   assert.throws(() => engine.write(bytes(1)), TypeError);
+  assert.throws(() => engine.give!(bytes(1)), TypeError);
   assert.throws(() => engine.write(new Uint8Array(0)), /shut down for writing/);
   assert.equal(network.write(bytes(1)), 1);
   network.shutdownWrite();

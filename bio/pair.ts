@@ -64,10 +64,18 @@ class BioHalf implements Bio {
   }
 
   write(data: Uint8Array): number {
+    return this.#outgoing().write(data);
+  }
+
+  give(data: Uint8Array): number {
+    return this.#outgoing().give(data);
+  }
+
+  #outgoing(): ByteQueue {
     if (this.#out.closed) {
       throw new TypeError(`Cannot write to the ${this.#name} half: it was shut down for writing`);
     }
-    return this.#out.queue.write(data);
+    return this.#out.queue;
   }
 
   read(max?: number): Uint8Array {

@@ -715,7 +715,7 @@ export class TlsEngine extends EventTarget {
       if (!this.#bio) return "want"; // QUIC: bytes come through provideQuicData()
       const chunk = this.#bio.read(wanted);
       if (chunk.length === 0) return this.#bio.eof ? "eof" : "want";
-      this.#records.push(chunk);
+      this.#records.push(chunk, true); // a BIO's read() gives a fresh array away
     }
   }
 
@@ -1047,7 +1047,9 @@ export class TlsEngine extends EventTarget {
     if (!this.#bio) return true; // QUIC: output waits in takeQuicData()
     while (this.#out.length > 0) {
       const head = this.#out[0]!;
-      const n = this.#bio.write(this.#outOff === 0 ? head : head.subarray(this.#outOff));
+      // Records are ours alone: the BIO may keep them rather than copy them.
+      const rest = this.#outOff === 0 ? head : head.subarray(this.#outOff);
+      const n = this.#bio.give ? this.#bio.give(rest) : this.#bio.write(rest);
       this.#outOff += n;
       if (this.#outOff < head.length) return false;
       this.#out.shift();

@@ -18,10 +18,12 @@ export interface AeadKey {
    * @param nonce The 12-byte per-record nonce.
    * @param aad Additional authenticated data (the record header in TLS 1.3).
    * @param plaintext The data to encrypt.
-   * @returns `ciphertext || tag`.
+   * @param headroom Bytes to leave free before the ciphertext, for the caller to fill (a record's header), so
+   *   that the record is one array without a copy (default 0).
+   * @returns `headroom` bytes, then `ciphertext || tag`.
    * @throws {RangeError} If `nonce` is not 12 bytes.
    */
-  seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, headroom?: number): Uint8Array;
   /**
    * Authenticate and decrypt.
    *
@@ -103,9 +105,12 @@ function makeAead(name: Aead["name"], keyLen: number, prepare: (key: Uint8Array)
       }
       const k = prepare(new Uint8Array(key)); // a copy, even of a Node Buffer (whose slice() is a view)
       return Object.freeze({
-        seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+        seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, headroom = 0): Uint8Array {
           checkNonce(nonce);
-          return k.seal(nonce, aad, plaintext);
+          if (!Number.isSafeInteger(headroom) || headroom < 0) {
+            throw new RangeError(`Cannot seal with ${name}: headroom ${headroom} is not a byte count`);
+          }
+          return k.seal(nonce, aad, plaintext, headroom);
         },
         open(nonce: Uint8Array, aad: Uint8Array, ciphertextAndTag: Uint8Array): Uint8Array | null {
           checkNonce(nonce);
@@ -119,7 +124,11 @@ function makeAead(name: Aead["name"], keyLen: number, prepare: (key: Uint8Array)
 
 function chachaKey(key: Uint8Array): AeadKey {
   return {
-    seal: (nonce, aad, plaintext) => chacha20poly1305(key, nonce, aad).encrypt(plaintext),
+    seal(nonce, aad, plaintext, headroom = 0) {
+      const out = new Uint8Array(headroom + plaintext.length + 16);
+      chacha20poly1305(key, nonce, aad).encrypt(plaintext, out.subarray(headroom));
+      return out;
+    },
     open(nonce, aad, ciphertextAndTag) {
       try {
         return chacha20poly1305(key, nonce, aad).decrypt(ciphertextAndTag);
@@ -251,13 +260,15 @@ function aesGcmKey(key: Uint8Array): AeadKey {
     return out;
   }
   return {
-    seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+    seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, headroom = 0): Uint8Array {
       const { counter, mask } = start(nonce);
-      const out = new Uint8Array(plaintext.length + 16);
-      const body = out.subarray(0, plaintext.length);
+      // noble's CTR writes 32-bit words: the body starts at a multiple of 4 in its own buffer.
+      const at = (headroom + 3) & ~3;
+      const buf = new Uint8Array(at + plaintext.length + 16);
+      const body = buf.subarray(at, at + plaintext.length);
       if (plaintext.length > 0) unsafe.ctr32(xk, false, counter, aligned(plaintext), body);
-      out.set(tag(mask, aad, body), plaintext.length);
-      return out;
+      buf.set(tag(mask, aad, body), at + plaintext.length);
+      return buf.subarray(at - headroom);
     },
     open(nonce: Uint8Array, aad: Uint8Array, ciphertextAndTag: Uint8Array): Uint8Array | null {
       const { counter, mask } = start(nonce);

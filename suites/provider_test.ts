@@ -201,6 +201,11 @@ for (const name of AEAD_NAMES) {
         const sealed = k.seal(nonce, aad, text);
         assert.deepEqual(sealed, ref.seal(nonce, aad, text), `${p.name} ${name} seal of ${size} bytes`);
         assert.deepEqual(k.open(nonce, aad, sealed), text, `${p.name} open of ${size} bytes`);
+        for (const headroom of [5, 13]) {
+          const record = k.seal(nonce, aad, text, headroom);
+          assert.equal(record.length, headroom + sealed.length);
+          assert.deepEqual(record.subarray(headroom), sealed, `${p.name}: ${headroom} bytes of headroom`);
+        }
         const forged = sealed.slice();
         forged[forged.length - 1 - (size % 17)]! ^= 0x80;
         assert.equal(k.open(nonce, aad, forged), null, `${p.name}: a flipped bit`);
@@ -208,6 +213,7 @@ for (const name of AEAD_NAMES) {
         assert.equal(k.open(random(12), aad, sealed), null, `${p.name}: other nonce`);
       }
       assert.equal(k.open(nonce, aad, new Uint8Array(15)), null, `${p.name}: shorter than a tag`);
+      assert.throws(() => k.seal(nonce, aad, new Uint8Array(1), -1), RangeError);
     }
   });
 }

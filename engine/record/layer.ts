@@ -43,19 +43,22 @@ export interface RawRecord {
 }
 
 /**
- * Incrementally frames records from bytes pulled off a BIO, buffering at most one record. Each record's body
- * is allocated once its header says how long it is, and handed over as is: an idle reader holds 5 bytes.
+ * Incrementally frames records from bytes pulled off a BIO, buffering at most one record. A body that arrives
+ * whole in an array the caller gives away (`owned`, as a BIO's `read()` returns) is kept as it is; otherwise
+ * it is allocated once the header says how long it is. Either way it is handed over as is: an idle reader
+ * holds 5 bytes.
  */
 export class RecordReader {
   readonly #header = new Uint8Array(HEADER_LEN);
   #headerLen = 0;
   #body: Uint8Array | undefined;
+  #bodyTotal = 0;
   #bodyLen = 0;
 
   /** How many more bytes the reader wants before it can frame the next record. */
   wanted(): number {
     if (this.#headerLen < HEADER_LEN) return HEADER_LEN - this.#headerLen;
-    return this.#body!.length - this.#bodyLen;
+    return this.#bodyTotal - this.#bodyLen;
   }
 
   /** Bytes buffered (a partial record). */
@@ -63,8 +66,13 @@ export class RecordReader {
     return this.#headerLen + this.#bodyLen;
   }
 
-  /** Append bytes (at most `wanted()` of them). */
-  push(bytes: Uint8Array): void {
+  /**
+   * Append bytes (at most `wanted()` of them).
+   *
+   * @param bytes The next bytes of the stream.
+   * @param owned The caller gives `bytes` away: the reader may keep them instead of a copy.
+   */
+  push(bytes: Uint8Array, owned = false): void {
     let at = 0;
     if (this.#headerLen < HEADER_LEN) {
       at = Math.min(bytes.length, HEADER_LEN - this.#headerLen);
@@ -72,11 +80,21 @@ export class RecordReader {
       this.#headerLen += at;
       if (this.#headerLen < HEADER_LEN) return;
       this.#checkHeader();
-      this.#body = new Uint8Array((this.#header[3]! << 8) | this.#header[4]!);
+      this.#bodyTotal = (this.#header[3]! << 8) | this.#header[4]!;
     }
-    if (at < bytes.length) {
-      this.#body!.set(bytes.subarray(at), this.#bodyLen);
-      this.#bodyLen += bytes.length - at;
+    const rest = bytes.length - at;
+    if (this.#body === undefined) {
+      if (rest === 0 && this.#bodyTotal > 0) return; // the body comes with the next push
+      if (owned && rest === this.#bodyTotal) {
+        this.#body = bytes.subarray(at);
+        this.#bodyLen = rest;
+        return;
+      }
+      this.#body = new Uint8Array(this.#bodyTotal);
+    }
+    if (rest > 0) {
+      this.#body.set(bytes.subarray(at), this.#bodyLen);
+      this.#bodyLen += rest;
     }
   }
 
@@ -124,8 +142,8 @@ export class RecordReader {
   take(): RawRecord | undefined {
     if (this.#headerLen < HEADER_LEN || this.wanted() !== 0) return undefined;
     const header = this.#header.slice();
-    const body = this.#body!;
-    this.#headerLen = this.#bodyLen = 0;
+    const body = this.#body ?? new Uint8Array(0);
+    this.#headerLen = this.#bodyLen = this.#bodyTotal = 0;
     this.#body = undefined;
     return { type: header[0]!, version: (header[1]! << 8) | header[2]!, header, body };
   }
@@ -226,7 +244,9 @@ export class Protection implements RecordProtection {
   /** Protect one record. */
   seal(type: number, content: Uint8Array, padding = 0): Uint8Array {
     const { inner, header, nonce } = this.#prepare(type, content, padding);
-    return withHeader(header, this.#key.seal(nonce, header, inner));
+    const record = this.#key.seal(nonce, header, inner, HEADER_LEN);
+    record.set(header);
+    return record;
   }
 
   async sealAsync(type: number, content: Uint8Array): Promise<Uint8Array> {
@@ -359,7 +379,9 @@ export class Protection12 implements RecordProtection {
 
   seal(type: number, content: Uint8Array): Uint8Array {
     const { aad, nonce, explicit } = this.#prepare(type, content);
-    return this.#frame(type, explicit, this.#key.seal(nonce, aad, content));
+    const record = this.#key.seal(nonce, aad, content, HEADER_LEN + this.#explicit);
+    this.#header(record, type, explicit, record.length - HEADER_LEN);
+    return record;
   }
 
   async sealAsync(type: number, content: Uint8Array): Promise<Uint8Array> {
@@ -381,14 +403,19 @@ export class Protection12 implements RecordProtection {
   #frame(type: number, explicit: Uint8Array | undefined, sealed: Uint8Array): Uint8Array {
     const len = this.#explicit + sealed.length;
     const out = new Uint8Array(HEADER_LEN + len);
+    out.set(sealed, HEADER_LEN + this.#explicit);
+    this.#header(out, type, explicit, len);
+    return out;
+  }
+
+  /** The record header and the explicit nonce, in front of the sealed part. */
+  #header(out: Uint8Array, type: number, explicit: Uint8Array | undefined, len: number): void {
     out[0] = type;
     out[1] = 3;
     out[2] = 3;
     out[3] = len >>> 8;
     out[4] = len & 0xff;
     if (explicit) out.set(explicit, HEADER_LEN);
-    out.set(sealed, HEADER_LEN + this.#explicit);
-    return out;
   }
 
   tryOpen(rec: RawRecord): Opened | undefined {
