@@ -12,8 +12,9 @@ import {
   createBioPair,
   createClient,
   createServer,
+  type CryptoProvider,
   type HandshakeInfo,
-  loadPrivateKey,
+  nobleProvider,
   on,
   type ServerConfig,
   SslError,
@@ -21,6 +22,7 @@ import {
   type TlsSession,
   webCryptoProvider,
 } from "../mod.ts";
+import { nodeCryptoProvider } from "../adapters/node_crypto.ts";
 import { generateTestCertificate, type TestKeyType } from "../tests/_pki.ts";
 import {
   type Case,
@@ -208,21 +210,23 @@ class AirlockSide implements Side {
   }
 }
 
-const keys = new Map<TestKeyType, CertifiedKey>();
-/** The same certificates with keys that sign on WebCrypto (`webCryptoProvider.loadPrivateKey`). */
-const nativeKeys = new Map<TestKeyType, CertifiedKey>();
+const PROVIDERS = { noble: nobleProvider, webcrypto: webCryptoProvider, node: nodeCryptoProvider } as const;
+
+/** Each certificate's key as each provider loads it (so that it signs with that provider's primitives). */
+const keys = new Map<`${TestKeyType}/${keyof typeof PROVIDERS}`, CertifiedKey>();
 
 /** Load the certificates and keys the cases need (connections are then set up synchronously). */
 export async function prepareAirlock(types: Iterable<TestKeyType>): Promise<void> {
   for (const t of types) {
-    if (keys.has(t)) continue;
+    if (keys.has(`${t}/noble`)) continue;
     const cert = await generateTestCertificate(t);
-    keys.set(t, { chain: cert.chain, key: await loadPrivateKey(cert.keyPkcs8) });
-    nativeKeys.set(t, { chain: cert.chain, key: await webCryptoProvider.loadPrivateKey(cert.keyPkcs8) });
+    for (const [name, provider] of Object.entries(PROVIDERS) as [keyof typeof PROVIDERS, CryptoProvider][]) {
+      keys.set(`${t}/${name}`, { chain: cert.chain, key: await provider.loadPrivateKey(cert.keyPkcs8) });
+    }
   }
 }
 
-/** What pins a case on either role: one version, one suite, its groups. */
+/** What pins a case on either role: one version, one suite, its groups, the provider. */
 function pinned(c: Case): CommonConfig {
   const version = c.version as NonNullable<CommonConfig["minVersion"]>;
   return {
@@ -230,7 +234,7 @@ function pinned(c: Case): CommonConfig {
     groups: groupsOf(c),
     minVersion: version,
     maxVersion: version,
-    ...(c.provider === "webcrypto" ? { provider: webCryptoProvider } : {}),
+    provider: PROVIDERS[c.provider ?? "noble"],
   };
 }
 
@@ -241,7 +245,7 @@ function serverConfig(c: Case): ServerConfig {
   const id = caseKey(c);
   let config = serverConfigs.get(id);
   if (!config) {
-    const ck = (c.provider === "webcrypto" ? nativeKeys : keys).get(c.cert);
+    const ck = keys.get(`${c.cert}/${c.provider ?? "noble"}`);
     if (!ck) throw new Error(`prepareAirlock() did not load the ${c.cert} key`);
     config = { certificates: [ck], ...pinned(c), tickets: { count: 1 } };
     serverConfigs.set(id, config);

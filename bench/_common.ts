@@ -21,7 +21,7 @@ export interface Case {
   readonly group: GroupName;
   readonly cert: TestKeyType;
   /** airlock's crypto provider (default noble); the other implementations ignore it. */
-  readonly provider?: "webcrypto";
+  readonly provider?: "webcrypto" | "node";
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * airlock beside the runtime's own TLS (node:tls) and node-forge, in one process and one run, with the
- * primitive floor timed in the same run. Never part of the tests.
+ * airlock beside the runtime's own TLS (node:tls), node-forge and the pure-JS clients subtls and
+ * @hazae41/cadenas, in one process and one run, with the primitive floor timed in the same run. Never part of
+ * the tests.
  *
  *   deno task bench                                   (deno run -A --v8-flags=--expose-gc bench/main.ts)
  *   node --expose-gc --import tsx bench/main.ts       (or: npm run bench)
@@ -9,21 +10,29 @@
  * A run takes 2–3 minutes. Flags: `--quick` (shorter rounds, 200 idle connections: about half that),
  * `--matrix` (every TLS 1.3 suite × group × certificate type, and every TLS 1.2 combination of them, instead
  * of varying one at a time from the baseline: several times longer), `--json PATH` (default
- * bench/results/latest-<runtime>.json), `--only floor,handshakes,bulk,latency,heap,forge` (some sections).
+ * bench/results/latest-<runtime>.json), `--only floor,handshakes,bulk,latency,heap,forge,peers` (some
+ * sections).
  *
  * Pairings, all in memory: airlock↔airlock (two BIO pairs pumped synchronously, no event loop between
  * them); node:tls↔node:tls (a tls.Server fed an in-memory Duplex pair through its 'connection' event, and
  * tls.connect over the other end); airlock client → node:tls server and node:tls client → airlock server
  * (an airlock BIO pair pumped to one end of the Duplex pair). node-forge speaks only TLS 1.0/1.1 with RSA
  * key exchange, so it meets node:tls (where the runtime still allows TLS 1.1) and itself, in a table of its
- * own. Before a cell is timed, its pairing must pass a check: a handshake, 40 kB each way compared byte for
- * byte, and the negotiated version, suite and group compared with the row's (a cell that fails shows "n/a"
- * and a footnote with the reason; a difference that does not break the data is a footnote on the figure).
+ * own. The pure-JS peers subtls and cadenas are clients with one configuration each, so the `peers` table
+ * pairs each with a node:tls server in its case (subtls: TLS 1.3 AES-128-GCM, P-256, ECDSA P-256; cadenas:
+ * TLS 1.2 ECDHE-RSA-AES256-GCM-SHA384, P-256, RSA 2048), beside airlock's client (on noble; on
+ * webCryptoProvider: native primitives, as both peers use; on nodeCryptoProvider) and node:tls's own, against
+ * the same server. The main tables have rows with airlock on each provider too.
+ * Before a cell is timed, its pairing must pass a check: a handshake, 40 kB each way compared byte for byte,
+ * and the negotiated version, suite and group compared with the row's (a cell that fails shows "n/a" and a
+ * footnote with the reason; a difference that does not break the data is a footnote on the figure).
  *
  * Figures are medians of rounds, and the rounds of a row's cells are interleaved, so that load from
  * elsewhere on the machine hits every cell alike: compare ratios within one run, not absolute numbers
  * across machines. Clients use `verifyPeer: () => true` / `rejectUnauthorized: false`: no certificate chain
- * is validated (only the handshake signature is checked), in every implementation.
+ * is validated (only the handshake signature is checked), in every implementation but subtls, which has no
+ * way to skip it: it is given a test root that issues the server's certificate, and checks one signature more
+ * per handshake (cadenas skips it with `authorized: true`).
  * @module
  */
 
@@ -31,7 +40,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { airlock, prepareAirlock } from "./_airlock.ts";
-import { type Case, caseLabel, interleaved, ratePerSecond, runtime } from "./_common.ts";
+import { cadenas, CADENAS_CASE } from "./_cadenas.ts";
+import { type Case, caseLabel, type Impl, interleaved, ratePerSecond, runtime } from "./_common.ts";
 import {
   handshakeRecipe,
   measurePrimitives,
@@ -51,6 +61,7 @@ import {
   type Pairing,
 } from "./_measure.ts";
 import { nodeTls, prepareNode } from "./_node.ts";
+import { prepareSubtls, subtls, SUBTLS_CASE } from "./_subtls.ts";
 import { type Cell, figure, Notes, printTable, ratio } from "./_table.ts";
 import type { TestKeyType } from "../tests/_pki.ts";
 
@@ -65,7 +76,7 @@ const option = (name: string) => {
 };
 const QUICK = flag("--quick");
 const SECTIONS = new Set(
-  (option("--only") ?? "floor,handshakes,bulk,latency,heap,forge").split(",").map((s) => s.trim()),
+  (option("--only") ?? "floor,handshakes,bulk,latency,heap,forge,peers").split(",").map((s) => s.trim()),
 );
 const S = QUICK
   ? {
@@ -100,6 +111,35 @@ const FORGE_PAIRINGS: Pairing[] = [
   { id: "forge-node", header: "forge→node", client: nodeForge, server: nodeTls },
   { id: "node-forge", header: "node→forge", client: nodeTls, server: nodeForge },
   { id: "node-node", header: "node:tls", client: nodeTls, server: nodeTls },
+];
+
+/** airlock's client on `provider` whatever the case says. */
+function airlockOn(provider: NonNullable<Case["provider"]>): Impl {
+  return {
+    ...airlock,
+    name: `airlock (${provider})`,
+    client: (c, end, session) => airlock.client({ ...c, provider }, end, session),
+  };
+}
+
+/**
+ * A pure-JS client against a node:tls server, beside airlock's client (noble; webCryptoProvider, native
+ * primitives as the peers use; nodeCryptoProvider) and node:tls's own against the same server.
+ */
+function peerPairings(peer: Impl): Pairing[] {
+  return [
+    { id: `${peer.name}-node`, header: `${peer.name}→node`, client: peer, server: nodeTls },
+    PAIRINGS[2]!,
+    { id: "airlockwebcrypto-node", header: "air(wc)→node", client: airlockOn("webcrypto"), server: nodeTls },
+    { id: "airlocknode-node", header: "air(nc)→node", client: airlockOn("node"), server: nodeTls },
+    PAIRINGS[1]!,
+  ];
+}
+
+/** The pure-JS clients, each in the one case it can negotiate. */
+const PEERS: { peer: Impl; c: Case; pairings: Pairing[] }[] = [
+  { peer: subtls, c: SUBTLS_CASE, pairings: peerPairings(subtls) },
+  { peer: cadenas, c: CADENAS_CASE, pairings: peerPairings(cadenas) },
 ];
 
 const BASE13: Case = {
@@ -158,9 +198,12 @@ function handshakeCases(): Case[] {
   for (const cert of CERTS) add({ ...BASE13, cert });
   for (const cert of CERTS) add({ ...BASE12, suite: suite12(cert, "AES_128_GCM_SHA256"), cert });
   add({ ...BASE12, group: "secp256r1" });
-  // airlock with webCryptoProvider: native key exchange, signatures and chain checks (the other columns repeat).
-  add({ ...BASE13, provider: "webcrypto" });
-  add({ ...BASE12, provider: "webcrypto" });
+  // airlock with webCryptoProvider (native key exchange, signatures and chain checks) and nodeCryptoProvider
+  // (node:crypto, synchronous); the other columns repeat.
+  for (const provider of ["webcrypto", "node"] as const) {
+    add({ ...BASE13, provider });
+    add({ ...BASE12, provider });
+  }
   return out;
 }
 
@@ -171,6 +214,9 @@ const BULK_CASES: Case[] = [
   // airlock with webCryptoProvider: AES-GCM records of 2 KiB and more sealed and opened natively, in flight.
   { ...BASE13, provider: "webcrypto" },
   { ...BASE12, provider: "webcrypto" },
+  // airlock with nodeCryptoProvider: every record sealed and opened by node:crypto, synchronously.
+  { ...BASE13, provider: "node" },
+  { ...BASE12, provider: "node" },
 ];
 
 // ---- results -------------------------------------------------------------------------------------
@@ -189,7 +235,8 @@ const report: Record<string, unknown> = {
   quick: QUICK,
   settings: S,
   pairings: Object.fromEntries(
-    [...PAIRINGS, ...FORGE_PAIRINGS].map((p) => [p.id, { client: p.client.name, server: p.server.name }]),
+    [...PAIRINGS, ...FORGE_PAIRINGS, ...PEERS.flatMap((p) => p.pairings)]
+      .map((p) => [p.id, { client: p.client.name, server: p.server.name }]),
   ),
 };
 
@@ -456,6 +503,66 @@ async function forgeSection(): Promise<void> {
   };
 }
 
+/**
+ * subtls and cadenas, clients only, each against node:tls in its one case: the peer's figures, airlock's
+ * client's (noble, WebCrypto) and node:tls's client's against the same server, and how many times better
+ * airlock's figure is than the peer's.
+ */
+async function peersSection(): Promise<void> {
+  const rows: Cell[][] = [];
+  const json: unknown[] = [];
+  /** How many times better `a` is than `b`: a / b for rates, b / a for times. */
+  const better = (a: number | undefined, b: number | undefined, lowerIsBetter: boolean) =>
+    lowerIsBetter ? ratio(b, a) : ratio(a, b);
+  for (const { peer, c, pairings } of PEERS) {
+    rows.push([`${peer.name} → node:tls, ${caseLabel(c)}`]);
+    const figures: {
+      label: string;
+      key: string;
+      lowerIsBetter?: boolean;
+      measure: (p: Pairing) => Promise<number>;
+    }[] = [
+      { label: "full handshakes/s", key: "handshakes", measure: (p) => handshakeRound(p, c, S.handshakeMs) },
+      ...[
+        { size: 16384, bothWays: false },
+        { size: 16384, bothWays: true },
+        { size: 1024, bothWays: false },
+      ].map(({ size, bothWays }) => ({
+        label: `bulk MB/s, ${size / 1024} KiB ${bothWays ? "both ways" : "one way"}`,
+        key: `bulk${size / 1024}KiB${bothWays ? "BothWays" : "OneWay"}`,
+        measure: (p: Pairing) => bulkRound(p, c, size, bothWays, S.bulkMs),
+      })),
+      {
+        label: "round trip of 100 bytes, µs",
+        key: "latencyMicros",
+        lowerIsBetter: true,
+        measure: (p) => latencyRound(p, c, S.roundTrips),
+      },
+    ];
+    const entry: Record<string, unknown> = { peer: peer.name, case: c, label: caseLabel(c) };
+    for (const f of figures) {
+      progress(`peers: ${peer.name}, ${f.label}`);
+      const { cells } = await row(pairings, c, f.measure);
+      const [theirs, ...airs] = cells.map(val);
+      rows.push([
+        `  ${f.label}`,
+        ...cells.map((r, i) => show(r, pairings[i]!)),
+        ...airs.slice(0, 3).map((air) => better(air, theirs, f.lowerIsBetter ?? false)),
+      ]);
+      entry[f.key] = cellsJson(pairings, cells);
+    }
+    json.push(entry);
+  }
+  printTable(
+    "Pure-JS TLS clients against a node:tls server, in memory: the peer's client, airlock's (noble; " +
+      "webCryptoProvider, native primitives as the peers use; nodeCryptoProvider), node:tls's. ×peer: how " +
+      "many times better airlock's figure is than the peer's (noble; WebCrypto; node:crypto)",
+    ["figure", "peer→node", "air→node", "air(wc)→node", "air(nc)→node", "node:tls", "×peer", "(wc)", "(nc)"],
+    rows,
+  );
+  report.peers = json;
+}
+
 function cellsJson(pairings: readonly Pairing[], cells: readonly CellResult[]): Record<string, CellResult> {
   return Object.fromEntries(pairings.map((p, i) => [p.id, cells[i]!]));
 }
@@ -471,6 +578,7 @@ const types = new Set<TestKeyType>([...CERTS]);
 await prepareAirlock(types);
 await prepareNode(types);
 await prepareForge();
+await prepareSubtls();
 
 const printHeap = SECTIONS.has("heap") ? await heapSection() : undefined;
 const prims = SECTIONS.has("floor") ? await floorSection() : undefined;
@@ -479,6 +587,7 @@ if (SECTIONS.has("bulk")) await bulkSection(prims);
 if (SECTIONS.has("latency")) await latencySection();
 printHeap?.();
 if (SECTIONS.has("forge")) await forgeSection();
+if (SECTIONS.has("peers")) await peersSection();
 
 if (notes.all.length > 0) console.log(`\n${notes.all.join("\n")}`);
 report.notes = notes.all;
