@@ -94,6 +94,7 @@ export class TlsEngine extends EventTarget {
   readonly #cx: Context;
   readonly #transcript = new Transcript();
   readonly #records = new RecordReader();
+  readonly #listened = new Set<string>();
   readonly #joiner: HandshakeJoiner;
   #start: ((cx: Context) => Step) | undefined;
   #state: State | undefined;
@@ -1058,8 +1059,25 @@ export class TlsEngine extends EventTarget {
     return this.#sealing.length === 0;
   }
 
+  /**
+   * Listen for an event (see `on()` for the typed way). The engine remembers which event types have ever had
+   * a listener: the others are not built at all (a key log line is two hex strings, every event an object).
+   */
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: AddEventListenerOptions | boolean,
+  ): void {
+    this.#listened.add(type);
+    super.addEventListener(type, listener, options);
+  }
+
+  #listening(name: keyof EngineEventMap): boolean {
+    return this.#listened.has(name);
+  }
+
   #emit<K extends keyof EngineEventMap>(name: K, detail: EngineEventMap[K]): void {
-    this.dispatchEvent(new CustomEvent(name, { detail }));
+    if (this.#listening(name)) this.dispatchEvent(new CustomEvent(name, { detail }));
   }
 
   /** TLS 1.3 protection for `secret`; at the application level the provider may hold the key natively too. */
@@ -1131,7 +1149,7 @@ export class TlsEngine extends EventTarget {
         self.#emit("secrets", { direction: "read", level, cipherSuite: suite.name, secret });
       },
       keyLog(label, secret) {
-        if (!self.#clientRandom) return;
+        if (!self.#clientRandom || !self.#listening("keylog")) return;
         self.#emit("keylog", `${label} ${toHex(self.#clientRandom)} ${toHex(secret)}`);
       },
       resetWriteProtection() {

@@ -185,6 +185,49 @@ Deno.test("key log lines follow the NSS format and match on both sides", async (
   for (const l of lines.client!) assert.match(l, /^[A-Z_0]+ [0-9a-f]{64} [0-9a-f]{64}$/);
 });
 
+Deno.test("a listener added mid-connection hears later events; events without listeners are not built", async () => {
+  const p = await makePair();
+  await handshake(p);
+  // Nobody listened for alerts during the handshake; a listener added now hears the close_notify.
+  const alerts: string[] = [];
+  const raw: Event[] = [];
+  p.server.addEventListener("alert", (e) => raw.push(e), { once: true });
+  const off = on(p.server, "alert", (a) => alerts.push(`${a.direction} ${a.name}`));
+  assert.equal(p.client.shutdown(), 0);
+  transfer(p);
+  assert.equal(p.server.read(new Uint8Array(10)), 0);
+  assert.deepEqual(alerts, ["received close_notify"]);
+  assert.equal(raw.length, 1);
+  assert.equal(p.server.shutdown(), 1);
+  assert.deepEqual(alerts, ["received close_notify", "sent close_notify"]);
+  assert.equal(raw.length, 1, "a once listener hears one event");
+  off();
+  // Without listeners, no event object is made at all; with a key log listener, only its lines are.
+  const Original = globalThis.CustomEvent;
+  let built = 0;
+  globalThis.CustomEvent = class extends Original<unknown> {
+    constructor(type: string, init?: CustomEventInit<unknown>) {
+      super(type, init);
+      built++;
+    }
+  } as typeof CustomEvent;
+  try {
+    await handshake(await makePair());
+    assert.equal(built, 0);
+    const q = await makePair();
+    on(q.client, "keylog", () => {});
+    await handshake(q);
+    assert.equal(built, 5);
+  } finally {
+    globalThis.CustomEvent = Original;
+  }
+  // A dispatch of our own still reaches a listener (the engine is an ordinary EventTarget).
+  let heard = 0;
+  p.client.addEventListener("custom", () => heard++);
+  p.client.dispatchEvent(new Event("custom"));
+  assert.equal(heard, 1);
+});
+
 Deno.test("seeded randomness and clock make a whole connection reproducible byte for byte", async () => {
   const run = async () => {
     const p = await makePair({
