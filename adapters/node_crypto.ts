@@ -82,17 +82,18 @@ function plain(b: Buffer): Uint8Array {
 
 function nodeAeadKey(cipher: (typeof CIPHERS)[Aead["name"]], key: Uint8Array): AeadKey {
   return {
-    seal(nonce, aad, plaintext, headroom = 0) {
+    seal(nonce, aad, plaintext, headroom = 0, suffix) {
       // One call per overload (node's typings take the GCM and ChaCha20-Poly1305 names apart).
       const c = cipher === "chacha20-poly1305"
         ? createCipheriv(cipher, key, nonce, { authTagLength: 16 })
         : createCipheriv(cipher, key, nonce, { authTagLength: 16 });
-      c.setAAD(aad, { plaintextLength: plaintext.length });
-      const body = c.update(plaintext);
+      const length = plaintext.length + (suffix?.length ?? 0);
+      c.setAAD(aad, { plaintextLength: length });
+      const out = new Uint8Array(headroom + length + 16);
+      out.set(c.update(plaintext), headroom);
+      if (suffix) out.set(c.update(suffix), headroom + plaintext.length); // a stream cipher: no block left over
       c.final();
-      const out = new Uint8Array(headroom + body.length + 16);
-      out.set(body, headroom);
-      out.set(c.getAuthTag(), headroom + body.length);
+      out.set(c.getAuthTag(), headroom + length);
       return out;
     },
     open(nonce, aad, ciphertextAndTag) {

@@ -20,10 +20,18 @@ export interface AeadKey {
    * @param plaintext The data to encrypt.
    * @param headroom Bytes to leave free before the ciphertext, for the caller to fill (a record's header), so
    *   that the record is one array without a copy (default 0).
+   * @param suffix Bytes sealed after `plaintext`, as if joined to it (TLS 1.3's content type and padding), so
+   *   that the caller need not copy the plaintext to append them.
    * @returns `headroom` bytes, then `ciphertext || tag`.
    * @throws {RangeError} If `nonce` is not 12 bytes.
    */
-  seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, headroom?: number): Uint8Array;
+  seal(
+    nonce: Uint8Array,
+    aad: Uint8Array,
+    plaintext: Uint8Array,
+    headroom?: number,
+    suffix?: Uint8Array,
+  ): Uint8Array;
   /**
    * Authenticate and decrypt.
    *
@@ -105,12 +113,18 @@ function makeAead(name: Aead["name"], keyLen: number, prepare: (key: Uint8Array)
       }
       const k = prepare(new Uint8Array(key)); // a copy, even of a Node Buffer (whose slice() is a view)
       return Object.freeze({
-        seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, headroom = 0): Uint8Array {
+        seal(
+          nonce: Uint8Array,
+          aad: Uint8Array,
+          plaintext: Uint8Array,
+          headroom = 0,
+          suffix?: Uint8Array,
+        ): Uint8Array {
           checkNonce(nonce);
           if (!Number.isSafeInteger(headroom) || headroom < 0) {
             throw new RangeError(`Cannot seal with ${name}: headroom ${headroom} is not a byte count`);
           }
-          return k.seal(nonce, aad, plaintext, headroom);
+          return k.seal(nonce, aad, plaintext, headroom, suffix?.length ? suffix : undefined);
         },
         open(nonce: Uint8Array, aad: Uint8Array, ciphertextAndTag: Uint8Array): Uint8Array | null {
           checkNonce(nonce);
@@ -124,9 +138,10 @@ function makeAead(name: Aead["name"], keyLen: number, prepare: (key: Uint8Array)
 
 function chachaKey(key: Uint8Array): AeadKey {
   return {
-    seal(nonce, aad, plaintext, headroom = 0) {
-      const out = new Uint8Array(headroom + plaintext.length + 16);
-      chacha20poly1305(key, nonce, aad).encrypt(plaintext, out.subarray(headroom));
+    seal(nonce, aad, plaintext, headroom = 0, suffix) {
+      const text = joined(plaintext, suffix);
+      const out = new Uint8Array(headroom + text.length + 16);
+      chacha20poly1305(key, nonce, aad).encrypt(text, out.subarray(headroom));
       return out;
     },
     open(nonce, aad, ciphertextAndTag) {
@@ -137,6 +152,15 @@ function chachaKey(key: Uint8Array): AeadKey {
       }
     },
   };
+}
+
+/** `plaintext ‖ suffix`, for implementations that need the whole message in one array. */
+function joined(plaintext: Uint8Array, suffix: Uint8Array | undefined): Uint8Array {
+  if (!suffix) return plaintext;
+  const out = new Uint8Array(plaintext.length + suffix.length);
+  out.set(plaintext);
+  out.set(suffix, plaintext.length);
+  return out;
 }
 
 const ZERO_BLOCK = new Uint8Array(16);
@@ -260,7 +284,14 @@ function aesGcmKey(key: Uint8Array): AeadKey {
     return out;
   }
   return {
-    seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, headroom = 0): Uint8Array {
+    seal(
+      nonce: Uint8Array,
+      aad: Uint8Array,
+      whole: Uint8Array,
+      headroom = 0,
+      suffix?: Uint8Array,
+    ): Uint8Array {
+      const plaintext = joined(whole, suffix);
       const { counter, mask } = start(nonce);
       // noble's CTR writes 32-bit words: the body starts at a multiple of 4 in its own buffer.
       const at = (headroom + 3) & ~3;

@@ -206,6 +206,11 @@ for (const name of AEAD_NAMES) {
           assert.equal(record.length, headroom + sealed.length);
           assert.deepEqual(record.subarray(headroom), sealed, `${p.name}: ${headroom} bytes of headroom`);
         }
+        // A suffix is sealed as if joined to the plaintext (TLS 1.3's content type and padding).
+        for (const cut of [0, size >> 1, size]) {
+          const split = k.seal(nonce, aad, text.subarray(0, cut), 5, text.subarray(cut));
+          assert.deepEqual(split.subarray(5), sealed, `${p.name}: ${size} bytes as ${cut} + a suffix`);
+        }
         const forged = sealed.slice();
         forged[forged.length - 1 - (size % 17)]! ^= 0x80;
         assert.equal(k.open(nonce, aad, forged), null, `${p.name}: a flipped bit`);

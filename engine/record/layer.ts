@@ -229,28 +229,33 @@ export class Protection implements RecordProtection {
     return xorSequence(this.#iv, this.seq);
   }
 
-  /** TLSInnerPlaintext = content || type || zeros(padding) (RFC 8446 §5.2), its header, and the nonce. */
+  /**
+   * TLSInnerPlaintext = content || type || zeros(padding) (RFC 8446 §5.2): what follows the content (the
+   * `trailer`), the header, and the nonce.
+   */
   #prepare(type: number, content: Uint8Array, padding: number) {
-    const inner = new Uint8Array(content.length + 1 + padding);
-    inner.set(content);
-    inner[content.length] = type;
-    const len = inner.length + 16;
+    const trailer = new Uint8Array(1 + padding);
+    trailer[0] = type;
+    const len = content.length + trailer.length + 16;
     const header = Uint8Array.of(ContentType.applicationData, 3, 3, len >>> 8, len & 0xff);
     const nonce = this.#nonce();
     this.seq++;
-    return { inner, header, nonce };
+    return { trailer, header, nonce };
   }
 
   /** Protect one record. */
   seal(type: number, content: Uint8Array, padding = 0): Uint8Array {
-    const { inner, header, nonce } = this.#prepare(type, content, padding);
-    const record = this.#key.seal(nonce, header, inner, HEADER_LEN);
+    const { trailer, header, nonce } = this.#prepare(type, content, padding);
+    const record = this.#key.seal(nonce, header, content, HEADER_LEN, trailer);
     record.set(header);
     return record;
   }
 
   async sealAsync(type: number, content: Uint8Array): Promise<Uint8Array> {
-    const { inner, header, nonce } = this.#prepare(type, content, 0);
+    const { trailer, header, nonce } = this.#prepare(type, content, 0);
+    const inner = new Uint8Array(content.length + trailer.length);
+    inner.set(content);
+    inner.set(trailer, content.length);
     return withHeader(header, await this.#native!.seal(nonce, header, inner));
   }
 
