@@ -5,14 +5,17 @@
  * signatures are verified (CertificateVerify, ServerKeyExchange), how private keys sign
  * (`provider.loadPrivateKey`), how records are sealed and opened, and which hash (with its HMAC and HKDF) the
  * transcript, key schedule and PRF use. The asymmetric operations are most of a handshake's time, and
- * WebCrypto's are several times faster than noble's on every runtime measured. Hashes stay synchronous and on
- * noble in both providers: one awaited WebCrypto HMAC costs ten times noble's. A provider of your own (a spread
- * of one of these with some methods replaced) can bring e.g. a runtime's synchronous native hashes.
+ * WebCrypto's are several times faster than noble's on every runtime measured. Hashes stay synchronous: on
+ * noble in these two providers, since one awaited WebCrypto HMAC costs ten times noble's. A provider of your
+ * own (a spread of one of these with some methods replaced; `customAead` and `customHash` build the
+ * synchronous parts) can bring a runtime's native primitives.
  *
  * - {@link nobleProvider} (the default): synchronous, the same on every runtime, what fuzzing uses.
  * - {@link webCryptoProvider}: the runtime's native WebCrypto where it has the primitive (X25519, ECDH and
  *   ECDSA on P-256/P-384, Ed25519, RSA), noble where it does not; results arrive through WANT_ASYNC. Its key
  *   shares and ECDSA nonces come from the runtime, so its handshakes are not reproducible byte for byte.
+ * - `nodeCryptoProvider`, in `@airlock/tls/adapters/node` (it needs `node:crypto`): the same work, and the
+ *   records and hashes too, on Node's and Bun's native crypto, synchronously.
  *
  * @module
  */
