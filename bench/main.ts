@@ -7,7 +7,7 @@
  *   node --expose-gc --import tsx bench/main.ts       (or: npm run bench)
  *   npx bun bench/main.ts                             (Bun.gc is always there)
  *
- * A run takes 2–3 minutes. Flags: `--quick` (shorter rounds, 200 idle connections: about half that),
+ * A run takes about 4 minutes. Flags: `--quick` (shorter rounds, 200 idle connections: about half that),
  * `--matrix` (every TLS 1.3 suite × group × certificate type, and every TLS 1.2 combination of them, instead
  * of varying one at a time from the baseline: several times longer), `--json PATH` (default
  * bench/results/latest-<runtime>.json), `--only floor,handshakes,bulk,latency,heap,forge,peers` (some
