@@ -8,7 +8,7 @@
 
 import { unsafe } from "@noble/ciphers/aes.js";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { ctEqual } from "./bytes.ts";
+import { concat, ctEqual } from "./bytes.ts";
 
 /** A key ready to protect records. */
 export interface AeadKey {
@@ -65,6 +65,12 @@ export interface Aead {
   importKey(key: Uint8Array): AeadKey;
 }
 
+const KEY_LENGTHS: Readonly<Record<Aead["name"], number>> = Object.freeze({
+  "AES-128-GCM": 16,
+  "AES-256-GCM": 32,
+  "CHACHA20-POLY1305": 32,
+});
+
 /**
  * An {@linkcode Aead} from a key preparer, for a provider's own implementation (see
  * `CryptoProvider.aead`): `importKey` checks the key's length and hands `prepare` a copy of it; every call
@@ -87,16 +93,7 @@ export interface Aead {
  * ```
  */
 export function customAead(name: Aead["name"], prepare: (key: Uint8Array) => AeadKey): Aead {
-  return makeAead(name, KEY_LENGTHS[name], prepare);
-}
-
-const KEY_LENGTHS: Readonly<Record<Aead["name"], number>> = Object.freeze({
-  "AES-128-GCM": 16,
-  "AES-256-GCM": 32,
-  "CHACHA20-POLY1305": 32,
-});
-
-function makeAead(name: Aead["name"], keyLen: number, prepare: (key: Uint8Array) => AeadKey): Aead {
+  const keyLen = KEY_LENGTHS[name];
   function checkNonce(nonce: Uint8Array): void {
     if (nonce.length !== 12) {
       throw new RangeError(`Cannot use ${name} nonce: expected 12 bytes, got ${nonce.length}`);
@@ -148,7 +145,7 @@ function chachaKey(key: Uint8Array): AeadKey {
       try {
         return chacha20poly1305(key, nonce, aad).decrypt(ciphertextAndTag);
       } catch {
-        return null; // inputs are validated by makeAead, so only a bad tag remains
+        return null; // inputs are validated by customAead, so only a bad tag remains
       }
     },
   };
@@ -156,11 +153,7 @@ function chachaKey(key: Uint8Array): AeadKey {
 
 /** `plaintext ‖ suffix`, for implementations that need the whole message in one array. */
 function joined(plaintext: Uint8Array, suffix: Uint8Array | undefined): Uint8Array {
-  if (!suffix) return plaintext;
-  const out = new Uint8Array(plaintext.length + suffix.length);
-  out.set(plaintext);
-  out.set(suffix, plaintext.length);
-  return out;
+  return suffix ? concat(plaintext, suffix) : plaintext;
 }
 
 const ZERO_BLOCK = new Uint8Array(16);
@@ -326,13 +319,13 @@ function aesGcmKey(key: Uint8Array): AeadKey {
  * assert.deepEqual(key.open(nonce, new Uint8Array(0), sealed), new Uint8Array([1, 2, 3]));
  * ```
  */
-export const AES_128_GCM: Aead = makeAead("AES-128-GCM", 16, aesGcmKey);
+export const AES_128_GCM: Aead = customAead("AES-128-GCM", aesGcmKey);
 
 /** AES-256-GCM (32-byte key), for TLS_AES_256_GCM_SHA384. */
-export const AES_256_GCM: Aead = makeAead("AES-256-GCM", 32, aesGcmKey);
+export const AES_256_GCM: Aead = customAead("AES-256-GCM", aesGcmKey);
 
 /** ChaCha20-Poly1305 (RFC 8439, 32-byte key), for TLS_CHACHA20_POLY1305_SHA256. */
-export const CHACHA20_POLY1305: Aead = makeAead("CHACHA20-POLY1305", 32, chachaKey);
+export const CHACHA20_POLY1305: Aead = customAead("CHACHA20-POLY1305", chachaKey);
 
 /** WebCrypto copies its input itself; our arrays are never over a SharedArrayBuffer, so no copy here. */
 function bytes(view: Uint8Array): Uint8Array<ArrayBuffer> {

@@ -10,6 +10,7 @@
  */
 
 import type { AeadKey, NativeAeadKey } from "../../suites/aead.ts";
+import { concat } from "../../suites/bytes.ts";
 import { invalidMessage, peerMisbehaved, TlsError } from "../errors.ts";
 import { ContentType, contentTypeName, handshakeName } from "../msgs/enums.ts";
 import type { HandshakeMessage } from "../msgs/handshake.ts";
@@ -253,10 +254,7 @@ export class Protection implements RecordProtection {
 
   async sealAsync(type: number, content: Uint8Array): Promise<Uint8Array> {
     const { trailer, header, nonce } = this.#prepare(type, content, 0);
-    const inner = new Uint8Array(content.length + trailer.length);
-    inner.set(content);
-    inner.set(trailer, content.length);
-    return withHeader(header, await this.#native!.seal(nonce, header, inner));
+    return withHeader(header, await this.#native!.seal(nonce, header, concat(content, trailer)));
   }
 
   /** Like `open`, but undefined (and the sequence number unchanged) when authentication fails. */
