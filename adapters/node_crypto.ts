@@ -54,6 +54,7 @@ import {
   nativeKeyOf,
   nativeKeyShare,
 } from "../suites/kx.ts";
+import { ctEqual, toBase64Url } from "../suites/bytes.ts";
 import { customHash, type Hash, type HashName, type HashState } from "../suites/hash.ts";
 import { pemDecode } from "../suites/pem.ts";
 import type { CryptoProvider } from "../suites/provider.ts";
@@ -66,6 +67,16 @@ import {
   type SigningKey,
   verifySignature,
 } from "../suites/sign.ts";
+
+/** `make` called once per name (each checks a known answer first), as a provider must return the same object. */
+function once<K, V>(make: (name: K) => V): (name: K) => V {
+  const made = new Map<K, V>();
+  return (name) => {
+    let value = made.get(name);
+    if (value === undefined) made.set(name, value = make(name));
+    return value;
+  };
+}
 
 // ---- records ---------------------------------------------------------------------------------------------
 
@@ -128,18 +139,12 @@ function nodeAead(name: Aead["name"]): Aead {
     const sealed = native.importKey(key).seal(nonce, aad, text);
     const expected = noble.importKey(key).seal(nonce, aad, text);
     const opened = native.importKey(key).open(nonce, aad, expected);
-    if (!bytesEqual(sealed, expected) || !opened || !bytesEqual(opened, text)) return noble;
+    if (!ctEqual(sealed, expected) || !opened || !ctEqual(opened, text)) return noble;
   } catch {
     return noble;
   }
   return native;
 }
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-const aeads = new Map<Aead["name"], Aead>();
 
 // ---- hashes ----------------------------------------------------------------------------------------------
 
@@ -177,9 +182,9 @@ function nodeHash(name: HashName): Hash {
     const state = native.create();
     state.update(data);
     if (
-      !bytesEqual(native.digest(data), noble.digest(data)) ||
-      !bytesEqual(state.digest(), noble.digest(data)) ||
-      !bytesEqual(native.hmac(key, data), noble.hmac(key, data))
+      !ctEqual(native.digest(data), noble.digest(data)) ||
+      !ctEqual(state.digest(), noble.digest(data)) ||
+      !ctEqual(native.hmac(key, data), noble.hmac(key, data))
     ) return noble;
   } catch {
     return noble;
@@ -187,12 +192,7 @@ function nodeHash(name: HashName): Hash {
   return native;
 }
 
-const hashes = new Map<HashName, Hash>();
-
 // ---- key exchange ----------------------------------------------------------------------------------------
-
-const b64url = (bytes: Uint8Array) =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("base64url");
 
 /**
  * Public keys go in and out of node:crypto as JWKs: Node 20's OpenSSL 3 takes 150–250 µs to decode or encode a
@@ -201,15 +201,15 @@ const b64url = (bytes: Uint8Array) =>
 function publicKeyObject(key: { type: PublicKey["type"] | "x25519"; raw: Uint8Array }): KeyObject {
   if (key.type === "ed25519" || key.type === "x25519") {
     const crv = key.type === "ed25519" ? "Ed25519" : "X25519";
-    return createPublicKey({ key: { kty: "OKP", crv, x: b64url(key.raw) }, format: "jwk" });
+    return createPublicKey({ key: { kty: "OKP", crv, x: toBase64Url(key.raw) }, format: "jwk" });
   }
   const n = (key.raw.length - 1) / 2; // an uncompressed point: 0x04 ‖ x ‖ y
   return createPublicKey({
     key: {
       kty: "EC",
       crv: key.type === "ec-p256" ? "P-256" : "P-384",
-      x: b64url(key.raw.subarray(1, 1 + n)),
-      y: b64url(key.raw.subarray(1 + n)),
+      x: toBase64Url(key.raw.subarray(1, 1 + n)),
+      y: toBase64Url(key.raw.subarray(1 + n)),
     },
     format: "jwk",
   });
@@ -362,14 +362,6 @@ export const nodeCryptoProvider: CryptoProvider = Object.freeze({
     return pair ? derive(group, pair, peerPublic) : group.sharedSecret(mine.privateKey, peerPublic);
   },
   aeadKey: () => undefined,
-  aead(name: Aead["name"]): Aead {
-    let aead = aeads.get(name);
-    if (!aead) aeads.set(name, aead = nodeAead(name));
-    return aead;
-  },
-  hash(name: HashName): Hash {
-    let hash = hashes.get(name);
-    if (!hash) hashes.set(name, hash = nodeHash(name));
-    return hash;
-  },
+  aead: once(nodeAead),
+  hash: once(nodeHash),
 });

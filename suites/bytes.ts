@@ -107,6 +107,25 @@ export function fromHex(hex: string): Uint8Array {
 }
 
 /**
+ * Encode bytes as unpadded base64url (RFC 4648 §5), as JSON Web Keys carry them.
+ *
+ * @param bytes The bytes to encode.
+ * @returns The base64url text, without `=` padding.
+ *
+ * @example Encode three bytes
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toBase64Url } from "./bytes.ts";
+ * assert.equal(toBase64Url(new Uint8Array([0xfb, 0xff, 0x01])), "-_8B");
+ * ```
+ */
+export function toBase64Url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/**
  * Encode a string as UTF-8.
  *
  * @param text The string to encode.

@@ -29,6 +29,7 @@ import {
   RSAPublicKey,
   RsaSaPssParams,
 } from "@peculiar/asn1-rsa";
+import { toBase64Url } from "./bytes.ts";
 import { pemDecode } from "./pem.ts";
 
 /** Names of the signature schemes airlock knows (RFC 8446 §4.2.3). */
@@ -515,9 +516,9 @@ function ecKey(type: EcType, scalar: Uint8Array): SigningKey {
   JWKS.set(key, () => ({
     kty: "EC",
     crv: type === "ec-p256" ? "P-256" : "P-384",
-    d: b64url(secret),
-    x: b64url(raw.subarray(1, 1 + fieldLen)),
-    y: b64url(raw.subarray(1 + fieldLen)),
+    d: toBase64Url(secret),
+    x: toBase64Url(raw.subarray(1, 1 + fieldLen)),
+    y: toBase64Url(raw.subarray(1 + fieldLen)),
   }));
   return key;
 }
@@ -527,12 +528,6 @@ function ecKey(type: EcType, scalar: Uint8Array): SigningKey {
  * asked, so a key that stays on noble never has its secret copied into base64 strings.
  */
 const JWKS = new WeakMap<SigningKey, () => JsonWebKey>();
-
-function b64url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 /**
  * The same key signing on the runtime's WebCrypto (ECDSA P-256/P-384, Ed25519), or `key` itself where the
@@ -572,7 +567,7 @@ function ed25519Key(seed: Uint8Array): SigningKey {
     [0x0807],
     (_, m) => ed25519.sign(m, secret),
   );
-  JWKS.set(key, () => ({ kty: "OKP", crv: "Ed25519", d: b64url(secret), x: b64url(raw) }));
+  JWKS.set(key, () => ({ kty: "OKP", crv: "Ed25519", d: toBase64Url(secret), x: toBase64Url(raw) }));
   return key;
 }
 
