@@ -23,8 +23,8 @@ import { defaultRoots, findTestFiles, ROOT } from "./run.mjs";
 
 /**
  * Test files no crypto provider reaches (codecs, BIOs, path validation with its explicit checks, primitives,
- * the CLI's own processes, the runner): the second provider's pass leaves them out. `suites/provider_test.ts`
- * and `verify/mod_test.ts` compare both providers explicitly, in the first pass.
+ * the CLI's own processes, the runner): the passes after the first leave them out. `suites/provider_test.ts`
+ * and `verify/mod_test.ts` compare the providers explicitly, in the first pass.
  */
 const PROVIDER_FREE = [
   "bio/",
