@@ -190,12 +190,25 @@ export interface ServerConfig extends CommonConfig {
    * sealed under a rotating key) or a {@link SessionCache} (server-side, single use), or your own
    * {@link TicketStore}. By default each configuration object gets its own TicketKeys, so reuse one config
    * for all connections. `false` turns tickets and resumption off.
+   *
+   * A session's authentication lasts `authenticationLifetime` seconds (default and most 604800, 7 days)
+   * from the full handshake that made it: tickets issued on resumption keep that time and are cut to what
+   * is left, and to the client certificate's notAfter. Tickets resume only under the same client
+   * authentication settings and `sessionContext` (see docs/security.md).
    */
   readonly tickets?: false | {
     readonly count?: number;
     readonly lifetime?: number;
     readonly store?: TicketStore;
+    readonly authenticationLifetime?: number;
   };
+  /**
+   * What this server's sessions are bound to beyond its client authentication settings (OpenSSL's
+   * `SSL_CTX_set_session_id_context`): tickets and session ids issued under another value are declined
+   * with a full handshake. Set it when servers share a ticket store but must not share sessions, or when
+   * `clientAuth.verifyPeer` changes what it accepts (a function cannot be compared).
+   */
+  readonly sessionContext?: string | Uint8Array;
   /**
    * Accept 0-RTT early data (RFC 8446 §2.3) on resumed connections, up to `maxSize` bytes each: tickets
    * then advertise it, and `readEarlyData()` returns it, apart from 1-RTT data. Early data can be replayed

@@ -11,6 +11,7 @@ import { HandshakeType as H } from "./msgs/enums.ts";
 import { checkAllowed, decodeU32, findExtension } from "./msgs/extensions.ts";
 import { ExtensionType as E } from "./msgs/enums.ts";
 import { ticketPsk, TlsSession } from "./session.ts";
+import type { ClientBinding } from "./binding.ts";
 import {
   decodeKeyUpdate,
   decodeNewSessionTicket,
@@ -43,6 +44,7 @@ export class Connected implements State {
       readonly serverName: string | undefined;
       readonly alpn: string | undefined;
       readonly peerCertificates: readonly Uint8Array[];
+      readonly binding: ClientBinding;
     },
   ) {
     this.name = `${role}.Connected`;
@@ -98,6 +100,8 @@ export class Connected implements State {
             sessionId: new Uint8Array(0),
             extendedMasterSecret: true,
             serverName: this.origin.serverName,
+            peerName: this.origin.binding.peerName,
+            verifyContext: this.origin.binding.verifyContext,
             cipherSuite: this.s.suite.id,
             alpn: this.origin.alpn,
             ticket: t.ticket.slice(),

@@ -39,6 +39,7 @@ import { startClient } from "./client/tls13.ts";
 import { ExpectClientHello, type ServerSetup } from "./server/tls13.ts";
 import { subjectName, type VerifyPolicy } from "./peer_verify.ts";
 import { SessionCache, StrikeRegister, TicketKeys } from "./session.ts";
+import { DEFAULT_AUTHENTICATION_LIFETIME, serverSessionContext } from "./binding.ts";
 import { toHex } from "../suites/bytes.ts";
 import type { Tls13Suite } from "../suites/tls13.ts";
 
@@ -1224,6 +1225,13 @@ export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
         "verifyPeer or retryVerify to decide yourself, or set dangerouslyDisableCertificateVerification: true (tests only)",
     );
   }
+  if (insecure && config.verifyPeer) {
+    // verifyPeer would never run: the caller believes a check happens that does not.
+    throw new TypeError(
+      "Cannot create client: dangerouslyDisableCertificateVerification skips every check, so verifyPeer " +
+        "would never run; drop one of them (verifyPeer alone runs your check without trust anchors)",
+    );
+  }
   if (config.trustAnchors && !config.serverName && !insecure) {
     throw new TypeError(
       "Cannot create client: trustAnchors needs serverName, the name the certificate must match",
@@ -1256,16 +1264,29 @@ function checkTransport(cfg: Normalized, bio: Bio | undefined, role: string): vo
 /** One default ticket store per server configuration object: reuse the config, and tickets resume. */
 const defaultStores = new WeakMap<ServerConfig, TicketKeys>();
 
-function ticketSetup(config: ServerConfig): ServerSetup["tickets"] {
+/** Each server configuration object's session context digest, computed once. */
+const contexts = new WeakMap<ServerConfig, Uint8Array>();
+
+function ticketSetup(config: ServerConfig, clientAuth: ServerSetup["clientAuth"]): ServerSetup["tickets"] {
   const t = config.tickets;
   if (t === false) return undefined;
   const count = t?.count ?? 2;
   const lifetime = t?.lifetime ?? 7200;
+  const authenticationLifetime = t?.authenticationLifetime ?? DEFAULT_AUTHENTICATION_LIFETIME;
   if (!Number.isInteger(count) || count < 0 || count > 16) {
     throw new RangeError(`Cannot configure tickets.count: ${count} is outside 0..16`);
   }
   if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 604800) {
     throw new RangeError(`Cannot configure tickets.lifetime: ${lifetime} is outside 1..604800 seconds`);
+  }
+  const maxAuth = DEFAULT_AUTHENTICATION_LIFETIME;
+  if (
+    !Number.isInteger(authenticationLifetime) || authenticationLifetime < 1 ||
+    authenticationLifetime > maxAuth
+  ) {
+    throw new RangeError(
+      `Cannot configure tickets.authenticationLifetime: ${authenticationLifetime} is outside 1..${maxAuth} seconds`,
+    );
   }
   let store = t?.store;
   if (!store) {
@@ -1273,7 +1294,22 @@ function ticketSetup(config: ServerConfig): ServerSetup["tickets"] {
     // Keys from the configured random source, so that injected randomness stays reproducible.
     if (!store) defaultStores.set(config, store = new TicketKeys(config.random));
   }
-  return { store, count, lifetime };
+  let context = contexts.get(config);
+  if (!context) {
+    const sc = config.sessionContext;
+    const policy = clientAuth?.policy;
+    context = serverSessionContext({
+      clientAuth: clientAuth && policy && {
+        required: clientAuth.required,
+        trustAnchors: policy.trustAnchors,
+        verifyPeer: policy.verifyPeer !== undefined,
+        retryVerify: policy.retryVerify,
+      },
+      sessionContext: typeof sc === "string" ? new TextEncoder().encode(sc) : sc ?? new Uint8Array(0),
+    });
+    contexts.set(config, context);
+  }
+  return { store, count, lifetime, authenticationLifetime, context };
 }
 
 const defaultSessionIds = new WeakMap<ServerConfig, SessionCache>();
@@ -1348,7 +1384,7 @@ export function createServer(config: ServerConfig, bio?: Bio): TlsEngine {
     "server",
     cfg,
     () => {
-      const tickets = ticketSetup(config);
+      const tickets = ticketSetup(config, clientAuth);
       return new ExpectClientHello({
         config,
         certs,

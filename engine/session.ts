@@ -22,13 +22,21 @@ export function ticketPsk(hash: Hash, resumptionSecret: Uint8Array, nonce: Uint8
   return hkdfExpandLabel(hash, resumptionSecret, "resumption", nonce, hash.outputLen);
 }
 
-const SESSION_MAGIC = 0x414c5332; // "ALS2": airlock session, format 2 (format 1 has no version fields)
-const SESSION_MAGIC_1 = 0x414c5331;
+// "ALS3": airlock session, format 3. Formats 1 and 2 were not bound to the verified identity, so they
+// are refused rather than offered to a server they were never verified for.
+const SESSION_MAGIC = 0x414c5333;
 
 /** What a client keeps from a NewSessionTicket to resume later. */
 export interface SessionData {
-  /** The server name the session was made with (resumption is refused for another name, §4.6.1). */
+  /** The SNI the session was made with (none for an IP address). */
   readonly serverName: string | undefined;
+  /**
+   * The identity the server's certificate was verified for (the client's `serverName`: a host name in
+   * its A-label form, or an IP address). A session is offered only to the same identity (RFC 8446 §4.6.1).
+   */
+  readonly peerName: string | undefined;
+  /** Digest of how the server was verified (trust anchors, callbacks, or none): see `binding.ts`. */
+  readonly verifyContext: Uint8Array;
   /** The cipher suite id; a resumption must use a suite with the same hash. */
   readonly cipherSuite: number;
   /** The ALPN protocol negotiated when the ticket was issued. */
@@ -79,9 +87,14 @@ export class TlsSession {
     return this.#d;
   }
 
-  /** The server name it is bound to. */
+  /** The server name (SNI) it was made with. */
   get serverName(): string | undefined {
     return this.#d.serverName;
+  }
+
+  /** The identity (host name or IP address) the server was verified for: the session resumes only there. */
+  get peerName(): string | undefined {
+    return this.#d.peerName;
   }
 
   /** When the ticket stops being valid (milliseconds since the epoch). */
@@ -105,7 +118,7 @@ export class TlsSession {
   }
 
   /**
-   * Encode the session (format: "ALS2", then the fields, length-prefixed). The bytes contain the
+   * Encode the session (format: "ALS3", then the fields, length-prefixed). The bytes contain the
    * resumption secret.
    */
   toBytes(): Uint8Array {
@@ -114,11 +127,12 @@ export class TlsSession {
     const w = new Writer(512).u32(SESSION_MAGIC);
     w.vec(1, enc.encode(d.serverName ?? "")).u16(d.cipherSuite).vec(1, enc.encode(d.alpn ?? ""));
     w.vec(2, d.ticket).vec(1, d.psk).u32(d.ticketAgeAdd).u32(d.lifetime);
-    w.u32(Math.floor(d.receivedAt / 2 ** 32)).u32(d.receivedAt % 2 ** 32).u32(d.maxEarlyData);
+    w.u64(d.receivedAt).u32(d.maxEarlyData);
     w.prefixed(3, (w) => {
       for (const c of d.peerCertificates) w.vec(3, c);
     });
     w.u16(d.version).vec(1, d.sessionId).u8(d.extendedMasterSecret ? 1 : 0);
+    w.vec(1, enc.encode(d.peerName ?? "")).vec(1, d.verifyContext);
     return w.finish();
   }
 
@@ -127,7 +141,7 @@ export class TlsSession {
     try {
       const r = new Reader(bytes, "TlsSession");
       const magic = r.u32();
-      if (magic !== SESSION_MAGIC && magic !== SESSION_MAGIC_1) throw new Error("magic");
+      if (magic !== SESSION_MAGIC) throw new Error("magic");
       const dec = new TextDecoder();
       const serverName = dec.decode(r.vec8()) || undefined;
       const cipherSuite = r.u16();
@@ -136,14 +150,16 @@ export class TlsSession {
       const psk = r.vec8(32, 48).slice();
       const ticketAgeAdd = r.u32();
       const lifetime = r.u32();
-      const receivedAt = r.u32() * 2 ** 32 + r.u32();
+      const receivedAt = r.u64();
       const maxEarlyData = r.u32();
       const certs = r.sub(3);
       const peerCertificates: Uint8Array[] = [];
       while (certs.left > 0) peerCertificates.push(certs.vec24(1).slice());
-      const version = magic === SESSION_MAGIC_1 ? 0x0304 : r.u16();
-      const sessionId = magic === SESSION_MAGIC_1 ? new Uint8Array(0) : r.vec8(0, 32).slice();
-      const extendedMasterSecret = magic === SESSION_MAGIC_1 ? true : r.u8() === 1;
+      const version = r.u16();
+      const sessionId = r.vec8(0, 32).slice();
+      const extendedMasterSecret = r.u8() === 1;
+      const peerName = dec.decode(r.vec8()) || undefined;
+      const verifyContext = r.vec8(32, 32).slice();
       r.end();
       if (version !== 0x0304 && version !== 0x0303) throw new Error("version");
       if (version === 0x0304 ? ticket.length === 0 : ticket.length === 0 && sessionId.length === 0) {
@@ -154,6 +170,8 @@ export class TlsSession {
         sessionId,
         extendedMasterSecret,
         serverName,
+        peerName,
+        verifyContext,
         cipherSuite,
         alpn,
         ticket,
@@ -165,7 +183,10 @@ export class TlsSession {
         peerCertificates,
       });
     } catch {
-      throw new TypeError("Cannot load session: the bytes are not an airlock session (format ALS1 or ALS2)");
+      throw new TypeError(
+        "Cannot load session: the bytes are not an airlock session of format ALS3 " +
+          "(sessions saved by airlock before 0.2 are not bound to the verified server: connect afresh)",
+      );
     }
   }
 
@@ -193,21 +214,30 @@ export interface TicketState {
   readonly maxEarlyData: number;
   /** The client's certificate chain, for mTLS identity in resumed sessions. */
   readonly clientCertificates: readonly Uint8Array[];
+  /** Digest of the server's authentication context when issued (see `binding.ts`): resumes only under the same. */
+  readonly context: Uint8Array;
+  /** Milliseconds since the epoch of the full handshake that authenticated the session; kept through resumptions. */
+  readonly authenticatedAt: number;
+  /** The client chain's earliest notAfter (milliseconds since the epoch); 0 without a client chain. */
+  readonly peerNotAfter: number;
 }
+
+// Formats 3 (TLS 1.3) and 4 (TLS 1.2) carry the authentication context and time. Formats 1 and 2 did not:
+// they decode to nothing, so their tickets give a full handshake.
+const TICKET_FORMAT_13 = 3;
+const TICKET_FORMAT_12 = 4;
 
 /** Encode a ticket state. */
 export function encodeTicketState(s: TicketState): Uint8Array {
   const enc = new TextEncoder();
-  // Format 1: a TLS 1.3 state; format 2: TLS 1.2, with the EMS flag at the end.
-  const w = new Writer(256).u8(s.version === 0x0303 ? 2 : 1).u16(s.cipherSuite).vec(1, s.psk).u32(
-    s.ticketAgeAdd,
-  );
-  w.u32(Math.floor(s.issuedAt / 2 ** 32)).u32(s.issuedAt % 2 ** 32).u32(s.lifetime);
+  const format = s.version === 0x0303 ? TICKET_FORMAT_12 : TICKET_FORMAT_13;
+  const w = new Writer(256).u8(format).u16(s.cipherSuite).vec(1, s.psk).u32(s.ticketAgeAdd);
+  w.u64(s.issuedAt).u32(s.lifetime);
   w.vec(1, enc.encode(s.serverName ?? "")).vec(1, enc.encode(s.alpn ?? "")).u32(s.maxEarlyData);
   w.prefixed(3, (w) => {
     for (const c of s.clientCertificates) w.vec(3, c);
   });
-  if (s.version === 0x0303) w.u8(s.ems ? 1 : 0);
+  w.u8(s.ems ? 1 : 0).vec(1, s.context).u64(s.authenticatedAt).u64(s.peerNotAfter);
   return w.finish();
 }
 
@@ -216,12 +246,12 @@ export function decodeTicketState(bytes: Uint8Array): TicketState | undefined {
   try {
     const r = new Reader(bytes, "TicketState");
     const format = r.u8();
-    if (format !== 1 && format !== 2) return undefined;
+    if (format !== TICKET_FORMAT_13 && format !== TICKET_FORMAT_12) return undefined;
     const dec = new TextDecoder();
     const cipherSuite = r.u16();
     const psk = r.vec8(32, 48).slice();
     const ticketAgeAdd = r.u32();
-    const issuedAt = r.u32() * 2 ** 32 + r.u32();
+    const issuedAt = r.u64();
     const lifetime = r.u32();
     const serverName = dec.decode(r.vec8()) || undefined;
     const alpn = dec.decode(r.vec8()) || undefined;
@@ -229,10 +259,13 @@ export function decodeTicketState(bytes: Uint8Array): TicketState | undefined {
     const certs = r.sub(3);
     const clientCertificates: Uint8Array[] = [];
     while (certs.left > 0) clientCertificates.push(certs.vec24(1).slice());
-    const ems = format === 1 ? true : r.u8() === 1;
+    const ems = r.u8() === 1;
+    const context = r.vec8(32, 32).slice();
+    const authenticatedAt = r.u64();
+    const peerNotAfter = r.u64();
     r.end();
     return {
-      version: format === 1 ? 0x0304 : 0x0303,
+      version: format === TICKET_FORMAT_13 ? 0x0304 : 0x0303,
       ems,
       cipherSuite,
       psk,
@@ -243,6 +276,9 @@ export function decodeTicketState(bytes: Uint8Array): TicketState | undefined {
       alpn,
       maxEarlyData,
       clientCertificates,
+      context,
+      authenticatedAt,
+      peerNotAfter,
     };
   } catch {
     return undefined;

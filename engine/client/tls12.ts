@@ -38,6 +38,7 @@ import {
 import { acceptPeerChain, checkSignature } from "../peer_auth.ts";
 import type {} from "../peer_verify.ts";
 import { TlsSession } from "../session.ts";
+import { clientBinding } from "../binding.ts";
 import type { Protection12 } from "../record/layer.ts";
 import {
   commonHelloExtensions,
@@ -419,6 +420,7 @@ class ExpectFinished implements State {
           sessionId: ticket ? new Uint8Array(0) : this.s.sessionId,
           extendedMasterSecret: true,
           serverName: offer.sni,
+          ...clientBinding(offer.config, offer.policy),
           cipherSuite: suite.id,
           alpn: this.s.alpn,
           ticket: ticket?.ticket ?? new Uint8Array(0),

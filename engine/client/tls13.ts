@@ -16,6 +16,7 @@ import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
 import { Connected } from "../connected.ts";
 import { Writer } from "../msgs/codec.ts";
 import { pskBinder, type TlsSession } from "../session.ts";
+import { type ClientBinding, clientBinding, sameBinding } from "../binding.ts";
 import type { Hash } from "../../suites/hash.ts";
 import { ExtensionType as E, groupName, HandshakeType as H, ProtocolVersion } from "../msgs/enums.ts";
 import {
@@ -103,7 +104,8 @@ export function startClient(cx: Context, config: ClientConfig, policy: VerifyPol
   const random = cx.cfg.random(32);
   cx.clientRandom = random;
   const sni = config.serverName && !isIpAddress(config.serverName) ? config.serverName : undefined;
-  const resume12 = usableSession12(cx, config, sni);
+  const binding = clientBinding(config, policy);
+  const resume12 = usableSession12(cx, config, binding);
   // RFC 9001 §8.4: no middlebox compatibility mode over QUIC. A TLS 1.2 session id is offered as itself; with
   // a TLS 1.2 ticket a fresh id goes beside it, for the server to echo if it resumes (RFC 5077 §3.4).
   const sessionId = resume12 && resume12.session.data.ticket.length === 0
@@ -132,7 +134,7 @@ export function startClient(cx: Context, config: ClientConfig, policy: VerifyPol
       cookie: undefined,
       helloRetry: false,
       retrySuite: undefined,
-      resume: usableSession(cx, config, sni),
+      resume: usableSession(cx, config, binding),
       early: false,
       resume12,
     };
@@ -143,21 +145,26 @@ export function startClient(cx: Context, config: ClientConfig, policy: VerifyPol
   });
 }
 
-/** The caller's session, if it can be offered now: not expired, same server name, a suite we still offer. */
-function usableSession(cx: Context, config: ClientConfig, sni: string | undefined) {
+/**
+ * The caller's session, if it can be offered now: not expired, for the identity it was verified for and by
+ * a client that verifies the same way (binding.ts), with a suite we still offer.
+ */
+function usableSession(cx: Context, config: ClientConfig, binding: ClientBinding) {
   const session = config.session;
   if (!session || session.data.version !== ProtocolVersion.tls13) return undefined;
   const d = session.data;
   const suite = cx.cfg.suites.find((s) => s.id === d.cipherSuite);
-  // RFC 8446 §4.6.1: only for the same SNI; a suite with the same hash is enough, we keep it simple: the same one.
-  if (!suite || d.serverName !== sni || cx.cfg.now() >= session.expiresAt || cx.cfg.now() < d.receivedAt) {
+  // RFC 8446 §4.6.1: only for the same identity; a suite with the same hash is enough, we keep it simple: the same one.
+  if (
+    !suite || !sameBinding(d, binding) || cx.cfg.now() >= session.expiresAt || cx.cfg.now() < d.receivedAt
+  ) {
     return undefined;
   }
   return { session, hash: suite.hash, suite };
 }
 
 /** A TLS 1.2 session the caller passed, if it can be offered now (same rules as TLS 1.3, and EMS). */
-function usableSession12(cx: Context, config: ClientConfig, sni: string | undefined) {
+function usableSession12(cx: Context, config: ClientConfig, binding: ClientBinding) {
   const session = config.session;
   if (
     !session || session.data.version !== ProtocolVersion.tls12 || cx.cfg.minVersion > ProtocolVersion.tls12
@@ -166,7 +173,9 @@ function usableSession12(cx: Context, config: ClientConfig, sni: string | undefi
   }
   const d = session.data;
   const suite = cx.cfg.suites12.find((s) => s.id === d.cipherSuite);
-  if (!suite || d.serverName !== sni || cx.cfg.now() >= session.expiresAt || cx.cfg.now() < d.receivedAt) {
+  if (
+    !suite || !sameBinding(d, binding) || cx.cfg.now() >= session.expiresAt || cx.cfg.now() < d.receivedAt
+  ) {
     return undefined;
   }
   if (!d.extendedMasterSecret && cx.cfg.requireEms) return undefined;
@@ -819,7 +828,12 @@ class ExpectFinished implements State {
       return new Connected(
         { suite, read: app.serverApplication, write: app.clientApplication, resumption },
         "client",
-        { serverName: this.s.offer.sni, alpn: this.s.alpn, peerCertificates: this.s.chain },
+        {
+          serverName: this.s.offer.sni,
+          alpn: this.s.alpn,
+          peerCertificates: this.s.chain,
+          binding: clientBinding(this.s.offer.config, this.s.offer.policy),
+        },
       );
     };
     const req = this.s.certRequest;

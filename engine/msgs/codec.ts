@@ -82,6 +82,20 @@ export class Reader {
     return ((b[p]! << 24) >>> 0) + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
   }
 
+  /** A big-endian u64 that fits a JavaScript number exactly (a time in milliseconds, say); throws beyond 2^53. */
+  u64(): number {
+    const at = this.offset;
+    const high = this.u32();
+    if (high >= 2 ** 21) {
+      throw invalidMessage(
+        "bad_length",
+        `Cannot decode ${this.what}: a u64 beyond 2^53`,
+        `${this.what}+${at}`,
+      );
+    }
+    return high * 2 ** 32 + this.u32();
+  }
+
   /** `n` bytes (a view, not a copy). */
   bytes(n: number): Uint8Array {
     this.#need(n);
@@ -210,6 +224,11 @@ export class Writer {
     this.#reserve(4);
     this.u8(v >>> 24).u8(v >>> 16).u8(v >>> 8).u8(v);
     return this;
+  }
+
+  /** A big-endian u64 from a non-negative safe integer. */
+  u64(v: number): this {
+    return this.u32(Math.floor(v / 2 ** 32)).u32(v % 2 ** 32);
   }
 
   /** Raw bytes. */

@@ -49,6 +49,7 @@ import {
   usePeerShare,
 } from "../state.ts";
 import { decodeTicketState, encodeTicketState, type TicketState } from "../session.ts";
+import { freshAuth, resumable, type SessionAuth, ticketLifetime } from "../binding.ts";
 import { acceptPeerChain, checkSignature } from "../peer_auth.ts";
 import type {} from "../peer_verify.ts";
 import type { Protection12 } from "../record/layer.ts";
@@ -221,7 +222,7 @@ export function startServer12(
     const master = resumed.state.psk;
     cx.keyLog("CLIENT_RANDOM", master);
     const keys = keyBlock(h.suite, master, ch.random, serverRandom, cx.cfg.provider);
-    if (sendTicket) sendTicket12(cx, h, master, resumed.state.clientCertificates);
+    if (sendTicket) sendTicket12(cx, h, master, resumed.state.clientCertificates, resumed.state);
     cx.changeWriteCipher(keys.server);
     cx.sendHandshake(encodeFinished(verifyData12(h.suite, master, "server", cx.transcript.current())));
     return toFinished({
@@ -338,32 +339,60 @@ function findSession12(
   if (!state || state.version !== ProtocolVersion.tls12 || state.ems !== ems) return undefined;
   const suite = cx.cfg.suites12.find((s) => s.id === state.cipherSuite);
   if (!suite || !ch.cipherSuites.includes(suite.id) || state.serverName !== serverName) return undefined;
-  const age = cx.cfg.now() - state.issuedAt;
-  if (age < 0 || age > state.lifetime * 1000) return undefined;
+  // The same authentication context, within its lifetime and its authentication's (binding.ts).
+  if (!resumable(setup.tickets, state, cx.cfg.now())) return undefined;
   return { state, suite };
 }
 
-function sessionState(cx: Context, h: Hello12, master: Uint8Array, clientChain: readonly Uint8Array[]) {
-  return encodeTicketState({
+/**
+ * The session to keep (in a ticket or under a session id), and for how many seconds; 0 seconds when its
+ * authentication has lapsed (keep none). A resumption renews the session, never its authentication:
+ * `resumedAuth` is the resumed session's (see binding.ts).
+ */
+function sessionState(
+  cx: Context,
+  h: Hello12,
+  master: Uint8Array,
+  clientChain: readonly Uint8Array[],
+  resumedAuth: SessionAuth | undefined,
+): { state: Uint8Array; lifetime: number } {
+  const tickets = h.setup.tickets!;
+  const now = cx.cfg.now();
+  const auth = resumedAuth ?? freshAuth(now, clientChain);
+  const lifetime = ticketLifetime(tickets, auth, now);
+  const state = encodeTicketState({
     version: ProtocolVersion.tls12,
     ems: h.ems,
     cipherSuite: h.suite.id,
     psk: master,
     ticketAgeAdd: 0,
-    issuedAt: cx.cfg.now(),
-    lifetime: h.setup.tickets?.lifetime ?? 7200,
+    issuedAt: now,
+    lifetime,
     serverName: h.serverName,
     alpn: h.alpn,
     maxEarlyData: 0,
     clientCertificates: clientChain,
+    context: tickets.context,
+    authenticatedAt: auth.authenticatedAt,
+    peerNotAfter: auth.peerNotAfter,
   });
+  return { state, lifetime };
 }
 
-/** RFC 5077 §3.3: the session sealed (or stored) by the ticket store. */
-function sendTicket12(cx: Context, h: Hello12, master: Uint8Array, clientChain: readonly Uint8Array[]): void {
-  const tickets = h.setup.tickets!;
-  const ticket = tickets.store.issue(sessionState(cx, h, master, clientChain), cx.cfg.random);
-  cx.sendHandshake(encodeNewSessionTicket12({ lifetimeHint: tickets.lifetime, ticket }));
+/**
+ * RFC 5077 §3.3: the session sealed (or stored) by the ticket store; an empty ticket when the session's
+ * authentication has lapsed (the ServerHello already promised a NewSessionTicket).
+ */
+function sendTicket12(
+  cx: Context,
+  h: Hello12,
+  master: Uint8Array,
+  clientChain: readonly Uint8Array[],
+  resumedAuth: SessionAuth | undefined,
+): void {
+  const { state, lifetime } = sessionState(cx, h, master, clientChain, resumedAuth);
+  const ticket = lifetime > 0 ? h.setup.tickets!.store.issue(state, cx.cfg.random) : new Uint8Array(0);
+  cx.sendHandshake(encodeNewSessionTicket12({ lifetimeHint: lifetime, ticket }));
 }
 
 /** Waiting for the client's Certificate (RFC 5246 §7.4.6): possibly empty, unless one is required. */
@@ -483,14 +512,13 @@ class ExpectClientFinished implements State {
     acceptFinished(cx, m, verifyData12(suite, master, "client", cx.transcript.current()), this.name);
     const full = this.s.full;
     if (full) {
-      if (this.s.sendTicket) sendTicket12(cx, this.s, master, this.s.clientChain);
+      if (this.s.sendTicket) sendTicket12(cx, this.s, master, this.s.clientChain, undefined);
       cx.changeWriteCipher(this.s.keys.server);
       cx.sendHandshake(encodeFinished(verifyData12(suite, master, "server", cx.transcript.current())));
-      if (this.s.sessionId.length > 0) {
-        this.s.setup.sessionIds?.store(
-          this.s.sessionId,
-          sessionState(cx, this.s, master, this.s.clientChain),
-        );
+      const cache = this.s.setup.sessionIds;
+      if (this.s.sessionId.length > 0 && cache) {
+        const { state, lifetime } = sessionState(cx, this.s, master, this.s.clientChain, undefined);
+        if (lifetime > 0) cache.store(this.s.sessionId, state);
       }
     }
     cx.complete({

@@ -26,7 +26,6 @@ import {
   type StrikeRegister,
   ticketPsk,
   type TicketState,
-  type TicketStore,
 } from "../session.ts";
 import {
   decodeAlpn,
@@ -80,6 +79,7 @@ import { ctEqual } from "../../suites/bytes.ts";
 import type { KxGroup, KxResponse } from "../../suites/kx.ts";
 import type { PublicKey } from "../../suites/sign.ts";
 import { certificateMatchesName, type VerifyPolicy } from "../peer_verify.ts";
+import { freshAuth, resumable, type SessionAuth, ticketLifetime, type TicketSetup } from "../binding.ts";
 import { acceptPeerChain, checkCertificateVerify, readCertificate } from "../peer_auth.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 
@@ -109,9 +109,7 @@ export interface ServerSetup {
   /** TLS 1.2 session ids (RFC 5246 §7.3); undefined: none are given. */
   readonly sessionIds: SessionCache | undefined;
   /** Where tickets go and how many to issue; undefined: no tickets, no resumption. */
-  readonly tickets:
-    | { readonly store: TicketStore; readonly count: number; readonly lifetime: number }
-    | undefined;
+  readonly tickets: TicketSetup | undefined;
   /** 0-RTT: the most early data accepted, and the replay guard (none when tickets are single-use). */
   readonly earlyData:
     | { readonly maxSize: number; readonly antiReplay: StrikeRegister | undefined }
@@ -495,9 +493,9 @@ function findResumption(cx: Context, setup: ServerSetup, offer: Offer): Resumpti
     if (!state || state.version !== 0x0304) continue; // never across versions
     const suite = cx.cfg.suites.find((s) => s.id === state.cipherSuite);
     if (!suite || !offer.ch.cipherSuites.includes(suite.id)) continue;
-    if (state.serverName !== offer.serverName) continue;
+    // Same SNI, the same authentication context, within its lifetime and its authentication's.
+    if (state.serverName !== offer.serverName || !resumable(setup.tickets, state, now)) continue;
     const age = now - state.issuedAt;
-    if (age < 0 || age > state.lifetime * 1000) continue;
     const clientAge = (id.obfuscatedTicketAge - state.ticketAgeAdd + 2 ** 32) % 2 ** 32;
     if (Math.abs(clientAge - age) > TICKET_AGE_WINDOW_MS) continue;
     return {
@@ -655,6 +653,7 @@ function sendKeyedFlight(
       helloRetry,
       clientChain,
       resumed: !!resume,
+      resumedAuth: resume?.state,
       tickets: setup.tickets,
       earlyData: early
         ? "accepted"
@@ -707,6 +706,8 @@ interface ServerFlight {
   readonly clientChain: readonly Uint8Array[];
   /** Whether this handshake resumed a ticket. */
   readonly resumed: boolean;
+  /** The resumed session's authentication, which tickets issued now inherit. */
+  readonly resumedAuth: SessionAuth | undefined;
   /** 0-RTT: "accepted", "rejected", or undefined when not offered. */
   readonly earlyData: "accepted" | "rejected" | undefined;
   /** max_early_data_size for the tickets we issue (0: none). */
@@ -774,6 +775,11 @@ function sendTickets(
   const { suite } = s.offer;
   // RFC 9001 §4.6.1: over QUIC, max_early_data_size is 0xffffffff when 0-RTT is allowed at all.
   const earlyMax = s.earlyMax > 0 && cx.quic ? 0xffffffff : s.earlyMax;
+  const now = cx.cfg.now();
+  // A resumption renews the ticket, never the authentication behind it (see binding.ts).
+  const auth = s.resumedAuth ?? freshAuth(now, s.clientChain);
+  const lifetime = ticketLifetime(tickets, auth, now);
+  if (lifetime === 0) return;
   for (let i = 0; i < tickets.count; i++) {
     const nonce = Uint8Array.of(i >> 8, i & 0xff);
     const ageAdd = new Reader(cx.cfg.random(4), "random").u32();
@@ -783,17 +789,20 @@ function sendTickets(
       cipherSuite: suite.id,
       psk: ticketPsk(suite.hash, resumptionSecret, nonce),
       ticketAgeAdd: ageAdd,
-      issuedAt: cx.cfg.now(),
-      lifetime: tickets.lifetime,
+      issuedAt: now,
+      lifetime,
       serverName: s.offer.serverName,
       alpn: s.offer.alpn,
       maxEarlyData: earlyMax,
       clientCertificates: s.clientChain,
+      context: tickets.context,
+      authenticatedAt: auth.authenticatedAt,
+      peerNotAfter: auth.peerNotAfter,
     });
     const ticket = tickets.store.issue(state, cx.cfg.random);
     cx.sendHandshake(
       encodeNewSessionTicket({
-        lifetime: tickets.lifetime,
+        lifetime,
         ageAdd,
         nonce,
         ticket,
