@@ -194,7 +194,7 @@ export class ExpectClientHello implements State {
       extensions: exts,
     }));
     if (ch.sessionId.length > 0) cx.sendChangeCipherSpec();
-    return new ExpectClientHello2(this.setup, offer, group, cookie);
+    return new ExpectClientHello2(this.setup, offer, group, cookie, resume);
   }
 }
 
@@ -210,15 +210,22 @@ class ExpectClientHello2 implements State {
     readonly first: Offer,
     readonly group: KxGroup,
     readonly cookie: Uint8Array | undefined,
+    /** The ticket chosen from the first ClientHello; its suite is the one the HelloRetryRequest named. */
+    readonly resume: Resumption | undefined,
   ) {}
 
   handle(cx: Context, m: HandshakeMessage): Step {
     expectMessage(m, H.clientHello, this.name);
     const where = `${this.name}@ClientHello`;
     const ch = decodeClientHello(m.body);
-    const offer = processClientHello(cx, this.setup, ch, where);
+    // RFC 8446 §4.1.4: the ServerHello repeats the HelloRetryRequest's suite, even if we would now pick another.
+    const offer = { ...processClientHello(cx, this.setup, ch, where), suite: this.first.suite };
     // RFC 8446 §4.1.2: the second ClientHello repeats the first except for the listed changes.
-    if (offer.suite.id !== this.first.suite.id || !ctEqual(ch.sessionId, this.first.ch.sessionId)) {
+    const suites = this.first.ch.cipherSuites;
+    if (
+      ch.cipherSuites.length !== suites.length || ch.cipherSuites.some((s, i) => s !== suites[i]) ||
+      !ctEqual(ch.sessionId, this.first.ch.sessionId)
+    ) {
       fail(
         "illegal_parameter",
         "peer_misbehaved.hello_changed_after_hrr",
@@ -254,11 +261,11 @@ class ExpectClientHello2 implements State {
         where,
       );
     }
-    const resume = findResumption(cx, this.setup, offer);
-    const usable = resume && resume.suite.id === this.first.suite.id ? resume : undefined;
-    if (usable) checkBinder(cx, usable, m.raw, where);
+    // The ticket was redeemed once, for the first ClientHello (a single-use store has forgotten it since).
+    const resume = this.resume && resumptionAgain(cx, offer, this.resume);
+    if (resume) checkBinder(cx, resume, m.raw, where);
     cx.transcript.add(m.raw);
-    return sendServerFlight(cx, this.setup, offer, this.group, shares[0]!, where, true, usable, false);
+    return sendServerFlight(cx, this.setup, offer, this.group, shares[0]!, where, true, resume, false);
   }
 }
 
@@ -472,6 +479,7 @@ interface Resumption {
   readonly state: TicketState;
   readonly suite: Tls13Suite;
   readonly index: number;
+  readonly identity: Uint8Array;
   readonly binder: Uint8Array;
   readonly bindersLength: number;
 }
@@ -487,28 +495,46 @@ const TICKET_AGE_WINDOW_MS = 10_000;
 function findResumption(cx: Context, setup: ServerSetup, offer: Offer): Resumption | undefined {
   const store = setup.tickets?.store;
   if (!store || !offer.psks || !offer.pskDheKe) return undefined;
-  const now = cx.cfg.now();
   for (const [index, id] of offer.psks.identities.entries()) {
     if (index >= LIMITS.maxPskIdentitiesTried) break; // each costs an AEAD open: ~400 fit in a ClientHello
     const bytes = store.redeem(id.identity);
     const state = bytes === undefined ? undefined : decodeTicketState(bytes);
-    if (!state || state.version !== 0x0304) continue; // never across versions
-    const suite = cx.cfg.suites.find((s) => s.id === state.cipherSuite);
-    if (!suite || !offer.ch.cipherSuites.includes(suite.id)) continue;
-    if (state.serverName !== offer.serverName) continue;
-    const age = now - state.issuedAt;
-    if (age < 0 || age > state.lifetime * 1000) continue;
-    const clientAge = (id.obfuscatedTicketAge - state.ticketAgeAdd + 2 ** 32) % 2 ** 32;
-    if (Math.abs(clientAge - age) > TICKET_AGE_WINDOW_MS) continue;
-    return {
-      state,
-      suite,
-      index,
-      binder: offer.psks.binders[index]!,
-      bindersLength: offer.psks.bindersLength,
-    };
+    const resume = state && resumptionAt(cx, offer, state, index);
+    if (resume) return resume;
   }
   return undefined;
+}
+
+/**
+ * After a HelloRetryRequest, the ticket taken from the first ClientHello as the second offers it again, with
+ * its age and binder recomputed and perhaps at another index (RFC 8446 §4.1.2); none other is looked at.
+ */
+function resumptionAgain(cx: Context, offer: Offer, first: Resumption): Resumption | undefined {
+  if (!offer.psks || !offer.pskDheKe) return undefined;
+  const index = offer.psks.identities.findIndex((id) => ctEqual(id.identity, first.identity));
+  return index < 0 ? undefined : resumptionAt(cx, offer, first.state, index);
+}
+
+/** The resumption of `state` as the client's identity at `index`, if the ticket fits this ClientHello. */
+function resumptionAt(cx: Context, offer: Offer, state: TicketState, index: number): Resumption | undefined {
+  const psks = offer.psks;
+  if (!psks || state.version !== 0x0304) return undefined; // never across versions
+  const suite = cx.cfg.suites.find((s) => s.id === state.cipherSuite);
+  if (!suite || !offer.ch.cipherSuites.includes(suite.id)) return undefined;
+  if (state.serverName !== offer.serverName) return undefined;
+  const age = cx.cfg.now() - state.issuedAt;
+  if (age < 0 || age > state.lifetime * 1000) return undefined;
+  const id = psks.identities[index]!;
+  const clientAge = (id.obfuscatedTicketAge - state.ticketAgeAdd + 2 ** 32) % 2 ** 32;
+  if (Math.abs(clientAge - age) > TICKET_AGE_WINDOW_MS) return undefined;
+  return {
+    state,
+    suite,
+    index,
+    identity: id.identity,
+    binder: psks.binders[index]!,
+    bindersLength: psks.bindersLength,
+  };
 }
 
 /** RFC 8446 §4.2.11.2: the binder must verify, or the handshake ends with decrypt_error. */
