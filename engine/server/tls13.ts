@@ -24,6 +24,7 @@ import {
   pskBinder,
   type SessionCache,
   type StrikeRegister,
+  TICKET_AGE_SKEW_MS,
   ticketPsk,
   type TicketState,
   type TicketStore,
@@ -480,12 +481,11 @@ interface Resumption {
   readonly suite: Tls13Suite;
   readonly index: number;
   readonly identity: Uint8Array;
+  /** The client's view of the ticket's age minus ours, in milliseconds (RFC 8446 §8.3). */
+  readonly ageSkew: number;
   readonly binder: Uint8Array;
   readonly bindersLength: number;
 }
-
-/** Allowed difference between the client's and our view of a ticket's age (RFC 8446 §8.3). */
-const TICKET_AGE_WINDOW_MS = 10_000;
 
 /**
  * The first offered identity we can resume (RFC 8446 §4.2.11, §4.6.1): a ticket our store redeems, not
@@ -526,12 +526,13 @@ function resumptionAt(cx: Context, offer: Offer, state: TicketState, index: numb
   if (age < 0 || age > state.lifetime * 1000) return undefined;
   const id = psks.identities[index]!;
   const clientAge = (id.obfuscatedTicketAge - state.ticketAgeAdd + 2 ** 32) % 2 ** 32;
-  if (Math.abs(clientAge - age) > TICKET_AGE_WINDOW_MS) return undefined;
+  if (Math.abs(clientAge - age) > TICKET_AGE_SKEW_MS) return undefined;
   return {
     state,
     suite,
     index,
     identity: id.identity,
+    ageSkew: clientAge - age,
     binder: psks.binders[index]!,
     bindersLength: psks.bindersLength,
   };
@@ -849,7 +850,8 @@ class ExpectEndOfEarlyData implements State {
 /**
  * Whether to take the client's 0-RTT data (RFC 8446 §4.2.10): only with the first PSK identity, a ticket
  * that allows it, the same ALPN, no HelloRetryRequest, and no replay. Otherwise, if the client offered
- * it, its early records are skipped.
+ * it, its early records are skipped. With a strike register, the ticket age must also be within half its
+ * window of ours (RFC 8446 §8.2, §8.3): a replay that passes the age check then comes while it remembers.
  */
 function decideEarlyData(
   cx: Context,
@@ -860,9 +862,15 @@ function decideEarlyData(
   if (findExtension(offer.ch.extensions, E.earlyData) === undefined) return false;
   const ok = resume !== undefined && setup.earlyData !== undefined && resume.index === 0 &&
     resume.state.maxEarlyData > 0 && resume.state.alpn === offer.alpn &&
-    (setup.earlyData.antiReplay?.admit(resume.binder, cx.cfg.now()) ?? true);
+    fresh(setup.earlyData.antiReplay, resume, cx.cfg.now());
   if (!ok) cx.skipEarlyData(2 * Math.max(setup.earlyData?.maxSize ?? 0, 16384) + 4096);
   return ok;
+}
+
+/** Whether `resume`'s ClientHello is new to `register` (always, without one), and could not outlive its memory. */
+function fresh(register: StrikeRegister | undefined, resume: Resumption, now: number): boolean {
+  if (!register) return true;
+  return 2 * Math.abs(resume.ageSkew) <= register.windowMs && register.admit(resume.binder, now);
 }
 
 /** Waiting for the client's Finished (RFC 8446 §4.4.4). */
