@@ -553,25 +553,41 @@ function checkBinder(cx: Context, r: Resumption, raw: Uint8Array, where: string)
 }
 
 /**
- * Go's pickCertificate: among the chains whose key can sign with a scheme the client offers (in the key's
- * order of preference, PKCS#1 v1.5 only in TLS 1.2: RFC 8446 §4.4.3), the first whose leaf names the SNI host;
- * without a match, the first usable one (the default certificate).
+ * Go's pickCertificate: among the chains whose key can sign with a scheme the client offers, the first whose
+ * leaf names the SNI host; without a match, the first usable one (the default certificate).
  */
 export function pickCertificate(
   certs: readonly ServerCert[],
   clientSchemes: readonly number[],
   serverName: string | undefined,
-  pkcs1 = false,
 ): { cert: ServerCert; scheme: number } | undefined {
   const usable = certs.flatMap((cert) => {
-    const scheme = cert.key.schemes.find((s) => clientSchemes.includes(s) && (pkcs1 || (s & 0xff) !== 0x01));
+    const scheme = signingScheme(cert, clientSchemes, false);
     return scheme === undefined ? [] : [{ cert, scheme }];
   });
-  if (serverName !== undefined) {
-    const named = usable.find((u) => certificateMatchesName(u.cert.chain[0]!, serverName));
-    if (named) return named;
-  }
-  return usable[0];
+  return forServerName(usable, serverName)[0];
+}
+
+/** The key's most preferred scheme that the client offers; PKCS#1 v1.5 only in TLS 1.2 (RFC 8446 §4.4.3). */
+export function signingScheme(
+  cert: ServerCert,
+  clientSchemes: readonly number[],
+  pkcs1: boolean,
+): number | undefined {
+  return cert.key.schemes.find((s) => clientSchemes.includes(s) && (pkcs1 || (s & 0xff) !== 0x01));
+}
+
+/**
+ * The usable certificates to choose among for `serverName` (RFC 6066 §3): those whose leaf names it or, when
+ * none does, all of them. TLS 1.3 and 1.2 both choose by name first; TLS 1.2 then by suite.
+ */
+export function forServerName<T extends { readonly cert: ServerCert }>(
+  usable: readonly T[],
+  serverName: string | undefined,
+): readonly T[] {
+  if (serverName === undefined) return usable;
+  const named = usable.filter((u) => certificateMatchesName(u.cert.chain[0]!, serverName));
+  return named.length > 0 ? named : usable;
 }
 
 /** sendServerParameters, sendServerCertificate, sendServerFinished. */
