@@ -263,7 +263,7 @@ class ExpectClientHello2 implements State {
       );
     }
     // The ticket was redeemed once, for the first ClientHello (a single-use store has forgotten it since).
-    const resume = this.resume && resumptionAgain(cx, offer, this.resume);
+    const resume = this.resume && findResumption(cx, this.setup, offer, this.resume);
     if (resume) checkBinder(cx, resume, m.raw, where);
     cx.transcript.add(m.raw);
     return sendServerFlight(cx, this.setup, offer, this.group, shares[0]!, where, true, resume, false);
@@ -490,52 +490,44 @@ interface Resumption {
 /**
  * The first offered identity we can resume (RFC 8446 §4.2.11, §4.6.1): a ticket our store redeems, not
  * expired, for the same SNI, with a suite the client offers, in psk_dhe_ke mode, its age within the window.
- * Anything else is a full handshake, never an error; the binder is checked separately.
+ * Anything else is a full handshake, never an error; the binder is checked separately. After a
+ * HelloRetryRequest, `first` is the ticket taken for the first ClientHello: only it is looked for, with its
+ * age and binder recomputed and perhaps at another index (§4.1.2), and the store is not asked again (a
+ * single-use ticket is gone by now).
  */
-function findResumption(cx: Context, setup: ServerSetup, offer: Offer): Resumption | undefined {
+function findResumption(
+  cx: Context,
+  setup: ServerSetup,
+  offer: Offer,
+  first?: Resumption,
+): Resumption | undefined {
   const store = setup.tickets?.store;
   if (!store || !offer.psks || !offer.pskDheKe) return undefined;
+  const now = cx.cfg.now();
   for (const [index, id] of offer.psks.identities.entries()) {
     if (index >= LIMITS.maxPskIdentitiesTried) break; // each costs an AEAD open: ~400 fit in a ClientHello
-    const bytes = store.redeem(id.identity);
-    const state = bytes === undefined ? undefined : decodeTicketState(bytes);
-    const resume = state && resumptionAt(cx, offer, state, index);
-    if (resume) return resume;
+    const bytes = first ? undefined : store.redeem(id.identity);
+    let state = bytes === undefined ? undefined : decodeTicketState(bytes);
+    if (first && ctEqual(id.identity, first.identity)) state = first.state;
+    if (!state || state.version !== 0x0304) continue; // never across versions
+    const suite = cx.cfg.suites.find((s) => s.id === state.cipherSuite);
+    if (!suite || !offer.ch.cipherSuites.includes(suite.id)) continue;
+    if (state.serverName !== offer.serverName) continue;
+    const age = now - state.issuedAt;
+    if (age < 0 || age > state.lifetime * 1000) continue;
+    const clientAge = (id.obfuscatedTicketAge - state.ticketAgeAdd + 2 ** 32) % 2 ** 32;
+    if (Math.abs(clientAge - age) > TICKET_AGE_SKEW_MS) continue;
+    return {
+      state,
+      suite,
+      index,
+      identity: id.identity,
+      ageSkew: clientAge - age,
+      binder: offer.psks.binders[index]!,
+      bindersLength: offer.psks.bindersLength,
+    };
   }
   return undefined;
-}
-
-/**
- * After a HelloRetryRequest, the ticket taken from the first ClientHello as the second offers it again, with
- * its age and binder recomputed and perhaps at another index (RFC 8446 §4.1.2); none other is looked at.
- */
-function resumptionAgain(cx: Context, offer: Offer, first: Resumption): Resumption | undefined {
-  if (!offer.psks || !offer.pskDheKe) return undefined;
-  const index = offer.psks.identities.findIndex((id) => ctEqual(id.identity, first.identity));
-  return index < 0 ? undefined : resumptionAt(cx, offer, first.state, index);
-}
-
-/** The resumption of `state` as the client's identity at `index`, if the ticket fits this ClientHello. */
-function resumptionAt(cx: Context, offer: Offer, state: TicketState, index: number): Resumption | undefined {
-  const psks = offer.psks;
-  if (!psks || state.version !== 0x0304) return undefined; // never across versions
-  const suite = cx.cfg.suites.find((s) => s.id === state.cipherSuite);
-  if (!suite || !offer.ch.cipherSuites.includes(suite.id)) return undefined;
-  if (state.serverName !== offer.serverName) return undefined;
-  const age = cx.cfg.now() - state.issuedAt;
-  if (age < 0 || age > state.lifetime * 1000) return undefined;
-  const id = psks.identities[index]!;
-  const clientAge = (id.obfuscatedTicketAge - state.ticketAgeAdd + 2 ** 32) % 2 ** 32;
-  if (Math.abs(clientAge - age) > TICKET_AGE_SKEW_MS) return undefined;
-  return {
-    state,
-    suite,
-    index,
-    identity: id.identity,
-    ageSkew: clientAge - age,
-    binder: psks.binders[index]!,
-    bindersLength: psks.bindersLength,
-  };
 }
 
 /** RFC 8446 §4.2.11.2: the binder must verify, or the handshake ends with decrypt_error. */
