@@ -409,25 +409,39 @@ export function pskBinder(hash: Hash, psk: Uint8Array, transcriptHash: Uint8Arra
 }
 
 /**
+ * How far the client's view of a ticket's age may differ from the server's, either way (RFC 8446 §8.3). The
+ * same ClientHello can then pass the age check for twice this long, so a {@link StrikeRegister} remembers a
+ * binder that long by default.
+ */
+export const TICKET_AGE_SKEW_MS = 10_000;
+
+/**
  * Anti-replay for 0-RTT with stateless tickets (RFC 8446 §8.2, "ClientHello recording"): each ClientHello's
- * PSK binder is remembered for `windowMs`; a binder seen again inside that time is a replay, and its early
- * data is refused (the handshake itself goes on, in 1-RTT). When full, it refuses all early data rather
- * than forget: it fails safe. With a {@link SessionCache}, tickets are single-use and this is not needed.
+ * PSK binder is remembered for `windowMs`, boundary included; a binder seen again inside that time is a
+ * replay, and its early data is refused (the handshake itself goes on, in 1-RTT). The server takes early data
+ * only from a ClientHello whose ticket age is within `windowMs / 2` of its own, so any replay that would pass
+ * that check falls inside the window. When full, it refuses all early data rather than forget: it fails safe.
+ * With a {@link SessionCache}, tickets are single-use and this is not needed.
  */
 export class StrikeRegister {
   readonly #seen = new Map<string, number>();
   readonly #capacity: number;
   readonly #windowMs: number;
 
-  constructor(capacity = 100_000, windowMs = 20_000) {
+  constructor(capacity = 100_000, windowMs = 2 * TICKET_AGE_SKEW_MS) {
     this.#capacity = capacity;
     this.#windowMs = windowMs;
+  }
+
+  /** How long a binder is remembered, in milliseconds. */
+  get windowMs(): number {
+    return this.#windowMs;
   }
 
   /** Record `binder` at `now`; false if it was seen within the window, or the register is full. */
   admit(binder: Uint8Array, now: number): boolean {
     for (const [k, t] of this.#seen) {
-      if (t > now - this.#windowMs) break; // insertion order is time order
+      if (now - t <= this.#windowMs) break; // insertion order is time order
       this.#seen.delete(k);
     }
     const k = key(binder);

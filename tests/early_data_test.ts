@@ -16,6 +16,7 @@ import {
   type ServerConfig,
   SessionCache,
   SslError,
+  StrikeRegister,
   TicketKeys,
   type TlsSession,
 } from "../mod.ts";
@@ -38,8 +39,11 @@ async function setup(server: Partial<ServerConfig> = { earlyData: { maxSize: 102
     };
     return p;
   };
-  const firstSession = async (config = serverConfig): Promise<TlsSession> => {
-    const p = pair({}, config);
+  const firstSession = async (
+    config = serverConfig,
+    client: Partial<ClientConfig> = {},
+  ): Promise<TlsSession> => {
+    const p = pair(client, config);
     const sessions: TlsSession[] = [];
     on(p.client, "session", (x) => sessions.push(x));
     await handshake(p);
@@ -178,4 +182,69 @@ Deno.test("0-RTT: with single-use tickets (SessionCache) early data is accepted 
   await handshake(again);
   assert.equal(again.server.handshakeInfo?.resumed, false);
   assert.equal(again.client.handshakeInfo?.earlyData, "rejected");
+});
+
+/**
+ * Issue #15, finding 9: a ticket issued at T0; the client's clock runs 10 s ahead, so its ClientHello at
+ * server time T0 + 5 s claims the ticket is 10 s older than the server sees (the most skew allowed). The
+ * same bytes at T0 + 25 s claim it is 10 s younger: still within the skew, so only the strike register
+ * stands between them and a second acceptance, 20.000 s after the first.
+ */
+async function skewedClock() {
+  const antiReplay = new StrikeRegister();
+  const { base, pair, firstSession } = await setup();
+  const t0 = Date.now();
+  const server = (at: number, register = antiReplay): ServerConfig => ({
+    ...base,
+    earlyData: { maxSize: 1024, antiReplay: register },
+    now: () => t0 + at,
+  });
+  const session = await firstSession(server(0), { now: () => t0 });
+  // Identical ClientHellos: the client's clock reads T0 + 15 s, so it says the ticket is 15 s old.
+  const hello = (at: number, register?: StrikeRegister) => {
+    const p = pair({
+      session,
+      earlyData: true,
+      random: seededRandom(9),
+      now: () => t0 + 15_000,
+      provider: nobleProvider,
+    }, server(at, register));
+    return (async () => {
+      await settled(p.client, () => p.client.writeEarlyData(enc.encode("once")));
+      await handshake(p);
+      return p.server.handshakeInfo!;
+    })();
+  };
+  return { hello };
+}
+
+Deno.test("security: a 0-RTT replay at exactly +20.000 s is refused", async () => {
+  const { hello } = await skewedClock();
+  const first = await hello(5_000);
+  assert.equal(first.earlyData, "accepted");
+  const replay = await hello(25_000);
+  assert.equal(replay.resumed, true, "the ticket age is still within the skew");
+  assert.equal(replay.earlyData, "rejected", "the strike register still remembers the binder");
+});
+
+Deno.test("security: the ticket age check takes a skew of 10.000 s either way, and not a millisecond more", async () => {
+  const { hello } = await skewedClock();
+  // Each with a register of its own: this is about the age check alone.
+  for (const [at, accepted] of [[5_000, true], [4_999, false], [25_000, true], [25_001, false]] as const) {
+    const info = await hello(at, new StrikeRegister());
+    assert.equal(info.resumed, accepted, `server clock at T0 + ${at} ms`);
+    assert.equal(info.earlyData, accepted ? "accepted" : "rejected", `server clock at T0 + ${at} ms`);
+  }
+});
+
+Deno.test("security: a strike register with a shorter window narrows the ticket age skew 0-RTT is taken with", async () => {
+  const { hello } = await skewedClock();
+  const short = new StrikeRegister(100, 5_000);
+  // A skew of 2.501 s: the handshake resumes, but a replay could come 5.002 s later, after the register forgot.
+  const wide = await hello(12_499, short);
+  assert.equal(wide.resumed, true);
+  assert.equal(wide.earlyData, "rejected");
+  assert.equal((await hello(12_500, short)).earlyData, "accepted");
+  // Its replay 5.000 s later, at a skew of -2.5 s, is still remembered.
+  assert.equal((await hello(17_500, short)).earlyData, "rejected");
 });

@@ -197,3 +197,26 @@ Deno.test("resumption: makePair's default pair issues tickets only to clients th
   p.client.read(new Uint8Array(8));
   assert.equal(tickets, 0);
 });
+
+Deno.test("security: resumption through a HelloRetryRequest when the ticket's suite is not the server's first choice", async (t) => {
+  // Issue #15, finding 10. RFC 8446 §4.1.4: the HelloRetryRequest names the suite the ServerHello will use,
+  // so the server must settle on the ticket's suite before it asks for another key share.
+  for (
+    const [label, tickets] of [["stateless tickets", {}], ["single-use tickets", {
+      store: new SessionCache(),
+    }]] as const
+  ) {
+    await t.step(label, async () => {
+      const { connect } = await setup({ groups: ["secp384r1"], tickets });
+      const first = await connect({ cipherSuites: ["TLS_AES_256_GCM_SHA384"] });
+      assert.equal(first.p.server.handshakeInfo?.cipherSuite, "TLS_AES_256_GCM_SHA384");
+      // The client offers every suite (the server prefers AES-128) and an x25519 share the server won't take.
+      const second = await connect({ session: first.sessions[0]!, groups: ["x25519", "secp384r1"] });
+      for (const e of [second.p.client, second.p.server]) {
+        assert.equal(e.handshakeInfo?.helloRetry, true);
+        assert.equal(e.handshakeInfo?.resumed, true);
+        assert.equal(e.handshakeInfo?.cipherSuite, "TLS_AES_256_GCM_SHA384");
+      }
+    });
+  }
+});

@@ -456,6 +456,16 @@ Deno.test("ClientHello: the retried ClientHello without the cookie is illegal_pa
   await rejects(p, "server", "illegal_parameter", "peer_misbehaved.bad_cookie");
 });
 
+Deno.test("ClientHello: the retried ClientHello with other cipher suites is illegal_parameter", async () => {
+  // RFC 8446 §4.1.2: only the listed changes are allowed; the suite the HelloRetryRequest named must stay.
+  const p = await pair(HRR);
+  let hellos = 0;
+  const f = editClientHello((ch) =>
+    hellos++ === 0 ? ch : { ...ch, cipherSuites: ch.cipherSuites.slice(0, -1) }
+  );
+  await rejects(p, "server", "illegal_parameter", "peer_misbehaved.hello_changed_after_hrr", f);
+});
+
 // ---- ServerHello and the server's flight (the client decides) ---------------------------------
 
 Deno.test("ServerHello: a cipher suite the client did not offer is illegal_parameter", async () => {

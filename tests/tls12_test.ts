@@ -918,3 +918,62 @@ Deno.test("certificates: a P-384 key signing ecdsa_secp256r1_sha256 (as OpenSSL 
   });
   await rejects(q, "client", "decrypt_error", "certificate.bad_signature");
 });
+
+// ---- certificate choice ---------------------------------------------------------------------------
+
+Deno.test("security: the TLS 1.2 certificate is chosen by SNI before the suite", async (t) => {
+  // Issue #15, finding 11: with an RSA certificate for a.example and an ECDSA one for b.example, a client
+  // asking for a.example must get the RSA one over ECDHE_RSA, though the server prefers ECDHE_ECDSA.
+  const a = await generateChain({ keyType: "rsa-2048", dnsNames: ["a.example"] });
+  const b = await generateChain({ keyType: "ecdsa-p256", dnsNames: ["b.example"] });
+  const certificates = [
+    { chain: b.chain, key: await loadPrivateKey(b.keyPkcs8) },
+    { chain: a.chain, key: await loadPrivateKey(a.keyPkcs8) },
+  ];
+  const run = async (serverName: string, anchor: string, version: "TLSv1.2" | "TLSv1.3") => {
+    const p = await pair12({
+      client: {
+        serverName,
+        trustAnchors: [anchor],
+        dangerouslyDisableCertificateVerification: false,
+        maxVersion: version,
+      },
+      server: { certificates },
+    });
+    await handshake(p);
+    return p.client.handshakeInfo!;
+  };
+  await t.step("a.example: the RSA certificate, verified", async () => {
+    const info = await run("a.example", a.rootPem, "TLSv1.2");
+    assert.equal(info.cipherSuite, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+    assert.deepEqual(info.peerCertificates[0], a.chain[0]);
+  });
+  await t.step("b.example: the ECDSA certificate, verified", async () => {
+    const info = await run("b.example", b.rootPem, "TLSv1.2");
+    assert.equal(info.cipherSuite, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
+    assert.deepEqual(info.peerCertificates[0], b.chain[0]);
+  });
+  await t.step("TLS 1.3 chooses the same way", async () => {
+    assert.deepEqual((await run("a.example", a.rootPem, "TLSv1.3")).peerCertificates[0], a.chain[0]);
+    assert.deepEqual((await run("b.example", b.rootPem, "TLSv1.3")).peerCertificates[0], b.chain[0]);
+  });
+  await t.step("a name neither has: the first certificate, in the suite it signs for", async () => {
+    const p = await pair12({ server: { certificates } });
+    await handshake(p);
+    assert.deepEqual(p.client.handshakeInfo!.peerCertificates[0], b.chain[0]);
+  });
+  await t.step(
+    "a client without ECDHE_RSA asking for a.example: the certificate that can serve it",
+    async () => {
+      const p = await pair12({
+        client: {
+          serverName: "a.example",
+          cipherSuites: ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"],
+        },
+        server: { certificates },
+      });
+      await handshake(p);
+      assert.deepEqual(p.client.handshakeInfo!.peerCertificates[0], b.chain[0]);
+    },
+  );
+});

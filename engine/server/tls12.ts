@@ -65,7 +65,7 @@ import {
   serverKeyExchangeContent,
   verifyData12,
 } from "../tls12.ts";
-import { chooseAlpn, fragmentRequests, pickCertificate, type ServerSetup } from "./tls13.ts";
+import { chooseAlpn, forServerName, fragmentRequests, type ServerSetup, signingScheme } from "./tls13.ts";
 import type { ServerCert } from "../config.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
@@ -253,11 +253,17 @@ export function startServer12(
   const groups = sg === undefined
     ? []
     : decodeU16List(sg, "ClientHello.supported_groups", "named_group_list");
+  // The certificate by name first, as in TLS 1.3; then our most preferred suite it can sign for. Choosing
+  // the suite first would serve another name's certificate whenever its key type makes a preferred suite.
+  const offered = cx.cfg.suites12.filter((s) => ch.cipherSuites.includes(s.id));
+  const usable = setup.certs.flatMap((cert) => {
+    const scheme = signingScheme(cert, clientSchemes, true);
+    return scheme !== undefined && offered.some((s) => signsFor(cert, s, groups)) ? [{ cert, scheme }] : [];
+  });
+  const candidates = forServerName(usable, serverName);
   let chosen: { suite: Tls12Suite; cert: ServerCert; scheme: number } | undefined;
-  for (const suite of cx.cfg.suites12) {
-    if (!ch.cipherSuites.includes(suite.id)) continue;
-    const certs = setup.certs.filter((c) => signsFor(c, suite, groups));
-    const picked = pickCertificate(certs, clientSchemes, serverName, true);
+  for (const suite of offered) {
+    const picked = candidates.find((u) => signsFor(u.cert, suite, groups));
     if (picked) {
       chosen = { suite, ...picked };
       break;

@@ -24,6 +24,7 @@ import {
   pskBinder,
   type SessionCache,
   type StrikeRegister,
+  TICKET_AGE_SKEW_MS,
   ticketPsk,
   type TicketState,
 } from "../session.ts";
@@ -192,7 +193,7 @@ export class ExpectClientHello implements State {
       extensions: exts,
     }));
     if (ch.sessionId.length > 0) cx.sendChangeCipherSpec();
-    return new ExpectClientHello2(this.setup, offer, group, cookie);
+    return new ExpectClientHello2(this.setup, offer, group, cookie, resume);
   }
 }
 
@@ -208,15 +209,22 @@ class ExpectClientHello2 implements State {
     readonly first: Offer,
     readonly group: KxGroup,
     readonly cookie: Uint8Array | undefined,
+    /** The ticket chosen from the first ClientHello; its suite is the one the HelloRetryRequest named. */
+    readonly resume: Resumption | undefined,
   ) {}
 
   handle(cx: Context, m: HandshakeMessage): Step {
     expectMessage(m, H.clientHello, this.name);
     const where = `${this.name}@ClientHello`;
     const ch = decodeClientHello(m.body);
-    const offer = processClientHello(cx, this.setup, ch, where);
+    // RFC 8446 §4.1.4: the ServerHello repeats the HelloRetryRequest's suite, even if we would now pick another.
+    const offer = { ...processClientHello(cx, this.setup, ch, where), suite: this.first.suite };
     // RFC 8446 §4.1.2: the second ClientHello repeats the first except for the listed changes.
-    if (offer.suite.id !== this.first.suite.id || !ctEqual(ch.sessionId, this.first.ch.sessionId)) {
+    const suites = this.first.ch.cipherSuites;
+    if (
+      ch.cipherSuites.length !== suites.length || ch.cipherSuites.some((s, i) => s !== suites[i]) ||
+      !ctEqual(ch.sessionId, this.first.ch.sessionId)
+    ) {
       fail(
         "illegal_parameter",
         "peer_misbehaved.hello_changed_after_hrr",
@@ -252,11 +260,11 @@ class ExpectClientHello2 implements State {
         where,
       );
     }
-    const resume = findResumption(cx, this.setup, offer);
-    const usable = resume && resume.suite.id === this.first.suite.id ? resume : undefined;
-    if (usable) checkBinder(cx, usable, m.raw, where);
+    // The ticket was redeemed once, for the first ClientHello (a single-use store has forgotten it since).
+    const resume = this.resume && findResumption(cx, this.setup, offer, this.resume);
+    if (resume) checkBinder(cx, resume, m.raw, where);
     cx.transcript.add(m.raw);
-    return sendServerFlight(cx, this.setup, offer, this.group, shares[0]!, where, true, usable, false);
+    return sendServerFlight(cx, this.setup, offer, this.group, shares[0]!, where, true, resume, false);
   }
 }
 
@@ -470,26 +478,35 @@ interface Resumption {
   readonly state: TicketState;
   readonly suite: Tls13Suite;
   readonly index: number;
+  readonly identity: Uint8Array;
+  /** The client's view of the ticket's age minus ours, in milliseconds (RFC 8446 §8.3). */
+  readonly ageSkew: number;
   readonly binder: Uint8Array;
   readonly bindersLength: number;
 }
 
-/** Allowed difference between the client's and our view of a ticket's age (RFC 8446 §8.3). */
-const TICKET_AGE_WINDOW_MS = 10_000;
-
 /**
  * The first offered identity we can resume (RFC 8446 §4.2.11, §4.6.1): a ticket our store redeems, not
  * expired, for the same SNI, with a suite the client offers, in psk_dhe_ke mode, its age within the window.
- * Anything else is a full handshake, never an error; the binder is checked separately.
+ * Anything else is a full handshake, never an error; the binder is checked separately. After a
+ * HelloRetryRequest, `first` is the ticket taken for the first ClientHello: only it is looked for, with its
+ * age and binder recomputed and perhaps at another index (§4.1.2), and the store is not asked again (a
+ * single-use ticket is gone by now).
  */
-function findResumption(cx: Context, setup: ServerSetup, offer: Offer): Resumption | undefined {
+function findResumption(
+  cx: Context,
+  setup: ServerSetup,
+  offer: Offer,
+  first?: Resumption,
+): Resumption | undefined {
   const store = setup.tickets?.store;
   if (!store || !offer.psks || !offer.pskDheKe) return undefined;
   const now = cx.cfg.now();
   for (const [index, id] of offer.psks.identities.entries()) {
     if (index >= LIMITS.maxPskIdentitiesTried) break; // each costs an AEAD open: ~400 fit in a ClientHello
-    const bytes = store.redeem(id.identity);
-    const state = bytes === undefined ? undefined : decodeTicketState(bytes);
+    const bytes = first ? undefined : store.redeem(id.identity);
+    let state = bytes === undefined ? undefined : decodeTicketState(bytes);
+    if (first && ctEqual(id.identity, first.identity)) state = first.state;
     if (!state || state.version !== 0x0304) continue; // never across versions
     const suite = cx.cfg.suites.find((s) => s.id === state.cipherSuite);
     if (!suite || !offer.ch.cipherSuites.includes(suite.id)) continue;
@@ -497,11 +514,13 @@ function findResumption(cx: Context, setup: ServerSetup, offer: Offer): Resumpti
     if (state.serverName !== offer.serverName || !resumable(setup.tickets, state, now)) continue;
     const age = now - state.issuedAt;
     const clientAge = (id.obfuscatedTicketAge - state.ticketAgeAdd + 2 ** 32) % 2 ** 32;
-    if (Math.abs(clientAge - age) > TICKET_AGE_WINDOW_MS) continue;
+    if (Math.abs(clientAge - age) > TICKET_AGE_SKEW_MS) continue;
     return {
       state,
       suite,
       index,
+      identity: id.identity,
+      ageSkew: clientAge - age,
       binder: offer.psks.binders[index]!,
       bindersLength: offer.psks.bindersLength,
     };
@@ -524,25 +543,41 @@ function checkBinder(cx: Context, r: Resumption, raw: Uint8Array, where: string)
 }
 
 /**
- * Go's pickCertificate: among the chains whose key can sign with a scheme the client offers (in the key's
- * order of preference, PKCS#1 v1.5 only in TLS 1.2: RFC 8446 §4.4.3), the first whose leaf names the SNI host;
- * without a match, the first usable one (the default certificate).
+ * Go's pickCertificate: among the chains whose key can sign with a scheme the client offers, the first whose
+ * leaf names the SNI host; without a match, the first usable one (the default certificate).
  */
 export function pickCertificate(
   certs: readonly ServerCert[],
   clientSchemes: readonly number[],
   serverName: string | undefined,
-  pkcs1 = false,
 ): { cert: ServerCert; scheme: number } | undefined {
   const usable = certs.flatMap((cert) => {
-    const scheme = cert.key.schemes.find((s) => clientSchemes.includes(s) && (pkcs1 || (s & 0xff) !== 0x01));
+    const scheme = signingScheme(cert, clientSchemes, false);
     return scheme === undefined ? [] : [{ cert, scheme }];
   });
-  if (serverName !== undefined) {
-    const named = usable.find((u) => certificateMatchesName(u.cert.chain[0]!, serverName));
-    if (named) return named;
-  }
-  return usable[0];
+  return forServerName(usable, serverName)[0];
+}
+
+/** The key's most preferred scheme that the client offers; PKCS#1 v1.5 only in TLS 1.2 (RFC 8446 §4.4.3). */
+export function signingScheme(
+  cert: ServerCert,
+  clientSchemes: readonly number[],
+  pkcs1: boolean,
+): number | undefined {
+  return cert.key.schemes.find((s) => clientSchemes.includes(s) && (pkcs1 || (s & 0xff) !== 0x01));
+}
+
+/**
+ * The usable certificates to choose among for `serverName` (RFC 6066 §3): those whose leaf names it or, when
+ * none does, all of them. TLS 1.3 and 1.2 both choose by name first; TLS 1.2 then by suite.
+ */
+export function forServerName<T extends { readonly cert: ServerCert }>(
+  usable: readonly T[],
+  serverName: string | undefined,
+): readonly T[] {
+  if (serverName === undefined) return usable;
+  const named = usable.filter((u) => certificateMatchesName(u.cert.chain[0]!, serverName));
+  return named.length > 0 ? named : usable;
 }
 
 /** sendServerParameters, sendServerCertificate, sendServerFinished. */
@@ -832,7 +867,8 @@ class ExpectEndOfEarlyData implements State {
 /**
  * Whether to take the client's 0-RTT data (RFC 8446 §4.2.10): only with the first PSK identity, a ticket
  * that allows it, the same ALPN, no HelloRetryRequest, and no replay. Otherwise, if the client offered
- * it, its early records are skipped.
+ * it, its early records are skipped. With a strike register, the ticket age must also be within half its
+ * window of ours (RFC 8446 §8.2, §8.3): a replay that passes the age check then comes while it remembers.
  */
 function decideEarlyData(
   cx: Context,
@@ -843,9 +879,15 @@ function decideEarlyData(
   if (findExtension(offer.ch.extensions, E.earlyData) === undefined) return false;
   const ok = resume !== undefined && setup.earlyData !== undefined && resume.index === 0 &&
     resume.state.maxEarlyData > 0 && resume.state.alpn === offer.alpn &&
-    (setup.earlyData.antiReplay?.admit(resume.binder, cx.cfg.now()) ?? true);
+    fresh(setup.earlyData.antiReplay, resume, cx.cfg.now());
   if (!ok) cx.skipEarlyData(2 * Math.max(setup.earlyData?.maxSize ?? 0, 16384) + 4096);
   return ok;
+}
+
+/** Whether `resume`'s ClientHello is new to `register` (always, without one), and could not outlive its memory. */
+function fresh(register: StrikeRegister | undefined, resume: Resumption, now: number): boolean {
+  if (!register) return true;
+  return 2 * Math.abs(resume.ageSkew) <= register.windowMs && register.admit(resume.binder, now);
 }
 
 /** Waiting for the client's Finished (RFC 8446 §4.4.4). */

@@ -68,15 +68,16 @@ Deno.test("openssl s_server ↔ airlock client: the second connection resumes wi
   });
 });
 
-Deno.test("openssl s_client -sess_out/-sess_in ↔ airlock server: the second connection is reused", async () => {
+/** Two `openssl s_client` connections to an airlock server: the first saves its session, the second offers it. */
+async function sClientTwice(server: Partial<ServerConfig>, firstArgs: string[], secondArgs: string[]) {
   requireProgram("openssl", ["version"], "Install OpenSSL 3 for the interop tests.");
-  await scoped(async (scope) => {
-    const chain = await generateChain({ dnsNames: ["localhost"] });
-    const key = await loadPrivateKey(chain.keyPkcs8);
+  const chain = await generateChain({ dnsNames: ["localhost"] });
+  const key = await loadPrivateKey(chain.keyPkcs8);
+  const config: ServerConfig = { certificates: [{ chain: chain.chain, key }], ...server };
+  return await scoped(async (scope) => {
     const path = scope.writeFiles({ "root.pem": chain.rootPem });
-    const config: ServerConfig = { certificates: [{ chain: chain.chain, key }] };
     const listener = await scope.listen();
-    const run = async (sessionArgs: string[]) => {
+    const run = async (args: string[]) => {
       const client = scope.spawn("openssl", [
         "s_client",
         "-tls1_3",
@@ -87,7 +88,7 @@ Deno.test("openssl s_client -sess_out/-sess_in ↔ airlock server: the second co
         "-CAfile",
         path("root.pem"),
         "-verify_return_error",
-        ...sessionArgs,
+        ...args,
       ]);
       const socket = await listener.next();
       const { engine, network } = createBioPair();
@@ -100,13 +101,32 @@ Deno.test("openssl s_client -sess_out/-sess_in ↔ airlock server: the second co
       assert.equal(exit.code, 0, client.output);
       return { info, client };
     };
-    const first = await run(["-sess_out", path("sess.pem")]);
+    const first = await run([...firstArgs, "-sess_out", path("sess.pem")]);
     assert.equal(first.info.resumed, false);
     assert.match(first.client.stdout, /^New, TLSv1\.3/m, first.client.output);
-    const second = await run(["-sess_in", path("sess.pem")]);
+    const second = await run([...secondArgs, "-sess_in", path("sess.pem")]);
     assert.equal(second.info.resumed, true);
     assert.match(second.client.stdout, /^Reused, TLSv1\.3/m, second.client.output);
+    return { first: first.info, second: second.info };
   });
+}
+
+Deno.test("openssl s_client -sess_out/-sess_in ↔ airlock server: the second connection is reused", async () => {
+  await sClientTwice({}, [], []);
+});
+
+Deno.test("security: openssl s_client resumes through a HelloRetryRequest in the ticket's suite", async () => {
+  // Issue #15, finding 10: the server prefers AES-128 and only takes secp384r1; the ticket is AES-256 and
+  // the client's one share is X25519, so the HelloRetryRequest must already name AES-256.
+  const { second } = await sClientTwice({ groups: ["secp384r1"] }, [
+    "-ciphersuites",
+    "TLS_AES_256_GCM_SHA384",
+  ], [
+    "-groups",
+    "X25519:secp384r1",
+  ]);
+  assert.equal(second.helloRetry, true);
+  assert.equal(second.cipherSuite, "TLS_AES_256_GCM_SHA384");
 });
 
 Deno.test("openssl s_client -early_data ↔ airlock server: early data accepted and read apart", async () => {

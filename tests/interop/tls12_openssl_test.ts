@@ -42,7 +42,7 @@ import {
   type ServerConfig,
   TlsSession,
 } from "../../mod.ts";
-import type { TestChain, TestKeyType } from "../_pki.ts";
+import { generateChain, type TestChain, type TestKeyType } from "../_pki.ts";
 import {
   acceptServer,
   assertTls12,
@@ -327,7 +327,7 @@ for (const suite of [SUITES[3], SUITES[4]]) {
 // uses an ECDSA certificate only on a curve s_client lists (tests/tls12_test.ts checks that choice).
 
 /**
- * Start `openssl s_client` against `listener`, verifying our chain to its root for "localhost", with
+ * Start `openssl s_client` against `listener`, verifying our chain to its root for `name` (sent as SNI), with
  * `args` (the version and restrictions are the caller's).
  */
 function sClient(
@@ -335,6 +335,7 @@ function sClient(
   listener: Listener,
   path: (name: string) => string,
   args: readonly string[],
+  name = "localhost",
 ): Peer {
   requireOpenssl();
   return scope.spawn("openssl", [
@@ -342,11 +343,11 @@ function sClient(
     "-connect",
     `127.0.0.1:${listener.port}`,
     "-servername",
-    "localhost",
+    name,
     "-CAfile",
     path("server-root.pem"),
     "-verify_hostname",
-    "localhost",
+    name,
     "-verify_return_error",
     ...args,
   ]);
@@ -480,6 +481,24 @@ Deno.test("openssl s_client -tls1_2 ↔ airlock server: ALPN in the ServerHello"
   });
   assert.equal(info.alpn, "http/1.1");
   assert.match(client.stdout, /^ALPN protocol: http\/1\.1$/m, client.output);
+});
+
+Deno.test("security: openssl s_client -tls1_2 -servername gets the RSA certificate for its name beside an ECDSA one", async () => {
+  // Issue #15, finding 11: the server prefers ECDHE_ECDSA, but only the RSA certificate is for a.example.
+  await scoped(async (scope) => {
+    const rsa = await generateChain({ keyType: "rsa-2048", intermediate: true, dnsNames: ["a.example"] });
+    const path = pemFiles(scope, rsa);
+    const listener = await scope.listen();
+    const client = sClient(scope, listener, path, ["-tls1_2"], "a.example");
+    const connection = await acceptServer("s_client", listener, client, {
+      certificates: [await certified(await serverChain("ecdsa-p256")), await certified(rsa)],
+    });
+    const info = await connection.tls.handshake();
+    assertTls12(info, { name: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" });
+    assert.equal(info.serverName, "a.example");
+    await exchangeEcho(connection, client);
+    assertSClientTls12(client, info);
+  });
 });
 
 // ---- resumption ----------------------------------------------------------------------------------------
