@@ -94,13 +94,23 @@ export interface CommonConfig {
 export interface PeerVerifyInfo {
   /** The certificate chain as sent, DER, leaf first. */
   readonly chain: readonly Uint8Array[];
-  /** The name the client expects (`serverName`), if any. */
+  /**
+   * The name the client expects, if any: its `serverName` normalized (a DNS name in lower-case A-labels
+   * without a trailing dot, or an IP address without brackets).
+   */
   readonly serverName: string | undefined;
 }
 
 /** Client options. */
 export interface ClientConfig extends CommonConfig {
-  /** The server's host name: sent as SNI (unless it is an IP address). */
+  /**
+   * The server's host name: a DNS name, internationalized names included, or an IPv4 or IPv6 address
+   * (brackets allowed). A DNS name is sent as SNI (RFC 6066 §3) in A-label form as UTS #46 maps it
+   * (`bücher.example` goes out as `xn--bcher-kva.example`), lower-cased and without a trailing dot, and the
+   * server's certificate must name it in a dNSName; an IP address is never sent, and must be named in an
+   * iPAddress. `createClient` throws a TypeError for a name that is neither (a space, an empty label, …) and
+   * a RangeError for a label over 63 octets or a name over 253.
+   */
   readonly serverName?: string;
   /**
    * Trust anchors (root certificates: PEM text with one or more CERTIFICATE blocks, or DER): the server's
