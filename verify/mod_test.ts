@@ -617,3 +617,24 @@ Deno.test("security: path building over 100 bogus intermediates stops at maxSign
   await assert.rejects(verify(chain, { maxSignatureChecks: 0 }), RangeError);
   await assert.rejects(verify(chain, { maxSignatureChecks: 10_001 }), RangeError);
 });
+
+Deno.test("security: an issuer whose key identifier matches is tried before imitators of its name", async () => {
+  // Finding 6 of issue #15, (b): candidates are ordered by subject, then authorityKeyIdentifier against
+  // subjectKeyIdentifier, before any signature is checked; 30 imitators listed first cost nothing.
+  const pki = await simplePki("p384");
+  const imitators = await Promise.all(
+    Array.from(
+      { length: 30 },
+      async (_, i) =>
+        intermediate("CN=Test Intermediate", await testKey("p384", 400 + i), pki.root, {
+          signer: await testKey("p384", 400 + i),
+        }),
+    ),
+  );
+  let checks = 0;
+  const counting: CertificateSignatureCheck = (...args) => (checks++, nobleProvider.verifyX509(...args));
+  await expectOk({ leaf: pki.leaf, inter: [...imitators, pki.inter], root: [pki.root] }, {
+    verifySignature: counting,
+  });
+  assert.equal(checks, 2);
+});
