@@ -148,19 +148,9 @@ export function resumable(tickets: TicketSetup | undefined, state: TicketState, 
   return authLeft(tickets, state, now) > 0;
 }
 
-/**
- * The identity a client's session is bound to: its `serverName` as the certificate is checked against it,
- * lower case, without one trailing dot (an A-label host name, or an IP address).
- */
-export function peerIdentity(serverName: string | undefined): string | undefined {
-  if (serverName === undefined) return undefined;
-  const lower = serverName.toLowerCase();
-  return lower.endsWith(".") ? lower.slice(0, -1) : lower;
-}
-
 /** What a client's sessions are bound to. */
 export interface ClientBinding {
-  /** {@link peerIdentity} of the client's `serverName`. */
+  /** The client's `serverName` as verified: an A-label host name without a trailing dot, or an IP address. */
   readonly peerName: string | undefined;
   /** {@link clientVerifyContext} of the client's verification settings. */
   readonly verifyContext: Uint8Array;
@@ -176,7 +166,7 @@ export function clientBinding(config: object, policy: VerifyPolicy): ClientBindi
   let b = clientBindings.get(config);
   if (!b) {
     b = {
-      peerName: peerIdentity(policy.peerName),
+      peerName: policy.peerName, // normalized by createClient (normalizeHostName)
       verifyContext: clientVerifyContext({
         insecure: policy.insecure,
         trustAnchors: policy.trustAnchors,

@@ -15,6 +15,7 @@ import { pemDecode } from "../suites/pem.ts";
 import { type CryptoProvider, defaultProvider } from "../suites/provider.ts";
 import type { SessionCache, StrikeRegister, TicketStore, TlsSession } from "./session.ts";
 import { MAX_PLAINTEXT } from "./record/layer.ts";
+import { LIMITS } from "./limits.ts";
 
 /** A cipher suite name: TLS 1.3, or a TLS 1.2 ECDHE+AEAD suite. */
 export type CipherSuiteName = Tls13Suite["name"] | Tls12SuiteName;
@@ -60,6 +61,20 @@ export interface CommonConfig {
   /** Largest handshake message accepted from the peer, in bytes (default 65536). */
   readonly maxHandshakeMessageSize?: number;
   /**
+   * Most certificates accepted in the peer's Certificate message, leaf included (default 10, as Java's
+   * `jdk.tls.maxCertificateChainLength`: a leaf, 8 intermediates and the root; 1..256). A longer chain is
+   * refused with bad_certificate (`certificate.too_many_certificates`) before any of it is parsed or
+   * checked, whatever the verification settings.
+   */
+  readonly maxPeerChainLength?: number;
+  /**
+   * Most certificate signatures checked while the peer's chain is validated against trust anchors (default
+   * 100, as rustls-webpki; 1..10000). Running out fails with certificate_unknown
+   * (`certificate.budget_exceeded`). Each check can cost a few milliseconds of CPU, spent before the peer has
+   * proved anything: an mTLS server may want it lower.
+   */
+  readonly maxSignatureChecks?: number;
+  /**
    * Where the crypto comes from (default: `defaultProvider()`, which is `nobleProvider` unless
    * `installDefaultProvider` changed it): `webCryptoProvider` does key exchange and signature checks on the
    * runtime's native WebCrypto, several times faster, through WANT_ASYNC. Name `nobleProvider` here where runs
@@ -79,13 +94,23 @@ export interface CommonConfig {
 export interface PeerVerifyInfo {
   /** The certificate chain as sent, DER, leaf first. */
   readonly chain: readonly Uint8Array[];
-  /** The name the client expects (`serverName`), if any. */
+  /**
+   * The name the client expects, if any: its `serverName` normalized (a DNS name in lower-case A-labels
+   * without a trailing dot, or an IP address without brackets).
+   */
   readonly serverName: string | undefined;
 }
 
 /** Client options. */
 export interface ClientConfig extends CommonConfig {
-  /** The server's host name: sent as SNI (unless it is an IP address). */
+  /**
+   * The server's host name: a DNS name, internationalized names included, or an IPv4 or IPv6 address
+   * (brackets allowed). A DNS name is sent as SNI (RFC 6066 §3) in A-label form as UTS #46 maps it
+   * (`bücher.example` goes out as `xn--bcher-kva.example`), lower-cased and without a trailing dot, and the
+   * server's certificate must name it in a dNSName; an IP address is never sent, and must be named in an
+   * iPAddress. `createClient` throws a TypeError for a name that is neither (a space, an empty label, …) and
+   * a RangeError for a label over 63 octets or a name over 253.
+   */
   readonly serverName?: string;
   /**
    * Trust anchors (root certificates: PEM text with one or more CERTIFICATE blocks, or DER): the server's
@@ -246,6 +271,8 @@ export interface Normalized {
   readonly alpn: readonly string[];
   readonly recordSizeLimit: number | undefined;
   readonly maxHandshakeMessageSize: number;
+  readonly maxPeerChainLength: number;
+  readonly maxSignatureChecks: number;
   readonly quic: { readonly transportParameters: Uint8Array } | undefined;
   readonly random: (n: number) => Uint8Array;
   readonly now: () => number;
@@ -302,6 +329,14 @@ export function normalizeCommon(c: CommonConfig): Normalized {
   const maxHs = c.maxHandshakeMessageSize ?? 65536;
   if (!Number.isInteger(maxHs) || maxHs < 1024 || maxHs > 0xffffff) {
     throw new RangeError(`Cannot configure maxHandshakeMessageSize: ${maxHs} is outside 1024..16777215`);
+  }
+  const maxChain = c.maxPeerChainLength ?? LIMITS.defaultMaxPeerChainLength;
+  if (!Number.isInteger(maxChain) || maxChain < 1 || maxChain > 256) {
+    throw new RangeError(`Cannot configure maxPeerChainLength: ${maxChain} is outside 1..256`);
+  }
+  const maxSigs = c.maxSignatureChecks ?? LIMITS.defaultMaxSignatureChecks;
+  if (!Number.isInteger(maxSigs) || maxSigs < 1 || maxSigs > 10_000) {
+    throw new RangeError(`Cannot configure maxSignatureChecks: ${maxSigs} is outside 1..10000`);
   }
   for (const p of c.alpnProtocols ?? []) {
     const len = new TextEncoder().encode(p).length;
@@ -369,6 +404,8 @@ export function normalizeCommon(c: CommonConfig): Normalized {
     alpn: [...(c.alpnProtocols ?? [])],
     recordSizeLimit: rsl,
     maxHandshakeMessageSize: maxHs,
+    maxPeerChainLength: maxChain,
+    maxSignatureChecks: maxSigs,
     quic: c.quic,
     random: c.random ?? defaultRandom,
     provider,

@@ -38,6 +38,7 @@ import { Transcript } from "./transcript.ts";
 import { startClient } from "./client/tls13.ts";
 import { ExpectClientHello, type ServerSetup } from "./server/tls13.ts";
 import { subjectName, type VerifyPolicy } from "./peer_verify.ts";
+import { normalizeHostName } from "../verify/names.ts";
 import { SessionCache, StrikeRegister, TicketKeys } from "./session.ts";
 import { DEFAULT_AUTHENTICATION_LIFETIME, serverSessionContext } from "./binding.ts";
 import { toHex } from "../suites/bytes.ts";
@@ -1216,6 +1217,10 @@ export class TlsEngine extends EventTarget {
  * @param config Client options.
  * @param bio The engine half of a BIO pair.
  * @returns The engine.
+ * @throws {TypeError} If the configuration would not verify the server, or `serverName` is not a valid host
+ * name (see `ClientConfig.serverName`).
+ * @throws {RangeError} If an option is out of range, or a label of `serverName` is over 63 octets or the
+ * name over 253.
  */
 export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
   const insecure = config.dangerouslyDisableCertificateVerification === true;
@@ -1239,15 +1244,20 @@ export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
   }
   const cfg = normalizeCommon(config);
   checkTransport(cfg, bio, "client");
+  // RFC 6066 §3: server_name holds the A-label name without a trailing dot, never an IP literal.
+  const host = config.serverName === undefined
+    ? undefined
+    : normalizeHostName(config.serverName, "serverName");
   const policy: VerifyPolicy = {
     trustAnchors: decodeAnchors(config.trustAnchors, "trustAnchors"),
     verifyPeer: config.verifyPeer,
     retryVerify: config.retryVerify === true,
     insecure,
     purpose: "server",
-    peerName: config.serverName,
+    peerName: host?.name,
   };
-  return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, config, policy));
+  const sni = host?.kind === "dns" ? host.name : undefined;
+  return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, config, policy, sni));
 }
 
 /** Records need a BIO; QUIC mode has none (bytes go by level). */

@@ -16,7 +16,7 @@ export interface HandshakeInfo {
   readonly group: string;
   /** The negotiated ALPN protocol, if any. */
   readonly alpn: string | undefined;
-  /** The SNI host name the client sent, if any. */
+  /** The SNI host name the client sent, if any (lower case; A-labels for an internationalized name). */
   readonly serverName: string | undefined;
   /**
    * The signature scheme the server signed with (TLS 1.3 CertificateVerify, TLS 1.2 ServerKeyExchange);

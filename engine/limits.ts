@@ -24,6 +24,18 @@ export const LIMITS = {
    * Raise it for long certificate chains.
    */
   defaultMaxHandshakeMessage: 65536,
+  /**
+   * Default most certificates in the peer's Certificate message, leaf included (`maxPeerChainLength`,
+   * 1..256): more fails as soon as the message is decoded, before any certificate is parsed (bad_certificate,
+   * `certificate.too_many_certificates`). Java's default; a leaf, `maxDepth` (8) intermediates and the root.
+   */
+  defaultMaxPeerChainLength: 10,
+  /**
+   * Default most certificate signatures checked while validating the peer's chain (`maxSignatureChecks`,
+   * 1..10000; rustls-webpki's and Go's 100): certificate_unknown, `certificate.budget_exceeded`. Path
+   * building also stops after 10,000 candidate issuers and 250,000 name-constraint comparisons.
+   */
+  defaultMaxSignatureChecks: 100,
   /** Extensions in one extension list (ClientHello, ServerHello, EncryptedExtensions, …): illegal_parameter,
    * `peer_misbehaved.too_many_extensions`. Browsers send under 25; every extension type may appear only once. */
   maxExtensions: 128,

@@ -110,8 +110,9 @@ export function checkSignature(
 }
 
 /**
- * Take the peer's non-empty chain: its leaf key (bad_certificate if unreadable), recorded for the API, then
- * judged by `policy`; `next(publicKey)` is the state after (possibly after WANT_ASYNC or WANT_RETRY_VERIFY).
+ * Take the peer's non-empty chain: no longer than `maxPeerChainLength`, its leaf key (bad_certificate if not,
+ * or if unreadable), recorded for the API, then judged by `policy`; `next(publicKey)` is the state after
+ * (possibly after WANT_ASYNC or WANT_RETRY_VERIFY).
  */
 export function acceptPeerChain(
   cx: Context,
@@ -120,8 +121,18 @@ export function acceptPeerChain(
   where: string,
   next: (publicKey: PublicKey) => State,
 ): Step {
+  // Before any work on the certificates: each could cost a signature check (security review, issue #15).
+  const max = cx.cfg.maxPeerChainLength;
+  if (chain.length > max) {
+    fail(
+      "bad_certificate",
+      "certificate.too_many_certificates",
+      `Cannot accept Certificate: ${chain.length} certificates, more than maxPeerChainLength (${max})`,
+      where,
+    );
+  }
   const publicKey = leafPublicKey(chain, where);
   cx.setPeerChain(chain);
   const insecure = (msg: string) => cx.emit("insecure", msg);
-  return verifyChain(policy, chain, cx.cfg.now(), where, next(publicKey), insecure, cx.cfg.provider);
+  return verifyChain(policy, chain, cx.cfg.now(), where, next(publicKey), insecure, cx.cfg);
 }

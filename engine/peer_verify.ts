@@ -56,7 +56,7 @@ export function verifyChain(
   where: string,
   next: State,
   emitInsecure: (message: string) => void,
-  provider: CryptoProvider,
+  cfg: { readonly provider: CryptoProvider; readonly maxSignatureChecks: number },
 ): Step {
   if (policy.insecure) {
     emitInsecure(`certificate verification is disabled: the ${policy.purpose}'s identity is not checked`);
@@ -74,7 +74,8 @@ export function verifyChain(
         time: new Date(now),
         ...(policy.peerName !== undefined ? { peerName: policy.peerName } : {}),
         ...(policy.maxDepth !== undefined ? { maxDepth: policy.maxDepth } : {}),
-        verifySignature: provider.verifyX509,
+        maxSignatureChecks: cfg.maxSignatureChecks,
+        verifySignature: cfg.provider.verifyX509,
       });
       if (!r.ok) throw new TlsError(alertForVerifyError(r.code), `certificate.${r.code}`, r.reason, where);
       return true;

@@ -181,8 +181,3 @@ export function certificateVerifyContent(role: "server" | "client", transcriptHa
     transcriptHash,
   );
 }
-
-/** Whether `name` is an IP address literal (IPv4 dotted quad or IPv6); those are never sent as SNI (RFC 6066 §3). */
-export function isIpAddress(name: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.includes(":");
-}

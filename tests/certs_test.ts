@@ -5,9 +5,19 @@
  */
 import assert from "node:assert/strict";
 import { drain, handshake, handshakeExpectingFailure, transfer, writeAll } from "./_helpers.ts";
-import { assertFailed } from "./_reject.ts";
+import { assertFailed, assertReceived } from "./_reject.ts";
 import { generateChain, type TestChain } from "./_pki.ts";
-import { intermediate, leaf, NOW, root, type TestCert, type TestKey, testKey } from "../verify/_test_pki.ts";
+import {
+  imitatedCa,
+  intermediate,
+  leaf,
+  NOW,
+  root,
+  type TestCert,
+  type TestKey,
+  testKey,
+} from "../verify/_test_pki.ts";
+import { type CryptoProvider, nobleProvider } from "../suites/provider.ts";
 import {
   type AlertName,
   type ClientConfig,
@@ -399,5 +409,88 @@ Deno.test("every path-validation failure ends the handshake with its alert and c
       assertFailed(client, f.alert, `certificate.${f.code}`);
       assert.equal(server.error?.code, `alert_received.${f.alert}`);
     });
+  }
+});
+
+// Finding 6 of the security review (issue #15): a chain of a leaf and 100 bogus intermediates, each named like
+// the CA the verifier trusts, cost 100 signature checks (about 180 ms) before the peer had proved anything.
+
+/** A provider whose certificate signature checks are counted. */
+function countingProvider(): { provider: CryptoProvider; checks: () => number } {
+  let n = 0;
+  const provider: CryptoProvider = {
+    ...nobleProvider,
+    verifyX509: (...args) => (n++, nobleProvider.verifyX509(...args)),
+  };
+  return { provider, checks: () => n };
+}
+
+/** The imitated-CA chain of 1 + `count` certificates, with the leaf's key, ready for an engine. */
+async function bogusChain(count: number) {
+  const { anchor, leaf: l, bogus } = await imitatedCa(count);
+  const key = await loadPrivateKey(
+    new Uint8Array(await crypto.subtle.exportKey("pkcs8", (await testKey("p384", 3)).privateKey)),
+  );
+  return { anchor: anchor.pem, certified: { chain: [l.der, ...bogus.map((b) => b.der)], key } };
+}
+
+Deno.test("security: an mTLS server refuses 101 client certificates before any signature check", async () => {
+  const { anchor, certified } = await bogusChain(100);
+  const counted = countingProvider();
+  const p = await mtls({
+    client: { clientCertificate: certified },
+    server: { clientAuth: { required: true, trustAnchors: [anchor] }, provider: counted.provider },
+  });
+  await handshakeExpectingFailure(p);
+  assertFailed(p.server, "bad_certificate", "certificate.too_many_certificates");
+  assert.match(p.server.error!.message, /101 certificates, more than maxPeerChainLength \(10\)/);
+  assert.equal(counted.checks(), 0);
+  transfer(p);
+  assertReceived(p.client, "bad_certificate");
+});
+
+Deno.test("security: a client refuses a server chain of 101 certificates before any signature check", async () => {
+  const { anchor, certified } = await bogusChain(100);
+  const counted = countingProvider();
+  const p = await pairWith({
+    noAnchors: true,
+    client: { serverName: "client.test", trustAnchors: [anchor], provider: counted.provider },
+    server: { certificates: [certified] },
+  });
+  await handshakeExpectingFailure(p);
+  assertFailed(p.client, "bad_certificate", "certificate.too_many_certificates");
+  assert.equal(counted.checks(), 0);
+});
+
+Deno.test("security: maxSignatureChecks bounds the signature checks of a chain within maxPeerChainLength", async () => {
+  const { anchor, certified } = await bogusChain(100);
+  const counted = countingProvider();
+  const p = await mtls({
+    client: { clientCertificate: certified },
+    server: {
+      clientAuth: { required: true, trustAnchors: [anchor] },
+      provider: counted.provider,
+      maxPeerChainLength: 101,
+      maxSignatureChecks: 8,
+    },
+  });
+  await handshakeExpectingFailure(p);
+  assertFailed(p.server, "certificate_unknown", "certificate.budget_exceeded");
+  assert.equal(counted.checks(), 8);
+});
+
+Deno.test("security: maxPeerChainLength and maxSignatureChecks are checked at configuration time", () => {
+  const base = { serverName: "server.test", verifyPeer: () => true };
+  for (const bad of [0, 257, 1.5, NaN]) {
+    assert.throws(
+      () => createClient({ ...base, maxPeerChainLength: bad }, createBioPair().engine),
+      RangeError,
+    );
+  }
+  for (const bad of [0, 10_001, 2.5]) {
+    assert.throws(
+      () => createClient({ ...base, maxSignatureChecks: bad }, createBioPair().engine),
+      RangeError,
+    );
   }
 });

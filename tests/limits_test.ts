@@ -3,7 +3,8 @@
  * the typed error and its alert, and the peer receives that alert.
  */
 import assert from "node:assert/strict";
-import { type AlertName, createBioPair, createClient, createServer, on } from "../mod.ts";
+import { type AlertName, createBioPair, createClient, createServer, loadPrivateKey, on } from "../mod.ts";
+import { generateTestCertificate } from "./_pki.ts";
 import { LIMITS } from "../engine/limits.ts";
 import { ContentType as CT, HandshakeType as H } from "../engine/msgs/enums.ts";
 import { decodeOfferedPsks, encodeOfferedPsks, type Extension } from "../engine/msgs/extensions.ts";
@@ -83,6 +84,8 @@ Deno.test("limits: the table is the one the README documents", () => {
   assert.equal(LIMITS.maxTicketsPerConnection, 32);
   assert.equal(LIMITS.maxPskIdentitiesTried, 5);
   assert.equal(LIMITS.defaultMaxHandshakeMessage, 65536);
+  assert.equal(LIMITS.defaultMaxPeerChainLength, 10);
+  assert.equal(LIMITS.defaultMaxSignatureChecks, 100);
 });
 
 // ---- extensions in one message ------------------------------------------------------------------------------
@@ -145,6 +148,29 @@ Deno.test("limits: a handshake message of exactly maxHandshakeMessageSize passes
   await assert.rejects(handshake(over));
   assert.equal(over.server.error?.code, "peer_misbehaved.handshake_message_too_large");
   assertPeerReceived(over, "server", "illegal_parameter");
+});
+
+// ---- certificates in one Certificate message ------------------------------------------------------------------
+
+/** A pair whose server sends its leaf followed by `extra` copies of it (the client checks nothing else). */
+async function chainOf(length: number, opts: PairOptions = {}): Promise<Pair> {
+  const cert = await generateTestCertificate("ecdsa-p256");
+  const key = await loadPrivateKey(cert.keyPkcs8);
+  const chain = Array.from({ length }, () => cert.chain[0]!);
+  return pair(undefined, { ...opts, server: { certificates: [{ chain, key }] } });
+}
+
+Deno.test("limits: a Certificate of maxPeerChainLength certificates passes, one more is bad_certificate", async () => {
+  await handshake(await chainOf(LIMITS.defaultMaxPeerChainLength));
+  const over = await chainOf(LIMITS.defaultMaxPeerChainLength + 1);
+  await assert.rejects(handshake(over));
+  assertFailed(over.client, "bad_certificate", "certificate.too_many_certificates");
+  assertPeerReceived(over, "client", "bad_certificate");
+  // The limit is the client's to raise (or lower).
+  await handshake(await chainOf(11, { client: { maxPeerChainLength: 11 } }));
+  const low = await chainOf(2, { client: { maxPeerChainLength: 1 } });
+  await assert.rejects(handshake(low));
+  assertFailed(low.client, "bad_certificate", "certificate.too_many_certificates");
 });
 
 // ---- empty records, warning alerts ----------------------------------------------------------------------------

@@ -284,3 +284,11 @@ Deno.test("security: dangerouslyDisableCertificateVerification with verifyPeer i
     (e: unknown) => e instanceof TypeError && /verifyPeer would never run/.test(e.message),
   );
 });
+Deno.test("security: a session resumes for the same host name however it is spelt (finding 5)", async () => {
+  const w = await world();
+  const server = w.serverConfig();
+  const first = await w.connect({ serverName: "Server.Test." }, server);
+  assert.equal(first.sessions[0]!.peerName, "server.test");
+  const again = await w.connect({ serverName: "server.test", session: first.sessions[0]! }, server);
+  assert.equal(again.p.client.handshakeInfo?.resumed, true);
+});

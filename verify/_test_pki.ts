@@ -465,3 +465,28 @@ export async function simplePki(
   const l = await leaf("www.example.com", await testKey(kind, 3), i);
   return { root: r, inter: i, leaf: l };
 }
+
+/**
+ * A CA and `count` bogus intermediates that imitate it (the same subject and issuer name, their own P-384
+ * keys), with a clientAuth leaf for client.test issued by the first of them: a chain no path can validate,
+ * built to cost one signature check per intermediate (finding 6 of the security review, issue #15).
+ */
+export async function imitatedCa(
+  count: number,
+): Promise<{ anchor: TestCert; leaf: TestCert; bogus: TestCert[] }> {
+  const anchor = await root("CN=Client CA", await testKey("p384", 1));
+  const bogus = await Promise.all(
+    Array.from({ length: count }, async (_, i) =>
+      issue({
+        subject: "CN=Client CA",
+        issuerName: "CN=Client CA",
+        key: await testKey("p384", 300 + i),
+        ca: true,
+        keyUsage: ["keyCertSign"],
+      })),
+  );
+  const issued = await leaf("client.test", await testKey("p384", 3), bogus[0]!, {
+    eku: ["clientAuth", "serverAuth"],
+  });
+  return { anchor, leaf: issued, bogus };
+}

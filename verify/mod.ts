@@ -16,9 +16,9 @@
  * certificate under the wrong key does not hide a good path. Checks that need no signature (validity,
  * basicConstraints, keyUsage, extendedKeyUsage, unknown critical extensions) run when a candidate is
  * considered; name constraints and then signatures run once a path reaches a trust anchor, with every
- * signature result remembered. Work is bounded: 100 signature checks, 10,000 candidate visits and 250,000
- * name-constraint comparisons per call (the limits of rustls-webpki and Go's crypto/x509); running out fails
- * with `budget_exceeded`. A certificate (same subject and key) may appear only once in a path.
+ * signature result remembered. Work is bounded: 100 signature checks (`maxSignatureChecks`), 10,000 candidate
+ * visits and 250,000 name-constraint comparisons per call (the limits of rustls-webpki and Go's crypto/x509);
+ * running out fails with `budget_exceeded`. A certificate (same subject and key) may appear only once in a path.
  *
  * Trust anchors. An anchor is trusted for its subject and key, and its own constraints are honoured: its
  * validity period, basicConstraints (it must be a CA unless it is a v1 certificate; pathLenConstraint
@@ -168,6 +168,13 @@ export interface VerifyOptions {
    */
   readonly maxDepth?: number | undefined;
   /**
+   * The most certificate signatures checked while building paths, over all candidate paths; default 100
+   * (rustls-webpki's and Go's limit), 1 to 10,000. Running out fails with `budget_exceeded`. Each check of an
+   * ECDSA P-384 signature costs about 2 ms of CPU, so lower it where a peer's chain is checked before the peer
+   * has authenticated (mTLS).
+   */
+  readonly maxSignatureChecks?: number | undefined;
+  /**
    * How each certificate signature is checked: default `verifyX509Signature` (noble; RSA on WebCrypto). The
    * engine passes its provider's `verifyX509`, so `webCryptoProvider` checks chains natively too.
    */
@@ -260,6 +267,9 @@ export function alertForVerifyError(code: VerifyErrorCode): CertificateAlertName
 
 const DEFAULT_MAX_DEPTH = 8;
 const MAX_MAX_DEPTH = 64;
+/** The default signature-check budget of one verification (rustls-webpki, Go's crypto/x509). */
+const DEFAULT_MAX_SIGNATURE_CHECKS = 100;
+const MAX_MAX_SIGNATURE_CHECKS = 10_000;
 const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
 const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
 const MIN_RSA_BITS = 2048;
@@ -331,6 +341,7 @@ interface Context {
   readonly eku: string;
   readonly now: number;
   readonly maxDepth: number;
+  readonly maxSignatureChecks: number;
   readonly anchors: Store;
   readonly pool: Store;
   readonly budget: Budget;
@@ -620,7 +631,9 @@ async function checkSignature(
   if (isFailure(key)) {
     result = key;
   } else {
-    if (--ctx.budget.signatures < 0) throw new BudgetExceeded("signature checks");
+    if (--ctx.budget.signatures < 0) {
+      throw new BudgetExceeded(`${ctx.maxSignatureChecks} signature checks (maxSignatureChecks)`);
+    }
     const { cert } = subject;
     const outcome = await ctx.verifySignature(cert.signatureAlgorithm, key, cert.tbs, cert.signature);
     result = outcome === "valid" ? null : outcome === "unsupported"
@@ -789,7 +802,7 @@ function identityOf(cert: Certificate, identities: Map<string, number>): number 
   return id;
 }
 
-function checkOptions(opts: VerifyOptions): { now: number; maxDepth: number } {
+function checkOptions(opts: VerifyOptions): { now: number; maxDepth: number; maxSignatureChecks: number } {
   if (typeof opts !== "object" || opts === null) {
     throw new TypeError("Cannot verify certificate chain: expected an options object");
   }
@@ -820,7 +833,16 @@ function checkOptions(opts: VerifyOptions): { now: number; maxDepth: number } {
       `Cannot verify certificate chain: maxDepth ${maxDepth} is not an integer from 0 to ${MAX_MAX_DEPTH}`,
     );
   }
-  return { now: Math.floor(time.getTime() / 1000), maxDepth };
+  const maxSignatureChecks = opts.maxSignatureChecks ?? DEFAULT_MAX_SIGNATURE_CHECKS;
+  if (
+    !Number.isSafeInteger(maxSignatureChecks) || maxSignatureChecks < 1 ||
+    maxSignatureChecks > MAX_MAX_SIGNATURE_CHECKS
+  ) {
+    throw new RangeError(
+      `Cannot verify certificate chain: maxSignatureChecks ${maxSignatureChecks} is not an integer from 1 to ${MAX_MAX_SIGNATURE_CHECKS}`,
+    );
+  }
+  return { now: Math.floor(time.getTime() / 1000), maxDepth, maxSignatureChecks };
 }
 
 /**
@@ -841,7 +863,7 @@ function checkOptions(opts: VerifyOptions): { now: number; maxDepth: number } {
  * @returns `{ ok: true, path }` with the DER path from the leaf to the anchor, or `{ ok: false, code,
  * reason }`. Bad certificates never throw.
  * @throws {TypeError} If an option has the wrong type, or `time` is an invalid Date.
- * @throws {RangeError} If `maxDepth` is out of range.
+ * @throws {RangeError} If `maxDepth` or `maxSignatureChecks` is out of range.
  *
  * @example Reject an unrelated peer certificate
  * ```ts
@@ -856,7 +878,7 @@ function checkOptions(opts: VerifyOptions): { now: number; maxDepth: number } {
  * ```
  */
 export async function verifyCertificateChain(opts: VerifyOptions): Promise<VerifyResult> {
-  const { now, maxDepth } = checkOptions(opts);
+  const { now, maxDepth, maxSignatureChecks } = checkOptions(opts);
   let reference: ReferenceId | undefined;
   if (opts.peerName !== undefined) {
     try {
@@ -903,9 +925,10 @@ export async function verifyCertificateChain(opts: VerifyOptions): Promise<Verif
     eku: opts.purpose === "server" ? SERVER_AUTH : CLIENT_AUTH,
     now,
     maxDepth,
+    maxSignatureChecks,
     anchors,
     pool,
-    budget: { signatures: 100, visits: 10_000, comparisons: 250_000 },
+    budget: { signatures: maxSignatureChecks, visits: 10_000, comparisons: 250_000 },
     signatures: new Map(),
     verifySignature: opts.verifySignature ?? verifyX509Signature,
     constraints: new Map(),

@@ -9,6 +9,7 @@ import {
 } from "./mod.ts";
 import {
   type CertSpec,
+  imitatedCa,
   intermediate,
   issue,
   leaf,
@@ -598,4 +599,42 @@ Deno.test("verifyCertificateChain() checks signatures with the verifySignature i
     verifySignature: refuse,
   });
   assert.ok(seen.length >= 1);
+});
+
+Deno.test("security: path building over 100 bogus intermediates stops at maxSignatureChecks", async () => {
+  // Finding 6 of issue #15: each intermediate named like the CA cost a signature check (about 180 ms in all).
+  const { anchor, leaf: l, bogus } = await imitatedCa(100);
+  let checks = 0;
+  const counting: CertificateSignatureCheck = (...args) => (checks++, nobleProvider.verifyX509(...args));
+  const chain = { leaf: l, inter: bogus, root: [anchor] };
+  const options = { purpose: "client", peerName: undefined, verifySignature: counting } as const;
+  const reason = await expectFail(chain, "budget_exceeded", { ...options, maxSignatureChecks: 16 });
+  assert.equal(checks, 16);
+  assert.match(reason, /16 signature checks \(maxSignatureChecks\)/);
+  checks = 0;
+  await expectFail(chain, "budget_exceeded", options);
+  assert.equal(checks, 100, "the default budget is rustls-webpki's");
+  await assert.rejects(verify(chain, { maxSignatureChecks: 0 }), RangeError);
+  await assert.rejects(verify(chain, { maxSignatureChecks: 10_001 }), RangeError);
+});
+
+Deno.test("security: an issuer whose key identifier matches is tried before imitators of its name", async () => {
+  // Finding 6 of issue #15, (b): candidates are ordered by subject, then authorityKeyIdentifier against
+  // subjectKeyIdentifier, before any signature is checked; 30 imitators listed first cost nothing.
+  const pki = await simplePki("p384");
+  const imitators = await Promise.all(
+    Array.from(
+      { length: 30 },
+      async (_, i) =>
+        intermediate("CN=Test Intermediate", await testKey("p384", 400 + i), pki.root, {
+          signer: await testKey("p384", 400 + i),
+        }),
+    ),
+  );
+  let checks = 0;
+  const counting: CertificateSignatureCheck = (...args) => (checks++, nobleProvider.verifyX509(...args));
+  await expectOk({ leaf: pki.leaf, inter: [...imitators, pki.inter], root: [pki.root] }, {
+    verifySignature: counting,
+  });
+  assert.equal(checks, 2);
 });

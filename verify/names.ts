@@ -6,8 +6,8 @@
  * - Only subjectAltName entries count: dNSName for DNS names, iPAddress for IP addresses. The subject's
  *   common name is never consulted, and a DNS name never matches an IP address or the reverse.
  * - DNS names compare case-insensitively as ASCII. A peer name given in Unicode (a U-label such as
- *   `bücher.example`) is converted to its A-label (`xn--bcher-kva.example`) with punycode (RFC 3492); the
- *   certificate side must already be ASCII, as RFC 5280 §7.2 requires.
+ *   `bücher.example`) is converted to its A-label (`xn--bcher-kva.example`) as UTS #46 says, by the URL
+ *   parser; the certificate side must already be ASCII, as RFC 5280 §7.2 requires.
  * - A presented wildcard is accepted only as the whole leftmost label (`*.example.com`), matches exactly one
  *   non-empty label, and needs at least two labels after it (`*.com` and `*` never match), as in
  *   rustls-webpki and NSS. There is no public suffix list, so `*.co.uk` is matched like `*.example.com`.
@@ -95,89 +95,118 @@ export function parseIpAddress(text: string): Uint8Array | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Punycode (RFC 3492) and the A-label form of a peer name
+// Internationalized names (UTS #46) and host names as a TLS client gives them
 
-const BASE = 36;
-const T_MIN = 1;
-const T_MAX = 26;
+/** ASCII that may appear in a host name: letters, digits, hyphen, underscore (as rustls-webpki), dot. */
+const HOST_ASCII = /^[A-Za-z0-9._-]$/;
 
-function adapt(delta: number, points: number, first: boolean): number {
-  delta = first ? Math.floor(delta / 700) : delta >> 1;
-  delta += Math.floor(delta / points);
-  let k = 0;
-  while (delta > ((BASE - T_MIN) * T_MAX) >> 1) {
-    delta = Math.floor(delta / (BASE - T_MIN));
-    k += BASE;
+/**
+ * UTS #46 ToASCII of a name with non-ASCII characters or `xn--` labels, by the runtime's URL parser (the
+ * WHATWG host parser: the UTS #46 mapping, NFC, the validity criteria with CheckBidi and CheckJoiners,
+ * punycode both ways; Deno, Node and Bun agree). Only letters, digits, `-`, `_` and `.` reach it as ASCII,
+ * so it never sees a port, a path, userinfo or a percent-escape; what the mapping makes of other characters
+ * (a fullwidth solidus, a no-break space) is refused by the parser or by the DNS syntax check after it.
+ */
+function idnaToAscii(name: string): string | undefined {
+  try {
+    return new URL(`http://${name}/`).hostname;
+  } catch {
+    return undefined;
   }
-  return k + Math.floor(((BASE - T_MIN + 1) * delta) / (delta + 38));
-}
-
-function digit(d: number): string {
-  return String.fromCharCode(d < 26 ? 97 + d : 22 + d); // a..z, then 0..9
 }
 
 /**
- * Punycode-encode one label (RFC 3492 §6.3), without the `xn--` prefix.
- *
- * @param label A label holding at least one non-ASCII character.
- * @returns The encoded label, e.g. `bcher-kva` for `bücher`.
+ * A host name as a TLS client names its server, normalized: a DNS name in lower-case A-label form without a
+ * trailing dot (what goes in server_name, RFC 6066 §3, and what dNSName entries are compared with), or an
+ * IP address literal, which is never sent as server_name.
  */
-export function punycodeEncode(label: string): string {
-  const input = Array.from(label, (c) => c.codePointAt(0)!);
-  let out = input.filter((c) => c < 0x80).map((c) => String.fromCharCode(c)).join("");
-  const basic = out.length;
-  let handled = basic;
-  if (basic > 0) out += "-";
-  let n = 0x80;
-  let delta = 0;
-  let bias = 72;
-  while (handled < input.length) {
-    let m = Infinity;
-    for (const c of input) if (c >= n && c < m) m = c;
-    delta += (m - n) * (handled + 1);
-    n = m;
-    for (const c of input) {
-      if (c < n) delta++;
-      if (c !== n) continue;
-      let q = delta;
-      for (let k = BASE;; k += BASE) {
-        const t = k <= bias ? T_MIN : k >= bias + T_MAX ? T_MAX : k - bias;
-        if (q < t) break;
-        out += digit(t + ((q - t) % (BASE - t)));
-        q = Math.floor((q - t) / (BASE - t));
-      }
-      out += digit(q);
-      bias = adapt(delta, handled + 1, handled === basic);
-      delta = 0;
-      handled++;
+export type HostName =
+  | { readonly kind: "dns"; readonly name: string }
+  | { readonly kind: "ip"; readonly name: string; readonly address: Uint8Array };
+
+/**
+ * Normalize a host name: an IPv4 or IPv6 literal (brackets allowed, `[::1]`), or a DNS name, which is
+ * mapped to lower-case A-labels as UTS #46 says (`Bücher.example` → `xn--bcher-kva.example`; an ASCII name is
+ * only lower-cased), loses one trailing dot, and must then be a valid DNS name (see `isValidDnsName`).
+ *
+ * @param name The host name, e.g. a client's `serverName`.
+ * @param what What the name is, for error messages (default "host name").
+ * @returns The normalized name and its kind.
+ * @throws {TypeError} If `name` is not a string, is empty, holds a character no host name may hold, is not a
+ * valid internationalized name, has an empty or malformed label, or ends in an all-numeric label.
+ * @throws {RangeError} If a label is longer than 63 octets or the name longer than 253, in A-label form.
+ *
+ * @example Normalize host names
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { normalizeHostName } from "./names.ts";
+ * assert.deepEqual(normalizeHostName("Bücher.Example."), { kind: "dns", name: "xn--bcher-kva.example" });
+ * assert.equal(normalizeHostName("[::1]").kind, "ip");
+ * assert.throws(() => normalizeHostName("exa mple.com"), TypeError);
+ * assert.throws(() => normalizeHostName("a".repeat(64) + ".com"), RangeError);
+ * ```
+ */
+export function normalizeHostName(name: string, what = "host name"): HostName {
+  if (typeof name !== "string") throw new TypeError(`Cannot use ${what}: expected a string`);
+  const bad = (reason: string, type: typeof TypeError = TypeError) =>
+    new type(`Cannot use ${what} "${name}": ${reason}`);
+  const bracketed = /^\[(.*)\]$/.exec(name)?.[1];
+  const literal = bracketed ?? name;
+  const address = parseIpAddress(literal);
+  if (address && (bracketed === undefined || address.length === 16)) {
+    return { kind: "ip", name: literal, address };
+  }
+  if (bracketed !== undefined) throw bad("only an IPv6 address may stand in brackets");
+  if (name === "") throw bad("it is empty");
+  let ascii = true;
+  for (const c of name) {
+    if (c.charCodeAt(0) >= 0x80) ascii = false;
+    else if (!HOST_ASCII.test(c)) {
+      throw bad(`the character ${JSON.stringify(c)} is not allowed in a host name`);
     }
-    delta++;
-    n++;
   }
-  return out;
-}
-
-/**
- * Convert a domain name to lower-case ASCII: labels with non-ASCII characters become A-labels
- * (`xn--` + punycode) after NFC normalisation and lower-casing; the ideographic full stops U+3002, U+FF0E
- * and U+FF61 separate labels as `.` does (a small part of UTS #46 mapping, not all of it).
- *
- * @param name The domain name.
- * @returns The ASCII form; it still needs validating as a DNS name.
- */
-export function domainToAscii(name: string): string {
-  // deno-lint-ignore no-control-regex
-  if (/^[\u0000-\u007f]*$/.test(name)) return name.toLowerCase();
-  return name.normalize("NFC").toLowerCase().replace(/[\u3002\uff0e\uff61]/g, ".").split(".").map((label) =>
-    // deno-lint-ignore no-control-regex
-    /^[\u0000-\u007f]*$/.test(label) ? label : "xn--" + punycodeEncode(label)
-  ).join(".");
+  // UTS #46 maps case itself (Σ always to σ, where toLowerCase() would pick a final ς).
+  let out = ascii ? name.toLowerCase() : name;
+  if (!ascii || /(?:^|\.)xn--/.test(out)) {
+    const mapped = idnaToAscii(out);
+    if (mapped === undefined) throw bad("it is not a valid internationalized domain name (UTS #46)");
+    out = mapped;
+  }
+  if (out.endsWith(".")) out = out.slice(0, -1);
+  const problem = dnsNameProblem(out);
+  if (problem) throw bad(problem.reason, problem.length ? RangeError : TypeError);
+  return { kind: "dns", name: out };
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // DNS names
 
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
+/** Why `name` (lower-case ASCII, no trailing dot) is not a valid DNS name (`length`: by its length), if it is not. */
+function dnsNameProblem(name: string): { readonly reason: string; readonly length: boolean } | undefined {
+  if (name === "") return { reason: "it is empty", length: false };
+  if (name.length > 253) return { reason: `it is ${name.length} octets long, more than 253`, length: true };
+  const labels = name.split(".");
+  for (const label of labels) {
+    if (label === "") return { reason: "it has an empty label", length: false };
+    if (label.length > 63) {
+      return { reason: `its label "${label}" is ${label.length} octets long, more than 63`, length: true };
+    }
+    if (!LABEL.test(label)) {
+      return {
+        reason:
+          `its label "${label}" holds more than letters, digits, hyphens and underscores, or starts or ` +
+          "ends with a hyphen",
+        length: false,
+      };
+    }
+  }
+  if (/^[0-9]+$/.test(labels[labels.length - 1]!)) {
+    return { reason: "its last label is all digits, and it is not an IP address", length: false };
+  }
+  return undefined;
+}
 
 /**
  * Whether `name` (lower-case ASCII) is a syntactically valid DNS name: the preferred name syntax of RFC 1034
@@ -189,10 +218,7 @@ const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
  */
 export function isValidDnsName(name: string, allowTrailingDot: boolean): boolean {
   if (allowTrailingDot && name.endsWith(".")) name = name.slice(0, -1);
-  if (name.length === 0 || name.length > 253) return false;
-  const labels = name.split(".");
-  for (const label of labels) if (!LABEL.test(label)) return false;
-  return !/^[0-9]+$/.test(labels[labels.length - 1]!);
+  return dnsNameProblem(name) === undefined;
 }
 
 /**
@@ -233,12 +259,13 @@ function ipEqual(a: Uint8Array, b: Uint8Array): boolean {
 // The public entry points
 
 /**
- * Parse a peer name: an IP address literal (IPv4 dotted decimal or IPv6), else a DNS name, which is
- * converted to lower-case A-label form (a trailing dot is dropped).
+ * Parse a peer name: an IP address literal (IPv4 dotted decimal or IPv6, brackets allowed), else a DNS name,
+ * converted to lower-case A-label form without a trailing dot (see {@linkcode normalizeHostName}).
  *
  * @param peerName The name the application meant to reach, e.g. the TLS server_name.
  * @returns The parsed name.
  * @throws {TypeError} If `peerName` is neither a valid IP address nor a valid DNS name.
+ * @throws {RangeError} If a label is longer than 63 octets or the name longer than 253.
  *
  * @example Parse the three kinds of name
  * ```ts
@@ -250,16 +277,8 @@ function ipEqual(a: Uint8Array, b: Uint8Array): boolean {
  * ```
  */
 export function parsePeerName(peerName: string): ReferenceId {
-  if (typeof peerName !== "string") throw new TypeError("Cannot parse peer name: expected a string");
-  const address = parseIpAddress(peerName);
-  if (address) return { kind: "ip", address };
-  const ascii = domainToAscii(peerName);
-  if (!isValidDnsName(ascii, true)) {
-    throw new TypeError(
-      `Cannot use peer name "${peerName}": it is neither a valid DNS name nor an IP address`,
-    );
-  }
-  return { kind: "dns", name: ascii.endsWith(".") ? ascii.slice(0, -1) : ascii };
+  const host = normalizeHostName(peerName, "peer name");
+  return host.kind === "ip" ? { kind: "ip", address: host.address } : host;
 }
 
 /**

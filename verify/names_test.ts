@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import {
   dnsNameMatches,
-  domainToAscii,
   isValidDnsName,
   matchesPeerName,
+  normalizeHostName,
   parseIpAddress,
   parsePeerName,
-  punycodeEncode,
 } from "./names.ts";
 import { issue, testKey, tlv } from "./_test_pki.ts";
 
@@ -67,36 +66,73 @@ Deno.test("isValidDnsName() accepts preferred name syntax with underscores", () 
   assert.equal(isValidDnsName(`${"a".repeat(63)}.`.repeat(4).slice(0, 254), true), false);
 });
 
-Deno.test("punycodeEncode() matches RFC 3492", () => {
-  assert.equal(punycodeEncode("bücher"), "bcher-kva");
-  assert.equal(punycodeEncode("☃"), "n3h");
-  assert.equal(punycodeEncode("⌘"), "bih");
-  assert.equal(punycodeEncode("😜"), "628h");
-  assert.equal(punycodeEncode("test-測試"), "test--gs1lv54n");
-  // RFC 3492 §7.1 (A) Arabic (Egyptian) and (L) Japanese.
-  assert.equal(
-    punycodeEncode(
-      "\u0644\u064A\u0647\u0645\u0627\u0628\u062A\u0643\u0644\u0645\u0648\u0634\u0639\u0631\u0628\u064A\u061F",
-    ),
-    "egbpdaj6bu4bxfgehfvwxn",
-  );
-  assert.equal(punycodeEncode("3年B組金八先生"), "3B-ww4c5e180e575a65lsy2b");
-});
-
-Deno.test("domainToAscii() agrees with the URL parser's IDNA on lower-case names", () => {
-  for (
-    const label of ["bücher", "☃", "😜", "test-測試", "ουτοπία", "привет", "日本語", "café-au-lait", "ß"]
-  ) {
-    const host = `${label}.example`;
-    assert.equal(domainToAscii(host), new URL(`https://${host}/`).hostname, label);
+Deno.test("normalizeHostName() maps names to A-labels as UTS #46 says, the same on every runtime", () => {
+  const table: [string, string][] = [
+    ["Example.COM", "example.com"],
+    ["example.com.", "example.com"],
+    ["Bücher.example", "xn--bcher-kva.example"],
+    ["bu\u0308cher.example", "xn--bcher-kva.example"], // NFC first
+    ["münchen。de", "xn--mnchen-3ya.de"], // an ideographic full stop separates labels
+    ["ＥＸＡＭＰＬＥ．ｃｏｍ", "example.com"], // fullwidth forms map to ASCII
+    ["faß.de", "xn--fa-hia.de"], // nontransitional: ß stays
+    ["ΣΑΣ.example", "xn--mxa9ab.example"], // σ, never a final ς
+    ["Ⅸ.example", "ix.example"],
+    ["soft\u00adhyphen.example", "softhyphen.example"], // ignored
+    ["XN--BCHER-KVA.example", "xn--bcher-kva.example"],
+    ["test-測試.com", "xn--test--gs1lv54n.com"],
+    ["3年B組金八先生.example", "xn--3b-ww4c5e180e575a65lsy2b.example"], // RFC 3492 §7.1 (L), lower-cased
+    ["ليهمابتكلموشعربي؟.example", "xn--egbpdaj6bu4bxfgehfvwxn.example"], // RFC 3492 §7.1 (A)
+    ["☃.example", "xn--n3h.example"],
+    ["foo_bar.example", "foo_bar.example"],
+    ["x", "x"],
+  ];
+  for (const [name, expected] of table) {
+    assert.deepEqual(normalizeHostName(name), { kind: "dns", name: expected }, name);
   }
 });
 
-Deno.test("domainToAscii() converts U-labels to A-labels", () => {
-  assert.equal(domainToAscii("Example.COM"), "example.com");
-  assert.equal(domainToAscii("Bücher.example"), "xn--bcher-kva.example");
-  assert.equal(domainToAscii("münchen。de"), "xn--mnchen-3ya.de");
-  assert.equal(domainToAscii("bu\u0308cher.example"), "xn--bcher-kva.example"); // NFC first
+Deno.test("normalizeHostName() tells IP literals, brackets included, from names", () => {
+  assert.deepEqual(normalizeHostName("192.0.2.1"), {
+    kind: "ip",
+    name: "192.0.2.1",
+    address: new Uint8Array([192, 0, 2, 1]),
+  });
+  assert.deepEqual(normalizeHostName("[2001:db8::1]"), normalizeHostName("2001:db8::1"));
+  assert.equal(normalizeHostName("[::1]").name, "::1");
+  assert.throws(() => normalizeHostName("[192.0.2.1]"), TypeError);
+});
+
+Deno.test("normalizeHostName() refuses what no host name may be, saying why", () => {
+  const table: [string, typeof TypeError, RegExp][] = [
+    ["", TypeError, /it is empty/],
+    ["exa mple.com", TypeError, /the character " " is not allowed/],
+    ["exa%41mple.com", TypeError, /"%"/], // never percent-decoded
+    ["a/b.example", TypeError, /"\/"/], // never cut at a path
+    ["user@example.com", TypeError, /"@"/],
+    ["example.com:443", TypeError, /":"/],
+    ["*.example.com", TypeError, /"\*"/],
+    ["a\u00a0b.example", TypeError, /UTS #46/], // a no-break space maps to a space
+    ["a\u200db.example", TypeError, /UTS #46/], // a joiner between Latin letters
+    ["\u0301a.example", TypeError, /UTS #46/], // a leading combining mark
+    ["xn--a.example", TypeError, /UTS #46/], // not punycode
+    ["a！b.example", TypeError, /label "a!b"/],
+    ["-a.example", TypeError, /label "-a"/],
+    ["a..b", TypeError, /empty label/],
+    ["example.com..", TypeError, /empty label/],
+    ["1.2.3.256", TypeError, /all digits/],
+    ["１２７.０.０.１", TypeError, /all digits/],
+    [`${"a".repeat(64)}.com`, RangeError, /is 64 octets long, more than 63/],
+    [`${"ü".repeat(60)}.example`, RangeError, /more than 63/], // counted in A-label form
+    [`${"a".repeat(63)}.`.repeat(4).slice(0, 254), RangeError, /254 octets long, more than 253/],
+  ];
+  for (const [name, type, message] of table) {
+    assert.throws(() => normalizeHostName(name, "serverName"), (e: unknown) => {
+      assert.ok(e instanceof type, `${name}: ${e}`);
+      assert.match((e as Error).message, /^Cannot use serverName "/);
+      assert.match((e as Error).message, message);
+      return true;
+    });
+  }
 });
 
 Deno.test("parseIpAddress() reads dotted-decimal IPv4 and RFC 4291 IPv6", () => {

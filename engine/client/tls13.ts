@@ -58,7 +58,6 @@ import {
   type Context,
   expectMessage,
   fail,
-  isIpAddress,
   type State,
   type Step,
   usePeerShare,
@@ -98,12 +97,19 @@ export interface ClientOffer {
   readonly earlyRejected?: boolean;
 }
 
-/** Build and send a ClientHello (RFC 8446 §4.1.2), once the provider has made our key shares. */
-export function startClient(cx: Context, config: ClientConfig, policy: VerifyPolicy): Step {
+/**
+ * Build and send a ClientHello (RFC 8446 §4.1.2), once the provider has made our key shares; `sni` is the
+ * server name as server_name carries it (A-labels, no trailing dot; none for an IP address).
+ */
+export function startClient(
+  cx: Context,
+  config: ClientConfig,
+  policy: VerifyPolicy,
+  sni: string | undefined,
+): Step {
   const cfg = cx.cfg;
   const random = cx.cfg.random(32);
   cx.clientRandom = random;
-  const sni = config.serverName && !isIpAddress(config.serverName) ? config.serverName : undefined;
   const binding = clientBinding(config, policy);
   const resume12 = usableSession12(cx, config, binding);
   // RFC 9001 §8.4: no middlebox compatibility mode over QUIC. A TLS 1.2 session id is offered as itself; with

@@ -141,7 +141,10 @@ const KNOWN = new Set<number>(Object.values(E));
 
 // ---- Bodies -------------------------------------------------------------------------------------
 
-/** server_name in ClientHello (RFC 6066 §3): the host_name entry, if any. */
+/**
+ * server_name in ClientHello (RFC 6066 §3): the host_name entry, if any, in lower case (host names compare
+ * without regard to case, and an internationalized one arrives as A-labels).
+ */
 export function decodeServerNameList(data: Uint8Array, what: string): string | undefined {
   const r = new Reader(data, what);
   const list = r.sub(2, 1, 0xffff, "server_name_list");
@@ -163,7 +166,7 @@ export function decodeServerNameList(data: Uint8Array, what: string): string | u
         );
       }
     }
-    host = new TextDecoder().decode(name);
+    host = new TextDecoder().decode(name).toLowerCase();
   }
   return host;
 }

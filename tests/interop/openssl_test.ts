@@ -65,8 +65,8 @@ async function pemFiles(scope: Scope, type: TestKeyType): Promise<(name: string)
 
 interface ClientCase {
   readonly keyType?: TestKeyType;
-  /** Extra s_server arguments. */
-  readonly serverArgs?: readonly string[];
+  /** Extra s_server arguments; a function gets the paths of the certificate and key files. */
+  readonly serverArgs?: readonly string[] | ((path: (name: string) => string) => readonly string[]);
   readonly client?: Partial<ClientConfig>;
   /** Send KeyUpdate(update_requested) after the handshake, before the data. */
   readonly keyUpdate?: boolean;
@@ -102,7 +102,7 @@ function clientAgainstSServer(c: ClientCase): Promise<ClientResult> {
       "-key",
       path("key.pem"),
       "-rev",
-      ...(c.serverArgs ?? []),
+      ...(typeof c.serverArgs === "function" ? c.serverArgs(path) : c.serverArgs ?? []),
     ]);
     const [, port] = await server.waitFor(/^ACCEPT 127\.0\.0\.1:(\d+)$/m);
     const socket = await scope.connect(Number(port));
@@ -185,6 +185,33 @@ Deno.test("openssl s_server ↔ airlock client: ALPN", async () => {
   });
   // s_server picks by its own preference order.
   assert.equal(info.alpn, "http/1.1");
+});
+
+Deno.test("security: openssl s_server ↔ airlock client: SNI bücher.example arrives as its A-label", async () => {
+  // s_server switches to its -cert2 context when the name matches -servername, and with -servername_fatal
+  // ends the handshake with a fatal unrecognized_name otherwise (raw UTF-8 did not match).
+  const { server } = await clientAgainstSServer({
+    serverArgs: (path) => [
+      ...["-servername", "xn--bcher-kva.example", "-servername_fatal"],
+      ...["-cert2", path("cert.pem"), "-key2", path("key.pem")],
+    ],
+    client: { serverName: "bücher.example" },
+  });
+  assert.match(server.output, /Hostname in TLS extension: "xn--bcher-kva\.example"/);
+  assert.match(server.output, /Switching server context/);
+});
+
+Deno.test("security: openssl s_server ↔ airlock client: no SNI for an IP address, none with a trailing dot", async () => {
+  for (const [serverName, sent] of [["127.0.0.1", undefined], ["LocalHost.", "localhost"]] as const) {
+    const { server } = await clientAgainstSServer({
+      serverArgs: (
+        path,
+      ) => ["-servername", "localhost", "-cert2", path("cert.pem"), "-key2", path("key.pem")],
+      client: { serverName },
+    });
+    if (sent === undefined) assert.doesNotMatch(server.output, /Hostname in TLS extension/);
+    else assert.match(server.output, new RegExp(`Hostname in TLS extension: "${sent}"`));
+  }
 });
 
 Deno.test("openssl s_server ↔ airlock client: KeyUpdate with update_requested", async () => {
