@@ -793,6 +793,8 @@ export class TlsEngine extends EventTarget {
           "record",
         );
       }
+      // RFC 8446 §5.1: not even this record may come between the fragments of a handshake message.
+      if (this.#joiner.buffered > 0) throw interleaved();
       return;
     }
     let type = rec.type;
@@ -836,15 +838,8 @@ export class TlsEngine extends EventTarget {
 
   /** Hand a record's content (opened, or plaintext) to where its type goes. */
   #deliver(type: number, content: Uint8Array): void {
-    if (this.#joiner.buffered > 0 && type !== ContentType.handshake) {
-      // RFC 8446 §5.1: handshake messages must not be interleaved with other record types.
-      throw peerMisbehaved(
-        "interleaved_handshake",
-        "Cannot accept record: a handshake message is incomplete",
-        "unexpected_message",
-        "record",
-      );
-    }
+    // RFC 8446 §5.1: handshake messages must not be interleaved with other record types.
+    if (this.#joiner.buffered > 0 && type !== ContentType.handshake) throw interleaved();
     switch (type) {
       case ContentType.handshake:
         if (content.length === 0) {
@@ -1240,6 +1235,16 @@ export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
     peerName: config.serverName,
   };
   return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, config, policy));
+}
+
+/** RFC 8446 §5.1: a record of another type while a handshake message is incomplete. */
+function interleaved(): TlsError {
+  return peerMisbehaved(
+    "interleaved_handshake",
+    "Cannot accept record: a handshake message is incomplete",
+    "unexpected_message",
+    "record",
+  );
 }
 
 /** Records need a BIO; QUIC mode has none (bytes go by level). */

@@ -273,6 +273,26 @@ Deno.test("record: application data inside a fragmented handshake message is une
   await rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.interleaved_handshake", f);
 });
 
+Deno.test("security: a ChangeCipherSpec inside a fragmented handshake message is unexpected_message", async () => {
+  // Issue #15, finding 8: RFC 8446 §5.1, no other record type while a handshake message is incomplete.
+  const p = await pair();
+  let split = false, injected = false;
+  const ccs = { type: CT.changeCipherSpec, version: 0x0303, body: Uint8Array.of(1) };
+  const f = chain(
+    onProtected(p.server, (i) => {
+      if (split || i.type !== CT.handshake) return i;
+      split = true;
+      return [{ ...i, content: i.content.subarray(0, 2) }, { ...i, content: i.content.subarray(2) }];
+    }),
+    onRecords("server", (r) => {
+      if (r.type !== CT.applicationData || injected) return r;
+      injected = true;
+      return [r, ccs]; // between the two halves
+    }),
+  );
+  await rejects(p, "client", "unexpected_message", "peer_misbehaved.interleaved_handshake", f);
+});
+
 // ---- truncation and close -----------------------------------------------------------------------
 
 Deno.test("truncation: the transport ending mid-handshake is SYSCALL with code truncated", async () => {
