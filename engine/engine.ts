@@ -142,6 +142,8 @@ export class TlsEngine extends EventTarget {
   #early: { chunks: Uint8Array[]; left: number; open: boolean } | undefined;
   /** Server: bytes of rejected 0-RTT records still to drop. */
   #skipEarly = 0;
+  /** Server: the handshake key came right after our ServerHello, with no early data before it. */
+  #helloRefusable = false;
   #peerTransportParameters: Uint8Array | undefined;
 
   /** @internal Use {@link createClient} or {@link createServer}. */
@@ -801,9 +803,10 @@ export class TlsEngine extends EventTarget {
     let content = rec.body;
     this.#lastInner = 0;
     const skipping = this.#skipEarly > 0 && rec.type === ContentType.applicationData;
-    // TLS 1.3 peers may send a plaintext alert before they have our keys; in TLS 1.2 the type is not hidden,
-    // and everything after ChangeCipherSpec is protected.
-    if (this.#readProt && (!this.#readProt.hidesType || !(rec.type === ContentType.alert && !this.#info))) {
+    // RFC 8446 §5: once this direction reads with a key (early, handshake or application; in TLS 1.2 from the
+    // peer's ChangeCipherSpec), every record but the compat ChangeCipherSpec is protected. A plaintext alert
+    // then is refused, never taken as the peer's: injected, it would end the connection as a clean close.
+    if (this.#readProt && !this.#isHelloRefusal(rec)) {
       if (
         !skipping && rec.type === ContentType.applicationData && this.#readProt.prefersNative(rec.body.length)
       ) {
@@ -834,6 +837,19 @@ export class TlsEngine extends EventTarget {
       );
     }
     this.#deliver(type, content);
+  }
+
+  /**
+   * The one plaintext record a TLS 1.3 server takes once it reads with a key: the client's fatal alert refusing
+   * our ServerHello, sent before the client had keys of its own (as OpenSSL's ENC_READ_STATE_ALLOW_PLAIN_ALERTS),
+   * and only until a record opens under the handshake key. The connection ends either way. A close_notify or a
+   * warning never passes here (it would end the handshake cleanly), nor anything while rejected 0-RTT is
+   * skipped (the client writes with its early key then).
+   */
+  #isHelloRefusal(rec: RawRecord): boolean {
+    return this.#helloRefusable && this.#readProt!.seq === 0 && rec.type === ContentType.alert &&
+      rec.body.length === 2 && rec.body[0] === AlertLevel.fatal &&
+      rec.body[1] !== AlertDescription.close_notify && rec.body[1] !== AlertDescription.user_canceled;
   }
 
   /** Hand a record's content (opened, or plaintext) to where its type goes. */
@@ -1141,6 +1157,8 @@ export class TlsEngine extends EventTarget {
         }
         if (self.#quic) self.#quic.read = level;
         else self.#readProt = self.#protection(suite, secret, level);
+        self.#helloRefusable = self.#role === "server" && level === "handshake" && !self.#early &&
+          self.#skipEarly === 0;
         self.#emit("secrets", { direction: "read", level, cipherSuite: suite.name, secret });
       },
       keyLog(label, secret) {

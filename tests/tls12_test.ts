@@ -682,6 +682,14 @@ Deno.test("bad input: a ChangeCipherSpec body other than 0x01 is decode_error", 
   await rejects(p, "server", "decode_error", "invalid_message.bad_ccs", f);
 });
 
+Deno.test("security: TLS 1.2, a plaintext close_notify after the peer's ChangeCipherSpec is refused", async () => {
+  // Issue #15, finding 3: after ChangeCipherSpec the reading direction is protected; the two bytes do not open.
+  const p = await pair12();
+  const closeNotify = { type: CT.alert, version: 0x0303, body: Uint8Array.of(1, 0) };
+  const f = onRecords("server", (rec) => (rec.type === CT.changeCipherSpec ? [rec, closeNotify] : rec));
+  await rejects(p, "client", "bad_record_mac", "decrypt", f);
+});
+
 Deno.test("security: TLS 1.2, a ChangeCipherSpec inside a fragmented handshake message is unexpected_message", async () => {
   // Issue #15, finding 8: the client's ClientKeyExchange cut in two around a ChangeCipherSpec.
   const p = await pair12();
