@@ -85,6 +85,10 @@ export class TlsEngine extends EventTarget {
       out: { level: QuicLevel; data: Uint8Array }[];
       /** Bytes handed over but not yet fed to the handshake (they wait while the provider works). */
       backlog: { level: QuicLevel; data: Uint8Array }[];
+      /** Index of the next piece of `backlog` to feed (a nested call shares it). */
+      head: number;
+      /** The bytes in `backlog` from `head` on, kept as it changes: no sum over it per call. */
+      waiting: number;
       write: QuicLevel;
       read: QuicLevel;
     }
@@ -155,7 +159,9 @@ export class TlsEngine extends EventTarget {
   ) {
     super();
     this.#bio = bio;
-    this.#quic = cfg.quic ? { out: [], backlog: [], write: "initial", read: "initial" } : undefined;
+    this.#quic = cfg.quic
+      ? { out: [], backlog: [], head: 0, waiting: 0, write: "initial", read: "initial" }
+      : undefined;
     this.#role = role;
     this.#cfg = cfg;
     this.#joiner = new HandshakeJoiner(cfg.maxHandshakeMessageSize);
@@ -475,12 +481,12 @@ export class TlsEngine extends EventTarget {
     const q = this.#quic;
     if (q && !this.#error) {
       q.backlog.push({ level, data: data.slice() });
+      q.waiting += data.length;
       // Bounded: while the provider works, a peer gets at most two messages' worth ahead of us.
-      const waiting = q.backlog.reduce((n, x) => n + x.data.length, 0);
-      if (waiting > 2 * this.#cfg.maxHandshakeMessageSize) {
+      if (q.waiting > 2 * this.#cfg.maxHandshakeMessageSize) {
         this.#fail(peerMisbehaved(
           "quic_backlog",
-          `Cannot accept handshake data: ${waiting} bytes wait, over twice maxHandshakeMessageSize`,
+          `Cannot accept handshake data: ${q.waiting} bytes wait, over twice maxHandshakeMessageSize`,
           "unexpected_message",
         ));
       }
@@ -501,24 +507,35 @@ export class TlsEngine extends EventTarget {
   #quicHandshake(): number {
     const q = this.#quic!;
     let r = this.#handshake(true);
-    while (q.backlog.length > 0 && !this.#pending) {
-      const { level, data } = q.backlog.shift()!;
-      if (level !== q.read) {
-        throw peerMisbehaved(
-          "quic_wrong_level",
-          `Cannot accept handshake data at level ${level}: expected ${q.read}`,
-          "unexpected_message",
-        );
-      }
-      if (data.length > 0) this.#joiner.push(data);
-      r = this.#handshake(true);
-      if (r !== 1) continue;
-      // Post-handshake messages (NewSessionTicket) come at the application level.
-      for (let m = this.#joiner.take(); m && !this.#pending; m = this.#joiner.take()) {
-        this.#apply(this.#state!.handle(this.#cx, m));
-      }
+    // Read by index and cut once: shifting a long backlog of tiny pieces one at a time is quadratic.
+    try {
+      while (q.head < q.backlog.length && !this.#pending) r = this.#feedQuic(q.backlog[q.head++]!);
+    } finally {
+      q.backlog.splice(0, q.head);
+      q.head = 0;
     }
     return this.#pending ? this.#want(SslError.WANT_ASYNC) : r;
+  }
+
+  /** QUIC: one piece of handshake bytes to the handshake, then any post-handshake messages; as `#handshake`. */
+  #feedQuic({ level, data }: { level: QuicLevel; data: Uint8Array }): number {
+    const q = this.#quic!;
+    q.waiting -= data.length;
+    if (level !== q.read) {
+      throw peerMisbehaved(
+        "quic_wrong_level",
+        `Cannot accept handshake data at level ${level}: expected ${q.read}`,
+        "unexpected_message",
+      );
+    }
+    if (data.length > 0) this.#joiner.push(data);
+    const r = this.#handshake(true);
+    if (r !== 1) return r;
+    // Post-handshake messages (NewSessionTicket) come at the application level.
+    for (let m = this.#joiner.take(); m && !this.#pending; m = this.#joiner.take()) {
+      this.#apply(this.#state!.handle(this.#cx, m));
+    }
+    return r;
   }
 
   /** QUIC: the handshake bytes to send, each with its encryption level, in order (and forgets them). */
