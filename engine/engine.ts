@@ -87,6 +87,10 @@ export class TlsEngine extends EventTarget {
       out: { level: QuicLevel; data: Uint8Array }[];
       /** Bytes handed over but not yet fed to the handshake (they wait while the provider works). */
       backlog: { level: QuicLevel; data: Uint8Array }[];
+      /** Index of the next piece of `backlog` to feed (a nested call shares it). */
+      head: number;
+      /** The bytes in `backlog` from `head` on, kept as it changes: no sum over it per call. */
+      waiting: number;
       write: QuicLevel;
       read: QuicLevel;
     }
@@ -144,6 +148,8 @@ export class TlsEngine extends EventTarget {
   #early: { chunks: Uint8Array[]; left: number; open: boolean } | undefined;
   /** Server: bytes of rejected 0-RTT records still to drop. */
   #skipEarly = 0;
+  /** Server: the handshake key came right after our ServerHello, with no early data before it. */
+  #helloRefusable = false;
   #peerTransportParameters: Uint8Array | undefined;
 
   /** @internal Use {@link createClient} or {@link createServer}. */
@@ -155,7 +161,9 @@ export class TlsEngine extends EventTarget {
   ) {
     super();
     this.#bio = bio;
-    this.#quic = cfg.quic ? { out: [], backlog: [], write: "initial", read: "initial" } : undefined;
+    this.#quic = cfg.quic
+      ? { out: [], backlog: [], head: 0, waiting: 0, write: "initial", read: "initial" }
+      : undefined;
     this.#role = role;
     this.#cfg = cfg;
     this.#joiner = new HandshakeJoiner(cfg.maxHandshakeMessageSize);
@@ -475,12 +483,12 @@ export class TlsEngine extends EventTarget {
     const q = this.#quic;
     if (q && !this.#error) {
       q.backlog.push({ level, data: data.slice() });
+      q.waiting += data.length;
       // Bounded: while the provider works, a peer gets at most two messages' worth ahead of us.
-      const waiting = q.backlog.reduce((n, x) => n + x.data.length, 0);
-      if (waiting > 2 * this.#cfg.maxHandshakeMessageSize) {
+      if (q.waiting > 2 * this.#cfg.maxHandshakeMessageSize) {
         this.#fail(peerMisbehaved(
           "quic_backlog",
-          `Cannot accept handshake data: ${waiting} bytes wait, over twice maxHandshakeMessageSize`,
+          `Cannot accept handshake data: ${q.waiting} bytes wait, over twice maxHandshakeMessageSize`,
           "unexpected_message",
         ));
       }
@@ -501,24 +509,35 @@ export class TlsEngine extends EventTarget {
   #quicHandshake(): number {
     const q = this.#quic!;
     let r = this.#handshake(true);
-    while (q.backlog.length > 0 && !this.#pending) {
-      const { level, data } = q.backlog.shift()!;
-      if (level !== q.read) {
-        throw peerMisbehaved(
-          "quic_wrong_level",
-          `Cannot accept handshake data at level ${level}: expected ${q.read}`,
-          "unexpected_message",
-        );
-      }
-      if (data.length > 0) this.#joiner.push(data);
-      r = this.#handshake(true);
-      if (r !== 1) continue;
-      // Post-handshake messages (NewSessionTicket) come at the application level.
-      for (let m = this.#joiner.take(); m && !this.#pending; m = this.#joiner.take()) {
-        this.#apply(this.#state!.handle(this.#cx, m));
-      }
+    // Read by index and cut once: shifting a long backlog of tiny pieces one at a time is quadratic.
+    try {
+      while (q.head < q.backlog.length && !this.#pending) r = this.#feedQuic(q.backlog[q.head++]!);
+    } finally {
+      q.backlog.splice(0, q.head);
+      q.head = 0;
     }
     return this.#pending ? this.#want(SslError.WANT_ASYNC) : r;
+  }
+
+  /** QUIC: one piece of handshake bytes to the handshake, then any post-handshake messages; as `#handshake`. */
+  #feedQuic({ level, data }: { level: QuicLevel; data: Uint8Array }): number {
+    const q = this.#quic!;
+    q.waiting -= data.length;
+    if (level !== q.read) {
+      throw peerMisbehaved(
+        "quic_wrong_level",
+        `Cannot accept handshake data at level ${level}: expected ${q.read}`,
+        "unexpected_message",
+      );
+    }
+    if (data.length > 0) this.#joiner.push(data);
+    const r = this.#handshake(true);
+    if (r !== 1) return r;
+    // Post-handshake messages (NewSessionTicket) come at the application level.
+    for (let m = this.#joiner.take(); m && !this.#pending; m = this.#joiner.take()) {
+      this.#apply(this.#state!.handle(this.#cx, m));
+    }
+    return r;
   }
 
   /** QUIC: the handshake bytes to send, each with its encryption level, in order (and forgets them). */
@@ -795,15 +814,18 @@ export class TlsEngine extends EventTarget {
           "record",
         );
       }
+      // RFC 8446 §5.1: not even this record may come between the fragments of a handshake message.
+      if (this.#joiner.buffered > 0) throw interleaved();
       return;
     }
     let type = rec.type;
     let content = rec.body;
     this.#lastInner = 0;
     const skipping = this.#skipEarly > 0 && rec.type === ContentType.applicationData;
-    // TLS 1.3 peers may send a plaintext alert before they have our keys; in TLS 1.2 the type is not hidden,
-    // and everything after ChangeCipherSpec is protected.
-    if (this.#readProt && (!this.#readProt.hidesType || !(rec.type === ContentType.alert && !this.#info))) {
+    // RFC 8446 §5: once this direction reads with a key (early, handshake or application; in TLS 1.2 from the
+    // peer's ChangeCipherSpec), every record but the compat ChangeCipherSpec is protected. A plaintext alert
+    // then is refused, never taken as the peer's: injected, it would end the connection as a clean close.
+    if (this.#readProt && !this.#isHelloRefusal(rec)) {
       if (
         !skipping && rec.type === ContentType.applicationData && this.#readProt.prefersNative(rec.body.length)
       ) {
@@ -836,17 +858,23 @@ export class TlsEngine extends EventTarget {
     this.#deliver(type, content);
   }
 
+  /**
+   * The one plaintext record a TLS 1.3 server takes once it reads with a key: the client's fatal alert refusing
+   * our ServerHello, sent before the client had keys of its own (as OpenSSL's ENC_READ_STATE_ALLOW_PLAIN_ALERTS),
+   * and only until a record opens under the handshake key. The connection ends either way. A close_notify or a
+   * warning never passes here (it would end the handshake cleanly), nor anything while rejected 0-RTT is
+   * skipped (the client writes with its early key then).
+   */
+  #isHelloRefusal(rec: RawRecord): boolean {
+    return this.#helloRefusable && this.#readProt!.seq === 0 && rec.type === ContentType.alert &&
+      rec.body.length === 2 && rec.body[0] === AlertLevel.fatal &&
+      rec.body[1] !== AlertDescription.close_notify && rec.body[1] !== AlertDescription.user_canceled;
+  }
+
   /** Hand a record's content (opened, or plaintext) to where its type goes. */
   #deliver(type: number, content: Uint8Array): void {
-    if (this.#joiner.buffered > 0 && type !== ContentType.handshake) {
-      // RFC 8446 §5.1: handshake messages must not be interleaved with other record types.
-      throw peerMisbehaved(
-        "interleaved_handshake",
-        "Cannot accept record: a handshake message is incomplete",
-        "unexpected_message",
-        "record",
-      );
-    }
+    // RFC 8446 §5.1: handshake messages must not be interleaved with other record types.
+    if (this.#joiner.buffered > 0 && type !== ContentType.handshake) throw interleaved();
     switch (type) {
       case ContentType.handshake:
         if (content.length === 0) {
@@ -1148,6 +1176,8 @@ export class TlsEngine extends EventTarget {
         }
         if (self.#quic) self.#quic.read = level;
         else self.#readProt = self.#protection(suite, secret, level);
+        self.#helloRefusable = self.#role === "server" && level === "handshake" && !self.#early &&
+          self.#skipEarly === 0;
         self.#emit("secrets", { direction: "read", level, cipherSuite: suite.name, secret });
       },
       keyLog(label, secret) {
@@ -1258,6 +1288,16 @@ export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
   };
   const sni = host?.kind === "dns" ? host.name : undefined;
   return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, config, policy, sni));
+}
+
+/** RFC 8446 §5.1: a record of another type while a handshake message is incomplete. */
+function interleaved(): TlsError {
+  return peerMisbehaved(
+    "interleaved_handshake",
+    "Cannot accept record: a handshake message is incomplete",
+    "unexpected_message",
+    "record",
+  );
 }
 
 /** Records need a BIO; QUIC mode has none (bytes go by level). */

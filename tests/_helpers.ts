@@ -11,11 +11,15 @@ import {
   createClient,
   createServer,
   loadPrivateKey,
+  nobleProvider,
   type ServerConfig,
   SslError,
   type TlsEngine,
 } from "../mod.ts";
 import { generateTestCertificate, type TestKeyType } from "./_pki.ts";
+import { ContentType, ExtensionType } from "../engine/msgs/enums.ts";
+import { encodeRecord, HEADER_LEN } from "../engine/record/layer.ts";
+import { concat } from "../suites/bytes.ts";
 
 /** Two engines and their BIO pairs. */
 export interface Pair {
@@ -34,7 +38,8 @@ export interface PairOptions {
 }
 
 /** Deterministic random bytes (xorshift32), for reproducible runs: the fuzz fixture's, so both agree. */
-export { seededRandom } from "../fuzz/_fixture.ts";
+import { seededRandom } from "../fuzz/_fixture.ts";
+export { seededRandom };
 
 /** A client and a server in memory with a fresh self-signed certificate. */
 export async function makePair(opts: PairOptions = {}): Promise<Pair> {
@@ -164,6 +169,80 @@ export async function drain(e: TlsEngine, max = 1 << 26): Promise<Uint8Array> {
   for (const p of parts) {
     out.set(p, at);
     at += p.length;
+  }
+  return out;
+}
+
+/**
+ * Bytes copied through `Uint8Array` `set()` and `slice()` while `fn` runs (the two ways the record layer
+ * copies): a deterministic measure of copying work, for tests that must not time anything.
+ */
+export function bytesCopied(fn: () => void): number {
+  const proto = Uint8Array.prototype;
+  const { set, slice } = proto;
+  let n = 0;
+  Object.defineProperty(proto, "set", {
+    configurable: true,
+    value(this: Uint8Array, source: ArrayLike<number>, offset?: number) {
+      n += source.length;
+      return set.call(this, source, offset);
+    },
+  });
+  Object.defineProperty(proto, "slice", {
+    configurable: true,
+    value(this: Uint8Array, start?: number, end?: number) {
+      const out = slice.call(this, start, end);
+      n += out.length;
+      return out;
+    },
+  });
+  try {
+    fn();
+  } finally {
+    // The inherited TypedArray methods show through again.
+    delete (proto as { set?: unknown }).set;
+    delete (proto as { slice?: unknown }).slice;
+  }
+  return n;
+}
+
+/**
+ * A real client's ClientHello (seeded, no PSK), padded to exactly `size` bytes, header included, with the
+ * padding extension (RFC 7685): handshake-record content, to send in records of any size.
+ */
+export async function paddedClientHello(size: number): Promise<Uint8Array> {
+  const hello = async (pad?: number) => {
+    const { engine, network } = createBioPair({ capacity: size + 8192 });
+    const padding = { type: ExtensionType.padding, data: new Uint8Array(pad ?? 0) };
+    const client = createClient({
+      serverName: "localhost",
+      dangerouslyDisableCertificateVerification: true,
+      random: seededRandom(1),
+      provider: nobleProvider,
+      helloExtensions: (e) => (pad === undefined ? e : [...e, padding]),
+    }, engine);
+    await settled(client, () => client.doHandshake());
+    const wire = network.read();
+    const bodies: Uint8Array[] = [];
+    for (let at = 0; at < wire.length;) {
+      const end = at + HEADER_LEN + ((wire[at + 3]! << 8) | wire[at + 4]!);
+      bodies.push(wire.subarray(at + HEADER_LEN, end));
+      at = end;
+    }
+    return concat(...bodies);
+  };
+  const padded = await hello(size - (await hello()).length - 4);
+  if (padded.length !== size) throw new Error(`paddedClientHello: ${padded.length} bytes, not ${size}`);
+  return padded;
+}
+
+/** `content` framed as plaintext handshake records of `size` bytes each (the last one may be shorter). */
+export function handshakeRecords(content: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(content.length + HEADER_LEN * Math.ceil(content.length / size));
+  for (let i = 0, at = 0; i < content.length; i += size) {
+    const part = content.subarray(i, i + size);
+    out.set(encodeRecord(ContentType.handshake, 0x0303, part), at);
+    at += HEADER_LEN + part.length;
   }
   return out;
 }

@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { drain, handshake, type Pair, seededRandom, settled, transfer, writeAll } from "./_helpers.ts";
 import { generateChain } from "./_pki.ts";
+import { onRecords } from "./_tamper.ts";
+import { ContentType as CT } from "../engine/msgs/enums.ts";
 import {
   type ClientConfig,
   createBioPair,
@@ -247,4 +249,38 @@ Deno.test("security: a strike register with a shorter window narrows the ticket 
   assert.equal((await hello(12_500, short)).earlyData, "accepted");
   // Its replay 5.000 s later, at a skew of -2.5 s, is still remembered.
   assert.equal((await hello(17_500, short)).earlyData, "rejected");
+});
+
+Deno.test("security: 0-RTT cut short by a plaintext close_notify is refused, not read as a complete request", async () => {
+  // Issue #15, finding 3: the server reads with the early key; a plaintext alert there is unexpected_message.
+  const { pair, firstSession } = await setup();
+  const p = pair({ session: await firstSession(), earlyData: true });
+  assert.equal(await settled(p.client, () => p.client.writeEarlyData(enc.encode("GET /pay?to=bob"))), 15);
+  assert.equal(await settled(p.client, () => p.client.writeEarlyData(enc.encode("&amount=10"))), 10);
+  let data = 0;
+  const closeNotify = { type: CT.alert, version: 0x0303, body: Uint8Array.of(1, 0) };
+  // Drop the second early record and put a plaintext close_notify in its place.
+  transfer(p, onRecords("client", (r) => (r.type !== CT.applicationData || ++data === 1 ? r : closeNotify)));
+  await readEarly(p); // the first part, at most
+  assert.equal(p.server.error?.code, "peer_misbehaved.unprotected_record");
+  assert.equal(p.server.error?.alert, "unexpected_message");
+  // Not "no more early data" (0), nor a clean close: the request must not pass as complete.
+  for (const r of [p.server.readEarlyData(new Uint8Array(64)), p.server.doHandshake()]) {
+    assert.equal(r, -1);
+    assert.equal(p.server.getError(r), SslError.SSL);
+  }
+});
+
+Deno.test("security: a plaintext alert while rejected 0-RTT is skipped is unexpected_message", async () => {
+  // Issue #15, finding 3: the server reads with its handshake key after the ServerHello; the client, which
+  // wrote its early data with the early key, sends nothing plaintext there.
+  const { pair, firstSession, base } = await setup();
+  const p = pair({ session: await firstSession(), earlyData: true }, { ...base });
+  await settled(p.client, () => p.client.writeEarlyData(enc.encode("x".repeat(100))));
+  const alert = { type: CT.alert, version: 0x0303, body: Uint8Array.of(2, 40) };
+  transfer(p, onRecords("client", (r) => (r.type === CT.applicationData ? [r, alert] : r)));
+  const r = p.server.doHandshake();
+  assert.equal(r, -1);
+  assert.equal(p.server.getError(r), SslError.SSL);
+  assert.equal(p.server.error?.code, "peer_misbehaved.unprotected_record");
 });

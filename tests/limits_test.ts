@@ -3,7 +3,16 @@
  * the typed error and its alert, and the peer receives that alert.
  */
 import assert from "node:assert/strict";
-import { type AlertName, createBioPair, createClient, createServer, loadPrivateKey, on } from "../mod.ts";
+import {
+  type AlertName,
+  createBioPair,
+  createClient,
+  createServer,
+  loadPrivateKey,
+  nobleProvider,
+  on,
+  SslError,
+} from "../mod.ts";
 import { generateTestCertificate } from "./_pki.ts";
 import { LIMITS } from "../engine/limits.ts";
 import { ContentType as CT, HandshakeType as H } from "../engine/msgs/enums.ts";
@@ -16,9 +25,12 @@ import {
 } from "../engine/msgs/handshake.ts";
 import { scenarioConfig } from "../fuzz/transcript.ts";
 import {
+  bytesCopied,
   drain,
   handshake,
+  handshakeRecords,
   makePair,
+  paddedClientHello,
   type Pair,
   type PairOptions,
   seededRandom,
@@ -174,6 +186,25 @@ Deno.test("limits: a Certificate of maxPeerChainLength certificates passes, one 
 });
 
 // ---- empty records, warning alerts ----------------------------------------------------------------------------
+
+Deno.test("security: a ClientHello in 1-byte records costs the server linear copying, not quadratic", async () => {
+  // Issue #15, finding 2: reassembly copied all that was buffered on every fragment, n^2/2 bytes for n records.
+  const hello = await paddedClientHello(16384);
+  const copied = async (recordSize: number) => {
+    const p = await makePair({ capacity: 8 * hello.length, server: { provider: nobleProvider } });
+    p.s.network.write(handshakeRecords(hello, recordSize));
+    let r = 0;
+    const n = bytesCopied(() => (r = p.server.doHandshake()));
+    assert.equal(p.server.getError(r), SslError.WANT_READ, p.server.error?.message); // its flight is out
+    return n;
+  };
+  const whole = await copied(16384), bytewise = await copied(1);
+  // Per 1-byte record: its 5-byte header and its byte, read off the BIO and framed, a few times over.
+  assert.ok(
+    bytewise - whole <= 64 * hello.length,
+    `${bytewise} bytes copied, against ${whole} in one record`,
+  );
+});
 
 Deno.test("limits: 32 empty records in a row pass, the 33rd is unexpected_message", async () => {
   for (

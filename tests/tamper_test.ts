@@ -9,6 +9,7 @@ import {
   drain,
   type Filter,
   handshake,
+  handshakeExpectingFailure,
   type Pair,
   type PairOptions,
   seededRandom,
@@ -46,6 +47,7 @@ import {
 import { MAX_CIPHERTEXT, MAX_PLAINTEXT } from "../engine/record/layer.ts";
 
 import {
+  assertReceived,
   editClientHello,
   editServerHello,
   rejects,
@@ -271,6 +273,61 @@ Deno.test("record: application data inside a fragmented handshake message is une
   await handshake(p, f);
   assert.equal(p.client.keyUpdate(), 1);
   await rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.interleaved_handshake", f);
+});
+
+Deno.test("security: a plaintext close_notify injected after the ServerHello is unexpected_message, not a clean close", async () => {
+  // Issue #15, finding 3: once the client reads with handshake keys, every record must be protected (RFC 8446 §5).
+  const p = await pair();
+  const closeNotify = { type: CT.alert, version: 0x0303, body: Uint8Array.of(1, 0) };
+  const f = onRecords("server", (r, i) => (i === 0 ? [r, closeNotify] : r));
+  await rejects(p, "client", "unexpected_message", "peer_misbehaved.unprotected_record", f);
+});
+
+Deno.test("security: a plaintext close_notify to the server after its ServerHello is unexpected_message", async () => {
+  // Issue #15, finding 3: the server takes a plaintext fatal alert refusing its ServerHello (the client has no
+  // keys yet), never a close_notify, which would end the handshake cleanly.
+  const p = await pair();
+  const closeNotify = { type: CT.alert, version: 0x0303, body: Uint8Array.of(1, 0) };
+  let sh = 0;
+  const f = chain(
+    onRecords("server", (r) => (r.type === CT.handshake ? (sh++, r) : r)),
+    onRecords("client", (r) => (sh > 0 && r.type === CT.changeCipherSpec ? [closeNotify, r] : r)),
+  );
+  await rejects(p, "server", "unexpected_message", "peer_misbehaved.unprotected_record", f);
+});
+
+Deno.test("security: a plaintext alert before any read key is installed still arrives, both roles", async () => {
+  // The server refuses the ClientHello (no suite in common): the client has no keys, the alert is plaintext.
+  const p = await pair({
+    client: { cipherSuites: ["TLS_AES_128_GCM_SHA256"] },
+    server: { cipherSuites: ["TLS_CHACHA20_POLY1305_SHA256"] },
+  });
+  await handshakeExpectingFailure(p);
+  assertReceived(p.client, "handshake_failure");
+  // The client refuses the HelloRetryRequest: the server, having sent no ServerHello, has no keys either.
+  const q = await pair(HRR);
+  await handshakeExpectingFailure(q, editServerHello((hrr) => ({ ...hrr, cipherSuite: 0x1305 })));
+  assertReceived(q.server, "illegal_parameter");
+});
+
+Deno.test("security: a ChangeCipherSpec inside a fragmented handshake message is unexpected_message", async () => {
+  // Issue #15, finding 8: RFC 8446 §5.1, no other record type while a handshake message is incomplete.
+  const p = await pair();
+  let split = false, injected = false;
+  const ccs = { type: CT.changeCipherSpec, version: 0x0303, body: Uint8Array.of(1) };
+  const f = chain(
+    onProtected(p.server, (i) => {
+      if (split || i.type !== CT.handshake) return i;
+      split = true;
+      return [{ ...i, content: i.content.subarray(0, 2) }, { ...i, content: i.content.subarray(2) }];
+    }),
+    onRecords("server", (r) => {
+      if (r.type !== CT.applicationData || injected) return r;
+      injected = true;
+      return [r, ccs]; // between the two halves
+    }),
+  );
+  await rejects(p, "client", "unexpected_message", "peer_misbehaved.interleaved_handshake", f);
 });
 
 // ---- truncation and close -----------------------------------------------------------------------

@@ -682,6 +682,33 @@ Deno.test("bad input: a ChangeCipherSpec body other than 0x01 is decode_error", 
   await rejects(p, "server", "decode_error", "invalid_message.bad_ccs", f);
 });
 
+Deno.test("security: TLS 1.2, a plaintext close_notify after the peer's ChangeCipherSpec is refused", async () => {
+  // Issue #15, finding 3: after ChangeCipherSpec the reading direction is protected; the two bytes do not open.
+  const p = await pair12();
+  const closeNotify = { type: CT.alert, version: 0x0303, body: Uint8Array.of(1, 0) };
+  const f = onRecords("server", (rec) => (rec.type === CT.changeCipherSpec ? [rec, closeNotify] : rec));
+  await rejects(p, "client", "bad_record_mac", "decrypt", f);
+});
+
+Deno.test("security: TLS 1.2, a ChangeCipherSpec inside a fragmented handshake message is unexpected_message", async () => {
+  // Issue #15, finding 8: the client's ClientKeyExchange cut in two around a ChangeCipherSpec.
+  const p = await pair12();
+  const ccs = { type: CT.changeCipherSpec, version: 0x0303, body: Uint8Array.of(1) };
+  const f = onRecords("client", (rec) => {
+    if (rec.type !== CT.handshake || rec.body[0] !== H.clientKeyExchange) return rec;
+    return [{ ...rec, body: rec.body.subarray(0, 2) }, ccs, { ...rec, body: rec.body.subarray(2) }];
+  });
+  await rejects(p, "server", "unexpected_message", "peer_misbehaved.unexpected_ccs", f);
+});
+
+Deno.test("security: TLS 1.2, a ChangeCipherSpec after a partial handshake message is unexpected_message", async () => {
+  // The client waits for the server's ChangeCipherSpec; four bytes of a message come first.
+  const p = await pair12({ server: { tickets: false } });
+  const partial = { type: CT.handshake, version: 0x0303, body: Uint8Array.of(H.finished, 0, 0, 12) };
+  const f = onRecords("server", (rec) => (rec.type === CT.changeCipherSpec ? [partial, rec] : rec));
+  await rejects(p, "client", "unexpected_message", "peer_misbehaved.data_across_key_change", f);
+});
+
 Deno.test("bad input: a ClientHello changed in flight gives the server other keys (EMS): bad_record_mac", async () => {
   const p = await pair12();
   // An unknown extension is ignored by the server, but the client's session hash lacks it.

@@ -44,13 +44,14 @@ export interface RawRecord {
 }
 
 /**
- * Incrementally frames records from bytes pulled off a BIO, buffering at most one record. A body that arrives
- * whole in an array the caller gives away (`owned`, as a BIO's `read()` returns) is kept as it is; otherwise
- * it is allocated once the header says how long it is. Either way it is handed over as is: an idle reader
- * holds 5 bytes.
+ * Incrementally frames records from bytes pulled off a BIO, buffering at most one record. A header or body
+ * that arrives whole in an array the caller gives away (`owned`, as a BIO's `read()` returns) is kept as it is;
+ * otherwise it is allocated once the header says how long it is. Either way it is handed over as is: an idle
+ * reader holds nothing, and a record costs no copy and no allocation beyond the arrays the BIO returned (a
+ * peer may send 1-byte records; each must stay cheap).
  */
 export class RecordReader {
-  readonly #header = new Uint8Array(HEADER_LEN);
+  #header: Uint8Array | undefined;
   #headerLen = 0;
   #body: Uint8Array | undefined;
   #bodyTotal = 0;
@@ -76,31 +77,40 @@ export class RecordReader {
   push(bytes: Uint8Array, owned = false): void {
     let at = 0;
     if (this.#headerLen < HEADER_LEN) {
-      at = Math.min(bytes.length, HEADER_LEN - this.#headerLen);
-      this.#header.set(bytes.subarray(0, at), this.#headerLen);
+      if (owned && this.#headerLen === 0 && bytes.length === HEADER_LEN) {
+        this.#header = bytes;
+        at = HEADER_LEN;
+      } else {
+        // Byte by byte: at most 5, and no view to allocate.
+        const header = this.#header ??= new Uint8Array(HEADER_LEN);
+        for (; at < bytes.length && this.#headerLen + at < HEADER_LEN; at++) {
+          header[this.#headerLen + at] = bytes[at]!;
+        }
+      }
       this.#headerLen += at;
       if (this.#headerLen < HEADER_LEN) return;
       this.#checkHeader();
-      this.#bodyTotal = (this.#header[3]! << 8) | this.#header[4]!;
+      this.#bodyTotal = (this.#header![3]! << 8) | this.#header![4]!;
     }
     const rest = bytes.length - at;
     if (this.#body === undefined) {
       if (rest === 0 && this.#bodyTotal > 0) return; // the body comes with the next push
       if (owned && rest === this.#bodyTotal) {
-        this.#body = bytes.subarray(at);
+        this.#body = at === 0 ? bytes : bytes.subarray(at);
         this.#bodyLen = rest;
         return;
       }
       this.#body = new Uint8Array(this.#bodyTotal);
     }
     if (rest > 0) {
-      this.#body.set(bytes.subarray(at), this.#bodyLen);
+      this.#body.set(at === 0 ? bytes : bytes.subarray(at), this.#bodyLen);
       this.#bodyLen += rest;
     }
   }
 
   #checkHeader(): void {
-    const type = this.#header[0]!;
+    const header = this.#header!;
+    const type = header[0]!;
     if (
       type !== ContentType.handshake && type !== ContentType.alert &&
       type !== ContentType.applicationData && type !== ContentType.changeCipherSpec
@@ -112,17 +122,15 @@ export class RecordReader {
         "record+0",
       );
     }
-    if (this.#header[1] !== 3) {
+    if (header[1] !== 3) {
       throw invalidMessage(
         "bad_record_version",
-        `Cannot accept record: version 0x${this.#header[1]!.toString(16)}${
-          this.#header[2]!.toString(16)
-        } is not TLS`,
+        `Cannot accept record: version 0x${header[1]!.toString(16)}${header[2]!.toString(16)} is not TLS`,
         "record+1",
         "protocol_version",
       );
     }
-    const bodyLen = (this.#header[3]! << 8) | this.#header[4]!;
+    const bodyLen = (header[3]! << 8) | header[4]!;
     if (bodyLen > MAX_CIPHERTEXT) {
       throw new TlsError(
         "record_overflow",
@@ -136,16 +144,16 @@ export class RecordReader {
   /** The record framed whole and waiting for `take()`: its content type and body length; else undefined. */
   peek(): { readonly type: number; readonly length: number } | undefined {
     if (this.#headerLen < HEADER_LEN || this.wanted() !== 0) return undefined;
-    return { type: this.#header[0]!, length: this.#bodyLen };
+    return { type: this.#header![0]!, length: this.#bodyLen };
   }
 
   /** The next complete record, or undefined if more bytes are needed. The body is the reader's, handed over. */
   take(): RawRecord | undefined {
     if (this.#headerLen < HEADER_LEN || this.wanted() !== 0) return undefined;
-    const header = this.#header.slice();
+    const header = this.#header!;
     const body = this.#body ?? new Uint8Array(0);
     this.#headerLen = this.#bodyLen = this.#bodyTotal = 0;
-    this.#body = undefined;
+    this.#header = this.#body = undefined;
     return { type: header[0]!, version: (header[1]! << 8) | header[2]!, header, body };
   }
 }
@@ -461,9 +469,20 @@ export class Protection12 implements RecordProtection {
   }
 }
 
-/** Reassembles handshake messages from handshake-record fragments, bounded by `maxMessage`. */
+/** Storage of a joiner that holds nothing (shared: it is never written). */
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Reassembles handshake messages from handshake-record fragments, bounded by `maxMessage`. A peer may
+ * fragment as finely as it likes (RFC 8446 §5.1), so joining is linear: the storage doubles, up to the
+ * length the message header gives, and each byte is copied O(1) times; memory stays within twice what came.
+ */
 export class HandshakeJoiner {
-  #buf: Uint8Array = new Uint8Array(0);
+  /** The bytes held are `#buf[#start, #end)`; the storage is ours to write into only when `#own`. */
+  #buf: Uint8Array = EMPTY;
+  #start = 0;
+  #end = 0;
+  #own = false;
   readonly #maxMessage: number;
 
   constructor(maxMessage: number) {
@@ -472,44 +491,78 @@ export class HandshakeJoiner {
 
   /** Bytes of an incomplete message held. */
   get buffered(): number {
-    return this.#buf.length;
+    return this.#end - this.#start;
   }
 
   /** Add one record's handshake content. */
   push(fragment: Uint8Array): void {
-    if (this.#buf.length === 0) {
+    if (fragment.length === 0) return;
+    if (this.#start === this.#end) {
+      // Nothing held: keep the fragment itself (a record often carries whole messages).
       this.#buf = fragment;
+      this.#start = 0;
+      this.#end = fragment.length;
+      this.#own = false;
     } else {
-      const next = new Uint8Array(this.#buf.length + fragment.length);
-      next.set(this.#buf);
-      next.set(fragment, this.#buf.length);
-      this.#buf = next;
+      if (!this.#own || this.#end + fragment.length > this.#buf.length) this.#grow(fragment.length);
+      this.#buf.set(fragment, this.#end);
+      this.#end += fragment.length;
     }
-    if (this.#buf.length >= 4) this.#checkLength();
+    if (this.buffered >= 4) this.#checkLength();
+  }
+
+  /**
+   * New storage for `more` bytes beyond those held, which move to its start. It doubles, but never past the
+   * front message (once its header is whole): joining a message of n bytes copies fewer than 2n in all.
+   */
+  #grow(more: number): void {
+    const held = this.#end - this.#start;
+    const need = held + more;
+    const message = held >= 4 ? 4 + this.#length() : 0;
+    const next = new Uint8Array(Math.max(need, Math.min(2 * need, message)));
+    next.set(this.#buf.subarray(this.#start, this.#end));
+    this.#buf = next;
+    this.#start = 0;
+    this.#end = held;
+    this.#own = true;
+  }
+
+  /** The body length in the front message's header (4 bytes held at least). */
+  #length(): number {
+    const b = this.#buf, at = this.#start;
+    return (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
   }
 
   #checkLength(): void {
-    const len = (this.#buf[1]! << 16) | (this.#buf[2]! << 8) | this.#buf[3]!;
+    const len = this.#length();
     if (len > this.#maxMessage) {
+      const name = handshakeName(this.#buf[this.#start]!);
       throw new TlsError(
         "illegal_parameter",
         "peer_misbehaved.handshake_message_too_large",
-        `Cannot accept ${
-          handshakeName(this.#buf[0]!)
-        }: length ${len} exceeds the limit of ${this.#maxMessage}`,
-        `${handshakeName(this.#buf[0]!)}+1`,
+        `Cannot accept ${name}: length ${len} exceeds the limit of ${this.#maxMessage}`,
+        `${name}+1`,
       );
     }
   }
 
   /** The next complete message, or undefined. */
   take(): HandshakeMessage | undefined {
-    if (this.#buf.length < 4) return undefined;
-    const len = (this.#buf[1]! << 16) | (this.#buf[2]! << 8) | this.#buf[3]!;
-    if (this.#buf.length < 4 + len) return undefined;
-    const raw = this.#buf.slice(0, 4 + len);
-    this.#buf = this.#buf.subarray(4 + len);
-    if (this.#buf.length >= 4) this.#checkLength();
+    const held = this.#end - this.#start;
+    if (held < 4) return undefined;
+    const total = 4 + this.#length();
+    if (held < total) return undefined;
+    // Storage of ours that is exactly this message is handed over; anything else is copied out.
+    const b = this.#buf;
+    const raw = this.#own && b.length === total ? b : b.slice(this.#start, this.#start + total);
+    this.#start += total;
+    if (this.#start === this.#end) {
+      this.#buf = EMPTY;
+      this.#start = this.#end = 0;
+      this.#own = false;
+    } else if (this.buffered >= 4) {
+      this.#checkLength();
+    }
     return { type: raw[0]!, body: raw.subarray(4), raw };
   }
 }

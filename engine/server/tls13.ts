@@ -149,9 +149,10 @@ export class ExpectClientHello implements State {
     if (resume && !willRetry) checkBinder(cx, resume, m.raw, where);
     const early = decideEarlyData(cx, this.setup, offer, willRetry ? undefined : resume);
     cx.transcript.add(m.raw);
+    const listed = new Set(groups); // both lists are the peer's: a scan per share would be quadratic
     for (const s of shares) {
       // RFC 8446 §4.2.8: each share's group must be listed in supported_groups.
-      if (!groups.includes(s.group)) {
+      if (!listed.has(s.group)) {
         fail(
           "illegal_parameter",
           "peer_misbehaved.share_for_unlisted_group",
