@@ -572,10 +572,14 @@ class Pump implements TlsStream {
     this.#shutdownCall ??= (async () => {
       await this.#writeInFlight?.catch(() => {});
       let sent = false;
-      // shutdown() once; after WANT_WRITE only flush(), since shutdown() would then wait for the peer.
+      // shutdown() once; after WANT_WRITE only flush(), since shutdown() would then wait for the peer. Its 0
+      // (ours sent, the peer's not yet come) is success here, though getError() says SYSCALL, as OpenSSL's.
       await this.#drive(
         "close",
-        () => sent ? this.engine.flush() : (sent = true, this.engine.shutdown()),
+        () => {
+          const r = sent ? this.engine.flush() : (sent = true, this.engine.shutdown());
+          return r === 0 ? 1 : r;
+        },
         true,
       );
       this.#writeDone = true;
@@ -599,15 +603,10 @@ class Pump implements TlsStream {
     if (!this.#readDone) {
       const scratch = new Uint8Array(READ_CHUNK);
       await this.#drive("close", () => {
-        // shutdown() says WANT_READ while data waits for read(): discard it and ask again, record by record.
+        // As OpenSSL says of a bidirectional shutdown: read, discarding what comes, until the peer's close_notify.
         for (;;) {
-          while (this.engine.pendingPlaintext > 0) this.engine.read(scratch);
-          const r = this.engine.shutdown();
-          if (
-            r >= 0 || this.engine.getError(r) !== SslError.WANT_READ || this.engine.pendingPlaintext === 0
-          ) {
-            return r;
-          }
+          const r = this.engine.read(scratch);
+          if (r <= 0) return r;
         }
       }, false);
       this.#endRead();

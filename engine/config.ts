@@ -75,6 +75,23 @@ export interface CommonConfig {
    */
   readonly maxSignatureChecks?: number;
   /**
+   * OpenSSL's `SSL_MODE_ENABLE_PARTIAL_WRITE`: `write()` returns as soon as a record of the data is in the
+   * BIO, with the count written so far, instead of the default all-or-nothing (-1 until every byte is in).
+   */
+  readonly partialWrites?: boolean;
+  /**
+   * OpenSSL's `SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER`: a `write()` retried after WANT_WRITE may pass the same
+   * bytes from another array. By default a retry must pass the very same array (the same buffer and offset),
+   * or the connection fails with `local.bad_write_retry`, as OpenSSL's "bad write retry".
+   */
+  readonly acceptMovingWriteBuffer?: boolean;
+  /**
+   * OpenSSL's `SSL_OP_IGNORE_UNEXPECTED_EOF`: the end of the stream without close_notify reads as a clean
+   * end (0, ZERO_RETURN). By default it is an error (0 from `read()`, -1 during the handshake; SSL, code
+   * `truncated`), since an attacker can cut a connection to truncate what it carries.
+   */
+  readonly ignoreUnexpectedEof?: boolean;
+  /**
    * Where the crypto comes from (default: `defaultProvider()`, which is `nobleProvider` unless
    * `installDefaultProvider` changed it): `webCryptoProvider` does key exchange and signature checks on the
    * runtime's native WebCrypto, several times faster, through WANT_ASYNC. Name `nobleProvider` here where runs
@@ -277,6 +294,10 @@ export interface Normalized {
   readonly random: (n: number) => Uint8Array;
   readonly now: () => number;
   readonly provider: CryptoProvider;
+  /** OpenSSL's modes and options (see `CommonConfig`). */
+  readonly partialWrites: boolean;
+  readonly acceptMovingWriteBuffer: boolean;
+  readonly ignoreUnexpectedEof: boolean;
 }
 
 /** The schemes we accept by default, in preference order. PKCS#1 comes last: it is for certificates only. */
@@ -410,6 +431,9 @@ export function normalizeCommon(c: CommonConfig): Normalized {
     random: c.random ?? defaultRandom,
     provider,
     now: c.now ?? Date.now,
+    partialWrites: c.partialWrites === true,
+    acceptMovingWriteBuffer: c.acceptMovingWriteBuffer === true,
+    ignoreUnexpectedEof: c.ignoreUnexpectedEof === true,
   });
 }
 

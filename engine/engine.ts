@@ -138,7 +138,14 @@ export class TlsEngine extends EventTarget {
   #warningAlerts = 0;
   #plain: Uint8Array = new Uint8Array(0);
   #plainOff = 0;
-  #writeSealed = 0;
+  /** A write() that returned WANT_WRITE: the array it passed (OpenSSL checks the retry against it) and the bytes taken. */
+  #pendingWrite:
+    | { readonly buffer: ArrayBufferLike; readonly offset: number; readonly taken: number }
+    | undefined;
+  /** Our last handshake flight reached the BIO: from then on doHandshake() is 1, whatever the BIO holds. */
+  #handshakeFlushed = false;
+  /** The peer's close_notify during the handshake: not an error, but `error` says what happened. */
+  #closedInHandshake: TlsError | undefined;
   #closeReceived = false;
   #closeSent = false;
   #clientRandom: Uint8Array | undefined;
@@ -187,9 +194,12 @@ export class TlsEngine extends EventTarget {
     return this.#info;
   }
 
-  /** The fatal error, or the last local (API misuse) error; undefined if none. */
+  /**
+   * The fatal error, or the last local (API misuse) error; undefined if none. After the peer's close_notify
+   * during the handshake (`doHandshake()` 0), an `alert_received.close_notify` error says so.
+   */
   get error(): TlsError | undefined {
-    return this.#error ?? this.#lastLocal;
+    return this.#error ?? this.#lastLocal ?? this.#closedInHandshake;
   }
 
   /** The certificate chain the peer presented (DER, leaf first), as soon as it arrived; empty before. */
@@ -232,6 +242,26 @@ export class TlsEngine extends EventTarget {
   }
 
   /**
+   * Decrypted application data waiting for `read()` (SSL_pending): what the last record held and has not
+   * been read. Bytes still in the BIO are not counted.
+   *
+   * @returns The byte count.
+   */
+  pending(): number {
+    return this.pendingPlaintext;
+  }
+
+  /**
+   * Whether the engine holds data it took from the BIO and has not handed over (SSL_has_pending): decrypted
+   * bytes, or part of a record not yet processed.
+   *
+   * @returns True when a `read()` may find data without the BIO giving more.
+   */
+  hasPending(): boolean {
+    return this.pendingPlaintext > 0 || this.#records.buffered > 0;
+  }
+
+  /**
    * Why the last call returned `ret` (SSL_get_error): NONE for `ret > 0`, otherwise WANT_READ,
    * WANT_WRITE, WANT_ASYNC, ZERO_RETURN, SSL or SYSCALL.
    */
@@ -265,38 +295,54 @@ export class TlsEngine extends EventTarget {
    * being opened; they are delivered in order.
    */
   read(buf: Uint8Array): number {
-    return this.#guard(() => {
-      const hs = this.#handshake(false);
-      if (hs !== 1) return hs;
-      for (;;) {
-        if (this.#plainOff < this.#plain.length) {
-          const n = Math.min(buf.length, this.#plain.length - this.#plainOff);
-          buf.set(this.#plain.subarray(this.#plainOff, this.#plainOff + n));
-          this.#plainOff += n;
-          this.#flush();
-          return n;
-        }
-        if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
-        this.#flush();
-        if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
-        const m = this.#joiner.take();
-        if (m) {
-          this.#apply(this.#state!.handle(this.#cx, m));
-          continue;
-        }
-        const got = this.#readRecord();
-        if (got !== "record") return this.#noRecord(got);
-      }
-    });
+    return this.#guard(() => this.#read(buf, true));
   }
 
   /**
-   * Encrypt and send `data` (SSL_write). Returns the number of bytes accepted (all of them, unless the
-   * BIO fills up after some records, when it returns how many went out), or -1 (see `getError`). After
-   * WANT_WRITE, call again with the same data: bytes already sealed are counted then. With a provider that
-   * seals records natively (`webCryptoProvider`, AES-GCM, records of 2 KiB and more) it may say WANT_ASYNC
-   * while several records are sealed at once: `await asyncWait()`, then call again with the same data; the
-   * count comes once those records are in the BIO, in order.
+   * Like `read()`, but the bytes stay to be read again (SSL_peek): the same return values, and what it
+   * returns is what the next `read()` of the same size returns.
+   */
+  peek(buf: Uint8Array): number {
+    return this.#guard(() => this.#read(buf, false));
+  }
+
+  /** SSL_read and SSL_peek: the next decrypted bytes into `buf`, consumed when `consume`. */
+  #read(buf: Uint8Array, consume: boolean): number {
+    const hs = this.#handshake(false);
+    if (hs !== 1) return hs;
+    for (;;) {
+      if (this.#plainOff < this.#plain.length) {
+        const n = Math.min(buf.length, this.#plain.length - this.#plainOff);
+        // OpenSSL: 0 bytes asked with data waiting is 0, with SSL_get_error's SYSCALL (nothing went wrong).
+        if (n === 0) return this.#want(SslError.SYSCALL, 0);
+        buf.set(this.#plain.subarray(this.#plainOff, this.#plainOff + n));
+        if (consume) this.#plainOff += n;
+        this.#flush();
+        return n;
+      }
+      if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
+      this.#flush();
+      if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
+      const m = this.#joiner.take();
+      if (m) {
+        this.#apply(this.#state!.handle(this.#cx, m));
+        continue;
+      }
+      const got = this.#readRecord();
+      if (got !== "record") return this.#noRecord(got, 0);
+    }
+  }
+
+  /**
+   * Encrypt and send `data` (SSL_write). All or nothing, as OpenSSL by default: returns `data.length` once
+   * every byte is sealed and in the BIO, or -1 (see `getError`). After WANT_WRITE, call again with the very
+   * same array (the bytes already taken are not taken twice) until it returns the count: a retry with
+   * another array fails with `local.bad_write_retry` unless `acceptMovingWriteBuffer` is set, and one with
+   * fewer bytes than were taken with `local.bad_length`, as OpenSSL's. With `partialWrites`
+   * (SSL_MODE_ENABLE_PARTIAL_WRITE) it returns the count so far as soon as a record is in the BIO. A write of
+   * 0 bytes returns 0. With a provider that seals records natively (`webCryptoProvider`, AES-GCM, records of
+   * 2 KiB and more) it may say WANT_ASYNC while several records are sealed at once: `await asyncWait()`, then
+   * call again with the same data.
    */
   write(data: Uint8Array): number {
     return this.#guard(() => {
@@ -309,47 +355,74 @@ export class TlsEngine extends EventTarget {
         );
         return this.#want(SslError.SSL);
       }
-      if (this.#writeSealed > 0) {
-        if (!this.#flush()) return this.#wantFlush();
-        const n = this.#writeSealed;
-        this.#writeSealed = 0;
-        if (data.length < n) {
-          this.#lastLocal = localError(
-            "bad_write_retry",
-            "Cannot write: the retry passed fewer bytes than were sealed",
+      const retry = this.#pendingWrite;
+      let taken = 0;
+      if (retry) {
+        // OpenSSL's ssl3_write_bytes and ssl3_write_pending: the same buffer, and at least what it took.
+        if (data.length < retry.taken) {
+          throw localError(
+            "bad_length",
+            `Cannot write: the retry passes ${data.length} bytes, fewer than the ${retry.taken} already taken`,
           );
-          return this.#want(SslError.SSL);
         }
-        return n;
+        const moved = data.buffer !== retry.buffer || data.byteOffset !== retry.offset;
+        if (moved && !this.#cfg.acceptMovingWriteBuffer) {
+          throw localError(
+            "bad_write_retry",
+            "Cannot write: the retry after WANT_WRITE passes another array (set acceptMovingWriteBuffer to allow it)",
+          );
+        }
+        taken = retry.taken;
+        this.#pendingWrite = undefined;
       }
-      if (!this.#flush()) return this.#wantFlush();
-      if (data.length === 0) return 0;
-      let sealed = 0;
-      while (sealed < data.length) {
-        const n = Math.min(this.#maxFrag, data.length - sealed);
-        this.#sealApplication(data.subarray(sealed, sealed + n));
-        sealed += n;
+      const pause = (): number => {
+        this.#pendingWrite = { buffer: data.buffer, offset: data.byteOffset, taken };
+        return this.#wantFlush();
+      };
+      if (!this.#flush()) return pause();
+      if (data.length === 0) return this.#want(SslError.SYSCALL, 0); // OpenSSL: 0, and SSL_get_error says SYSCALL
+      if (retry && taken === data.length) return taken;
+      while (taken < data.length) {
+        const n = Math.min(this.#maxFrag, data.length - taken);
+        this.#sealApplication(data.subarray(taken, taken + n));
+        taken += n;
         if (!this.#flush()) {
           // A native AEAD seals several records at once; the bytes count once they are all in the BIO.
-          const next = Math.min(this.#maxFrag, data.length - sealed) + 256;
+          const next = Math.min(this.#maxFrag, data.length - taken) + 256;
           const more = this.#out.length === 0 &&
             this.#sealing.length * (this.#maxFrag + 256) + next <= MAX_QUEUED_OUTPUT;
-          if (more && sealed < data.length) continue;
-          this.#writeSealed = sealed;
-          return this.#wantFlush();
+          if (more && taken < data.length) continue;
+          return pause();
         }
+        if (this.#cfg.partialWrites) return taken;
       }
-      return sealed;
+      return taken;
     });
   }
 
   /**
-   * Send close_notify and wait for the peer's (SSL_shutdown): 0 after ours is sent when the peer's has not
-   * arrived, 1 when both are done, -1 otherwise (WANT_WRITE, WANT_READ, or SYSCALL for a truncation).
-   * Application data that arrives meanwhile stays readable with `read()`.
+   * Send close_notify and wait for the peer's (SSL_shutdown): 0 once ours is sent and the peer's has not
+   * come, 1 when both are done, -1 otherwise (WANT_WRITE, WANT_READ, or SSL). As OpenSSL: before the
+   * handshake is done it sends nothing and fails with `local.shutdown_while_in_init` (the connection goes
+   * on); application data arriving once ours is sent fails the connection (`local.application_data_after_close`)
+   * on the next call, since nobody will read it. `read()` still returns data that came before.
    */
   shutdown(): number {
     return this.#guard(() => {
+      if (!this.#info && !this.#closeReceived) {
+        this.#lastLocal = localError(
+          "shutdown_while_in_init",
+          "Cannot shut down: the handshake is not done (nothing was sent)",
+        );
+        return this.#want(SslError.SSL);
+      }
+      if (this.#pendingWrite && this.#out.length > 0) {
+        // OpenSSL: part of a record of that write still waits for the BIO; the close cannot jump the queue.
+        throw localError(
+          "bad_write_retry",
+          "Cannot shut down: a write() that returned WANT_WRITE is not finished",
+        );
+      }
       let justSent = false;
       if (!this.#closeSent) {
         this.#sendAlert(AlertDescription.close_notify, AlertLevel.warning);
@@ -358,11 +431,18 @@ export class TlsEngine extends EventTarget {
       }
       if (!this.#flush()) return this.#wantFlush();
       if (this.#closeReceived) return 1;
-      if (justSent) return this.#want(SslError.NONE, 0);
-      // Wait for the peer's close_notify; keep data for read(), bounded by one record at a time.
+      // OpenSSL: SSL_get_error says SYSCALL for this 0 (nothing went wrong; its error queue is empty).
+      if (justSent) return this.#want(SslError.SYSCALL, 0);
+      // Wait for the peer's close_notify; application data now has no reader (OpenSSL 3 fails it too).
       for (;;) {
         if (this.#closeReceived) return 1;
-        if (this.#plainOff < this.#plain.length) return this.#want(SslError.WANT_READ);
+        if (this.#plainOff < this.#plain.length) {
+          throw localError(
+            "application_data_after_close",
+            "Cannot shut down: application data arrived after our close_notify (read it before shutting down)",
+            "unexpected_message",
+          );
+        }
         const m = this.#joiner.take();
         if (m && this.#state) {
           this.#apply(this.#state.handle(this.#cx, m));
@@ -588,7 +668,7 @@ export class TlsEngine extends EventTarget {
 
   #stuck(): number {
     this.#flush();
-    return this.#want(this.#error!.code === "truncated" ? SslError.SYSCALL : SslError.SSL);
+    return this.#want(SslError.SSL);
   }
 
   #want(reason: SslErrorCode, ret = -1): number {
@@ -610,7 +690,11 @@ export class TlsEngine extends EventTarget {
       }
       // Keep reading while our own output waits: with small buffers both peers may be writing at once.
       const flushed = this.#flush();
-      if (this.#info) return flushed || !untilFlushed ? 1 : this.#wantFlush();
+      if (this.#info) {
+        // OpenSSL: the handshake is done once its last flight is written; later output does not undo that.
+        if (flushed) this.#handshakeFlushed = true;
+        return this.#handshakeFlushed || !untilFlushed ? 1 : this.#wantFlush();
+      }
       if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
       if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
       const m = this.#joiner.take();
@@ -630,15 +714,29 @@ export class TlsEngine extends EventTarget {
     return this.#want(this.#out.length > 0 ? SslError.WANT_WRITE : SslError.WANT_ASYNC);
   }
 
-  #noRecord(got: "want" | "eof" | "async"): number {
+  /**
+   * No record to process: WANT_ASYNC, WANT_READ, or the end of the stream without close_notify. That is
+   * OpenSSL 3's "unexpected eof while reading" (SSL, `truncated`, no alert: nobody is there to get one),
+   * returned as `eofReturn` (0 from `read()`, -1 elsewhere, as OpenSSL); with `ignoreUnexpectedEof` after the
+   * handshake, a clean end (0, ZERO_RETURN).
+   */
+  #noRecord(got: "want" | "eof" | "async", eofReturn = -1): number {
     if (got === "async") return this.#flush(), this.#want(SslError.WANT_ASYNC);
     if (got === "want") return this.#want(SslError.WANT_READ);
-    throw new TlsError(
-      "close_notify",
-      "truncated",
-      "Cannot read: the transport ended without close_notify (truncation)",
-      this.#state?.name ?? "",
+    if (this.#cfg.ignoreUnexpectedEof && this.#info) {
+      this.#closeReceived = true;
+      return this.#want(SslError.ZERO_RETURN, 0);
+    }
+    this.#fail(
+      new TlsError(
+        undefined,
+        "truncated",
+        "Cannot read: unexpected eof while reading (the transport ended without close_notify)",
+        this.#state?.name ?? "",
+      ),
     );
+    this.#flush();
+    return this.#want(SslError.SSL, this.#info ? eofReturn : -1);
   }
 
   /** Run the first state's setup (the client builds its ClientHello, perhaps waiting on its key shares). */
@@ -696,9 +794,10 @@ export class TlsEngine extends EventTarget {
     this.#sealing = [];
     this.#opening = [];
     this.#replay = [];
-    if (err.code === "truncated" || err.code.startsWith("alert_received.")) return;
+    const alert = err.alertDescription;
+    if (alert === undefined || err.code.startsWith("alert_received.")) return;
     try {
-      this.#sendAlert(err.alertDescription, AlertLevel.fatal);
+      this.#sendAlert(alert, AlertLevel.fatal);
     } catch {
       // Nothing more can be done for the peer; the error stands.
     }
@@ -974,7 +1073,24 @@ export class TlsEngine extends EventTarget {
       description: desc,
     });
     if (desc === AlertDescription.close_notify) {
+      if (this.#role === "server" && this.#clientRandom === undefined) {
+        // OpenSSL: a close_notify before any ClientHello is an unexpected message, not a clean end.
+        throw peerMisbehaved(
+          "close_notify_before_hello",
+          "Cannot accept close_notify: no ClientHello came before it",
+          "unexpected_message",
+          "Alert",
+        );
+      }
       this.#closeReceived = true;
+      if (!this.#info) {
+        this.#closedInHandshake = new TlsError(
+          "close_notify",
+          "alert_received.close_notify",
+          "The peer closed the connection (close_notify) during the handshake",
+          this.#state?.name ?? "",
+        );
+      }
       this.#emit("peerclosed", undefined);
       return;
     }

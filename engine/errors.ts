@@ -21,8 +21,11 @@ import { AlertDescription, type AlertName } from "./alert.ts";
 /** A typed TLS failure: which alert, which code, and where. */
 export class TlsError extends Error {
   override readonly name = "TlsError";
-  /** The alert sent to the peer (or received from it, for `alert_received.*`). */
-  readonly alert: AlertName;
+  /**
+   * The alert sent to the peer (or received from it, for `alert_received.*`); undefined when none was, as
+   * for `truncated` (the transport ended: there is nobody to tell).
+   */
+  readonly alert: AlertName | undefined;
   /** A stable, dotted code, e.g. `peer_misbehaved.unsolicited_extension`. */
   readonly code: string;
   /** Where the fault was found, e.g. `client.ExpectServerHello@ServerHello+38`. */
@@ -34,16 +37,23 @@ export class TlsError extends Error {
    * @param message A sentence for people: what was wrong.
    * @param where The state and offset.
    */
-  constructor(alert: AlertName, code: string, message: string, where = "", options?: { cause?: unknown }) {
-    super(where ? `${message} (${where}, alert ${alert})` : `${message} (alert ${alert})`, options);
+  constructor(
+    alert: AlertName | undefined,
+    code: string,
+    message: string,
+    where = "",
+    options?: { cause?: unknown },
+  ) {
+    const notes = [where, alert === undefined ? "" : `alert ${alert}`].filter((n) => n !== "").join(", ");
+    super(notes ? `${message} (${notes})` : message, options);
     this.alert = alert;
     this.code = code;
     this.where = where;
   }
 
-  /** The numeric alert description. */
-  get alertDescription(): number {
-    return AlertDescription[this.alert];
+  /** The numeric alert description; undefined without an alert. */
+  get alertDescription(): number | undefined {
+    return this.alert === undefined ? undefined : AlertDescription[this.alert];
   }
 }
 

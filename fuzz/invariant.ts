@@ -102,7 +102,7 @@ export async function runEngineOnInput(
     if (e.pendingOutput > OUTPUT_BOUND) throw violation(`${what}: ${e.pendingOutput} bytes of output queued`);
     if (e.pendingPlaintext > 16384) throw violation(`${what}: ${e.pendingPlaintext} bytes of plaintext held`);
     const err = e.error;
-    if (ret < 0 && (e.getError(ret) === SslError.SSL || e.getError(ret) === SslError.SYSCALL)) {
+    if (ret <= 0 && e.getError(ret) === SslError.SSL) {
       if (!(err instanceof TlsError)) throw violation(`${what}: failed without a TlsError`);
       if (err.code.startsWith("local.") && err.code !== "local.write_after_shutdown") {
         const cause = err.cause instanceof Error
@@ -178,7 +178,14 @@ export async function runEngineOnInput(
         r = e.doHandshake();
         check("doHandshake", r);
       }
-      if (r === 0) return true;
+      if (r === 0) {
+        // The peer's close_notify during the handshake: a controlled end (engine.error says what came).
+        if (e.getError(r) !== SslError.ZERO_RETURN || e.error?.code !== "alert_received.close_notify") {
+          throw violation(`doHandshake returned 0 with ${e.getError(r)} (${e.error?.code})`);
+        }
+        closed = true;
+        return true;
+      }
       if (r < 0 && isFatal(e, r)) return true;
       if (r !== 1) return false;
     }
@@ -206,7 +213,10 @@ export async function runEngineOnInput(
       if (isFatal(e, r)) return true;
       break;
     }
-    if (opts.shutdownAfter !== undefined && !shut && received >= opts.shutdownAfter) {
+    // Not while a write waits to be retried: OpenSSL refuses that ("bad write retry"), and so does the engine.
+    if (
+      opts.shutdownAfter !== undefined && !shut && received >= opts.shutdownAfter && (!opts.write || wrote)
+    ) {
       const r = e.shutdown();
       check("shutdown", r);
       if (r < 0 && isFatal(e, r)) return true;
@@ -256,7 +266,8 @@ export async function runEngineOnInput(
     }
   }
   pair.network.read();
-  const err = e.error;
+  // A close_notify during the handshake ends it in order: `error` describes it, but nothing failed.
+  const err = closed && e.error?.code === "alert_received.close_notify" ? undefined : e.error;
   if (err && !err.code.startsWith("local.")) assertSticky(e, err);
   if (err?.code === "truncated" && closed) throw violation("both closed and truncated");
   return {
@@ -270,10 +281,10 @@ export async function runEngineOnInput(
   };
 }
 
+/** A failure that ends the connection: SSL with a peer's fault (read() returns 0 for a truncation, as OpenSSL 3). */
 function isFatal(e: TlsEngine, r: number): boolean {
-  if (r >= 0) return false;
-  const why = e.getError(r);
-  return why === SslError.SSL && !e.error?.code.startsWith("local.") || why === SslError.SYSCALL;
+  if (r > 0) return false;
+  return e.getError(r) === SslError.SSL && !e.error?.code.startsWith("local.");
 }
 
 function assertSticky(e: TlsEngine, err: TlsError): void {
@@ -283,10 +294,9 @@ function assertSticky(e: TlsEngine, err: TlsError): void {
     ["write", () => e.write(Uint8Array.of(1))],
     ["shutdown", () => e.shutdown()],
   ];
-  const want = err.code === "truncated" ? SslError.SYSCALL : SslError.SSL;
   for (const [name, call] of calls) {
     const r = call();
-    if (r !== -1 || e.getError(r) !== want || e.error !== err) {
+    if (r !== -1 || e.getError(r) !== SslError.SSL || e.error !== err) {
       throw violation(
         `${name} after ${err.code}: returned ${r}, error ${e.error?.code}: the error is not sticky`,
       );

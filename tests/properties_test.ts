@@ -235,7 +235,7 @@ Deno.test("properties: a cut without close_notify is a truncation, and the bytes
         );
         const n = r.read(buf);
         assert.equal(n, -1);
-        assert.equal(r.getError(n), SslError.SYSCALL);
+        assert.equal(r.getError(n), SslError.SSL);
         assert.equal(r.error?.code, "truncated");
       },
     ),

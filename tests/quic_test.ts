@@ -169,7 +169,7 @@ Deno.test("QUIC mode: handshake data at the wrong level is a protocol error", as
   const [ch] = c.engine.takeQuicData();
   assert.equal(s.engine.provideQuicData("handshake", ch!.data), -1);
   assert.equal(s.engine.error?.code, "peer_misbehaved.quic_wrong_level");
-  assert.equal(quicCryptoError(s.engine.error!.alertDescription), 0x10a);
+  assert.equal(quicCryptoError(s.engine.error!.alertDescription!), 0x10a);
 });
 
 Deno.test("QUIC mode: missing transport parameters or ALPN end the handshake with the right alert", async () => {

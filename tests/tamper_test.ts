@@ -332,7 +332,7 @@ Deno.test("security: a ChangeCipherSpec inside a fragmented handshake message is
 
 // ---- truncation and close -----------------------------------------------------------------------
 
-Deno.test("truncation: the transport ending mid-handshake is SYSCALL with code truncated", async () => {
+Deno.test("truncation: the transport ending mid-handshake is SSL with code truncated and no alert (OpenSSL 3's unexpected eof)", async () => {
   const p = await pair();
   const sent: string[] = [];
   on(p.client, "alert", (a) => a.direction === "sent" && sent.push(a.name));
@@ -344,13 +344,14 @@ Deno.test("truncation: the transport ending mid-handshake is SYSCALL with code t
   for (let i = 0; i < 2; i++) {
     const r = p.client.doHandshake();
     assert.equal(r, -1);
-    assert.equal(p.client.getError(r), SslError.SYSCALL);
+    assert.equal(p.client.getError(r), SslError.SSL);
     assert.equal(p.client.error?.code, "truncated");
+    assert.equal(p.client.error?.alert, undefined, "no alert was sent, so the error names none");
   }
   assert.deepEqual(sent, []);
 });
 
-Deno.test("truncation: EOF without close_notify after the handshake is SYSCALL/truncated, not ZERO_RETURN", async () => {
+Deno.test("truncation: EOF without close_notify after the handshake is read() 0 with SSL/truncated, not ZERO_RETURN", async () => {
   const p = await pair();
   await handshake(p);
   assert.equal(await writeAll(p.server, Uint8Array.of(7)), 1);
@@ -358,11 +359,31 @@ Deno.test("truncation: EOF without close_notify after the handshake is SYSCALL/t
   p.c.network.shutdownWrite();
   const buf = new Uint8Array(8);
   assert.equal(p.client.read(buf), 1);
+  // OpenSSL 3: SSL_read returns 0 and SSL_get_error SSL_ERROR_SSL ("unexpected eof while reading").
   const r = p.client.read(buf);
-  assert.equal(r, -1);
-  assert.equal(p.client.getError(r), SslError.SYSCALL);
+  assert.equal(r, 0);
+  assert.equal(p.client.getError(r), SslError.SSL);
   assert.equal(p.client.error?.code, "truncated");
-  assert.equal(p.client.getError(p.client.read(buf)), SslError.SYSCALL);
+  assert.equal(p.client.error?.alert, undefined);
+  const again = p.client.read(buf);
+  assert.equal(again, -1, "sticky");
+  assert.equal(p.client.getError(again), SslError.SSL);
+});
+
+Deno.test("truncation: with ignoreUnexpectedEof the end of the stream reads as a clean end (SSL_OP_IGNORE_UNEXPECTED_EOF)", async () => {
+  const p = await pair({ client: { ignoreUnexpectedEof: true } });
+  await handshake(p);
+  assert.equal(await writeAll(p.server, Uint8Array.of(7)), 1);
+  transfer(p);
+  p.c.network.shutdownWrite();
+  const buf = new Uint8Array(8);
+  assert.equal(p.client.read(buf), 1);
+  for (let i = 0; i < 2; i++) {
+    const r = p.client.read(buf);
+    assert.equal(r, 0);
+    assert.equal(p.client.getError(r), SslError.ZERO_RETURN);
+  }
+  assert.equal(p.client.error, undefined);
 });
 
 Deno.test("close: close_notify is ZERO_RETURN, and stays so after EOF", async () => {

@@ -95,8 +95,8 @@ static void start(size_t cap, const char *cert, const char *key) {
     if (sd->version) SSL_CTX_set_max_proto_version(sd->ctx, sd->version);
     SSL_CTX_set_options(sd->ctx, sd->options);
     SSL_CTX_set_mode(sd->ctx, sd->modes);
-    /* Without auto-retry, as a pump loop over a BIO pair wants (OpenSSL 3 sets it by default). */
-    SSL_CTX_clear_mode(sd->ctx, SSL_MODE_AUTO_RETRY);
+
+    /* OpenSSL 3 sets SSL_MODE_AUTO_RETRY by default; the oracle keeps the defaults. */
     if (i == 1) {
       if (SSL_CTX_use_certificate_chain_file(sd->ctx, cert) != 1 ||
           SSL_CTX_use_PrivateKey_file(sd->ctx, key, SSL_FILETYPE_PEM) != 1) {
