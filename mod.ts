@@ -42,14 +42,18 @@ export {
 } from "./engine/events.ts";
 export type {
   CertificateRequestInfo,
+  CertificateSelectInfo,
   CertifiedKey,
   CipherSuiteName,
   ClientAuthConfig,
   ClientConfig,
+  ClientHelloDecision,
+  ClientHelloInfo,
   CommonConfig,
   GroupName,
   PeerVerifyInfo,
   ServerConfig,
+  ServerOverrides,
   VersionName,
 } from "./engine/config.ts";
 export type { Extension } from "./engine/msgs/extensions.ts";

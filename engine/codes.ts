@@ -15,12 +15,23 @@ export const SslError = {
   WANT_READ: 2,
   /** The outgoing BIO is full: drain the network half, then call again. */
   WANT_WRITE: 3,
-  /** The transport ended without close_notify (a truncation), or another I/O-level fault. */
+  /**
+   * A certificate callback is choosing a chain and key (`selectCertificate` on a server, a `clientCertificate`
+   * function on a client, returning a promise): await `engine.asyncWait()`, then call again.
+   */
+  WANT_X509_LOOKUP: 4,
+  /**
+   * OpenSSL's SSL_ERROR_SYSCALL. A BIO pair has no I/O errors, so airlock gives it only where OpenSSL's
+   * `SSL_get_error` does without one: for the 0 of `shutdown()` once our close_notify is sent, and of a
+   * 0-byte `read()` or `write()`.
+   */
   SYSCALL: 5,
   /** The peer sent close_notify: no more data will come. */
   ZERO_RETURN: 6,
   /** A crypto or verification promise is pending: await `engine.asyncWait()`, then call again. */
   WANT_ASYNC: 9,
+  /** The server's `onClientHello` callback is deciding (it returned a promise): await `engine.asyncWait()`. */
+  WANT_CLIENT_HELLO_CB: 11,
   /** The caller must decide on the peer's certificate chain (see `setVerifyResult`), then call again. */
   WANT_RETRY_VERIFY: 12,
 } as const;

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { AlertName } from "./alert.ts";
 import type { Extension } from "./msgs/extensions.ts";
 import { KX_GROUPS, TLS13_SUITES, type Tls13Suite } from "../suites/tls13.ts";
 import { TLS12_SUITES, type Tls12Suite, type Tls12SuiteName } from "../suites/tls12.ts";
@@ -149,9 +150,15 @@ export interface ClientConfig extends CommonConfig {
   readonly retryVerify?: boolean;
   /**
    * The client certificate chain and key, sent when the server asks (mTLS); or a function that picks one
-   * from what the server accepts (return undefined to send none).
+   * from what the server accepts (return undefined to send none). A function may return a promise to look
+   * the certificate up late (OpenSSL's client certificate callback): the engine says WANT_X509_LOOKUP until
+   * it settles (`await engine.asyncWait()`, then call again).
    */
-  readonly clientCertificate?: CertifiedKey | ((request: CertificateRequestInfo) => CertifiedKey | undefined);
+  readonly clientCertificate?:
+    | CertifiedKey
+    | ((
+      request: CertificateRequestInfo,
+    ) => CertifiedKey | undefined | Promise<CertifiedKey | undefined>);
   /**
    * Accept any certificate chain. The CertificateVerify signature still proves the server holds the key
    * of the certificate it sent, but nothing proves who that is. For tests and debugging only: the engine
@@ -271,6 +278,88 @@ export interface ServerConfig extends CommonConfig {
   readonly helloRetryCookie?: boolean;
   /** Rewrite the EncryptedExtensions list before it is sent (tests, extra extensions). */
   readonly encryptedExtensions?: (extensions: Extension[]) => Extension[];
+  /**
+   * OpenSSL's client-hello callback (`SSL_CTX_set_client_hello_cb`), rustls' `Acceptor`: called with the
+   * parsed ClientHello before anything is chosen. Return nothing to go on, `{ config }` to serve this
+   * connection with other certificates, ALPN, versions, suites, groups, schemes or client authentication, or
+   * `{ refuse: alert }` to end the handshake with that alert. Return a promise to decide later: the engine
+   * says WANT_CLIENT_HELLO_CB until it settles (`await engine.asyncWait()`, then call again). A callback that
+   * throws ends the handshake with internal_error.
+   */
+  readonly onClientHello?: (hello: ClientHelloInfo) => ClientHelloDecision | Promise<ClientHelloDecision>;
+  /**
+   * OpenSSL's certificate callback (`SSL_CTX_set_cert_cb`): choose the chains and keys for this connection
+   * late, once the version is chosen (they replace `certificates`; undefined keeps them). Return a promise to
+   * look them up: the engine says WANT_X509_LOOKUP until it settles (`await engine.asyncWait()`).
+   */
+  readonly selectCertificate?: (
+    info: CertificateSelectInfo,
+  ) => readonly CertifiedKey[] | undefined | Promise<readonly CertifiedKey[] | undefined>;
+}
+
+/**
+ * The ClientHello as a server's `onClientHello` callback sees it, before anything is chosen (OpenSSL's
+ * `SSL_client_hello_get*`, rustls' `ClientHello`). Values are as the client sent them.
+ */
+export interface ClientHelloInfo {
+  /** The SNI host name, lower case (A-labels for internationalized names); undefined without SNI. */
+  readonly serverName: string | undefined;
+  /** ALPN protocols offered, in the client's order. */
+  readonly alpnProtocols: readonly string[];
+  /** supported_versions in the client's order (wire values: 0x0304 is TLS 1.3), or [legacy_version] without it. */
+  readonly versions: readonly number[];
+  /** Cipher suite ids in the client's order (signalling values included). */
+  readonly cipherSuites: readonly number[];
+  /** supported_groups, in the client's order. */
+  readonly groups: readonly number[];
+  /** The groups the client sent key shares for. */
+  readonly keyShareGroups: readonly number[];
+  /** signature_algorithms, in the client's order. */
+  readonly signatureSchemes: readonly number[];
+  /** Every extension, in the order sent, with its body. */
+  readonly extensions: readonly Extension[];
+  readonly legacyVersion: number;
+  readonly random: Uint8Array;
+  readonly sessionId: Uint8Array;
+}
+
+/** What a server's `onClientHello` may change for one connection. */
+export type ServerOverrides = Partial<
+  Pick<
+    ServerConfig,
+    | "certificates"
+    | "alpnProtocols"
+    | "selectAlpn"
+    | "cipherSuites"
+    | "minVersion"
+    | "maxVersion"
+    | "groups"
+    | "signatureSchemes"
+    | "clientAuth"
+    | "sessionContext"
+    | "requireExtendedMasterSecret"
+  >
+>;
+
+/**
+ * A server's `onClientHello` answer: nothing (go on as configured), `{ config }` (this connection uses these
+ * settings instead), or `{ refuse: alert }` (the handshake fails with that alert, code
+ * `policy.client_hello_refused`).
+ */
+export type ClientHelloDecision =
+  | void
+  | undefined
+  | { readonly config: ServerOverrides }
+  | { readonly refuse: AlertName };
+
+/** What a server's `selectCertificate` callback sees. */
+export interface CertificateSelectInfo {
+  /** The SNI host name, lower case (A-labels); undefined without SNI. */
+  readonly serverName: string | undefined;
+  /** signature_algorithms the client offered, in its order. */
+  readonly signatureSchemes: readonly number[];
+  /** The protocol version chosen: "TLSv1.3" or "TLSv1.2". */
+  readonly version: VersionName;
 }
 
 /** Options normalized to ids, with defaults. */

@@ -16,6 +16,7 @@ import {
   normalizeCommon,
   type Normalized,
   type ServerConfig,
+  type ServerOverrides,
 } from "./config.ts";
 import { Connected } from "./connected.ts";
 import { LIMITS } from "./limits.ts";
@@ -96,7 +97,7 @@ export class TlsEngine extends EventTarget {
     }
     | undefined;
   readonly #role: "client" | "server";
-  readonly #cfg: Normalized;
+  #cfg: Normalized;
   readonly #cx: Context;
   readonly #transcript = new Transcript();
   readonly #records = new RecordReader();
@@ -105,6 +106,8 @@ export class TlsEngine extends EventTarget {
   #start: ((cx: Context) => Step) | undefined;
   #state: State | undefined;
   #pending: Promise<void> | undefined;
+  /** What `getError()` says while `#pending` waits: WANT_ASYNC, or the callback being waited on. */
+  #pendingReason: SslErrorCode = SslError.WANT_ASYNC;
   #deferred: unknown;
   #error: TlsError | undefined;
   #lastLocal: TlsError | undefined;
@@ -503,7 +506,7 @@ export class TlsEngine extends EventTarget {
         return this.#want(SslError.SSL);
       }
       this.#begin();
-      if (this.#pending) return this.#flush(), this.#want(SslError.WANT_ASYNC);
+      if (this.#pending) return this.#flush(), this.#want(this.#pendingReason);
       if (this.#earlyWrite === undefined || this.#info) {
         this.#flush();
         return this.#want(SslError.NONE, 0);
@@ -596,7 +599,7 @@ export class TlsEngine extends EventTarget {
       q.backlog.splice(0, q.head);
       q.head = 0;
     }
-    return this.#pending ? this.#want(SslError.WANT_ASYNC) : r;
+    return this.#pending ? this.#want(this.#pendingReason) : r;
   }
 
   /** QUIC: one piece of handshake bytes to the handshake, then any post-handshake messages; as `#handshake`. */
@@ -651,7 +654,7 @@ export class TlsEngine extends EventTarget {
     this.#lastLocal = undefined;
     if (this.#error) return this.#stuck();
     // While waiting, what is already sealed still goes out: the peer can work on it meanwhile.
-    if (this.#pending) return this.#flush(), this.#want(SslError.WANT_ASYNC);
+    if (this.#pending) return this.#flush(), this.#want(this.#pendingReason);
     if (this.#retryVerify && !duringRetry) return this.#flush(), this.#want(SslError.WANT_RETRY_VERIFY);
     try {
       if (this.#deferred !== undefined) {
@@ -682,7 +685,7 @@ export class TlsEngine extends EventTarget {
    */
   #handshake(untilFlushed: boolean): number {
     for (;;) {
-      if (this.#pending) return this.#flush(), this.#want(SslError.WANT_ASYNC);
+      if (this.#pending) return this.#flush(), this.#want(this.#pendingReason);
       if (this.#retryVerify) return this.#flush(), this.#want(SslError.WANT_RETRY_VERIFY);
       if (this.#start) {
         this.#begin();
@@ -756,6 +759,7 @@ export class TlsEngine extends EventTarget {
       this.#retryVerify = step.retryVerify;
       return;
     }
+    this.#pendingReason = step.waitingFor ?? SslError.WANT_ASYNC;
     this.#pending = step.pending.then(
       (next) => {
         this.#pending = undefined;
@@ -1238,7 +1242,12 @@ export class TlsEngine extends EventTarget {
     const self = this;
     return {
       role: this.#role,
-      cfg: this.#cfg,
+      get cfg() {
+        return self.#cfg;
+      },
+      reconfigure(cfg) {
+        self.#cfg = cfg;
+      },
       quic: this.#quic !== undefined,
       transcript: this.#transcript,
       get clientRandom() {
@@ -1460,6 +1469,11 @@ function ticketSetup(config: ServerConfig, clientAuth: ServerSetup["clientAuth"]
     // Keys from the configured random source, so that injected randomness stays reproducible.
     if (!store) defaultStores.set(config, store = new TicketKeys(config.random));
   }
+  return { store, count, lifetime, authenticationLifetime, context: sessionContextOf(config, clientAuth) };
+}
+
+/** The session context digest of a configuration (binding.ts), computed once per configuration object. */
+function sessionContextOf(config: ServerConfig, clientAuth: ServerSetup["clientAuth"]): Uint8Array {
   let context = contexts.get(config);
   if (!context) {
     const sc = config.sessionContext;
@@ -1475,7 +1489,7 @@ function ticketSetup(config: ServerConfig, clientAuth: ServerSetup["clientAuth"]
     });
     contexts.set(config, context);
   }
-  return { store, count, lifetime, authenticationLifetime, context };
+  return context;
 }
 
 const defaultSessionIds = new WeakMap<ServerConfig, SessionCache>();
@@ -1525,33 +1539,14 @@ export function createServer(config: ServerConfig, bio?: Bio): TlsEngine {
   const certs = normalizeCertificates(config.certificates);
   let key: Uint8Array | undefined;
   const cookieKey = () => (key ??= cfg.random(32));
-  const auth = config.clientAuth;
-  let clientAuth: ServerSetup["clientAuth"];
-  if (auth) {
-    if (!auth.trustAnchors && !auth.verifyPeer && !auth.retryVerify) {
-      throw new TypeError("Cannot configure clientAuth: pass trustAnchors, verifyPeer or retryVerify");
-    }
-    const anchors = decodeAnchors(auth.trustAnchors, "clientAuth.trustAnchors");
-    clientAuth = {
-      policy: {
-        trustAnchors: anchors,
-        verifyPeer: auth.verifyPeer,
-        retryVerify: auth.retryVerify === true,
-        insecure: false,
-        purpose: "client",
-        peerName: undefined,
-      },
-      required: auth.required === true,
-      authorities: anchors && auth.sendCertificateAuthorities !== false ? anchors.map(subjectName) : [],
-    };
-  }
+  const clientAuth = clientAuthSetup(config.clientAuth);
   return new TlsEngine(
     bio,
     "server",
     cfg,
     () => {
       const tickets = ticketSetup(config, clientAuth);
-      return new ExpectClientHello({
+      const setup: ServerSetup = {
         config,
         certs,
         cookieKey,
@@ -1559,7 +1554,54 @@ export function createServer(config: ServerConfig, bio?: Bio): TlsEngine {
         tickets,
         sessionIds: sessionIdSetup(config),
         earlyData: earlyDataSetup(config, tickets),
-      });
+        reconfigure: (overrides) => reconfigured(setup, overrides),
+      };
+      return new ExpectClientHello(setup);
     },
   );
+}
+
+/** How client certificates are asked for and judged, from `clientAuth`. */
+function clientAuthSetup(auth: ServerConfig["clientAuth"]): ServerSetup["clientAuth"] {
+  if (!auth) return undefined;
+  if (!auth.trustAnchors && !auth.verifyPeer && !auth.retryVerify) {
+    throw new TypeError("Cannot configure clientAuth: pass trustAnchors, verifyPeer or retryVerify");
+  }
+  const anchors = decodeAnchors(auth.trustAnchors, "clientAuth.trustAnchors");
+  return {
+    policy: {
+      trustAnchors: anchors,
+      verifyPeer: auth.verifyPeer,
+      retryVerify: auth.retryVerify === true,
+      insecure: false,
+      purpose: "client",
+      peerName: undefined,
+    },
+    required: auth.required === true,
+    authorities: anchors && auth.sendCertificateAuthorities !== false ? anchors.map(subjectName) : [],
+  };
+}
+
+/**
+ * One connection's settings after its `onClientHello` chose `overrides`. Sessions still go to the same
+ * stores, bound to this connection's client authentication and `sessionContext` (docs/security.md).
+ */
+function reconfigured(
+  base: ServerSetup,
+  overrides: ServerOverrides,
+): { setup: ServerSetup; cfg: Normalized } {
+  const config: ServerConfig = { ...base.config, ...overrides };
+  const cfg = normalizeCommon(config);
+  const clientAuth = "clientAuth" in overrides ? clientAuthSetup(config.clientAuth) : base.clientAuth;
+  const tickets = base.tickets && { ...base.tickets, context: sessionContextOf(config, clientAuth) };
+  const certs = overrides.certificates ? normalizeCertificates(overrides.certificates) : base.certs;
+  const setup: ServerSetup = {
+    ...base,
+    config,
+    certs,
+    clientAuth,
+    tickets,
+    reconfigure: (more) => reconfigured(setup, more),
+  };
+  return { setup, cfg };
 }

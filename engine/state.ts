@@ -5,6 +5,7 @@
  */
 
 import type { AlertName } from "./alert.ts";
+import type { SslErrorCode } from "./codes.ts";
 import type { Normalized } from "./config.ts";
 import { peerMisbehaved, TlsError } from "./errors.ts";
 import type { EngineEventMap, HandshakeInfo } from "./events.ts";
@@ -22,7 +23,11 @@ import { KxError } from "../suites/kx.ts";
  */
 export type Step =
   | State
-  | { readonly pending: Promise<Step> }
+  | {
+    readonly pending: Promise<Step>;
+    /** What `getError()` says meanwhile (default WANT_ASYNC): WANT_CLIENT_HELLO_CB or WANT_X509_LOOKUP for a callback. */
+    readonly waitingFor?: SslErrorCode;
+  }
   | { readonly retryVerify: (verdict: boolean) => Step };
 
 /** One handshake state. */
@@ -90,6 +95,8 @@ export interface Context {
   setPeerTransportParameters(params: Uint8Array): void;
   /** Record the certificate chain the peer presented (leaf first), for the API and the verifier. */
   setPeerChain(chain: readonly Uint8Array[]): void;
+  /** Server: this connection goes on with other settings (the `onClientHello` callback chose them). */
+  reconfigure(cfg: Normalized): void;
   /** The handshake is complete. */
   complete(info: HandshakeInfo): void;
   /** Dispatch a typed event. */
@@ -136,7 +143,7 @@ export function andThen<T>(value: T | PromiseLike<T>, next: (value: T) => Step):
   return isPromiseLike(value) ? { pending: Promise.resolve(value).then(next) } : next(value);
 }
 
-function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 

@@ -51,7 +51,13 @@ import {
   serverKeyExchangeContent,
   verifyData12,
 } from "../tls12.ts";
-import { acceptAlpn, acceptFragmentLimits, type ClientOffer, pickClientCertificate } from "./tls13.ts";
+import {
+  acceptAlpn,
+  acceptFragmentLimits,
+  type ChosenCertificate,
+  type ClientOffer,
+  withClientCertificate,
+} from "./tls13.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
 import type { KxGroup } from "../../suites/kx.ts";
@@ -316,18 +322,19 @@ class ExpectServerHelloDone implements State {
     expectMessage(m, H.serverHelloDone, this.name);
     decodeEmptyMessage(m.body, "ServerHelloDone");
     cx.transcript.add(m.raw);
-    const s = this.s;
-    let chosen: ReturnType<typeof pickClientCertificate>;
-    if (this.req) {
+    const req = this.req;
+    if (!req) return this.#exchange(cx, undefined, false);
+    return withClientCertificate(this.s.offer.config, req, true, (chosen) => {
       // RFC 8422 §5.5, RFC 5246 §7.4.4: our key's type must be one the server listed.
-      const req = this.req;
-      chosen = pickClientCertificate(s.offer.config, req, true);
-      if (chosen) {
-        const type = chosen.key.type === "rsa" || chosen.key.type === "rsa-pss" ? 1 : 64;
-        if (!req.certificateTypes.includes(type)) chosen = undefined;
-      }
-      cx.sendHandshake(encodeCertificate12(chosen?.chain ?? []));
-    }
+      const type = chosen?.key.type === "rsa" || chosen?.key.type === "rsa-pss" ? 1 : 64;
+      return this.#exchange(cx, chosen && req.certificateTypes.includes(type) ? chosen : undefined, true);
+    });
+  }
+
+  /** Our [Certificate], ClientKeyExchange, [CertificateVerify], ChangeCipherSpec and Finished. */
+  #exchange(cx: Context, chosen: ChosenCertificate, asked: boolean): Step {
+    const s = this.s;
+    if (asked) cx.sendHandshake(encodeCertificate12(chosen?.chain ?? []));
     cx.sendHandshake(encodeClientKeyExchange12(s.publicShare));
     const master = masterSecret(
       s.suite,

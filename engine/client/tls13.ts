@@ -9,7 +9,13 @@
  * @module
  */
 
-import { type CertificateRequestInfo, type ClientConfig, normalizeCertificates } from "../config.ts";
+import {
+  type CertificateRequestInfo,
+  type CertifiedKey,
+  type ClientConfig,
+  normalizeCertificates,
+} from "../config.ts";
+import { SslError } from "../codes.ts";
 import type { VerifyPolicy } from "../peer_verify.ts";
 import { acceptPeerChain, checkCertificateVerify, readCertificate } from "../peer_auth.ts";
 import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
@@ -58,6 +64,7 @@ import {
   type Context,
   expectMessage,
   fail,
+  isPromiseLike,
   type State,
   type Step,
   usePeerShare,
@@ -845,33 +852,56 @@ class ExpectFinished implements State {
     const req = this.s.certRequest;
     if (!req) return finish();
     // RFC 8446 §4.4.2: answer a CertificateRequest with our chain and CertificateVerify, or an empty Certificate.
-    const chosen = pickClientCertificate(this.s.offer.config, req);
-    if (!chosen) {
-      cx.sendHandshake(encodeCertificate({ context: req.context, entries: [] }));
-      return finish();
-    }
-    cx.sendHandshake(encodeCertificate({
-      context: req.context,
-      entries: chosen.chain.map((certData) => ({ certData, extensions: [] })),
-    }));
-    const content = certificateVerifyContent("client", cx.transcript.current());
-    const signed = (signature: Uint8Array): State => {
-      cx.sendHandshake(encodeCertificateVerify({ scheme: chosen.scheme, signature }));
-      return finish();
-    };
-    const sig = chosen.key.sign(chosen.scheme, content);
-    return sig instanceof Uint8Array ? signed(sig) : { pending: sig.then(signed) };
+    return withClientCertificate(this.s.offer.config, req, false, (chosen) => {
+      if (!chosen) {
+        cx.sendHandshake(encodeCertificate({ context: req.context, entries: [] }));
+        return finish();
+      }
+      cx.sendHandshake(encodeCertificate({
+        context: req.context,
+        entries: chosen.chain.map((certData) => ({ certData, extensions: [] })),
+      }));
+      const content = certificateVerifyContent("client", cx.transcript.current());
+      const signed = (signature: Uint8Array): State => {
+        cx.sendHandshake(encodeCertificateVerify({ scheme: chosen.scheme, signature }));
+        return finish();
+      };
+      const sig = chosen.key.sign(chosen.scheme, content);
+      return sig instanceof Uint8Array ? signed(sig) : { pending: sig.then(signed) };
+    });
   }
 }
 
-/** The client's chain and the scheme it signs with, if it has one the server accepts. */
-export function pickClientCertificate(
+/** A client certificate picked for a CertificateRequest: its chain, key, and the scheme it signs with. */
+export type ChosenCertificate = { chain: readonly Uint8Array[]; key: SigningKey; scheme: number } | undefined;
+
+/**
+ * Go on with the client's chain for `req` (see {@link pickClientCertificate}); a `clientCertificate`
+ * function that returns a promise makes the engine say WANT_X509_LOOKUP until it settles.
+ */
+export function withClientCertificate(
   config: ClientConfig,
   req: CertificateRequestInfo,
-  pkcs1 = false,
-): { chain: readonly Uint8Array[]; key: SigningKey; scheme: number } | undefined {
+  pkcs1: boolean,
+  next: (chosen: ChosenCertificate) => Step,
+): Step {
   const c = config.clientCertificate;
   const certified = typeof c === "function" ? c(req) : c;
+  if (isPromiseLike(certified)) {
+    return {
+      pending: Promise.resolve(certified).then((k) => next(pickClientCertificate(k, req, pkcs1))),
+      waitingFor: SslError.WANT_X509_LOOKUP,
+    };
+  }
+  return next(pickClientCertificate(certified, req, pkcs1));
+}
+
+/** The chain and the scheme it signs with, if `certified` has a scheme the server accepts. */
+function pickClientCertificate(
+  certified: CertifiedKey | undefined,
+  req: CertificateRequestInfo,
+  pkcs1: boolean,
+): ChosenCertificate {
   if (!certified) return undefined;
   // RSASSA-PKCS1-v1_5 is never used in a TLS 1.3 CertificateVerify (RFC 8446 §4.4.3); TLS 1.2 allows it.
   const scheme = certified.key.schemes.find((s) =>

@@ -8,7 +8,17 @@
  * @module
  */
 
-import type { ServerCert, ServerConfig } from "../config.ts";
+import {
+  type CertifiedKey,
+  type ClientHelloDecision,
+  type ClientHelloInfo,
+  normalizeCertificates,
+  type Normalized,
+  type ServerCert,
+  type ServerConfig,
+  type ServerOverrides,
+} from "../config.ts";
+import { SslError } from "../codes.ts";
 import { peerIncompatible } from "../errors.ts";
 import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
 import { Reader, Writer } from "../msgs/codec.ts";
@@ -68,6 +78,7 @@ import {
   type Context,
   expectMessage,
   fail,
+  isPromiseLike,
   type State,
   type Step,
   usePeerShare,
@@ -104,6 +115,10 @@ interface Offer {
 /** Server-side connection settings the states need beyond the normalized config. */
 export interface ServerSetup {
   readonly config: ServerConfig;
+  /** The settings for this connection with `overrides` applied (from `onClientHello`), and their normalized form. */
+  readonly reconfigure: (
+    overrides: ServerOverrides,
+  ) => { readonly setup: ServerSetup; readonly cfg: Normalized };
   readonly certs: readonly ServerCert[];
   /** Key for HelloRetryRequest cookies (drawn from the engine's random source when first needed). */
   readonly cookieKey: () => Uint8Array;
@@ -125,21 +140,95 @@ export interface ServerSetup {
     | undefined;
 }
 
+/** The ClientHello as `onClientHello` sees it (decoding an extension it reads may fail with its alert). */
+function clientHelloInfo(ch: ClientHello): ClientHelloInfo {
+  const ext = (type: number) => findExtension(ch.extensions, type);
+  const list = (type: number, what: string) => {
+    const data = ext(type);
+    return data === undefined ? [] : decodeU16List(data, `ClientHello.${what}`, what);
+  };
+  const sn = ext(E.serverName), alpn = ext(E.alpn), sv = ext(E.supportedVersions), ks = ext(E.keyShare);
+  return {
+    serverName: sn === undefined ? undefined : decodeServerNameList(sn, "ClientHello.server_name"),
+    alpnProtocols: alpn === undefined ? [] : decodeAlpn(alpn, "ClientHello.alpn"),
+    versions: sv === undefined
+      ? [ch.legacyVersion]
+      : decodeClientVersions(sv, "ClientHello.supported_versions"),
+    cipherSuites: ch.cipherSuites,
+    groups: list(E.supportedGroups, "supported_groups"),
+    keyShareGroups: ks === undefined
+      ? []
+      : decodeClientShares(ks, "ClientHello.key_share").map((k) => k.group),
+    signatureSchemes: list(E.signatureAlgorithms, "signature_algorithms"),
+    extensions: ch.extensions,
+    legacyVersion: ch.legacyVersion,
+    random: ch.random,
+    sessionId: ch.sessionId,
+  };
+}
+
 /** Waiting for the first ClientHello. */
 export class ExpectClientHello implements State {
   readonly name = "server.ExpectClientHello";
   constructor(readonly setup: ServerSetup) {}
 
+  /**
+   * The application's say first, as OpenSSL's state machine has it: the client-hello callback (it may change
+   * this connection's settings, or refuse), the version, then the certificate callback; then the handshake.
+   */
   handle(cx: Context, m: HandshakeMessage): Step {
     expectMessage(m, H.clientHello, this.name);
     const where = `${this.name}@ClientHello`;
     const ch = decodeClientHello(m.body);
-    if (chooseVersion(cx, ch, where) === ProtocolVersion.tls12) {
-      return startServer12(cx, this.setup, ch, m, where);
-    }
-    let offer = processClientHello(cx, this.setup, ch, where);
+    const withVersion = (setup: ServerSetup): Step => {
+      const version = chooseVersion(cx, ch, where);
+      const select = setup.config.selectCertificate;
+      const go = (s: ServerSetup): Step =>
+        version === ProtocolVersion.tls12
+          ? startServer12(cx, s, ch, m, where)
+          : this.#tls13(cx, s, ch, m, where);
+      if (!select) return go(setup);
+      const sn = findExtension(ch.extensions, E.serverName);
+      const sa = findExtension(ch.extensions, E.signatureAlgorithms);
+      const chosen = select({
+        serverName: sn === undefined ? undefined : decodeServerNameList(sn, "ClientHello.server_name"),
+        signatureSchemes: sa === undefined
+          ? []
+          : decodeU16List(sa, "ClientHello.signature_algorithms", "list"),
+        version: version === ProtocolVersion.tls12 ? "TLSv1.2" : "TLSv1.3",
+      });
+      const use = (certs: readonly CertifiedKey[] | undefined): Step =>
+        go(certs === undefined ? setup : { ...setup, certs: normalizeCertificates(certs) });
+      return isPromiseLike(chosen)
+        ? { pending: Promise.resolve(chosen).then(use), waitingFor: SslError.WANT_X509_LOOKUP }
+        : use(chosen);
+    };
+    const onHello = this.setup.config.onClientHello;
+    if (!onHello) return withVersion(this.setup);
+    const decided = (d: ClientHelloDecision): Step => {
+      if (d && "refuse" in d) {
+        fail(
+          d.refuse,
+          "policy.client_hello_refused",
+          "The onClientHello callback refused the ClientHello",
+          where,
+        );
+      }
+      if (!d || !("config" in d)) return withVersion(this.setup);
+      const { setup, cfg } = this.setup.reconfigure(d.config);
+      cx.reconfigure(cfg);
+      return withVersion(setup);
+    };
+    const decision = onHello(clientHelloInfo(ch));
+    return isPromiseLike(decision)
+      ? { pending: Promise.resolve(decision).then(decided), waitingFor: SslError.WANT_CLIENT_HELLO_CB }
+      : decided(decision);
+  }
+
+  #tls13(cx: Context, setup: ServerSetup, ch: ClientHello, m: HandshakeMessage, where: string): Step {
+    let offer = processClientHello(cx, setup, ch, where);
     cx.allowChangeCipherSpec(true);
-    const resume = findResumption(cx, this.setup, offer);
+    const resume = findResumption(cx, setup, offer);
     if (resume) offer = { ...offer, suite: resume.suite };
     cx.transcript.start(offer.suite.hash);
     const shares = decodeClientShares(findExtension(ch.extensions, E.keyShare)!, "ClientHello.key_share");
@@ -147,7 +236,7 @@ export class ExpectClientHello implements State {
     const willRetry = !cx.cfg.groups.some((g) => shares.some((s) => s.group === g.id));
     // The binder is checked for the PSK we use; after a HelloRetryRequest the second ClientHello decides.
     if (resume && !willRetry) checkBinder(cx, resume, m.raw, where);
-    const early = decideEarlyData(cx, this.setup, offer, willRetry ? undefined : resume);
+    const early = decideEarlyData(cx, setup, offer, willRetry ? undefined : resume);
     cx.transcript.add(m.raw);
     const listed = new Set(groups); // both lists are the peer's: a scan per share would be quadratic
     for (const s of shares) {
@@ -164,7 +253,7 @@ export class ExpectClientHello implements State {
     // Prefer a group the client already sent a share for (no extra round trip), in our order.
     for (const g of cx.cfg.groups) {
       const share = shares.find((s) => s.group === g.id);
-      if (share) return sendServerFlight(cx, this.setup, offer, g, share, where, false, resume, early);
+      if (share) return sendServerFlight(cx, setup, offer, g, share, where, false, resume, early);
     }
     const group = cx.cfg.groups.find((g) => groups.includes(g.id));
     if (!group) {
@@ -176,9 +265,9 @@ export class ExpectClientHello implements State {
       );
     }
     // HelloRetryRequest (RFC 8446 §4.1.4).
-    const cookie = this.setup.config.helloRetryCookie === false
+    const cookie = setup.config.helloRetryCookie === false
       ? undefined
-      : retryCookie(offer.suite, this.setup.cookieKey(), cx.transcript.current());
+      : retryCookie(offer.suite, setup.cookieKey(), cx.transcript.current());
     cx.transcript.rewriteForHelloRetry();
     const exts: Extension[] = [
       { type: E.keyShare, data: encodeU16(group.id) },
@@ -194,7 +283,7 @@ export class ExpectClientHello implements State {
       extensions: exts,
     }));
     if (ch.sessionId.length > 0) cx.sendChangeCipherSpec();
-    return new ExpectClientHello2(this.setup, offer, group, cookie, resume);
+    return new ExpectClientHello2(setup, offer, group, cookie, resume);
   }
 }
 
