@@ -359,7 +359,7 @@ export class TlsEngine extends EventTarget {
       if (!this.#flush()) return this.#wantFlush();
       if (this.#closeReceived) return 1;
       if (justSent) return this.#want(SslError.NONE, 0);
-      // Wait for the peer's close_notify; keep data for read(), bounded by one record at a time.
+      // Wait for the peer's close_notify; keep data for read(), bounded: one record decrypted at a time.
       for (;;) {
         if (this.#closeReceived) return 1;
         if (this.#plainOff < this.#plain.length) return this.#want(SslError.WANT_READ);
@@ -729,13 +729,16 @@ export class TlsEngine extends EventTarget {
     return "record";
   }
 
-  /** Pull bytes off the BIO until a whole record is framed. */
+  /**
+   * Frame the next record, pulling bytes off the BIO when none is whole in those read ahead: at most one
+   * record's worth at a time, so a run of small records costs one BIO read. "eof" only once the BIO is at its
+   * end and no whole record is left (the part of one then is a truncation).
+   */
   #frame(): "record" | "want" | "eof" {
     for (;;) {
-      const wanted = this.#records.wanted();
-      if (wanted === 0) return "record";
+      if (this.#records.ready()) return "record";
       if (!this.#bio) return "want"; // QUIC: bytes come through provideQuicData()
-      const chunk = this.#bio.read(wanted);
+      const chunk = this.#bio.read(this.#records.room());
       if (chunk.length === 0) return this.#bio.eof ? "eof" : "want";
       this.#records.push(chunk, true); // a BIO's read() gives a fresh array away
     }
