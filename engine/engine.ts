@@ -725,7 +725,7 @@ export class TlsEngine extends EventTarget {
     }
     const got = this.#frame();
     if (got !== "record") return got;
-    this.#processRecord(this.#records.take()!);
+    if (!this.#plainHandshake()) this.#processRecord(this.#records.take()!);
     return "record";
   }
 
@@ -742,6 +742,21 @@ export class TlsEngine extends EventTarget {
       if (chunk.length === 0) return this.#bio.eof ? "eof" : "want";
       this.#records.push(chunk, true); // a BIO's read() gives a fresh array away
     }
+  }
+
+  /**
+   * The framed record, when it is a plaintext handshake record that `#processRecord` would only hand to the
+   * joiner: hand it over from the reader's bytes, with no view and no record object (a peer may send a
+   * handshake message 1 byte per record, and each record must stay cheap). Returns whether it did.
+   */
+  #plainHandshake(): boolean {
+    if (this.#readProt) return false;
+    const next = this.#records.peek()!;
+    if (next.type !== ContentType.handshake || next.length === 0 || next.length > MAX_PLAINTEXT) return false;
+    this.#lastInner = 0;
+    this.#emptyRecords = this.#warningAlerts = 0;
+    this.#records.takeInto(this.#joiner);
+    return true;
   }
 
   /** Start opening `rec` natively, then the application data records already in the BIO (bounded). */

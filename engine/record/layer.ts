@@ -200,6 +200,16 @@ export class RecordReader {
     return { type: header[0]!, version: (header[1]! << 8) | header[2]!, header, body };
   }
 
+  /**
+   * Take the waiting record (`ready()` is true) and give its body to `joiner`, with no view of it when it
+   * was read ahead: a plaintext handshake record, which a peer may send 1 byte at a time.
+   */
+  takeInto(joiner: HandshakeJoiner): void {
+    if (this.#framed < 0) return joiner.push(this.take()!.body);
+    const a = this.#ahead, start = this.#at + HEADER_LEN;
+    joiner.push(a, start, this.#skip());
+  }
+
   /** Past the record framed in the bytes read ahead; returns where it ends. Those bytes go once all are framed. */
   #skip(): number {
     const end = this.#at + HEADER_LEN + this.#framed;
@@ -564,6 +574,9 @@ export class Protection12 implements RecordProtection {
   }
 }
 
+/** Fragments this short are copied byte by byte: cheaper than a view to copy from. */
+const SMALL_COPY = 16;
+
 /**
  * Reassembles handshake messages from handshake-record fragments, bounded by `maxMessage`. A peer may
  * fragment as finely as it likes (RFC 8446 §5.1), so joining is linear: the storage doubles, up to the
@@ -586,19 +599,29 @@ export class HandshakeJoiner {
     return this.#end - this.#start;
   }
 
-  /** Add one record's handshake content. */
-  push(fragment: Uint8Array): void {
-    if (fragment.length === 0) return;
+  /**
+   * Add one record's handshake content: `bytes[start, end)`, which must never be written afterwards (the
+   * joiner may keep them rather than copy them).
+   */
+  push(bytes: Uint8Array, start = 0, end = bytes.length): void {
+    const n = end - start;
+    if (n === 0) return;
     if (this.#start === this.#end) {
       // Nothing held: keep the fragment itself (a record often carries whole messages).
-      this.#buf = fragment;
-      this.#start = 0;
-      this.#end = fragment.length;
+      this.#buf = bytes;
+      this.#start = start;
+      this.#end = end;
       this.#own = false;
     } else {
-      if (!this.#own || this.#end + fragment.length > this.#buf.length) this.#grow(fragment.length);
-      this.#buf.set(fragment, this.#end);
-      this.#end += fragment.length;
+      if (!this.#own || this.#end + n > this.#buf.length) this.#grow(n);
+      if (n <= SMALL_COPY) {
+        // No view to allocate for a few bytes (a peer may send 1-byte records).
+        const buf = this.#buf;
+        for (let i = start; i < end; i++) buf[this.#end++] = bytes[i]!;
+      } else {
+        this.#buf.set(bytes.subarray(start, end), this.#end);
+        this.#end += n;
+      }
     }
     if (this.buffered >= 4) this.#checkLength();
   }

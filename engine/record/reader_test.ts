@@ -1,7 +1,7 @@
 // Copyright 2026 the airlock authors. MIT license.
 
 import assert from "node:assert/strict";
-import { READ_AHEAD, RecordReader } from "./layer.ts";
+import { HandshakeJoiner, READ_AHEAD, RecordReader } from "./layer.ts";
 import { TlsError } from "../errors.ts";
 
 const header = (type: number, length: number) => Uint8Array.of(type, 3, 3, length >>> 8, length & 0xff);
@@ -110,4 +110,16 @@ Deno.test("RecordReader refuses a push while records read ahead wait", () => {
   r.push(new Uint8Array([...record(22, body(1)), ...record(22, body(1))]), true);
   r.take();
   assert.throws(() => r.push(Uint8Array.of(1)), /still waiting to be framed/);
+});
+
+Deno.test("RecordReader.takeInto hands a handshake record's body to the joiner without a view", () => {
+  const r = new RecordReader();
+  const message = [1, 0, 0, 2, 7, 8];
+  // A handshake message in 1-byte records, all in one chunk.
+  r.push(new Uint8Array(message.flatMap((x) => [...record(22, Uint8Array.of(x))])), true);
+  const j = new HandshakeJoiner(1024);
+  while (r.ready()) r.takeInto(j);
+  const m = j.take()!;
+  assert.deepEqual(m.raw, Uint8Array.from(message));
+  assert.equal(r.buffered, 0);
 });
