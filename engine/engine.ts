@@ -759,7 +759,7 @@ export class TlsEngine extends EventTarget {
     return true;
   }
 
-  /** Start opening `rec` natively, then the application data records already in the BIO (bounded). */
+  /** Start opening `rec` natively, then the application data records already read ahead or in the BIO (bounded). */
   #openNative(prot: RecordProtection, rec: RawRecord): void {
     for (;;) {
       const entry: Opening = {
