@@ -828,23 +828,41 @@ export class TlsEngine extends EventTarget {
     }
     const got = this.#frame();
     if (got !== "record") return got;
-    this.#processRecord(this.#records.take()!);
+    if (!this.#plainHandshake()) this.#processRecord(this.#records.take()!);
     return "record";
   }
 
-  /** Pull bytes off the BIO until a whole record is framed. */
+  /**
+   * Frame the next record, pulling bytes off the BIO when none is whole in those read ahead: at most one
+   * record's worth at a time, so a run of small records costs one BIO read. "eof" only once the BIO is at its
+   * end and no whole record is left (the part of one then is a truncation).
+   */
   #frame(): "record" | "want" | "eof" {
     for (;;) {
-      const wanted = this.#records.wanted();
-      if (wanted === 0) return "record";
+      if (this.#records.ready()) return "record";
       if (!this.#bio) return "want"; // QUIC: bytes come through provideQuicData()
-      const chunk = this.#bio.read(wanted);
+      const chunk = this.#bio.read(this.#records.room());
       if (chunk.length === 0) return this.#bio.eof ? "eof" : "want";
       this.#records.push(chunk, true); // a BIO's read() gives a fresh array away
     }
   }
 
-  /** Start opening `rec` natively, then the application data records already in the BIO (bounded). */
+  /**
+   * The framed record, when it is a plaintext handshake record that `#processRecord` would only hand to the
+   * joiner: hand it over from the reader's bytes, with no view and no record object (a peer may send a
+   * handshake message 1 byte per record, and each record must stay cheap). Returns whether it did.
+   */
+  #plainHandshake(): boolean {
+    if (this.#readProt) return false;
+    const next = this.#records.peek()!;
+    if (next.type !== ContentType.handshake || next.length === 0 || next.length > MAX_PLAINTEXT) return false;
+    this.#lastInner = 0;
+    this.#emptyRecords = this.#warningAlerts = 0;
+    this.#records.takeInto(this.#joiner);
+    return true;
+  }
+
+  /** Start opening `rec` natively, then the application data records already read ahead or in the BIO (bounded). */
   #openNative(prot: RecordProtection, rec: RawRecord): void {
     for (;;) {
       const entry: Opening = {

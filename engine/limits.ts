@@ -12,9 +12,11 @@
 export const LIMITS = {
   /**
    * Record layer, RFC 8446 §5.1/§5.2: TLSPlaintext ≤ 2^14, TLSCiphertext ≤ 2^14 + 256, TLSInnerPlaintext ≤
-   * 2^14 + 1 (record_overflow); our record_size_limit once negotiated (RFC 8449). The engine buffers **one
-   * record at a time** (RecordReader holds at most 5 + 2^14 + 256 bytes) and decrypts it before it reads the
-   * next, so "records buffered" is 1 by construction.
+   * 2^14 + 1 (record_overflow); our record_size_limit once negotiated (RFC 8449). The engine reads **at most
+   * one maximum-size record's worth of bytes ahead** (RecordReader holds at most 5 + 2^14 + 256 bytes: a run of
+   * small records costs one BIO read) and frames and decrypts records one at a time, each before it frames the
+   * next (a provider that opens records natively has up to four in flight), so what it buffers is bounded by
+   * construction.
    */
   maxCiphertext: 16384 + 256,
   /**

@@ -39,19 +39,19 @@ export function fuzzRecord(data: Uint8Array): void {
     const joiner = new HandshakeJoiner(1024 + (data[0] ?? 0) * 64);
     let at = 1;
     while (at < data.length) {
-      const n = Math.min(reader.wanted(), 1 + (data[at]! % 37), data.length - at);
+      const n = Math.min(reader.room(), 1 + (data[at]! % 37), data.length - at);
       reader.push(data.subarray(at, at + n));
       at += n;
-      const rec = reader.take();
-      if (!rec) continue;
-      if (rec.body.length > 16384 + 256) {
-        throw new InvariantViolation("a record over 2^14 + 256 bytes was framed");
-      }
-      if (rec.type !== 22) continue;
-      joiner.push(rec.body);
-      for (let m = joiner.take(); m; m = joiner.take()) {
-        if (m.raw.length !== m.body.length + 4) {
-          throw new InvariantViolation("a message's raw and body disagree");
+      for (let rec = reader.take(); rec; rec = reader.take()) {
+        if (rec.body.length > 16384 + 256) {
+          throw new InvariantViolation("a record over 2^14 + 256 bytes was framed");
+        }
+        if (rec.type !== 22) continue;
+        joiner.push(rec.body);
+        for (let m = joiner.take(); m; m = joiner.take()) {
+          if (m.raw.length !== m.body.length + 4) {
+            throw new InvariantViolation("a message's raw and body disagree");
+          }
         }
       }
     }

@@ -175,7 +175,9 @@ export async function drain(e: TlsEngine, max = 1 << 26): Promise<Uint8Array> {
 
 /**
  * Bytes copied through `Uint8Array` `set()` and `slice()` while `fn` runs (the two ways the record layer
- * copies): a deterministic measure of copying work, for tests that must not time anything.
+ * copies in bulk; a record header, and a handshake fragment of up to 16 bytes, are copied byte by byte, a
+ * bounded cost per record, and not counted): a deterministic measure of copying work, for tests that must not
+ * time anything.
  */
 export function bytesCopied(fn: () => void): number {
   const proto = Uint8Array.prototype;

@@ -206,6 +206,50 @@ Deno.test("security: a ClientHello in 1-byte records costs the server linear cop
   );
 });
 
+Deno.test("limits: records read ahead are framed one at a time: the same flight, fed whole or 7 bytes a time", async () => {
+  // Records come off the BIO a chunk at a time, some cut off at a chunk's end; none may change what is sent.
+  const wire = handshakeRecords(await paddedClientHello(2048), 1);
+  const flight = async (chunk: number) => {
+    const p = await pair(undefined, { capacity: 8 * wire.length, server: { provider: nobleProvider } });
+    for (let at = 0; at < wire.length; at += chunk) {
+      p.s.network.write(wire.subarray(at, at + chunk));
+      const r = p.server.doHandshake();
+      assert.equal(p.server.getError(r), SslError.WANT_READ, p.server.error?.message);
+    }
+    return p.s.network.read();
+  };
+  const whole = await flight(wire.length);
+  assert.ok(whole.length > 0);
+  assert.deepEqual(await flight(7), whole);
+});
+
+Deno.test("limits: a bad record header read ahead behind a ClientHello is refused only after the ClientHello", async () => {
+  const hello = await paddedClientHello(2048);
+  const p = await pair(undefined, { capacity: 8 * hello.length, server: { provider: nobleProvider } });
+  // All in one BIO write: the ClientHello in 1-byte records, then a record of content type 99.
+  const wire = handshakeRecords(hello, 1);
+  p.s.network.write(new Uint8Array([...wire, 99, 3, 3, 0, 1, 0]));
+  assert.equal(p.server.getError(p.server.doHandshake()), SslError.SSL);
+  assertFailed(p.server, "unexpected_message", "peer_misbehaved.bad_content_type");
+  const out = p.s.network.read();
+  assert.deepEqual([out[0], out[5]], [CT.handshake, H.serverHello], "the ServerHello went out first");
+});
+
+Deno.test("limits: EOF with part of a record read ahead behind whole ones is a truncation", async () => {
+  const hello = await paddedClientHello(2048);
+  // Cut inside the header, and inside the body.
+  for (const part of [Uint8Array.of(CT.handshake, 3), Uint8Array.of(CT.handshake, 3, 3, 0, 100, 1, 2)]) {
+    const p = await pair(undefined, { capacity: 8 * hello.length, server: { provider: nobleProvider } });
+    p.s.network.write(new Uint8Array([...handshakeRecords(hello, 1), ...part]));
+    p.s.network.shutdownWrite();
+    const r = p.server.doHandshake();
+    assert.equal(r, -1);
+    assert.equal(p.server.getError(r), SslError.SSL);
+    assert.equal(p.server.error?.code, "truncated");
+    assert.ok(p.s.network.pending() > 0, "the ClientHello was answered");
+  }
+});
+
 Deno.test("limits: 32 empty records in a row pass, the 33rd is unexpected_message", async () => {
   for (
     const [count, fails] of [[LIMITS.maxEmptyRecords, false], [LIMITS.maxEmptyRecords + 1, true]] as [

@@ -46,3 +46,19 @@ Deno.test("security: HandshakeJoiner reassembles 1-byte fragments with linear co
   assert.deepEqual(raw, m);
   assert.ok(copied <= 3 * m.length, `${copied} bytes copied to join ${m.length}`);
 });
+
+Deno.test("HandshakeJoiner takes fragments as ranges of a larger array, short and long", () => {
+  const a = message(1, 300), b = message(2, 5);
+  const chunk = new Uint8Array([9, 9, ...a, ...b, 9]);
+  const j = new HandshakeJoiner(1 << 16);
+  // Byte by byte, then a long range (copied with set()), then a range holding a whole message.
+  for (let i = 2; i < 12; i++) j.push(chunk, i, i + 1);
+  assert.equal(j.buffered, 10);
+  j.push(chunk, 12, 2 + a.length);
+  assert.deepEqual(j.take()?.raw, a);
+  j.push(chunk, 2 + a.length, 2 + a.length + b.length);
+  assert.deepEqual(j.take()?.raw, b);
+  assert.equal(j.buffered, 0);
+  j.push(chunk, 5, 5);
+  assert.equal(j.buffered, 0, "an empty range adds nothing");
+});

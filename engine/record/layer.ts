@@ -43,38 +43,78 @@ export interface RawRecord {
   readonly body: Uint8Array;
 }
 
+/** Between records the reader takes up to this many bytes at once: one record of the largest size. */
+export const READ_AHEAD = HEADER_LEN + MAX_CIPHERTEXT;
+
+/** Storage that holds nothing (shared: it is never written). */
+const EMPTY = new Uint8Array(0);
+
 /**
- * Incrementally frames records from bytes pulled off a BIO, buffering at most one record. A header or body
- * that arrives whole in an array the caller gives away (`owned`, as a BIO's `read()` returns) is kept as it is;
- * otherwise it is allocated once the header says how long it is. Either way it is handed over as is: an idle
- * reader holds nothing, and a record costs no copy and no allocation beyond the arrays the BIO returned (a
- * peer may send 1-byte records; each must stay cheap).
+ * Incrementally frames records from bytes pulled off a BIO, holding at most one maximum-size record's worth of
+ * them (`READ_AHEAD`, 5 + 2^14 + 256 bytes). Between records it takes that much at once if it is there (see
+ * `room()`), so a run of small records costs one BIO read, and frames records out of those bytes one at a
+ * time, each only when asked (`ready()`): a bad header is refused only once the records before it are
+ * processed, as if each had been read on its own. A record whole in those bytes is handed over as views of
+ * them (they are never written: the caller gave them away). One cut off at their end is assembled as the rest
+ * comes, and the reader then wants exactly that rest: a header or body that arrives whole in an array the
+ * caller gives away (`owned`) is kept as it is, otherwise it is allocated once the header says how long it is.
+ * An idle reader holds nothing, and a record costs no copy beyond the arrays the BIO returned (a peer may send
+ * 1-byte records; each must stay cheap).
  */
 export class RecordReader {
+  /** Bytes read ahead, not yet framed: `#ahead[#at, #ahead.length)`. */
+  #ahead: Uint8Array = EMPTY;
+  #at = 0;
+  /** The body length of the record framed at `#at`, or -1 when none is. */
+  #framed = -1;
+  // A record cut off at the end of the bytes read ahead, assembled as the rest arrives.
   #header: Uint8Array | undefined;
   #headerLen = 0;
   #body: Uint8Array | undefined;
   #bodyTotal = 0;
   #bodyLen = 0;
 
-  /** How many more bytes the reader wants before it can frame the next record. */
-  wanted(): number {
+  /**
+   * How many bytes to read next, once `ready()` is false: the rest of a record begun, or, between records,
+   * up to one record of the largest size.
+   */
+  room(): number {
+    if (this.#headerLen === 0) return READ_AHEAD;
     if (this.#headerLen < HEADER_LEN) return HEADER_LEN - this.#headerLen;
     return this.#bodyTotal - this.#bodyLen;
   }
 
-  /** Bytes buffered (a partial record). */
+  /** Bytes held: read ahead, or of a record begun. */
   get buffered(): number {
-    return this.#headerLen + this.#bodyLen;
+    return this.#ahead.length - this.#at + this.#headerLen + this.#bodyLen;
   }
 
   /**
-   * Append bytes (at most `wanted()` of them).
+   * Append the next bytes of the stream: only once `ready()` is false, and at most `room()` of them.
    *
    * @param bytes The next bytes of the stream.
-   * @param owned The caller gives `bytes` away: the reader may keep them instead of a copy.
+   * @param owned The caller gives `bytes` away: the reader may keep them (and hand out views of them) instead
+   *   of a copy.
+   * @throws {Error} If bytes read ahead still wait to be framed (`ready()` was not asked, or its record not
+   *   taken).
    */
   push(bytes: Uint8Array, owned = false): void {
+    if (this.#framed >= 0 || this.#at < this.#ahead.length) {
+      throw new Error("Cannot push to the record reader: bytes read ahead are still waiting to be framed");
+    }
+    if (this.#headerLen === 0) {
+      this.#ahead = owned ? bytes : bytes.slice();
+      this.#at = 0;
+      return;
+    }
+    const used = this.#assemble(bytes, owned);
+    if (used === bytes.length) return;
+    this.#ahead = owned ? bytes.subarray(used) : bytes.slice(used);
+    this.#at = 0;
+  }
+
+  /** Add bytes to the record begun (or begin one): returns how many of `bytes` it took. */
+  #assemble(bytes: Uint8Array, owned: boolean): number {
     let at = 0;
     if (this.#headerLen < HEADER_LEN) {
       if (owned && this.#headerLen === 0 && bytes.length === HEADER_LEN) {
@@ -88,74 +128,139 @@ export class RecordReader {
         }
       }
       this.#headerLen += at;
-      if (this.#headerLen < HEADER_LEN) return;
-      this.#checkHeader();
-      this.#bodyTotal = (this.#header![3]! << 8) | this.#header![4]!;
+      if (this.#headerLen < HEADER_LEN) return at;
+      this.#bodyTotal = checkHeader(this.#header!, 0);
     }
-    const rest = bytes.length - at;
+    const rest = Math.min(bytes.length - at, this.#bodyTotal - this.#bodyLen);
     if (this.#body === undefined) {
-      if (rest === 0 && this.#bodyTotal > 0) return; // the body comes with the next push
+      if (rest === 0 && this.#bodyTotal > 0) return at; // the body comes with the next push
       if (owned && rest === this.#bodyTotal) {
-        this.#body = at === 0 ? bytes : bytes.subarray(at);
+        this.#body = at === 0 && rest === bytes.length ? bytes : bytes.subarray(at, at + rest);
         this.#bodyLen = rest;
-        return;
+        return at + rest;
       }
       this.#body = new Uint8Array(this.#bodyTotal);
     }
     if (rest > 0) {
-      this.#body.set(at === 0 ? bytes : bytes.subarray(at), this.#bodyLen);
+      this.#body.set(
+        at === 0 && rest === bytes.length ? bytes : bytes.subarray(at, at + rest),
+        this.#bodyLen,
+      );
       this.#bodyLen += rest;
     }
+    return at + rest;
   }
 
-  #checkHeader(): void {
-    const header = this.#header!;
-    const type = header[0]!;
-    if (
-      type !== ContentType.handshake && type !== ContentType.alert &&
-      type !== ContentType.applicationData && type !== ContentType.changeCipherSpec
-    ) {
-      throw peerMisbehaved(
-        "bad_content_type",
-        `Cannot accept record: content type ${type} is not a TLS content type`,
-        "unexpected_message",
-        "record+0",
-      );
+  /**
+   * Whether a whole record waits for `take()`. Frames the next one out of the bytes read ahead if it can,
+   * checking its header; one cut off at their end becomes the record begun, and `room()` says how much of it
+   * is missing.
+   *
+   * @throws {TlsError} If the next record's header is bad: its content type, version or length.
+   */
+  ready(): boolean {
+    if (this.#framed >= 0) return true;
+    if (this.#headerLen > 0) return this.#headerLen === HEADER_LEN && this.#bodyLen === this.#bodyTotal;
+    const a = this.#ahead, at = this.#at, left = a.length - at;
+    if (left === 0) return false;
+    if (left >= HEADER_LEN) {
+      const length = checkHeader(a, at);
+      if (left >= HEADER_LEN + length) {
+        this.#framed = length;
+        return true;
+      }
     }
-    if (header[1] !== 3) {
-      throw invalidMessage(
-        "bad_record_version",
-        `Cannot accept record: version 0x${header[1]!.toString(16)}${header[2]!.toString(16)} is not TLS`,
-        "record+1",
-        "protocol_version",
-      );
-    }
-    const bodyLen = (header[3]! << 8) | header[4]!;
-    if (bodyLen > MAX_CIPHERTEXT) {
-      throw new TlsError(
-        "record_overflow",
-        "peer_misbehaved.record_overflow",
-        `Cannot accept record: length ${bodyLen} exceeds ${MAX_CIPHERTEXT}`,
-        "record+3",
-      );
-    }
+    this.#ahead = EMPTY;
+    this.#at = 0;
+    this.#assemble(at === 0 ? a : a.subarray(at), true);
+    return false;
   }
 
-  /** The record framed whole and waiting for `take()`: its content type and body length; else undefined. */
+  /** The record waiting for `take()`: its content type and body length; else undefined. */
   peek(): { readonly type: number; readonly length: number } | undefined {
-    if (this.#headerLen < HEADER_LEN || this.wanted() !== 0) return undefined;
+    if (!this.ready()) return undefined;
+    if (this.#framed >= 0) return { type: this.#ahead[this.#at]!, length: this.#framed };
     return { type: this.#header![0]!, length: this.#bodyLen };
   }
 
-  /** The next complete record, or undefined if more bytes are needed. The body is the reader's, handed over. */
+  /** The next complete record, or undefined if more bytes are needed. Its arrays are handed over. */
   take(): RawRecord | undefined {
-    if (this.#headerLen < HEADER_LEN || this.wanted() !== 0) return undefined;
-    const header = this.#header!;
-    const body = this.#body ?? new Uint8Array(0);
-    this.#headerLen = this.#bodyLen = this.#bodyTotal = 0;
-    this.#header = this.#body = undefined;
+    if (!this.ready()) return undefined;
+    let header: Uint8Array, body: Uint8Array;
+    if (this.#framed >= 0) {
+      const a = this.#ahead, at = this.#at;
+      header = a.subarray(at, at + HEADER_LEN);
+      body = a.subarray(at + HEADER_LEN, this.#skip());
+    } else {
+      header = this.#header!;
+      body = this.#body ?? EMPTY;
+      this.#headerLen = this.#bodyLen = this.#bodyTotal = 0;
+      this.#header = this.#body = undefined;
+    }
     return { type: header[0]!, version: (header[1]! << 8) | header[2]!, header, body };
   }
+
+  /**
+   * Take the waiting record (`ready()` is true) and give its body to `joiner`, with no view of it when it
+   * was read ahead: a plaintext handshake record, which a peer may send 1 byte at a time.
+   */
+  takeInto(joiner: HandshakeJoiner): void {
+    if (this.#framed < 0) return joiner.push(this.take()!.body);
+    const a = this.#ahead, start = this.#at + HEADER_LEN;
+    joiner.push(a, start, this.#skip());
+  }
+
+  /** Past the record framed in the bytes read ahead; returns where it ends. Those bytes go once all are framed. */
+  #skip(): number {
+    const end = this.#at + HEADER_LEN + this.#framed;
+    this.#framed = -1;
+    if (end === this.#ahead.length) {
+      this.#ahead = EMPTY;
+      this.#at = 0;
+    } else {
+      this.#at = end;
+    }
+    return end;
+  }
+}
+
+/**
+ * Check the record header at `bytes[at, at + 5)` (RFC 8446 §5.1): a TLS content type, version 3.x, a length
+ * within 2^14 + 256. Returns the body length.
+ */
+function checkHeader(bytes: Uint8Array, at: number): number {
+  const type = bytes[at]!;
+  if (
+    type !== ContentType.handshake && type !== ContentType.alert &&
+    type !== ContentType.applicationData && type !== ContentType.changeCipherSpec
+  ) {
+    throw peerMisbehaved(
+      "bad_content_type",
+      `Cannot accept record: content type ${type} is not a TLS content type`,
+      "unexpected_message",
+      "record+0",
+    );
+  }
+  if (bytes[at + 1] !== 3) {
+    throw invalidMessage(
+      "bad_record_version",
+      `Cannot accept record: version 0x${bytes[at + 1]!.toString(16)}${
+        bytes[at + 2]!.toString(16)
+      } is not TLS`,
+      "record+1",
+      "protocol_version",
+    );
+  }
+  const bodyLen = (bytes[at + 3]! << 8) | bytes[at + 4]!;
+  if (bodyLen > MAX_CIPHERTEXT) {
+    throw new TlsError(
+      "record_overflow",
+      "peer_misbehaved.record_overflow",
+      `Cannot accept record: length ${bodyLen} exceeds ${MAX_CIPHERTEXT}`,
+      "record+3",
+    );
+  }
+  return bodyLen;
 }
 
 /** What opening a protected record gives: the real content type, the content, and the size limits apply to. */
@@ -469,8 +574,8 @@ export class Protection12 implements RecordProtection {
   }
 }
 
-/** Storage of a joiner that holds nothing (shared: it is never written). */
-const EMPTY = new Uint8Array(0);
+/** Fragments this short are copied byte by byte: cheaper than a view to copy from. */
+const SMALL_COPY = 16;
 
 /**
  * Reassembles handshake messages from handshake-record fragments, bounded by `maxMessage`. A peer may
@@ -494,19 +599,29 @@ export class HandshakeJoiner {
     return this.#end - this.#start;
   }
 
-  /** Add one record's handshake content. */
-  push(fragment: Uint8Array): void {
-    if (fragment.length === 0) return;
+  /**
+   * Add one record's handshake content: `bytes[start, end)`, which must never be written afterwards (the
+   * joiner may keep them rather than copy them).
+   */
+  push(bytes: Uint8Array, start = 0, end = bytes.length): void {
+    const n = end - start;
+    if (n === 0) return;
     if (this.#start === this.#end) {
       // Nothing held: keep the fragment itself (a record often carries whole messages).
-      this.#buf = fragment;
-      this.#start = 0;
-      this.#end = fragment.length;
+      this.#buf = bytes;
+      this.#start = start;
+      this.#end = end;
       this.#own = false;
     } else {
-      if (!this.#own || this.#end + fragment.length > this.#buf.length) this.#grow(fragment.length);
-      this.#buf.set(fragment, this.#end);
-      this.#end += fragment.length;
+      if (!this.#own || this.#end + n > this.#buf.length) this.#grow(n);
+      if (n <= SMALL_COPY) {
+        // No view to allocate for a few bytes (a peer may send 1-byte records).
+        const buf = this.#buf;
+        for (let i = start; i < end; i++) buf[this.#end++] = bytes[i]!;
+      } else {
+        this.#buf.set(bytes.subarray(start, end), this.#end);
+        this.#end += n;
+      }
     }
     if (this.buffered >= 4) this.#checkLength();
   }
