@@ -8,7 +8,11 @@
  * Script: one command a line; blank lines and lines starting with '#' are skipped. SIDE is c or s.
  *   option SIDE NAME        before start: partial (SSL_MODE_ENABLE_PARTIAL_WRITE), moving
  *                           (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER), ignore_eof (SSL_OP_IGNORE_UNEXPECTED_EOF),
- *                           tls12 or tls13 (the only version), no_tickets (SSL_OP_NO_TICKET, server)
+ *                           tls12 or tls13 (the only version), no_tickets (SSL_OP_NO_TICKET, server),
+ *                           hello_cb (server: a client-hello callback that asks to be called again once,
+ *                           SSL_CLIENT_HELLO_RETRY), cert_cb (server: a certificate callback that does the
+ *                           same, returning -1 once), retry_verify (client: the verify callback calls
+ *                           SSL_set_retry_verify until the script gives a verdict)
  *   start CAP               create both sides over BIO pairs whose buffers hold CAP bytes each way
  *   hs SIDE                 SSL_do_handshake
  *   read SIDE N             SSL_read into an N-byte buffer
@@ -21,6 +25,7 @@
  *   inject SIDE HEX         put raw bytes into SIDE's network input, as if the peer sent them
  *   drop SIDE               discard what SIDE has written to its network output
  *   eof SIDE                close SIDE's network input: SIDE reads end of stream once it is drained
+ *   verdict SIDE 0|1        the verdict on the peer's chain that retry_verify waits for
  *
  * Output: one line a command, "LINE: COMMAND -> RESULT", where RESULT is "ret=R err=NAME" for an SSL call
  * (with "reason=TEXT" when the error queue holds a reason), "moved=N" for move and drop, "pending=N has=B".
@@ -43,11 +48,35 @@ struct side {
   long modes;
   long options;
   int version;
+  int hello_cb, cert_cb, retry_verify;
+  int hello_calls, cert_calls;
+  int verdict; /* -1 until the script gives one */
 };
 
 static struct side sides[2];
 static unsigned char *bufs[4];
 static unsigned char *scratch;
+
+static int hello_cb(SSL *ssl, int *alert, void *arg) {
+  (void)ssl;
+  (void)alert;
+  struct side *sd = arg;
+  return sd->hello_calls++ == 0 ? SSL_CLIENT_HELLO_RETRY : SSL_CLIENT_HELLO_SUCCESS;
+}
+
+static int cert_cb(SSL *ssl, void *arg) {
+  (void)ssl;
+  struct side *sd = arg;
+  return sd->cert_calls++ == 0 ? -1 : 1;
+}
+
+static int verify_cb(int preverify_ok, X509_STORE_CTX *store) {
+  (void)preverify_ok;
+  SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+  struct side *sd = &sides[SSL_is_server(ssl) ? 1 : 0];
+  if (sd->verdict < 0) return SSL_set_retry_verify(ssl);
+  return sd->verdict;
+}
 
 static const char *err_name(int e) {
   switch (e) {
@@ -103,9 +132,13 @@ static void start(size_t cap, const char *cert, const char *key) {
         ERR_print_errors_fp(stderr);
         exit(3);
       }
+    } else if (sd->retry_verify) {
+      SSL_CTX_set_verify(sd->ctx, SSL_VERIFY_PEER, verify_cb);
     } else {
       SSL_CTX_set_verify(sd->ctx, SSL_VERIFY_NONE, NULL);
     }
+    if (sd->hello_cb) SSL_CTX_set_client_hello_cb(sd->ctx, hello_cb, sd);
+    if (sd->cert_cb) SSL_CTX_set_cert_cb(sd->ctx, cert_cb, sd);
     sd->ssl = SSL_new(sd->ctx);
     BIO *inner = NULL;
     if (BIO_new_bio_pair(&inner, cap, &sd->net, cap) != 1) exit(3);
@@ -151,6 +184,7 @@ int main(int argc, char **argv) {
     /* The same bytes in every buffer: a moving-buffer retry passes equal data from another address. */
     for (int j = 0; j < MAX_BUF; j++) bufs[b][j] = (unsigned char)(j * 7 + 1);
   }
+  sides[0].verdict = sides[1].verdict = -1;
   char line[8192];
   int lineno = 0, started = 0;
   while (fgets(line, sizeof line, stdin)) {
@@ -173,6 +207,9 @@ int main(int argc, char **argv) {
       else if (strcmp(a2, "no_tickets") == 0) sd->options |= SSL_OP_NO_TICKET;
       else if (strcmp(a2, "tls12") == 0) sd->version = TLS1_2_VERSION;
       else if (strcmp(a2, "tls13") == 0) sd->version = TLS1_3_VERSION;
+      else if (strcmp(a2, "hello_cb") == 0) sd->hello_cb = 1;
+      else if (strcmp(a2, "cert_cb") == 0) sd->cert_cb = 1;
+      else if (strcmp(a2, "retry_verify") == 0) sd->retry_verify = 1;
       else { fprintf(stderr, "unknown option %s\n", a2); return 2; }
       printf("ok\n");
       continue;
@@ -216,6 +253,9 @@ int main(int argc, char **argv) {
         scratch[j] = (unsigned char)(hi * 16 + lo);
       }
       printf("moved=%d", len ? BIO_write(sd->net, scratch, (int)len) : 0);
+    } else if (strcmp(cmd, "verdict") == 0) {
+      sd->verdict = a2 ? atoi(a2) : 0;
+      printf("ok");
     } else if (strcmp(cmd, "eof") == 0) {
       /* Nothing more goes toward this side: its reads see end of stream once the pair is drained. */
       BIO_shutdown_wr(sd->net);

@@ -96,6 +96,8 @@ export async function runOnAirlock(
   const views = new Map<string, Uint8Array>();
   const scratch = new Uint8Array(1 << 20);
   const results = new Map<number, string>();
+  const releases: ((v: undefined) => void)[] = [];
+  const later = () => new Promise<undefined>((resolve) => releases.push(resolve));
   const side = (name: string | undefined): Side => {
     if (!sides) throw new Error("start first");
     if (name === "c") return sides[0];
@@ -104,6 +106,8 @@ export async function runOnAirlock(
   };
   const report = (s: Side, ret: number): string => `ret=${ret} err=${sslErrorName(s.engine.getError(ret))}`;
   for (const step of steps) {
+    for (const release of releases.splice(0)) release(undefined);
+    await new Promise((resolve) => setTimeout(resolve, 0)); // what was released settles now
     const [cmd, a1, a2, a3] = step.command.split(/\s+/);
     let result: string;
     switch (cmd) {
@@ -115,6 +119,11 @@ export async function runOnAirlock(
         else if (a2 === "no_tickets") o.tickets = false;
         else if (a2 === "tls12") Object.assign(o, { minVersion: "TLSv1.2", maxVersion: "TLSv1.2" });
         else if (a2 === "tls13") Object.assign(o, { minVersion: "TLSv1.3", maxVersion: "TLSv1.3" });
+        // OpenSSL's callbacks ask to be called again once; airlock's answer with a promise, settled before the
+        // next step, so each waits one call as OpenSSL's do.
+        else if (a2 === "hello_cb") o.onClientHello = later;
+        else if (a2 === "cert_cb") o.selectCertificate = later;
+        else if (a2 === "retry_verify") o.retryVerify = true;
         else throw new Error(`unknown option ${a2}`);
         result = "ok";
         break;
@@ -177,6 +186,11 @@ export async function runOnAirlock(
         const bytes = new Uint8Array(hex.length / 2);
         for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
         result = `moved=${side(a1).pair.network.write(bytes)}`;
+        break;
+      }
+      case "verdict": {
+        const s = side(a1);
+        result = s.engine.setVerifyResult(a2 === "1") === 1 ? "ok" : `failed: ${s.engine.error?.code}`;
         break;
       }
       case "eof": {
