@@ -10,7 +10,8 @@ import { decodeCertificate, decodeCertificateVerify, type HandshakeMessage } fro
 import { schemeName } from "./names.ts";
 import { certificateVerifyContent, type Context, fail, type State, type Step } from "./state.ts";
 import { verifyChain, type VerifyPolicy } from "./peer_verify.ts";
-import { type PublicKey, publicKeyFromCertificate } from "../suites/sign.ts";
+import type { PublicKey } from "../suites/sign.ts";
+import { publicKeyFromCertificate } from "../verify/mod.ts";
 
 /**
  * Decode a Certificate: the context must be empty (handshake authentication), each entry may carry only

@@ -16,8 +16,7 @@ import { sha256, sha384 } from "@noble/hashes/sha2.js";
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier, SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
 import { ECParameters, ECPrivateKey, id_ecPublicKey, id_secp256r1, id_secp384r1 } from "@peculiar/asn1-ecc";
-import { parseCertificate } from "../verify/_cert.ts";
-import { DerReader, readBitString, readOid, readOnly, Tag } from "../verify/_der.ts";
+import { DerReader, readBitString, readOid, readOnly, Tag } from "./der.ts";
 import { PrivateKey, PrivateKeyInfo } from "@peculiar/asn1-pkcs8";
 import {
   id_rsaEncryption,
@@ -278,24 +277,6 @@ export function publicKeyFromSpki(spki: Uint8Array): PublicKey {
     default:
       throw new TypeError(`Cannot use public key: unsupported algorithm ${algorithm}`);
   }
-}
-
-/**
- * Read the subject public key of an X.509 certificate.
- *
- * @param certDer The DER certificate.
- * @returns Its public key.
- * @throws {TypeError} If the certificate is malformed or its key is unsupported.
- */
-export function publicKeyFromCertificate(certDer: Uint8Array): PublicKey {
-  // airlock's own DER parser (verify/): on every handshake, and several times faster than asn1js.
-  let spki: Uint8Array;
-  try {
-    spki = parseCertificate(certDer).spki;
-  } catch (cause) {
-    throw new TypeError("Cannot parse certificate: invalid DER", { cause });
-  }
-  return publicKeyFromSpki(spki);
 }
 
 async function verifyRsa(

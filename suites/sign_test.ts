@@ -30,11 +30,12 @@ import {
   customSigningKey,
   loadPrivateKey,
   type PublicKey,
-  publicKeyFromCertificate,
   publicKeyFromSpki,
   SIG_SCHEMES,
   verifySignature,
 } from "./sign.ts";
+// In verify/ (it parses the certificate), tested here beside publicKeyFromSpki with the same keys.
+import { publicKeyFromCertificate } from "../verify/mod.ts";
 
 const S = SIG_SCHEMES;
 const MESSAGE = utf8("TLS 1.3, server CertificateVerify\0 transcript hash goes here");

@@ -15,7 +15,7 @@ import {
   SslError,
   type TlsEngine,
 } from "../mod.ts";
-import { publicKeyFromCertificate } from "../suites/sign.ts";
+import { publicKeyFromCertificate } from "../verify/mod.ts";
 import { toHex } from "../suites/bytes.ts";
 
 /** Hand out the given byte strings, in order, one per draw; any other draw fails the test. */

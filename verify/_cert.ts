@@ -1,7 +1,7 @@
 // This module is browser compatible.
 /**
  * X.509 v3 certificate parsing (RFC 5280 §4) into the fields path validation needs, with the strict DER
- * reader of `_der.ts`. Names, the SubjectPublicKeyInfo and `tbsCertificate` are kept as the exact bytes that
+ * reader of `suites/der.ts`. Names, the SubjectPublicKeyInfo and `tbsCertificate` are kept as the exact bytes that
  * were signed; extensions are decoded once, here.
  *
  * Parsing never judges a certificate's role: a problem that only matters for some uses (an unknown critical
@@ -23,7 +23,7 @@ import {
   smallUint,
   Tag,
   type Tlv,
-} from "./_der.ts";
+} from "../suites/der.ts";
 
 /** A failure to parse, with the verify error code it maps to. */
 export class CertError extends Error {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type GeneralName, type NameConstraints, parseName } from "./_cert.ts";
 import { BudgetExceeded, checkNameConstraints } from "./_constraints.ts";
-import { DerReader } from "./_der.ts";
+import { DerReader } from "../suites/der.ts";
 import { name } from "./_test_pki.ts";
 
 const dns = (value: string): GeneralName => ({ type: "dns", value });

@@ -94,6 +94,25 @@ import { certificateMatches, parsePeerName, type ReferenceId } from "./names.ts"
 export { matchesPeerName, parsePeerName, type ReferenceId } from "./names.ts";
 
 /**
+ * Read the subject public key of an X.509 certificate. It lives here, not in suites/sign.ts, because
+ * parsing certificates is this layer's job; suites/ sits below and reads only the SubjectPublicKeyInfo.
+ *
+ * @param certDer The DER certificate.
+ * @returns Its public key.
+ * @throws {TypeError} If the certificate is malformed or its key is unsupported.
+ */
+export function publicKeyFromCertificate(certDer: Uint8Array): PublicKey {
+  // airlock's own DER parser: on every handshake, and several times faster than asn1js.
+  let spki: Uint8Array;
+  try {
+    spki = parseCertificate(certDer).spki;
+  } catch (cause) {
+    throw new TypeError("Cannot parse certificate: invalid DER", { cause });
+  }
+  return publicKeyFromSpki(spki);
+}
+
+/**
  * Why a certificate chain was rejected. The values are stable: match on them, not on `reason`.
  *
  * - `bad_encoding`: a certificate (or its PEM) is not valid DER, or not an X.509 certificate.

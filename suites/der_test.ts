@@ -8,7 +8,7 @@ import {
   readOid,
   readTime,
   Tag,
-} from "./_der.ts";
+} from "./der.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 

@@ -1,10 +1,12 @@
 // This module is browser compatible.
 /**
- * A strict DER reader (X.690 §10) for certificate parsing: definite lengths in their shortest form, one-byte
+ * A strict DER reader (X.690 §10) for certificates and keys: definite lengths in their shortest form, one-byte
  * tags, no trailing bytes. It hands out subarrays of the input, so the exact bytes of `tbsCertificate`, of
  * names and of the SubjectPublicKeyInfo stay available for signatures and byte-wise name comparison.
  *
- * Private to verify/: errors are {@linkcode DerError}s that the certificate parser turns into `bad_encoding`.
+ * It sits at the bottom of the layers, below suites/ and verify/: suites/sign.ts reads SubjectPublicKeyInfo
+ * with it, verify/_cert.ts whole certificates. Internal (not in suites/mod.ts): errors are
+ * {@linkcode DerError}s, which each caller maps to its own (`bad_encoding` in verify/).
  *
  * @module
  */
