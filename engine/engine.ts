@@ -37,7 +37,8 @@ import {
 import type { Context, State, Step } from "./state.ts";
 import { Transcript } from "./transcript.ts";
 import { startClient } from "./client/tls13.ts";
-import { ExpectClientHello, type ServerSetup } from "./server/tls13.ts";
+import { ExpectClientHello } from "./server/hello.ts";
+import type { ServerSetup } from "./server/common.ts";
 import { subjectName, type VerifyPolicy } from "./peer_verify.ts";
 import { normalizeHostName } from "../verify/names.ts";
 import { SessionCache, StrikeRegister, TicketKeys } from "./session.ts";

@@ -7,15 +7,15 @@
  *   abbreviated: ClientHello (session id or ticket) → ServerHello [NewSessionTicket] CCS Finished
  *                ← CCS Finished
  *
- * The version is chosen here too ({@link chooseVersion}): the highest both speak, never below TLS 1.2, with
- * the RFC 8446 §4.1.3 downgrade sentinel in our random and TLS_FALLBACK_SCSV (RFC 7507) honoured.
+ * hello.ts chose the version and calls {@link startServer12}; a TLS 1.3-capable server puts the RFC 8446
+ * §4.1.3 downgrade sentinel in its random here. What TLS 1.3 shares is in common.ts; this file never
+ * imports tls13.ts.
  * @module
  */
 
 import { peerIncompatible } from "../errors.ts";
 import { ExtensionType as E, HandshakeType as H, ProtocolVersion } from "../msgs/enums.ts";
 import {
-  decodeClientVersions,
   decodeServerNameList,
   decodeU16List,
   encodeAlpn,
@@ -58,54 +58,19 @@ import {
   Connected12,
   DOWNGRADE_TLS12,
   ExpectChangeCipherSpec,
-  FALLBACK_SCSV,
   keyBlock,
   masterSecret,
   RENEGOTIATION_SCSV,
   serverKeyExchangeContent,
   verifyData12,
 } from "../tls12.ts";
-import { chooseAlpn, forServerName, fragmentRequests, type ServerSetup, signingScheme } from "./tls13.ts";
+import { chooseAlpn, forServerName, fragmentRequests, type ServerSetup, signingScheme } from "./common.ts";
 import type { ServerCert } from "../config.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
 import type { KeyShare, KxGroup } from "../../suites/kx.ts";
 import type { PublicKey } from "../../suites/sign.ts";
 import type { Tls12Suite } from "../../suites/tls12.ts";
-
-/**
- * The version to speak with this client: the highest in both ranges (supported_versions when sent, else
- * legacy_version), or protocol_version. A client that says it is falling back (TLS_FALLBACK_SCSV) while we
- * could speak higher gets inappropriate_fallback (RFC 7507 §3).
- */
-export function chooseVersion(cx: Context, ch: ClientHello, where: string): number {
-  const sv = findExtension(ch.extensions, E.supportedVersions);
-  const offered = sv === undefined
-    ? (ch.legacyVersion >= ProtocolVersion.tls12 ? [ProtocolVersion.tls12] : [])
-    : decodeClientVersions(sv, "ClientHello.supported_versions");
-  const version = [ProtocolVersion.tls13, ProtocolVersion.tls12].find((v) =>
-    offered.includes(v) && v >= cx.cfg.minVersion && v <= cx.cfg.maxVersion
-  );
-  if (version === undefined) {
-    throw peerIncompatible(
-      "no_common_version",
-      `Cannot accept ClientHello: no protocol version in common (we speak ${
-        cx.cfg.minVersion === cx.cfg.maxVersion ? "" : "TLS 1.2 to "
-      }TLS 1.${cx.cfg.maxVersion - 0x0301})`,
-      "protocol_version",
-      where,
-    );
-  }
-  if (ch.cipherSuites.includes(FALLBACK_SCSV) && version < cx.cfg.maxVersion) {
-    throw peerIncompatible(
-      "inappropriate_fallback",
-      "Cannot accept ClientHello: TLS_FALLBACK_SCSV, but we speak a higher version than the client offers",
-      "inappropriate_fallback",
-      where,
-    );
-  }
-  return version;
-}
 
 /**
  * Whether a certificate can authenticate a suite: an RSA key for ECDHE_RSA; an ECDSA or Ed25519 key for

@@ -1,24 +1,18 @@
 /**
  * The TLS 1.3 server, one class per state (RFC 8446 §2), after Go's serverHandshakeStateTLS13:
  *
- *   ExpectClientHello: processClientHello, pickCertificate, [HelloRetryRequest → ExpectClientHello2]
+ *   startServer13 (hello.ts chose TLS 1.3): processClientHello, pickCertificate,
+ *   [HelloRetryRequest → ExpectClientHello2]
  *   sendServerParameters (ServerHello, [CCS], EncryptedExtensions), sendServerCertificate
  *   (Certificate, CertificateVerify), sendServerFinished
  *   ExpectFinished: readClientFinished → Connected
+ *
+ * What TLS 1.2 shares (setup, certificate and ALPN choice, fragment limits) is in common.ts; this file
+ * never imports tls12.ts.
  * @module
  */
 
-import {
-  type CertifiedKey,
-  type ClientHelloDecision,
-  type ClientHelloInfo,
-  normalizeCertificates,
-  type Normalized,
-  type ServerCert,
-  type ServerConfig,
-  type ServerOverrides,
-} from "../config.ts";
-import { SslError } from "../codes.ts";
+import type { ServerCert } from "../config.ts";
 import { peerIncompatible } from "../errors.ts";
 import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
 import { Reader, Writer } from "../msgs/codec.ts";
@@ -32,23 +26,19 @@ import {
   decodeTicketState,
   encodeTicketState,
   pskBinder,
-  type SessionCache,
   type StrikeRegister,
   TICKET_AGE_SKEW_MS,
   ticketPsk,
   type TicketState,
 } from "../session.ts";
 import {
-  decodeAlpn,
   decodeClientShares,
   decodeClientVersions,
   decodeCookie,
   decodeOfferedPsks,
   decodePskModes,
   decodeServerNameList,
-  decodeU16,
   decodeU16List,
-  decodeU8,
   encodeAlpn,
   encodeCertificateAuthorities,
   encodeServerShare,
@@ -78,20 +68,18 @@ import {
   type Context,
   expectMessage,
   fail,
-  isPromiseLike,
   type State,
   type Step,
   usePeerShare,
 } from "../state.ts";
 import { Connected } from "../connected.ts";
-import { chooseVersion, startServer12 } from "./tls12.ts";
+import { chooseAlpn, fragmentRequests, pickCertificate, type ServerSetup } from "./common.ts";
 import { LIMITS } from "../limits.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
 import type { KxGroup, KxResponse } from "../../suites/kx.ts";
 import type { PublicKey } from "../../suites/sign.ts";
-import { certificateMatchesName, type VerifyPolicy } from "../peer_verify.ts";
-import { freshAuth, resumable, type SessionAuth, ticketLifetime, type TicketSetup } from "../binding.ts";
+import { freshAuth, resumable, type SessionAuth, ticketLifetime } from "../binding.ts";
 import { acceptPeerChain, checkCertificateVerify, readCertificate } from "../peer_auth.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 
@@ -112,179 +100,72 @@ interface Offer {
   readonly psks: OfferedPsks | undefined;
 }
 
-/** Server-side connection settings the states need beyond the normalized config. */
-export interface ServerSetup {
-  readonly config: ServerConfig;
-  /** The settings for this connection with `overrides` applied (from `onClientHello`), and their normalized form. */
-  readonly reconfigure: (
-    overrides: ServerOverrides,
-  ) => { readonly setup: ServerSetup; readonly cfg: Normalized };
-  readonly certs: readonly ServerCert[];
-  /** Key for HelloRetryRequest cookies (drawn from the engine's random source when first needed). */
-  readonly cookieKey: () => Uint8Array;
-  /** TLS 1.2 session ids (RFC 5246 §7.3); undefined: none are given. */
-  readonly sessionIds: SessionCache | undefined;
-  /** Where tickets go and how many to issue; undefined: no tickets, no resumption. */
-  readonly tickets: TicketSetup | undefined;
-  /** 0-RTT: the most early data accepted, and the replay guard (none when tickets are single-use). */
-  readonly earlyData:
-    | { readonly maxSize: number; readonly antiReplay: StrikeRegister | undefined }
-    | undefined;
-  /** How client certificates are asked for and judged; undefined: not asked for. */
-  readonly clientAuth:
-    | {
-      readonly policy: VerifyPolicy;
-      readonly required: boolean;
-      readonly authorities: readonly Uint8Array[];
-    }
-    | undefined;
-}
-
-/** The ClientHello as `onClientHello` sees it (decoding an extension it reads may fail with its alert). */
-function clientHelloInfo(ch: ClientHello): ClientHelloInfo {
-  const ext = (type: number) => findExtension(ch.extensions, type);
-  const list = (type: number, what: string) => {
-    const data = ext(type);
-    return data === undefined ? [] : decodeU16List(data, `ClientHello.${what}`, what);
-  };
-  const sn = ext(E.serverName), alpn = ext(E.alpn), sv = ext(E.supportedVersions), ks = ext(E.keyShare);
-  return {
-    serverName: sn === undefined ? undefined : decodeServerNameList(sn, "ClientHello.server_name"),
-    alpnProtocols: alpn === undefined ? [] : decodeAlpn(alpn, "ClientHello.alpn"),
-    versions: sv === undefined
-      ? [ch.legacyVersion]
-      : decodeClientVersions(sv, "ClientHello.supported_versions"),
-    cipherSuites: ch.cipherSuites,
-    groups: list(E.supportedGroups, "supported_groups"),
-    keyShareGroups: ks === undefined
-      ? []
-      : decodeClientShares(ks, "ClientHello.key_share").map((k) => k.group),
-    signatureSchemes: list(E.signatureAlgorithms, "signature_algorithms"),
-    extensions: ch.extensions,
-    legacyVersion: ch.legacyVersion,
-    random: ch.random,
-    sessionId: ch.sessionId,
-  };
-}
-
-/** Waiting for the first ClientHello. */
-export class ExpectClientHello implements State {
-  readonly name = "server.ExpectClientHello";
-  constructor(readonly setup: ServerSetup) {}
-
-  /**
-   * The application's say first, as OpenSSL's state machine has it: the client-hello callback (it may change
-   * this connection's settings, or refuse), the version, then the certificate callback; then the handshake.
-   */
-  handle(cx: Context, m: HandshakeMessage): Step {
-    expectMessage(m, H.clientHello, this.name);
-    const where = `${this.name}@ClientHello`;
-    const ch = decodeClientHello(m.body);
-    const withVersion = (setup: ServerSetup): Step => {
-      const version = chooseVersion(cx, ch, where);
-      const select = setup.config.selectCertificate;
-      const go = (s: ServerSetup): Step =>
-        version === ProtocolVersion.tls12
-          ? startServer12(cx, s, ch, m, where)
-          : this.#tls13(cx, s, ch, m, where);
-      if (!select) return go(setup);
-      const sn = findExtension(ch.extensions, E.serverName);
-      const sa = findExtension(ch.extensions, E.signatureAlgorithms);
-      const chosen = select({
-        serverName: sn === undefined ? undefined : decodeServerNameList(sn, "ClientHello.server_name"),
-        signatureSchemes: sa === undefined
-          ? []
-          : decodeU16List(sa, "ClientHello.signature_algorithms", "list"),
-        version: version === ProtocolVersion.tls12 ? "TLSv1.2" : "TLSv1.3",
-      });
-      const use = (certs: readonly CertifiedKey[] | undefined): Step =>
-        go(certs === undefined ? setup : { ...setup, certs: normalizeCertificates(certs) });
-      return isPromiseLike(chosen)
-        ? { pending: Promise.resolve(chosen).then(use), waitingFor: SslError.WANT_X509_LOOKUP }
-        : use(chosen);
-    };
-    const onHello = this.setup.config.onClientHello;
-    if (!onHello) return withVersion(this.setup);
-    const decided = (d: ClientHelloDecision): Step => {
-      if (d && "refuse" in d) {
-        fail(
-          d.refuse,
-          "policy.client_hello_refused",
-          "The onClientHello callback refused the ClientHello",
-          where,
-        );
-      }
-      if (!d || !("config" in d)) return withVersion(this.setup);
-      const { setup, cfg } = this.setup.reconfigure(d.config);
-      cx.reconfigure(cfg);
-      return withVersion(setup);
-    };
-    const decision = onHello(clientHelloInfo(ch));
-    return isPromiseLike(decision)
-      ? { pending: Promise.resolve(decision).then(decided), waitingFor: SslError.WANT_CLIENT_HELLO_CB }
-      : decided(decision);
-  }
-
-  #tls13(cx: Context, setup: ServerSetup, ch: ClientHello, m: HandshakeMessage, where: string): Step {
-    let offer = processClientHello(cx, setup, ch, where);
-    cx.allowChangeCipherSpec(true);
-    const resume = findResumption(cx, setup, offer);
-    if (resume) offer = { ...offer, suite: resume.suite };
-    cx.transcript.start(offer.suite.hash);
-    const shares = decodeClientShares(findExtension(ch.extensions, E.keyShare)!, "ClientHello.key_share");
-    const groups = clientGroups(ch);
-    const willRetry = !cx.cfg.groups.some((g) => shares.some((s) => s.group === g.id));
-    // The binder is checked for the PSK we use; after a HelloRetryRequest the second ClientHello decides.
-    if (resume && !willRetry) checkBinder(cx, resume, m.raw, where);
-    const early = decideEarlyData(cx, setup, offer, willRetry ? undefined : resume);
-    cx.transcript.add(m.raw);
-    const listed = new Set(groups); // both lists are the peer's: a scan per share would be quadratic
-    for (const s of shares) {
-      // RFC 8446 §4.2.8: each share's group must be listed in supported_groups.
-      if (!listed.has(s.group)) {
-        fail(
-          "illegal_parameter",
-          "peer_misbehaved.share_for_unlisted_group",
-          "Cannot accept ClientHello: a key share is for a group not in supported_groups",
-          where,
-        );
-      }
-    }
-    // Prefer a group the client already sent a share for (no extra round trip), in our order.
-    for (const g of cx.cfg.groups) {
-      const share = shares.find((s) => s.group === g.id);
-      if (share) return sendServerFlight(cx, setup, offer, g, share, where, false, resume, early);
-    }
-    const group = cx.cfg.groups.find((g) => groups.includes(g.id));
-    if (!group) {
-      throw peerIncompatible(
-        "no_common_group",
-        "Cannot accept ClientHello: no key exchange group in common",
-        "handshake_failure",
+/** Answer a ClientHello that settled on TLS 1.3 (RFC 8446 §4.1.1): a ServerHello, or a HelloRetryRequest. */
+export function startServer13(
+  cx: Context,
+  setup: ServerSetup,
+  ch: ClientHello,
+  m: HandshakeMessage,
+  where: string,
+): Step {
+  let offer = processClientHello(cx, setup, ch, where);
+  cx.allowChangeCipherSpec(true);
+  const resume = findResumption(cx, setup, offer);
+  if (resume) offer = { ...offer, suite: resume.suite };
+  cx.transcript.start(offer.suite.hash);
+  const shares = decodeClientShares(findExtension(ch.extensions, E.keyShare)!, "ClientHello.key_share");
+  const groups = clientGroups(ch);
+  const willRetry = !cx.cfg.groups.some((g) => shares.some((s) => s.group === g.id));
+  // The binder is checked for the PSK we use; after a HelloRetryRequest the second ClientHello decides.
+  if (resume && !willRetry) checkBinder(cx, resume, m.raw, where);
+  const early = decideEarlyData(cx, setup, offer, willRetry ? undefined : resume);
+  cx.transcript.add(m.raw);
+  const listed = new Set(groups); // both lists are the peer's: a scan per share would be quadratic
+  for (const s of shares) {
+    // RFC 8446 §4.2.8: each share's group must be listed in supported_groups.
+    if (!listed.has(s.group)) {
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.share_for_unlisted_group",
+        "Cannot accept ClientHello: a key share is for a group not in supported_groups",
         where,
       );
     }
-    // HelloRetryRequest (RFC 8446 §4.1.4).
-    const cookie = setup.config.helloRetryCookie === false
-      ? undefined
-      : retryCookie(offer.suite, setup.cookieKey(), cx.transcript.current());
-    cx.transcript.rewriteForHelloRetry();
-    const exts: Extension[] = [
-      { type: E.keyShare, data: encodeU16(group.id) },
-      { type: E.supportedVersions, data: encodeU16(ProtocolVersion.tls13) },
-    ];
-    if (cookie) exts.push({ type: E.cookie, data: new Writer().vec(2, cookie).finish() });
-    cx.sendHandshake(encodeServerHello({
-      legacyVersion: ProtocolVersion.tls12,
-      random: HRR_RANDOM,
-      sessionId: ch.sessionId,
-      cipherSuite: offer.suite.id,
-      compressionMethod: 0,
-      extensions: exts,
-    }));
-    if (ch.sessionId.length > 0) cx.sendChangeCipherSpec();
-    return new ExpectClientHello2(setup, offer, group, cookie, resume);
   }
+  // Prefer a group the client already sent a share for (no extra round trip), in our order.
+  for (const g of cx.cfg.groups) {
+    const share = shares.find((s) => s.group === g.id);
+    if (share) return sendServerFlight(cx, setup, offer, g, share, where, false, resume, early);
+  }
+  const group = cx.cfg.groups.find((g) => groups.includes(g.id));
+  if (!group) {
+    throw peerIncompatible(
+      "no_common_group",
+      "Cannot accept ClientHello: no key exchange group in common",
+      "handshake_failure",
+      where,
+    );
+  }
+  // HelloRetryRequest (RFC 8446 §4.1.4).
+  const cookie = setup.config.helloRetryCookie === false
+    ? undefined
+    : retryCookie(offer.suite, setup.cookieKey(), cx.transcript.current());
+  cx.transcript.rewriteForHelloRetry();
+  const exts: Extension[] = [
+    { type: E.keyShare, data: encodeU16(group.id) },
+    { type: E.supportedVersions, data: encodeU16(ProtocolVersion.tls13) },
+  ];
+  if (cookie) exts.push({ type: E.cookie, data: new Writer().vec(2, cookie).finish() });
+  cx.sendHandshake(encodeServerHello({
+    legacyVersion: ProtocolVersion.tls12,
+    random: HRR_RANDOM,
+    sessionId: ch.sessionId,
+    cipherSuite: offer.suite.id,
+    compressionMethod: 0,
+    extensions: exts,
+  }));
+  if (ch.sessionId.length > 0) cx.sendChangeCipherSpec();
+  return new ExpectClientHello2(setup, offer, group, cookie, resume);
 }
 
 function retryCookie(suite: Tls13Suite, key: Uint8Array, ch1Hash: Uint8Array): Uint8Array {
@@ -492,77 +373,6 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
   };
 }
 
-/** RFC 7301 §3.2: the server's ALPN choice from the client's list (same in TLS 1.2 and 1.3). */
-export function chooseAlpn(
-  cx: Context,
-  setup: ServerSetup,
-  exts: readonly Extension[],
-  where: string,
-): string | undefined {
-  let alpn: string | undefined;
-  const alpnData = findExtension(exts, E.alpn);
-  if (alpnData !== undefined) {
-    const offered = decodeAlpn(alpnData, "ClientHello.alpn");
-    const select = setup.config.selectAlpn;
-    if (select) alpn = select(offered);
-    else if (cx.cfg.alpn.length > 0) alpn = cx.cfg.alpn.find((p) => offered.includes(p));
-    if (alpn !== undefined && !offered.includes(alpn)) {
-      fail(
-        "internal_error",
-        "local.bad_alpn_selection",
-        "selectAlpn returned a protocol the client did not offer",
-        where,
-      );
-    }
-    if (alpn === undefined && (select || cx.cfg.alpn.length > 0)) {
-      // RFC 7301 §3.2
-      throw peerIncompatible(
-        "no_application_protocol",
-        "Cannot accept ClientHello: no ALPN protocol in common",
-        "no_application_protocol",
-        where,
-      );
-    }
-  }
-  return alpn;
-}
-
-/** The client's record_size_limit (RFC 8449) and max_fragment_length (RFC 6066 §4), checked. */
-export function fragmentRequests(
-  exts: readonly Extension[],
-  where: string,
-): { clientRecordSizeLimit: number | undefined; maxFragmentLength: number | undefined } {
-  let clientRecordSizeLimit: number | undefined;
-  const rsl = findExtension(exts, E.recordSizeLimit);
-  if (rsl !== undefined) {
-    clientRecordSizeLimit = decodeU16(rsl, "ClientHello.record_size_limit");
-    if (clientRecordSizeLimit < 64) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.record_size_limit",
-        `Cannot accept record_size_limit ${clientRecordSizeLimit}: below 64`,
-        where,
-      );
-    }
-  }
-  // RFC 6066 §4: max_fragment_length 1..4 asks for 2^9..2^12-byte records; RFC 8449 §5: ignored next to
-  // record_size_limit.
-  let maxFragmentLength: number | undefined;
-  const mfl = findExtension(exts, E.maxFragmentLength);
-  if (mfl !== undefined && rsl === undefined) {
-    maxFragmentLength = decodeU8(mfl, "ClientHello.max_fragment_length");
-    if (maxFragmentLength < 1 || maxFragmentLength > 4) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.max_fragment_length",
-        `Cannot accept max_fragment_length ${maxFragmentLength}: not 1..4`,
-        where,
-      );
-    }
-  }
-  return { clientRecordSizeLimit, maxFragmentLength };
-}
-
 /** A ticket the server can resume from, and the suite to use. */
 interface Resumption {
   readonly state: TicketState;
@@ -630,44 +440,6 @@ function checkBinder(cx: Context, r: Resumption, raw: Uint8Array, where: string)
       where,
     );
   }
-}
-
-/**
- * Go's pickCertificate: among the chains whose key can sign with a scheme the client offers, the first whose
- * leaf names the SNI host; without a match, the first usable one (the default certificate).
- */
-export function pickCertificate(
-  certs: readonly ServerCert[],
-  clientSchemes: readonly number[],
-  serverName: string | undefined,
-): { cert: ServerCert; scheme: number } | undefined {
-  const usable = certs.flatMap((cert) => {
-    const scheme = signingScheme(cert, clientSchemes, false);
-    return scheme === undefined ? [] : [{ cert, scheme }];
-  });
-  return forServerName(usable, serverName)[0];
-}
-
-/** The key's most preferred scheme that the client offers; PKCS#1 v1.5 only in TLS 1.2 (RFC 8446 §4.4.3). */
-export function signingScheme(
-  cert: ServerCert,
-  clientSchemes: readonly number[],
-  pkcs1: boolean,
-): number | undefined {
-  return cert.key.schemes.find((s) => clientSchemes.includes(s) && (pkcs1 || (s & 0xff) !== 0x01));
-}
-
-/**
- * The usable certificates to choose among for `serverName` (RFC 6066 §3): those whose leaf names it or, when
- * none does, all of them. TLS 1.3 and 1.2 both choose by name first; TLS 1.2 then by suite.
- */
-export function forServerName<T extends { readonly cert: ServerCert }>(
-  usable: readonly T[],
-  serverName: string | undefined,
-): readonly T[] {
-  if (serverName === undefined) return usable;
-  const named = usable.filter((u) => certificateMatchesName(u.cert.chain[0]!, serverName));
-  return named.length > 0 ? named : usable;
 }
 
 /** sendServerParameters, sendServerCertificate, sendServerFinished. */

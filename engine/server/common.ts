@@ -1,0 +1,152 @@
+/**
+ * What the TLS 1.3 and TLS 1.2 servers share (rustls's server/common.rs): the connection's setup, and the
+ * choices made the same way in both versions: the certificate (by name, then by signature scheme), ALPN,
+ * and the client's fragment limits. It imports no state file; hello.ts, tls13.ts and tls12.ts import it.
+ * @module
+ */
+
+import type { Normalized, ServerCert, ServerConfig, ServerOverrides } from "../config.ts";
+import { peerIncompatible } from "../errors.ts";
+import { ExtensionType as E } from "../msgs/enums.ts";
+import { decodeAlpn, decodeU16, decodeU8, type Extension, findExtension } from "../msgs/extensions.ts";
+import { certificateMatchesName, type VerifyPolicy } from "../peer_verify.ts";
+import type { SessionCache, StrikeRegister } from "../session.ts";
+import type { TicketSetup } from "../binding.ts";
+import { type Context, fail } from "../state.ts";
+
+/** Server-side connection settings the states need beyond the normalized config. */
+export interface ServerSetup {
+  readonly config: ServerConfig;
+  /** The settings for this connection with `overrides` applied (from `onClientHello`), and their normalized form. */
+  readonly reconfigure: (
+    overrides: ServerOverrides,
+  ) => { readonly setup: ServerSetup; readonly cfg: Normalized };
+  readonly certs: readonly ServerCert[];
+  /** Key for HelloRetryRequest cookies (drawn from the engine's random source when first needed). */
+  readonly cookieKey: () => Uint8Array;
+  /** TLS 1.2 session ids (RFC 5246 §7.3); undefined: none are given. */
+  readonly sessionIds: SessionCache | undefined;
+  /** Where tickets go and how many to issue; undefined: no tickets, no resumption. */
+  readonly tickets: TicketSetup | undefined;
+  /** 0-RTT: the most early data accepted, and the replay guard (none when tickets are single-use). */
+  readonly earlyData:
+    | { readonly maxSize: number; readonly antiReplay: StrikeRegister | undefined }
+    | undefined;
+  /** How client certificates are asked for and judged; undefined: not asked for. */
+  readonly clientAuth:
+    | {
+      readonly policy: VerifyPolicy;
+      readonly required: boolean;
+      readonly authorities: readonly Uint8Array[];
+    }
+    | undefined;
+}
+
+/** RFC 7301 §3.2: the server's ALPN choice from the client's list (same in TLS 1.2 and 1.3). */
+export function chooseAlpn(
+  cx: Context,
+  setup: ServerSetup,
+  exts: readonly Extension[],
+  where: string,
+): string | undefined {
+  let alpn: string | undefined;
+  const alpnData = findExtension(exts, E.alpn);
+  if (alpnData !== undefined) {
+    const offered = decodeAlpn(alpnData, "ClientHello.alpn");
+    const select = setup.config.selectAlpn;
+    if (select) alpn = select(offered);
+    else if (cx.cfg.alpn.length > 0) alpn = cx.cfg.alpn.find((p) => offered.includes(p));
+    if (alpn !== undefined && !offered.includes(alpn)) {
+      fail(
+        "internal_error",
+        "local.bad_alpn_selection",
+        "selectAlpn returned a protocol the client did not offer",
+        where,
+      );
+    }
+    if (alpn === undefined && (select || cx.cfg.alpn.length > 0)) {
+      // RFC 7301 §3.2
+      throw peerIncompatible(
+        "no_application_protocol",
+        "Cannot accept ClientHello: no ALPN protocol in common",
+        "no_application_protocol",
+        where,
+      );
+    }
+  }
+  return alpn;
+}
+
+/** The client's record_size_limit (RFC 8449) and max_fragment_length (RFC 6066 §4), checked. */
+export function fragmentRequests(
+  exts: readonly Extension[],
+  where: string,
+): { clientRecordSizeLimit: number | undefined; maxFragmentLength: number | undefined } {
+  let clientRecordSizeLimit: number | undefined;
+  const rsl = findExtension(exts, E.recordSizeLimit);
+  if (rsl !== undefined) {
+    clientRecordSizeLimit = decodeU16(rsl, "ClientHello.record_size_limit");
+    if (clientRecordSizeLimit < 64) {
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.record_size_limit",
+        `Cannot accept record_size_limit ${clientRecordSizeLimit}: below 64`,
+        where,
+      );
+    }
+  }
+  // RFC 6066 §4: max_fragment_length 1..4 asks for 2^9..2^12-byte records; RFC 8449 §5: ignored next to
+  // record_size_limit.
+  let maxFragmentLength: number | undefined;
+  const mfl = findExtension(exts, E.maxFragmentLength);
+  if (mfl !== undefined && rsl === undefined) {
+    maxFragmentLength = decodeU8(mfl, "ClientHello.max_fragment_length");
+    if (maxFragmentLength < 1 || maxFragmentLength > 4) {
+      fail(
+        "illegal_parameter",
+        "peer_misbehaved.max_fragment_length",
+        `Cannot accept max_fragment_length ${maxFragmentLength}: not 1..4`,
+        where,
+      );
+    }
+  }
+  return { clientRecordSizeLimit, maxFragmentLength };
+}
+
+/**
+ * Go's pickCertificate: among the chains whose key can sign with a scheme the client offers, the first whose
+ * leaf names the SNI host; without a match, the first usable one (the default certificate).
+ */
+export function pickCertificate(
+  certs: readonly ServerCert[],
+  clientSchemes: readonly number[],
+  serverName: string | undefined,
+): { cert: ServerCert; scheme: number } | undefined {
+  const usable = certs.flatMap((cert) => {
+    const scheme = signingScheme(cert, clientSchemes, false);
+    return scheme === undefined ? [] : [{ cert, scheme }];
+  });
+  return forServerName(usable, serverName)[0];
+}
+
+/** The key's most preferred scheme that the client offers; PKCS#1 v1.5 only in TLS 1.2 (RFC 8446 §4.4.3). */
+export function signingScheme(
+  cert: ServerCert,
+  clientSchemes: readonly number[],
+  pkcs1: boolean,
+): number | undefined {
+  return cert.key.schemes.find((s) => clientSchemes.includes(s) && (pkcs1 || (s & 0xff) !== 0x01));
+}
+
+/**
+ * The usable certificates to choose among for `serverName` (RFC 6066 §3): those whose leaf names it or, when
+ * none does, all of them. TLS 1.3 and 1.2 both choose by name first; TLS 1.2 then by suite.
+ */
+export function forServerName<T extends { readonly cert: ServerCert }>(
+  usable: readonly T[],
+  serverName: string | undefined,
+): readonly T[] {
+  if (serverName === undefined) return usable;
+  const named = usable.filter((u) => certificateMatchesName(u.cert.chain[0]!, serverName));
+  return named.length > 0 ? named : usable;
+}
