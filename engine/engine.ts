@@ -36,7 +36,7 @@ import {
 } from "./record/layer.ts";
 import type { Context, State, Step } from "./state.ts";
 import { Transcript } from "./transcript.ts";
-import { startClient } from "./client/tls13.ts";
+import { startClient } from "./client/hello.ts";
 import { ExpectClientHello } from "./server/hello.ts";
 import type { ServerSetup } from "./server/common.ts";
 import { subjectName, type VerifyPolicy } from "./peer_verify.ts";

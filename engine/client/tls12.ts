@@ -1,16 +1,17 @@
 /**
  * The TLS 1.2 client (RFC 5246 §7.3), ECDHE with AEAD suites only, one class per state:
  *
- *   serverHello12: the version split, downgrade sentinel, extensions, resumption or not
+ *   serverHello12 (after hello.ts's version split and downgrade check): extensions, resumption or not
  *   full:        ExpectCertificate → ExpectServerKeyExchange → ExpectCertificateRequestOrDone
  *                → [ExpectServerHelloDone]: send [Certificate] ClientKeyExchange [CertificateVerify] CCS Finished
  *                → [ExpectNewSessionTicket] → ExpectChangeCipherSpec → ExpectFinished
  *   abbreviated: [ExpectNewSessionTicket] → ExpectChangeCipherSpec → ExpectFinished: send CCS Finished
  *   Connected12: HelloRequest answered with no_renegotiation
+ *
+ * What TLS 1.3 shares is in common.ts; this file never imports tls13.ts.
  * @module
  */
 
-import { peerIncompatible } from "../errors.ts";
 import { ExtensionType as E, groupName, HandshakeType as H, ProtocolVersion } from "../msgs/enums.ts";
 import { checkAllowed, decodeEmpty, findExtension } from "../msgs/extensions.ts";
 import {
@@ -43,8 +44,6 @@ import type { Protection12 } from "../record/layer.ts";
 import {
   commonHelloExtensions,
   Connected12,
-  DOWNGRADE_TLS11,
-  DOWNGRADE_TLS12,
   ExpectChangeCipherSpec,
   keyBlock,
   masterSecret,
@@ -57,7 +56,7 @@ import {
   type ChosenCertificate,
   type ClientOffer,
   withClientCertificate,
-} from "./tls13.ts";
+} from "./common.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
 import type { KxGroup } from "../../suites/kx.ts";
@@ -102,42 +101,10 @@ interface Keyed12 extends Hello12 {
   readonly ticket?: { readonly ticket: Uint8Array; readonly lifetimeHint: number } | undefined;
 }
 
-/** A ServerHello without supported_versions: TLS 1.2 if we speak it, and the server is not downgraded. */
+/** A TLS 1.2 ServerHello, once hello.ts has accepted the version (we speak it, and it is no downgrade). */
 export function serverHello12(cx: Context, offer: ClientOffer, sh: ServerHello, m: HandshakeMessage): Step {
   const where = "client.ExpectServerHello@ServerHello";
   const cfg = cx.cfg;
-  if (sh.legacyVersion !== ProtocolVersion.tls12 || cfg.minVersion > ProtocolVersion.tls12) {
-    throw peerIncompatible(
-      cfg.minVersion > ProtocolVersion.tls12 ? "tls13_required" : "no_common_version",
-      `Cannot accept ServerHello: version 0x${sh.legacyVersion.toString(16)} (we speak ${
-        cfg.minVersion > ProtocolVersion.tls12 ? "TLS 1.3 only" : "TLS 1.2 and up"
-      })`,
-      "protocol_version",
-      where,
-    );
-  }
-  if (offer.early) {
-    // RFC 8446 §D.3: a client that sent 0-RTT data must fail on a TLS 1.2 ServerHello.
-    fail(
-      "illegal_parameter",
-      "peer_misbehaved.tls12_after_early_data",
-      "Cannot accept ServerHello: TLS 1.2 after early data was sent",
-      where,
-    );
-  }
-  const tail = sh.random.subarray(24);
-  if (
-    cfg.maxVersion >= ProtocolVersion.tls13 &&
-    (ctEqual(tail, DOWNGRADE_TLS12) || ctEqual(tail, DOWNGRADE_TLS11))
-  ) {
-    // RFC 8446 §4.1.3: a TLS 1.3 server answered TLS 1.2; something in the path removed our 1.3 offer.
-    fail(
-      "illegal_parameter",
-      "peer_misbehaved.downgrade",
-      "Cannot accept ServerHello: the downgrade sentinel says a TLS 1.3 server was forced down to TLS 1.2",
-      where,
-    );
-  }
   const suite = cfg.suites12.find((s) => s.id === sh.cipherSuite);
   if (!suite) {
     fail(
