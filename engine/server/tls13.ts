@@ -3,8 +3,10 @@
  *
  *   startServer13 (hello.ts chose TLS 1.3): processClientHello, pickCertificate,
  *   [HelloRetryRequest → ExpectClientHello2]
- *   sendServerParameters (ServerHello, [CCS], EncryptedExtensions), sendServerCertificate
- *   (Certificate, CertificateVerify), sendServerFinished
+ *   sendServerFlight: sendServerParameters (ServerHello, [CCS], EncryptedExtensions),
+ *   sendServerCertificate ([CertificateRequest], Certificate, CertificateVerify; not when resuming),
+ *   sendServerFinished (Finished) → [ExpectEndOfEarlyData] → [ExpectClientCertificate
+ *   → ExpectClientCertificateVerify]
  *   ExpectFinished: readClientFinished → Connected
  *
  * What TLS 1.2 shares (setup, certificate and ALPN choice, fragment limits) is in common.ts; this file
@@ -135,7 +137,9 @@ export function startServer13(
   // Prefer a group the client already sent a share for (no extra round trip), in our order.
   for (const g of cx.cfg.groups) {
     const share = shares.find((s) => s.group === g.id);
-    if (share) return sendServerFlight(cx, setup, offer, g, share, where, false, resume, early);
+    if (share) {
+      return sendServerFlight(cx, { setup, offer, group: g, share, helloRetry: false, resume, early }, where);
+    }
   }
   const group = cx.cfg.groups.find((g) => groups.includes(g.id));
   if (!group) {
@@ -235,7 +239,19 @@ class ExpectClientHello2 implements State {
     const resume = this.resume && findResumption(cx, this.setup, offer, this.resume);
     if (resume) checkBinder(cx, resume, m.raw, where);
     cx.transcript.add(m.raw);
-    return sendServerFlight(cx, this.setup, offer, this.group, shares[0]!, where, true, resume, false);
+    return sendServerFlight(
+      cx,
+      {
+        setup: this.setup,
+        offer,
+        group: this.group,
+        share: shares[0]!,
+        helloRetry: true,
+        resume,
+        early: false,
+      },
+      where,
+    );
   }
 }
 
@@ -442,60 +458,74 @@ function checkBinder(cx: Context, r: Resumption, raw: Uint8Array, where: string)
   }
 }
 
-/** sendServerParameters, sendServerCertificate, sendServerFinished. */
-function sendServerFlight(
-  cx: Context,
-  setup: ServerSetup,
-  offer: Offer,
-  group: KxGroup,
-  share: KeyShareEntry,
-  where: string,
-  helloRetry: boolean,
-  resume: Resumption | undefined,
-  early: boolean,
-): Step {
+/** What the server has settled when it answers a ClientHello (Go's serverHandshakeStateTLS13 at that point). */
+interface Answer {
+  readonly setup: ServerSetup;
+  readonly offer: Offer;
+  readonly group: KxGroup;
+  /** The client's key share for `group`. */
+  readonly share: KeyShareEntry;
+  /** A HelloRetryRequest came first. */
+  readonly helloRetry: boolean;
+  readonly resume: Resumption | undefined;
+  /** 0-RTT is accepted. */
+  readonly early: boolean;
+}
+
+/** The answer with the handshake keys in place and EncryptedExtensions sent. */
+interface Keyed extends Answer {
+  readonly keys: KeySchedule;
+  readonly secrets: { readonly clientHandshake: Uint8Array; readonly serverHandshake: Uint8Array };
+}
+
+/**
+ * The server's flight, as Go's handshake() runs it: our key exchange, then sendServerParameters,
+ * sendServerCertificate (not when resuming) and sendServerFinished.
+ */
+function sendServerFlight(cx: Context, a: Answer, where: string): Step {
   const random = cx.cfg.random(32);
   // Diffie-Hellman: a fresh share and the shared secret; a KEM: encapsulation to the client's key.
   return usePeerShare(
-    () => cx.cfg.provider.respond(group, share.keyExchange, cx.cfg.random),
+    () => cx.cfg.provider.respond(a.group, a.share.keyExchange, cx.cfg.random),
     "ClientHello",
-    group.name,
+    a.group.name,
     where,
-    (mine) => sendKeyedFlight(cx, setup, offer, group, helloRetry, resume, early, random, mine),
+    (mine) => {
+      const keyed = sendServerParameters(cx, { ...a, random, mine });
+      // PSK mode: no CertificateRequest, Certificate or CertificateVerify (RFC 8446 §2.2, §4.3.2).
+      return keyed.resume ? sendServerFinished(cx, keyed) : sendServerCertificate(cx, keyed);
+    },
   );
 }
 
-/** sendServerFlight, once our share and the shared secret are there. */
-function sendKeyedFlight(
+/**
+ * ServerHello, the compatibility CCS, the handshake keys (and the 0-RTT read key when early data is accepted),
+ * then EncryptedExtensions (RFC 8446 §4.1.3, §4.3.1). Sets cx.clientRandom and our fragment limits.
+ */
+function sendServerParameters(
   cx: Context,
-  setup: ServerSetup,
-  offer: Offer,
-  group: KxGroup,
-  helloRetry: boolean,
-  resume: Resumption | undefined,
-  early: boolean,
-  random: Uint8Array,
-  mine: KxResponse,
-): Step {
+  a: Answer & { readonly random: Uint8Array; readonly mine: KxResponse },
+): Keyed {
+  const { offer, resume, mine } = a;
   const { suite, ch } = offer;
   cx.clientRandom = ch.random;
   // client_early_traffic_secret hashes the ClientHello alone, before the ServerHello joins the transcript.
-  const earlySecret = early && resume
+  const earlySecret = a.early && resume
     ? new KeySchedule(suite.hash, resume.state.psk).clientEarlyTraffic(cx.transcript.current())
     : undefined;
   cx.sendHandshake(encodeServerHello({
     legacyVersion: ProtocolVersion.tls12,
-    random,
+    random: a.random,
     sessionId: ch.sessionId,
     cipherSuite: suite.id,
     compressionMethod: 0,
     extensions: [
-      { type: E.keyShare, data: encodeServerShare({ group: group.id, keyExchange: mine.publicKey }) },
+      { type: E.keyShare, data: encodeServerShare({ group: a.group.id, keyExchange: mine.publicKey }) },
       ...(resume ? [{ type: E.preSharedKey, data: encodeU16(resume.index) }] : []),
       { type: E.supportedVersions, data: encodeU16(ProtocolVersion.tls13) },
     ],
   }));
-  if (ch.sessionId.length > 0 && !helloRetry) cx.sendChangeCipherSpec();
+  if (ch.sessionId.length > 0 && !a.helloRetry) cx.sendChangeCipherSpec();
   const keys = new KeySchedule(suite.hash, resume?.state.psk);
   const secrets = keys.handshake(mine.sharedSecret, cx.transcript.current());
   cx.keyLog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", secrets.clientHandshake);
@@ -510,7 +540,7 @@ function sendKeyedFlight(
     // 0-RTT accepted: the client's early data, then EndOfEarlyData, come under the early key (§4.2.10).
     cx.keyLog("CLIENT_EARLY_TRAFFIC_SECRET", earlySecret);
     cx.setReadSecret(suite, earlySecret, "early");
-    cx.acceptEarlyData(Math.min(resume.state.maxEarlyData, setup.earlyData!.maxSize));
+    cx.acceptEarlyData(Math.min(resume.state.maxEarlyData, a.setup.earlyData!.maxSize));
   } else {
     cx.setReadSecret(suite, secrets.clientHandshake, "handshake");
   }
@@ -530,42 +560,17 @@ function sendKeyedFlight(
     ee.push({ type: E.maxFragmentLength, data: Uint8Array.of(offer.maxFragmentLength) });
     cx.setMaxFragment(1 << (8 + offer.maxFragmentLength));
   }
-  const hook = setup.config.encryptedExtensions;
+  const hook = a.setup.config.encryptedExtensions;
   cx.sendHandshake(encodeEncryptedExtensions(hook ? hook(ee) : ee));
-  const sendFinished = (clientAuth: ServerSetup["clientAuth"], clientChain: readonly Uint8Array[]): State => {
-    cx.sendHandshake(
-      encodeFinished(finishedVerifyData(suite.hash, secrets.serverHandshake, cx.transcript.current())),
-    );
-    const app = keys.application(cx.transcript.current());
-    cx.keyLog("CLIENT_TRAFFIC_SECRET_0", app.clientApplication);
-    cx.keyLog("SERVER_TRAFFIC_SECRET_0", app.serverApplication);
-    cx.keyLog("EXPORTER_SECRET", app.exporter);
-    cx.setWriteSecret(suite, app.serverApplication, "application");
-    const state: ServerFlight = {
-      offer,
-      group,
-      keys,
-      secrets,
-      app,
-      helloRetry,
-      clientChain,
-      resumed: !!resume,
-      resumedAuth: resume?.state,
-      tickets: setup.tickets,
-      earlyData: early
-        ? "accepted"
-        : findExtension(ch.extensions, E.earlyData) !== undefined
-        ? "rejected"
-        : undefined,
-      earlyMax: setup.earlyData?.maxSize ?? 0,
-    };
-    if (early && !cx.quic) return new ExpectEndOfEarlyData(state);
-    return clientAuth ? new ExpectClientCertificate(state, clientAuth) : new ExpectFinished(state);
-  };
-  // PSK mode: no CertificateRequest, Certificate or CertificateVerify (RFC 8446 §2.2, §4.3.2); the client
-  // is who it was when the ticket was issued.
-  if (resume) return sendFinished(undefined, resume.state.clientCertificates);
-  const clientAuth = setup.clientAuth;
+  return { ...a, keys, secrets };
+}
+
+/**
+ * [CertificateRequest], Certificate and CertificateVerify (RFC 8446 §4.3.2, §4.4.2, §4.4.3), then
+ * sendServerFinished; asynchronous (WANT_ASYNC) when the key signs asynchronously.
+ */
+function sendServerCertificate(cx: Context, k: Keyed): Step {
+  const clientAuth = k.setup.clientAuth;
   if (clientAuth) {
     // RFC 8446 §4.3.2
     const exts: Extension[] = [{ type: E.signatureAlgorithms, data: encodeU16List(cx.cfg.schemes) }];
@@ -577,18 +582,58 @@ function sendKeyedFlight(
     }
     cx.sendHandshake(encodeCertificateRequest({ context: new Uint8Array(0), extensions: exts }));
   }
+  const { cert, scheme } = k.offer;
   cx.sendHandshake(encodeCertificate({
     context: new Uint8Array(0),
-    entries: offer.cert.chain.map((certData) => ({ certData, extensions: [] })),
+    entries: cert.chain.map((certData) => ({ certData, extensions: [] })),
   }));
   const content = certificateVerifyContent("server", cx.transcript.current());
   const finish = (signature: Uint8Array): State => {
-    cx.sendHandshake(encodeCertificateVerify({ scheme: offer.scheme, signature }));
-    return sendFinished(clientAuth, []);
+    cx.sendHandshake(encodeCertificateVerify({ scheme, signature }));
+    return sendServerFinished(cx, k);
   };
-  const sig = offer.cert.key.sign(offer.scheme, content);
+  const sig = cert.key.sign(scheme, content);
   if (sig instanceof Uint8Array) return finish(sig);
   return { pending: sig.then(finish) };
+}
+
+/**
+ * Finished and the application write key (RFC 8446 §4.4.4); the client's flight comes next: [EndOfEarlyData],
+ * [Certificate, CertificateVerify], Finished.
+ */
+function sendServerFinished(cx: Context, k: Keyed): State {
+  const { offer, keys, secrets, resume, early } = k;
+  const { suite, ch } = offer;
+  cx.sendHandshake(
+    encodeFinished(finishedVerifyData(suite.hash, secrets.serverHandshake, cx.transcript.current())),
+  );
+  const app = keys.application(cx.transcript.current());
+  cx.keyLog("CLIENT_TRAFFIC_SECRET_0", app.clientApplication);
+  cx.keyLog("SERVER_TRAFFIC_SECRET_0", app.serverApplication);
+  cx.keyLog("EXPORTER_SECRET", app.exporter);
+  cx.setWriteSecret(suite, app.serverApplication, "application");
+  const state: ServerFlight = {
+    offer,
+    group: k.group,
+    keys,
+    secrets,
+    app,
+    helloRetry: k.helloRetry,
+    // A resumed client is who it was when the ticket was issued; otherwise its chain comes next, if asked for.
+    clientChain: resume ? resume.state.clientCertificates : [],
+    resumed: !!resume,
+    resumedAuth: resume?.state,
+    tickets: k.setup.tickets,
+    earlyData: early
+      ? "accepted"
+      : findExtension(ch.extensions, E.earlyData) !== undefined
+      ? "rejected"
+      : undefined,
+    earlyMax: k.setup.earlyData?.maxSize ?? 0,
+  };
+  if (early && !cx.quic) return new ExpectEndOfEarlyData(state);
+  const clientAuth = resume ? undefined : k.setup.clientAuth;
+  return clientAuth ? new ExpectClientCertificate(state, clientAuth) : new ExpectFinished(state);
 }
 
 /** What the server knows once its flight is out. */
