@@ -40,7 +40,7 @@ import {
   type TlsSession,
 } from "../../mod.ts";
 import { toHex } from "../../suites/bytes.ts";
-import { generateChain, type TestChain, type TestKeyType } from "../_pki.ts";
+import { generateChain, type TestChain, type TestKeyType } from "../../testing/quick_pki.ts";
 import {
   freePort,
   LineReader,
@@ -50,7 +50,7 @@ import {
   type Scope,
   scoped,
   type TlsSocket,
-} from "./_peers.ts";
+} from "../../testing/peers.ts";
 
 /** TLS 1.3 only; a case appends its own restrictions. */
 const TLS13 = "NORMAL:-VERS-ALL:+VERS-TLS1.3";

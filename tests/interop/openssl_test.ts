@@ -23,7 +23,7 @@ import {
   TlsError,
 } from "../../mod.ts";
 import { ctEqual } from "../../suites/bytes.ts";
-import { generateTestCertificate, type TestKeyType } from "../_pki.ts";
+import { generateTestCertificate, type TestKeyType } from "../../testing/quick_pki.ts";
 import {
   LineReader,
   type Peer,
@@ -32,7 +32,7 @@ import {
   type Scope,
   scoped,
   type TlsSocket,
-} from "./_peers.ts";
+} from "../../testing/peers.ts";
 
 const SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] as const;
 

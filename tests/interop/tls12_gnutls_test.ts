@@ -40,7 +40,7 @@ import {
   type ServerConfig,
   TlsSession,
 } from "../../mod.ts";
-import type { TestChain, TestKeyType } from "../_pki.ts";
+import type { TestChain, TestKeyType } from "../../testing/quick_pki.ts";
 import {
   acceptServer,
   assertTls12,
@@ -58,7 +58,7 @@ import {
   stopGnutlsServ,
   type WatchedTls,
   watchTls,
-} from "./_peers.ts";
+} from "../../testing/peers.ts";
 
 /** TLS 1.2 only; a case appends its own restrictions. */
 const TLS12 = "NORMAL:-VERS-ALL:+VERS-TLS1.2";

@@ -42,7 +42,7 @@ import {
   type ServerConfig,
   TlsSession,
 } from "../../mod.ts";
-import { generateChain, type TestChain, type TestKeyType } from "../_pki.ts";
+import { generateChain, type TestChain, type TestKeyType } from "../../testing/quick_pki.ts";
 import {
   acceptServer,
   assertTls12,
@@ -58,7 +58,7 @@ import {
   serverChain,
   type WatchedTls,
   watchTls,
-} from "./_peers.ts";
+} from "../../testing/peers.ts";
 
 /** Our group names, OpenSSL's, and how s_client reports the server's key share. */
 const GROUPS = [
