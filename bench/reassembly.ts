@@ -14,7 +14,7 @@
  */
 
 import { createBioPair, createServer, loadPrivateKey, nobleProvider, SslError } from "../mod.ts";
-import { generateTestCertificate } from "../testing/quick_pki.ts";
+import { generateTestCertificate } from "../testing/pki.ts";
 import { handshakeRecords, paddedClientHello } from "../testing/pair.ts";
 import { median, runtime } from "./_common.ts";
 

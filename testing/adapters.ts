@@ -19,7 +19,7 @@ import {
   type ServerConfig,
   type TlsEngine,
 } from "../mod.ts";
-import { generateTestCertificate } from "./quick_pki.ts";
+import { generateTestCertificate } from "./pki.ts";
 import { concat } from "../suites/bytes.ts";
 import type { ByteStreamTransport } from "../adapters/stream.ts";
 import type { MessageTransport } from "../adapters/message.ts";

@@ -20,7 +20,7 @@ import type {
   ServerConfig,
   SigSchemeName,
 } from "../mod.ts";
-import type { TestKeyType } from "./quick_pki.ts";
+import type { TestKeyType } from "./pki.ts";
 import { assertTls12 } from "./peers.ts";
 
 /** What one connection settled on: airlock's view, and the peer's report to match rows against. */

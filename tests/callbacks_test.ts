@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { handshake, handshakeExpectingFailure, type Pair, transfer } from "../testing/pair.ts";
 import { assertFailed, assertReceived } from "../testing/reject.ts";
-import { generateChain, type TestChain } from "../testing/quick_pki.ts";
+import { generateChain, type TestChain } from "../testing/pki.ts";
 import {
   type ClientConfig,
   type ClientHelloInfo,

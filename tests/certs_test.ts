@@ -6,14 +6,15 @@
 import assert from "node:assert/strict";
 import { drain, handshake, handshakeExpectingFailure, transfer, writeAll } from "../testing/pair.ts";
 import { assertFailed, assertReceived } from "../testing/reject.ts";
-import { generateChain, type TestChain } from "../testing/quick_pki.ts";
 import {
+  generateChain,
   imitatedCa,
   intermediate,
   leaf,
   NOW,
   root,
   type TestCert,
+  type TestChain,
   type TestKey,
   testKey,
 } from "../testing/pki.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { drain, handshake, type Pair, seededRandom, settled, transfer, writeAll } from "../testing/pair.ts";
-import { generateChain } from "../testing/quick_pki.ts";
+import { generateChain } from "../testing/pki.ts";
 import { onRecords } from "../testing/tamper.ts";
 import { ContentType as CT } from "../engine/msgs/enums.ts";
 import {

@@ -13,7 +13,7 @@ import {
   on,
   SslError,
 } from "../mod.ts";
-import { generateTestCertificate } from "../testing/quick_pki.ts";
+import { generateTestCertificate } from "../testing/pki.ts";
 import { LIMITS } from "../engine/limits.ts";
 import { ContentType as CT, HandshakeType as H } from "../engine/msgs/enums.ts";
 import { decodeOfferedPsks, encodeOfferedPsks, type Extension } from "../engine/msgs/extensions.ts";

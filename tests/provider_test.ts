@@ -15,7 +15,7 @@ import {
 import { webCryptoAeadKey } from "../suites/aead.ts";
 import { type Hash, SHA256, SHA384 } from "../suites/hash.ts";
 import { drain, handshake, handshakeExpectingFailure, makePair, settled, transfer } from "../testing/pair.ts";
-import { generateChain, generateTestCertificate, type TestKeyType } from "../testing/quick_pki.ts";
+import { generateChain, generateTestCertificate, type TestKeyType } from "../testing/pki.ts";
 import { assertFailed, assertReceived, rejects } from "../testing/reject.ts";
 import { cat, onProtected } from "../testing/tamper.ts";
 import { ContentType as CT, HandshakeType as H } from "../engine/msgs/enums.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { seededRandom, settled } from "../testing/pair.ts";
-import { generateChain } from "../testing/quick_pki.ts";
+import { generateChain } from "../testing/pki.ts";
 import {
   type ClientConfig,
   createClient,

@@ -12,7 +12,7 @@ import {
   transfer,
   writeAll,
 } from "../testing/pair.ts";
-import { generateChain } from "../testing/quick_pki.ts";
+import { generateChain } from "../testing/pki.ts";
 import {
   type ClientConfig,
   createBioPair,

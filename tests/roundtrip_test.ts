@@ -17,7 +17,7 @@ import {
   writeAll,
 } from "../testing/pair.ts";
 import { nobleProvider, on, SslError } from "../mod.ts";
-import type { TestKeyType } from "../testing/quick_pki.ts";
+import type { TestKeyType } from "../testing/pki.ts";
 
 const SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] as const;
 const GROUPS = ["X25519MLKEM768", "x25519", "secp256r1", "secp384r1"] as const;

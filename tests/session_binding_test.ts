@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { handshake, handshakeExpectingFailure, type Pair } from "../testing/pair.ts";
 import { assertFailed } from "../testing/reject.ts";
-import { generateChain, type TestChain } from "../testing/quick_pki.ts";
+import { generateChain, type TestChain } from "../testing/pki.ts";
 import {
   type ClientConfig,
   createBioPair,

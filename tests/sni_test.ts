@@ -11,7 +11,7 @@ import { decodeClientHello } from "../engine/msgs/handshake.ts";
 import { handshake, handshakeExpectingFailure, type Pair } from "../testing/pair.ts";
 import { assertFailed } from "../testing/reject.ts";
 import { onPlainMessages } from "../testing/tamper.ts";
-import { generateChain, type TestChain } from "../testing/quick_pki.ts";
+import { generateChain, type TestChain } from "../testing/pki.ts";
 
 /** Pairs whose server holds `chains`, in that order; the client gets `config`. */
 async function serverWith(chains: TestChain[]): Promise<(config: ClientConfig) => Pair> {

@@ -28,7 +28,7 @@ import {
   onRecords,
   record,
 } from "../testing/tamper.ts";
-import { generateTestCertificate } from "../testing/quick_pki.ts";
+import { generateTestCertificate } from "../testing/pki.ts";
 import { ContentType as CT, ExtensionType as E, HandshakeType as H } from "../engine/msgs/enums.ts";
 import {
   decodeServerHello,

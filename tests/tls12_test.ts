@@ -31,7 +31,7 @@ import {
   transfer,
   writeAll,
 } from "../testing/pair.ts";
-import { generateChain, generateTestCertificate, type TestKeyType } from "../testing/quick_pki.ts";
+import { generateChain, generateTestCertificate, type TestKeyType } from "../testing/pki.ts";
 import { editClientHello, editServerHello, rejects, replace, without } from "../testing/reject.ts";
 import { cat, chain, editPlain, joinMessages, onRecords, splitMessages } from "../testing/tamper.ts";
 import { ContentType as CT, ExtensionType as E, HandshakeType as H } from "../engine/msgs/enums.ts";

@@ -41,7 +41,7 @@ import {
   type TlsSession,
 } from "../../mod.ts";
 import { toHex } from "../../suites/bytes.ts";
-import { generateChain, type TestChain, type TestKeyType } from "../../testing/quick_pki.ts";
+import { generateChain, type TestChain, type TestKeyType } from "../../testing/pki.ts";
 import {
   freePort,
   LineReader,

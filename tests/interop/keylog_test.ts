@@ -32,7 +32,7 @@ import {
   type TlsEngine,
 } from "../../mod.ts";
 import { toHex } from "../../suites/bytes.ts";
-import { generateChain, type TestChain } from "../../testing/quick_pki.ts";
+import { generateChain, type TestChain } from "../../testing/pki.ts";
 import {
   freePort,
   LineReader,

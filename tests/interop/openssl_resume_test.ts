@@ -16,7 +16,7 @@ import {
   type ServerConfig,
   TlsSession,
 } from "../../mod.ts";
-import { generateChain } from "../../testing/quick_pki.ts";
+import { generateChain } from "../../testing/pki.ts";
 import { LineReader, pumpSocket, requireProgram, scoped } from "../../testing/peers.ts";
 import { settled } from "../../testing/pair.ts";
 

@@ -23,7 +23,7 @@ import {
   TlsError,
 } from "../../mod.ts";
 import { ctEqual } from "../../suites/bytes.ts";
-import { generateTestCertificate, type TestKeyType } from "../../testing/quick_pki.ts";
+import { generateTestCertificate, type TestKeyType } from "../../testing/pki.ts";
 import {
   LineReader,
   type Peer,

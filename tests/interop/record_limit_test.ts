@@ -22,7 +22,7 @@ import {
   type ServerConfig,
   type TlsEngine,
 } from "../../mod.ts";
-import { generateChain, type TestChain } from "../../testing/quick_pki.ts";
+import { generateChain, type TestChain } from "../../testing/pki.ts";
 import {
   freePort,
   LineReader,

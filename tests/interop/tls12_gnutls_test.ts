@@ -40,7 +40,7 @@ import {
   type ServerConfig,
   TlsSession,
 } from "../../mod.ts";
-import type { TestChain, TestKeyType } from "../../testing/quick_pki.ts";
+import type { TestChain, TestKeyType } from "../../testing/pki.ts";
 import {
   acceptServer,
   assertTls12,

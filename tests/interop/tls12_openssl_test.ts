@@ -42,7 +42,7 @@ import {
   type ServerConfig,
   TlsSession,
 } from "../../mod.ts";
-import { generateChain, type TestChain, type TestKeyType } from "../../testing/quick_pki.ts";
+import { generateChain, type TestChain, type TestKeyType } from "../../testing/pki.ts";
 import {
   acceptServer,
   assertTls12,
