@@ -7,13 +7,20 @@
  *
  * @example Client and server in memory
  * ```ts
+ * import "reflect-metadata";
+ * import * as x509 from "@peculiar/x509";
  * import { createBioPair, createClient, createServer, loadPrivateKey, SslError } from "@airlock/tls";
- * import { generateTestCertificate } from "./tests/_pki.ts";
  *
- * const { chain, keyPkcs8 } = await generateTestCertificate("ecdsa-p256", "localhost");
+ * // A throwaway self-signed certificate; the client below does not verify it.
+ * const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+ * const keys = await crypto.subtle.generateKey(alg, true, ["sign", "verify"]);
+ * const cert = await x509.X509CertificateGenerator.createSelfSigned({ name: "CN=localhost", keys, signingAlgorithm: alg }, crypto);
+ * const chain = [new Uint8Array(cert.rawData)];
+ * const key = await loadPrivateKey(new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey)));
+ *
  * const c = createBioPair(), s = createBioPair();
  * const client = createClient({ serverName: "localhost", dangerouslyDisableCertificateVerification: true }, c.engine);
- * const server = createServer({ certificates: [{ chain, key: await loadPrivateKey(keyPkcs8) }] }, s.engine);
+ * const server = createServer({ certificates: [{ chain, key }] }, s.engine);
  * for (let i = 0; i < 100 && !(client.isHandshakeDone && server.isHandshakeDone); i++) {
  *   for (const e of [client, server]) {
  *     const r = e.doHandshake();

@@ -22,7 +22,7 @@ import {
   webSocketServer,
   withTimeout,
   writeAll,
-} from "./_testing.ts";
+} from "../testing/adapters.ts";
 import { TlsError } from "../mod.ts";
 
 async function connectOverMessages(

@@ -13,7 +13,7 @@ import {
   state,
   withTimeout,
   writeAll,
-} from "./_testing.ts";
+} from "../testing/adapters.ts";
 import { TlsError } from "../mod.ts";
 
 /** A TCP listener on 127.0.0.1 (port 0) and a connected client socket, both with allowHalfOpen off. */

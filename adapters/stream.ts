@@ -137,14 +137,19 @@ const MAX_IDLE_SPINS = 1000;
  * import assert from "node:assert/strict";
  * import { createBioPair, createClient, createServer, loadPrivateKey } from "@airlock/tls";
  * import { connectTls } from "@airlock/tls/adapters";
- * import { generateTestCertificate } from "../tests/_pki.ts";
+ * import "reflect-metadata";
+ * import * as x509 from "@peculiar/x509";
  *
- * const cert = await generateTestCertificate("ecdsa-p256");
+ * // A throwaway self-signed certificate; the client below accepts any.
+ * const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+ * const keys = await crypto.subtle.generateKey(alg, true, ["sign", "verify"]);
+ * const cert = await x509.X509CertificateGenerator.createSelfSigned({ name: "CN=localhost", keys, signingAlgorithm: alg }, crypto);
+ * const key = await loadPrivateKey(new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey)));
  * const toServer = new TransformStream<Uint8Array, Uint8Array>();
  * const toClient = new TransformStream<Uint8Array, Uint8Array>();
  * const c = createBioPair(), s = createBioPair();
  * const client = createClient({ serverName: "localhost", verifyPeer: () => true }, c.engine);
- * const server = createServer({ certificates: [{ chain: cert.chain, key: await loadPrivateKey(cert.keyPkcs8) }] }, s.engine);
+ * const server = createServer({ certificates: [{ chain: [new Uint8Array(cert.rawData)], key }] }, s.engine);
  * const [ct, st] = await Promise.all([
  *   connectTls(client, c.network, { readable: toClient.readable, writable: toServer.writable }),
  *   connectTls(server, s.network, { readable: toServer.readable, writable: toClient.writable }),

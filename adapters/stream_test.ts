@@ -13,7 +13,7 @@ import {
   state,
   withTimeout,
   writeAll,
-} from "./_testing.ts";
+} from "../testing/adapters.ts";
 import { TlsError } from "../mod.ts";
 
 /** Handshake both ends over an in-memory pair. */

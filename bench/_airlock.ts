@@ -23,7 +23,7 @@ import {
   webCryptoProvider,
 } from "../mod.ts";
 import { nodeCryptoProvider } from "../adapters/node_crypto.ts";
-import { generateTestCertificate, type TestKeyType } from "../tests/_pki.ts";
+import { generateTestCertificate, type TestKeyType } from "../testing/pki.ts";
 import {
   type Case,
   caseKey,

@@ -6,7 +6,7 @@
 
 import { Duplex } from "node:stream";
 import type { CipherSuiteName, GroupName } from "../mod.ts";
-import type { TestKeyType } from "../tests/_pki.ts";
+import type { TestKeyType } from "../testing/pki.ts";
 
 // ---- cases ---------------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ import { sha256, sha384 } from "@noble/hashes/sha2.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
 import { AES_128_GCM, AES_256_GCM, CHACHA20_POLY1305 } from "../suites/aead.ts";
-import { generateTestCertificate } from "../tests/_pki.ts";
+import { generateTestCertificate } from "../testing/pki.ts";
 import { type Case, errorText, median, ratePerSecond } from "./_common.ts";
 
 /** Microseconds per operation of one primitive, per implementation (undefined: not available). */

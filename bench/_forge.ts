@@ -7,7 +7,7 @@
 
 import forge from "node-forge";
 import { Buffer } from "node:buffer";
-import { generateTestCertificate, type TestCertificate } from "../tests/_pki.ts";
+import { generateTestCertificate, type TestCertificate } from "../testing/pki.ts";
 import { type End, type Impl, linkOf, type Negotiated, type Side } from "./_common.ts";
 
 /** The few parts of forge's TLS connection the bench uses (node-forge ships no types). */

@@ -7,7 +7,7 @@
 import { constants } from "node:crypto";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
-import { generateTestCertificate, type TestCertificate, type TestKeyType } from "../tests/_pki.ts";
+import { generateTestCertificate, type TestCertificate, type TestKeyType } from "../testing/pki.ts";
 import {
   type Case,
   caseKey,

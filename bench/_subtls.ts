@@ -10,7 +10,7 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 // subtls's package.json has no "main" or "exports": naming the file spares Node's DEP0151 warning.
 import { ReadQueue, type RootCertsDatabase, startTls, TrustedCert } from "subtls/index.js";
-import { generateTestCertificate } from "../tests/_pki.ts";
+import { generateTestCertificate } from "../testing/pki.ts";
 import { type Case, type End, type Impl, linkOf, type Negotiated, type Side } from "./_common.ts";
 
 /**

@@ -63,7 +63,7 @@ import {
 import { nodeTls, prepareNode } from "./_node.ts";
 import { prepareSubtls, subtls, SUBTLS_CASE } from "./_subtls.ts";
 import { type Cell, figure, Notes, printTable, ratio } from "./_table.ts";
-import type { TestKeyType } from "../tests/_pki.ts";
+import type { TestKeyType } from "../testing/pki.ts";
 
 // ---- settings ------------------------------------------------------------------------------------
 

@@ -14,8 +14,8 @@
  */
 
 import { createBioPair, createServer, loadPrivateKey, nobleProvider, SslError } from "../mod.ts";
-import { generateTestCertificate } from "../tests/_pki.ts";
-import { handshakeRecords, paddedClientHello } from "../tests/_helpers.ts";
+import { generateTestCertificate } from "../testing/pki.ts";
+import { handshakeRecords, paddedClientHello } from "../testing/pair.ts";
 import { median, runtime } from "./_common.ts";
 
 const SIZE = 64 * 1024;

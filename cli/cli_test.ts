@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { generateChain, type TestChain } from "../tests/_pki.ts";
+import { generateChain, type TestChain } from "../testing/pki.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

@@ -25,7 +25,7 @@ x509.cryptoProvider.set(crypto);
 /** The injected clock: 2026-01-01T00:00:00Z, inside the fixture certificate's validity. */
 export const FIXED_NOW = Date.UTC(2026, 0, 1);
 
-/** Deterministic random bytes (xorshift32); tests/_helpers.ts re-exports it for the tests. */
+/** Deterministic random bytes (xorshift32); testing/pair.ts re-exports it for the tests. */
 export function seededRandom(seed = 1): (n: number) => Uint8Array {
   let x = seed >>> 0 || 1;
   return (n) => {

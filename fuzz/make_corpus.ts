@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ContentType as CT, ExtensionType as E, HandshakeType as H } from "../engine/msgs/enums.ts";
-import { type ChainOptions, generateChain } from "../tests/_pki.ts";
+import { type ChainOptions, generateChain } from "../testing/pki.ts";
 import { fixture } from "./_fixture.ts";
 import { programSeed, rawSeed } from "./mutate.ts";
 import { recordScenario, SCENARIOS, type Side, wireBytes } from "./transcript.ts";

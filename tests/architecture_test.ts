@@ -10,7 +10,7 @@
  *   3  engine/               the TLS state machines; verifies peers with verify/
  *   4  mod.ts                the public barrel
  *   5  adapters/             runtime glue over the public API
- *   6  cli/ bench/ examples/ fuzz/ (and tests/ as a target)   tools that use everything below
+ *   6  cli/ bench/ examples/ fuzz/ (and testing/, tests/ as targets)   tools that use everything below
  *
  * verify/ is above suites/ and not the other way round because a certificate check needs a signature check,
  * while a key loader only needs to read DER. Inside engine/ the sub-folders import each other freely, as
@@ -39,8 +39,6 @@ const PRODUCT = [
   "examples",
   "fuzz",
 ];
-/** Test support inside product folders, kept out of the package by deno.json's publish.exclude. */
-const TEST_SUPPORT = new Set(["verify/_test_pki.ts", "adapters/_testing.ts"]);
 
 /** A file's layer (see the module doc), from its path relative to the root with `/` separators. */
 export function layerOf(path: string): number {
@@ -73,8 +71,7 @@ function productFiles(): string[] {
         if (name !== "node_modules" && !name.startsWith(".")) walk(join(path, name));
       }
     } else if (path.endsWith(".ts") && !/[._]test\.ts$/.test(path)) {
-      const file = relative(ROOT, path).split(sep).join("/");
-      if (!TEST_SUPPORT.has(file)) out.push(file);
+      out.push(relative(ROOT, path).split(sep).join("/"));
     }
   };
   for (const p of PRODUCT) walk(join(ROOT, p));

@@ -6,9 +6,9 @@
  * synchronously and with a promise, in TLS 1.3 and 1.2.
  */
 import assert from "node:assert/strict";
-import { handshake, handshakeExpectingFailure, type Pair, transfer } from "./_helpers.ts";
-import { assertFailed, assertReceived } from "./_reject.ts";
-import { generateChain, type TestChain } from "./_pki.ts";
+import { handshake, handshakeExpectingFailure, type Pair, transfer } from "../testing/pair.ts";
+import { assertFailed, assertReceived } from "../testing/reject.ts";
+import { generateChain, type TestChain } from "../testing/pki.ts";
 import {
   type ClientConfig,
   type ClientHelloInfo,

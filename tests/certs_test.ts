@@ -4,19 +4,20 @@
  * ways, and the server's choice among several chains by SNI and signature scheme.
  */
 import assert from "node:assert/strict";
-import { drain, handshake, handshakeExpectingFailure, transfer, writeAll } from "./_helpers.ts";
-import { assertFailed, assertReceived } from "./_reject.ts";
-import { generateChain, type TestChain } from "./_pki.ts";
+import { drain, handshake, handshakeExpectingFailure, transfer, writeAll } from "../testing/pair.ts";
+import { assertFailed, assertReceived } from "../testing/reject.ts";
 import {
+  generateChain,
   imitatedCa,
   intermediate,
   leaf,
   NOW,
   root,
   type TestCert,
+  type TestChain,
   type TestKey,
   testKey,
-} from "../verify/_test_pki.ts";
+} from "../testing/pki.ts";
 import { type CryptoProvider, nobleProvider } from "../suites/provider.ts";
 import {
   type AlertName,

@@ -3,9 +3,9 @@
  * path, rejected (and skipped) when the server does not take it, refused on replay, bounded by the ticket.
  */
 import assert from "node:assert/strict";
-import { drain, handshake, type Pair, seededRandom, settled, transfer, writeAll } from "./_helpers.ts";
-import { generateChain } from "./_pki.ts";
-import { onRecords } from "./_tamper.ts";
+import { drain, handshake, type Pair, seededRandom, settled, transfer, writeAll } from "../testing/pair.ts";
+import { generateChain } from "../testing/pki.ts";
+import { onRecords } from "../testing/tamper.ts";
 import { ContentType as CT } from "../engine/msgs/enums.ts";
 import {
   type ClientConfig,

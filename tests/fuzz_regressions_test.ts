@@ -13,7 +13,7 @@ import { fuzzEngine, prepare } from "../fuzz/engine_target.ts";
 import { fuzzCertificate, fuzzExtension, fuzzMessage, fuzzRecord } from "../fuzz/decoders.ts";
 import { InvariantViolation, runEngineOnInput } from "../fuzz/invariant.ts";
 import { recordScenario, scenarioConfig, wireBytes } from "../fuzz/transcript.ts";
-import { handshake, makePair, writeAll } from "./_helpers.ts";
+import { handshake, makePair, writeAll } from "../testing/pair.ts";
 
 const fuzzDir = join(dirname(fileURLToPath(import.meta.url)), "..", "fuzz");
 

@@ -12,8 +12,8 @@ import {
   seededRandom,
   transfer,
   writeAll,
-} from "./_helpers.ts";
-import { editPlain } from "./_tamper.ts";
+} from "../testing/pair.ts";
+import { editPlain } from "../testing/tamper.ts";
 import { ExtensionType as E, HandshakeType as H } from "../engine/msgs/enums.ts";
 import {
   decodeClientShares,

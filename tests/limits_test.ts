@@ -13,7 +13,7 @@ import {
   on,
   SslError,
 } from "../mod.ts";
-import { generateTestCertificate } from "./_pki.ts";
+import { generateTestCertificate } from "../testing/pki.ts";
 import { LIMITS } from "../engine/limits.ts";
 import { ContentType as CT, HandshakeType as H } from "../engine/msgs/enums.ts";
 import { decodeOfferedPsks, encodeOfferedPsks, type Extension } from "../engine/msgs/extensions.ts";
@@ -37,7 +37,7 @@ import {
   settled,
   transfer,
   writeAll,
-} from "./_helpers.ts";
+} from "../testing/pair.ts";
 import {
   chain,
   editPlain,
@@ -46,8 +46,8 @@ import {
   onProtected,
   onProtectedMessages,
   onRecords,
-} from "./_tamper.ts";
-import { assertFailed, assertReceived } from "./_reject.ts";
+} from "../testing/tamper.ts";
+import { assertFailed, assertReceived } from "../testing/reject.ts";
 
 /** A pair with seeded randoms and a clock the test moves. */
 function pair(clock: { now: number } = { now: Date.UTC(2026, 0, 1) }, opts: PairOptions = {}): Promise<Pair> {

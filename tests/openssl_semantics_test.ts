@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { comparable, parseOracleOutput, parseScript, runOnAirlock } from "./openssl_oracle/script.ts";
-import { requireOpenssl } from "./interop/_peers.ts";
+import { requireOpenssl } from "../testing/peers.ts";
 
 const HERE = join(dirname(fileURLToPath(import.meta.url)), "openssl_oracle");
 const SCRIPTS = join(HERE, "scripts");

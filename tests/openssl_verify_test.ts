@@ -1,6 +1,6 @@
 /**
  * Cross-checks verifyCertificateChain() against `openssl verify -x509_strict -purpose sslserver` on chains
- * made by verify/_test_pki.ts: for each scenario both must accept, or both must reject. Needs the `openssl`
+ * made by testing/pki.ts: for each scenario both must accept, or both must reject. Needs the `openssl`
  * command; without it the test fails and says so.
  *
  * @module
@@ -12,7 +12,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { verifyCertificateChain, type VerifyErrorCode } from "../verify/mod.ts";
-import { intermediate, leaf, NOW, root, type TestCert, testKey } from "../verify/_test_pki.ts";
+import { intermediate, leaf, NOW, root, type TestCert, testKey } from "../testing/pki.ts";
 
 interface Scenario {
   readonly name: string;

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { SslError, type TlsEngine } from "../mod.ts";
-import { handshake, makePair, type Pair, seededRandom, transfer } from "./_helpers.ts";
+import { handshake, makePair, type Pair, seededRandom, transfer } from "../testing/pair.ts";
 import { fuzzEngine, prepare } from "../fuzz/engine_target.ts";
 import { programSeed } from "../fuzz/mutate.ts";
 import { SCENARIOS } from "../fuzz/transcript.ts";

@@ -14,10 +14,10 @@ import {
 } from "../mod.ts";
 import { webCryptoAeadKey } from "../suites/aead.ts";
 import { type Hash, SHA256, SHA384 } from "../suites/hash.ts";
-import { drain, handshake, handshakeExpectingFailure, makePair, settled, transfer } from "./_helpers.ts";
-import { generateChain, generateTestCertificate, type TestKeyType } from "./_pki.ts";
-import { assertFailed, assertReceived, rejects } from "./_reject.ts";
-import { cat, onProtected } from "./_tamper.ts";
+import { drain, handshake, handshakeExpectingFailure, makePair, settled, transfer } from "../testing/pair.ts";
+import { generateChain, generateTestCertificate, type TestKeyType } from "../testing/pki.ts";
+import { assertFailed, assertReceived, rejects } from "../testing/reject.ts";
+import { cat, onProtected } from "../testing/tamper.ts";
 import { ContentType as CT, HandshakeType as H } from "../engine/msgs/enums.ts";
 
 const TYPES: TestKeyType[] = ["ecdsa-p256", "ecdsa-p384", "ed25519", "rsa-2048"];

@@ -10,11 +10,10 @@ import {
   createClient,
   createServer,
   loadPrivateKey,
-  nobleProvider,
   SslError,
   type TlsEngine,
 } from "../mod.ts";
-import { generateTestCertificate } from "./_pki.ts";
+import { generateTestCertificate } from "../testing/pki.ts";
 
 /** Two byte queues between the client's network half and a server that runs on its own, in memory. */
 function transportTo(s: BioPair, serve: () => Promise<void>) {

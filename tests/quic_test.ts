@@ -4,8 +4,8 @@
  * levels shuffled; transport parameters both ways; no ChangeCipherSpec, no KeyUpdate; resumption.
  */
 import assert from "node:assert/strict";
-import { seededRandom, settled } from "./_helpers.ts";
-import { generateChain } from "./_pki.ts";
+import { seededRandom, settled } from "../testing/pair.ts";
+import { generateChain } from "../testing/pki.ts";
 import {
   type ClientConfig,
   createClient,

@@ -16,8 +16,8 @@ import {
   step,
   transfer,
   writeAll,
-} from "./_helpers.ts";
-import { chain, onProtected } from "./_tamper.ts";
+} from "../testing/pair.ts";
+import { chain, onProtected } from "../testing/tamper.ts";
 import { ContentType as CT, ExtensionType as E } from "../engine/msgs/enums.ts";
 import { encodeU16, type Extension } from "../engine/msgs/extensions.ts";
 import { SslError } from "../mod.ts";

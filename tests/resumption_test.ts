@@ -4,8 +4,15 @@
  * single-use session cache; and every reason to fall back to a full handshake, or to fail (a bad binder).
  */
 import assert from "node:assert/strict";
-import { handshake, handshakeExpectingFailure, makePair, type Pair, transfer, writeAll } from "./_helpers.ts";
-import { generateChain } from "./_pki.ts";
+import {
+  handshake,
+  handshakeExpectingFailure,
+  makePair,
+  type Pair,
+  transfer,
+  writeAll,
+} from "../testing/pair.ts";
+import { generateChain } from "../testing/pki.ts";
 import {
   type ClientConfig,
   createBioPair,

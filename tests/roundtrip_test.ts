@@ -15,9 +15,9 @@ import {
   step,
   transfer,
   writeAll,
-} from "./_helpers.ts";
+} from "../testing/pair.ts";
 import { nobleProvider, on, SslError } from "../mod.ts";
-import type { TestKeyType } from "./_pki.ts";
+import type { TestKeyType } from "../testing/pki.ts";
 
 const SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] as const;
 const GROUPS = ["X25519MLKEM768", "x25519", "secp256r1", "secp384r1"] as const;

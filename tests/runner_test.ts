@@ -115,3 +115,16 @@ Deno.test("all.mjs parses the closing lines of deno test and of run.mjs", () => 
   });
   assert.equal(parseRunnerSummary("  7 passed, 1 failed and more\n"), undefined);
 });
+
+Deno.test("run.mjs finds every test file under the default roots and no file of the testing/ kit", async () => {
+  const { DEFAULT_ROOTS, findTestFiles } = await import("./_runner/run.mjs");
+  const found = (findTestFiles(DEFAULT_ROOTS, ROOT) as string[]).map((f) => f.slice(ROOT.length));
+  for (const file of ["tests/interop/openssl_test.ts", "verify/mod_test.ts", "adapters/stream_test.ts"]) {
+    assert.ok(found.includes(file), `${file} is found`);
+  }
+  assert.deepEqual(found.filter((f) => !/_test\.ts$/.test(f)), [], "only *_test.ts files");
+  assert.deepEqual(found.filter((f) => f.startsWith("testing/")), [], "nothing from the testing/ kit");
+  // The kit holds no test of its own that the roots would miss.
+  const kit = (findTestFiles(["testing"], ROOT) as string[]).map((f) => f.slice(ROOT.length));
+  assert.deepEqual(kit, []);
+});

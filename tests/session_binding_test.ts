@@ -5,9 +5,9 @@
  * Each `security:` test is a finding of the review in issue #15 and failed before its fix.
  */
 import assert from "node:assert/strict";
-import { handshake, handshakeExpectingFailure, type Pair } from "./_helpers.ts";
-import { assertFailed } from "./_reject.ts";
-import { generateChain, type TestChain } from "./_pki.ts";
+import { handshake, handshakeExpectingFailure, type Pair } from "../testing/pair.ts";
+import { assertFailed } from "../testing/reject.ts";
+import { generateChain, type TestChain } from "../testing/pki.ts";
 import {
   type ClientConfig,
   createBioPair,

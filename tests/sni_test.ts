@@ -8,10 +8,10 @@ import { type ClientConfig, createBioPair, createClient, createServer, loadPriva
 import { ExtensionType as E, HandshakeType as H } from "../engine/msgs/enums.ts";
 import { decodeServerNameList, encodeServerNameList, findExtension } from "../engine/msgs/extensions.ts";
 import { decodeClientHello } from "../engine/msgs/handshake.ts";
-import { handshake, handshakeExpectingFailure, type Pair } from "./_helpers.ts";
-import { assertFailed } from "./_reject.ts";
-import { onPlainMessages } from "./_tamper.ts";
-import { generateChain, type TestChain } from "./_pki.ts";
+import { handshake, handshakeExpectingFailure, type Pair } from "../testing/pair.ts";
+import { assertFailed } from "../testing/reject.ts";
+import { onPlainMessages } from "../testing/tamper.ts";
+import { generateChain, type TestChain } from "../testing/pki.ts";
 
 /** Pairs whose server holds `chains`, in that order; the client gets `config`. */
 async function serverWith(chains: TestChain[]): Promise<(config: ClientConfig) => Pair> {

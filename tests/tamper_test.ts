@@ -16,7 +16,7 @@ import {
   step,
   transfer,
   writeAll,
-} from "./_helpers.ts";
+} from "../testing/pair.ts";
 import {
   cat,
   chain,
@@ -27,8 +27,8 @@ import {
   onProtectedMessages,
   onRecords,
   record,
-} from "./_tamper.ts";
-import { generateTestCertificate } from "./_pki.ts";
+} from "../testing/tamper.ts";
+import { generateTestCertificate } from "../testing/pki.ts";
 import { ContentType as CT, ExtensionType as E, HandshakeType as H } from "../engine/msgs/enums.ts";
 import {
   decodeServerHello,
@@ -56,7 +56,7 @@ import {
   seededPair as pair,
   withExt,
   without,
-} from "./_reject.ts";
+} from "../testing/reject.ts";
 
 const isHrr = (m: Message) =>
   m.type === H.serverHello && decodeServerHello(m.body).random.every((b, i) => b === HRR_RANDOM[i]);

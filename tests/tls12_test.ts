@@ -30,10 +30,10 @@ import {
   step,
   transfer,
   writeAll,
-} from "./_helpers.ts";
-import { generateChain, generateTestCertificate, type TestKeyType } from "./_pki.ts";
-import { editClientHello, editServerHello, rejects, replace, without } from "./_reject.ts";
-import { cat, chain, editPlain, joinMessages, onRecords, splitMessages } from "./_tamper.ts";
+} from "../testing/pair.ts";
+import { generateChain, generateTestCertificate, type TestKeyType } from "../testing/pki.ts";
+import { editClientHello, editServerHello, rejects, replace, without } from "../testing/reject.ts";
+import { cat, chain, editPlain, joinMessages, onRecords, splitMessages } from "../testing/tamper.ts";
 import { ContentType as CT, ExtensionType as E, HandshakeType as H } from "../engine/msgs/enums.ts";
 import {
   decodeServerHello,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type GeneralName, type NameConstraints, parseName } from "./_cert.ts";
 import { BudgetExceeded, checkNameConstraints } from "./_constraints.ts";
 import { DerReader } from "../suites/der.ts";
-import { name } from "./_test_pki.ts";
+import { name } from "../testing/pki.ts";
 
 const dns = (value: string): GeneralName => ({ type: "dns", value });
 const email = (value: string): GeneralName => ({ type: "email", value });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { AlertDescription } from "../engine/alert.ts";
 import { nobleProvider, webCryptoProvider } from "../suites/provider.ts";
 import {
   alertForVerifyError,
@@ -19,7 +20,7 @@ import {
   type TestCert,
   testKey,
   utf8,
-} from "./_test_pki.ts";
+} from "../testing/pki.ts";
 
 /** Verify for server auth at NOW with www.example.com as the peer, overridable. */
 function verify(
@@ -550,33 +551,70 @@ Deno.test("verifyCertificateChain() rejects bad option types", async () => {
   );
 });
 
-Deno.test("alertForVerifyError() maps every code to an RFC 8446 alert", () => {
-  const table: Record<VerifyErrorCode, string> = {
-    bad_encoding: "bad_certificate",
-    profile_violation: "bad_certificate",
-    bad_signature: "bad_certificate",
-    name_mismatch: "bad_certificate",
-    unsupported_version: "unsupported_certificate",
-    unknown_critical_extension: "unsupported_certificate",
-    unsupported_signature_algorithm: "unsupported_certificate",
-    weak_key: "unsupported_certificate",
-    bad_key_usage: "unsupported_certificate",
-    bad_extended_key_usage: "unsupported_certificate",
-    expired: "certificate_expired",
-    not_yet_valid: "certificate_expired",
-    unknown_issuer: "unknown_ca",
-    chain_too_long: "unknown_ca",
-    ca_used_as_leaf: "certificate_unknown",
-    not_a_ca: "certificate_unknown",
-    path_len_exceeded: "certificate_unknown",
-    name_constraint_violation: "certificate_unknown",
-    budget_exceeded: "certificate_unknown",
-    bad_peer_name: "internal_error",
+Deno.test("alertForVerifyError() gives each code an alert RFC 8446 §6.2 allows for a certificate", () => {
+  // Every code once; a Record, so that a new code does not compile until it is listed here.
+  const codes: Record<VerifyErrorCode, true> = {
+    bad_encoding: true,
+    profile_violation: true,
+    bad_signature: true,
+    name_mismatch: true,
+    unsupported_version: true,
+    unknown_critical_extension: true,
+    unsupported_signature_algorithm: true,
+    weak_key: true,
+    bad_key_usage: true,
+    bad_extended_key_usage: true,
+    expired: true,
+    not_yet_valid: true,
+    unknown_issuer: true,
+    chain_too_long: true,
+    ca_used_as_leaf: true,
+    not_a_ca: true,
+    path_len_exceeded: true,
+    name_constraint_violation: true,
+    budget_exceeded: true,
+    bad_peer_name: true,
   };
-  for (const [code, alert] of Object.entries(table)) {
-    assert.equal(alertForVerifyError(code as VerifyErrorCode), alert);
+  // RFC 8446 §6.2 (and RFC 5246 §7.2.2): the alerts that say what is wrong with the peer's certificate.
+  // certificate_revoked is one of them, but nothing here checks revocation.
+  const certificateAlerts = new Set<string>([
+    "bad_certificate",
+    "unsupported_certificate",
+    "certificate_expired",
+    "certificate_unknown",
+    "unknown_ca",
+  ]);
+  for (const code of Object.keys(codes) as VerifyErrorCode[]) {
+    const alert = alertForVerifyError(code);
+    assert.equal(typeof AlertDescription[alert], "number", `${code}: ${alert} is not an alert`);
+    // A bad peerName is the local configuration's fault, not the peer's certificate.
+    if (code === "bad_peer_name") assert.equal(alert, "internal_error");
+    else assert.ok(certificateAlerts.has(alert), `${code}: ${alert} is not a certificate alert`);
   }
+  // The RFC's own words pick these: "has expired or is not currently valid", "the CA certificate could
+  // not be located", "contained signatures that did not verify correctly".
+  assert.equal(alertForVerifyError("expired"), "certificate_expired");
+  assert.equal(alertForVerifyError("not_yet_valid"), "certificate_expired");
+  assert.equal(alertForVerifyError("unknown_issuer"), "unknown_ca");
+  assert.equal(alertForVerifyError("bad_signature"), "bad_certificate");
   assert.throws(() => alertForVerifyError("nope" as VerifyErrorCode), RangeError);
+});
+
+Deno.test("alertForVerifyError() turns real verification failures into the alert the RFC names", async () => {
+  const pki = await simplePki();
+  const alertFor = async (chain: Parameters<typeof verify>[0], extra: Partial<VerifyOptions> = {}) => {
+    const result = await verify(chain, extra);
+    assert.ok(!result.ok);
+    return alertForVerifyError(result.code);
+  };
+  const full = { leaf: pki.leaf, inter: [pki.inter], root: [pki.root] };
+  assert.equal(await alertFor(full, { time: new Date("2035-01-01T00:00:01Z") }), "certificate_expired");
+  assert.equal(await alertFor(full, { time: new Date("2024-12-31T23:59:59Z") }), "certificate_expired");
+  const stranger = await root("CN=Another Root", await testKey("p256", 9));
+  assert.equal(await alertFor({ ...full, root: [stranger] }), "unknown_ca");
+  const forged = await leaf("www.example.com", await testKey("p256", 3), pki.inter, { tamper: true });
+  assert.equal(await alertFor({ ...full, leaf: forged }), "bad_certificate");
+  assert.equal(await alertFor(full, { peerName: "example.org" }), "bad_certificate");
 });
 
 Deno.test("verifyCertificateChain() checks signatures with the verifySignature it is given", async (t) => {

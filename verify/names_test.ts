@@ -7,7 +7,7 @@ import {
   parseIpAddress,
   parsePeerName,
 } from "./names.ts";
-import { issue, testKey, tlv } from "./_test_pki.ts";
+import { issue, testKey, tlv } from "../testing/pki.ts";
 
 Deno.test("dnsNameMatches() follows RFC 9525 with leftmost-label wildcards only", () => {
   const table: [presented: string, reference: string, expected: boolean][] = [

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { HandshakeJoiner } from "./layer.ts";
 import { frame } from "../msgs/handshake.ts";
-import { bytesCopied } from "../../tests/_helpers.ts";
+import { bytesCopied } from "../../testing/pair.ts";
 
 const message = (type: number, n: number) => frame(type, new Uint8Array(n).map((_, i) => i * 7));
 

@@ -35,12 +35,13 @@ import {
   on,
   type SecretsInfo,
   type ServerConfig,
+  type SigSchemeName,
   type TlsEngine,
   TlsError,
   type TlsSession,
 } from "../../mod.ts";
 import { toHex } from "../../suites/bytes.ts";
-import { generateChain, type TestChain, type TestKeyType } from "../_pki.ts";
+import { generateChain, type TestChain, type TestKeyType } from "../../testing/pki.ts";
 import {
   freePort,
   LineReader,
@@ -50,7 +51,8 @@ import {
   type Scope,
   scoped,
   type TlsSocket,
-} from "./_peers.ts";
+} from "../../testing/peers.ts";
+import { settings, tls13Matrix } from "../../testing/interop.ts";
 
 /** TLS 1.3 only; a case appends its own restrictions. */
 const TLS13 = "NORMAL:-VERS-ALL:+VERS-TLS1.3";
@@ -72,7 +74,7 @@ const GROUPS = [
 /** Certificate types, the scheme each one signs CertificateVerify with, and GnuTLS's name for it. */
 const CERTIFICATES: readonly {
   readonly type: TestKeyType;
-  readonly scheme: string;
+  readonly scheme: SigSchemeName;
   readonly gnutls: string;
 }[] = [
   { type: "ecdsa-p256", scheme: "ecdsa_secp256r1_sha256", gnutls: "ECDSA-SECP256R1-SHA256" },
@@ -297,46 +299,6 @@ function clientAgainstServ(c: ClientCase): Promise<ClientResult> {
   });
 }
 
-for (const suite of SUITES) {
-  Deno.test(`gnutls-serv ↔ airlock client: ${suite.name}`, async () => {
-    const { info } = await clientAgainstServ({ serv: { priority: `:-CIPHER-ALL:+${suite.gnutls}` } });
-    assert.equal(info.cipherSuite, suite.name);
-  });
-}
-
-for (const group of GROUPS) {
-  Deno.test(`gnutls-serv ↔ airlock client: group ${group.name}`, async () => {
-    const { info } = await clientAgainstServ({
-      serv: { priority: `:-GROUP-ALL:+GROUP-${group.gnutls}` },
-      client: { groups: [group.name] },
-    });
-    assert.equal(info.group, group.name);
-    assert.equal(info.helloRetry, false);
-  });
-}
-
-Deno.test("gnutls-serv ↔ airlock client: HelloRetryRequest to secp256r1", async () => {
-  // Our one key share is for x25519; gnutls-serv accepts only secp256r1.
-  const { info } = await clientAgainstServ({
-    serv: { priority: ":-GROUP-ALL:+GROUP-SECP256R1" },
-    client: { groups: ["x25519", "secp256r1"], keyShareCount: 1 },
-  });
-  assert.equal(info.helloRetry, true);
-  assert.equal(info.group, "secp256r1");
-});
-
-for (const cert of CERTIFICATES) {
-  Deno.test(`gnutls-serv ↔ airlock client: ${cert.type} certificate`, async () => {
-    const { info, server } = await clientAgainstServ({ keyType: cert.type });
-    assert.equal(info.signatureScheme, cert.scheme);
-    assert.match(
-      server.stdout,
-      new RegExp(`^- Server Signature: ${escape(cert.gnutls)}$`, "m"),
-      excerpt(server),
-    );
-  });
-}
-
 Deno.test("gnutls-serv ↔ airlock client: ALPN", async () => {
   // --alpn-fatal: gnutls-serv refuses a handshake without a protocol in common.
   const { info, server } = await clientAgainstServ({
@@ -536,36 +498,6 @@ function cliAgainstServer(c: ServerCase): Promise<ServerResult> {
   });
 }
 
-for (const suite of SUITES) {
-  Deno.test(`gnutls-cli ↔ airlock server: ${suite.name}`, async () => {
-    const { info } = await cliAgainstServer({ priority: `:-CIPHER-ALL:+${suite.gnutls}` });
-    assert.equal(info.cipherSuite, suite.name);
-  });
-}
-
-for (const group of GROUPS) {
-  Deno.test(`gnutls-cli ↔ airlock server: group ${group.name}`, async () => {
-    const { info } = await cliAgainstServer({ priority: `:-GROUP-ALL:+GROUP-${group.gnutls}` });
-    assert.equal(info.group, group.name);
-    assert.equal(info.helloRetry, false);
-  });
-}
-
-Deno.test("gnutls-cli ↔ airlock server: HelloRetryRequest to secp384r1", async () => {
-  // gnutls-cli sends key shares for secp256r1 and x25519 by default; our server accepts only secp384r1.
-  const { info } = await cliAgainstServer({ server: { groups: ["secp384r1"] } });
-  assert.equal(info.helloRetry, true);
-  assert.equal(info.group, "secp384r1");
-});
-
-for (const cert of CERTIFICATES) {
-  Deno.test(`gnutls-cli ↔ airlock server: ${cert.type} certificate`, async () => {
-    const { info, report } = await cliAgainstServer({ keyType: cert.type });
-    assert.equal(info.signatureScheme, cert.scheme);
-    assert.match(report, new RegExp(`^- Description: .*\\(${escape(cert.gnutls)}\\)`, "m"), report);
-  });
-}
-
 Deno.test("gnutls-cli ↔ airlock server: ALPN", async () => {
   const { info, report } = await cliAgainstServer({
     server: { alpnProtocols: ["http/1.1"] },
@@ -739,4 +671,35 @@ Deno.test("gnutls-cli --resume ↔ airlock server: the second connection is resu
     assert.equal(infos[1]!.resumed, true);
     assert.match(client.output, /This is a resumed session/, excerpt(client));
   });
+});
+
+// ---- the matrix: suites, groups, HelloRetryRequest and certificate types, both ways -------------------
+
+tls13Matrix<string>({
+  serverName: "gnutls-serv",
+  clientName: "gnutls-cli",
+  withServer: async (c) => {
+    const { info, server } = await clientAgainstServ({
+      serv: { priority: c.args.join("") },
+      ...settings(c),
+    });
+    return { info, report: server.stdout };
+  },
+  withClient: async (c) => {
+    const { info, report } = await cliAgainstServer({
+      priority: c.args.join(""),
+      ...settings(c),
+    });
+    return { info, report };
+  },
+  suites: SUITES.map((s) => ({ name: s.name, args: `:-CIPHER-ALL:+${s.gnutls}` })),
+  groups: GROUPS.map((g) => ({ name: g.name, args: `:-GROUP-ALL:+GROUP-${g.gnutls}` })),
+  // gnutls-cli sends key shares for secp256r1 and x25519 by default.
+  hrr: { serverArgs: [":-GROUP-ALL:+GROUP-SECP256R1"], clientArgs: [] },
+  certificates: CERTIFICATES.map((c) => ({
+    type: c.type,
+    scheme: c.scheme,
+    serverSays: new RegExp(`^- Server Signature: ${escape(c.gnutls)}$`, "m"),
+    clientSays: new RegExp(`^- Description: .*\\(${escape(c.gnutls)}\\)`, "m"),
+  })),
 });

@@ -32,7 +32,7 @@ import {
   type TlsEngine,
 } from "../../mod.ts";
 import { toHex } from "../../suites/bytes.ts";
-import { generateChain, type TestChain } from "../_pki.ts";
+import { generateChain, type TestChain } from "../../testing/pki.ts";
 import {
   freePort,
   LineReader,
@@ -43,7 +43,7 @@ import {
   type Scope,
   scoped,
   type TlsSocket,
-} from "./_peers.ts";
+} from "../../testing/peers.ts";
 
 /** The TLS 1.3 labels of the key log format, as both peers write them. */
 const LABELS = [

@@ -9,8 +9,8 @@
 
 import assert from "node:assert/strict";
 import { createBioPair, createClient, createServer, loadPrivateKey, TlsError } from "../../mod.ts";
-import { generateChain, type TestChain } from "../_pki.ts";
-import { LineReader, pumpSocket, requireOpenssl, type Scope, scoped } from "./_peers.ts";
+import { generateChain, type TestChain } from "../../testing/pki.ts";
+import { LineReader, pumpSocket, requireOpenssl, type Scope, scoped } from "../../testing/peers.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 

@@ -16,9 +16,9 @@ import {
   type ServerConfig,
   TlsSession,
 } from "../../mod.ts";
-import { generateChain } from "../_pki.ts";
-import { LineReader, pumpSocket, requireProgram, scoped } from "./_peers.ts";
-import { settled } from "../_helpers.ts";
+import { generateChain } from "../../testing/pki.ts";
+import { LineReader, pumpSocket, requireProgram, scoped } from "../../testing/peers.ts";
+import { settled } from "../../testing/pair.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 

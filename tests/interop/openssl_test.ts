@@ -23,7 +23,7 @@ import {
   TlsError,
 } from "../../mod.ts";
 import { ctEqual } from "../../suites/bytes.ts";
-import { generateTestCertificate, type TestKeyType } from "../_pki.ts";
+import { generateTestCertificate, type TestKeyType } from "../../testing/pki.ts";
 import {
   LineReader,
   type Peer,
@@ -32,24 +32,8 @@ import {
   type Scope,
   scoped,
   type TlsSocket,
-} from "./_peers.ts";
-
-const SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] as const;
-
-/** Our group names, OpenSSL's, and how s_client reports the server's key share. */
-const GROUPS = [
-  { name: "x25519", openssl: "X25519", tempKey: "X25519, 253 bits" },
-  { name: "secp256r1", openssl: "P-256", tempKey: "ECDH, prime256v1, 256 bits" },
-  { name: "secp384r1", openssl: "P-384", tempKey: "ECDH, secp384r1, 384 bits" },
-] as const;
-
-/** Certificate types and the signature scheme each one makes in CertificateVerify. */
-const CERTIFICATES: readonly { readonly type: TestKeyType; readonly scheme: string }[] = [
-  { type: "ecdsa-p256", scheme: "ecdsa_secp256r1_sha256" },
-  { type: "ecdsa-p384", scheme: "ecdsa_secp384r1_sha384" },
-  { type: "ed25519", scheme: "ed25519" },
-  { type: "rsa-2048", scheme: "rsa_pss_rsae_sha256" },
-];
+} from "../../testing/peers.ts";
+import { settings, tls13Matrix } from "../../testing/interop.ts";
 
 function utf8(text: string): Uint8Array {
   return new TextEncoder().encode(text);
@@ -141,42 +125,6 @@ function clientAgainstSServer(c: ClientCase): Promise<ClientResult> {
     return { info, secrets, server };
   });
 }
-
-for (const suite of SUITES) {
-  Deno.test(`openssl s_server ↔ airlock client: ${suite}`, async () => {
-    const { info } = await clientAgainstSServer({ serverArgs: ["-ciphersuites", suite] });
-    assert.equal(info.version, "TLSv1.3");
-    assert.equal(info.cipherSuite, suite);
-  });
-}
-
-for (const group of GROUPS) {
-  Deno.test(`openssl s_server ↔ airlock client: group ${group.name}`, async () => {
-    const { info } = await clientAgainstSServer({
-      serverArgs: ["-groups", group.openssl],
-      client: { groups: [group.name] },
-    });
-    assert.equal(info.group, group.name);
-    assert.equal(info.helloRetry, false);
-  });
-}
-
-for (const cert of CERTIFICATES) {
-  Deno.test(`openssl s_server ↔ airlock client: ${cert.type} certificate`, async () => {
-    const { info } = await clientAgainstSServer({ keyType: cert.type });
-    assert.equal(info.signatureScheme, cert.scheme);
-    assert.equal(info.peerCertificates.length, 1);
-  });
-}
-
-Deno.test("openssl s_server ↔ airlock client: HelloRetryRequest to secp256r1", async () => {
-  const { info } = await clientAgainstSServer({
-    serverArgs: ["-groups", "P-256"],
-    client: { groups: ["x25519", "secp256r1"], keyShareCount: 1 },
-  });
-  assert.equal(info.helloRetry, true);
-  assert.equal(info.group, "secp256r1");
-});
 
 Deno.test("openssl s_server ↔ airlock client: ALPN", async () => {
   const { info } = await clientAgainstSServer({
@@ -354,39 +302,6 @@ function sClientAgainstServer(c: ServerCase): Promise<ServerResult> {
   });
 }
 
-for (const suite of SUITES) {
-  Deno.test(`openssl s_client ↔ airlock server: ${suite}`, async () => {
-    const { info } = await sClientAgainstServer({ clientArgs: ["-ciphersuites", suite] });
-    assert.equal(info.cipherSuite, suite);
-  });
-}
-
-for (const group of GROUPS) {
-  Deno.test(`openssl s_client ↔ airlock server: group ${group.name}`, async () => {
-    const { info, client } = await sClientAgainstServer({ clientArgs: ["-groups", group.openssl] });
-    assert.equal(info.group, group.name);
-    assert.equal(info.helloRetry, false);
-    assert.match(client.stdout, new RegExp(`^Server Temp Key: ${group.tempKey}$`, "m"), client.output);
-  });
-}
-
-Deno.test("openssl s_client ↔ airlock server: HelloRetryRequest to secp384r1", async () => {
-  // s_client sends a key share for its first group only (X25519); our server accepts only secp384r1.
-  const { info, client } = await sClientAgainstServer({
-    server: { groups: ["secp384r1"] },
-    clientArgs: ["-groups", "X25519:P-384"],
-  });
-  assert.equal(info.helloRetry, true);
-  assert.equal(info.group, "secp384r1");
-  assert.match(client.stdout, /^Server Temp Key: ECDH, secp384r1, 384 bits$/m, client.output);
-});
-
-Deno.test("openssl s_client ↔ airlock server: RSA certificate (RSA-PSS signing)", async () => {
-  const { info, client } = await sClientAgainstServer({ keyType: "rsa-2048" });
-  assert.equal(info.signatureScheme, "rsa_pss_rsae_sha256");
-  assert.match(client.stdout, /^Peer signature type: RSA-PSS$/m, client.output);
-});
-
 Deno.test("openssl s_client ↔ airlock server: ALPN", async () => {
   const { info, client } = await sClientAgainstServer({
     server: { alpnProtocols: ["http/1.1"] },
@@ -394,4 +309,51 @@ Deno.test("openssl s_client ↔ airlock server: ALPN", async () => {
   });
   assert.equal(info.alpn, "http/1.1");
   assert.match(client.stdout, /^ALPN protocol: http\/1\.1$/m, client.output);
+});
+
+// ---- the matrix: suites, groups, HelloRetryRequest and certificate types, both ways -------------------
+
+tls13Matrix<readonly string[]>({
+  serverName: "openssl s_server",
+  clientName: "openssl s_client",
+  withServer: async (c) => {
+    const { info, server } = await clientAgainstSServer({
+      serverArgs: c.args.flat(),
+      ...settings(c),
+    });
+    assert.equal(info.peerCertificates.length, 1);
+    return { info, report: server.output };
+  },
+  withClient: async (c) => {
+    const { info, client } = await sClientAgainstServer({
+      clientArgs: c.args.flat(),
+      ...settings(c),
+    });
+    return { info, report: client.stdout };
+  },
+  suites: (["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] as const).map(
+    (name) => ({ name, args: ["-ciphersuites", name] }),
+  ),
+  // s_client reports the server's key share as its "Server Temp Key".
+  groups: [
+    { name: "x25519", args: ["-groups", "X25519"], clientSays: /^Server Temp Key: X25519, 253 bits$/m },
+    {
+      name: "secp256r1",
+      args: ["-groups", "P-256"],
+      clientSays: /^Server Temp Key: ECDH, prime256v1, 256 bits$/m,
+    },
+    {
+      name: "secp384r1",
+      args: ["-groups", "P-384"],
+      clientSays: /^Server Temp Key: ECDH, secp384r1, 384 bits$/m,
+    },
+  ],
+  // s_client sends a key share for its first group only (X25519).
+  hrr: { serverArgs: [["-groups", "P-256"]], clientArgs: [["-groups", "X25519:P-384"]] },
+  certificates: [
+    { type: "ecdsa-p256", scheme: "ecdsa_secp256r1_sha256", clientSays: /^Peer signature type: ECDSA$/m },
+    { type: "ecdsa-p384", scheme: "ecdsa_secp384r1_sha384", clientSays: /^Peer signature type: ECDSA$/m },
+    { type: "ed25519", scheme: "ed25519", clientSays: /^Peer signature type: ed25519$/m },
+    { type: "rsa-2048", scheme: "rsa_pss_rsae_sha256", clientSays: /^Peer signature type: RSA-PSS$/m },
+  ],
 });

@@ -28,8 +28,8 @@ import {
   type ServerConfig,
 } from "../../mod.ts";
 import { ctEqual } from "../../suites/bytes.ts";
-import { generateTestCertificate } from "../_pki.ts";
-import { LineReader, type Peer, pumpSocket, requireProgram, scoped } from "./_peers.ts";
+import { generateTestCertificate } from "../../testing/pki.ts";
+import { LineReader, type Peer, pumpSocket, requireProgram, scoped } from "../../testing/peers.ts";
 
 const SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] as const;
 

@@ -22,7 +22,7 @@ import {
   type ServerConfig,
   type TlsEngine,
 } from "../../mod.ts";
-import { generateChain, type TestChain } from "../_pki.ts";
+import { generateChain, type TestChain } from "../../testing/pki.ts";
 import {
   freePort,
   LineReader,
@@ -32,7 +32,7 @@ import {
   type Scope,
   scoped,
   type TlsSocket,
-} from "./_peers.ts";
+} from "../../testing/peers.ts";
 
 const TAG = 16;
 

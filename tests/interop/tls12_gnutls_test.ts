@@ -40,7 +40,7 @@ import {
   type ServerConfig,
   TlsSession,
 } from "../../mod.ts";
-import type { TestChain, TestKeyType } from "../_pki.ts";
+import type { TestChain, TestKeyType } from "../../testing/pki.ts";
 import {
   acceptServer,
   assertTls12,
@@ -58,7 +58,8 @@ import {
   stopGnutlsServ,
   type WatchedTls,
   watchTls,
-} from "./_peers.ts";
+} from "../../testing/peers.ts";
+import { settings, tls12Matrix } from "../../testing/interop.ts";
 
 /** TLS 1.2 only; a case appends its own restrictions. */
 const TLS12 = "NORMAL:-VERS-ALL:+VERS-TLS1.2";
@@ -274,29 +275,6 @@ function clientAgainstServ(c: ClientCase): Promise<ClientResult> {
   });
 }
 
-SUITES.forEach((suite, i) => {
-  const group = GROUPS[i % 3]!;
-  Deno.test(`gnutls-serv (TLS 1.2) ↔ airlock client (TLS 1.2 only): ${suite.name}, ${group.name}`, async () => {
-    const { info } = await clientAgainstServ({
-      keyType: suite.keyType,
-      serv: { priority: `${TLS12}${only(suite, group)}` },
-      client: { maxVersion: "TLSv1.2" },
-    });
-    assertTls12(info, suite, group);
-  });
-});
-
-SUITES.forEach((suite, i) => {
-  const group = GROUPS[(i + 1) % 3]!;
-  Deno.test(`gnutls-serv (TLS 1.2) ↔ airlock client (TLS 1.2 and 1.3): ${suite.name}, ${group.name}`, async () => {
-    const { info } = await clientAgainstServ({
-      keyType: suite.keyType,
-      serv: { priority: `${TLS12}${only(suite, group)}` },
-    });
-    assertTls12(info, suite, group);
-  });
-});
-
 Deno.test("gnutls-serv (TLS 1.2) ↔ airlock client: Ed25519 certificate", async () => {
   const { info } = await clientAgainstServ({ keyType: "ed25519" });
   assert.equal(info.signatureScheme, "ed25519");
@@ -433,34 +411,6 @@ function cliAgainstServer(c: ServerCase): Promise<ServerResult> {
     return { info, report: text };
   });
 }
-
-SUITES.forEach((suite, i) => {
-  const group = GROUPS[i % 3]!;
-  Deno.test(`gnutls-cli (TLS 1.2) ↔ airlock server (TLS 1.2 and 1.3): ${suite.name}, ${group.name}`, async () => {
-    // Our server speaks TLS 1.3 too and marks its answer with the downgrade sentinel, which a TLS 1.2-only
-    // client ignores.
-    const { info } = await cliAgainstServer({
-      keyType: suite.keyType,
-      server: { groups: [group.name] },
-      cli: { priority: `${TLS12}${towardUs(suite, group)}` },
-    });
-    assertTls12(info, suite, group);
-  });
-});
-
-SUITES.forEach((suite, i) => {
-  const group = GROUPS[(i + 1) % 3]!;
-  Deno.test(`gnutls-cli (TLS 1.2 and 1.3) ↔ airlock server (TLS 1.2 only): ${suite.name}, ${group.name}`, async () => {
-    // gnutls-cli offers TLS 1.3 too and checks for the sentinel, which a server that speaks TLS 1.2 only
-    // must not send.
-    const { info } = await cliAgainstServer({
-      keyType: suite.keyType,
-      server: { maxVersion: "TLSv1.2", groups: [group.name] },
-      cli: { priority: `NORMAL${towardUs(suite, group)}` },
-    });
-    assertTls12(info, suite, group);
-  });
-});
 
 Deno.test("gnutls-cli (TLS 1.2) ↔ airlock server: Ed25519 certificate", async () => {
   const { info } = await cliAgainstServer({ keyType: "ed25519" });
@@ -818,4 +768,30 @@ Deno.test("gnutls-serv (TLS 1.2 and 1.3) ↔ airlock client whose TLS 1.3 offer 
     await stopGnutlsServ(server);
     assert.match(server.stderr, /Error in handshake/, excerpt(server));
   });
+});
+
+// ---- the matrix: every suite with a group, both ways, with and without TLS 1.3 on the other side -------
+
+tls12Matrix<string, Suite, Group>({
+  serverName: "gnutls-serv (TLS 1.2)",
+  clientName: "gnutls-cli (TLS 1.2)",
+  clientBothName: "gnutls-cli (TLS 1.2 and 1.3)",
+  withServer: async (c) => {
+    const { info, server } = await clientAgainstServ({
+      serv: { priority: c.args.join("") },
+      ...settings(c),
+    });
+    return { info, report: server.stdout };
+  },
+  withClient: async (c) => {
+    const { info } = await cliAgainstServer({
+      cli: { priority: c.args.join("") },
+      ...settings(c),
+    });
+    return { info, report: "" };
+  },
+  suites: SUITES,
+  groups: GROUPS,
+  serverArgs: (suite, group) => [TLS12, only(suite, group)],
+  clientArgs: (suite, group, alsoTls13) => [alsoTls13 ? "NORMAL" : TLS12, towardUs(suite, group)],
 });

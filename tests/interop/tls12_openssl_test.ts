@@ -42,7 +42,7 @@ import {
   type ServerConfig,
   TlsSession,
 } from "../../mod.ts";
-import { generateChain, type TestChain, type TestKeyType } from "../_pki.ts";
+import { generateChain, type TestChain, type TestKeyType } from "../../testing/pki.ts";
 import {
   acceptServer,
   assertTls12,
@@ -58,7 +58,8 @@ import {
   serverChain,
   type WatchedTls,
   watchTls,
-} from "./_peers.ts";
+} from "../../testing/peers.ts";
+import { settings, tls12Matrix } from "../../testing/interop.ts";
 
 /** Our group names, OpenSSL's, and how s_client reports the server's key share. */
 const GROUPS = [
@@ -242,31 +243,6 @@ function clientAgainstSServer(c: ClientCase): Promise<ClientResult> {
   });
 }
 
-SUITES.forEach((suite, i) => {
-  const group = GROUPS[i % 3]!;
-  Deno.test(`openssl s_server -tls1_2 ↔ airlock client (TLS 1.2 only): ${suite.name}, ${group.name}`, async () => {
-    const { info } = await clientAgainstSServer({
-      keyType: suite.keyType,
-      serverArgs: ["-tls1_2", "-cipher", suite.openssl, "-groups", group.openssl],
-      client: { maxVersion: "TLSv1.2" },
-    });
-    assertTls12(info, suite, group);
-  });
-});
-
-SUITES.forEach((suite, i) => {
-  const group = GROUPS[(i + 1) % 3]!;
-  Deno.test(`openssl s_server -tls1_2 ↔ airlock client (TLS 1.2 and 1.3): ${suite.name}, ${group.name}`, async () => {
-    // Our default client offers TLS 1.3 and 1.2, every suite and group; s_server can only pick TLS 1.2 and
-    // has no TLS 1.3 to mark its answer with a downgrade sentinel.
-    const { info } = await clientAgainstSServer({
-      keyType: suite.keyType,
-      serverArgs: ["-tls1_2", "-cipher", suite.openssl, "-groups", group.openssl],
-    });
-    assertTls12(info, suite, group);
-  });
-});
-
 Deno.test("openssl s_server -tls1_2 ↔ airlock client: Ed25519 certificate", async () => {
   const { info, server } = await clientAgainstSServer({ keyType: "ed25519", serverArgs: ["-tls1_2"] });
   assert.equal(info.signatureScheme, "ed25519");
@@ -428,36 +404,6 @@ function sClientAgainstServer(c: ServerCase): Promise<ServerResult> {
     return { info, connection, client };
   });
 }
-
-SUITES.forEach((suite, i) => {
-  const group = GROUPS[i % 3]!;
-  Deno.test(`openssl s_client -tls1_2 ↔ airlock server (TLS 1.2 and 1.3): ${suite.name}, ${group.name}`, async () => {
-    // Our default server speaks TLS 1.3 too and marks its answer with the downgrade sentinel, which
-    // s_client -tls1_2 (TLS 1.2 only) ignores.
-    const { info, client } = await sClientAgainstServer({
-      keyType: suite.keyType,
-      server: { groups: [group.name] },
-      clientArgs: ["-tls1_2", "-cipher", suite.openssl],
-    });
-    assertTls12(info, suite, group);
-    assert.match(client.stdout, new RegExp(`^Server Temp Key: ${group.tempKey}$`, "m"), client.output);
-  });
-});
-
-SUITES.forEach((suite, i) => {
-  const group = GROUPS[(i + 1) % 3]!;
-  Deno.test(`openssl s_client (TLS 1.2 and 1.3) ↔ airlock server (TLS 1.2 only): ${suite.name}, ${group.name}`, async () => {
-    // s_client offers TLS 1.3 too and checks for the sentinel, which a server that speaks TLS 1.2 only
-    // must not send.
-    const { info, client } = await sClientAgainstServer({
-      keyType: suite.keyType,
-      server: { maxVersion: "TLSv1.2", groups: [group.name] },
-      clientArgs: ["-cipher", suite.openssl],
-    });
-    assertTls12(info, suite, group);
-    assert.match(client.stdout, new RegExp(`^Server Temp Key: ${group.tempKey}$`, "m"), client.output);
-  });
-});
 
 Deno.test("openssl s_client -tls1_2 ↔ airlock server: Ed25519 certificate", async () => {
   const { info } = await sClientAgainstServer({ keyType: "ed25519", clientArgs: ["-tls1_2"] });
@@ -900,4 +846,31 @@ Deno.test("openssl s_server -tls1_2 ↔ airlock client whose TLS 1.3 offer was s
     client: { helloExtensions: hideTls13 },
   });
   assertTls12(info);
+});
+
+// ---- the matrix: every suite with a group, both ways, with and without TLS 1.3 on the other side -------
+
+tls12Matrix<string, Suite, Group>({
+  serverName: "openssl s_server -tls1_2",
+  clientName: "openssl s_client -tls1_2",
+  clientBothName: "openssl s_client (TLS 1.2 and 1.3)",
+  withServer: async (c) => {
+    const { info, server } = await clientAgainstSServer({
+      serverArgs: c.args,
+      ...settings(c),
+    });
+    return { info, report: server.output };
+  },
+  withClient: async (c) => {
+    const { info, client } = await sClientAgainstServer({
+      clientArgs: c.args,
+      ...settings(c),
+    });
+    return { info, report: client.stdout };
+  },
+  suites: SUITES,
+  groups: GROUPS,
+  serverArgs: (suite, group) => ["-tls1_2", "-cipher", suite.openssl, "-groups", group.openssl],
+  clientArgs: (suite, _group, alsoTls13) => [...(alsoTls13 ? [] : ["-tls1_2"]), "-cipher", suite.openssl],
+  clientSays: (group) => new RegExp(`^Server Temp Key: ${group.tempKey}$`, "m"),
 });

@@ -14,7 +14,7 @@ import { ContentType } from "../engine/msgs/enums.ts";
 import { frame } from "../engine/msgs/handshake.ts";
 import { encodeRecord, HEADER_LEN, Protection } from "../engine/record/layer.ts";
 import { TLS13_SUITES } from "../suites/tls13.ts";
-import type { Filter } from "./_helpers.ts";
+import type { Filter } from "./pair.ts";
 import { concat } from "../suites/bytes.ts";
 
 /** One record as framed on the wire. */

@@ -16,7 +16,7 @@ import {
   SslError,
   type TlsEngine,
 } from "../mod.ts";
-import { generateTestCertificate, type TestKeyType } from "./_pki.ts";
+import { generateTestCertificate, type TestKeyType } from "./pki.ts";
 import { ContentType, ExtensionType } from "../engine/msgs/enums.ts";
 import { encodeRecord, HEADER_LEN } from "../engine/record/layer.ts";
 import { concat } from "../suites/bytes.ts";

@@ -30,10 +30,10 @@ import {
   type TlsEngine,
   TlsError,
   type TlsSession,
-} from "../../mod.ts";
-import { connectTls, type TlsStream } from "../../adapters/stream.ts";
-import { nodeSocketStreams } from "../../adapters/node.ts";
-import { generateChain, type TestChain, type TestKeyType } from "../_pki.ts";
+} from "../mod.ts";
+import { connectTls, type TlsStream } from "../adapters/stream.ts";
+import { nodeSocketStreams } from "../adapters/node.ts";
+import { generateChain, type TestChain, type TestKeyType } from "./pki.ts";
 
 /**
  * A TLS connection over a socket for step-by-step tests: `handshake()`, then `read()` (null at the peer's

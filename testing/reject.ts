@@ -14,8 +14,8 @@ import {
   seededRandom,
   settled,
   transfer,
-} from "./_helpers.ts";
-import { editPlain } from "./_tamper.ts";
+} from "./pair.ts";
+import { editPlain } from "./tamper.ts";
 import { HandshakeType as H } from "../engine/msgs/enums.ts";
 import {
   type ClientHello,

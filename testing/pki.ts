@@ -1,7 +1,13 @@
 /**
- * A certificate factory for the verify/ tests: WebCrypto keys made at test time (no committed private
- * keys) and certificates encoded by a tiny DER writer, so that a test can set every field, including the
- * ones real CAs must not get wrong (versions, critical flags, odd extensions, signature algorithms).
+ * The test PKI: WebCrypto keys made at test time (no committed private keys) and certificates encoded by a
+ * tiny DER writer. Two levels over the same writer:
+ *
+ * - {@linkcode issue} (with {@linkcode root}, {@linkcode intermediate}, {@linkcode leaf}) sets every field,
+ *   including the ones real CAs must not get wrong (versions, critical flags, odd extensions, signature
+ *   algorithms): the verify/ tests use it.
+ * - {@linkcode generateTestCertificate} (a self-signed leaf per key type) and {@linkcode generateChain} (a
+ *   fresh root, an optional intermediate and a leaf) hand over DER, PEM and the PKCS#8 key, ready for an
+ *   engine or a peer program: the TLS tests, bench/ and fuzz/ use them.
  *
  * @module
  */
@@ -114,8 +120,8 @@ export interface TestKey {
   readonly kind: KeyKind;
   readonly spki: Uint8Array;
   readonly privateKey: CryptoKey;
-  /** PKCS#8, for RSA keys (re-imported per hash). */
-  readonly pkcs8?: Uint8Array;
+  /** PKCS#8 (RSA keys are re-imported from it per hash). */
+  readonly pkcs8: Uint8Array;
 }
 
 const keyCache = new Map<string, Promise<TestKey>>();
@@ -136,6 +142,11 @@ export function testKey(kind: KeyKind, slot = 0): Promise<TestKey> {
   return key;
 }
 
+/** A key of `kind` made now, shared with no other caller. */
+export function freshKey(kind: KeyKind): Promise<TestKey> {
+  return makeKey(kind);
+}
+
 async function makeKey(kind: KeyKind): Promise<TestKey> {
   const params = kind === "p256"
     ? { name: "ECDSA", namedCurve: "P-256" }
@@ -151,11 +162,8 @@ async function makeKey(kind: KeyKind): Promise<TestKey> {
     };
   const pair = (await crypto.subtle.generateKey(params, true, ["sign", "verify"])) as CryptoKeyPair;
   const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
-  if (kind.startsWith("rsa")) {
-    const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
-    return { kind, spki, privateKey: pair.privateKey, pkcs8 };
-  }
-  return { kind, spki, privateKey: pair.privateKey };
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
+  return { kind, spki, privateKey: pair.privateKey, pkcs8 };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -239,7 +247,7 @@ async function sign(key: TestKey, alg: SigAlg, tbs: Uint8Array): Promise<Uint8Ar
     return new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, key.privateKey, data));
   }
   const name = kind === "pss" ? "RSA-PSS" : "RSASSA-PKCS1-v1_5";
-  const imported = await crypto.subtle.importKey("pkcs8", key.pkcs8!.slice(), { name, hash }, false, [
+  const imported = await crypto.subtle.importKey("pkcs8", key.pkcs8.slice(), { name, hash }, false, [
     "sign",
   ]);
   const saltLength = { "SHA-256": 32, "SHA-384": 48, "SHA-512": 64, none: 0 }[hash];
@@ -489,4 +497,125 @@ export async function imitatedCa(
     eku: ["clientAuth", "serverAuth"],
   });
   return { anchor, leaf: issued, bogus };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Ready-made certificates for TLS tests
+
+/** Key types of the TLS tests, by the names of their signature algorithms. */
+export type TestKeyType = "ecdsa-p256" | "ecdsa-p384" | "ed25519" | "rsa-2048";
+
+const KIND: Readonly<Record<TestKeyType, KeyKind>> = {
+  "ecdsa-p256": "p256",
+  "ecdsa-p384": "p384",
+  "ed25519": "ed25519",
+  "rsa-2048": "rsa2048",
+};
+
+/** A generated certificate: DER chain (leaf only) and its PKCS#8 private key (DER and PEM). */
+export interface TestCertificate {
+  readonly chain: Uint8Array[];
+  readonly keyPkcs8: Uint8Array;
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+const selfSigned = new Map<string, Promise<TestCertificate>>();
+
+/**
+ * A self-signed certificate for `dnsName` (cA=FALSE, the name in its subjectAltName), made once per type
+ * and name.
+ *
+ * @param type The key type.
+ * @param dnsName The name it is for.
+ */
+export function generateTestCertificate(type: TestKeyType, dnsName = "localhost"): Promise<TestCertificate> {
+  const id = `${type}/${dnsName}`;
+  let made = selfSigned.get(id);
+  if (!made) {
+    made = (async () => {
+      const key = await freshKey(KIND[type]);
+      const cert = await issue({
+        subject: `CN=${dnsName}`,
+        key,
+        ca: false,
+        san: [{ dns: dnsName }],
+        serial: 1,
+      });
+      return {
+        chain: [cert.der],
+        keyPkcs8: key.pkcs8,
+        certPem: cert.pem,
+        keyPem: pemEncode(key.pkcs8, "PRIVATE KEY"),
+      };
+    })();
+    selfSigned.set(id, made);
+  }
+  return made;
+}
+
+/** A CA-issued chain for tests: root → [intermediate] → leaf. */
+export interface TestChain {
+  /** The root certificate (the trust anchor), DER and PEM. */
+  readonly rootDer: Uint8Array;
+  readonly rootPem: string;
+  /** leaf first, then the intermediate if any (the root is not included). */
+  readonly chain: Uint8Array[];
+  /** The leaf's PKCS#8 private key. */
+  readonly keyPkcs8: Uint8Array;
+  readonly keyPem: string;
+  /** The chain as PEM text, leaf first. */
+  readonly chainPem: string;
+}
+
+/** Options for {@link generateChain}. */
+export interface ChainOptions {
+  /** The leaf's key type (the CAs use P-256). */
+  readonly keyType?: TestKeyType;
+  readonly dnsNames?: readonly string[];
+  readonly ipAddresses?: readonly string[];
+  readonly eku?: readonly ("serverAuth" | "clientAuth")[];
+  readonly intermediate?: boolean;
+  readonly notBefore?: Date;
+  readonly notAfter?: Date;
+  readonly commonName?: string;
+}
+
+let roots = 0;
+
+/**
+ * A fresh root (its own name and key), an optional intermediate, and a leaf for `dnsNames` (default
+ * localhost) and `ipAddresses`, for both serverAuth and clientAuth unless `eku` says otherwise.
+ *
+ * @param opts What the leaf holds, and whether there is an intermediate.
+ */
+export async function generateChain(opts: ChainOptions = {}): Promise<TestChain> {
+  const ca = await root(`CN=airlock test root ${++roots}`, await freshKey("p256"));
+  const inter = opts.intermediate
+    ? await intermediate("CN=airlock test intermediate", await freshKey("p256"), ca, { ca: 0 })
+    : undefined;
+  const key = await freshKey(KIND[opts.keyType ?? "ecdsa-p256"]);
+  const cert = await issue({
+    subject: `CN=${opts.commonName ?? "airlock test leaf"}`,
+    key,
+    issuer: inter ?? ca,
+    ca: false,
+    keyUsage: ["digitalSignature"],
+    eku: opts.eku ?? ["serverAuth", "clientAuth"],
+    san: [
+      ...(opts.dnsNames ?? ["localhost"]).map((dns) => ({ dns })),
+      ...(opts.ipAddresses ?? []).map((ip) => ({ ip })),
+    ],
+    ...(opts.notBefore ? { notBefore: opts.notBefore } : {}),
+    ...(opts.notAfter ? { notAfter: opts.notAfter } : {}),
+  });
+  const chain = [cert.der, ...(inter ? [inter.der] : [])];
+  return {
+    rootDer: ca.der,
+    rootPem: ca.pem,
+    chain,
+    keyPkcs8: key.pkcs8,
+    keyPem: pemEncode(key.pkcs8, "PRIVATE KEY"),
+    chainPem: chain.map((c) => pemEncode(c, "CERTIFICATE")).join(""),
+  };
 }

@@ -19,10 +19,10 @@ import {
   type ServerConfig,
   type TlsEngine,
 } from "../mod.ts";
-import { generateTestCertificate } from "../tests/_pki.ts";
+import { generateTestCertificate } from "./pki.ts";
 import { concat } from "../suites/bytes.ts";
-import type { ByteStreamTransport } from "./stream.ts";
-import type { MessageTransport } from "./message.ts";
+import type { ByteStreamTransport } from "../adapters/stream.ts";
+import type { MessageTransport } from "../adapters/message.ts";
 
 /** An engine and the network half of its BIO pair. */
 export interface Side {
