@@ -10,7 +10,6 @@ import type { QuicLevel } from "./quic.ts";
 import { AlertDescription, AlertLevel, alertName, isKnownAlert } from "./alert.ts";
 import { SslError, type SslErrorCode } from "./codes.ts";
 import type { Normalized } from "./config.ts";
-import { Connected } from "./connected.ts";
 import { LIMITS } from "./limits.ts";
 import { asTlsError, invalidMessage, localError, peerMisbehaved, TlsError } from "./errors.ts";
 import type { EngineEventMap, HandshakeInfo } from "./events.ts";
@@ -464,7 +463,7 @@ export class TlsEngine extends EventTarget {
         );
         return this.#want(SslError.SSL);
       }
-      if (!(this.#state instanceof Connected)) {
+      if (!this.#state?.sendKeyUpdate) {
         this.#lastLocal = localError(
           "key_update_before_handshake",
           "Cannot update keys: the handshake is not done",
@@ -525,12 +524,12 @@ export class TlsEngine extends EventTarget {
           return n;
         }
         if (
-          !e && this.#role === "server" && !this.#info && this.#state?.name === "server.ExpectClientHello"
+          !e && this.#role === "server" && !this.#info && this.#state?.waitsForClientHello
         ) {
           // The ClientHello decides whether there is early data: run the handshake up to it.
           const r = this.#handshake(false);
           if (this.#early) continue;
-          if (this.#state?.name === "server.ExpectClientHello") return r;
+          if (this.#state?.waitsForClientHello) return r;
         }
         if (!e || !e.open || this.#info) return this.#want(SslError.NONE, 0);
         const r = this.#handshake(false);
@@ -1179,7 +1178,7 @@ export class TlsEngine extends EventTarget {
   }
 
   #sealApplication(data: Uint8Array): void {
-    if (this.#writeProt && this.#writeProt.seq >= KEY_UPDATE_AFTER && this.#state instanceof Connected) {
+    if (this.#writeProt && this.#writeProt.seq >= KEY_UPDATE_AFTER && this.#state?.sendKeyUpdate) {
       this.#state.sendKeyUpdate(this.#cx, false);
       this.#sealHandshake();
     }
