@@ -311,11 +311,7 @@ export class TlsEngine extends EventTarget {
       if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
       this.#flush();
       if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
-      const m = this.#joiner.take();
-      if (m) {
-        this.#apply(this.#state!.handle(this.#cx, m));
-        continue;
-      }
+      if (this.#handleNext()) continue;
       const got = this.#readRecord();
       if (got !== "record") return this.#noRecord(got, 0);
     }
@@ -431,11 +427,7 @@ export class TlsEngine extends EventTarget {
             "unexpected_message",
           );
         }
-        const m = this.#joiner.take();
-        if (m && this.#state) {
-          this.#apply(this.#state.handle(this.#cx, m));
-          continue;
-        }
+        if (this.#handleNext()) continue;
         const got = this.#readRecord();
         if (got !== "record") return this.#noRecord(got);
       }
@@ -602,9 +594,7 @@ export class TlsEngine extends EventTarget {
     const r = this.#handshake(true);
     if (r !== 1) return r;
     // Post-handshake messages (NewSessionTicket) come at the application level.
-    for (let m = this.#joiner.take(); m && !this.#pending; m = this.#joiner.take()) {
-      this.#apply(this.#state!.handle(this.#cx, m));
-    }
+    while (!this.#pending && this.#handleNext());
     return r;
   }
 
@@ -685,11 +675,7 @@ export class TlsEngine extends EventTarget {
       }
       if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
       if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
-      const m = this.#joiner.take();
-      if (m) {
-        this.#apply(this.#state!.handle(this.#cx, m));
-        continue;
-      }
+      if (this.#handleNext()) continue;
       const got = this.#readRecord();
       if (got === "record") continue;
       if (got === "want" && !flushed) return this.#wantFlush();
@@ -725,6 +711,14 @@ export class TlsEngine extends EventTarget {
     );
     this.#flush();
     return this.#want(SslError.SSL, this.#info ? eofReturn : -1);
+  }
+
+  /** Hand the next whole handshake message to the state: the one place messages go in. False when none is whole. */
+  #handleNext(): boolean {
+    const m = this.#joiner.take();
+    if (!m) return false;
+    this.#apply(this.#state!.handle(this.#cx, m));
+    return true;
   }
 
   /** Run the first state's setup (the client builds its ClientHello, perhaps waiting on its key shares). */
