@@ -16,7 +16,6 @@ import type { EngineEventMap, HandshakeInfo } from "./events.ts";
 import { trafficKeys } from "./key_schedule.ts";
 import { ContentType } from "./msgs/enums.ts";
 import {
-  encodeRecord,
   HandshakeJoiner,
   MAX_PLAINTEXT,
   type Opened,
@@ -27,6 +26,7 @@ import {
 } from "./record/layer.ts";
 import type { Context, State, Step } from "./state.ts";
 import { Transcript } from "./transcript.ts";
+import { Outbound } from "./record/outbound.ts";
 import { toHex } from "../suites/bytes.ts";
 import type { Tls13Suite } from "../suites/tls13.ts";
 
@@ -36,12 +36,6 @@ const MAX_EMPTY_RECORDS = LIMITS.maxEmptyRecords;
 const MAX_CCS = LIMITS.maxChangeCipherSpecs;
 /** Output the engine may queue beyond the BIO before it stops reading (KeyUpdate answers, a flight). */
 const MAX_QUEUED_OUTPUT = LIMITS.maxQueuedOutput;
-/** A record being sealed natively; `bytes` once done. */
-interface Sealing {
-  bytes: Uint8Array | undefined;
-  readonly done: Promise<void>;
-}
-
 /** A record being opened natively, with the key it is opened under; `result` once done. */
 interface Opening {
   readonly rec: RawRecord;
@@ -70,14 +64,12 @@ export class TlsEngine extends EventTarget {
   /** QUIC mode (RFC 9001 §4): handshake bytes by encryption level instead of records. */
   readonly #quic:
     | {
-      out: { level: QuicLevel; data: Uint8Array }[];
       /** Bytes handed over but not yet fed to the handshake (they wait while the provider works). */
       backlog: { level: QuicLevel; data: Uint8Array }[];
       /** Index of the next piece of `backlog` to feed (a nested call shares it). */
       head: number;
       /** The bytes in `backlog` from `head` on, kept as it changes: no sum over it per call. */
       waiting: number;
-      write: QuicLevel;
       read: QuicLevel;
     }
     | undefined;
@@ -102,24 +94,16 @@ export class TlsEngine extends EventTarget {
   #peerChain: readonly Uint8Array[] = [];
 
   #readProt: RecordProtection | undefined;
-  #writeProt: RecordProtection | undefined;
+  readonly #output: Outbound;
   /** The negotiated protocol version (0x0304 until a TLS 1.2 ServerHello is sent or received). */
   #version = 0x0304;
-  #hsOut: Uint8Array[] = [];
-  #out: Uint8Array[] = [];
-  /** Records being sealed natively, in order; each joins `#out` once it and all before it are done. */
-  #sealing: Sealing[] = [];
   /** Records being opened natively (the first, then those read ahead), in order, with the key used. */
   #opening: Opening[] = [];
   /** Records read ahead under a key that changed before their turn: processed again, in order. */
   #replay: RawRecord[] = [];
-  #outOff = 0;
-  #firstRecordSent = false;
-  #maxFrag = MAX_PLAINTEXT;
   /** Our record_size_limit once negotiated (RFC 8449 §4), and the last protected record's inner length. */
   #recvLimit: number | undefined;
   #lastInner = 0;
-  #ccsSent = false;
   #ccsAllowed = false;
   #ccsSeen = 0;
   #emptyRecords = 0;
@@ -156,9 +140,8 @@ export class TlsEngine extends EventTarget {
   ) {
     super();
     this.#bio = bio;
-    this.#quic = cfg.quic
-      ? { out: [], backlog: [], head: 0, waiting: 0, write: "initial", read: "initial" }
-      : undefined;
+    this.#quic = cfg.quic ? { backlog: [], head: 0, waiting: 0, read: "initial" } : undefined;
+    this.#output = new Outbound(role, bio, cfg.quic !== undefined, (e) => void (this.#deferred ??= e));
     this.#role = role;
     this.#cfg = cfg;
     this.#joiner = new HandshakeJoiner(cfg.maxHandshakeMessageSize);
@@ -219,9 +202,7 @@ export class TlsEngine extends EventTarget {
 
   /** Bytes sealed by the engine but not yet accepted by the BIO (at most about one record). */
   get pendingOutput(): number {
-    let n = 0;
-    for (const b of this.#out) n += b.length;
-    return n - this.#outOff;
+    return this.#output.pending;
   }
 
   /** Plaintext bytes already decrypted and waiting for `read()`. */
@@ -264,7 +245,7 @@ export class TlsEngine extends EventTarget {
    */
   asyncWait(): Promise<void> {
     if (this.#pending) return this.#pending;
-    const heads = [this.#sealing[0]?.done, this.#opening[0]?.done].filter((p) => p !== undefined);
+    const heads = [this.#output.nextSealed(), this.#opening[0]?.done].filter((p) => p !== undefined);
     return heads.length > 0 ? Promise.race(heads) : Promise.resolve();
   }
 
@@ -305,11 +286,11 @@ export class TlsEngine extends EventTarget {
         if (n === 0) return this.#want(SslError.SYSCALL, 0);
         buf.set(this.#plain.subarray(this.#plainOff, this.#plainOff + n));
         if (consume) this.#plainOff += n;
-        this.#flush();
+        this.#output.flush();
         return n;
       }
       if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
-      this.#flush();
+      this.#output.flush();
       if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
       if (this.#handleNext()) continue;
       const got = this.#readRecord();
@@ -363,18 +344,18 @@ export class TlsEngine extends EventTarget {
         this.#pendingWrite = { buffer: data.buffer, offset: data.byteOffset, taken };
         return this.#wantFlush();
       };
-      if (!this.#flush()) return pause();
+      if (!this.#output.flush()) return pause();
       if (data.length === 0) return this.#want(SslError.SYSCALL, 0); // OpenSSL: 0, and SSL_get_error says SYSCALL
       if (retry && taken === data.length) return taken;
       while (taken < data.length) {
-        const n = Math.min(this.#maxFrag, data.length - taken);
+        const n = Math.min(this.#output.maxFragment, data.length - taken);
         this.#sealApplication(data.subarray(taken, taken + n));
         taken += n;
-        if (!this.#flush()) {
+        if (!this.#output.flush()) {
           // A native AEAD seals several records at once; the bytes count once they are all in the BIO.
-          const next = Math.min(this.#maxFrag, data.length - taken) + 256;
-          const more = this.#out.length === 0 &&
-            this.#sealing.length * (this.#maxFrag + 256) + next <= MAX_QUEUED_OUTPUT;
+          const next = Math.min(this.#output.maxFragment, data.length - taken) + 256;
+          const more = !this.#output.waitsForBio &&
+            this.#output.sealing * (this.#output.maxFragment + 256) + next <= MAX_QUEUED_OUTPUT;
           if (more && taken < data.length) continue;
           return pause();
         }
@@ -400,7 +381,7 @@ export class TlsEngine extends EventTarget {
         );
         return this.#want(SslError.SSL);
       }
-      if (this.#pendingWrite && this.#out.length > 0) {
+      if (this.#pendingWrite && this.#output.waitsForBio) {
         // OpenSSL: part of a record of that write still waits for the BIO; the close cannot jump the queue.
         throw localError(
           "bad_write_retry",
@@ -413,7 +394,7 @@ export class TlsEngine extends EventTarget {
         this.#closeSent = true;
         justSent = true;
       }
-      if (!this.#flush()) return this.#wantFlush();
+      if (!this.#output.flush()) return this.#wantFlush();
       if (this.#closeReceived) return 1;
       // OpenSSL: SSL_get_error says SYSCALL for this 0 (nothing went wrong; its error queue is empty).
       if (justSent) return this.#want(SslError.SYSCALL, 0);
@@ -463,8 +444,8 @@ export class TlsEngine extends EventTarget {
         return this.#want(SslError.SSL);
       }
       this.#state.sendKeyUpdate(this.#cx, requestPeer);
-      this.#sealHandshake();
-      this.#flush();
+      this.#output.sealFlight();
+      this.#output.flush();
       return 1;
     });
   }
@@ -483,17 +464,20 @@ export class TlsEngine extends EventTarget {
         return this.#want(SslError.SSL);
       }
       this.#begin();
-      if (this.#pending) return this.#flush(), this.#want(this.#pendingReason);
+      if (this.#pending) return this.#output.flush(), this.#want(this.#pendingReason);
       if (this.#earlyWrite === undefined || this.#info) {
-        this.#flush();
+        this.#output.flush();
         return this.#want(SslError.NONE, 0);
       }
       const n = Math.min(data.length, this.#earlyWrite);
-      for (let i = 0; i < n; i += this.#maxFrag) {
-        this.#record(ContentType.applicationData, data.subarray(i, Math.min(n, i + this.#maxFrag)));
+      for (let i = 0; i < n; i += this.#output.maxFragment) {
+        this.#output.record(
+          ContentType.applicationData,
+          data.subarray(i, Math.min(n, i + this.#output.maxFragment)),
+        );
       }
       this.#earlyWrite -= n;
-      this.#flush();
+      this.#output.flush();
       return n > 0 ? n : this.#want(SslError.NONE, 0);
     });
   }
@@ -600,12 +584,8 @@ export class TlsEngine extends EventTarget {
 
   /** QUIC: the handshake bytes to send, each with its encryption level, in order (and forgets them). */
   takeQuicData(): { level: QuicLevel; data: Uint8Array }[] {
-    this.#sealHandshake();
-    const q = this.#quic;
-    if (!q) return [];
-    const out = q.out;
-    q.out = [];
-    return out;
+    this.#output.sealFlight();
+    return this.#output.takeQuic();
   }
 
   /** QUIC: the peer's quic_transport_parameters (RFC 9001 §8.2), once received. */
@@ -620,7 +600,7 @@ export class TlsEngine extends EventTarget {
   flush(): number {
     // Moving sealed records is safe at any time, also while crypto is pending or a verdict awaited.
     if (this.#error) return this.#stuck();
-    return this.#flush() ? 1 : this.#wantFlush();
+    return this.#output.flush() ? 1 : this.#wantFlush();
   }
 
   // ---- the driver ---------------------------------------------------------------------------------
@@ -629,8 +609,10 @@ export class TlsEngine extends EventTarget {
     this.#lastLocal = undefined;
     if (this.#error) return this.#stuck();
     // While waiting, what is already sealed still goes out: the peer can work on it meanwhile.
-    if (this.#pending) return this.#flush(), this.#want(this.#pendingReason);
-    if (this.#retryVerify && !duringRetry) return this.#flush(), this.#want(SslError.WANT_RETRY_VERIFY);
+    if (this.#pending) return this.#output.flush(), this.#want(this.#pendingReason);
+    if (this.#retryVerify && !duringRetry) {
+      return this.#output.flush(), this.#want(SslError.WANT_RETRY_VERIFY);
+    }
     try {
       if (this.#deferred !== undefined) {
         const e = this.#deferred;
@@ -645,7 +627,7 @@ export class TlsEngine extends EventTarget {
   }
 
   #stuck(): number {
-    this.#flush();
+    this.#output.flush();
     return this.#want(SslError.SSL);
   }
 
@@ -660,14 +642,14 @@ export class TlsEngine extends EventTarget {
    */
   #handshake(untilFlushed: boolean): number {
     for (;;) {
-      if (this.#pending) return this.#flush(), this.#want(this.#pendingReason);
-      if (this.#retryVerify) return this.#flush(), this.#want(SslError.WANT_RETRY_VERIFY);
+      if (this.#pending) return this.#output.flush(), this.#want(this.#pendingReason);
+      if (this.#retryVerify) return this.#output.flush(), this.#want(SslError.WANT_RETRY_VERIFY);
       if (this.#start) {
         this.#begin();
         continue;
       }
       // Keep reading while our own output waits: with small buffers both peers may be writing at once.
-      const flushed = this.#flush();
+      const flushed = this.#output.flush();
       if (this.#info) {
         // OpenSSL: the handshake is done once its last flight is written; later output does not undo that.
         if (flushed) this.#handshakeFlushed = true;
@@ -685,7 +667,7 @@ export class TlsEngine extends EventTarget {
 
   /** Our output is not all in the BIO: WANT_WRITE while the BIO is full, WANT_ASYNC while records are sealed. */
   #wantFlush(): number {
-    return this.#want(this.#out.length > 0 ? SslError.WANT_WRITE : SslError.WANT_ASYNC);
+    return this.#want(this.#output.waitsForBio ? SslError.WANT_WRITE : SslError.WANT_ASYNC);
   }
 
   /**
@@ -695,7 +677,7 @@ export class TlsEngine extends EventTarget {
    * handshake, a clean end (0, ZERO_RETURN).
    */
   #noRecord(got: "want" | "eof" | "async", eofReturn = -1): number {
-    if (got === "async") return this.#flush(), this.#want(SslError.WANT_ASYNC);
+    if (got === "async") return this.#output.flush(), this.#want(SslError.WANT_ASYNC);
     if (got === "want") return this.#want(SslError.WANT_READ);
     if (this.#cfg.ignoreUnexpectedEof && this.#info) {
       this.#closeReceived = true;
@@ -709,7 +691,7 @@ export class TlsEngine extends EventTarget {
         this.#state?.name ?? "",
       ),
     );
-    this.#flush();
+    this.#output.flush();
     return this.#want(SslError.SSL, this.#info ? eofReturn : -1);
   }
 
@@ -729,7 +711,7 @@ export class TlsEngine extends EventTarget {
   }
 
   #apply(step: Step): void {
-    this.#sealHandshake();
+    this.#output.sealFlight();
     if ("handle" in step) {
       this.#state = step;
       return;
@@ -750,7 +732,7 @@ export class TlsEngine extends EventTarget {
       },
       (e) => {
         this.#pending = undefined;
-        this.#hsOut = [];
+        this.#output.dropFlight();
         this.#deferred = e;
       },
     );
@@ -771,10 +753,9 @@ export class TlsEngine extends EventTarget {
 
   #fail(err: TlsError): void {
     this.#error = err;
-    this.#hsOut = [];
     this.#pending = undefined;
     // Work in flight is dropped: its results arrive into arrays no longer ours.
-    this.#sealing = [];
+    this.#output.drop();
     this.#opening = [];
     this.#replay = [];
     const alert = err.alertDescription;
@@ -1119,91 +1100,24 @@ export class TlsEngine extends EventTarget {
 
   // ---- writing ------------------------------------------------------------------------------------
 
-  #record(type: number, content: Uint8Array): void {
-    if (this.#quic) {
-      // RFC 9001 §4.1: handshake bytes go out by level; alerts become the QUIC CRYPTO_ERROR of `error`.
-      if (type === ContentType.handshake) {
-        this.#quic.out.push({ level: this.#quic.write, data: content.slice() });
-      }
-      return;
-    }
-    const prot = this.#writeProt;
-    if (prot && type === ContentType.applicationData && prot.prefersNative(content.length)) {
-      const entry: Sealing = {
-        bytes: undefined,
-        done: prot.sealAsync(type, content).then(
-          (bytes) => {
-            entry.bytes = bytes;
-            while (this.#sealing[0]?.bytes) this.#out.push(this.#sealing.shift()!.bytes!);
-          },
-          (e) => void (this.#deferred ??= e),
-        ),
-      };
-      this.#sealing.push(entry);
-      return;
-    }
-    if (prot) return this.#queue(prot.seal(type, content));
-    // RFC 8446 §5.1: 0x0301 only for an initial ClientHello.
-    const version = this.#role === "client" && !this.#firstRecordSent ? 0x0301 : 0x0303;
-    this.#firstRecordSent = true;
-    this.#queue(encodeRecord(type, version, content));
-  }
-
-  /** A finished record joins the output behind any still being sealed. */
-  #queue(record: Uint8Array): void {
-    if (this.#sealing.length === 0) this.#out.push(record);
-    else this.#sealing.push({ bytes: record, done: Promise.resolve() });
-  }
-
-  #sealHandshake(): void {
-    if (this.#hsOut.length === 0) return;
-    let total = 0;
-    for (const m of this.#hsOut) total += m.length;
-    const all = new Uint8Array(total);
-    let at = 0;
-    for (const m of this.#hsOut) {
-      all.set(m, at);
-      at += m.length;
-    }
-    this.#hsOut = [];
-    for (let i = 0; i < all.length; i += this.#maxFrag) {
-      this.#record(ContentType.handshake, all.subarray(i, Math.min(all.length, i + this.#maxFrag)));
-    }
-  }
-
   #sealApplication(data: Uint8Array): void {
-    if (this.#writeProt && this.#writeProt.seq >= KEY_UPDATE_AFTER && this.#state?.sendKeyUpdate) {
+    const prot = this.#output.prot;
+    if (prot && prot.seq >= KEY_UPDATE_AFTER && this.#state?.sendKeyUpdate) {
       this.#state.sendKeyUpdate(this.#cx, false);
-      this.#sealHandshake();
+      this.#output.sealFlight();
     }
-    this.#record(ContentType.applicationData, data);
+    this.#output.record(ContentType.applicationData, data);
   }
 
   #sendAlert(desc: number, level: number): void {
-    this.#sealHandshake();
-    this.#record(ContentType.alert, Uint8Array.of(level, desc));
+    this.#output.sealFlight();
+    this.#output.record(ContentType.alert, Uint8Array.of(level, desc));
     this.#emit("alert", {
       direction: "sent",
       level: level === AlertLevel.warning ? "warning" : "fatal",
       name: alertName(desc),
       description: desc,
     });
-  }
-
-  /** Move queued records into the BIO; true when nothing is left queued or being sealed. */
-  #flush(): boolean {
-    if (!this.#bio) return true; // QUIC: output waits in takeQuicData()
-    while (this.#out.length > 0) {
-      const head = this.#out[0]!;
-      // Records are ours alone: the BIO may keep them rather than copy them.
-      const rest = this.#outOff === 0 ? head : head.subarray(this.#outOff);
-      const n = this.#bio.give ? this.#bio.give(rest) : this.#bio.write(rest);
-      this.#outOff += n;
-      if (this.#outOff < head.length) return false;
-      this.#out.shift();
-      this.#outOff = 0;
-    }
-    return this.#sealing.length === 0;
   }
 
   /**
@@ -1255,7 +1169,7 @@ export class TlsEngine extends EventTarget {
       },
       sendHandshake(raw, addToTranscript = true) {
         if (addToTranscript) self.#transcript.add(raw);
-        self.#hsOut.push(raw);
+        self.#output.handshake(raw);
       },
       get version() {
         return self.#version;
@@ -1264,10 +1178,8 @@ export class TlsEngine extends EventTarget {
         self.#version = v;
       },
       changeWriteCipher(prot) {
-        self.#sealHandshake();
-        self.#queue(encodeRecord(ContentType.changeCipherSpec, 0x0303, Uint8Array.of(1)));
-        self.#ccsSent = true;
-        self.#writeProt = prot;
+        self.#output.changeCipherSpec();
+        self.#output.prot = prot;
       },
       changeReadCipher(prot) {
         self.#readProt = prot;
@@ -1276,15 +1188,13 @@ export class TlsEngine extends EventTarget {
         self.#sendAlert(description, AlertLevel.warning);
       },
       sendChangeCipherSpec() {
-        if (self.#ccsSent || self.#quic) return;
-        self.#ccsSent = true;
-        self.#sealHandshake();
-        self.#queue(encodeRecord(ContentType.changeCipherSpec, 0x0303, Uint8Array.of(1)));
+        if (self.#output.ccsSent || self.#quic) return;
+        self.#output.changeCipherSpec();
       },
       setWriteSecret(suite, secret, level) {
-        self.#sealHandshake();
-        if (self.#quic) self.#quic.write = level;
-        else self.#writeProt = self.#protection(suite, secret, level);
+        self.#output.sealFlight();
+        if (self.#quic) self.#output.quicLevel = level;
+        else self.#output.prot = self.#protection(suite, secret, level);
         self.#emit("secrets", { direction: "write", level, cipherSuite: suite.name, secret });
       },
       setReadSecret(suite, secret, level) {
@@ -1307,9 +1217,9 @@ export class TlsEngine extends EventTarget {
         self.#emit("keylog", `${label} ${toHex(self.#clientRandom)} ${toHex(secret)}`);
       },
       resetWriteProtection() {
-        self.#sealHandshake();
-        self.#writeProt = undefined;
-        if (self.#quic) self.#quic.write = "initial";
+        self.#output.sealFlight();
+        self.#output.prot = undefined;
+        if (self.#quic) self.#output.quicLevel = "initial";
       },
       openEarlyWrite(maxSize) {
         self.#earlyWrite = maxSize > 0 ? maxSize : undefined;
@@ -1324,7 +1234,7 @@ export class TlsEngine extends EventTarget {
         self.#skipEarly = budget;
       },
       setMaxFragment(n) {
-        self.#maxFrag = Math.max(1, Math.min(MAX_PLAINTEXT, n));
+        self.#output.maxFragment = Math.max(1, Math.min(MAX_PLAINTEXT, n));
       },
       enforceRecordSizeLimit(limit) {
         self.#recvLimit = limit;
