@@ -7,49 +7,24 @@
 
 import type { Bio } from "../bio/bio.ts";
 import type { QuicLevel } from "./quic.ts";
-import { AlertDescription, AlertLevel, alertName, isKnownAlert } from "./alert.ts";
+import { AlertDescription, AlertLevel, alertName } from "./alert.ts";
 import { SslError, type SslErrorCode } from "./codes.ts";
 import type { Normalized } from "./config.ts";
 import { LIMITS } from "./limits.ts";
-import { asTlsError, invalidMessage, localError, peerMisbehaved, TlsError } from "./errors.ts";
+import { asTlsError, localError, peerMisbehaved, TlsError } from "./errors.ts";
 import type { EngineEventMap, HandshakeInfo } from "./events.ts";
 import { trafficKeys } from "./key_schedule.ts";
 import { ContentType } from "./msgs/enums.ts";
-import {
-  HandshakeJoiner,
-  MAX_PLAINTEXT,
-  type Opened,
-  Protection,
-  type RawRecord,
-  type RecordProtection,
-  RecordReader,
-} from "./record/layer.ts";
+import { MAX_PLAINTEXT, Protection } from "./record/layer.ts";
 import type { Context, State, Step } from "./state.ts";
 import { Transcript } from "./transcript.ts";
 import { Outbound } from "./record/outbound.ts";
+import { Inbound } from "./record/inbound.ts";
 import { toHex } from "../suites/bytes.ts";
 import type { Tls13Suite } from "../suites/tls13.ts";
 
-/** Consecutive empty application_data records accepted before the peer is judged abusive. */
-const MAX_EMPTY_RECORDS = LIMITS.maxEmptyRecords;
-/** Middlebox-compat ChangeCipherSpec records accepted in one handshake. */
-const MAX_CCS = LIMITS.maxChangeCipherSpecs;
 /** Output the engine may queue beyond the BIO before it stops reading (KeyUpdate answers, a flight). */
 const MAX_QUEUED_OUTPUT = LIMITS.maxQueuedOutput;
-/** A record being opened natively, with the key it is opened under; `result` once done. */
-interface Opening {
-  readonly rec: RawRecord;
-  readonly prot: RecordProtection;
-  result: { opened: Opened } | { error: unknown } | undefined;
-  readonly done: Promise<void>;
-}
-
-/**
- * Records a native AEAD may open ahead at once (WebCrypto keeps them in flight; order is kept). Sealing ahead
- * is bounded by bytes instead: what is in flight plus what waits for the BIO stays within maxQueuedOutput, so
- * read() never refuses because of it (two peers writing at once would otherwise wait on each other).
- */
-const MAX_IN_FLIGHT = 4;
 /** Records sealed under one key before we update it ourselves (RFC 8446 §5.5: AES-GCM ≤ 2^24.5). */
 const KEY_UPDATE_AFTER = LIMITS.keyUpdateAfterRecords;
 
@@ -77,9 +52,8 @@ export class TlsEngine extends EventTarget {
   #cfg: Normalized;
   readonly #cx: Context;
   readonly #transcript = new Transcript();
-  readonly #records = new RecordReader();
   readonly #listened = new Set<string>();
-  readonly #joiner: HandshakeJoiner;
+  readonly #in: Inbound;
   #start: ((cx: Context) => Step) | undefined;
   #state: State | undefined;
   #pending: Promise<void> | undefined;
@@ -93,42 +67,19 @@ export class TlsEngine extends EventTarget {
   #retryVerify: ((verdict: boolean) => Step) | undefined;
   #peerChain: readonly Uint8Array[] = [];
 
-  #readProt: RecordProtection | undefined;
   readonly #output: Outbound;
   /** The negotiated protocol version (0x0304 until a TLS 1.2 ServerHello is sent or received). */
   #version = 0x0304;
-  /** Records being opened natively (the first, then those read ahead), in order, with the key used. */
-  #opening: Opening[] = [];
-  /** Records read ahead under a key that changed before their turn: processed again, in order. */
-  #replay: RawRecord[] = [];
-  /** Our record_size_limit once negotiated (RFC 8449 §4), and the last protected record's inner length. */
-  #recvLimit: number | undefined;
-  #lastInner = 0;
-  #ccsAllowed = false;
-  #ccsSeen = 0;
-  #emptyRecords = 0;
-  #warningAlerts = 0;
-  #plain: Uint8Array = new Uint8Array(0);
-  #plainOff = 0;
   /** A write() that returned WANT_WRITE: the array it passed (OpenSSL checks the retry against it) and the bytes taken. */
   #pendingWrite:
     | { readonly buffer: ArrayBufferLike; readonly offset: number; readonly taken: number }
     | undefined;
   /** Our last handshake flight reached the BIO: from then on doHandshake() is 1, whatever the BIO holds. */
   #handshakeFlushed = false;
-  /** The peer's close_notify during the handshake: not an error, but `error` says what happened. */
-  #closedInHandshake: TlsError | undefined;
-  #closeReceived = false;
   #closeSent = false;
   #clientRandom: Uint8Array | undefined;
   /** Client: bytes `writeEarlyData()` may still send (undefined: early data is not open). */
   #earlyWrite: number | undefined;
-  /** Server: 0-RTT data accepted and not yet read, and what is left of its budget. */
-  #early: { chunks: Uint8Array[]; left: number; open: boolean } | undefined;
-  /** Server: bytes of rejected 0-RTT records still to drop. */
-  #skipEarly = 0;
-  /** Server: the handshake key came right after our ServerHello, with no early data before it. */
-  #helloRefusable = false;
   #peerTransportParameters: Uint8Array | undefined;
 
   /** @internal Use {@link createClient} or {@link createServer}. */
@@ -144,7 +95,28 @@ export class TlsEngine extends EventTarget {
     this.#output = new Outbound(role, bio, cfg.quic !== undefined, (e) => void (this.#deferred ??= e));
     this.#role = role;
     this.#cfg = cfg;
-    this.#joiner = new HandshakeJoiner(cfg.maxHandshakeMessageSize);
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    this.#in = new Inbound(
+      {
+        role,
+        get version() {
+          return self.#version;
+        },
+        get handshakeDone() {
+          return self.#info !== undefined;
+        },
+        get helloSeen() {
+          return self.#clientRandom !== undefined;
+        },
+        get where() {
+          return self.#state?.name ?? "";
+        },
+        emit: (name, detail) => this.#emit(name, detail),
+      },
+      bio,
+      cfg.maxHandshakeMessageSize,
+    );
     this.#start = start;
     this.#cx = this.#makeContext();
     if (role === "server") this.#begin();
@@ -170,7 +142,7 @@ export class TlsEngine extends EventTarget {
    * during the handshake (`doHandshake()` 0), an `alert_received.close_notify` error says so.
    */
   get error(): TlsError | undefined {
-    return this.#error ?? this.#lastLocal ?? this.#closedInHandshake;
+    return this.#error ?? this.#lastLocal ?? this.#in.closedInHandshake;
   }
 
   /** The certificate chain the peer presented (DER, leaf first), as soon as it arrived; empty before. */
@@ -207,7 +179,7 @@ export class TlsEngine extends EventTarget {
 
   /** Plaintext bytes already decrypted and waiting for `read()`. */
   get pendingPlaintext(): number {
-    return this.#plain.length - this.#plainOff;
+    return this.#in.plaintext;
   }
 
   /**
@@ -227,7 +199,7 @@ export class TlsEngine extends EventTarget {
    * @returns True when a `read()` may find data without the BIO giving more.
    */
   hasPending(): boolean {
-    return this.pendingPlaintext > 0 || this.#records.buffered > 0;
+    return this.pendingPlaintext > 0 || this.#in.buffered > 0;
   }
 
   /**
@@ -245,7 +217,7 @@ export class TlsEngine extends EventTarget {
    */
   asyncWait(): Promise<void> {
     if (this.#pending) return this.#pending;
-    const heads = [this.#output.nextSealed(), this.#opening[0]?.done].filter((p) => p !== undefined);
+    const heads = [this.#output.nextSealed(), this.#in.nextOpened()].filter((p) => p !== undefined);
     return heads.length > 0 ? Promise.race(heads) : Promise.resolve();
   }
 
@@ -280,16 +252,14 @@ export class TlsEngine extends EventTarget {
     const hs = this.#handshake(false);
     if (hs !== 1) return hs;
     for (;;) {
-      if (this.#plainOff < this.#plain.length) {
-        const n = Math.min(buf.length, this.#plain.length - this.#plainOff);
+      if (this.#in.plaintext > 0) {
+        const n = this.#in.readPlaintext(buf, consume);
         // OpenSSL: 0 bytes asked with data waiting is 0, with SSL_get_error's SYSCALL (nothing went wrong).
         if (n === 0) return this.#want(SslError.SYSCALL, 0);
-        buf.set(this.#plain.subarray(this.#plainOff, this.#plainOff + n));
-        if (consume) this.#plainOff += n;
         this.#output.flush();
         return n;
       }
-      if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
+      if (this.#in.closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
       this.#output.flush();
       if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
       if (this.#handleNext()) continue;
@@ -374,7 +344,7 @@ export class TlsEngine extends EventTarget {
    */
   shutdown(): number {
     return this.#guard(() => {
-      if (!this.#info && !this.#closeReceived) {
+      if (!this.#info && !this.#in.closeReceived) {
         this.#lastLocal = localError(
           "shutdown_while_in_init",
           "Cannot shut down: the handshake is not done (nothing was sent)",
@@ -395,13 +365,13 @@ export class TlsEngine extends EventTarget {
         justSent = true;
       }
       if (!this.#output.flush()) return this.#wantFlush();
-      if (this.#closeReceived) return 1;
+      if (this.#in.closeReceived) return 1;
       // OpenSSL: SSL_get_error says SYSCALL for this 0 (nothing went wrong; its error queue is empty).
       if (justSent) return this.#want(SslError.SYSCALL, 0);
       // Wait for the peer's close_notify; application data now has no reader (OpenSSL 3 fails it too).
       for (;;) {
-        if (this.#closeReceived) return 1;
-        if (this.#plainOff < this.#plain.length) {
+        if (this.#in.closeReceived) return 1;
+        if (this.#in.plaintext > 0) {
           throw localError(
             "application_data_after_close",
             "Cannot shut down: application data arrived after our close_notify (read it before shutting down)",
@@ -490,7 +460,7 @@ export class TlsEngine extends EventTarget {
   readEarlyData(buf: Uint8Array): number {
     return this.#guard(() => {
       for (;;) {
-        const e = this.#early;
+        const e = this.#in.early;
         if (e && e.chunks.length > 0) {
           const head = e.chunks[0]!;
           const n = Math.min(buf.length, head.length);
@@ -504,7 +474,7 @@ export class TlsEngine extends EventTarget {
         ) {
           // The ClientHello decides whether there is early data: run the handshake up to it.
           const r = this.#handshake(false);
-          if (this.#early) continue;
+          if (this.#in.early) continue;
           if (this.#state?.waitsForClientHello) return r;
         }
         if (!e || !e.open || this.#info) return this.#want(SslError.NONE, 0);
@@ -574,7 +544,7 @@ export class TlsEngine extends EventTarget {
         "unexpected_message",
       );
     }
-    if (data.length > 0) this.#joiner.push(data);
+    if (data.length > 0) this.#in.pushHandshake(data);
     const r = this.#handshake(true);
     if (r !== 1) return r;
     // Post-handshake messages (NewSessionTicket) come at the application level.
@@ -655,7 +625,7 @@ export class TlsEngine extends EventTarget {
         if (flushed) this.#handshakeFlushed = true;
         return this.#handshakeFlushed || !untilFlushed ? 1 : this.#wantFlush();
       }
-      if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
+      if (this.#in.closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
       if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
       if (this.#handleNext()) continue;
       const got = this.#readRecord();
@@ -680,7 +650,7 @@ export class TlsEngine extends EventTarget {
     if (got === "async") return this.#output.flush(), this.#want(SslError.WANT_ASYNC);
     if (got === "want") return this.#want(SslError.WANT_READ);
     if (this.#cfg.ignoreUnexpectedEof && this.#info) {
-      this.#closeReceived = true;
+      this.#in.closeReceived = true;
       return this.#want(SslError.ZERO_RETURN, 0);
     }
     this.#fail(
@@ -697,7 +667,7 @@ export class TlsEngine extends EventTarget {
 
   /** Hand the next whole handshake message to the state: the one place messages go in. False when none is whole. */
   #handleNext(): boolean {
-    const m = this.#joiner.take();
+    const m = this.#in.takeMessage();
     if (!m) return false;
     this.#apply(this.#state!.handle(this.#cx, m));
     return true;
@@ -738,26 +708,12 @@ export class TlsEngine extends EventTarget {
     );
   }
 
-  // RFC 8449 §4: in TLS 1.3 the limit covers the whole inner plaintext, type and padding included.
-  #checkRecordSize(): void {
-    const limit = this.#recvLimit;
-    if (limit !== undefined && this.#lastInner > limit) {
-      throw new TlsError(
-        "record_overflow",
-        "peer_misbehaved.record_size_limit",
-        `Cannot accept record: ${this.#lastInner} bytes exceed our record_size_limit ${limit}`,
-        "record",
-      );
-    }
-  }
-
   #fail(err: TlsError): void {
     this.#error = err;
     this.#pending = undefined;
     // Work in flight is dropped: its results arrive into arrays no longer ours.
     this.#output.drop();
-    this.#opening = [];
-    this.#replay = [];
+    this.#in.drop();
     const alert = err.alertDescription;
     if (alert === undefined || err.code.startsWith("alert_received.")) return;
     try {
@@ -767,335 +723,12 @@ export class TlsEngine extends EventTarget {
     }
   }
 
-  // ---- reading ------------------------------------------------------------------------------------
-
-  /**
-   * Process one record: the next one opened natively (or "async" while it is not yet), one to process again
-   * after a key change, or the next one off the BIO.
-   */
+  /** Process one record; a TLS 1.2 ChangeCipherSpec goes to the state that expects it. */
   #readRecord(): "record" | "want" | "eof" | "async" {
-    const head = this.#opening[0];
-    if (head) {
-      if (!head.result) return "async";
-      this.#opening.shift();
-      this.#finishOpen(head);
-      return "record";
-    }
-    const again = this.#replay.shift();
-    if (again) {
-      this.#processRecord(again);
-      return "record";
-    }
-    const got = this.#frame();
-    if (got !== "record") return got;
-    if (!this.#plainHandshake()) this.#processRecord(this.#records.take()!);
+    const got = this.#in.read(this.#state?.changeCipherSpec !== undefined);
+    if (got !== "changeCipherSpec") return got;
+    this.#apply(this.#state!.changeCipherSpec!(this.#cx));
     return "record";
-  }
-
-  /**
-   * Frame the next record, pulling bytes off the BIO when none is whole in those read ahead: at most one
-   * record's worth at a time, so a run of small records costs one BIO read. "eof" only once the BIO is at its
-   * end and no whole record is left (the part of one then is a truncation).
-   */
-  #frame(): "record" | "want" | "eof" {
-    for (;;) {
-      if (this.#records.ready()) return "record";
-      if (!this.#bio) return "want"; // QUIC: bytes come through provideQuicData()
-      const chunk = this.#bio.read(this.#records.room());
-      if (chunk.length === 0) return this.#bio.eof ? "eof" : "want";
-      this.#records.push(chunk, true); // a BIO's read() gives a fresh array away
-    }
-  }
-
-  /**
-   * The framed record, when it is a plaintext handshake record that `#processRecord` would only hand to the
-   * joiner: hand it over from the reader's bytes, with no view and no record object (a peer may send a
-   * handshake message 1 byte per record, and each record must stay cheap). Returns whether it did.
-   */
-  #plainHandshake(): boolean {
-    if (this.#readProt) return false;
-    const next = this.#records.peek()!;
-    if (next.type !== ContentType.handshake || next.length === 0 || next.length > MAX_PLAINTEXT) return false;
-    this.#lastInner = 0;
-    this.#emptyRecords = this.#warningAlerts = 0;
-    this.#records.takeInto(this.#joiner);
-    return true;
-  }
-
-  /** Start opening `rec` natively, then the application data records already read ahead or in the BIO (bounded). */
-  #openNative(prot: RecordProtection, rec: RawRecord): void {
-    for (;;) {
-      const entry: Opening = {
-        rec,
-        prot,
-        result: undefined,
-        done: prot.openAsync(rec).then(
-          (opened) => void (entry.result = { opened }),
-          (error) => void (entry.result = { error }),
-        ),
-      };
-      this.#opening.push(entry);
-      if (this.#opening.length >= MAX_IN_FLIGHT || this.#frame() !== "record") return;
-      // Anything else waits, framed, for its turn.
-      const next = this.#records.peek()!;
-      if (next.type !== ContentType.applicationData || !prot.prefersNative(next.length)) return;
-      rec = this.#records.take()!;
-    }
-  }
-
-  /** A natively opened record's turn: deliver it, or, if our key changed meanwhile, open it (and those after) again. */
-  #finishOpen(entry: Opening): void {
-    if (entry.prot !== this.#readProt) {
-      this.#replay = [entry.rec, ...this.#opening.map((e) => e.rec), ...this.#replay];
-      this.#opening = [];
-      return;
-    }
-    const result = entry.result!;
-    if ("error" in result) throw result.error;
-    this.#lastInner = result.opened.innerLength;
-    this.#checkRecordSize();
-    this.#deliver(result.opened.type, result.opened.content);
-  }
-
-  #processRecord(rec: RawRecord): void {
-    if (rec.type === ContentType.changeCipherSpec && this.#state?.changeCipherSpec) {
-      // TLS 1.2 (RFC 5246 §7.1): the peer's next records use the new keys; the state knows whether it is time.
-      if (rec.body.length !== 1 || rec.body[0] !== 1) {
-        throw invalidMessage(
-          "bad_ccs",
-          "Cannot decode ChangeCipherSpec: the body must be the one byte 0x01",
-          "record+5",
-        );
-      }
-      if (this.#joiner.buffered > 0) {
-        throw peerMisbehaved(
-          "data_across_key_change",
-          "Cannot accept ChangeCipherSpec: a handshake message is incomplete",
-          "unexpected_message",
-          "record",
-        );
-      }
-      if (this.#readProt && !this.#readProt.hidesType) {
-        throw peerMisbehaved(
-          "unexpected_ccs",
-          "Cannot accept a second ChangeCipherSpec",
-          "unexpected_message",
-          "record",
-        );
-      }
-      return this.#apply(this.#state.changeCipherSpec(this.#cx));
-    }
-    if (rec.type === ContentType.changeCipherSpec) {
-      // RFC 8446 §5: one byte 0x01, unprotected, between the first ClientHello and the peer's Finished.
-      if (!this.#ccsAllowed || rec.body.length !== 1 || rec.body[0] !== 1 || ++this.#ccsSeen > MAX_CCS) {
-        throw peerMisbehaved(
-          "unexpected_ccs",
-          "Cannot accept ChangeCipherSpec here",
-          "unexpected_message",
-          "record",
-        );
-      }
-      // RFC 8446 §5.1: not even this record may come between the fragments of a handshake message.
-      if (this.#joiner.buffered > 0) throw interleaved();
-      return;
-    }
-    let type = rec.type;
-    let content = rec.body;
-    this.#lastInner = 0;
-    const skipping = this.#skipEarly > 0 && rec.type === ContentType.applicationData;
-    // RFC 8446 §5: once this direction reads with a key (early, handshake or application; in TLS 1.2 from the
-    // peer's ChangeCipherSpec), every record but the compat ChangeCipherSpec is protected. A plaintext alert
-    // then is refused, never taken as the peer's: injected, it would end the connection as a clean close.
-    if (this.#readProt && !this.#isHelloRefusal(rec)) {
-      if (
-        !skipping && rec.type === ContentType.applicationData && this.#readProt.prefersNative(rec.body.length)
-      ) {
-        return this.#openNative(this.#readProt, rec);
-      }
-      const opened = skipping ? this.#readProt.tryOpen(rec) : this.#readProt.open(rec);
-      if (!opened) return this.#dropRejectedEarly(rec.body.length);
-      // The first record that decrypts ends the rejected early data.
-      if (skipping) this.#skipEarly = 0;
-      ({ type, content } = opened);
-      this.#lastInner = opened.innerLength;
-      this.#checkRecordSize();
-    } else if (skipping) {
-      return this.#dropRejectedEarly(rec.body.length);
-    } else if (rec.type === ContentType.applicationData) {
-      throw peerMisbehaved(
-        "unprotected_data",
-        "Cannot accept application data before keys are established",
-        "unexpected_message",
-        "record",
-      );
-    } else if (content.length > MAX_PLAINTEXT) {
-      throw new TlsError(
-        "record_overflow",
-        "peer_misbehaved.record_overflow",
-        `Cannot accept record: ${content.length} bytes exceed ${MAX_PLAINTEXT}`,
-        "record+3",
-      );
-    }
-    this.#deliver(type, content);
-  }
-
-  /**
-   * The one plaintext record a TLS 1.3 server takes once it reads with a key: the client's fatal alert refusing
-   * our ServerHello, sent before the client had keys of its own (as OpenSSL's ENC_READ_STATE_ALLOW_PLAIN_ALERTS),
-   * and only until a record opens under the handshake key. The connection ends either way. A close_notify or a
-   * warning never passes here (it would end the handshake cleanly), nor anything while rejected 0-RTT is
-   * skipped (the client writes with its early key then).
-   */
-  #isHelloRefusal(rec: RawRecord): boolean {
-    return this.#helloRefusable && this.#readProt!.seq === 0 && rec.type === ContentType.alert &&
-      rec.body.length === 2 && rec.body[0] === AlertLevel.fatal &&
-      rec.body[1] !== AlertDescription.close_notify && rec.body[1] !== AlertDescription.user_canceled;
-  }
-
-  /** Hand a record's content (opened, or plaintext) to where its type goes. */
-  #deliver(type: number, content: Uint8Array): void {
-    // RFC 8446 §5.1: handshake messages must not be interleaved with other record types.
-    if (this.#joiner.buffered > 0 && type !== ContentType.handshake) throw interleaved();
-    switch (type) {
-      case ContentType.handshake:
-        if (content.length === 0) {
-          throw peerMisbehaved(
-            "empty_handshake_record",
-            "Cannot accept an empty handshake record",
-            "unexpected_message",
-            "record",
-          );
-        }
-        this.#emptyRecords = this.#warningAlerts = 0;
-        this.#joiner.push(content);
-        return;
-      case ContentType.alert:
-        return this.#receiveAlert(content);
-      case ContentType.applicationData:
-        if (!this.#info && this.#early?.open) return this.#receiveEarly(content);
-        if (!this.#info) {
-          throw peerMisbehaved(
-            "early_application_data",
-            "Cannot accept application data before the handshake is done",
-            "unexpected_message",
-            "record",
-          );
-        }
-        if (content.length === 0) {
-          if (++this.#emptyRecords > MAX_EMPTY_RECORDS) {
-            throw peerMisbehaved(
-              "too_many_empty_records",
-              "Cannot accept more empty records",
-              "unexpected_message",
-              "record",
-            );
-          }
-          return;
-        }
-        this.#emptyRecords = this.#warningAlerts = 0;
-        this.#plain = content;
-        this.#plainOff = 0;
-        return;
-      default:
-        throw peerMisbehaved(
-          "bad_content_type",
-          `Cannot accept inner content type ${type}`,
-          "unexpected_message",
-          "record",
-        );
-    }
-  }
-
-  /**
-   * RFC 8446 §4.2.10: a server that rejects 0-RTT skips the client's early records (those that do not
-   * decrypt with the handshake key, or come before any key after a HelloRetryRequest), up to a budget.
-   */
-  #dropRejectedEarly(length: number): void {
-    this.#skipEarly -= length;
-    if (this.#skipEarly < 0) {
-      throw peerMisbehaved(
-        "too_much_early_data",
-        "Cannot accept more rejected early data",
-        "unexpected_message",
-        "record",
-      );
-    }
-  }
-
-  #receiveEarly(content: Uint8Array): void {
-    const e = this.#early!;
-    e.left -= content.length;
-    if (e.left < 0) {
-      // RFC 8446 §4.2.10: more than max_early_data_size.
-      throw peerMisbehaved(
-        "too_much_early_data",
-        "Cannot accept early data beyond max_early_data_size",
-        "unexpected_message",
-        "record",
-      );
-    }
-    if (content.length > 0) e.chunks.push(content);
-  }
-
-  #receiveAlert(content: Uint8Array): void {
-    if (content.length !== 2) {
-      throw new TlsError(
-        "decode_error",
-        "invalid_message.bad_alert",
-        `Cannot decode alert: ${content.length} bytes instead of 2`,
-        "Alert",
-      );
-    }
-    const level = content[0]!;
-    const desc = content[1]!;
-    this.#emit("alert", {
-      direction: "received",
-      level: level === AlertLevel.warning ? "warning" : "fatal",
-      name: alertName(desc),
-      description: desc,
-    });
-    if (desc === AlertDescription.close_notify) {
-      if (this.#role === "server" && this.#clientRandom === undefined) {
-        // OpenSSL: a close_notify before any ClientHello is an unexpected message, not a clean end.
-        throw peerMisbehaved(
-          "close_notify_before_hello",
-          "Cannot accept close_notify: no ClientHello came before it",
-          "unexpected_message",
-          "Alert",
-        );
-      }
-      this.#closeReceived = true;
-      if (!this.#info) {
-        this.#closedInHandshake = new TlsError(
-          "close_notify",
-          "alert_received.close_notify",
-          "The peer closed the connection (close_notify) during the handshake",
-          this.#state?.name ?? "",
-        );
-      }
-      this.#emit("peerclosed", undefined);
-      return;
-    }
-    if (
-      desc === AlertDescription.user_canceled || (level === AlertLevel.warning && this.#version === 0x0303)
-    ) {
-      // TLS 1.2 (RFC 5246 §7.2): a warning alert (no_renegotiation, say) does not end the connection.
-      if (++this.#warningAlerts <= LIMITS.maxWarningAlertsInRow) return;
-      throw peerMisbehaved(
-        "too_many_warning_alerts",
-        "Cannot accept more warning alerts in a row",
-        "unexpected_message",
-        "Alert",
-      );
-    }
-    // RFC 8446 §6: every other alert ends the connection, whatever its level.
-    const name = isKnownAlert(desc) ? alertName(desc) : "unknown";
-    throw new TlsError(
-      isKnownAlert(desc) ? (alertName(desc) as keyof typeof AlertDescription) : "internal_error",
-      `alert_received.${name}`,
-      `The peer sent a fatal alert: ${alertName(desc)}`,
-      this.#state?.name ?? "",
-    );
   }
 
   // ---- writing ------------------------------------------------------------------------------------
@@ -1182,7 +815,7 @@ export class TlsEngine extends EventTarget {
         self.#output.prot = prot;
       },
       changeReadCipher(prot) {
-        self.#readProt = prot;
+        self.#in.changeReadCipher(prot);
       },
       sendWarning(description) {
         self.#sendAlert(description, AlertLevel.warning);
@@ -1198,18 +831,9 @@ export class TlsEngine extends EventTarget {
         self.#emit("secrets", { direction: "write", level, cipherSuite: suite.name, secret });
       },
       setReadSecret(suite, secret, level) {
-        if (self.#joiner.buffered > 0) {
-          // RFC 8446 §5.1: messages before a key change must end at a record boundary.
-          throw peerMisbehaved(
-            "data_across_key_change",
-            "Cannot change keys: handshake data follows in the same record",
-            "unexpected_message",
-          );
-        }
+        self.#in.checkKeyChange();
         if (self.#quic) self.#quic.read = level;
-        else self.#readProt = self.#protection(suite, secret, level);
-        self.#helloRefusable = self.#role === "server" && level === "handshake" && !self.#early &&
-          self.#skipEarly === 0;
+        self.#in.setReadKey(self.#quic ? undefined : self.#protection(suite, secret, level), level);
         self.#emit("secrets", { direction: "read", level, cipherSuite: suite.name, secret });
       },
       keyLog(label, secret) {
@@ -1225,23 +849,22 @@ export class TlsEngine extends EventTarget {
         self.#earlyWrite = maxSize > 0 ? maxSize : undefined;
       },
       acceptEarlyData(maxSize) {
-        self.#early = { chunks: [], left: maxSize, open: true };
+        self.#in.acceptEarlyData(maxSize);
       },
       endEarlyData() {
-        if (self.#early) self.#early.open = false;
+        self.#in.endEarlyData();
       },
       skipEarlyData(budget) {
-        self.#skipEarly = budget;
+        self.#in.skipEarlyData(budget);
       },
       setMaxFragment(n) {
         self.#output.maxFragment = Math.max(1, Math.min(MAX_PLAINTEXT, n));
       },
       enforceRecordSizeLimit(limit) {
-        self.#recvLimit = limit;
-        self.#checkRecordSize();
+        self.#in.limitRecordSize(limit);
       },
       allowChangeCipherSpec(allowed) {
-        self.#ccsAllowed = allowed;
+        self.#in.allowChangeCipherSpec(allowed);
       },
       setPeerTransportParameters(params) {
         self.#peerTransportParameters = params;
@@ -1258,14 +881,4 @@ export class TlsEngine extends EventTarget {
       },
     };
   }
-}
-
-/** RFC 8446 §5.1: a record of another type while a handshake message is incomplete. */
-function interleaved(): TlsError {
-  return peerMisbehaved(
-    "interleaved_handshake",
-    "Cannot accept record: a handshake message is incomplete",
-    "unexpected_message",
-    "record",
-  );
 }
