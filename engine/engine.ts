@@ -2,26 +2,27 @@
  * The single driver (rustls' ConnectionCommon, OpenSSL's SSL object): `doHandshake`, `read`, `write`,
  * `shutdown` and `getError`, over one half of a BIO pair. It never touches a socket, timer or file. One
  * try/catch turns every fault into a sticky {@link TlsError}, sends its alert once, and returns -1.
+ *
+ * The driver holds the handshake state and the API's bookkeeping; it hands messages to states in one place
+ * (`#handleNext`) and asks states what they can do rather than which they are. What a connection knows lives
+ * in {@link Connection} (context.ts), the records' rules in record/inbound.ts and record/outbound.ts, and
+ * building an engine from a configuration in create.ts.
  * @module
  */
 
 import type { Bio } from "../bio/bio.ts";
 import type { QuicLevel } from "./quic.ts";
-import { AlertDescription, AlertLevel, alertName } from "./alert.ts";
+import { AlertDescription, AlertLevel } from "./alert.ts";
 import { SslError, type SslErrorCode } from "./codes.ts";
 import type { Normalized } from "./config.ts";
+import { Connection } from "./context.ts";
 import { LIMITS } from "./limits.ts";
 import { asTlsError, localError, peerMisbehaved, TlsError } from "./errors.ts";
-import type { EngineEventMap, HandshakeInfo } from "./events.ts";
-import { trafficKeys } from "./key_schedule.ts";
+import type { HandshakeInfo } from "./events.ts";
 import { ContentType } from "./msgs/enums.ts";
-import { MAX_PLAINTEXT, Protection } from "./record/layer.ts";
+import type { Inbound } from "./record/inbound.ts";
+import type { Outbound } from "./record/outbound.ts";
 import type { Context, State, Step } from "./state.ts";
-import { Transcript } from "./transcript.ts";
-import { Outbound } from "./record/outbound.ts";
-import { Inbound } from "./record/inbound.ts";
-import { toHex } from "../suites/bytes.ts";
-import type { Tls13Suite } from "../suites/tls13.ts";
 
 /** Output the engine may queue beyond the BIO before it stops reading (KeyUpdate answers, a flight). */
 const MAX_QUEUED_OUTPUT = LIMITS.maxQueuedOutput;
@@ -35,7 +36,6 @@ const KEY_UPDATE_AFTER = LIMITS.keyUpdateAfterRecords;
  * throws for anything the peer does; a protocol failure is a sticky {@link TlsError} in `error`.
  */
 export class TlsEngine extends EventTarget {
-  readonly #bio: Bio | undefined;
   /** QUIC mode (RFC 9001 §4): handshake bytes by encryption level instead of records. */
   readonly #quic:
     | {
@@ -45,31 +45,22 @@ export class TlsEngine extends EventTarget {
       head: number;
       /** The bytes in `backlog` from `head` on, kept as it changes: no sum over it per call. */
       waiting: number;
-      read: QuicLevel;
     }
     | undefined;
-  readonly #role: "client" | "server";
-  #cfg: Normalized;
-  readonly #cx: Context;
-  readonly #transcript = new Transcript();
-  readonly #listened = new Set<string>();
+  readonly #cx: Connection;
+  /** The connection's two record-layer halves, used at every turn. */
   readonly #in: Inbound;
+  readonly #out: Outbound;
+  readonly #listened = new Set<string>();
   #start: ((cx: Context) => Step) | undefined;
   #state: State | undefined;
   #pending: Promise<void> | undefined;
   /** What `getError()` says while `#pending` waits: WANT_ASYNC, or the callback being waited on. */
   #pendingReason: SslErrorCode = SslError.WANT_ASYNC;
-  #deferred: unknown;
   #error: TlsError | undefined;
   #lastLocal: TlsError | undefined;
   #reason: SslErrorCode = SslError.NONE;
-  #info: HandshakeInfo | undefined;
   #retryVerify: ((verdict: boolean) => Step) | undefined;
-  #peerChain: readonly Uint8Array[] = [];
-
-  readonly #output: Outbound;
-  /** The negotiated protocol version (0x0304 until a TLS 1.2 ServerHello is sent or received). */
-  #version = 0x0304;
   /** A write() that returned WANT_WRITE: the array it passed (OpenSSL checks the retry against it) and the bytes taken. */
   #pendingWrite:
     | { readonly buffer: ArrayBufferLike; readonly offset: number; readonly taken: number }
@@ -77,10 +68,6 @@ export class TlsEngine extends EventTarget {
   /** Our last handshake flight reached the BIO: from then on doHandshake() is 1, whatever the BIO holds. */
   #handshakeFlushed = false;
   #closeSent = false;
-  #clientRandom: Uint8Array | undefined;
-  /** Client: bytes `writeEarlyData()` may still send (undefined: early data is not open). */
-  #earlyWrite: number | undefined;
-  #peerTransportParameters: Uint8Array | undefined;
 
   /** @internal Use {@link createClient} or {@link createServer}. */
   constructor(
@@ -90,51 +77,34 @@ export class TlsEngine extends EventTarget {
     start: (cx: Context) => Step,
   ) {
     super();
-    this.#bio = bio;
-    this.#quic = cfg.quic ? { backlog: [], head: 0, waiting: 0, read: "initial" } : undefined;
-    this.#output = new Outbound(role, bio, cfg.quic !== undefined, (e) => void (this.#deferred ??= e));
-    this.#role = role;
-    this.#cfg = cfg;
-    // deno-lint-ignore no-this-alias
-    const self = this;
-    this.#in = new Inbound(
-      {
-        role,
-        get version() {
-          return self.#version;
-        },
-        get handshakeDone() {
-          return self.#info !== undefined;
-        },
-        get helloSeen() {
-          return self.#clientRandom !== undefined;
-        },
-        get where() {
-          return self.#state?.name ?? "";
-        },
-        emit: (name, detail) => this.#emit(name, detail),
-      },
+    this.#quic = cfg.quic ? { backlog: [], head: 0, waiting: 0 } : undefined;
+    this.#cx = new Connection({
+      role,
+      cfg,
       bio,
-      cfg.maxHandshakeMessageSize,
-    );
+      events: this,
+      listened: this.#listened,
+      where: () => this.#state?.name ?? "",
+    });
+    this.#in = this.#cx.inbound;
+    this.#out = this.#cx.outbound;
     this.#start = start;
-    this.#cx = this.#makeContext();
     if (role === "server") this.#begin();
   }
 
   /** "client" or "server". */
   get role(): "client" | "server" {
-    return this.#role;
+    return this.#cx.role;
   }
 
   /** True once the handshake has completed. */
   get isHandshakeDone(): boolean {
-    return this.#info !== undefined;
+    return this.#cx.info !== undefined;
   }
 
   /** What the handshake negotiated, once it is done. */
   get handshakeInfo(): HandshakeInfo | undefined {
-    return this.#info;
+    return this.#cx.info;
   }
 
   /**
@@ -147,7 +117,7 @@ export class TlsEngine extends EventTarget {
 
   /** The certificate chain the peer presented (DER, leaf first), as soon as it arrived; empty before. */
   get peerCertificates(): readonly Uint8Array[] {
-    return this.#peerChain;
+    return this.#cx.peerChain;
   }
 
   /**
@@ -166,7 +136,7 @@ export class TlsEngine extends EventTarget {
         this.#apply(resume(ok));
       } catch (e) {
         // A refusal shows on the next call, with its alert, as any other handshake failure.
-        this.#deferred = e;
+        this.#cx.deferred = e;
       }
       return 1;
     }, true);
@@ -174,7 +144,7 @@ export class TlsEngine extends EventTarget {
 
   /** Bytes sealed by the engine but not yet accepted by the BIO (at most about one record). */
   get pendingOutput(): number {
-    return this.#output.pending;
+    return this.#out.pending;
   }
 
   /** Plaintext bytes already decrypted and waiting for `read()`. */
@@ -217,7 +187,7 @@ export class TlsEngine extends EventTarget {
    */
   asyncWait(): Promise<void> {
     if (this.#pending) return this.#pending;
-    const heads = [this.#output.nextSealed(), this.#in.nextOpened()].filter((p) => p !== undefined);
+    const heads = [this.#out.nextSealed(), this.#in.nextOpened()].filter((p) => p !== undefined);
     return heads.length > 0 ? Promise.race(heads) : Promise.resolve();
   }
 
@@ -256,11 +226,11 @@ export class TlsEngine extends EventTarget {
         const n = this.#in.readPlaintext(buf, consume);
         // OpenSSL: 0 bytes asked with data waiting is 0, with SSL_get_error's SYSCALL (nothing went wrong).
         if (n === 0) return this.#want(SslError.SYSCALL, 0);
-        this.#output.flush();
+        this.#out.flush();
         return n;
       }
       if (this.#in.closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
-      this.#output.flush();
+      this.#out.flush();
       if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
       if (this.#handleNext()) continue;
       const got = this.#readRecord();
@@ -301,7 +271,7 @@ export class TlsEngine extends EventTarget {
           );
         }
         const moved = data.buffer !== retry.buffer || data.byteOffset !== retry.offset;
-        if (moved && !this.#cfg.acceptMovingWriteBuffer) {
+        if (moved && !this.#cx.cfg.acceptMovingWriteBuffer) {
           throw localError(
             "bad_write_retry",
             "Cannot write: the retry after WANT_WRITE passes another array (set acceptMovingWriteBuffer to allow it)",
@@ -314,22 +284,22 @@ export class TlsEngine extends EventTarget {
         this.#pendingWrite = { buffer: data.buffer, offset: data.byteOffset, taken };
         return this.#wantFlush();
       };
-      if (!this.#output.flush()) return pause();
+      if (!this.#out.flush()) return pause();
       if (data.length === 0) return this.#want(SslError.SYSCALL, 0); // OpenSSL: 0, and SSL_get_error says SYSCALL
       if (retry && taken === data.length) return taken;
       while (taken < data.length) {
-        const n = Math.min(this.#output.maxFragment, data.length - taken);
+        const n = Math.min(this.#out.maxFragment, data.length - taken);
         this.#sealApplication(data.subarray(taken, taken + n));
         taken += n;
-        if (!this.#output.flush()) {
+        if (!this.#out.flush()) {
           // A native AEAD seals several records at once; the bytes count once they are all in the BIO.
-          const next = Math.min(this.#output.maxFragment, data.length - taken) + 256;
-          const more = !this.#output.waitsForBio &&
-            this.#output.sealing * (this.#output.maxFragment + 256) + next <= MAX_QUEUED_OUTPUT;
+          const next = Math.min(this.#out.maxFragment, data.length - taken) + 256;
+          const more = !this.#out.waitsForBio &&
+            this.#out.sealing * (this.#out.maxFragment + 256) + next <= MAX_QUEUED_OUTPUT;
           if (more && taken < data.length) continue;
           return pause();
         }
-        if (this.#cfg.partialWrites) return taken;
+        if (this.#cx.cfg.partialWrites) return taken;
       }
       return taken;
     });
@@ -344,14 +314,14 @@ export class TlsEngine extends EventTarget {
    */
   shutdown(): number {
     return this.#guard(() => {
-      if (!this.#info && !this.#in.closeReceived) {
+      if (!this.#cx.info && !this.#in.closeReceived) {
         this.#lastLocal = localError(
           "shutdown_while_in_init",
           "Cannot shut down: the handshake is not done (nothing was sent)",
         );
         return this.#want(SslError.SSL);
       }
-      if (this.#pendingWrite && this.#output.waitsForBio) {
+      if (this.#pendingWrite && this.#out.waitsForBio) {
         // OpenSSL: part of a record of that write still waits for the BIO; the close cannot jump the queue.
         throw localError(
           "bad_write_retry",
@@ -360,11 +330,11 @@ export class TlsEngine extends EventTarget {
       }
       let justSent = false;
       if (!this.#closeSent) {
-        this.#sendAlert(AlertDescription.close_notify, AlertLevel.warning);
+        this.#cx.sendAlert(AlertDescription.close_notify, AlertLevel.warning);
         this.#closeSent = true;
         justSent = true;
       }
-      if (!this.#output.flush()) return this.#wantFlush();
+      if (!this.#out.flush()) return this.#wantFlush();
       if (this.#in.closeReceived) return 1;
       // OpenSSL: SSL_get_error says SYSCALL for this 0 (nothing went wrong; its error queue is empty).
       if (justSent) return this.#want(SslError.SYSCALL, 0);
@@ -399,7 +369,7 @@ export class TlsEngine extends EventTarget {
         );
         return this.#want(SslError.SSL);
       }
-      if (this.#info && this.#version !== 0x0304) {
+      if (this.#cx.info && this.#cx.version !== 0x0304) {
         this.#lastLocal = localError(
           "key_update_tls12",
           "Cannot update keys: TLS 1.2 has no KeyUpdate (and airlock refuses renegotiation)",
@@ -414,8 +384,8 @@ export class TlsEngine extends EventTarget {
         return this.#want(SslError.SSL);
       }
       this.#state.sendKeyUpdate(this.#cx, requestPeer);
-      this.#output.sealFlight();
-      this.#output.flush();
+      this.#out.sealFlight();
+      this.#out.flush();
       return 1;
     });
   }
@@ -429,25 +399,25 @@ export class TlsEngine extends EventTarget {
    */
   writeEarlyData(data: Uint8Array): number {
     return this.#guard(() => {
-      if (this.#role !== "client") {
+      if (this.#cx.role !== "client") {
         this.#lastLocal = localError("early_data_role", "Cannot write early data: only a client sends it");
         return this.#want(SslError.SSL);
       }
       this.#begin();
-      if (this.#pending) return this.#output.flush(), this.#want(this.#pendingReason);
-      if (this.#earlyWrite === undefined || this.#info) {
-        this.#output.flush();
+      if (this.#pending) return this.#out.flush(), this.#want(this.#pendingReason);
+      if (this.#cx.earlyWrite === undefined || this.#cx.info) {
+        this.#out.flush();
         return this.#want(SslError.NONE, 0);
       }
-      const n = Math.min(data.length, this.#earlyWrite);
-      for (let i = 0; i < n; i += this.#output.maxFragment) {
-        this.#output.record(
+      const n = Math.min(data.length, this.#cx.earlyWrite);
+      for (let i = 0; i < n; i += this.#out.maxFragment) {
+        this.#out.record(
           ContentType.applicationData,
-          data.subarray(i, Math.min(n, i + this.#output.maxFragment)),
+          data.subarray(i, Math.min(n, i + this.#out.maxFragment)),
         );
       }
-      this.#earlyWrite -= n;
-      this.#output.flush();
+      this.#cx.earlyWrite -= n;
+      this.#out.flush();
       return n > 0 ? n : this.#want(SslError.NONE, 0);
     });
   }
@@ -470,14 +440,14 @@ export class TlsEngine extends EventTarget {
           return n;
         }
         if (
-          !e && this.#role === "server" && !this.#info && this.#state?.waitsForClientHello
+          !e && this.#cx.role === "server" && !this.#cx.info && this.#state?.waitsForClientHello
         ) {
           // The ClientHello decides whether there is early data: run the handshake up to it.
           const r = this.#handshake(false);
           if (this.#in.early) continue;
           if (this.#state?.waitsForClientHello) return r;
         }
-        if (!e || !e.open || this.#info) return this.#want(SslError.NONE, 0);
+        if (!e || !e.open || this.#cx.info) return this.#want(SslError.NONE, 0);
         const r = this.#handshake(false);
         if (e.chunks.length > 0) continue;
         if (r === 1 || !e.open) return this.#want(SslError.NONE, 0);
@@ -499,7 +469,7 @@ export class TlsEngine extends EventTarget {
       q.backlog.push({ level, data: data.slice() });
       q.waiting += data.length;
       // Bounded: while the provider works, a peer gets at most two messages' worth ahead of us.
-      if (q.waiting > 2 * this.#cfg.maxHandshakeMessageSize) {
+      if (q.waiting > 2 * this.#cx.cfg.maxHandshakeMessageSize) {
         this.#fail(peerMisbehaved(
           "quic_backlog",
           `Cannot accept handshake data: ${q.waiting} bytes wait, over twice maxHandshakeMessageSize`,
@@ -537,10 +507,10 @@ export class TlsEngine extends EventTarget {
   #feedQuic({ level, data }: { level: QuicLevel; data: Uint8Array }): number {
     const q = this.#quic!;
     q.waiting -= data.length;
-    if (level !== q.read) {
+    if (level !== this.#cx.quicReadLevel) {
       throw peerMisbehaved(
         "quic_wrong_level",
-        `Cannot accept handshake data at level ${level}: expected ${q.read}`,
+        `Cannot accept handshake data at level ${level}: expected ${this.#cx.quicReadLevel}`,
         "unexpected_message",
       );
     }
@@ -554,13 +524,13 @@ export class TlsEngine extends EventTarget {
 
   /** QUIC: the handshake bytes to send, each with its encryption level, in order (and forgets them). */
   takeQuicData(): { level: QuicLevel; data: Uint8Array }[] {
-    this.#output.sealFlight();
-    return this.#output.takeQuic();
+    this.#out.sealFlight();
+    return this.#out.takeQuic();
   }
 
   /** QUIC: the peer's quic_transport_parameters (RFC 9001 §8.2), once received. */
   get peerTransportParameters(): Uint8Array | undefined {
-    return this.#peerTransportParameters;
+    return this.#cx.peerTransportParameters;
   }
 
   /**
@@ -570,7 +540,7 @@ export class TlsEngine extends EventTarget {
   flush(): number {
     // Moving sealed records is safe at any time, also while crypto is pending or a verdict awaited.
     if (this.#error) return this.#stuck();
-    return this.#output.flush() ? 1 : this.#wantFlush();
+    return this.#out.flush() ? 1 : this.#wantFlush();
   }
 
   // ---- the driver ---------------------------------------------------------------------------------
@@ -579,14 +549,14 @@ export class TlsEngine extends EventTarget {
     this.#lastLocal = undefined;
     if (this.#error) return this.#stuck();
     // While waiting, what is already sealed still goes out: the peer can work on it meanwhile.
-    if (this.#pending) return this.#output.flush(), this.#want(this.#pendingReason);
+    if (this.#pending) return this.#out.flush(), this.#want(this.#pendingReason);
     if (this.#retryVerify && !duringRetry) {
-      return this.#output.flush(), this.#want(SslError.WANT_RETRY_VERIFY);
+      return this.#out.flush(), this.#want(SslError.WANT_RETRY_VERIFY);
     }
     try {
-      if (this.#deferred !== undefined) {
-        const e = this.#deferred;
-        this.#deferred = undefined;
+      if (this.#cx.deferred !== undefined) {
+        const e = this.#cx.deferred;
+        this.#cx.deferred = undefined;
         throw e;
       }
       return fn();
@@ -597,7 +567,7 @@ export class TlsEngine extends EventTarget {
   }
 
   #stuck(): number {
-    this.#output.flush();
+    this.#out.flush();
     return this.#want(SslError.SSL);
   }
 
@@ -612,15 +582,15 @@ export class TlsEngine extends EventTarget {
    */
   #handshake(untilFlushed: boolean): number {
     for (;;) {
-      if (this.#pending) return this.#output.flush(), this.#want(this.#pendingReason);
-      if (this.#retryVerify) return this.#output.flush(), this.#want(SslError.WANT_RETRY_VERIFY);
+      if (this.#pending) return this.#out.flush(), this.#want(this.#pendingReason);
+      if (this.#retryVerify) return this.#out.flush(), this.#want(SslError.WANT_RETRY_VERIFY);
       if (this.#start) {
         this.#begin();
         continue;
       }
       // Keep reading while our own output waits: with small buffers both peers may be writing at once.
-      const flushed = this.#output.flush();
-      if (this.#info) {
+      const flushed = this.#out.flush();
+      if (this.#cx.info) {
         // OpenSSL: the handshake is done once its last flight is written; later output does not undo that.
         if (flushed) this.#handshakeFlushed = true;
         return this.#handshakeFlushed || !untilFlushed ? 1 : this.#wantFlush();
@@ -637,7 +607,7 @@ export class TlsEngine extends EventTarget {
 
   /** Our output is not all in the BIO: WANT_WRITE while the BIO is full, WANT_ASYNC while records are sealed. */
   #wantFlush(): number {
-    return this.#want(this.#output.waitsForBio ? SslError.WANT_WRITE : SslError.WANT_ASYNC);
+    return this.#want(this.#out.waitsForBio ? SslError.WANT_WRITE : SslError.WANT_ASYNC);
   }
 
   /**
@@ -647,9 +617,9 @@ export class TlsEngine extends EventTarget {
    * handshake, a clean end (0, ZERO_RETURN).
    */
   #noRecord(got: "want" | "eof" | "async", eofReturn = -1): number {
-    if (got === "async") return this.#output.flush(), this.#want(SslError.WANT_ASYNC);
+    if (got === "async") return this.#out.flush(), this.#want(SslError.WANT_ASYNC);
     if (got === "want") return this.#want(SslError.WANT_READ);
-    if (this.#cfg.ignoreUnexpectedEof && this.#info) {
+    if (this.#cx.cfg.ignoreUnexpectedEof && this.#cx.info) {
       this.#in.closeReceived = true;
       return this.#want(SslError.ZERO_RETURN, 0);
     }
@@ -661,8 +631,8 @@ export class TlsEngine extends EventTarget {
         this.#state?.name ?? "",
       ),
     );
-    this.#output.flush();
-    return this.#want(SslError.SSL, this.#info ? eofReturn : -1);
+    this.#out.flush();
+    return this.#want(SslError.SSL, this.#cx.info ? eofReturn : -1);
   }
 
   /** Hand the next whole handshake message to the state: the one place messages go in. False when none is whole. */
@@ -681,7 +651,7 @@ export class TlsEngine extends EventTarget {
   }
 
   #apply(step: Step): void {
-    this.#output.sealFlight();
+    this.#out.sealFlight();
     if ("handle" in step) {
       this.#state = step;
       return;
@@ -697,13 +667,13 @@ export class TlsEngine extends EventTarget {
         try {
           this.#apply(next);
         } catch (e) {
-          this.#deferred = e;
+          this.#cx.deferred = e;
         }
       },
       (e) => {
         this.#pending = undefined;
-        this.#output.dropFlight();
-        this.#deferred = e;
+        this.#out.dropFlight();
+        this.#cx.deferred = e;
       },
     );
   }
@@ -712,12 +682,12 @@ export class TlsEngine extends EventTarget {
     this.#error = err;
     this.#pending = undefined;
     // Work in flight is dropped: its results arrive into arrays no longer ours.
-    this.#output.drop();
+    this.#out.drop();
     this.#in.drop();
     const alert = err.alertDescription;
     if (alert === undefined || err.code.startsWith("alert_received.")) return;
     try {
-      this.#sendAlert(alert, AlertLevel.fatal);
+      this.#cx.sendAlert(alert, AlertLevel.fatal);
     } catch {
       // Nothing more can be done for the peer; the error stands.
     }
@@ -734,23 +704,12 @@ export class TlsEngine extends EventTarget {
   // ---- writing ------------------------------------------------------------------------------------
 
   #sealApplication(data: Uint8Array): void {
-    const prot = this.#output.prot;
+    const prot = this.#out.prot;
     if (prot && prot.seq >= KEY_UPDATE_AFTER && this.#state?.sendKeyUpdate) {
       this.#state.sendKeyUpdate(this.#cx, false);
-      this.#output.sealFlight();
+      this.#out.sealFlight();
     }
-    this.#output.record(ContentType.applicationData, data);
-  }
-
-  #sendAlert(desc: number, level: number): void {
-    this.#output.sealFlight();
-    this.#output.record(ContentType.alert, Uint8Array.of(level, desc));
-    this.#emit("alert", {
-      direction: "sent",
-      level: level === AlertLevel.warning ? "warning" : "fatal",
-      name: alertName(desc),
-      description: desc,
-    });
+    this.#out.record(ContentType.applicationData, data);
   }
 
   /**
@@ -764,121 +723,5 @@ export class TlsEngine extends EventTarget {
   ): void {
     this.#listened.add(type);
     super.addEventListener(type, listener, options);
-  }
-
-  #listening(name: keyof EngineEventMap): boolean {
-    return this.#listened.has(name);
-  }
-
-  #emit<K extends keyof EngineEventMap>(name: K, detail: EngineEventMap[K]): void {
-    if (this.#listening(name)) this.dispatchEvent(new CustomEvent(name, { detail }));
-  }
-
-  /** TLS 1.3 protection for `secret`; at the application level the provider may hold the key natively too. */
-  #protection(suite: Tls13Suite, secret: Uint8Array, level: string): Protection {
-    const { key, iv } = trafficKeys(suite.hash, secret, suite.aead.keyLen);
-    const native = level === "application" ? this.#cfg.provider.aeadKey(suite.aead, key) : undefined;
-    return new Protection(suite.aead.importKey(key), iv, native);
-  }
-
-  #makeContext(): Context {
-    // deno-lint-ignore no-this-alias
-    const self = this;
-    return {
-      role: this.#role,
-      get cfg() {
-        return self.#cfg;
-      },
-      reconfigure(cfg) {
-        self.#cfg = cfg;
-      },
-      quic: this.#quic !== undefined,
-      transcript: this.#transcript,
-      get clientRandom() {
-        return self.#clientRandom;
-      },
-      set clientRandom(v) {
-        self.#clientRandom = v;
-      },
-      sendHandshake(raw, addToTranscript = true) {
-        if (addToTranscript) self.#transcript.add(raw);
-        self.#output.handshake(raw);
-      },
-      get version() {
-        return self.#version;
-      },
-      set version(v) {
-        self.#version = v;
-      },
-      changeWriteCipher(prot) {
-        self.#output.changeCipherSpec();
-        self.#output.prot = prot;
-      },
-      changeReadCipher(prot) {
-        self.#in.changeReadCipher(prot);
-      },
-      sendWarning(description) {
-        self.#sendAlert(description, AlertLevel.warning);
-      },
-      sendChangeCipherSpec() {
-        if (self.#output.ccsSent || self.#quic) return;
-        self.#output.changeCipherSpec();
-      },
-      setWriteSecret(suite, secret, level) {
-        self.#output.sealFlight();
-        if (self.#quic) self.#output.quicLevel = level;
-        else self.#output.prot = self.#protection(suite, secret, level);
-        self.#emit("secrets", { direction: "write", level, cipherSuite: suite.name, secret });
-      },
-      setReadSecret(suite, secret, level) {
-        self.#in.checkKeyChange();
-        if (self.#quic) self.#quic.read = level;
-        self.#in.setReadKey(self.#quic ? undefined : self.#protection(suite, secret, level), level);
-        self.#emit("secrets", { direction: "read", level, cipherSuite: suite.name, secret });
-      },
-      keyLog(label, secret) {
-        if (!self.#clientRandom || !self.#listening("keylog")) return;
-        self.#emit("keylog", `${label} ${toHex(self.#clientRandom)} ${toHex(secret)}`);
-      },
-      resetWriteProtection() {
-        self.#output.sealFlight();
-        self.#output.prot = undefined;
-        if (self.#quic) self.#output.quicLevel = "initial";
-      },
-      openEarlyWrite(maxSize) {
-        self.#earlyWrite = maxSize > 0 ? maxSize : undefined;
-      },
-      acceptEarlyData(maxSize) {
-        self.#in.acceptEarlyData(maxSize);
-      },
-      endEarlyData() {
-        self.#in.endEarlyData();
-      },
-      skipEarlyData(budget) {
-        self.#in.skipEarlyData(budget);
-      },
-      setMaxFragment(n) {
-        self.#output.maxFragment = Math.max(1, Math.min(MAX_PLAINTEXT, n));
-      },
-      enforceRecordSizeLimit(limit) {
-        self.#in.limitRecordSize(limit);
-      },
-      allowChangeCipherSpec(allowed) {
-        self.#in.allowChangeCipherSpec(allowed);
-      },
-      setPeerTransportParameters(params) {
-        self.#peerTransportParameters = params;
-      },
-      setPeerChain(chain) {
-        self.#peerChain = chain;
-      },
-      complete(info) {
-        self.#info = info;
-        self.#emit("handshake", info);
-      },
-      emit(name, detail) {
-        self.#emit(name, detail);
-      },
-    };
   }
 }
