@@ -232,8 +232,7 @@ export class TlsEngine extends EventTarget {
       if (this.#in.closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
       this.#out.flush();
       if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
-      if (this.#handleNext()) continue;
-      const got = this.#readRecord();
+      const got = this.#advance();
       if (got !== "record") return this.#noRecord(got, 0);
     }
   }
@@ -348,8 +347,7 @@ export class TlsEngine extends EventTarget {
             "unexpected_message",
           );
         }
-        if (this.#handleNext()) continue;
-        const got = this.#readRecord();
+        const got = this.#advance();
         if (got !== "record") return this.#noRecord(got);
       }
     });
@@ -597,8 +595,7 @@ export class TlsEngine extends EventTarget {
       }
       if (this.#in.closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
       if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
-      if (this.#handleNext()) continue;
-      const got = this.#readRecord();
+      const got = this.#advance();
       if (got === "record") continue;
       if (got === "want" && !flushed) return this.#wantFlush();
       return this.#noRecord(got);
@@ -633,6 +630,14 @@ export class TlsEngine extends EventTarget {
     );
     this.#out.flush();
     return this.#want(SslError.SSL, this.#cx.info ? eofReturn : -1);
+  }
+
+  /**
+   * Move the input on by one step, the one step every loop takes: a whole handshake message to the state,
+   * else one record in. "record" when something moved.
+   */
+  #advance(): "record" | "want" | "eof" | "async" {
+    return this.#handleNext() ? "record" : this.#readRecord();
   }
 
   /** Hand the next whole handshake message to the state: the one place messages go in. False when none is whole. */
