@@ -35,7 +35,8 @@
  */
 
 export { type Bio, type BioPair, createBioPair } from "./bio/mod.ts";
-export { createClient, createServer, TlsEngine } from "./engine/engine.ts";
+export { TlsEngine } from "./engine/engine.ts";
+export { createClient, createServer } from "./engine/create.ts";
 export { SslError, type SslErrorCode, sslErrorName } from "./engine/codes.ts";
 export { TlsError } from "./engine/errors.ts";
 export { AlertDescription, type AlertName, alertName } from "./engine/alert.ts";

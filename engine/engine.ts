@@ -2,76 +2,30 @@
  * The single driver (rustls' ConnectionCommon, OpenSSL's SSL object): `doHandshake`, `read`, `write`,
  * `shutdown` and `getError`, over one half of a BIO pair. It never touches a socket, timer or file. One
  * try/catch turns every fault into a sticky {@link TlsError}, sends its alert once, and returns -1.
+ *
+ * The driver holds the handshake state and the API's bookkeeping; it hands messages to states in one place
+ * (`#handleNext`) and asks states what they can do rather than which they are. What a connection knows lives
+ * in {@link Connection} (context.ts), the records' rules in record/inbound.ts and record/outbound.ts, and
+ * building an engine from a configuration in create.ts.
  * @module
  */
 
 import type { Bio } from "../bio/bio.ts";
 import type { QuicLevel } from "./quic.ts";
-import { AlertDescription, AlertLevel, alertName, isKnownAlert } from "./alert.ts";
+import { AlertDescription, AlertLevel } from "./alert.ts";
 import { SslError, type SslErrorCode } from "./codes.ts";
-import {
-  type ClientConfig,
-  decodeAnchors,
-  normalizeCertificates,
-  normalizeCommon,
-  type Normalized,
-  type ServerConfig,
-  type ServerOverrides,
-} from "./config.ts";
-import { Connected } from "./connected.ts";
+import type { Normalized } from "./config.ts";
+import { Connection } from "./context.ts";
 import { LIMITS } from "./limits.ts";
-import { asTlsError, invalidMessage, localError, peerMisbehaved, TlsError } from "./errors.ts";
-import type { EngineEventMap, HandshakeInfo } from "./events.ts";
-import { trafficKeys } from "./key_schedule.ts";
+import { asTlsError, localError, peerMisbehaved, TlsError } from "./errors.ts";
+import type { HandshakeInfo } from "./events.ts";
 import { ContentType } from "./msgs/enums.ts";
-import {
-  encodeRecord,
-  HandshakeJoiner,
-  MAX_PLAINTEXT,
-  type Opened,
-  Protection,
-  type RawRecord,
-  type RecordProtection,
-  RecordReader,
-} from "./record/layer.ts";
+import type { Inbound } from "./record/inbound.ts";
+import type { Outbound } from "./record/outbound.ts";
 import type { Context, State, Step } from "./state.ts";
-import { Transcript } from "./transcript.ts";
-import { startClient } from "./client/hello.ts";
-import { ExpectClientHello } from "./server/hello.ts";
-import type { ServerSetup } from "./server/common.ts";
-import { subjectName, type VerifyPolicy } from "./peer_verify.ts";
-import { normalizeHostName } from "../verify/names.ts";
-import { SessionCache, StrikeRegister, TicketKeys } from "./session.ts";
-import { DEFAULT_AUTHENTICATION_LIFETIME, serverSessionContext } from "./binding.ts";
-import { toHex } from "../suites/bytes.ts";
-import type { Tls13Suite } from "../suites/tls13.ts";
 
-/** Consecutive empty application_data records accepted before the peer is judged abusive. */
-const MAX_EMPTY_RECORDS = LIMITS.maxEmptyRecords;
-/** Middlebox-compat ChangeCipherSpec records accepted in one handshake. */
-const MAX_CCS = LIMITS.maxChangeCipherSpecs;
 /** Output the engine may queue beyond the BIO before it stops reading (KeyUpdate answers, a flight). */
 const MAX_QUEUED_OUTPUT = LIMITS.maxQueuedOutput;
-/** A record being sealed natively; `bytes` once done. */
-interface Sealing {
-  bytes: Uint8Array | undefined;
-  readonly done: Promise<void>;
-}
-
-/** A record being opened natively, with the key it is opened under; `result` once done. */
-interface Opening {
-  readonly rec: RawRecord;
-  readonly prot: RecordProtection;
-  result: { opened: Opened } | { error: unknown } | undefined;
-  readonly done: Promise<void>;
-}
-
-/**
- * Records a native AEAD may open ahead at once (WebCrypto keeps them in flight; order is kept). Sealing ahead
- * is bounded by bytes instead: what is in flight plus what waits for the BIO stays within maxQueuedOutput, so
- * read() never refuses because of it (two peers writing at once would otherwise wait on each other).
- */
-const MAX_IN_FLIGHT = 4;
 /** Records sealed under one key before we update it ourselves (RFC 8446 §5.5: AES-GCM ≤ 2^24.5). */
 const KEY_UPDATE_AFTER = LIMITS.keyUpdateAfterRecords;
 
@@ -82,86 +36,38 @@ const KEY_UPDATE_AFTER = LIMITS.keyUpdateAfterRecords;
  * throws for anything the peer does; a protocol failure is a sticky {@link TlsError} in `error`.
  */
 export class TlsEngine extends EventTarget {
-  readonly #bio: Bio | undefined;
   /** QUIC mode (RFC 9001 §4): handshake bytes by encryption level instead of records. */
   readonly #quic:
     | {
-      out: { level: QuicLevel; data: Uint8Array }[];
       /** Bytes handed over but not yet fed to the handshake (they wait while the provider works). */
       backlog: { level: QuicLevel; data: Uint8Array }[];
       /** Index of the next piece of `backlog` to feed (a nested call shares it). */
       head: number;
       /** The bytes in `backlog` from `head` on, kept as it changes: no sum over it per call. */
       waiting: number;
-      write: QuicLevel;
-      read: QuicLevel;
     }
     | undefined;
-  readonly #role: "client" | "server";
-  #cfg: Normalized;
-  readonly #cx: Context;
-  readonly #transcript = new Transcript();
-  readonly #records = new RecordReader();
+  readonly #cx: Connection;
+  /** The connection's two record-layer halves, used at every turn. */
+  readonly #in: Inbound;
+  readonly #out: Outbound;
   readonly #listened = new Set<string>();
-  readonly #joiner: HandshakeJoiner;
   #start: ((cx: Context) => Step) | undefined;
   #state: State | undefined;
   #pending: Promise<void> | undefined;
   /** What `getError()` says while `#pending` waits: WANT_ASYNC, or the callback being waited on. */
   #pendingReason: SslErrorCode = SslError.WANT_ASYNC;
-  #deferred: unknown;
   #error: TlsError | undefined;
   #lastLocal: TlsError | undefined;
   #reason: SslErrorCode = SslError.NONE;
-  #info: HandshakeInfo | undefined;
   #retryVerify: ((verdict: boolean) => Step) | undefined;
-  #peerChain: readonly Uint8Array[] = [];
-
-  #readProt: RecordProtection | undefined;
-  #writeProt: RecordProtection | undefined;
-  /** The negotiated protocol version (0x0304 until a TLS 1.2 ServerHello is sent or received). */
-  #version = 0x0304;
-  #hsOut: Uint8Array[] = [];
-  #out: Uint8Array[] = [];
-  /** Records being sealed natively, in order; each joins `#out` once it and all before it are done. */
-  #sealing: Sealing[] = [];
-  /** Records being opened natively (the first, then those read ahead), in order, with the key used. */
-  #opening: Opening[] = [];
-  /** Records read ahead under a key that changed before their turn: processed again, in order. */
-  #replay: RawRecord[] = [];
-  #outOff = 0;
-  #firstRecordSent = false;
-  #maxFrag = MAX_PLAINTEXT;
-  /** Our record_size_limit once negotiated (RFC 8449 §4), and the last protected record's inner length. */
-  #recvLimit: number | undefined;
-  #lastInner = 0;
-  #ccsSent = false;
-  #ccsAllowed = false;
-  #ccsSeen = 0;
-  #emptyRecords = 0;
-  #warningAlerts = 0;
-  #plain: Uint8Array = new Uint8Array(0);
-  #plainOff = 0;
   /** A write() that returned WANT_WRITE: the array it passed (OpenSSL checks the retry against it) and the bytes taken. */
   #pendingWrite:
     | { readonly buffer: ArrayBufferLike; readonly offset: number; readonly taken: number }
     | undefined;
   /** Our last handshake flight reached the BIO: from then on doHandshake() is 1, whatever the BIO holds. */
   #handshakeFlushed = false;
-  /** The peer's close_notify during the handshake: not an error, but `error` says what happened. */
-  #closedInHandshake: TlsError | undefined;
-  #closeReceived = false;
   #closeSent = false;
-  #clientRandom: Uint8Array | undefined;
-  /** Client: bytes `writeEarlyData()` may still send (undefined: early data is not open). */
-  #earlyWrite: number | undefined;
-  /** Server: 0-RTT data accepted and not yet read, and what is left of its budget. */
-  #early: { chunks: Uint8Array[]; left: number; open: boolean } | undefined;
-  /** Server: bytes of rejected 0-RTT records still to drop. */
-  #skipEarly = 0;
-  /** Server: the handshake key came right after our ServerHello, with no early data before it. */
-  #helloRefusable = false;
-  #peerTransportParameters: Uint8Array | undefined;
 
   /** @internal Use {@link createClient} or {@link createServer}. */
   constructor(
@@ -171,31 +77,34 @@ export class TlsEngine extends EventTarget {
     start: (cx: Context) => Step,
   ) {
     super();
-    this.#bio = bio;
-    this.#quic = cfg.quic
-      ? { out: [], backlog: [], head: 0, waiting: 0, write: "initial", read: "initial" }
-      : undefined;
-    this.#role = role;
-    this.#cfg = cfg;
-    this.#joiner = new HandshakeJoiner(cfg.maxHandshakeMessageSize);
+    this.#quic = cfg.quic ? { backlog: [], head: 0, waiting: 0 } : undefined;
+    this.#cx = new Connection({
+      role,
+      cfg,
+      bio,
+      events: this,
+      listened: this.#listened,
+      where: () => this.#state?.name ?? "",
+    });
+    this.#in = this.#cx.inbound;
+    this.#out = this.#cx.outbound;
     this.#start = start;
-    this.#cx = this.#makeContext();
     if (role === "server") this.#begin();
   }
 
   /** "client" or "server". */
   get role(): "client" | "server" {
-    return this.#role;
+    return this.#cx.role;
   }
 
   /** True once the handshake has completed. */
   get isHandshakeDone(): boolean {
-    return this.#info !== undefined;
+    return this.#cx.info !== undefined;
   }
 
   /** What the handshake negotiated, once it is done. */
   get handshakeInfo(): HandshakeInfo | undefined {
-    return this.#info;
+    return this.#cx.info;
   }
 
   /**
@@ -203,12 +112,12 @@ export class TlsEngine extends EventTarget {
    * during the handshake (`doHandshake()` 0), an `alert_received.close_notify` error says so.
    */
   get error(): TlsError | undefined {
-    return this.#error ?? this.#lastLocal ?? this.#closedInHandshake;
+    return this.#error ?? this.#lastLocal ?? this.#in.closedInHandshake;
   }
 
   /** The certificate chain the peer presented (DER, leaf first), as soon as it arrived; empty before. */
   get peerCertificates(): readonly Uint8Array[] {
-    return this.#peerChain;
+    return this.#cx.peerChain;
   }
 
   /**
@@ -227,7 +136,7 @@ export class TlsEngine extends EventTarget {
         this.#apply(resume(ok));
       } catch (e) {
         // A refusal shows on the next call, with its alert, as any other handshake failure.
-        this.#deferred = e;
+        this.#cx.deferred = e;
       }
       return 1;
     }, true);
@@ -235,14 +144,12 @@ export class TlsEngine extends EventTarget {
 
   /** Bytes sealed by the engine but not yet accepted by the BIO (at most about one record). */
   get pendingOutput(): number {
-    let n = 0;
-    for (const b of this.#out) n += b.length;
-    return n - this.#outOff;
+    return this.#out.pending;
   }
 
   /** Plaintext bytes already decrypted and waiting for `read()`. */
   get pendingPlaintext(): number {
-    return this.#plain.length - this.#plainOff;
+    return this.#in.plaintext;
   }
 
   /**
@@ -262,7 +169,7 @@ export class TlsEngine extends EventTarget {
    * @returns True when a `read()` may find data without the BIO giving more.
    */
   hasPending(): boolean {
-    return this.pendingPlaintext > 0 || this.#records.buffered > 0;
+    return this.pendingPlaintext > 0 || this.#in.buffered > 0;
   }
 
   /**
@@ -280,7 +187,7 @@ export class TlsEngine extends EventTarget {
    */
   asyncWait(): Promise<void> {
     if (this.#pending) return this.#pending;
-    const heads = [this.#sealing[0]?.done, this.#opening[0]?.done].filter((p) => p !== undefined);
+    const heads = [this.#out.nextSealed(), this.#in.nextOpened()].filter((p) => p !== undefined);
     return heads.length > 0 ? Promise.race(heads) : Promise.resolve();
   }
 
@@ -315,24 +222,17 @@ export class TlsEngine extends EventTarget {
     const hs = this.#handshake(false);
     if (hs !== 1) return hs;
     for (;;) {
-      if (this.#plainOff < this.#plain.length) {
-        const n = Math.min(buf.length, this.#plain.length - this.#plainOff);
+      if (this.#in.plaintext > 0) {
+        const n = this.#in.readPlaintext(buf, consume);
         // OpenSSL: 0 bytes asked with data waiting is 0, with SSL_get_error's SYSCALL (nothing went wrong).
         if (n === 0) return this.#want(SslError.SYSCALL, 0);
-        buf.set(this.#plain.subarray(this.#plainOff, this.#plainOff + n));
-        if (consume) this.#plainOff += n;
-        this.#flush();
+        this.#out.flush();
         return n;
       }
-      if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
-      this.#flush();
+      if (this.#in.closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
+      this.#out.flush();
       if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
-      const m = this.#joiner.take();
-      if (m) {
-        this.#apply(this.#state!.handle(this.#cx, m));
-        continue;
-      }
-      const got = this.#readRecord();
+      const got = this.#advance();
       if (got !== "record") return this.#noRecord(got, 0);
     }
   }
@@ -370,7 +270,7 @@ export class TlsEngine extends EventTarget {
           );
         }
         const moved = data.buffer !== retry.buffer || data.byteOffset !== retry.offset;
-        if (moved && !this.#cfg.acceptMovingWriteBuffer) {
+        if (moved && !this.#cx.cfg.acceptMovingWriteBuffer) {
           throw localError(
             "bad_write_retry",
             "Cannot write: the retry after WANT_WRITE passes another array (set acceptMovingWriteBuffer to allow it)",
@@ -383,22 +283,22 @@ export class TlsEngine extends EventTarget {
         this.#pendingWrite = { buffer: data.buffer, offset: data.byteOffset, taken };
         return this.#wantFlush();
       };
-      if (!this.#flush()) return pause();
+      if (!this.#out.flush()) return pause();
       if (data.length === 0) return this.#want(SslError.SYSCALL, 0); // OpenSSL: 0, and SSL_get_error says SYSCALL
       if (retry && taken === data.length) return taken;
       while (taken < data.length) {
-        const n = Math.min(this.#maxFrag, data.length - taken);
+        const n = Math.min(this.#out.maxFragment, data.length - taken);
         this.#sealApplication(data.subarray(taken, taken + n));
         taken += n;
-        if (!this.#flush()) {
+        if (!this.#out.flush()) {
           // A native AEAD seals several records at once; the bytes count once they are all in the BIO.
-          const next = Math.min(this.#maxFrag, data.length - taken) + 256;
-          const more = this.#out.length === 0 &&
-            this.#sealing.length * (this.#maxFrag + 256) + next <= MAX_QUEUED_OUTPUT;
+          const next = Math.min(this.#out.maxFragment, data.length - taken) + 256;
+          const more = !this.#out.waitsForBio &&
+            this.#out.sealing * (this.#out.maxFragment + 256) + next <= MAX_QUEUED_OUTPUT;
           if (more && taken < data.length) continue;
           return pause();
         }
-        if (this.#cfg.partialWrites) return taken;
+        if (this.#cx.cfg.partialWrites) return taken;
       }
       return taken;
     });
@@ -413,14 +313,14 @@ export class TlsEngine extends EventTarget {
    */
   shutdown(): number {
     return this.#guard(() => {
-      if (!this.#info && !this.#closeReceived) {
+      if (!this.#cx.info && !this.#in.closeReceived) {
         this.#lastLocal = localError(
           "shutdown_while_in_init",
           "Cannot shut down: the handshake is not done (nothing was sent)",
         );
         return this.#want(SslError.SSL);
       }
-      if (this.#pendingWrite && this.#out.length > 0) {
+      if (this.#pendingWrite && this.#out.waitsForBio) {
         // OpenSSL: part of a record of that write still waits for the BIO; the close cannot jump the queue.
         throw localError(
           "bad_write_retry",
@@ -429,30 +329,25 @@ export class TlsEngine extends EventTarget {
       }
       let justSent = false;
       if (!this.#closeSent) {
-        this.#sendAlert(AlertDescription.close_notify, AlertLevel.warning);
+        this.#cx.sendAlert(AlertDescription.close_notify, AlertLevel.warning);
         this.#closeSent = true;
         justSent = true;
       }
-      if (!this.#flush()) return this.#wantFlush();
-      if (this.#closeReceived) return 1;
+      if (!this.#out.flush()) return this.#wantFlush();
+      if (this.#in.closeReceived) return 1;
       // OpenSSL: SSL_get_error says SYSCALL for this 0 (nothing went wrong; its error queue is empty).
       if (justSent) return this.#want(SslError.SYSCALL, 0);
       // Wait for the peer's close_notify; application data now has no reader (OpenSSL 3 fails it too).
       for (;;) {
-        if (this.#closeReceived) return 1;
-        if (this.#plainOff < this.#plain.length) {
+        if (this.#in.closeReceived) return 1;
+        if (this.#in.plaintext > 0) {
           throw localError(
             "application_data_after_close",
             "Cannot shut down: application data arrived after our close_notify (read it before shutting down)",
             "unexpected_message",
           );
         }
-        const m = this.#joiner.take();
-        if (m && this.#state) {
-          this.#apply(this.#state.handle(this.#cx, m));
-          continue;
-        }
-        const got = this.#readRecord();
+        const got = this.#advance();
         if (got !== "record") return this.#noRecord(got);
       }
     });
@@ -472,14 +367,14 @@ export class TlsEngine extends EventTarget {
         );
         return this.#want(SslError.SSL);
       }
-      if (this.#info && this.#version !== 0x0304) {
+      if (this.#cx.info && this.#cx.version !== 0x0304) {
         this.#lastLocal = localError(
           "key_update_tls12",
           "Cannot update keys: TLS 1.2 has no KeyUpdate (and airlock refuses renegotiation)",
         );
         return this.#want(SslError.SSL);
       }
-      if (!(this.#state instanceof Connected)) {
+      if (!this.#state?.sendKeyUpdate) {
         this.#lastLocal = localError(
           "key_update_before_handshake",
           "Cannot update keys: the handshake is not done",
@@ -487,8 +382,8 @@ export class TlsEngine extends EventTarget {
         return this.#want(SslError.SSL);
       }
       this.#state.sendKeyUpdate(this.#cx, requestPeer);
-      this.#sealHandshake();
-      this.#flush();
+      this.#out.sealFlight();
+      this.#out.flush();
       return 1;
     });
   }
@@ -502,22 +397,25 @@ export class TlsEngine extends EventTarget {
    */
   writeEarlyData(data: Uint8Array): number {
     return this.#guard(() => {
-      if (this.#role !== "client") {
+      if (this.#cx.role !== "client") {
         this.#lastLocal = localError("early_data_role", "Cannot write early data: only a client sends it");
         return this.#want(SslError.SSL);
       }
       this.#begin();
-      if (this.#pending) return this.#flush(), this.#want(this.#pendingReason);
-      if (this.#earlyWrite === undefined || this.#info) {
-        this.#flush();
+      if (this.#pending) return this.#out.flush(), this.#want(this.#pendingReason);
+      if (this.#cx.earlyWrite === undefined || this.#cx.info) {
+        this.#out.flush();
         return this.#want(SslError.NONE, 0);
       }
-      const n = Math.min(data.length, this.#earlyWrite);
-      for (let i = 0; i < n; i += this.#maxFrag) {
-        this.#record(ContentType.applicationData, data.subarray(i, Math.min(n, i + this.#maxFrag)));
+      const n = Math.min(data.length, this.#cx.earlyWrite);
+      for (let i = 0; i < n; i += this.#out.maxFragment) {
+        this.#out.record(
+          ContentType.applicationData,
+          data.subarray(i, Math.min(n, i + this.#out.maxFragment)),
+        );
       }
-      this.#earlyWrite -= n;
-      this.#flush();
+      this.#cx.earlyWrite -= n;
+      this.#out.flush();
       return n > 0 ? n : this.#want(SslError.NONE, 0);
     });
   }
@@ -530,7 +428,7 @@ export class TlsEngine extends EventTarget {
   readEarlyData(buf: Uint8Array): number {
     return this.#guard(() => {
       for (;;) {
-        const e = this.#early;
+        const e = this.#in.early;
         if (e && e.chunks.length > 0) {
           const head = e.chunks[0]!;
           const n = Math.min(buf.length, head.length);
@@ -540,14 +438,14 @@ export class TlsEngine extends EventTarget {
           return n;
         }
         if (
-          !e && this.#role === "server" && !this.#info && this.#state?.name === "server.ExpectClientHello"
+          !e && this.#cx.role === "server" && !this.#cx.info && this.#state?.waitsForClientHello
         ) {
           // The ClientHello decides whether there is early data: run the handshake up to it.
           const r = this.#handshake(false);
-          if (this.#early) continue;
-          if (this.#state?.name === "server.ExpectClientHello") return r;
+          if (this.#in.early) continue;
+          if (this.#state?.waitsForClientHello) return r;
         }
-        if (!e || !e.open || this.#info) return this.#want(SslError.NONE, 0);
+        if (!e || !e.open || this.#cx.info) return this.#want(SslError.NONE, 0);
         const r = this.#handshake(false);
         if (e.chunks.length > 0) continue;
         if (r === 1 || !e.open) return this.#want(SslError.NONE, 0);
@@ -569,7 +467,7 @@ export class TlsEngine extends EventTarget {
       q.backlog.push({ level, data: data.slice() });
       q.waiting += data.length;
       // Bounded: while the provider works, a peer gets at most two messages' worth ahead of us.
-      if (q.waiting > 2 * this.#cfg.maxHandshakeMessageSize) {
+      if (q.waiting > 2 * this.#cx.cfg.maxHandshakeMessageSize) {
         this.#fail(peerMisbehaved(
           "quic_backlog",
           `Cannot accept handshake data: ${q.waiting} bytes wait, over twice maxHandshakeMessageSize`,
@@ -607,36 +505,30 @@ export class TlsEngine extends EventTarget {
   #feedQuic({ level, data }: { level: QuicLevel; data: Uint8Array }): number {
     const q = this.#quic!;
     q.waiting -= data.length;
-    if (level !== q.read) {
+    if (level !== this.#cx.quicReadLevel) {
       throw peerMisbehaved(
         "quic_wrong_level",
-        `Cannot accept handshake data at level ${level}: expected ${q.read}`,
+        `Cannot accept handshake data at level ${level}: expected ${this.#cx.quicReadLevel}`,
         "unexpected_message",
       );
     }
-    if (data.length > 0) this.#joiner.push(data);
+    if (data.length > 0) this.#in.pushHandshake(data);
     const r = this.#handshake(true);
     if (r !== 1) return r;
     // Post-handshake messages (NewSessionTicket) come at the application level.
-    for (let m = this.#joiner.take(); m && !this.#pending; m = this.#joiner.take()) {
-      this.#apply(this.#state!.handle(this.#cx, m));
-    }
+    while (!this.#pending && this.#handleNext());
     return r;
   }
 
   /** QUIC: the handshake bytes to send, each with its encryption level, in order (and forgets them). */
   takeQuicData(): { level: QuicLevel; data: Uint8Array }[] {
-    this.#sealHandshake();
-    const q = this.#quic;
-    if (!q) return [];
-    const out = q.out;
-    q.out = [];
-    return out;
+    this.#out.sealFlight();
+    return this.#out.takeQuic();
   }
 
   /** QUIC: the peer's quic_transport_parameters (RFC 9001 §8.2), once received. */
   get peerTransportParameters(): Uint8Array | undefined {
-    return this.#peerTransportParameters;
+    return this.#cx.peerTransportParameters;
   }
 
   /**
@@ -646,7 +538,7 @@ export class TlsEngine extends EventTarget {
   flush(): number {
     // Moving sealed records is safe at any time, also while crypto is pending or a verdict awaited.
     if (this.#error) return this.#stuck();
-    return this.#flush() ? 1 : this.#wantFlush();
+    return this.#out.flush() ? 1 : this.#wantFlush();
   }
 
   // ---- the driver ---------------------------------------------------------------------------------
@@ -655,12 +547,14 @@ export class TlsEngine extends EventTarget {
     this.#lastLocal = undefined;
     if (this.#error) return this.#stuck();
     // While waiting, what is already sealed still goes out: the peer can work on it meanwhile.
-    if (this.#pending) return this.#flush(), this.#want(this.#pendingReason);
-    if (this.#retryVerify && !duringRetry) return this.#flush(), this.#want(SslError.WANT_RETRY_VERIFY);
+    if (this.#pending) return this.#out.flush(), this.#want(this.#pendingReason);
+    if (this.#retryVerify && !duringRetry) {
+      return this.#out.flush(), this.#want(SslError.WANT_RETRY_VERIFY);
+    }
     try {
-      if (this.#deferred !== undefined) {
-        const e = this.#deferred;
-        this.#deferred = undefined;
+      if (this.#cx.deferred !== undefined) {
+        const e = this.#cx.deferred;
+        this.#cx.deferred = undefined;
         throw e;
       }
       return fn();
@@ -671,7 +565,7 @@ export class TlsEngine extends EventTarget {
   }
 
   #stuck(): number {
-    this.#flush();
+    this.#out.flush();
     return this.#want(SslError.SSL);
   }
 
@@ -686,27 +580,22 @@ export class TlsEngine extends EventTarget {
    */
   #handshake(untilFlushed: boolean): number {
     for (;;) {
-      if (this.#pending) return this.#flush(), this.#want(this.#pendingReason);
-      if (this.#retryVerify) return this.#flush(), this.#want(SslError.WANT_RETRY_VERIFY);
+      if (this.#pending) return this.#out.flush(), this.#want(this.#pendingReason);
+      if (this.#retryVerify) return this.#out.flush(), this.#want(SslError.WANT_RETRY_VERIFY);
       if (this.#start) {
         this.#begin();
         continue;
       }
       // Keep reading while our own output waits: with small buffers both peers may be writing at once.
-      const flushed = this.#flush();
-      if (this.#info) {
+      const flushed = this.#out.flush();
+      if (this.#cx.info) {
         // OpenSSL: the handshake is done once its last flight is written; later output does not undo that.
         if (flushed) this.#handshakeFlushed = true;
         return this.#handshakeFlushed || !untilFlushed ? 1 : this.#wantFlush();
       }
-      if (this.#closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
+      if (this.#in.closeReceived) return this.#want(SslError.ZERO_RETURN, 0);
       if (this.pendingOutput > MAX_QUEUED_OUTPUT) return this.#want(SslError.WANT_WRITE);
-      const m = this.#joiner.take();
-      if (m) {
-        this.#apply(this.#state!.handle(this.#cx, m));
-        continue;
-      }
-      const got = this.#readRecord();
+      const got = this.#advance();
       if (got === "record") continue;
       if (got === "want" && !flushed) return this.#wantFlush();
       return this.#noRecord(got);
@@ -715,7 +604,7 @@ export class TlsEngine extends EventTarget {
 
   /** Our output is not all in the BIO: WANT_WRITE while the BIO is full, WANT_ASYNC while records are sealed. */
   #wantFlush(): number {
-    return this.#want(this.#out.length > 0 ? SslError.WANT_WRITE : SslError.WANT_ASYNC);
+    return this.#want(this.#out.waitsForBio ? SslError.WANT_WRITE : SslError.WANT_ASYNC);
   }
 
   /**
@@ -725,10 +614,10 @@ export class TlsEngine extends EventTarget {
    * handshake, a clean end (0, ZERO_RETURN).
    */
   #noRecord(got: "want" | "eof" | "async", eofReturn = -1): number {
-    if (got === "async") return this.#flush(), this.#want(SslError.WANT_ASYNC);
+    if (got === "async") return this.#out.flush(), this.#want(SslError.WANT_ASYNC);
     if (got === "want") return this.#want(SslError.WANT_READ);
-    if (this.#cfg.ignoreUnexpectedEof && this.#info) {
-      this.#closeReceived = true;
+    if (this.#cx.cfg.ignoreUnexpectedEof && this.#cx.info) {
+      this.#in.closeReceived = true;
       return this.#want(SslError.ZERO_RETURN, 0);
     }
     this.#fail(
@@ -739,8 +628,24 @@ export class TlsEngine extends EventTarget {
         this.#state?.name ?? "",
       ),
     );
-    this.#flush();
-    return this.#want(SslError.SSL, this.#info ? eofReturn : -1);
+    this.#out.flush();
+    return this.#want(SslError.SSL, this.#cx.info ? eofReturn : -1);
+  }
+
+  /**
+   * Move the input on by one step, the one step every loop takes: a whole handshake message to the state,
+   * else one record in. "record" when something moved.
+   */
+  #advance(): "record" | "want" | "eof" | "async" {
+    return this.#handleNext() ? "record" : this.#readRecord();
+  }
+
+  /** Hand the next whole handshake message to the state: the one place messages go in. False when none is whole. */
+  #handleNext(): boolean {
+    const m = this.#in.takeMessage();
+    if (!m) return false;
+    this.#apply(this.#state!.handle(this.#cx, m));
+    return true;
   }
 
   /** Run the first state's setup (the client builds its ClientHello, perhaps waiting on its key shares). */
@@ -751,7 +656,7 @@ export class TlsEngine extends EventTarget {
   }
 
   #apply(step: Step): void {
-    this.#sealHandshake();
+    this.#out.sealFlight();
     if ("handle" in step) {
       this.#state = step;
       return;
@@ -767,465 +672,49 @@ export class TlsEngine extends EventTarget {
         try {
           this.#apply(next);
         } catch (e) {
-          this.#deferred = e;
+          this.#cx.deferred = e;
         }
       },
       (e) => {
         this.#pending = undefined;
-        this.#hsOut = [];
-        this.#deferred = e;
+        this.#out.dropFlight();
+        this.#cx.deferred = e;
       },
     );
   }
 
-  // RFC 8449 §4: in TLS 1.3 the limit covers the whole inner plaintext, type and padding included.
-  #checkRecordSize(): void {
-    const limit = this.#recvLimit;
-    if (limit !== undefined && this.#lastInner > limit) {
-      throw new TlsError(
-        "record_overflow",
-        "peer_misbehaved.record_size_limit",
-        `Cannot accept record: ${this.#lastInner} bytes exceed our record_size_limit ${limit}`,
-        "record",
-      );
-    }
-  }
-
   #fail(err: TlsError): void {
     this.#error = err;
-    this.#hsOut = [];
     this.#pending = undefined;
     // Work in flight is dropped: its results arrive into arrays no longer ours.
-    this.#sealing = [];
-    this.#opening = [];
-    this.#replay = [];
+    this.#out.drop();
+    this.#in.drop();
     const alert = err.alertDescription;
     if (alert === undefined || err.code.startsWith("alert_received.")) return;
     try {
-      this.#sendAlert(alert, AlertLevel.fatal);
+      this.#cx.sendAlert(alert, AlertLevel.fatal);
     } catch {
       // Nothing more can be done for the peer; the error stands.
     }
   }
 
-  // ---- reading ------------------------------------------------------------------------------------
-
-  /**
-   * Process one record: the next one opened natively (or "async" while it is not yet), one to process again
-   * after a key change, or the next one off the BIO.
-   */
+  /** Process one record; a TLS 1.2 ChangeCipherSpec goes to the state that expects it. */
   #readRecord(): "record" | "want" | "eof" | "async" {
-    const head = this.#opening[0];
-    if (head) {
-      if (!head.result) return "async";
-      this.#opening.shift();
-      this.#finishOpen(head);
-      return "record";
-    }
-    const again = this.#replay.shift();
-    if (again) {
-      this.#processRecord(again);
-      return "record";
-    }
-    const got = this.#frame();
-    if (got !== "record") return got;
-    if (!this.#plainHandshake()) this.#processRecord(this.#records.take()!);
+    const got = this.#in.read(this.#state?.changeCipherSpec !== undefined);
+    if (got !== "changeCipherSpec") return got;
+    this.#apply(this.#state!.changeCipherSpec!(this.#cx));
     return "record";
-  }
-
-  /**
-   * Frame the next record, pulling bytes off the BIO when none is whole in those read ahead: at most one
-   * record's worth at a time, so a run of small records costs one BIO read. "eof" only once the BIO is at its
-   * end and no whole record is left (the part of one then is a truncation).
-   */
-  #frame(): "record" | "want" | "eof" {
-    for (;;) {
-      if (this.#records.ready()) return "record";
-      if (!this.#bio) return "want"; // QUIC: bytes come through provideQuicData()
-      const chunk = this.#bio.read(this.#records.room());
-      if (chunk.length === 0) return this.#bio.eof ? "eof" : "want";
-      this.#records.push(chunk, true); // a BIO's read() gives a fresh array away
-    }
-  }
-
-  /**
-   * The framed record, when it is a plaintext handshake record that `#processRecord` would only hand to the
-   * joiner: hand it over from the reader's bytes, with no view and no record object (a peer may send a
-   * handshake message 1 byte per record, and each record must stay cheap). Returns whether it did.
-   */
-  #plainHandshake(): boolean {
-    if (this.#readProt) return false;
-    const next = this.#records.peek()!;
-    if (next.type !== ContentType.handshake || next.length === 0 || next.length > MAX_PLAINTEXT) return false;
-    this.#lastInner = 0;
-    this.#emptyRecords = this.#warningAlerts = 0;
-    this.#records.takeInto(this.#joiner);
-    return true;
-  }
-
-  /** Start opening `rec` natively, then the application data records already read ahead or in the BIO (bounded). */
-  #openNative(prot: RecordProtection, rec: RawRecord): void {
-    for (;;) {
-      const entry: Opening = {
-        rec,
-        prot,
-        result: undefined,
-        done: prot.openAsync(rec).then(
-          (opened) => void (entry.result = { opened }),
-          (error) => void (entry.result = { error }),
-        ),
-      };
-      this.#opening.push(entry);
-      if (this.#opening.length >= MAX_IN_FLIGHT || this.#frame() !== "record") return;
-      // Anything else waits, framed, for its turn.
-      const next = this.#records.peek()!;
-      if (next.type !== ContentType.applicationData || !prot.prefersNative(next.length)) return;
-      rec = this.#records.take()!;
-    }
-  }
-
-  /** A natively opened record's turn: deliver it, or, if our key changed meanwhile, open it (and those after) again. */
-  #finishOpen(entry: Opening): void {
-    if (entry.prot !== this.#readProt) {
-      this.#replay = [entry.rec, ...this.#opening.map((e) => e.rec), ...this.#replay];
-      this.#opening = [];
-      return;
-    }
-    const result = entry.result!;
-    if ("error" in result) throw result.error;
-    this.#lastInner = result.opened.innerLength;
-    this.#checkRecordSize();
-    this.#deliver(result.opened.type, result.opened.content);
-  }
-
-  #processRecord(rec: RawRecord): void {
-    if (rec.type === ContentType.changeCipherSpec && this.#state?.changeCipherSpec) {
-      // TLS 1.2 (RFC 5246 §7.1): the peer's next records use the new keys; the state knows whether it is time.
-      if (rec.body.length !== 1 || rec.body[0] !== 1) {
-        throw invalidMessage(
-          "bad_ccs",
-          "Cannot decode ChangeCipherSpec: the body must be the one byte 0x01",
-          "record+5",
-        );
-      }
-      if (this.#joiner.buffered > 0) {
-        throw peerMisbehaved(
-          "data_across_key_change",
-          "Cannot accept ChangeCipherSpec: a handshake message is incomplete",
-          "unexpected_message",
-          "record",
-        );
-      }
-      if (this.#readProt && !this.#readProt.hidesType) {
-        throw peerMisbehaved(
-          "unexpected_ccs",
-          "Cannot accept a second ChangeCipherSpec",
-          "unexpected_message",
-          "record",
-        );
-      }
-      return this.#apply(this.#state.changeCipherSpec(this.#cx));
-    }
-    if (rec.type === ContentType.changeCipherSpec) {
-      // RFC 8446 §5: one byte 0x01, unprotected, between the first ClientHello and the peer's Finished.
-      if (!this.#ccsAllowed || rec.body.length !== 1 || rec.body[0] !== 1 || ++this.#ccsSeen > MAX_CCS) {
-        throw peerMisbehaved(
-          "unexpected_ccs",
-          "Cannot accept ChangeCipherSpec here",
-          "unexpected_message",
-          "record",
-        );
-      }
-      // RFC 8446 §5.1: not even this record may come between the fragments of a handshake message.
-      if (this.#joiner.buffered > 0) throw interleaved();
-      return;
-    }
-    let type = rec.type;
-    let content = rec.body;
-    this.#lastInner = 0;
-    const skipping = this.#skipEarly > 0 && rec.type === ContentType.applicationData;
-    // RFC 8446 §5: once this direction reads with a key (early, handshake or application; in TLS 1.2 from the
-    // peer's ChangeCipherSpec), every record but the compat ChangeCipherSpec is protected. A plaintext alert
-    // then is refused, never taken as the peer's: injected, it would end the connection as a clean close.
-    if (this.#readProt && !this.#isHelloRefusal(rec)) {
-      if (
-        !skipping && rec.type === ContentType.applicationData && this.#readProt.prefersNative(rec.body.length)
-      ) {
-        return this.#openNative(this.#readProt, rec);
-      }
-      const opened = skipping ? this.#readProt.tryOpen(rec) : this.#readProt.open(rec);
-      if (!opened) return this.#dropRejectedEarly(rec.body.length);
-      // The first record that decrypts ends the rejected early data.
-      if (skipping) this.#skipEarly = 0;
-      ({ type, content } = opened);
-      this.#lastInner = opened.innerLength;
-      this.#checkRecordSize();
-    } else if (skipping) {
-      return this.#dropRejectedEarly(rec.body.length);
-    } else if (rec.type === ContentType.applicationData) {
-      throw peerMisbehaved(
-        "unprotected_data",
-        "Cannot accept application data before keys are established",
-        "unexpected_message",
-        "record",
-      );
-    } else if (content.length > MAX_PLAINTEXT) {
-      throw new TlsError(
-        "record_overflow",
-        "peer_misbehaved.record_overflow",
-        `Cannot accept record: ${content.length} bytes exceed ${MAX_PLAINTEXT}`,
-        "record+3",
-      );
-    }
-    this.#deliver(type, content);
-  }
-
-  /**
-   * The one plaintext record a TLS 1.3 server takes once it reads with a key: the client's fatal alert refusing
-   * our ServerHello, sent before the client had keys of its own (as OpenSSL's ENC_READ_STATE_ALLOW_PLAIN_ALERTS),
-   * and only until a record opens under the handshake key. The connection ends either way. A close_notify or a
-   * warning never passes here (it would end the handshake cleanly), nor anything while rejected 0-RTT is
-   * skipped (the client writes with its early key then).
-   */
-  #isHelloRefusal(rec: RawRecord): boolean {
-    return this.#helloRefusable && this.#readProt!.seq === 0 && rec.type === ContentType.alert &&
-      rec.body.length === 2 && rec.body[0] === AlertLevel.fatal &&
-      rec.body[1] !== AlertDescription.close_notify && rec.body[1] !== AlertDescription.user_canceled;
-  }
-
-  /** Hand a record's content (opened, or plaintext) to where its type goes. */
-  #deliver(type: number, content: Uint8Array): void {
-    // RFC 8446 §5.1: handshake messages must not be interleaved with other record types.
-    if (this.#joiner.buffered > 0 && type !== ContentType.handshake) throw interleaved();
-    switch (type) {
-      case ContentType.handshake:
-        if (content.length === 0) {
-          throw peerMisbehaved(
-            "empty_handshake_record",
-            "Cannot accept an empty handshake record",
-            "unexpected_message",
-            "record",
-          );
-        }
-        this.#emptyRecords = this.#warningAlerts = 0;
-        this.#joiner.push(content);
-        return;
-      case ContentType.alert:
-        return this.#receiveAlert(content);
-      case ContentType.applicationData:
-        if (!this.#info && this.#early?.open) return this.#receiveEarly(content);
-        if (!this.#info) {
-          throw peerMisbehaved(
-            "early_application_data",
-            "Cannot accept application data before the handshake is done",
-            "unexpected_message",
-            "record",
-          );
-        }
-        if (content.length === 0) {
-          if (++this.#emptyRecords > MAX_EMPTY_RECORDS) {
-            throw peerMisbehaved(
-              "too_many_empty_records",
-              "Cannot accept more empty records",
-              "unexpected_message",
-              "record",
-            );
-          }
-          return;
-        }
-        this.#emptyRecords = this.#warningAlerts = 0;
-        this.#plain = content;
-        this.#plainOff = 0;
-        return;
-      default:
-        throw peerMisbehaved(
-          "bad_content_type",
-          `Cannot accept inner content type ${type}`,
-          "unexpected_message",
-          "record",
-        );
-    }
-  }
-
-  /**
-   * RFC 8446 §4.2.10: a server that rejects 0-RTT skips the client's early records (those that do not
-   * decrypt with the handshake key, or come before any key after a HelloRetryRequest), up to a budget.
-   */
-  #dropRejectedEarly(length: number): void {
-    this.#skipEarly -= length;
-    if (this.#skipEarly < 0) {
-      throw peerMisbehaved(
-        "too_much_early_data",
-        "Cannot accept more rejected early data",
-        "unexpected_message",
-        "record",
-      );
-    }
-  }
-
-  #receiveEarly(content: Uint8Array): void {
-    const e = this.#early!;
-    e.left -= content.length;
-    if (e.left < 0) {
-      // RFC 8446 §4.2.10: more than max_early_data_size.
-      throw peerMisbehaved(
-        "too_much_early_data",
-        "Cannot accept early data beyond max_early_data_size",
-        "unexpected_message",
-        "record",
-      );
-    }
-    if (content.length > 0) e.chunks.push(content);
-  }
-
-  #receiveAlert(content: Uint8Array): void {
-    if (content.length !== 2) {
-      throw new TlsError(
-        "decode_error",
-        "invalid_message.bad_alert",
-        `Cannot decode alert: ${content.length} bytes instead of 2`,
-        "Alert",
-      );
-    }
-    const level = content[0]!;
-    const desc = content[1]!;
-    this.#emit("alert", {
-      direction: "received",
-      level: level === AlertLevel.warning ? "warning" : "fatal",
-      name: alertName(desc),
-      description: desc,
-    });
-    if (desc === AlertDescription.close_notify) {
-      if (this.#role === "server" && this.#clientRandom === undefined) {
-        // OpenSSL: a close_notify before any ClientHello is an unexpected message, not a clean end.
-        throw peerMisbehaved(
-          "close_notify_before_hello",
-          "Cannot accept close_notify: no ClientHello came before it",
-          "unexpected_message",
-          "Alert",
-        );
-      }
-      this.#closeReceived = true;
-      if (!this.#info) {
-        this.#closedInHandshake = new TlsError(
-          "close_notify",
-          "alert_received.close_notify",
-          "The peer closed the connection (close_notify) during the handshake",
-          this.#state?.name ?? "",
-        );
-      }
-      this.#emit("peerclosed", undefined);
-      return;
-    }
-    if (
-      desc === AlertDescription.user_canceled || (level === AlertLevel.warning && this.#version === 0x0303)
-    ) {
-      // TLS 1.2 (RFC 5246 §7.2): a warning alert (no_renegotiation, say) does not end the connection.
-      if (++this.#warningAlerts <= LIMITS.maxWarningAlertsInRow) return;
-      throw peerMisbehaved(
-        "too_many_warning_alerts",
-        "Cannot accept more warning alerts in a row",
-        "unexpected_message",
-        "Alert",
-      );
-    }
-    // RFC 8446 §6: every other alert ends the connection, whatever its level.
-    const name = isKnownAlert(desc) ? alertName(desc) : "unknown";
-    throw new TlsError(
-      isKnownAlert(desc) ? (alertName(desc) as keyof typeof AlertDescription) : "internal_error",
-      `alert_received.${name}`,
-      `The peer sent a fatal alert: ${alertName(desc)}`,
-      this.#state?.name ?? "",
-    );
   }
 
   // ---- writing ------------------------------------------------------------------------------------
 
-  #record(type: number, content: Uint8Array): void {
-    if (this.#quic) {
-      // RFC 9001 §4.1: handshake bytes go out by level; alerts become the QUIC CRYPTO_ERROR of `error`.
-      if (type === ContentType.handshake) {
-        this.#quic.out.push({ level: this.#quic.write, data: content.slice() });
-      }
-      return;
-    }
-    const prot = this.#writeProt;
-    if (prot && type === ContentType.applicationData && prot.prefersNative(content.length)) {
-      const entry: Sealing = {
-        bytes: undefined,
-        done: prot.sealAsync(type, content).then(
-          (bytes) => {
-            entry.bytes = bytes;
-            while (this.#sealing[0]?.bytes) this.#out.push(this.#sealing.shift()!.bytes!);
-          },
-          (e) => void (this.#deferred ??= e),
-        ),
-      };
-      this.#sealing.push(entry);
-      return;
-    }
-    if (prot) return this.#queue(prot.seal(type, content));
-    // RFC 8446 §5.1: 0x0301 only for an initial ClientHello.
-    const version = this.#role === "client" && !this.#firstRecordSent ? 0x0301 : 0x0303;
-    this.#firstRecordSent = true;
-    this.#queue(encodeRecord(type, version, content));
-  }
-
-  /** A finished record joins the output behind any still being sealed. */
-  #queue(record: Uint8Array): void {
-    if (this.#sealing.length === 0) this.#out.push(record);
-    else this.#sealing.push({ bytes: record, done: Promise.resolve() });
-  }
-
-  #sealHandshake(): void {
-    if (this.#hsOut.length === 0) return;
-    let total = 0;
-    for (const m of this.#hsOut) total += m.length;
-    const all = new Uint8Array(total);
-    let at = 0;
-    for (const m of this.#hsOut) {
-      all.set(m, at);
-      at += m.length;
-    }
-    this.#hsOut = [];
-    for (let i = 0; i < all.length; i += this.#maxFrag) {
-      this.#record(ContentType.handshake, all.subarray(i, Math.min(all.length, i + this.#maxFrag)));
-    }
-  }
-
   #sealApplication(data: Uint8Array): void {
-    if (this.#writeProt && this.#writeProt.seq >= KEY_UPDATE_AFTER && this.#state instanceof Connected) {
+    const prot = this.#out.prot;
+    if (prot && prot.seq >= KEY_UPDATE_AFTER && this.#state?.sendKeyUpdate) {
       this.#state.sendKeyUpdate(this.#cx, false);
-      this.#sealHandshake();
+      this.#out.sealFlight();
     }
-    this.#record(ContentType.applicationData, data);
-  }
-
-  #sendAlert(desc: number, level: number): void {
-    this.#sealHandshake();
-    this.#record(ContentType.alert, Uint8Array.of(level, desc));
-    this.#emit("alert", {
-      direction: "sent",
-      level: level === AlertLevel.warning ? "warning" : "fatal",
-      name: alertName(desc),
-      description: desc,
-    });
-  }
-
-  /** Move queued records into the BIO; true when nothing is left queued or being sealed. */
-  #flush(): boolean {
-    if (!this.#bio) return true; // QUIC: output waits in takeQuicData()
-    while (this.#out.length > 0) {
-      const head = this.#out[0]!;
-      // Records are ours alone: the BIO may keep them rather than copy them.
-      const rest = this.#outOff === 0 ? head : head.subarray(this.#outOff);
-      const n = this.#bio.give ? this.#bio.give(rest) : this.#bio.write(rest);
-      this.#outOff += n;
-      if (this.#outOff < head.length) return false;
-      this.#out.shift();
-      this.#outOff = 0;
-    }
-    return this.#sealing.length === 0;
+    this.#out.record(ContentType.applicationData, data);
   }
 
   /**
@@ -1240,387 +729,4 @@ export class TlsEngine extends EventTarget {
     this.#listened.add(type);
     super.addEventListener(type, listener, options);
   }
-
-  #listening(name: keyof EngineEventMap): boolean {
-    return this.#listened.has(name);
-  }
-
-  #emit<K extends keyof EngineEventMap>(name: K, detail: EngineEventMap[K]): void {
-    if (this.#listening(name)) this.dispatchEvent(new CustomEvent(name, { detail }));
-  }
-
-  /** TLS 1.3 protection for `secret`; at the application level the provider may hold the key natively too. */
-  #protection(suite: Tls13Suite, secret: Uint8Array, level: string): Protection {
-    const { key, iv } = trafficKeys(suite.hash, secret, suite.aead.keyLen);
-    const native = level === "application" ? this.#cfg.provider.aeadKey(suite.aead, key) : undefined;
-    return new Protection(suite.aead.importKey(key), iv, native);
-  }
-
-  #makeContext(): Context {
-    // deno-lint-ignore no-this-alias
-    const self = this;
-    return {
-      role: this.#role,
-      get cfg() {
-        return self.#cfg;
-      },
-      reconfigure(cfg) {
-        self.#cfg = cfg;
-      },
-      quic: this.#quic !== undefined,
-      transcript: this.#transcript,
-      get clientRandom() {
-        return self.#clientRandom;
-      },
-      set clientRandom(v) {
-        self.#clientRandom = v;
-      },
-      sendHandshake(raw, addToTranscript = true) {
-        if (addToTranscript) self.#transcript.add(raw);
-        self.#hsOut.push(raw);
-      },
-      get version() {
-        return self.#version;
-      },
-      set version(v) {
-        self.#version = v;
-      },
-      changeWriteCipher(prot) {
-        self.#sealHandshake();
-        self.#queue(encodeRecord(ContentType.changeCipherSpec, 0x0303, Uint8Array.of(1)));
-        self.#ccsSent = true;
-        self.#writeProt = prot;
-      },
-      changeReadCipher(prot) {
-        self.#readProt = prot;
-      },
-      sendWarning(description) {
-        self.#sendAlert(description, AlertLevel.warning);
-      },
-      sendChangeCipherSpec() {
-        if (self.#ccsSent || self.#quic) return;
-        self.#ccsSent = true;
-        self.#sealHandshake();
-        self.#queue(encodeRecord(ContentType.changeCipherSpec, 0x0303, Uint8Array.of(1)));
-      },
-      setWriteSecret(suite, secret, level) {
-        self.#sealHandshake();
-        if (self.#quic) self.#quic.write = level;
-        else self.#writeProt = self.#protection(suite, secret, level);
-        self.#emit("secrets", { direction: "write", level, cipherSuite: suite.name, secret });
-      },
-      setReadSecret(suite, secret, level) {
-        if (self.#joiner.buffered > 0) {
-          // RFC 8446 §5.1: messages before a key change must end at a record boundary.
-          throw peerMisbehaved(
-            "data_across_key_change",
-            "Cannot change keys: handshake data follows in the same record",
-            "unexpected_message",
-          );
-        }
-        if (self.#quic) self.#quic.read = level;
-        else self.#readProt = self.#protection(suite, secret, level);
-        self.#helloRefusable = self.#role === "server" && level === "handshake" && !self.#early &&
-          self.#skipEarly === 0;
-        self.#emit("secrets", { direction: "read", level, cipherSuite: suite.name, secret });
-      },
-      keyLog(label, secret) {
-        if (!self.#clientRandom || !self.#listening("keylog")) return;
-        self.#emit("keylog", `${label} ${toHex(self.#clientRandom)} ${toHex(secret)}`);
-      },
-      resetWriteProtection() {
-        self.#sealHandshake();
-        self.#writeProt = undefined;
-        if (self.#quic) self.#quic.write = "initial";
-      },
-      openEarlyWrite(maxSize) {
-        self.#earlyWrite = maxSize > 0 ? maxSize : undefined;
-      },
-      acceptEarlyData(maxSize) {
-        self.#early = { chunks: [], left: maxSize, open: true };
-      },
-      endEarlyData() {
-        if (self.#early) self.#early.open = false;
-      },
-      skipEarlyData(budget) {
-        self.#skipEarly = budget;
-      },
-      setMaxFragment(n) {
-        self.#maxFrag = Math.max(1, Math.min(MAX_PLAINTEXT, n));
-      },
-      enforceRecordSizeLimit(limit) {
-        self.#recvLimit = limit;
-        self.#checkRecordSize();
-      },
-      allowChangeCipherSpec(allowed) {
-        self.#ccsAllowed = allowed;
-      },
-      setPeerTransportParameters(params) {
-        self.#peerTransportParameters = params;
-      },
-      setPeerChain(chain) {
-        self.#peerChain = chain;
-      },
-      complete(info) {
-        self.#info = info;
-        self.#emit("handshake", info);
-      },
-      emit(name, detail) {
-        self.#emit(name, detail);
-      },
-    };
-  }
-}
-
-/**
- * Create a TLS client over `bio` (the engine half of a BIO pair).
- *
- * Verification is on by default: pass `verifyPeer` to decide on the server's chain, or set
- * `dangerouslyDisableCertificateVerification` for tests.
- *
- * @example A client handshake over a BIO pair
- * ```ts
- * import { createBioPair, createClient, SslError } from "@airlock/tls";
- * const { engine, network } = createBioPair();
- * const tls = createClient({ serverName: "example.com", verifyPeer: () => true }, engine);
- * const ret = tls.doHandshake();
- * if (ret !== -1 || tls.getError(ret) !== SslError.WANT_READ) throw new Error("expected WANT_READ");
- * if (network.pending() === 0) throw new Error("expected a ClientHello");
- * ```
- *
- * @param config Client options.
- * @param bio The engine half of a BIO pair.
- * @returns The engine.
- * @throws {TypeError} If the configuration would not verify the server, or `serverName` is not a valid host
- * name (see `ClientConfig.serverName`).
- * @throws {RangeError} If an option is out of range, or a label of `serverName` is over 63 octets or the
- * name over 253.
- */
-export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
-  const insecure = config.dangerouslyDisableCertificateVerification === true;
-  if (!config.trustAnchors && !config.verifyPeer && !config.retryVerify && !insecure) {
-    throw new TypeError(
-      "Cannot create client: pass trustAnchors (and serverName) to verify the server's certificate, " +
-        "verifyPeer or retryVerify to decide yourself, or set dangerouslyDisableCertificateVerification: true (tests only)",
-    );
-  }
-  if (insecure && config.verifyPeer) {
-    // verifyPeer would never run: the caller believes a check happens that does not.
-    throw new TypeError(
-      "Cannot create client: dangerouslyDisableCertificateVerification skips every check, so verifyPeer " +
-        "would never run; drop one of them (verifyPeer alone runs your check without trust anchors)",
-    );
-  }
-  if (config.trustAnchors && !config.serverName && !insecure) {
-    throw new TypeError(
-      "Cannot create client: trustAnchors needs serverName, the name the certificate must match",
-    );
-  }
-  const cfg = normalizeCommon(config);
-  checkTransport(cfg, bio, "client");
-  // RFC 6066 §3: server_name holds the A-label name without a trailing dot, never an IP literal.
-  const host = config.serverName === undefined
-    ? undefined
-    : normalizeHostName(config.serverName, "serverName");
-  const policy: VerifyPolicy = {
-    trustAnchors: decodeAnchors(config.trustAnchors, "trustAnchors"),
-    verifyPeer: config.verifyPeer,
-    retryVerify: config.retryVerify === true,
-    insecure,
-    purpose: "server",
-    peerName: host?.name,
-  };
-  const sni = host?.kind === "dns" ? host.name : undefined;
-  return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, config, policy, sni));
-}
-
-/** RFC 8446 §5.1: a record of another type while a handshake message is incomplete. */
-function interleaved(): TlsError {
-  return peerMisbehaved(
-    "interleaved_handshake",
-    "Cannot accept record: a handshake message is incomplete",
-    "unexpected_message",
-    "record",
-  );
-}
-
-/** Records need a BIO; QUIC mode has none (bytes go by level). */
-function checkTransport(cfg: Normalized, bio: Bio | undefined, role: string): void {
-  if (!cfg.quic && !bio) throw new TypeError(`Cannot create ${role}: pass the engine half of a BIO pair`);
-  if (cfg.quic && bio) {
-    throw new TypeError(`Cannot create ${role}: QUIC mode takes no BIO (use provideQuicData)`);
-  }
-  if (cfg.quic && cfg.alpn.length === 0 && role === "client") {
-    throw new TypeError("Cannot create client: QUIC requires ALPN (alpnProtocols)");
-  }
-}
-
-/** One default ticket store per server configuration object: reuse the config, and tickets resume. */
-const defaultStores = new WeakMap<ServerConfig, TicketKeys>();
-
-/** Each server configuration object's session context digest, computed once. */
-const contexts = new WeakMap<ServerConfig, Uint8Array>();
-
-function ticketSetup(config: ServerConfig, clientAuth: ServerSetup["clientAuth"]): ServerSetup["tickets"] {
-  const t = config.tickets;
-  if (t === false) return undefined;
-  const count = t?.count ?? 2;
-  const lifetime = t?.lifetime ?? 7200;
-  const authenticationLifetime = t?.authenticationLifetime ?? DEFAULT_AUTHENTICATION_LIFETIME;
-  if (!Number.isInteger(count) || count < 0 || count > 16) {
-    throw new RangeError(`Cannot configure tickets.count: ${count} is outside 0..16`);
-  }
-  if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 604800) {
-    throw new RangeError(`Cannot configure tickets.lifetime: ${lifetime} is outside 1..604800 seconds`);
-  }
-  const maxAuth = DEFAULT_AUTHENTICATION_LIFETIME;
-  if (
-    !Number.isInteger(authenticationLifetime) || authenticationLifetime < 1 ||
-    authenticationLifetime > maxAuth
-  ) {
-    throw new RangeError(
-      `Cannot configure tickets.authenticationLifetime: ${authenticationLifetime} is outside 1..${maxAuth} seconds`,
-    );
-  }
-  let store = t?.store;
-  if (!store) {
-    store = defaultStores.get(config);
-    // Keys from the configured random source, so that injected randomness stays reproducible.
-    if (!store) defaultStores.set(config, store = new TicketKeys(config.random));
-  }
-  return { store, count, lifetime, authenticationLifetime, context: sessionContextOf(config, clientAuth) };
-}
-
-/** The session context digest of a configuration (binding.ts), computed once per configuration object. */
-function sessionContextOf(config: ServerConfig, clientAuth: ServerSetup["clientAuth"]): Uint8Array {
-  let context = contexts.get(config);
-  if (!context) {
-    const sc = config.sessionContext;
-    const policy = clientAuth?.policy;
-    context = serverSessionContext({
-      clientAuth: clientAuth && policy && {
-        required: clientAuth.required,
-        trustAnchors: policy.trustAnchors,
-        verifyPeer: policy.verifyPeer !== undefined,
-        retryVerify: policy.retryVerify,
-      },
-      sessionContext: typeof sc === "string" ? new TextEncoder().encode(sc) : sc ?? new Uint8Array(0),
-    });
-    contexts.set(config, context);
-  }
-  return context;
-}
-
-const defaultSessionIds = new WeakMap<ServerConfig, SessionCache>();
-
-function sessionIdSetup(config: ServerConfig): SessionCache | undefined {
-  if (config.tickets === false || config.sessionIdCache === false) return undefined;
-  if (config.sessionIdCache) return config.sessionIdCache;
-  let cache = defaultSessionIds.get(config);
-  if (!cache) defaultSessionIds.set(config, cache = new SessionCache());
-  return cache;
-}
-
-const defaultStrikes = new WeakMap<ServerConfig, StrikeRegister>();
-
-function earlyDataSetup(config: ServerConfig, tickets: ServerSetup["tickets"]): ServerSetup["earlyData"] {
-  const e = config.earlyData;
-  if (!e || !tickets) return undefined;
-  if (!Number.isInteger(e.maxSize) || e.maxSize < 1 || e.maxSize > 2 ** 20) {
-    throw new RangeError(`Cannot configure earlyData.maxSize: ${e.maxSize} is outside 1..1048576`);
-  }
-  // Single-use tickets cannot be replayed; stateless ones need ClientHello recording.
-  if (tickets.store instanceof SessionCache) return { maxSize: e.maxSize, antiReplay: undefined };
-  let antiReplay = e.antiReplay ?? defaultStrikes.get(config);
-  if (!antiReplay) defaultStrikes.set(config, antiReplay = new StrikeRegister());
-  return { maxSize: e.maxSize, antiReplay };
-}
-
-/**
- * Create a TLS server over `bio` (the engine half of a BIO pair).
- *
- * @example A server waits for a ClientHello
- * ```ts ignore
- * import { createBioPair, createServer, loadPrivateKey, SslError } from "@airlock/tls";
- * const { engine } = createBioPair();
- * const key = await loadPrivateKey(keyPem);
- * const tls = createServer({ certificates: [{ chain: certPem, key }] }, engine);
- * const ret = tls.doHandshake(); // -1, WANT_READ until the client's bytes arrive
- * ```
- *
- * @param config Server options: at least one certificate chain and key.
- * @param bio The engine half of a BIO pair.
- * @returns The engine.
- */
-export function createServer(config: ServerConfig, bio?: Bio): TlsEngine {
-  const cfg = normalizeCommon(config);
-  checkTransport(cfg, bio, "server");
-  const certs = normalizeCertificates(config.certificates);
-  let key: Uint8Array | undefined;
-  const cookieKey = () => (key ??= cfg.random(32));
-  const clientAuth = clientAuthSetup(config.clientAuth);
-  return new TlsEngine(
-    bio,
-    "server",
-    cfg,
-    () => {
-      const tickets = ticketSetup(config, clientAuth);
-      const setup: ServerSetup = {
-        config,
-        certs,
-        cookieKey,
-        clientAuth,
-        tickets,
-        sessionIds: sessionIdSetup(config),
-        earlyData: earlyDataSetup(config, tickets),
-        reconfigure: (overrides) => reconfigured(setup, overrides),
-      };
-      return new ExpectClientHello(setup);
-    },
-  );
-}
-
-/** How client certificates are asked for and judged, from `clientAuth`. */
-function clientAuthSetup(auth: ServerConfig["clientAuth"]): ServerSetup["clientAuth"] {
-  if (!auth) return undefined;
-  if (!auth.trustAnchors && !auth.verifyPeer && !auth.retryVerify) {
-    throw new TypeError("Cannot configure clientAuth: pass trustAnchors, verifyPeer or retryVerify");
-  }
-  const anchors = decodeAnchors(auth.trustAnchors, "clientAuth.trustAnchors");
-  return {
-    policy: {
-      trustAnchors: anchors,
-      verifyPeer: auth.verifyPeer,
-      retryVerify: auth.retryVerify === true,
-      insecure: false,
-      purpose: "client",
-      peerName: undefined,
-    },
-    required: auth.required === true,
-    authorities: anchors && auth.sendCertificateAuthorities !== false ? anchors.map(subjectName) : [],
-  };
-}
-
-/**
- * One connection's settings after its `onClientHello` chose `overrides`. Sessions still go to the same
- * stores, bound to this connection's client authentication and `sessionContext` (docs/security.md).
- */
-function reconfigured(
-  base: ServerSetup,
-  overrides: ServerOverrides,
-): { setup: ServerSetup; cfg: Normalized } {
-  const config: ServerConfig = { ...base.config, ...overrides };
-  const cfg = normalizeCommon(config);
-  const clientAuth = "clientAuth" in overrides ? clientAuthSetup(config.clientAuth) : base.clientAuth;
-  const tickets = base.tickets && { ...base.tickets, context: sessionContextOf(config, clientAuth) };
-  const certs = overrides.certificates ? normalizeCertificates(overrides.certificates) : base.certs;
-  const setup: ServerSetup = {
-    ...base,
-    config,
-    certs,
-    clientAuth,
-    tickets,
-    reconfigure: (more) => reconfigured(setup, more),
-  };
-  return { setup, cfg };
 }

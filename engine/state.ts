@@ -36,6 +36,8 @@ export interface State {
   readonly name: string;
   /** True once application data may flow. */
   readonly connected?: boolean;
+  /** Server: true while the first ClientHello is awaited (it decides whether early data comes). */
+  readonly waitsForClientHello?: boolean;
   /** Handle one handshake message. */
   handle(cx: Context, m: HandshakeMessage): Step;
   /**
@@ -43,6 +45,11 @@ export interface State {
    * anywhere else a ChangeCipherSpec is unexpected_message (or, in TLS 1.3, the middlebox-compat one).
    */
   changeCipherSpec?(cx: Context): Step;
+  /**
+   * TLS 1.3, once connected: send a KeyUpdate and move to the next write key (RFC 8446 §4.6.3). Only a state
+   * that can update its keys has this; the engine asks for it rather than knowing which state that is.
+   */
+  sendKeyUpdate?(cx: Context, requestPeer: boolean): void;
 }
 
 /** What the engine offers to states (rustls' CommonState). */

@@ -63,6 +63,7 @@ function clientHelloInfo(ch: ClientHello): ClientHelloInfo {
 /** Waiting for the first ClientHello. */
 export class ExpectClientHello implements State {
   readonly name = "server.ExpectClientHello";
+  readonly waitsForClientHello = true;
   constructor(readonly setup: ServerSetup) {}
 
   /**

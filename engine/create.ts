@@ -1,0 +1,268 @@
+/**
+ * Building an engine: `createClient` and `createServer` check and normalize the configuration (what the
+ * client verifies; the server's tickets, session IDs, early data and client authentication) and hand the first
+ * state to {@link TlsEngine}. Per-configuration stores live here, so that reusing a configuration resumes.
+ * @module
+ */
+
+import type { Bio } from "../bio/bio.ts";
+import {
+  type ClientConfig,
+  decodeAnchors,
+  normalizeCertificates,
+  normalizeCommon,
+  type Normalized,
+  type ServerConfig,
+  type ServerOverrides,
+} from "./config.ts";
+import { TlsEngine } from "./engine.ts";
+import { startClient } from "./client/hello.ts";
+import { ExpectClientHello } from "./server/hello.ts";
+import type { ServerSetup } from "./server/common.ts";
+import { subjectName, type VerifyPolicy } from "./peer_verify.ts";
+import { normalizeHostName } from "../verify/names.ts";
+import { SessionCache, StrikeRegister, TicketKeys } from "./session.ts";
+import { DEFAULT_AUTHENTICATION_LIFETIME, serverSessionContext } from "./binding.ts";
+
+/**
+ * Create a TLS client over `bio` (the engine half of a BIO pair).
+ *
+ * Verification is on by default: pass `verifyPeer` to decide on the server's chain, or set
+ * `dangerouslyDisableCertificateVerification` for tests.
+ *
+ * @example A client handshake over a BIO pair
+ * ```ts
+ * import { createBioPair, createClient, SslError } from "@airlock/tls";
+ * const { engine, network } = createBioPair();
+ * const tls = createClient({ serverName: "example.com", verifyPeer: () => true }, engine);
+ * const ret = tls.doHandshake();
+ * if (ret !== -1 || tls.getError(ret) !== SslError.WANT_READ) throw new Error("expected WANT_READ");
+ * if (network.pending() === 0) throw new Error("expected a ClientHello");
+ * ```
+ *
+ * @param config Client options.
+ * @param bio The engine half of a BIO pair.
+ * @returns The engine.
+ * @throws {TypeError} If the configuration would not verify the server, or `serverName` is not a valid host
+ * name (see `ClientConfig.serverName`).
+ * @throws {RangeError} If an option is out of range, or a label of `serverName` is over 63 octets or the
+ * name over 253.
+ */
+export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
+  const insecure = config.dangerouslyDisableCertificateVerification === true;
+  if (!config.trustAnchors && !config.verifyPeer && !config.retryVerify && !insecure) {
+    throw new TypeError(
+      "Cannot create client: pass trustAnchors (and serverName) to verify the server's certificate, " +
+        "verifyPeer or retryVerify to decide yourself, or set dangerouslyDisableCertificateVerification: true (tests only)",
+    );
+  }
+  if (insecure && config.verifyPeer) {
+    // verifyPeer would never run: the caller believes a check happens that does not.
+    throw new TypeError(
+      "Cannot create client: dangerouslyDisableCertificateVerification skips every check, so verifyPeer " +
+        "would never run; drop one of them (verifyPeer alone runs your check without trust anchors)",
+    );
+  }
+  if (config.trustAnchors && !config.serverName && !insecure) {
+    throw new TypeError(
+      "Cannot create client: trustAnchors needs serverName, the name the certificate must match",
+    );
+  }
+  const cfg = normalizeCommon(config);
+  checkTransport(cfg, bio, "client");
+  // RFC 6066 §3: server_name holds the A-label name without a trailing dot, never an IP literal.
+  const host = config.serverName === undefined
+    ? undefined
+    : normalizeHostName(config.serverName, "serverName");
+  const policy: VerifyPolicy = {
+    trustAnchors: decodeAnchors(config.trustAnchors, "trustAnchors"),
+    verifyPeer: config.verifyPeer,
+    retryVerify: config.retryVerify === true,
+    insecure,
+    purpose: "server",
+    peerName: host?.name,
+  };
+  const sni = host?.kind === "dns" ? host.name : undefined;
+  return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, config, policy, sni));
+}
+
+/** Records need a BIO; QUIC mode has none (bytes go by level). */
+function checkTransport(cfg: Normalized, bio: Bio | undefined, role: string): void {
+  if (!cfg.quic && !bio) throw new TypeError(`Cannot create ${role}: pass the engine half of a BIO pair`);
+  if (cfg.quic && bio) {
+    throw new TypeError(`Cannot create ${role}: QUIC mode takes no BIO (use provideQuicData)`);
+  }
+  if (cfg.quic && cfg.alpn.length === 0 && role === "client") {
+    throw new TypeError("Cannot create client: QUIC requires ALPN (alpnProtocols)");
+  }
+}
+
+/** One default ticket store per server configuration object: reuse the config, and tickets resume. */
+const defaultStores = new WeakMap<ServerConfig, TicketKeys>();
+
+/** Each server configuration object's session context digest, computed once. */
+const contexts = new WeakMap<ServerConfig, Uint8Array>();
+
+function ticketSetup(config: ServerConfig, clientAuth: ServerSetup["clientAuth"]): ServerSetup["tickets"] {
+  const t = config.tickets;
+  if (t === false) return undefined;
+  const count = t?.count ?? 2;
+  const lifetime = t?.lifetime ?? 7200;
+  const authenticationLifetime = t?.authenticationLifetime ?? DEFAULT_AUTHENTICATION_LIFETIME;
+  if (!Number.isInteger(count) || count < 0 || count > 16) {
+    throw new RangeError(`Cannot configure tickets.count: ${count} is outside 0..16`);
+  }
+  if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 604800) {
+    throw new RangeError(`Cannot configure tickets.lifetime: ${lifetime} is outside 1..604800 seconds`);
+  }
+  const maxAuth = DEFAULT_AUTHENTICATION_LIFETIME;
+  if (
+    !Number.isInteger(authenticationLifetime) || authenticationLifetime < 1 ||
+    authenticationLifetime > maxAuth
+  ) {
+    throw new RangeError(
+      `Cannot configure tickets.authenticationLifetime: ${authenticationLifetime} is outside 1..${maxAuth} seconds`,
+    );
+  }
+  let store = t?.store;
+  if (!store) {
+    store = defaultStores.get(config);
+    // Keys from the configured random source, so that injected randomness stays reproducible.
+    if (!store) defaultStores.set(config, store = new TicketKeys(config.random));
+  }
+  return { store, count, lifetime, authenticationLifetime, context: sessionContextOf(config, clientAuth) };
+}
+
+/** The session context digest of a configuration (binding.ts), computed once per configuration object. */
+function sessionContextOf(config: ServerConfig, clientAuth: ServerSetup["clientAuth"]): Uint8Array {
+  let context = contexts.get(config);
+  if (!context) {
+    const sc = config.sessionContext;
+    const policy = clientAuth?.policy;
+    context = serverSessionContext({
+      clientAuth: clientAuth && policy && {
+        required: clientAuth.required,
+        trustAnchors: policy.trustAnchors,
+        verifyPeer: policy.verifyPeer !== undefined,
+        retryVerify: policy.retryVerify,
+      },
+      sessionContext: typeof sc === "string" ? new TextEncoder().encode(sc) : sc ?? new Uint8Array(0),
+    });
+    contexts.set(config, context);
+  }
+  return context;
+}
+
+const defaultSessionIds = new WeakMap<ServerConfig, SessionCache>();
+
+function sessionIdSetup(config: ServerConfig): SessionCache | undefined {
+  if (config.tickets === false || config.sessionIdCache === false) return undefined;
+  if (config.sessionIdCache) return config.sessionIdCache;
+  let cache = defaultSessionIds.get(config);
+  if (!cache) defaultSessionIds.set(config, cache = new SessionCache());
+  return cache;
+}
+
+const defaultStrikes = new WeakMap<ServerConfig, StrikeRegister>();
+
+function earlyDataSetup(config: ServerConfig, tickets: ServerSetup["tickets"]): ServerSetup["earlyData"] {
+  const e = config.earlyData;
+  if (!e || !tickets) return undefined;
+  if (!Number.isInteger(e.maxSize) || e.maxSize < 1 || e.maxSize > 2 ** 20) {
+    throw new RangeError(`Cannot configure earlyData.maxSize: ${e.maxSize} is outside 1..1048576`);
+  }
+  // Single-use tickets cannot be replayed; stateless ones need ClientHello recording.
+  if (tickets.store instanceof SessionCache) return { maxSize: e.maxSize, antiReplay: undefined };
+  let antiReplay = e.antiReplay ?? defaultStrikes.get(config);
+  if (!antiReplay) defaultStrikes.set(config, antiReplay = new StrikeRegister());
+  return { maxSize: e.maxSize, antiReplay };
+}
+
+/**
+ * Create a TLS server over `bio` (the engine half of a BIO pair).
+ *
+ * @example A server waits for a ClientHello
+ * ```ts ignore
+ * import { createBioPair, createServer, loadPrivateKey, SslError } from "@airlock/tls";
+ * const { engine } = createBioPair();
+ * const key = await loadPrivateKey(keyPem);
+ * const tls = createServer({ certificates: [{ chain: certPem, key }] }, engine);
+ * const ret = tls.doHandshake(); // -1, WANT_READ until the client's bytes arrive
+ * ```
+ *
+ * @param config Server options: at least one certificate chain and key.
+ * @param bio The engine half of a BIO pair.
+ * @returns The engine.
+ */
+export function createServer(config: ServerConfig, bio?: Bio): TlsEngine {
+  const cfg = normalizeCommon(config);
+  checkTransport(cfg, bio, "server");
+  const certs = normalizeCertificates(config.certificates);
+  let key: Uint8Array | undefined;
+  const cookieKey = () => (key ??= cfg.random(32));
+  const clientAuth = clientAuthSetup(config.clientAuth);
+  return new TlsEngine(
+    bio,
+    "server",
+    cfg,
+    () => {
+      const tickets = ticketSetup(config, clientAuth);
+      const setup: ServerSetup = {
+        config,
+        certs,
+        cookieKey,
+        clientAuth,
+        tickets,
+        sessionIds: sessionIdSetup(config),
+        earlyData: earlyDataSetup(config, tickets),
+        reconfigure: (overrides) => reconfigured(setup, overrides),
+      };
+      return new ExpectClientHello(setup);
+    },
+  );
+}
+
+/** How client certificates are asked for and judged, from `clientAuth`. */
+function clientAuthSetup(auth: ServerConfig["clientAuth"]): ServerSetup["clientAuth"] {
+  if (!auth) return undefined;
+  if (!auth.trustAnchors && !auth.verifyPeer && !auth.retryVerify) {
+    throw new TypeError("Cannot configure clientAuth: pass trustAnchors, verifyPeer or retryVerify");
+  }
+  const anchors = decodeAnchors(auth.trustAnchors, "clientAuth.trustAnchors");
+  return {
+    policy: {
+      trustAnchors: anchors,
+      verifyPeer: auth.verifyPeer,
+      retryVerify: auth.retryVerify === true,
+      insecure: false,
+      purpose: "client",
+      peerName: undefined,
+    },
+    required: auth.required === true,
+    authorities: anchors && auth.sendCertificateAuthorities !== false ? anchors.map(subjectName) : [],
+  };
+}
+
+/**
+ * One connection's settings after its `onClientHello` chose `overrides`. Sessions still go to the same
+ * stores, bound to this connection's client authentication and `sessionContext` (docs/security.md).
+ */
+function reconfigured(
+  base: ServerSetup,
+  overrides: ServerOverrides,
+): { setup: ServerSetup; cfg: Normalized } {
+  const config: ServerConfig = { ...base.config, ...overrides };
+  const cfg = normalizeCommon(config);
+  const clientAuth = "clientAuth" in overrides ? clientAuthSetup(config.clientAuth) : base.clientAuth;
+  const tickets = base.tickets && { ...base.tickets, context: sessionContextOf(config, clientAuth) };
+  const certs = overrides.certificates ? normalizeCertificates(overrides.certificates) : base.certs;
+  const setup: ServerSetup = {
+    ...base,
+    config,
+    certs,
+    clientAuth,
+    tickets,
+    reconfigure: (more) => reconfigured(setup, more),
+  };
+  return { setup, cfg };
+}
