@@ -15,7 +15,17 @@ import {
   type TlsEngine,
 } from "../mod.ts";
 import { formatName, parseCertificate } from "../verify/_cert.ts";
-import { splitList, UsageError } from "./_args.ts";
+import { type FlagSpec, splitList, UsageError } from "./_args.ts";
+
+/** The protocol flags both `airlock client` and `airlock server` take, read by versionOptions, suiteOptions and parseGroups. */
+export const PROTOCOL_FLAGS: Record<string, FlagSpec> = {
+  "tls1.2": { kind: "boolean", help: "TLS 1.2 only (default: TLS 1.2 and 1.3)" },
+  "tls1.3": { kind: "boolean", help: "TLS 1.3 only (default: TLS 1.2 and 1.3)" },
+  cipher: { kind: "string", help: "TLS 1.2 ciphers (openssl or IANA names), colon- or comma-separated" },
+  ciphersuites: { kind: "string", help: "TLS 1.3 cipher suites, colon- or comma-separated" },
+  groups: { kind: "string", help: "key exchange groups (X25519MLKEM768, x25519, P-256, P-384)" },
+  keylogfile: { kind: "string", help: "append NSS key log lines to this file" },
+};
 
 /** Read a file as text, or fail with a one-line message. */
 export function readText(path: string, what: string): string {
