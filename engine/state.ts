@@ -7,7 +7,7 @@
 import type { AlertName } from "./alert.ts";
 import type { SslErrorCode } from "./codes.ts";
 import type { Normalized } from "./config.ts";
-import { peerMisbehaved, TlsError } from "./errors.ts";
+import { peerMisbehaved, TlsError, type TlsErrorCode } from "./errors.ts";
 import type { EngineEventMap, HandshakeInfo } from "./events.ts";
 import { handshakeName, HandshakeType } from "./msgs/enums.ts";
 import { decodeFinished, type HandshakeMessage } from "./msgs/handshake.ts";
@@ -141,7 +141,7 @@ export function acceptFinished(cx: Context, m: HandshakeMessage, expected: Uint8
 }
 
 /** Throw a TlsError with `alert` in state `where`. */
-export function fail(alert: AlertName, code: string, message: string, where: string): never {
+export function fail(alert: AlertName, code: TlsErrorCode, message: string, where: string): never {
   throw new TlsError(alert, code, message, where);
 }
 

@@ -8,8 +8,8 @@
  */
 
 import type { Bio } from "../../bio/bio.ts";
-import { AlertDescription, AlertLevel, alertName, isKnownAlert } from "../alert.ts";
-import { invalidMessage, peerMisbehaved, TlsError } from "../errors.ts";
+import { AlertDescription, AlertLevel, type AlertName, alertName, isKnownAlert } from "../alert.ts";
+import { alertReceived, invalidMessage, peerMisbehaved, TlsError } from "../errors.ts";
 import type { EngineEventMap } from "../events.ts";
 import { LIMITS } from "../limits.ts";
 import { ContentType } from "../msgs/enums.ts";
@@ -526,13 +526,8 @@ export class Inbound {
       );
     }
     // RFC 8446 §6: every other alert ends the connection, whatever its level.
-    const name = isKnownAlert(desc) ? alertName(desc) : "unknown";
-    throw new TlsError(
-      isKnownAlert(desc) ? (alertName(desc) as keyof typeof AlertDescription) : "internal_error",
-      `alert_received.${name}`,
-      `The peer sent a fatal alert: ${alertName(desc)}`,
-      host.where,
-    );
+    const name = isKnownAlert(desc) ? (alertName(desc) as AlertName) : "unknown";
+    throw alertReceived(name, `The peer sent a fatal alert: ${alertName(desc)}`, host.where);
   }
 }
 
