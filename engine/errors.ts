@@ -339,28 +339,3 @@ export function asTlsError(e: unknown, where = ""): TlsError {
     cause: e,
   });
 }
-
-/** A peer that broke the protocol with well-formed bytes. */
-export function peerMisbehaved(
-  what: string,
-  message: string,
-  alert: AlertName = "illegal_parameter",
-  where = "",
-): TlsError {
-  return new TlsError(alert, `peer_misbehaved.${what}` as TlsErrorCode, message, where);
-}
-
-/** A peer with nothing in common with us. */
-export function peerIncompatible(
-  what: string,
-  message: string,
-  alert: AlertName = "handshake_failure",
-  where = "",
-): TlsError {
-  return new TlsError(alert, `peer_incompatible.${what}` as TlsErrorCode, message, where);
-}
-
-/** A local fault: API misuse or an internal error. */
-export function localError(what: string, message: string, alert: AlertName = "internal_error"): TlsError {
-  return new TlsError(alert, `local.${what}` as TlsErrorCode, message);
-}
