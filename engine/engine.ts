@@ -17,7 +17,7 @@ import { SslError, type SslErrorCode } from "./codes.ts";
 import type { Normalized } from "./config.ts";
 import { Connection } from "./context.ts";
 import { LIMITS } from "./limits.ts";
-import { asTlsError, localFault, misbehaved, type TlsError, truncated } from "./errors.ts";
+import { asTlsError, errorGroup, localFault, misbehaved, type TlsError, truncated } from "./errors.ts";
 import type { HandshakeInfo } from "./events.ts";
 import { ContentType } from "./msgs/enums.ts";
 import type { Inbound } from "./record/inbound.ts";
@@ -687,7 +687,7 @@ export class TlsEngine extends EventTarget {
     this.#out.drop();
     this.#in.drop();
     const alert = err.alertDescription;
-    if (alert === undefined || err.code.startsWith("alert_received.")) return;
+    if (alert === undefined || errorGroup(err.code) === "alert_received") return;
     try {
       this.#cx.sendAlert(alert, AlertLevel.fatal);
     } catch {
