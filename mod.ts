@@ -38,7 +38,7 @@ export { type Bio, type BioPair, createBioPair } from "./bio/mod.ts";
 export { TlsEngine } from "./engine/engine.ts";
 export { createClient, createServer } from "./engine/create.ts";
 export { SslError, type SslErrorCode, sslErrorName } from "./engine/codes.ts";
-export { TlsError } from "./engine/errors.ts";
+export { TlsError, type TlsErrorCode } from "./engine/errors.ts";
 export { AlertDescription, type AlertName, alertName } from "./engine/alert.ts";
 export {
   type AlertInfo,

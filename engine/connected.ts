@@ -4,7 +4,7 @@
  * @module
  */
 
-import { peerMisbehaved, TlsError } from "./errors.ts";
+import { misbehaved } from "./errors.ts";
 import { LIMITS } from "./limits.ts";
 import { nextTrafficSecret } from "./key_schedule.ts";
 import { HandshakeType as H } from "./msgs/enums.ts";
@@ -53,24 +53,14 @@ export class Connected implements State {
   handle(cx: Context, m: HandshakeMessage): Step {
     if (m.type === H.keyUpdate && cx.quic) {
       // RFC 9001 §6: "Endpoints MUST treat the receipt of a TLS KeyUpdate message as a connection error".
-      throw peerMisbehaved(
-        "quic_key_update",
-        "Cannot accept KeyUpdate over QUIC",
-        "unexpected_message",
-        this.name,
-      );
+      throw misbehaved("quic_key_update", "Cannot accept KeyUpdate over QUIC", this.name);
     }
     if (m.type === H.keyUpdate) {
       const request = decodeKeyUpdate(m.body);
       const second = Math.floor(cx.cfg.now() / 1000);
       if (second !== this.#keyUpdates.second) this.#keyUpdates = { second, count: 0 };
       if (++this.#keyUpdates.count > LIMITS.maxKeyUpdatesPerSecond) {
-        throw peerMisbehaved(
-          "too_many_key_updates",
-          "Cannot accept more KeyUpdates this second",
-          "unexpected_message",
-          this.name,
-        );
+        throw misbehaved("too_many_key_updates", "Cannot accept more KeyUpdates this second", this.name);
       }
       this.s.read = nextTrafficSecret(this.s.suite.hash, this.s.read);
       cx.setReadSecret(this.s.suite, this.s.read, "application");
@@ -80,10 +70,9 @@ export class Connected implements State {
     if (m.type === H.newSessionTicket && this.role === "client") {
       const t = decodeNewSessionTicket(m.body);
       if (++this.#tickets > LIMITS.maxTicketsPerConnection) {
-        throw peerMisbehaved(
+        throw misbehaved(
           "too_many_tickets",
           "Cannot accept more NewSessionTickets on this connection",
-          "unexpected_message",
           this.name,
         );
       }
@@ -117,7 +106,7 @@ export class Connected implements State {
       return this;
     }
     expectMessage(m, this.role === "client" ? [H.newSessionTicket, H.keyUpdate] : [H.keyUpdate], this.name);
-    throw new TlsError("unexpected_message", "peer_misbehaved.unexpected_message", "Unreachable", this.name);
+    throw misbehaved("unexpected_message", "Unreachable", this.name);
   }
 
   /** Send KeyUpdate and move our write side to the next secret (RFC 8446 §4.6.3). */

@@ -17,7 +17,7 @@ import { SslError, type SslErrorCode } from "./codes.ts";
 import type { Normalized } from "./config.ts";
 import { Connection } from "./context.ts";
 import { LIMITS } from "./limits.ts";
-import { asTlsError, localError, peerMisbehaved, TlsError } from "./errors.ts";
+import { asTlsError, errorGroup, localFault, misbehaved, type TlsError, truncated } from "./errors.ts";
 import type { HandshakeInfo } from "./events.ts";
 import { ContentType } from "./msgs/enums.ts";
 import type { Inbound } from "./record/inbound.ts";
@@ -128,7 +128,7 @@ export class TlsEngine extends EventTarget {
     return this.#guard(() => {
       const resume = this.#retryVerify;
       if (!resume) {
-        this.#lastLocal = localError("no_verify_pending", "Cannot set a verify result: none is awaited");
+        this.#lastLocal = localFault("no_verify_pending", "Cannot set a verify result: none is awaited");
         return this.#want(SslError.SSL);
       }
       this.#retryVerify = undefined;
@@ -253,7 +253,7 @@ export class TlsEngine extends EventTarget {
       const hs = this.#handshake(false);
       if (hs !== 1) return hs;
       if (this.#closeSent) {
-        this.#lastLocal = localError(
+        this.#lastLocal = localFault(
           "write_after_shutdown",
           "Cannot write: shutdown() already sent close_notify",
         );
@@ -264,14 +264,14 @@ export class TlsEngine extends EventTarget {
       if (retry) {
         // OpenSSL's ssl3_write_bytes and ssl3_write_pending: the same buffer, and at least what it took.
         if (data.length < retry.taken) {
-          throw localError(
+          throw localFault(
             "bad_length",
             `Cannot write: the retry passes ${data.length} bytes, fewer than the ${retry.taken} already taken`,
           );
         }
         const moved = data.buffer !== retry.buffer || data.byteOffset !== retry.offset;
         if (moved && !this.#cx.cfg.acceptMovingWriteBuffer) {
-          throw localError(
+          throw localFault(
             "bad_write_retry",
             "Cannot write: the retry after WANT_WRITE passes another array (set acceptMovingWriteBuffer to allow it)",
           );
@@ -314,7 +314,7 @@ export class TlsEngine extends EventTarget {
   shutdown(): number {
     return this.#guard(() => {
       if (!this.#cx.info && !this.#in.closeReceived) {
-        this.#lastLocal = localError(
+        this.#lastLocal = localFault(
           "shutdown_while_in_init",
           "Cannot shut down: the handshake is not done (nothing was sent)",
         );
@@ -322,7 +322,7 @@ export class TlsEngine extends EventTarget {
       }
       if (this.#pendingWrite && this.#out.waitsForBio) {
         // OpenSSL: part of a record of that write still waits for the BIO; the close cannot jump the queue.
-        throw localError(
+        throw localFault(
           "bad_write_retry",
           "Cannot shut down: a write() that returned WANT_WRITE is not finished",
         );
@@ -341,10 +341,9 @@ export class TlsEngine extends EventTarget {
       for (;;) {
         if (this.#in.closeReceived) return 1;
         if (this.#in.plaintext > 0) {
-          throw localError(
+          throw localFault(
             "application_data_after_close",
             "Cannot shut down: application data arrived after our close_notify (read it before shutting down)",
-            "unexpected_message",
           );
         }
         const got = this.#advance();
@@ -361,21 +360,21 @@ export class TlsEngine extends EventTarget {
     return this.#guard(() => {
       if (this.#quic) {
         // RFC 9001 §6: QUIC updates keys itself; TLS KeyUpdate is not used.
-        this.#lastLocal = localError(
+        this.#lastLocal = localFault(
           "quic_key_update",
           "Cannot send KeyUpdate over QUIC: QUIC updates its own keys",
         );
         return this.#want(SslError.SSL);
       }
       if (this.#cx.info && this.#cx.version !== 0x0304) {
-        this.#lastLocal = localError(
+        this.#lastLocal = localFault(
           "key_update_tls12",
           "Cannot update keys: TLS 1.2 has no KeyUpdate (and airlock refuses renegotiation)",
         );
         return this.#want(SslError.SSL);
       }
       if (!this.#state?.sendKeyUpdate) {
-        this.#lastLocal = localError(
+        this.#lastLocal = localFault(
           "key_update_before_handshake",
           "Cannot update keys: the handshake is not done",
         );
@@ -398,7 +397,7 @@ export class TlsEngine extends EventTarget {
   writeEarlyData(data: Uint8Array): number {
     return this.#guard(() => {
       if (this.#cx.role !== "client") {
-        this.#lastLocal = localError("early_data_role", "Cannot write early data: only a client sends it");
+        this.#lastLocal = localFault("early_data_role", "Cannot write early data: only a client sends it");
         return this.#want(SslError.SSL);
       }
       this.#begin();
@@ -468,16 +467,17 @@ export class TlsEngine extends EventTarget {
       q.waiting += data.length;
       // Bounded: while the provider works, a peer gets at most two messages' worth ahead of us.
       if (q.waiting > 2 * this.#cx.cfg.maxHandshakeMessageSize) {
-        this.#fail(peerMisbehaved(
-          "quic_backlog",
-          `Cannot accept handshake data: ${q.waiting} bytes wait, over twice maxHandshakeMessageSize`,
-          "unexpected_message",
-        ));
+        this.#fail(
+          misbehaved(
+            "quic_backlog",
+            `Cannot accept handshake data: ${q.waiting} bytes wait, over twice maxHandshakeMessageSize`,
+          ),
+        );
       }
     }
     return this.#guard(() => {
       if (!this.#quic) {
-        this.#lastLocal = localError(
+        this.#lastLocal = localFault(
           "not_quic",
           "Cannot take QUIC data: the engine was not created with quic",
         );
@@ -506,10 +506,9 @@ export class TlsEngine extends EventTarget {
     const q = this.#quic!;
     q.waiting -= data.length;
     if (level !== this.#cx.quicReadLevel) {
-      throw peerMisbehaved(
+      throw misbehaved(
         "quic_wrong_level",
         `Cannot accept handshake data at level ${level}: expected ${this.#cx.quicReadLevel}`,
-        "unexpected_message",
       );
     }
     if (data.length > 0) this.#in.pushHandshake(data);
@@ -621,9 +620,7 @@ export class TlsEngine extends EventTarget {
       return this.#want(SslError.ZERO_RETURN, 0);
     }
     this.#fail(
-      new TlsError(
-        undefined,
-        "truncated",
+      truncated(
         "Cannot read: unexpected eof while reading (the transport ended without close_notify)",
         this.#state?.name ?? "",
       ),
@@ -690,7 +687,7 @@ export class TlsEngine extends EventTarget {
     this.#out.drop();
     this.#in.drop();
     const alert = err.alertDescription;
-    if (alert === undefined || err.code.startsWith("alert_received.")) return;
+    if (alert === undefined || errorGroup(err.code) === "alert_received") return;
     try {
       this.#cx.sendAlert(alert, AlertLevel.fatal);
     } catch {

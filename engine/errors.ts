@@ -2,21 +2,216 @@
  * The one error type the engine produces: a {@link TlsError} carries the alert that was (or would be)
  * sent, a stable code grouped by who is at fault, and where the fault was found.
  *
- * Codes, as in rustls:
- * - `invalid_message.*`: the peer's bytes do not parse (decode_error by default)
- * - `peer_misbehaved.*`: the bytes parse but break the protocol (illegal_parameter, unexpected_message …)
- * - `peer_incompatible.*`: nothing in common (handshake_failure, protocol_version …)
- * - `certificate.*`: the peer's certificate or its signature (bad_certificate, decrypt_error …)
+ * Codes, as in rustls, one table per group (code → the alert it sends unless the call site says otherwise):
+ * - `invalid_message.*` ({@link InvalidMessage}): the peer's bytes do not parse (decode_error)
+ * - `peer_misbehaved.*` ({@link PeerMisbehaved}): the bytes parse but break the protocol (illegal_parameter,
+ *   unexpected_message …)
+ * - `peer_incompatible.*` ({@link PeerIncompatible}): nothing in common (handshake_failure, protocol_version …)
+ * - `certificate.*` ({@link InvalidCertificate}, and verify/'s `VerifyErrorCode`s with the alert
+ *   `alertForVerifyError` gives): the peer's certificate or its signature
  * - `decrypt`: a record failed authentication (bad_record_mac)
- * - `alert_received.*`: the peer sent a fatal alert
- * - `truncated`: the transport ended without close_notify
- * - `local.*`: misuse of the API or an internal fault (internal_error)
+ * - `alert_received.*`: the peer sent a fatal alert (an alert name, or `unknown`)
+ * - `truncated`: the transport ended without close_notify (no alert: nobody is there to get one)
+ * - `local.*` ({@link LocalError}): misuse of the API or an internal fault (internal_error)
+ * - `policy.*` ({@link PolicyError}): a callback of ours refused the peer (the alert it chose)
+ *
+ * {@link TlsErrorCode} is the union of them all. A call site is one line, code first:
+ * `throw misbehaved("bad_finished", "Cannot accept Finished: verify_data is wrong", where)`.
  *
  * Messages never contain key material.
  * @module
  */
 
 import { AlertDescription, type AlertName } from "./alert.ts";
+import type { VerifyErrorCode } from "../verify/mod.ts";
+
+/** `invalid_message.*`: the peer's bytes do not parse. */
+export const InvalidMessage = {
+  bad_alert: "decode_error",
+  bad_ccs: "decode_error",
+  bad_length: "decode_error",
+  bad_record_version: "protocol_version",
+  bad_server_name: "decode_error",
+  too_short: "decode_error",
+  trailing_data: "decode_error",
+} as const satisfies Record<string, AlertName>;
+
+/** `peer_misbehaved.*`: well-formed bytes that break the protocol. */
+export const PeerMisbehaved = {
+  bad_alpn: "illegal_parameter",
+  bad_content_type: "unexpected_message",
+  bad_cookie: "illegal_parameter",
+  bad_finished: "decrypt_error",
+  bad_key_share: "illegal_parameter",
+  bad_key_update: "illegal_parameter",
+  bad_legacy_version: "illegal_parameter",
+  bad_psk_binder: "decrypt_error",
+  bad_psk_selection: "illegal_parameter",
+  bad_selected_version: "illegal_parameter",
+  certificate_context: "illegal_parameter",
+  certificate_key_for_suite: "unsupported_certificate",
+  certificate_request_context: "illegal_parameter",
+  close_notify_before_hello: "unexpected_message",
+  compression: "illegal_parameter",
+  data_across_key_change: "unexpected_message",
+  downgrade: "illegal_parameter",
+  duplicate_extension: "illegal_parameter",
+  duplicate_key_share: "illegal_parameter",
+  duplicate_server_name: "illegal_parameter",
+  early_application_data: "unexpected_message",
+  empty_certificate: "decode_error",
+  empty_handshake_record: "unexpected_message",
+  empty_inner_plaintext: "unexpected_message",
+  explicit_curve: "illegal_parameter",
+  extension_not_allowed: "illegal_parameter",
+  handshake_message_too_large: "illegal_parameter",
+  hello_changed_after_hrr: "illegal_parameter",
+  hrr_changes_nothing: "illegal_parameter",
+  hrr_for_offered_share: "illegal_parameter",
+  interleaved_handshake: "unexpected_message",
+  max_fragment_length: "illegal_parameter",
+  missing_key_share: "missing_extension",
+  missing_quic_transport_parameters: "missing_extension",
+  missing_signature_algorithms: "missing_extension",
+  point_formats: "illegal_parameter",
+  psk_binder_count: "illegal_parameter",
+  psk_not_last: "illegal_parameter",
+  psk_without_modes: "missing_extension",
+  quic_backlog: "unexpected_message",
+  quic_key_update: "unexpected_message",
+  quic_wrong_level: "unexpected_message",
+  record_overflow: "record_overflow",
+  // The extension's value; a record over our limit is record_overflow (said at that call site).
+  record_size_limit: "illegal_parameter",
+  renegotiation_info: "handshake_failure",
+  renegotiation_insisted: "unexpected_message",
+  resumed_ems_changed: "handshake_failure",
+  resumed_suite_changed: "illegal_parameter",
+  second_hello_retry: "unexpected_message",
+  session_id_echo: "illegal_parameter",
+  session_id_mismatch: "illegal_parameter",
+  share_for_unlisted_group: "illegal_parameter",
+  suite_changed_after_hrr: "illegal_parameter",
+  ticket_lifetime: "illegal_parameter",
+  tls12_after_early_data: "illegal_parameter",
+  too_many_empty_records: "unexpected_message",
+  too_many_extensions: "illegal_parameter",
+  too_many_key_updates: "unexpected_message",
+  too_many_tickets: "unexpected_message",
+  too_many_warning_alerts: "unexpected_message",
+  too_much_early_data: "unexpected_message",
+  unexpected_ccs: "unexpected_message",
+  unexpected_cookie: "illegal_parameter",
+  unexpected_message: "unexpected_message",
+  unoffered_cipher_suite: "illegal_parameter",
+  unoffered_early_data: "unsupported_extension",
+  unoffered_group: "illegal_parameter",
+  unoffered_signature_scheme: "illegal_parameter",
+  unprotected_data: "unexpected_message",
+  unprotected_record: "unexpected_message",
+  unsolicited_extension: "unsupported_extension",
+  wrong_group: "illegal_parameter",
+  wrong_retry_share: "illegal_parameter",
+} as const satisfies Record<string, AlertName>;
+
+/** `peer_incompatible.*`: a peer that follows the protocol but has nothing in common with us. */
+export const PeerIncompatible = {
+  extended_master_secret_required: "handshake_failure",
+  inappropriate_fallback: "inappropriate_fallback",
+  no_application_protocol: "no_application_protocol",
+  no_common_cipher_suite: "handshake_failure",
+  no_common_group: "handshake_failure",
+  no_common_signature_scheme: "handshake_failure",
+  no_common_version: "protocol_version",
+  quic_without_alpn: "no_application_protocol",
+  tls13_required: "protocol_version",
+} as const satisfies Record<string, AlertName>;
+
+/**
+ * `certificate.*` that the engine finds itself; a chain that fails path validation takes verify/'s code
+ * (`VerifyErrorCode`) and the alert `alertForVerifyError` gives it, which owns that table.
+ */
+export const InvalidCertificate = {
+  bad_encoding: "bad_certificate",
+  // verify/'s, for a certificate's signature; in CertificateVerify it is decrypt_error (said at that call site).
+  bad_signature: "bad_certificate",
+  rejected: "bad_certificate",
+  // TLS 1.2 has no certificate_required: handshake_failure there (said at that call site).
+  required: "certificate_required",
+  too_many_certificates: "bad_certificate",
+} as const satisfies Record<string, AlertName>;
+
+/** `local.*`: misuse of the API, or an internal fault. */
+export const LocalError = {
+  application_data_after_close: "unexpected_message",
+  bad_alpn_selection: "internal_error",
+  bad_length: "internal_error",
+  bad_write_retry: "internal_error",
+  early_data_role: "internal_error",
+  internal: "internal_error",
+  key_update_before_handshake: "internal_error",
+  key_update_tls12: "internal_error",
+  no_verify_pending: "internal_error",
+  not_quic: "internal_error",
+  quic_key_update: "internal_error",
+  shutdown_while_in_init: "internal_error",
+  transcript_hash_changed: "internal_error",
+  write_after_shutdown: "internal_error",
+} as const satisfies Record<string, AlertName>;
+
+/** `policy.*`: a callback of ours refused the peer; the alert is the one it chose. */
+export const PolicyError = {
+  client_hello_refused: "handshake_failure",
+} as const satisfies Record<string, AlertName>;
+
+/** The groups with a table, by their code prefix. */
+export const ERROR_TABLES = {
+  invalid_message: InvalidMessage,
+  peer_misbehaved: PeerMisbehaved,
+  peer_incompatible: PeerIncompatible,
+  certificate: InvalidCertificate,
+  local: LocalError,
+  policy: PolicyError,
+} as const;
+
+/** What an `alert_received.*` code names: the alert, or `unknown` for a value outside the registry. */
+export type ReceivedAlertName = AlertName | "unknown";
+
+/**
+ * Every code a {@link TlsError} can carry, grouped by who is at fault (see the module doc): e.g.
+ * `"peer_misbehaved.bad_finished"`, `"certificate.expired"`, `"alert_received.handshake_failure"`,
+ * `"truncated"`, `"local.bad_write_retry"`.
+ *
+ * @example Branch on a code
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TlsErrorCode } from "../mod.ts";
+ *
+ * function retryable(code: TlsErrorCode): boolean {
+ *   return code === "truncated";
+ * }
+ * assert.equal(retryable("peer_misbehaved.bad_finished"), false);
+ * ```
+ */
+export type TlsErrorCode =
+  | `invalid_message.${keyof typeof InvalidMessage}`
+  | `peer_misbehaved.${keyof typeof PeerMisbehaved}`
+  | `peer_incompatible.${keyof typeof PeerIncompatible}`
+  | `certificate.${keyof typeof InvalidCertificate | VerifyErrorCode}`
+  | "decrypt"
+  | `alert_received.${ReceivedAlertName}`
+  | "truncated"
+  | `local.${keyof typeof LocalError}`
+  | `policy.${keyof typeof PolicyError}`;
+
+/** The group of a code: what comes before the dot (`decrypt` and `truncated` are their own). */
+export type TlsErrorGroup = keyof typeof ERROR_TABLES | "decrypt" | "alert_received" | "truncated";
+
+/** The group of `code`, e.g. `"local"` for `"local.bad_length"`. */
+export function errorGroup(code: TlsErrorCode): TlsErrorGroup {
+  const dot = code.indexOf(".");
+  return (dot < 0 ? code : code.slice(0, dot)) as TlsErrorGroup;
+}
 
 /** A typed TLS failure: which alert, which code, and where. */
 export class TlsError extends Error {
@@ -27,11 +222,13 @@ export class TlsError extends Error {
    */
   readonly alert: AlertName | undefined;
   /** A stable, dotted code, e.g. `peer_misbehaved.unsolicited_extension`. */
-  readonly code: string;
+  readonly code: TlsErrorCode;
   /** Where the fault was found, e.g. `client.ExpectServerHello@ServerHello+38`. */
   readonly where: string;
 
   /**
+   * Build one through its group's constructor ({@link misbehaved} and the rest), which takes the alert from
+   * the group's table.
    * @param alert The alert that goes with the fault.
    * @param code A stable code (see the module doc for the groups).
    * @param message A sentence for people: what was wrong.
@@ -39,7 +236,7 @@ export class TlsError extends Error {
    */
   constructor(
     alert: AlertName | undefined,
-    code: string,
+    code: TlsErrorCode,
     message: string,
     where = "",
     options?: { cause?: unknown },
@@ -57,39 +254,80 @@ export class TlsError extends Error {
   }
 }
 
-/** A fault in the bytes themselves: decode_error unless said otherwise. */
-export function invalidMessage(
-  what: string,
+/**
+ * A group's constructor: the code (without its group prefix), a sentence for people, where, and the alert
+ * when it is not the one the group's table gives.
+ */
+export type GroupError<C extends string> = (
+  code: C,
   message: string,
-  where = "",
-  alert: AlertName = "decode_error",
-): TlsError {
-  return new TlsError(alert, `invalid_message.${what}`, message, where);
+  where?: string,
+  alert?: AlertName,
+) => TlsError;
+
+function group<G extends keyof typeof ERROR_TABLES>(
+  name: G,
+): GroupError<keyof (typeof ERROR_TABLES)[G] & string> {
+  const table: Readonly<Record<string, AlertName>> = ERROR_TABLES[name];
+  return (code, message, where = "", alert = table[code]) =>
+    new TlsError(alert, `${name}.${code}` as TlsErrorCode, message, where);
 }
 
-/** A peer that broke the protocol with well-formed bytes. */
-export function peerMisbehaved(
-  what: string,
+/** A fault in the bytes themselves (`invalid_message.*`). */
+export const invalidMessage: GroupError<keyof typeof InvalidMessage> = group("invalid_message");
+
+/** A peer that broke the protocol with well-formed bytes (`peer_misbehaved.*`). */
+export const misbehaved: GroupError<keyof typeof PeerMisbehaved> = group("peer_misbehaved");
+
+/** A peer with nothing in common with us (`peer_incompatible.*`). */
+export const incompatible: GroupError<keyof typeof PeerIncompatible> = group("peer_incompatible");
+
+/** A local fault: API misuse or an internal error (`local.*`). */
+export const localFault: GroupError<keyof typeof LocalError> = group("local");
+
+/** A callback of ours refused the peer (`policy.*`). */
+export const refused: GroupError<keyof typeof PolicyError> = group("policy");
+
+/**
+ * The peer's certificate or its signature (`certificate.*`). A code of verify/'s (`VerifyErrorCode`, not in
+ * {@link InvalidCertificate}) brings its alert, from `alertForVerifyError`.
+ */
+export function invalidCertificate(
+  code: keyof typeof InvalidCertificate,
   message: string,
-  alert: AlertName = "illegal_parameter",
+  where?: string,
+  alert?: AlertName,
+): TlsError;
+export function invalidCertificate(
+  code: VerifyErrorCode,
+  message: string,
+  where: string,
+  alert: AlertName,
+): TlsError;
+export function invalidCertificate(
+  code: VerifyErrorCode | keyof typeof InvalidCertificate,
+  message: string,
   where = "",
+  alert?: AlertName,
 ): TlsError {
-  return new TlsError(alert, `peer_misbehaved.${what}`, message, where);
+  const table: Readonly<Record<string, AlertName>> = InvalidCertificate;
+  return new TlsError(alert ?? table[code], `certificate.${code}`, message, where);
 }
 
-/** A peer with nothing in common with us. */
-export function peerIncompatible(
-  what: string,
-  message: string,
-  alert: AlertName = "handshake_failure",
-  where = "",
-): TlsError {
-  return new TlsError(alert, `peer_incompatible.${what}`, message, where);
+/** A record that failed authentication (`decrypt`, bad_record_mac). */
+export function decryptFailed(message: string, where = ""): TlsError {
+  return new TlsError("bad_record_mac", "decrypt", message, where);
 }
 
-/** A local fault: API misuse or an internal error. */
-export function localError(what: string, message: string, alert: AlertName = "internal_error"): TlsError {
-  return new TlsError(alert, `local.${what}`, message);
+/** The peer's fatal alert (`alert_received.*`); the error's alert is the received one (internal_error when
+ * unknown). */
+export function alertReceived(name: ReceivedAlertName, message: string, where = ""): TlsError {
+  return new TlsError(name === "unknown" ? "internal_error" : name, `alert_received.${name}`, message, where);
+}
+
+/** The transport ended without close_notify (`truncated`): no alert, nobody is there to get one. */
+export function truncated(message: string, where = ""): TlsError {
+  return new TlsError(undefined, "truncated", message, where);
 }
 
 /** Wrap anything thrown into a TlsError: a non-TlsError becomes `local.internal`; its text stays out of the
@@ -97,7 +335,7 @@ export function localError(what: string, message: string, alert: AlertName = "in
 export function asTlsError(e: unknown, where = ""): TlsError {
   if (e instanceof TlsError) return e;
   const kind = e instanceof Error ? e.name : typeof e;
-  return new TlsError("internal_error", "local.internal", `Internal error: unexpected ${kind}`, where, {
+  return new TlsError(LocalError.internal, "local.internal", `Internal error: unexpected ${kind}`, where, {
     cause: e,
   });
 }

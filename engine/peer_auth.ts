@@ -8,10 +8,11 @@ import { checkAllowed } from "./msgs/extensions.ts";
 import { HandshakeType as H } from "./msgs/enums.ts";
 import { decodeCertificate, decodeCertificateVerify, type HandshakeMessage } from "./msgs/handshake.ts";
 import { schemeName } from "./names.ts";
-import { certificateVerifyContent, type Context, fail, type State, type Step } from "./state.ts";
+import { certificateVerifyContent, type Context, type State, type Step } from "./state.ts";
 import { verifyChain, type VerifyPolicy } from "./peer_verify.ts";
 import type { PublicKey } from "../suites/sign.ts";
 import { publicKeyFromCertificate } from "../verify/mod.ts";
+import { invalidCertificate, misbehaved } from "./errors.ts";
 
 /**
  * Decode a Certificate: the context must be empty (handshake authentication), each entry may carry only
@@ -26,9 +27,8 @@ export function readCertificate(
 ): Uint8Array[] {
   const cert = decodeCertificate(m.body);
   if (cert.context.length !== 0) {
-    fail(
-      "illegal_parameter",
-      "peer_misbehaved.certificate_context",
+    throw misbehaved(
+      "certificate_context",
       "Cannot accept Certificate: certificate_request_context must be empty in the handshake",
       where,
     );
@@ -43,9 +43,8 @@ export function leafPublicKey(chain: readonly Uint8Array[], where: string): Publ
   try {
     return publicKeyFromCertificate(chain[0]!);
   } catch {
-    fail(
-      "bad_certificate",
-      "certificate.bad_encoding",
+    throw invalidCertificate(
+      "bad_encoding",
       "Cannot accept Certificate: the leaf certificate or its key cannot be parsed",
       where,
     );
@@ -87,20 +86,19 @@ export function checkSignature(
   next: () => Step,
 ): Step {
   if (!cx.cfg.schemes.includes(sig.scheme) || (!tls12 && (sig.scheme & 0xff) === 0x01)) {
-    fail(
-      "illegal_parameter",
-      "peer_misbehaved.unoffered_signature_scheme",
+    throw misbehaved(
+      "unoffered_signature_scheme",
       `Cannot accept ${message}: scheme ${schemeName(sig.scheme)} was not offered`,
       where,
     );
   }
   const decide = (ok: boolean): Step => {
     if (!ok) {
-      fail(
-        "decrypt_error",
-        "certificate.bad_signature",
+      throw invalidCertificate(
+        "bad_signature",
         `Cannot accept ${message}: the signature does not verify`,
         where,
+        "decrypt_error",
       );
     }
     return next();
@@ -125,9 +123,8 @@ export function acceptPeerChain(
   // Before any work on the certificates: each could cost a signature check (security review, issue #15).
   const max = cx.cfg.maxPeerChainLength;
   if (chain.length > max) {
-    fail(
-      "bad_certificate",
-      "certificate.too_many_certificates",
+    throw invalidCertificate(
+      "too_many_certificates",
       `Cannot accept Certificate: ${chain.length} certificates, more than maxPeerChainLength (${max})`,
       where,
     );

@@ -10,7 +10,7 @@ import { AsnConvert } from "@peculiar/asn1-schema";
 import { Certificate } from "@peculiar/asn1-x509";
 import { alertForVerifyError, verifyCertificateChain } from "../verify/mod.ts";
 import { matchesPeerName } from "../verify/names.ts";
-import { TlsError } from "./errors.ts";
+import { invalidCertificate } from "./errors.ts";
 import type { State, Step } from "./state.ts";
 import type { CryptoProvider } from "../suites/provider.ts";
 
@@ -40,12 +40,7 @@ export interface RetryVerify {
 }
 
 function rejected(where: string): never {
-  throw new TlsError(
-    "bad_certificate",
-    "certificate.rejected",
-    "Cannot accept Certificate: the verifier rejected the chain",
-    where,
-  );
+  throw invalidCertificate("rejected", "Cannot accept Certificate: the verifier rejected the chain", where);
 }
 
 /** Judge `chain` (leaf first) by `policy`, then continue with `next`. */
@@ -77,7 +72,7 @@ export function verifyChain(
         maxSignatureChecks: cfg.maxSignatureChecks,
         verifySignature: cfg.provider.verifyX509,
       });
-      if (!r.ok) throw new TlsError(alertForVerifyError(r.code), `certificate.${r.code}`, r.reason, where);
+      if (!r.ok) throw invalidCertificate(r.code, r.reason, where, alertForVerifyError(r.code));
       return true;
     });
   }

@@ -4,10 +4,9 @@
  * @module
  */
 
-import type { AlertName } from "./alert.ts";
 import type { SslErrorCode } from "./codes.ts";
 import type { Normalized } from "./config.ts";
-import { peerMisbehaved, TlsError } from "./errors.ts";
+import { misbehaved } from "./errors.ts";
 import type { EngineEventMap, HandshakeInfo } from "./events.ts";
 import { handshakeName, HandshakeType } from "./msgs/enums.ts";
 import { decodeFinished, type HandshakeMessage } from "./msgs/handshake.ts";
@@ -114,10 +113,9 @@ export interface Context {
 export function expectMessage(m: HandshakeMessage, type: number | readonly number[], state: string): void {
   const types = typeof type === "number" ? [type] : type;
   if (!types.includes(m.type)) {
-    throw peerMisbehaved(
+    throw misbehaved(
       "unexpected_message",
       `Cannot accept ${handshakeName(m.type)}: expected ${types.map(handshakeName).join(" or ")}`,
-      "unexpected_message",
       state,
     );
   }
@@ -130,19 +128,9 @@ export function expectMessage(m: HandshakeMessage, type: number | readonly numbe
 export function acceptFinished(cx: Context, m: HandshakeMessage, expected: Uint8Array, state: string): void {
   expectMessage(m, HandshakeType.finished, state);
   if (!ctEqual(decodeFinished(m.body, expected.length), expected)) {
-    fail(
-      "decrypt_error",
-      "peer_misbehaved.bad_finished",
-      "Cannot accept Finished: verify_data is wrong",
-      `${state}@Finished`,
-    );
+    throw misbehaved("bad_finished", "Cannot accept Finished: verify_data is wrong", `${state}@Finished`);
   }
   cx.transcript.add(m.raw);
-}
-
-/** Throw a TlsError with `alert` in state `where`. */
-export function fail(alert: AlertName, code: string, message: string, where: string): never {
-  throw new TlsError(alert, code, message, where);
 }
 
 /** Go on with `next(value)` at once, or as a pending step (→ WANT_ASYNC) when a provider gave a promise. */
@@ -168,12 +156,7 @@ export function usePeerShare<T>(
 ): Step {
   const refuse = (e: unknown): never => {
     if (e instanceof KxError) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.bad_key_share",
-        `Cannot accept ${message}: invalid ${group} key share`,
-        where,
-      );
+      throw misbehaved("bad_key_share", `Cannot accept ${message}: invalid ${group} key share`, where);
     }
     throw e;
   };

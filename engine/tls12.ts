@@ -5,14 +5,14 @@
  */
 
 import { AlertDescription } from "./alert.ts";
-import { peerIncompatible, peerMisbehaved } from "./errors.ts";
+import { incompatible, misbehaved } from "./errors.ts";
 import { Reader } from "./msgs/codec.ts";
 import { ExtensionType as E } from "./msgs/enums.ts";
 import { decodeEmpty, type Extension, findExtension } from "./msgs/extensions.ts";
 import { HandshakeType as H } from "./msgs/enums.ts";
 import type { HandshakeMessage } from "./msgs/handshake.ts";
 import { Protection12 } from "./record/layer.ts";
-import { type Context, fail, type State, type Step } from "./state.ts";
+import type { Context, State, Step } from "./state.ts";
 import { prf12, type Tls12Suite } from "../suites/tls12.ts";
 import { concat } from "../suites/bytes.ts";
 import type { CryptoProvider } from "../suites/provider.ts";
@@ -99,18 +99,16 @@ export class Connected12 implements State {
   handle(cx: Context, m: HandshakeMessage): Step {
     const asks = this.role === "client" ? H.helloRequest : H.clientHello;
     if (m.type !== asks) {
-      throw peerMisbehaved(
+      throw misbehaved(
         "unexpected_message",
         `Cannot accept a post-handshake message of type ${m.type} in TLS 1.2`,
-        "unexpected_message",
         this.name,
       );
     }
     if (this.#refused) {
-      throw peerMisbehaved(
+      throw misbehaved(
         "renegotiation_insisted",
         "Cannot renegotiate: the peer asked again after no_renegotiation",
-        "unexpected_message",
         this.name,
       );
     }
@@ -131,9 +129,8 @@ export class ExpectChangeCipherSpec implements State {
   }
 
   handle(_cx: Context, m: HandshakeMessage): Step {
-    return fail(
+    throw misbehaved(
       "unexpected_message",
-      "peer_misbehaved.unexpected_message",
       `Cannot accept handshake message ${m.type}: expected ChangeCipherSpec`,
       this.name,
     );
@@ -158,9 +155,8 @@ export function commonHelloExtensions(
 ): { ems: boolean; secureRenegotiation: boolean; pointFormats: boolean } {
   const ri = findExtension(exts, E.renegotiationInfo);
   if (ri !== undefined && !(ri.length === 1 && ri[0] === 0)) {
-    fail(
-      "handshake_failure",
-      "peer_misbehaved.renegotiation_info",
+    throw misbehaved(
+      "renegotiation_info",
       `Cannot accept ${message}: renegotiation_info is not empty in an initial handshake`,
       where,
     );
@@ -169,10 +165,9 @@ export function commonHelloExtensions(
   if (emsData !== undefined) decodeEmpty(emsData, `${message}.extended_master_secret`);
   const ems = emsData !== undefined;
   if (!ems && cx.cfg.requireEms) {
-    throw peerIncompatible(
+    throw incompatible(
       "extended_master_secret_required",
       `Cannot accept ${message}: no extended_master_secret (RFC 7627), which we require`,
-      "handshake_failure",
       where,
     );
   }
@@ -182,9 +177,8 @@ export function commonHelloExtensions(
     const formats = r.vec8(1, 255, "ec_point_format_list");
     r.end();
     if (!formats.includes(0)) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.point_formats",
+      throw misbehaved(
+        "point_formats",
         `Cannot accept ${message}: ec_point_formats lacks uncompressed`,
         where,
       );

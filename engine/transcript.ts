@@ -5,7 +5,7 @@
  */
 
 import type { Hash, HashState } from "../suites/hash.ts";
-import { localError } from "./errors.ts";
+import { localFault } from "./errors.ts";
 import { HandshakeType } from "./msgs/enums.ts";
 
 /** A running transcript hash. */
@@ -50,7 +50,7 @@ export class Transcript {
   start(hash: Hash): void {
     if (this.#hash) {
       if (this.#hash !== hash) {
-        throw localError("transcript_hash_changed", "Transcript hash cannot change once chosen");
+        throw localFault("transcript_hash_changed", "Transcript hash cannot change once chosen");
       }
       return;
     }
@@ -72,7 +72,7 @@ export class Transcript {
    */
   hashWith(hash: Hash, extra: Uint8Array): Uint8Array {
     if (this.#hash && this.#hash !== hash) {
-      throw localError("transcript_hash_changed", "Transcript hash cannot change once chosen");
+      throw localFault("transcript_hash_changed", "Transcript hash cannot change once chosen");
     }
     let state: HashState;
     if (this.#state) state = this.#state.clone();

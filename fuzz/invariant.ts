@@ -17,6 +17,7 @@
 
 import { createBioPair, createClient, createServer, SslError, type TlsEngine, TlsError } from "../mod.ts";
 import { on } from "../engine/events.ts";
+import { errorGroup, type TlsErrorGroup } from "../engine/errors.ts";
 import { LIMITS } from "../engine/limits.ts";
 import type { ScenarioConfig } from "./transcript.ts";
 
@@ -62,7 +63,7 @@ export interface RunResult {
 }
 
 /** Errors that send no alert: a truncation, an alert from the peer, API misuse. */
-const SILENT = /^(truncated$|alert_received\.|local\.)/;
+const SILENT: ReadonlySet<TlsErrorGroup> = new Set(["truncated", "alert_received", "local"]);
 
 /** Bytes queued beyond the BIO that are fine: the limit plus one flight of records. */
 const OUTPUT_BOUND = LIMITS.maxQueuedOutput + 2 * (16384 + 256 + 5);
@@ -104,7 +105,7 @@ export async function runEngineOnInput(
     const err = e.error;
     if (ret <= 0 && e.getError(ret) === SslError.SSL) {
       if (!(err instanceof TlsError)) throw violation(`${what}: failed without a TlsError`);
-      if (err.code.startsWith("local.") && err.code !== "local.write_after_shutdown") {
+      if (errorGroup(err.code) === "local" && err.code !== "local.write_after_shutdown") {
         const cause = err.cause instanceof Error
           ? `${err.cause.name}: ${err.cause.message}`
           : String(err.cause);
@@ -112,11 +113,11 @@ export async function runEngineOnInput(
       }
     }
     if (fatalSent.length > 1) throw violation(`${what}: ${fatalSent.length} fatal alerts sent: ${fatalSent}`);
-    if (err && fatalSent.length === 0 && !SILENT.test(err.code)) {
+    if (err && fatalSent.length === 0 && !SILENT.has(errorGroup(err.code))) {
       throw violation(`${what}: failed with ${err.code} but sent no alert`);
     }
     if (fatalSent.length === 1) {
-      const fatal = e.error !== undefined && !e.error.code.startsWith("local.");
+      const fatal = e.error !== undefined && errorGroup(e.error.code) !== "local";
       if (!fatal) throw violation(`${what}: fatal alert ${fatalSent[0]} sent without an error`);
       if (fatalSent[0] !== e.error!.alert) {
         throw violation(`${what}: sent alert ${fatalSent[0]} but the error says ${e.error!.alert}`);
@@ -268,10 +269,10 @@ export async function runEngineOnInput(
   pair.network.read();
   // A close_notify during the handshake ends it in order: `error` describes it, but nothing failed.
   const err = closed && e.error?.code === "alert_received.close_notify" ? undefined : e.error;
-  if (err && !err.code.startsWith("local.")) assertSticky(e, err);
+  if (err && errorGroup(err.code) !== "local") assertSticky(e, err);
   if (err?.code === "truncated" && closed) throw violation("both closed and truncated");
   return {
-    outcome: closed && !err ? "closed" : err && !err.code.startsWith("local.") ? "failed" : "open",
+    outcome: closed && !err ? "closed" : err && errorGroup(err.code) !== "local" ? "failed" : "open",
     error: err,
     handshakeDone: e.isHandshakeDone,
     received,
@@ -284,7 +285,7 @@ export async function runEngineOnInput(
 /** A failure that ends the connection: SSL with a peer's fault (read() returns 0 for a truncation, as OpenSSL 3). */
 function isFatal(e: TlsEngine, r: number): boolean {
   if (r > 0) return false;
-  return e.getError(r) === SslError.SSL && !e.error?.code.startsWith("local.");
+  return e.getError(r) === SslError.SSL && (e.error === undefined || errorGroup(e.error.code) !== "local");
 }
 
 function assertSticky(e: TlsEngine, err: TlsError): void {

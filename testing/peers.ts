@@ -29,6 +29,7 @@ import {
   type SigningKey,
   type TlsEngine,
   TlsError,
+  type TlsErrorCode,
   type TlsSession,
 } from "../mod.ts";
 import { connectTls, type TlsStream } from "../adapters/stream.ts";
@@ -149,7 +150,7 @@ export function watchTls(engine: TlsEngine, network: Bio, socket: net.Socket): W
  */
 export async function expectTlsError(
   promise: Promise<unknown>,
-  code: string,
+  code: TlsErrorCode,
   alert?: string,
 ): Promise<TlsError> {
   const outcome = await promise.then((value) => value, (e: unknown) => e);

@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type AlertName, SslError, type TlsEngine, TlsError } from "../mod.ts";
+import { type AlertName, SslError, type TlsEngine, TlsError, type TlsErrorCode } from "../mod.ts";
 import {
   type Filter,
   handshakeExpectingFailure,
@@ -37,7 +37,7 @@ export function seededPair(opts: PairOptions = {}): Promise<Pair> {
 }
 
 /** `e` failed with this alert and code, and stays failed: every call gives -1, SSL and the same error. */
-export function assertFailed(e: TlsEngine, alert: AlertName, code: string): void {
+export function assertFailed(e: TlsEngine, alert: AlertName, code: TlsErrorCode): void {
   const err = e.error;
   assert.ok(err instanceof TlsError, `expected a TlsError, got ${err}`);
   assert.equal(err.code, code, err.message);
@@ -69,7 +69,7 @@ export async function rejects(
   p: Pair,
   who: "client" | "server",
   alert: AlertName,
-  code: string,
+  code: TlsErrorCode,
   filter?: Filter,
 ): Promise<void> {
   await handshakeExpectingFailure(p, filter);
@@ -86,7 +86,7 @@ export async function rejectsAfter(
   p: Pair,
   who: "client" | "server",
   alert: AlertName,
-  code: string,
+  code: TlsErrorCode,
   filter?: Filter,
 ): Promise<void> {
   transfer(p, filter);

@@ -28,6 +28,7 @@ import {
   loadPrivateKey,
   type ServerConfig,
   SslError,
+  type VerifyErrorCode,
 } from "../mod.ts";
 
 interface Setup {
@@ -282,7 +283,7 @@ Deno.test("the server picks its certificate by SNI, then by the client's signatu
 // the verifier's code, and the server hears the alert.
 const FAILURES: {
   name: string;
-  code: string;
+  code: VerifyErrorCode;
   alert: AlertName;
   build: (k: Keys) => Promise<{ root: TestCert; chain: TestCert[] }>;
 }[] = [

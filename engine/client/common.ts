@@ -23,12 +23,13 @@ import {
   type Extension,
   findExtension,
 } from "../msgs/extensions.ts";
-import { type Context, fail, isPromiseLike, type Step } from "../state.ts";
+import { type Context, isPromiseLike, type Step } from "../state.ts";
 import type { Hash } from "../../suites/hash.ts";
 import type { KeyShare } from "../../suites/kx.ts";
 import type { SigningKey } from "../../suites/sign.ts";
 import type { Tls12Suite } from "../../suites/tls12.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
+import { misbehaved } from "../errors.ts";
 
 /** What the client decided before sending ClientHello. */
 export interface ClientOffer {
@@ -68,9 +69,8 @@ export function acceptAlpn(
   if (alpnData !== undefined) {
     const list = decodeAlpn(alpnData, `${message}.alpn`);
     if (list.length !== 1 || !cx.cfg.alpn.includes(list[0]!)) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.bad_alpn",
+      throw misbehaved(
+        "bad_alpn",
         `Cannot accept ${message}: ALPN must be one protocol the client offered`,
         where,
       );
@@ -99,9 +99,8 @@ export function acceptFragmentLimits(
   if (rsl !== undefined) {
     peerRecordSizeLimit = decodeU16(rsl, `${message}.record_size_limit`);
     if (peerRecordSizeLimit < 64) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.record_size_limit",
+      throw misbehaved(
+        "record_size_limit",
         `Cannot accept record_size_limit ${peerRecordSizeLimit}: below 64`,
         where,
       );
@@ -116,9 +115,8 @@ export function acceptFragmentLimits(
     const code = decodeU8(mfl, `${message}.max_fragment_length`);
     if (rsl !== undefined || code < 1 || code > 4) {
       // RFC 8449 §5: a client must treat receiving both as fatal.
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.max_fragment_length",
+      throw misbehaved(
+        "max_fragment_length",
         `Cannot accept ${message}: max_fragment_length must be 1..4 and not beside record_size_limit`,
         where,
       );

@@ -8,7 +8,7 @@
  */
 
 import type { ClientConfig } from "../config.ts";
-import { peerIncompatible } from "../errors.ts";
+import { incompatible, misbehaved } from "../errors.ts";
 import type { VerifyPolicy } from "../peer_verify.ts";
 import { KeySchedule } from "../key_schedule.ts";
 import { Writer } from "../msgs/codec.ts";
@@ -35,7 +35,7 @@ import {
   isHelloRetryRequest,
   type ServerHello,
 } from "../msgs/handshake.ts";
-import { andThen, type Context, expectMessage, fail, type State, type Step } from "../state.ts";
+import { andThen, type Context, expectMessage, type State, type Step } from "../state.ts";
 import { DOWNGRADE_TLS11, DOWNGRADE_TLS12, FALLBACK_SCSV } from "../tls12.ts";
 import { ctEqual } from "../../suites/bytes.ts";
 import type { KeyShare } from "../../suites/kx.ts";
@@ -256,18 +256,16 @@ class ExpectServerHello implements State {
     this.#checkCommon(sh, where);
     const suite = cx.cfg.suites.find((s) => s.id === sh.cipherSuite);
     if (!suite) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.unoffered_cipher_suite",
+      throw misbehaved(
+        "unoffered_cipher_suite",
         "Cannot accept ServerHello: cipher suite was not offered",
         where,
       );
     }
     if (this.s.retrySuite !== undefined && this.s.retrySuite !== suite.id) {
       // RFC 8446 §4.1.4: the ServerHello must repeat the HelloRetryRequest's cipher suite.
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.suite_changed_after_hrr",
+      throw misbehaved(
+        "suite_changed_after_hrr",
         "Cannot accept ServerHello: cipher suite differs from the HelloRetryRequest",
         where,
       );
@@ -282,41 +280,36 @@ class ExpectServerHello implements State {
     const sv = findExtension(sh.extensions, E.supportedVersions);
     if (sv === undefined) {
       // A TLS 1.2 (or older) answer to a HelloRetryRequest's ClientHello, or an HRR without a version.
-      fail(
-        "protocol_version",
-        "peer_incompatible.tls13_required",
+      throw incompatible(
+        "tls13_required",
         "Cannot accept ServerHello: the server does not support TLS 1.3",
         where,
       );
     }
     if (decodeU16(sv, "supported_versions") !== ProtocolVersion.tls13) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.bad_selected_version",
+      throw misbehaved(
+        "bad_selected_version",
         "Cannot accept ServerHello: supported_versions must select TLS 1.3",
         where,
       );
     }
     if (sh.legacyVersion !== ProtocolVersion.tls12) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.bad_legacy_version",
+      throw misbehaved(
+        "bad_legacy_version",
         "Cannot accept ServerHello: legacy_version must be 0x0303",
         where,
       );
     }
     if (!ctEqual(sh.sessionId, this.s.sessionId)) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.session_id_mismatch",
+      throw misbehaved(
+        "session_id_mismatch",
         "Cannot accept ServerHello: legacy_session_id_echo differs from the sent value",
         where,
       );
     }
     if (sh.compressionMethod !== 0) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.compression",
+      throw misbehaved(
+        "compression",
         "Cannot accept ServerHello: legacy_compression_method must be 0",
         where,
       );
@@ -326,12 +319,7 @@ class ExpectServerHello implements State {
   #helloRetry(cx: Context, m: HandshakeMessage, hrr: ServerHello, suite: Tls13Suite, where: string): Step {
     // RFC 8446 §4.1.4
     if (this.s.helloRetry) {
-      fail(
-        "unexpected_message",
-        "peer_misbehaved.second_hello_retry",
-        "Cannot accept HelloRetryRequest: a second one",
-        where,
-      );
+      throw misbehaved("second_hello_retry", "Cannot accept HelloRetryRequest: a second one", where);
     }
     // RFC 8446 §4.2.2: a cookie is the one extension a HelloRetryRequest may carry unasked.
     checkAllowed(
@@ -347,17 +335,15 @@ class ExpectServerHello implements State {
       const group = decodeU16(ks, "HelloRetryRequest.key_share");
       const g = cx.cfg.groups.find((x) => x.id === group);
       if (!g) {
-        fail(
-          "illegal_parameter",
-          "peer_misbehaved.unoffered_group",
+        throw misbehaved(
+          "unoffered_group",
           `Cannot accept HelloRetryRequest: group ${groupName(group)} was not offered`,
           where,
         );
       }
       if (this.s.shares.some((s) => s.group === group)) {
-        fail(
-          "illegal_parameter",
-          "peer_misbehaved.hrr_for_offered_share",
+        throw misbehaved(
+          "hrr_for_offered_share",
           `Cannot accept HelloRetryRequest: a share for ${g.name} was already sent`,
           where,
         );
@@ -369,9 +355,8 @@ class ExpectServerHello implements State {
       ? undefined
       : decodeCookie(cookieData, "HelloRetryRequest.cookie");
     if (ks === undefined && cookie === undefined) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.hrr_changes_nothing",
+      throw misbehaved(
+        "hrr_changes_nothing",
         "Cannot accept HelloRetryRequest: it would not change the ClientHello",
         where,
       );
@@ -404,20 +389,18 @@ function checkTls12(cx: Context, offer: ClientOffer, sh: ServerHello): void {
   const where = "client.ExpectServerHello@ServerHello";
   const cfg = cx.cfg;
   if (sh.legacyVersion !== ProtocolVersion.tls12 || cfg.minVersion > ProtocolVersion.tls12) {
-    throw peerIncompatible(
+    throw incompatible(
       cfg.minVersion > ProtocolVersion.tls12 ? "tls13_required" : "no_common_version",
       `Cannot accept ServerHello: version 0x${sh.legacyVersion.toString(16)} (we speak ${
         cfg.minVersion > ProtocolVersion.tls12 ? "TLS 1.3 only" : "TLS 1.2 and up"
       })`,
-      "protocol_version",
       where,
     );
   }
   if (offer.early) {
     // RFC 8446 §D.3: a client that sent 0-RTT data must fail on a TLS 1.2 ServerHello.
-    fail(
-      "illegal_parameter",
-      "peer_misbehaved.tls12_after_early_data",
+    throw misbehaved(
+      "tls12_after_early_data",
       "Cannot accept ServerHello: TLS 1.2 after early data was sent",
       where,
     );
@@ -428,9 +411,8 @@ function checkTls12(cx: Context, offer: ClientOffer, sh: ServerHello): void {
     (ctEqual(tail, DOWNGRADE_TLS12) || ctEqual(tail, DOWNGRADE_TLS11))
   ) {
     // RFC 8446 §4.1.3: a TLS 1.3 server answered TLS 1.2; something in the path removed our 1.3 offer.
-    fail(
-      "illegal_parameter",
-      "peer_misbehaved.downgrade",
+    throw misbehaved(
+      "downgrade",
       "Cannot accept ServerHello: the downgrade sentinel says a TLS 1.3 server was forced down to TLS 1.2",
       where,
     );

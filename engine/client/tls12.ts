@@ -31,7 +31,6 @@ import {
   acceptFinished,
   type Context,
   expectMessage,
-  fail,
   type State,
   type Step,
   usePeerShare,
@@ -62,6 +61,7 @@ import { ctEqual } from "../../suites/bytes.ts";
 import type { KxGroup } from "../../suites/kx.ts";
 import type { PublicKey } from "../../suites/sign.ts";
 import type { Tls12Suite } from "../../suites/tls12.ts";
+import { misbehaved } from "../errors.ts";
 
 /** What the client knows after a TLS 1.2 ServerHello. */
 interface Hello12 {
@@ -107,20 +107,14 @@ export function serverHello12(cx: Context, offer: ClientOffer, sh: ServerHello, 
   const cfg = cx.cfg;
   const suite = cfg.suites12.find((s) => s.id === sh.cipherSuite);
   if (!suite) {
-    fail(
-      "illegal_parameter",
-      "peer_misbehaved.unoffered_cipher_suite",
+    throw misbehaved(
+      "unoffered_cipher_suite",
       "Cannot accept ServerHello: cipher suite was not offered for TLS 1.2",
       where,
     );
   }
   if (sh.compressionMethod !== 0) {
-    fail(
-      "illegal_parameter",
-      "peer_misbehaved.compression",
-      "Cannot accept ServerHello: compression must be null",
-      where,
-    );
+    throw misbehaved("compression", "Cannot accept ServerHello: compression must be null", where);
   }
   const exts = sh.extensions;
   // Only what we offered, and nothing TLS 1.3 puts there (key_share, pre_shared_key: illegal_parameter).
@@ -134,9 +128,8 @@ export function serverHello12(cx: Context, offer: ClientOffer, sh: ServerHello, 
   const echoed = sh.sessionId.length > 0 && ctEqual(sh.sessionId, offer.sessionId);
   const r12 = offer.resume12;
   if (echoed && !r12) {
-    fail(
-      "illegal_parameter",
-      "peer_misbehaved.session_id_echo",
+    throw misbehaved(
+      "session_id_echo",
       "Cannot accept ServerHello: it resumes a session that was not offered",
       where,
     );
@@ -160,17 +153,15 @@ export function serverHello12(cx: Context, offer: ClientOffer, sh: ServerHello, 
   // Abbreviated handshake (RFC 5246 §7.3): the session's suite, and the same EMS use (RFC 7627 §5.3).
   const d = r12.session.data;
   if (suite.id !== d.cipherSuite) {
-    fail(
-      "illegal_parameter",
-      "peer_misbehaved.resumed_suite_changed",
+    throw misbehaved(
+      "resumed_suite_changed",
       "Cannot accept ServerHello: a resumed session must keep its cipher suite",
       where,
     );
   }
   if (d.extendedMasterSecret !== ems) {
-    fail(
-      "handshake_failure",
-      "peer_misbehaved.resumed_ems_changed",
+    throw misbehaved(
+      "resumed_ems_changed",
       "Cannot accept ServerHello: a resumed session must keep its extended_master_secret use",
       where,
     );
@@ -201,9 +192,8 @@ class ExpectCertificate implements State {
     const chain = decodeCertificate12(m.body);
     cx.transcript.add(m.raw);
     if (chain.length === 0) {
-      fail(
-        "decode_error",
-        "peer_misbehaved.empty_certificate",
+      throw misbehaved(
+        "empty_certificate",
         "Cannot accept Certificate: the server sent no certificate",
         where,
       );
@@ -211,9 +201,8 @@ class ExpectCertificate implements State {
     return acceptPeerChain(cx, this.s.offer.policy, chain, where, (publicKey) => {
       const rsa = publicKey.type === "rsa" || publicKey.type === "rsa-pss";
       if (rsa !== (this.s.suite.auth === "rsa")) {
-        fail(
-          "unsupported_certificate",
-          "peer_misbehaved.certificate_key_for_suite",
+        throw misbehaved(
+          "certificate_key_for_suite",
           `Cannot accept Certificate: a ${publicKey.type} key cannot sign for ${this.s.suite.name}`,
           where,
         );
@@ -234,9 +223,8 @@ class ExpectServerKeyExchange implements State {
     const ske = decodeServerKeyExchange12(m.body);
     const group = cx.cfg.groups.find((g) => g.id === ske.group && g.name !== "X25519MLKEM768");
     if (!group) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.unoffered_group",
+      throw misbehaved(
+        "unoffered_group",
         `Cannot accept ServerKeyExchange: group ${groupName(ske.group)} was not offered`,
         where,
       );

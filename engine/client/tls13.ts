@@ -42,7 +42,6 @@ import {
   certificateVerifyContent,
   type Context,
   expectMessage,
-  fail,
   type State,
   type Step,
   usePeerShare,
@@ -52,6 +51,7 @@ import type { PublicKey } from "../../suites/sign.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 import { schemeName } from "../names.ts";
 import { acceptAlpn, acceptFragmentLimits, type ClientOffer, withClientCertificate } from "./common.ts";
+import { incompatible, misbehaved } from "../errors.ts";
 
 /**
  * A TLS 1.3 ServerHello (RFC 8446 §4.1.3), once hello.ts has checked what it shares with a HelloRetryRequest and
@@ -75,9 +75,8 @@ export function serverHello13(
     const resume = offer.resume;
     const selected = decodeU16(pskData, "ServerHello.pre_shared_key");
     if (!resume || selected !== 0 || resume.hash !== suite.hash) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.bad_psk_selection",
+      throw misbehaved(
+        "bad_psk_selection",
         "Cannot accept ServerHello: it selects a PSK that was not offered for this suite",
         where,
       );
@@ -86,20 +85,14 @@ export function serverHello13(
   }
   const ksData = findExtension(sh.extensions, E.keyShare);
   if (ksData === undefined) {
-    fail(
-      "missing_extension",
-      "peer_misbehaved.missing_key_share",
-      "Cannot accept ServerHello: key_share is missing",
-      where,
-    );
+    throw misbehaved("missing_key_share", "Cannot accept ServerHello: key_share is missing", where);
   }
   const ks = decodeServerShare(ksData, "ServerHello.key_share");
   const mine = offer.shares.find((s) => s.group === ks.group);
   const group = cx.cfg.groups.find((g) => g.id === ks.group);
   if (!mine || !group) {
-    fail(
-      "illegal_parameter",
-      "peer_misbehaved.wrong_group",
+    throw misbehaved(
+      "wrong_group",
       `Cannot accept ServerHello: no share was sent for ${groupName(ks.group)}`,
       where,
     );
@@ -172,17 +165,15 @@ class ExpectEncryptedExtensions implements State {
       // RFC 9001 §8.1, §8.2: ALPN and the server's transport parameters are required.
       const params = findExtension(exts, E.quicTransportParameters);
       if (params === undefined) {
-        fail(
-          "missing_extension",
-          "peer_misbehaved.missing_quic_transport_parameters",
+        throw misbehaved(
+          "missing_quic_transport_parameters",
           "Cannot accept EncryptedExtensions: quic_transport_parameters is missing",
           where,
         );
       }
       if (alpn === undefined) {
-        fail(
-          "no_application_protocol",
-          "peer_incompatible.quic_without_alpn",
+        throw incompatible(
+          "quic_without_alpn",
           "Cannot accept EncryptedExtensions: QUIC requires ALPN",
           where,
         );
@@ -192,9 +183,8 @@ class ExpectEncryptedExtensions implements State {
     const earlyAccepted = findExtension(exts, E.earlyData) !== undefined;
     if (earlyAccepted) {
       if (!this.s.offer.early || !this.s.resumed) {
-        fail(
-          "unsupported_extension",
-          "peer_misbehaved.unoffered_early_data",
+        throw misbehaved(
+          "unoffered_early_data",
           "Cannot accept EncryptedExtensions: early_data was not offered",
           where,
         );
@@ -237,18 +227,16 @@ class ExpectCertificateOrRequest implements State {
     const req = decodeCertificateRequest(m.body);
     checkAllowed("CertificateRequest", H.certificateRequest, req.extensions);
     if (req.context.length !== 0) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.certificate_request_context",
+      throw misbehaved(
+        "certificate_request_context",
         "Cannot accept CertificateRequest: context must be empty in the handshake",
         where,
       );
     }
     const sa = findExtension(req.extensions, E.signatureAlgorithms);
     if (sa === undefined) {
-      fail(
-        "missing_extension",
-        "peer_misbehaved.missing_signature_algorithms",
+      throw misbehaved(
+        "missing_signature_algorithms",
         "Cannot accept CertificateRequest: signature_algorithms is missing",
         where,
       );
@@ -283,9 +271,8 @@ class ExpectCertificate implements State {
     const chain = readCertificate(cx, m, this.s.offer.offeredExtensions, where);
     if (chain.length === 0) {
       // RFC 8446 §4.4.2.4
-      fail(
-        "decode_error",
-        "peer_misbehaved.empty_certificate",
+      throw misbehaved(
+        "empty_certificate",
         "Cannot accept Certificate: the server sent no certificate",
         where,
       );

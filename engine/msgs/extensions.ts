@@ -5,7 +5,7 @@
  * @module
  */
 
-import { invalidMessage, peerMisbehaved } from "../errors.ts";
+import { invalidMessage, misbehaved } from "../errors.ts";
 import { extensionName, ExtensionType as E, HandshakeType as H } from "./enums.ts";
 import { Reader, Writer } from "./codec.ts";
 import { LIMITS } from "../limits.ts";
@@ -26,18 +26,16 @@ export function decodeExtensions(r: Reader, min = 0): Extension[] {
     const type = list.u16();
     const data = list.vec16(0, 0xffff, extensionName(type));
     if (out.length >= LIMITS.maxExtensions) {
-      throw peerMisbehaved(
+      throw misbehaved(
         "too_many_extensions",
         `Cannot accept ${r.what}: more than ${LIMITS.maxExtensions} extensions`,
-        "illegal_parameter",
         `${r.what}+${at}`,
       );
     }
     if (seen.has(type)) {
-      throw peerMisbehaved(
+      throw misbehaved(
         "duplicate_extension",
         `Cannot accept ${r.what}: extension ${extensionName(type)} appears twice`,
-        "illegal_parameter",
         `${r.what}+${at}`,
       );
     }
@@ -119,18 +117,16 @@ export function checkAllowed(
   for (const e of exts) {
     if (offered && !offered.has(e.type)) {
       // RFC 8446 §4.2: responses must only contain extensions the client offered.
-      throw peerMisbehaved(
+      throw misbehaved(
         "unsolicited_extension",
         `Cannot accept ${what}: extension ${extensionName(e.type)} was not offered`,
-        "unsupported_extension",
         what,
       );
     }
     if (allowed && KNOWN.has(e.type) && !allowed.includes(e.type)) {
-      throw peerMisbehaved(
+      throw misbehaved(
         "extension_not_allowed",
         `Cannot accept ${what}: extension ${extensionName(e.type)} is not allowed in this message`,
-        "illegal_parameter",
         what,
       );
     }
@@ -155,7 +151,7 @@ export function decodeServerNameList(data: Uint8Array, what: string): string | u
     const name = list.vec16(1, 0xffff, "HostName");
     if (type !== 0) continue;
     if (host !== undefined) {
-      throw peerMisbehaved("duplicate_server_name", `Cannot accept ${what}: two host_name entries`);
+      throw misbehaved("duplicate_server_name", `Cannot accept ${what}: two host_name entries`);
     }
     for (const b of name) {
       if (b === 0 || b > 0x7e) {
@@ -269,7 +265,7 @@ export function decodeClientShares(data: Uint8Array, what: string): KeyShareEntr
     const e = decodeEntry(list);
     if (groups.size === groups.add(e.group).size) {
       // RFC 8446 §4.2.8: "Clients MUST NOT offer multiple KeyShareEntry values for the same group."
-      throw peerMisbehaved("duplicate_key_share", `Cannot accept ${what}: two key shares for one group`);
+      throw misbehaved("duplicate_key_share", `Cannot accept ${what}: two key shares for one group`);
     }
     out.push(e);
   }
@@ -363,7 +359,7 @@ export function decodeOfferedPsks(data: Uint8Array, what: string): OfferedPsks {
   const binders: Uint8Array[] = [];
   while (bs.left > 0) binders.push(bs.vec8(32, 255, "PskBinderEntry"));
   if (identities.length !== binders.length) {
-    throw peerMisbehaved(
+    throw misbehaved(
       "psk_binder_count",
       `Cannot accept ${what}: ${identities.length} identities but ${binders.length} binders`,
     );

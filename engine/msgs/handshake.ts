@@ -5,7 +5,7 @@
  * @module
  */
 
-import { peerMisbehaved } from "../errors.ts";
+import { misbehaved } from "../errors.ts";
 import { decodeExtensions, encodeExtensions, type Extension } from "./extensions.ts";
 import { HandshakeType as H } from "./enums.ts";
 import { Reader, Writer } from "./codec.ts";
@@ -258,7 +258,7 @@ export function decodeNewSessionTicket(body: Uint8Array): NewSessionTicket {
   r.end();
   // RFC 8446 §4.6.1: "Servers MUST NOT use any value greater than 604800 seconds (7 days)".
   if (lifetime > 604800) {
-    throw peerMisbehaved("ticket_lifetime", "Cannot accept NewSessionTicket: ticket_lifetime exceeds 7 days");
+    throw misbehaved("ticket_lifetime", "Cannot accept NewSessionTicket: ticket_lifetime exceeds 7 days");
   }
   return { lifetime, ageAdd, nonce, ticket, extensions };
 }
@@ -281,7 +281,7 @@ export function decodeKeyUpdate(body: Uint8Array): 0 | 1 {
   const v = r.u8();
   r.end();
   if (v !== 0 && v !== 1) {
-    throw peerMisbehaved("bad_key_update", `Cannot accept KeyUpdate: request_update is ${v}`);
+    throw misbehaved("bad_key_update", `Cannot accept KeyUpdate: request_update is ${v}`);
   }
   return v;
 }
@@ -329,10 +329,9 @@ export function decodeServerKeyExchange12(body: Uint8Array): ServerKeyExchange12
   const r = new Reader(body, "ServerKeyExchange", 4);
   const curveType = r.u8();
   if (curveType !== NAMED_CURVE) {
-    throw peerMisbehaved(
+    throw misbehaved(
       "explicit_curve",
       `Cannot accept ServerKeyExchange: curve_type ${curveType} is not named_curve`,
-      "illegal_parameter",
       "ServerKeyExchange+4",
     );
   }

@@ -8,8 +8,8 @@
  */
 
 import type { Bio } from "../../bio/bio.ts";
-import { AlertDescription, AlertLevel, alertName, isKnownAlert } from "../alert.ts";
-import { invalidMessage, peerMisbehaved, TlsError } from "../errors.ts";
+import { AlertDescription, AlertLevel, type AlertName, alertName, isKnownAlert } from "../alert.ts";
+import { alertReceived, invalidMessage, misbehaved, type TlsError } from "../errors.ts";
 import type { EngineEventMap } from "../events.ts";
 import { LIMITS } from "../limits.ts";
 import { ContentType } from "../msgs/enums.ts";
@@ -145,10 +145,9 @@ export class Inbound {
   /** RFC 8446 §5.1: messages before a key change must end at a record boundary. */
   checkKeyChange(): void {
     if (this.#joiner.buffered > 0) {
-      throw peerMisbehaved(
+      throw misbehaved(
         "data_across_key_change",
         "Cannot change keys: handshake data follows in the same record",
-        "unexpected_message",
       );
     }
   }
@@ -288,32 +287,21 @@ export class Inbound {
         );
       }
       if (this.#joiner.buffered > 0) {
-        throw peerMisbehaved(
+        throw misbehaved(
           "data_across_key_change",
           "Cannot accept ChangeCipherSpec: a handshake message is incomplete",
-          "unexpected_message",
           "record",
         );
       }
       if (this.#prot && !this.#prot.hidesType) {
-        throw peerMisbehaved(
-          "unexpected_ccs",
-          "Cannot accept a second ChangeCipherSpec",
-          "unexpected_message",
-          "record",
-        );
+        throw misbehaved("unexpected_ccs", "Cannot accept a second ChangeCipherSpec", "record");
       }
       return "changeCipherSpec";
     }
     if (rec.type === ContentType.changeCipherSpec) {
       // RFC 8446 §5: one byte 0x01, unprotected, between the first ClientHello and the peer's Finished.
       if (!this.#ccsAllowed || rec.body.length !== 1 || rec.body[0] !== 1 || ++this.#ccsSeen > MAX_CCS) {
-        throw peerMisbehaved(
-          "unexpected_ccs",
-          "Cannot accept ChangeCipherSpec here",
-          "unexpected_message",
-          "record",
-        );
+        throw misbehaved("unexpected_ccs", "Cannot accept ChangeCipherSpec here", "record");
       }
       // RFC 8446 §5.1: not even this record may come between the fragments of a handshake message.
       if (this.#joiner.buffered > 0) throw interleaved();
@@ -343,16 +331,14 @@ export class Inbound {
     } else if (skipping) {
       return this.#dropRejectedEarly(rec.body.length);
     } else if (rec.type === ContentType.applicationData) {
-      throw peerMisbehaved(
+      throw misbehaved(
         "unprotected_data",
         "Cannot accept application data before keys are established",
-        "unexpected_message",
         "record",
       );
     } else if (content.length > MAX_PLAINTEXT) {
-      throw new TlsError(
+      throw misbehaved(
         "record_overflow",
-        "peer_misbehaved.record_overflow",
         `Cannot accept record: ${content.length} bytes exceed ${MAX_PLAINTEXT}`,
         "record+3",
       );
@@ -365,11 +351,11 @@ export class Inbound {
   #checkRecordSize(): void {
     const limit = this.#recvLimit;
     if (limit !== undefined && this.#lastInner > limit) {
-      throw new TlsError(
-        "record_overflow",
-        "peer_misbehaved.record_size_limit",
+      throw misbehaved(
+        "record_size_limit",
         `Cannot accept record: ${this.#lastInner} bytes exceed our record_size_limit ${limit}`,
         "record",
+        "record_overflow",
       );
     }
   }
@@ -394,12 +380,7 @@ export class Inbound {
     switch (type) {
       case ContentType.handshake:
         if (content.length === 0) {
-          throw peerMisbehaved(
-            "empty_handshake_record",
-            "Cannot accept an empty handshake record",
-            "unexpected_message",
-            "record",
-          );
+          throw misbehaved("empty_handshake_record", "Cannot accept an empty handshake record", "record");
         }
         this.#emptyRecords = this.#warningAlerts = 0;
         this.#joiner.push(content);
@@ -409,21 +390,15 @@ export class Inbound {
       case ContentType.applicationData:
         if (!this.#host.handshakeDone && this.early?.open) return this.#receiveEarly(content);
         if (!this.#host.handshakeDone) {
-          throw peerMisbehaved(
+          throw misbehaved(
             "early_application_data",
             "Cannot accept application data before the handshake is done",
-            "unexpected_message",
             "record",
           );
         }
         if (content.length === 0) {
           if (++this.#emptyRecords > MAX_EMPTY_RECORDS) {
-            throw peerMisbehaved(
-              "too_many_empty_records",
-              "Cannot accept more empty records",
-              "unexpected_message",
-              "record",
-            );
+            throw misbehaved("too_many_empty_records", "Cannot accept more empty records", "record");
           }
           return;
         }
@@ -432,12 +407,7 @@ export class Inbound {
         this.#plainOff = 0;
         return;
       default:
-        throw peerMisbehaved(
-          "bad_content_type",
-          `Cannot accept inner content type ${type}`,
-          "unexpected_message",
-          "record",
-        );
+        throw misbehaved("bad_content_type", `Cannot accept inner content type ${type}`, "record");
     }
   }
 
@@ -448,12 +418,7 @@ export class Inbound {
   #dropRejectedEarly(length: number): "record" {
     this.#skipEarly -= length;
     if (this.#skipEarly < 0) {
-      throw peerMisbehaved(
-        "too_much_early_data",
-        "Cannot accept more rejected early data",
-        "unexpected_message",
-        "record",
-      );
+      throw misbehaved("too_much_early_data", "Cannot accept more rejected early data", "record");
     }
     return "record";
   }
@@ -463,10 +428,9 @@ export class Inbound {
     e.left -= content.length;
     if (e.left < 0) {
       // RFC 8446 §4.2.10: more than max_early_data_size.
-      throw peerMisbehaved(
+      throw misbehaved(
         "too_much_early_data",
         "Cannot accept early data beyond max_early_data_size",
-        "unexpected_message",
         "record",
       );
     }
@@ -475,12 +439,7 @@ export class Inbound {
 
   #receiveAlert(content: Uint8Array): void {
     if (content.length !== 2) {
-      throw new TlsError(
-        "decode_error",
-        "invalid_message.bad_alert",
-        `Cannot decode alert: ${content.length} bytes instead of 2`,
-        "Alert",
-      );
+      throw invalidMessage("bad_alert", `Cannot decode alert: ${content.length} bytes instead of 2`, "Alert");
     }
     const level = content[0]!;
     const desc = content[1]!;
@@ -494,18 +453,16 @@ export class Inbound {
     if (desc === AlertDescription.close_notify) {
       if (host.role === "server" && !host.helloSeen) {
         // OpenSSL: a close_notify before any ClientHello is an unexpected message, not a clean end.
-        throw peerMisbehaved(
+        throw misbehaved(
           "close_notify_before_hello",
           "Cannot accept close_notify: no ClientHello came before it",
-          "unexpected_message",
           "Alert",
         );
       }
       this.closeReceived = true;
       if (!host.handshakeDone) {
-        this.closedInHandshake = new TlsError(
+        this.closedInHandshake = alertReceived(
           "close_notify",
-          "alert_received.close_notify",
           "The peer closed the connection (close_notify) during the handshake",
           host.where,
         );
@@ -518,30 +475,19 @@ export class Inbound {
     ) {
       // TLS 1.2 (RFC 5246 §7.2): a warning alert (no_renegotiation, say) does not end the connection.
       if (++this.#warningAlerts <= LIMITS.maxWarningAlertsInRow) return;
-      throw peerMisbehaved(
-        "too_many_warning_alerts",
-        "Cannot accept more warning alerts in a row",
-        "unexpected_message",
-        "Alert",
-      );
+      throw misbehaved("too_many_warning_alerts", "Cannot accept more warning alerts in a row", "Alert");
     }
     // RFC 8446 §6: every other alert ends the connection, whatever its level.
-    const name = isKnownAlert(desc) ? alertName(desc) : "unknown";
-    throw new TlsError(
-      isKnownAlert(desc) ? (alertName(desc) as keyof typeof AlertDescription) : "internal_error",
-      `alert_received.${name}`,
-      `The peer sent a fatal alert: ${alertName(desc)}`,
-      host.where,
-    );
+    const name = isKnownAlert(desc) ? (alertName(desc) as AlertName) : "unknown";
+    throw alertReceived(name, `The peer sent a fatal alert: ${alertName(desc)}`, host.where);
   }
 }
 
 /** RFC 8446 §5.1: a record of another type while a handshake message is incomplete. */
 function interleaved(): TlsError {
-  return peerMisbehaved(
+  return misbehaved(
     "interleaved_handshake",
     "Cannot accept record: a handshake message is incomplete",
-    "unexpected_message",
     "record",
   );
 }

@@ -11,7 +11,7 @@
 
 import type { AeadKey, NativeAeadKey } from "../../suites/aead.ts";
 import { concat } from "../../suites/bytes.ts";
-import { invalidMessage, peerMisbehaved, TlsError } from "../errors.ts";
+import { decryptFailed, invalidMessage, misbehaved, TlsError } from "../errors.ts";
 import { ContentType, contentTypeName, handshakeName } from "../msgs/enums.ts";
 import type { HandshakeMessage } from "../msgs/handshake.ts";
 
@@ -234,10 +234,9 @@ function checkHeader(bytes: Uint8Array, at: number): number {
     type !== ContentType.handshake && type !== ContentType.alert &&
     type !== ContentType.applicationData && type !== ContentType.changeCipherSpec
   ) {
-    throw peerMisbehaved(
+    throw misbehaved(
       "bad_content_type",
       `Cannot accept record: content type ${type} is not a TLS content type`,
-      "unexpected_message",
       "record+0",
     );
   }
@@ -248,14 +247,12 @@ function checkHeader(bytes: Uint8Array, at: number): number {
         bytes[at + 2]!.toString(16)
       } is not TLS`,
       "record+1",
-      "protocol_version",
     );
   }
   const bodyLen = (bytes[at + 3]! << 8) | bytes[at + 4]!;
   if (bodyLen > MAX_CIPHERTEXT) {
-    throw new TlsError(
+    throw misbehaved(
       "record_overflow",
-      "peer_misbehaved.record_overflow",
       `Cannot accept record: length ${bodyLen} exceeds ${MAX_CIPHERTEXT}`,
       "record+3",
     );
@@ -316,7 +313,7 @@ function tryOpen(p: RecordProtection, rec: RawRecord): Opened | undefined {
 }
 
 function badMac(message: string): TlsError {
-  return new TlsError("bad_record_mac", "decrypt", `Cannot open record: ${message}`, "record+5");
+  return decryptFailed(`Cannot open record: ${message}`, "record+5");
 }
 
 /** One direction's TLS 1.3 record protection: an AEAD key, a static IV and a sequence number. */
@@ -399,10 +396,9 @@ export class Protection implements RecordProtection {
   /** What can be checked before decrypting; returns the nonce. */
   #check(rec: RawRecord): Uint8Array {
     if (rec.type !== ContentType.applicationData) {
-      throw peerMisbehaved(
+      throw misbehaved(
         "unprotected_record",
         `Cannot accept ${contentTypeName(rec.type)} record: protected records must be application_data`,
-        "unexpected_message",
         "record+0",
       );
     }
@@ -425,9 +421,8 @@ function withHeader(header: Uint8Array, sealed: Uint8Array): Uint8Array {
 function innerPlaintext(inner: Uint8Array): Opened {
   if (inner.length > MAX_PLAINTEXT + 1) {
     // RFC 8446 §5.4: the full encoded TLSInnerPlaintext, padding included, is at most 2^14 + 1 octets.
-    throw new TlsError(
+    throw misbehaved(
       "record_overflow",
-      "peer_misbehaved.record_overflow",
       `Cannot accept record: inner plaintext of ${inner.length} bytes exceeds ${MAX_PLAINTEXT + 1}`,
     );
   }
@@ -435,11 +430,7 @@ function innerPlaintext(inner: Uint8Array): Opened {
   while (end >= 0 && inner[end] === 0) end--;
   if (end < 0) {
     // RFC 8446 §5.4: no non-zero octet in the cleartext.
-    throw peerMisbehaved(
-      "empty_inner_plaintext",
-      "Cannot accept record: no content type",
-      "unexpected_message",
-    );
+    throw misbehaved("empty_inner_plaintext", "Cannot accept record: no content type");
   }
   return { type: inner[end]!, content: inner.subarray(0, end), innerLength: inner.length };
 }
@@ -563,9 +554,8 @@ export class Protection12 implements RecordProtection {
     const length = sealed.length - 16;
     if (length > MAX_PLAINTEXT) {
       // RFC 5246 §6.2.3: the plaintext is at most 2^14 bytes.
-      throw new TlsError(
+      throw misbehaved(
         "record_overflow",
-        "peer_misbehaved.record_overflow",
         `Cannot accept record: plaintext of ${length} bytes exceeds ${MAX_PLAINTEXT}`,
         "record+3",
       );
@@ -652,9 +642,8 @@ export class HandshakeJoiner {
     const len = this.#length();
     if (len > this.#maxMessage) {
       const name = handshakeName(this.#buf[this.#start]!);
-      throw new TlsError(
-        "illegal_parameter",
-        "peer_misbehaved.handshake_message_too_large",
+      throw misbehaved(
+        "handshake_message_too_large",
         `Cannot accept ${name}: length ${len} exceeds the limit of ${this.#maxMessage}`,
         `${name}+1`,
       );

@@ -6,13 +6,13 @@
  */
 
 import type { Normalized, ServerCert, ServerConfig, ServerOverrides } from "../config.ts";
-import { peerIncompatible } from "../errors.ts";
+import { incompatible, localFault, misbehaved } from "../errors.ts";
 import { ExtensionType as E } from "../msgs/enums.ts";
 import { decodeAlpn, decodeU16, decodeU8, type Extension, findExtension } from "../msgs/extensions.ts";
 import { certificateMatchesName, type VerifyPolicy } from "../peer_verify.ts";
 import type { SessionCache, StrikeRegister } from "../session.ts";
 import type { TicketSetup } from "../binding.ts";
-import { type Context, fail } from "../state.ts";
+import type { Context } from "../state.ts";
 
 /** Server-side connection settings the states need beyond the normalized config. */
 export interface ServerSetup {
@@ -57,19 +57,17 @@ export function chooseAlpn(
     if (select) alpn = select(offered);
     else if (cx.cfg.alpn.length > 0) alpn = cx.cfg.alpn.find((p) => offered.includes(p));
     if (alpn !== undefined && !offered.includes(alpn)) {
-      fail(
-        "internal_error",
-        "local.bad_alpn_selection",
+      throw localFault(
+        "bad_alpn_selection",
         "selectAlpn returned a protocol the client did not offer",
         where,
       );
     }
     if (alpn === undefined && (select || cx.cfg.alpn.length > 0)) {
       // RFC 7301 §3.2
-      throw peerIncompatible(
+      throw incompatible(
         "no_application_protocol",
         "Cannot accept ClientHello: no ALPN protocol in common",
-        "no_application_protocol",
         where,
       );
     }
@@ -87,9 +85,8 @@ export function fragmentRequests(
   if (rsl !== undefined) {
     clientRecordSizeLimit = decodeU16(rsl, "ClientHello.record_size_limit");
     if (clientRecordSizeLimit < 64) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.record_size_limit",
+      throw misbehaved(
+        "record_size_limit",
         `Cannot accept record_size_limit ${clientRecordSizeLimit}: below 64`,
         where,
       );
@@ -102,9 +99,8 @@ export function fragmentRequests(
   if (mfl !== undefined && rsl === undefined) {
     maxFragmentLength = decodeU8(mfl, "ClientHello.max_fragment_length");
     if (maxFragmentLength < 1 || maxFragmentLength > 4) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.max_fragment_length",
+      throw misbehaved(
+        "max_fragment_length",
         `Cannot accept max_fragment_length ${maxFragmentLength}: not 1..4`,
         where,
       );

@@ -16,7 +16,7 @@ import {
   normalizeCertificates,
 } from "../config.ts";
 import { SslError } from "../codes.ts";
-import { peerIncompatible } from "../errors.ts";
+import { incompatible, refused } from "../errors.ts";
 import { ExtensionType as E, HandshakeType as H, ProtocolVersion } from "../msgs/enums.ts";
 import {
   decodeAlpn,
@@ -27,7 +27,7 @@ import {
   findExtension,
 } from "../msgs/extensions.ts";
 import { type ClientHello, decodeClientHello, type HandshakeMessage } from "../msgs/handshake.ts";
-import { type Context, expectMessage, fail, isPromiseLike, type State, type Step } from "../state.ts";
+import { type Context, expectMessage, isPromiseLike, type State, type Step } from "../state.ts";
 import { FALLBACK_SCSV } from "../tls12.ts";
 import type { ServerSetup } from "./common.ts";
 import { startServer12 } from "./tls12.ts";
@@ -101,11 +101,11 @@ export class ExpectClientHello implements State {
     if (!onHello) return withVersion(this.setup);
     const decided = (d: ClientHelloDecision): Step => {
       if (d && "refuse" in d) {
-        fail(
-          d.refuse,
-          "policy.client_hello_refused",
+        throw refused(
+          "client_hello_refused",
           "The onClientHello callback refused the ClientHello",
           where,
+          d.refuse,
         );
       }
       if (!d || !("config" in d)) return withVersion(this.setup);
@@ -134,20 +134,18 @@ function chooseVersion(cx: Context, ch: ClientHello, where: string): number {
     offered.includes(v) && v >= cx.cfg.minVersion && v <= cx.cfg.maxVersion
   );
   if (version === undefined) {
-    throw peerIncompatible(
+    throw incompatible(
       "no_common_version",
       `Cannot accept ClientHello: no protocol version in common (we speak ${
         cx.cfg.minVersion === cx.cfg.maxVersion ? "" : "TLS 1.2 to "
       }TLS 1.${cx.cfg.maxVersion - 0x0301})`,
-      "protocol_version",
       where,
     );
   }
   if (ch.cipherSuites.includes(FALLBACK_SCSV) && version < cx.cfg.maxVersion) {
-    throw peerIncompatible(
+    throw incompatible(
       "inappropriate_fallback",
       "Cannot accept ClientHello: TLS_FALLBACK_SCSV, but we speak a higher version than the client offers",
-      "inappropriate_fallback",
       where,
     );
   }

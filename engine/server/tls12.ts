@@ -13,7 +13,7 @@
  * @module
  */
 
-import { peerIncompatible } from "../errors.ts";
+import { incompatible, invalidCertificate, misbehaved } from "../errors.ts";
 import { ExtensionType as E, HandshakeType as H, ProtocolVersion } from "../msgs/enums.ts";
 import {
   decodeServerNameList,
@@ -43,7 +43,6 @@ import {
   andThen,
   type Context,
   expectMessage,
-  fail,
   type State,
   type Step,
   usePeerShare,
@@ -129,9 +128,8 @@ export function startServer12(
   cx.clientRandom = ch.random;
   const exts = ch.extensions;
   if (!ch.compressionMethods.includes(0)) {
-    fail(
-      "illegal_parameter",
-      "peer_misbehaved.compression",
+    throw misbehaved(
+      "compression",
       "Cannot accept ClientHello: legacy_compression_methods lacks null",
       where,
     );
@@ -202,10 +200,9 @@ export function startServer12(
   const sa = findExtension(exts, E.signatureAlgorithms);
   if (sa === undefined) {
     // RFC 5246 §7.4.1.4.1 would default to SHA-1, which we do not sign with.
-    throw peerIncompatible(
+    throw incompatible(
       "no_common_signature_scheme",
       "Cannot accept ClientHello: no signature_algorithms (its SHA-1 default is not supported)",
-      "handshake_failure",
       where,
     );
   }
@@ -235,20 +232,18 @@ export function startServer12(
     }
   }
   if (!chosen) {
-    throw peerIncompatible(
+    throw incompatible(
       "no_common_cipher_suite",
       "Cannot accept ClientHello: no TLS 1.2 cipher suite in common that our certificates can sign for",
-      "handshake_failure",
       where,
     );
   }
   // The hybrid X25519MLKEM768 is TLS 1.3 only.
   const group = cx.cfg.groups.find((g) => g.name !== "X25519MLKEM768" && groups.includes(g.id));
   if (!group) {
-    throw peerIncompatible(
+    throw incompatible(
       "no_common_group",
       "Cannot accept ClientHello: no ECDHE group in common for TLS 1.2",
-      "handshake_failure",
       where,
     );
   }
@@ -379,11 +374,11 @@ class ExpectClientCertificate implements State {
     if (chain.length === 0) {
       if (this.auth.required) {
         // RFC 5246 §7.4.6: a fatal handshake_failure when a certificate is required.
-        fail(
-          "handshake_failure",
-          "certificate.required",
+        throw invalidCertificate(
+          "required",
           "Cannot accept Certificate: a client certificate is required",
           where,
+          "handshake_failure",
         );
       }
       cx.transcript.forget();

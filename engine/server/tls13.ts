@@ -15,7 +15,7 @@
  */
 
 import type { ServerCert } from "../config.ts";
-import { peerIncompatible } from "../errors.ts";
+import { incompatible, invalidCertificate, misbehaved } from "../errors.ts";
 import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
 import { Reader, Writer } from "../msgs/codec.ts";
 import {
@@ -69,7 +69,6 @@ import {
   certificateVerifyContent,
   type Context,
   expectMessage,
-  fail,
   type State,
   type Step,
   usePeerShare,
@@ -126,9 +125,8 @@ export function startServer13(
   for (const s of shares) {
     // RFC 8446 §4.2.8: each share's group must be listed in supported_groups.
     if (!listed.has(s.group)) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.share_for_unlisted_group",
+      throw misbehaved(
+        "share_for_unlisted_group",
         "Cannot accept ClientHello: a key share is for a group not in supported_groups",
         where,
       );
@@ -143,10 +141,9 @@ export function startServer13(
   }
   const group = cx.cfg.groups.find((g) => groups.includes(g.id));
   if (!group) {
-    throw peerIncompatible(
+    throw incompatible(
       "no_common_group",
       "Cannot accept ClientHello: no key exchange group in common",
-      "handshake_failure",
       where,
     );
   }
@@ -200,18 +197,16 @@ class ExpectClientHello2 implements State {
       ch.cipherSuites.length !== suites.length || ch.cipherSuites.some((s, i) => s !== suites[i]) ||
       !ctEqual(ch.sessionId, this.first.ch.sessionId)
     ) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.hello_changed_after_hrr",
+      throw misbehaved(
+        "hello_changed_after_hrr",
         "Cannot accept ClientHello: it changed more than the HelloRetryRequest asked",
         where,
       );
     }
     const shares = decodeClientShares(findExtension(ch.extensions, E.keyShare)!, "ClientHello.key_share");
     if (shares.length !== 1 || shares[0]!.group !== this.group.id) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.wrong_retry_share",
+      throw misbehaved(
+        "wrong_retry_share",
         `Cannot accept ClientHello: expected exactly one ${this.group.name} key share`,
         where,
       );
@@ -220,20 +215,14 @@ class ExpectClientHello2 implements State {
     if (this.cookie) {
       const echoed = cookieData === undefined ? undefined : decodeCookie(cookieData, "ClientHello.cookie");
       if (!echoed || !ctEqual(echoed, this.cookie)) {
-        fail(
-          "illegal_parameter",
-          "peer_misbehaved.bad_cookie",
+        throw misbehaved(
+          "bad_cookie",
           "Cannot accept ClientHello: the cookie does not match the HelloRetryRequest",
           where,
         );
       }
     } else if (cookieData !== undefined) {
-      fail(
-        "illegal_parameter",
-        "peer_misbehaved.unexpected_cookie",
-        "Cannot accept ClientHello: a cookie that was never sent",
-        where,
-      );
+      throw misbehaved("unexpected_cookie", "Cannot accept ClientHello: a cookie that was never sent", where);
     }
     // The ticket was redeemed once, for the first ClientHello (a single-use store has forgotten it since).
     const resume = this.resume && findResumption(cx, this.setup, offer, this.resume);
@@ -266,17 +255,15 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
   const sv = findExtension(exts, E.supportedVersions);
   const versions = sv === undefined ? [] : decodeClientVersions(sv, "ClientHello.supported_versions");
   if (!versions.includes(ProtocolVersion.tls13)) {
-    throw peerIncompatible(
+    throw incompatible(
       "tls13_required",
       "Cannot accept ClientHello: the client does not offer TLS 1.3",
-      "protocol_version",
       where,
     );
   }
   if (ch.compressionMethods.length !== 1 || ch.compressionMethods[0] !== 0) {
-    fail(
-      "illegal_parameter",
-      "peer_misbehaved.compression",
+    throw misbehaved(
+      "compression",
       "Cannot accept ClientHello: legacy_compression_methods must be exactly [null]",
       where,
     );
@@ -284,9 +271,8 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
   const pskAt = exts.findIndex((e) => e.type === E.preSharedKey);
   if (pskAt !== -1 && pskAt !== exts.length - 1) {
     // RFC 8446 §4.2.11: pre_shared_key must be the last extension.
-    fail(
-      "illegal_parameter",
-      "peer_misbehaved.psk_not_last",
+    throw misbehaved(
+      "psk_not_last",
       "Cannot accept ClientHello: pre_shared_key is not the last extension",
       where,
     );
@@ -299,19 +285,17 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
   const psks = pskData === undefined ? undefined : decodeOfferedPsks(pskData, "ClientHello.pre_shared_key");
   if (psks && modesData === undefined) {
     // RFC 8446 §4.2.9
-    fail(
-      "missing_extension",
-      "peer_misbehaved.psk_without_modes",
+    throw misbehaved(
+      "psk_without_modes",
       "Cannot accept ClientHello: pre_shared_key without psk_key_exchange_modes",
       where,
     );
   }
   const suite = cx.cfg.suites.find((s) => ch.cipherSuites.includes(s.id));
   if (!suite) {
-    throw peerIncompatible(
+    throw incompatible(
       "no_common_cipher_suite",
       "Cannot accept ClientHello: no cipher suite in common",
-      "handshake_failure",
       where,
     );
   }
@@ -319,18 +303,16 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
   const hasShares = findExtension(exts, E.keyShare) !== undefined;
   const hasGroups = findExtension(exts, E.supportedGroups) !== undefined;
   if (!hasShares || !hasGroups) {
-    fail(
-      "missing_extension",
-      "peer_misbehaved.missing_key_share",
+    throw misbehaved(
+      "missing_key_share",
       "Cannot accept ClientHello: key_share and supported_groups are required",
       where,
     );
   }
   const sa = findExtension(exts, E.signatureAlgorithms);
   if (sa === undefined) {
-    fail(
-      "missing_extension",
-      "peer_misbehaved.missing_signature_algorithms",
+    throw misbehaved(
+      "missing_signature_algorithms",
       "Cannot accept ClientHello: signature_algorithms is missing",
       where,
     );
@@ -344,10 +326,9 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
   const serverName = sn === undefined ? undefined : decodeServerNameList(sn, "ClientHello.server_name");
   const picked = pickCertificate(setup.certs, clientSchemes, serverName);
   if (!picked) {
-    throw peerIncompatible(
+    throw incompatible(
       "no_common_signature_scheme",
       "Cannot accept ClientHello: no signature scheme in common with our certificates",
-      "handshake_failure",
       where,
     );
   }
@@ -358,20 +339,14 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
     // RFC 9001 §8.1, §8.2: QUIC needs ALPN and the client's transport parameters.
     const params = findExtension(exts, E.quicTransportParameters);
     if (params === undefined) {
-      fail(
-        "missing_extension",
-        "peer_misbehaved.missing_quic_transport_parameters",
+      throw misbehaved(
+        "missing_quic_transport_parameters",
         "Cannot accept ClientHello: quic_transport_parameters is missing",
         where,
       );
     }
     if (alpn === undefined) {
-      throw peerIncompatible(
-        "quic_without_alpn",
-        "Cannot accept ClientHello: QUIC requires ALPN",
-        "no_application_protocol",
-        where,
-      );
+      throw incompatible("quic_without_alpn", "Cannot accept ClientHello: QUIC requires ALPN", where);
     }
     cx.setPeerTransportParameters(params.slice());
   }
@@ -449,12 +424,7 @@ function checkBinder(cx: Context, r: Resumption, raw: Uint8Array, where: string)
   const truncated = raw.subarray(0, raw.length - r.bindersLength);
   const expected = pskBinder(r.suite.hash, r.state.psk, cx.transcript.hashWith(r.suite.hash, truncated));
   if (!ctEqual(expected, r.binder)) {
-    fail(
-      "decrypt_error",
-      "peer_misbehaved.bad_psk_binder",
-      "Cannot accept ClientHello: the PSK binder does not verify",
-      where,
-    );
+    throw misbehaved("bad_psk_binder", "Cannot accept ClientHello: the PSK binder does not verify", where);
   }
 }
 
@@ -673,9 +643,8 @@ class ExpectClientCertificate implements State {
     const chain = readCertificate(cx, m, new Set(), where);
     if (chain.length === 0) {
       if (this.auth.required) {
-        fail(
-          "certificate_required",
-          "certificate.required",
+        throw invalidCertificate(
+          "required",
           "Cannot accept Certificate: a client certificate is required",
           where,
         );
