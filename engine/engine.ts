@@ -17,9 +17,11 @@ import { SslError, type SslErrorCode } from "./codes.ts";
 import type { Normalized } from "./config.ts";
 import { Connection } from "./context.ts";
 import { LIMITS } from "./limits.ts";
-import { asTlsError, errorGroup, localFault, misbehaved, type TlsError, truncated } from "./errors.ts";
+import { asTlsError, errorGroup, type LocalError, localFault, type TlsError, truncated } from "./errors.ts";
 import type { HandshakeInfo } from "./events.ts";
 import { ContentType } from "./msgs/enums.ts";
+import { type EarlyDriver, readEarlyData, writeEarlyData } from "./early_data.ts";
+import { type QuicDriver, QuicFeed } from "./quic_feed.ts";
 import type { Inbound } from "./record/inbound.ts";
 import type { Outbound } from "./record/outbound.ts";
 import type { Context, State, Step } from "./state.ts";
@@ -37,16 +39,7 @@ const KEY_UPDATE_AFTER = LIMITS.keyUpdateAfterRecords;
  */
 export class TlsEngine extends EventTarget {
   /** QUIC mode (RFC 9001 §4): handshake bytes by encryption level instead of records. */
-  readonly #quic:
-    | {
-      /** Bytes handed over but not yet fed to the handshake (they wait while the provider works). */
-      backlog: { level: QuicLevel; data: Uint8Array }[];
-      /** Index of the next piece of `backlog` to feed (a nested call shares it). */
-      head: number;
-      /** The bytes in `backlog` from `head` on, kept as it changes: no sum over it per call. */
-      waiting: number;
-    }
-    | undefined;
+  readonly #quic: QuicFeed | undefined;
   readonly #cx: Connection;
   /** The connection's two record-layer halves, used at every turn. */
   readonly #in: Inbound;
@@ -77,7 +70,6 @@ export class TlsEngine extends EventTarget {
     start: (cx: Context) => Step,
   ) {
     super();
-    this.#quic = cfg.quic ? { backlog: [], head: 0, waiting: 0 } : undefined;
     this.#cx = new Connection({
       role,
       cfg,
@@ -89,6 +81,7 @@ export class TlsEngine extends EventTarget {
     this.#in = this.#cx.inbound;
     this.#out = this.#cx.outbound;
     this.#start = start;
+    this.#quic = cfg.quic ? new QuicFeed(this.#cx, this.#hooks) : undefined;
     if (role === "server") this.#begin();
   }
 
@@ -128,8 +121,7 @@ export class TlsEngine extends EventTarget {
     return this.#guard(() => {
       const resume = this.#retryVerify;
       if (!resume) {
-        this.#lastLocal = localFault("no_verify_pending", "Cannot set a verify result: none is awaited");
-        return this.#want(SslError.SSL);
+        return this.#refuse("no_verify_pending", "Cannot set a verify result: none is awaited");
       }
       this.#retryVerify = undefined;
       try {
@@ -196,7 +188,7 @@ export class TlsEngine extends EventTarget {
    * (see `getError`).
    */
   doHandshake(): number {
-    return this.#guard(() => this.#quic ? this.#quicHandshake() : this.#handshake(true));
+    return this.#guard(() => this.#quic ? this.#quic.run() : this.#handshake(true));
   }
 
   /**
@@ -253,11 +245,7 @@ export class TlsEngine extends EventTarget {
       const hs = this.#handshake(false);
       if (hs !== 1) return hs;
       if (this.#closeSent) {
-        this.#lastLocal = localFault(
-          "write_after_shutdown",
-          "Cannot write: shutdown() already sent close_notify",
-        );
-        return this.#want(SslError.SSL);
+        return this.#refuse("write_after_shutdown", "Cannot write: shutdown() already sent close_notify");
       }
       const retry = this.#pendingWrite;
       let taken = 0;
@@ -314,11 +302,10 @@ export class TlsEngine extends EventTarget {
   shutdown(): number {
     return this.#guard(() => {
       if (!this.#cx.info && !this.#in.closeReceived) {
-        this.#lastLocal = localFault(
+        return this.#refuse(
           "shutdown_while_in_init",
           "Cannot shut down: the handshake is not done (nothing was sent)",
         );
-        return this.#want(SslError.SSL);
       }
       if (this.#pendingWrite && this.#out.waitsForBio) {
         // OpenSSL: part of a record of that write still waits for the BIO; the close cannot jump the queue.
@@ -360,25 +347,16 @@ export class TlsEngine extends EventTarget {
     return this.#guard(() => {
       if (this.#quic) {
         // RFC 9001 §6: QUIC updates keys itself; TLS KeyUpdate is not used.
-        this.#lastLocal = localFault(
-          "quic_key_update",
-          "Cannot send KeyUpdate over QUIC: QUIC updates its own keys",
-        );
-        return this.#want(SslError.SSL);
+        return this.#refuse("quic_key_update", "Cannot send KeyUpdate over QUIC: QUIC updates its own keys");
       }
       if (this.#cx.info && this.#cx.version !== 0x0304) {
-        this.#lastLocal = localFault(
+        return this.#refuse(
           "key_update_tls12",
           "Cannot update keys: TLS 1.2 has no KeyUpdate (and airlock refuses renegotiation)",
         );
-        return this.#want(SslError.SSL);
       }
       if (!this.#state?.sendKeyUpdate) {
-        this.#lastLocal = localFault(
-          "key_update_before_handshake",
-          "Cannot update keys: the handshake is not done",
-        );
-        return this.#want(SslError.SSL);
+        return this.#refuse("key_update_before_handshake", "Cannot update keys: the handshake is not done");
       }
       this.#state.sendKeyUpdate(this.#cx, requestPeer);
       this.#out.sealFlight();
@@ -395,28 +373,7 @@ export class TlsEngine extends EventTarget {
    * send it again after the handshake.
    */
   writeEarlyData(data: Uint8Array): number {
-    return this.#guard(() => {
-      if (this.#cx.role !== "client") {
-        this.#lastLocal = localFault("early_data_role", "Cannot write early data: only a client sends it");
-        return this.#want(SslError.SSL);
-      }
-      this.#begin();
-      if (this.#pending) return this.#out.flush(), this.#want(this.#pendingReason);
-      if (this.#cx.earlyWrite === undefined || this.#cx.info) {
-        this.#out.flush();
-        return this.#want(SslError.NONE, 0);
-      }
-      const n = Math.min(data.length, this.#cx.earlyWrite);
-      for (let i = 0; i < n; i += this.#out.maxFragment) {
-        this.#out.record(
-          ContentType.applicationData,
-          data.subarray(i, Math.min(n, i + this.#out.maxFragment)),
-        );
-      }
-      this.#cx.earlyWrite -= n;
-      this.#out.flush();
-      return n > 0 ? n : this.#want(SslError.NONE, 0);
-    });
+    return this.#guard(() => writeEarlyData(this.#cx, this.#hooks, data));
   }
 
   /**
@@ -425,32 +382,7 @@ export class TlsEngine extends EventTarget {
    * -1 with WANT_READ (or another reason) while the handshake waits for more. Drives the handshake.
    */
   readEarlyData(buf: Uint8Array): number {
-    return this.#guard(() => {
-      for (;;) {
-        const e = this.#in.early;
-        if (e && e.chunks.length > 0) {
-          const head = e.chunks[0]!;
-          const n = Math.min(buf.length, head.length);
-          buf.set(head.subarray(0, n));
-          if (n === head.length) e.chunks.shift();
-          else e.chunks[0] = head.subarray(n);
-          return n;
-        }
-        if (
-          !e && this.#cx.role === "server" && !this.#cx.info && this.#state?.waitsForClientHello
-        ) {
-          // The ClientHello decides whether there is early data: run the handshake up to it.
-          const r = this.#handshake(false);
-          if (this.#in.early) continue;
-          if (this.#state?.waitsForClientHello) return r;
-        }
-        if (!e || !e.open || this.#cx.info) return this.#want(SslError.NONE, 0);
-        const r = this.#handshake(false);
-        if (e.chunks.length > 0) continue;
-        if (r === 1 || !e.open) return this.#want(SslError.NONE, 0);
-        return r;
-      }
-    });
+    return this.#guard(() => readEarlyData(this.#cx, this.#hooks, buf));
   }
 
   /**
@@ -461,62 +393,14 @@ export class TlsEngine extends EventTarget {
    * working) they wait their turn, and `doHandshake()` after `asyncWait()` goes on with them.
    */
   provideQuicData(level: QuicLevel, data: Uint8Array): number {
-    const q = this.#quic;
-    if (q && !this.#error) {
-      q.backlog.push({ level, data: data.slice() });
-      q.waiting += data.length;
-      // Bounded: while the provider works, a peer gets at most two messages' worth ahead of us.
-      if (q.waiting > 2 * this.#cx.cfg.maxHandshakeMessageSize) {
-        this.#fail(
-          misbehaved(
-            "quic_backlog",
-            `Cannot accept handshake data: ${q.waiting} bytes wait, over twice maxHandshakeMessageSize`,
-          ),
-        );
-      }
-    }
+    const overflow = this.#quic && !this.#error ? this.#quic.take(level, data) : undefined;
+    if (overflow) this.#fail(overflow);
     return this.#guard(() => {
       if (!this.#quic) {
-        this.#lastLocal = localFault(
-          "not_quic",
-          "Cannot take QUIC data: the engine was not created with quic",
-        );
-        return this.#want(SslError.SSL);
+        return this.#refuse("not_quic", "Cannot take QUIC data: the engine was not created with quic");
       }
-      return this.#quicHandshake();
+      return this.#quic.run();
     });
-  }
-
-  /** QUIC: feed the waiting handshake bytes level by level, as far as the handshake goes without waiting. */
-  #quicHandshake(): number {
-    const q = this.#quic!;
-    let r = this.#handshake(true);
-    // Read by index and cut once: shifting a long backlog of tiny pieces one at a time is quadratic.
-    try {
-      while (q.head < q.backlog.length && !this.#pending) r = this.#feedQuic(q.backlog[q.head++]!);
-    } finally {
-      q.backlog.splice(0, q.head);
-      q.head = 0;
-    }
-    return this.#pending ? this.#want(this.#pendingReason) : r;
-  }
-
-  /** QUIC: one piece of handshake bytes to the handshake, then any post-handshake messages; as `#handshake`. */
-  #feedQuic({ level, data }: { level: QuicLevel; data: Uint8Array }): number {
-    const q = this.#quic!;
-    q.waiting -= data.length;
-    if (level !== this.#cx.quicReadLevel) {
-      throw misbehaved(
-        "quic_wrong_level",
-        `Cannot accept handshake data at level ${level}: expected ${this.#cx.quicReadLevel}`,
-      );
-    }
-    if (data.length > 0) this.#in.pushHandshake(data);
-    const r = this.#handshake(true);
-    if (r !== 1) return r;
-    // Post-handshake messages (NewSessionTicket) come at the application level.
-    while (!this.#pending && this.#handleNext());
-    return r;
   }
 
   /** QUIC: the handshake bytes to send, each with its encryption level, in order (and forgets them). */
@@ -542,6 +426,18 @@ export class TlsEngine extends EventTarget {
 
   // ---- the driver ---------------------------------------------------------------------------------
 
+  /** What the QUIC feed and the early-data calls (quic_feed.ts, early_data.ts) may do to the driver. */
+  readonly #hooks: QuicDriver & EarlyDriver = {
+    handshake: (untilFlushed) => this.#handshake(untilFlushed),
+    handleNext: () => this.#handleNext(),
+    begin: () => this.#begin(),
+    pending: () => this.#pending !== undefined,
+    wantPending: () => this.#want(this.#pendingReason),
+    waitsForClientHello: () => this.#state?.waitsForClientHello === true,
+    want: (reason, ret) => this.#want(reason, ret),
+    refuse: (code, message) => this.#refuse(code, message),
+  };
+
   #guard(fn: () => number, duringRetry = false): number {
     this.#lastLocal = undefined;
     if (this.#error) return this.#stuck();
@@ -565,6 +461,12 @@ export class TlsEngine extends EventTarget {
 
   #stuck(): number {
     this.#out.flush();
+    return this.#want(SslError.SSL);
+  }
+
+  /** A local (API misuse) error that leaves the connection as it was: -1 with SSL. */
+  #refuse(code: keyof typeof LocalError, message: string): number {
+    this.#lastLocal = localFault(code, message);
     return this.#want(SslError.SSL);
   }
 
