@@ -18,11 +18,12 @@ import {
 import { TlsEngine } from "./engine.ts";
 import { startClient } from "./client/hello.ts";
 import { ExpectClientHello } from "./server/hello.ts";
-import type { ServerSetup } from "./server/common.ts";
+import type { ServerOptions, ServerSetup } from "./server/common.ts";
+import type { ClientOptions } from "./client/common.ts";
 import { subjectName, type VerifyPolicy } from "./peer_verify.ts";
 import { normalizeHostName } from "../verify/names.ts";
 import { SessionCache, StrikeRegister, TicketKeys } from "./session.ts";
-import { DEFAULT_AUTHENTICATION_LIFETIME, serverSessionContext } from "./binding.ts";
+import { clientBinding, DEFAULT_AUTHENTICATION_LIFETIME, serverSessionContext } from "./binding.ts";
 
 /**
  * Create a TLS client over `bio` (the engine half of a BIO pair).
@@ -83,7 +84,19 @@ export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
     peerName: host?.name,
   };
   const sni = host?.kind === "dns" ? host.name : undefined;
-  return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, config, policy, sni));
+  const options: ClientOptions = Object.freeze({
+    offerTickets: config.offerTickets,
+    helloExtensions: config.helloExtensions,
+    fallbackScsv: config.fallbackScsv,
+    earlyData: config.earlyData,
+    middleboxCompat: config.middleboxCompat,
+    keyShareCount: config.keyShareCount,
+    clientCertificate: config.clientCertificate,
+    session: config.session,
+  });
+  // Sessions are bound per configuration object (binding.ts caches it), so reusing a configuration resumes.
+  const binding = clientBinding(config, policy);
+  return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, options, policy, binding, sni));
 }
 
 /** Records need a BIO; QUIC mode has none (bytes go by level). */
@@ -208,18 +221,29 @@ export function createServer(config: ServerConfig, bio?: Bio): TlsEngine {
     () => {
       const tickets = ticketSetup(config, clientAuth);
       const setup: ServerSetup = {
-        config,
+        options: serverOptions(config),
         certs,
         cookieKey,
         clientAuth,
         tickets,
         sessionIds: sessionIdSetup(config),
         earlyData: earlyDataSetup(config, tickets),
-        reconfigure: (overrides) => reconfigured(setup, overrides),
+        reconfigure: (overrides) => reconfigured(setup, config, overrides),
       };
       return new ExpectClientHello(setup);
     },
   );
+}
+
+/** The server options the states read (ServerOptions), frozen: states never see the raw configuration. */
+function serverOptions(config: ServerConfig): ServerOptions {
+  return Object.freeze({
+    onClientHello: config.onClientHello,
+    selectCertificate: config.selectCertificate,
+    selectAlpn: config.selectAlpn,
+    helloRetryCookie: config.helloRetryCookie,
+    encryptedExtensions: config.encryptedExtensions,
+  });
 }
 
 /** How client certificates are asked for and judged, from `clientAuth`. */
@@ -249,20 +273,21 @@ function clientAuthSetup(auth: ServerConfig["clientAuth"]): ServerSetup["clientA
  */
 function reconfigured(
   base: ServerSetup,
+  baseConfig: ServerConfig,
   overrides: ServerOverrides,
 ): { setup: ServerSetup; cfg: Normalized } {
-  const config: ServerConfig = { ...base.config, ...overrides };
+  const config: ServerConfig = { ...baseConfig, ...overrides };
   const cfg = normalizeCommon(config);
   const clientAuth = "clientAuth" in overrides ? clientAuthSetup(config.clientAuth) : base.clientAuth;
   const tickets = base.tickets && { ...base.tickets, context: sessionContextOf(config, clientAuth) };
   const certs = overrides.certificates ? normalizeCertificates(overrides.certificates) : base.certs;
   const setup: ServerSetup = {
     ...base,
-    config,
+    options: serverOptions(config),
     certs,
     clientAuth,
     tickets,
-    reconfigure: (more) => reconfigured(setup, more),
+    reconfigure: (more) => reconfigured(setup, config, more),
   };
   return { setup, cfg };
 }

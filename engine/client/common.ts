@@ -13,6 +13,7 @@ import {
 } from "../config.ts";
 import { SslError } from "../codes.ts";
 import type { VerifyPolicy } from "../peer_verify.ts";
+import type { ClientBinding } from "../binding.ts";
 import type { TlsSession } from "../session.ts";
 import { ExtensionType as E } from "../msgs/enums.ts";
 import {
@@ -31,10 +32,27 @@ import type { Tls12Suite } from "../../suites/tls12.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 import { misbehaved } from "../errors.ts";
 
+/** The caller's client options the states read: built and frozen once by `createClient`, never the raw config. */
+export type ClientOptions = {
+  readonly [
+    K in
+      | "offerTickets"
+      | "helloExtensions"
+      | "fallbackScsv"
+      | "earlyData"
+      | "middleboxCompat"
+      | "keyShareCount"
+      | "clientCertificate"
+      | "session"
+  ]: ClientConfig[K];
+};
+
 /** What the client decided before sending ClientHello. */
 export interface ClientOffer {
-  readonly config: ClientConfig;
+  readonly options: ClientOptions;
   readonly policy: VerifyPolicy;
+  /** What the sessions this client makes are bound to (binding.ts). */
+  readonly binding: ClientBinding;
   readonly sni: string | undefined;
   readonly random: Uint8Array;
   readonly sessionId: Uint8Array;
@@ -134,12 +152,12 @@ export type ChosenCertificate = { chain: readonly Uint8Array[]; key: SigningKey;
  * function that returns a promise makes the engine say WANT_X509_LOOKUP until it settles.
  */
 export function withClientCertificate(
-  config: ClientConfig,
+  options: ClientOptions,
   req: CertificateRequestInfo,
   pkcs1: boolean,
   next: (chosen: ChosenCertificate) => Step,
 ): Step {
-  const c = config.clientCertificate;
+  const c = options.clientCertificate;
   const certified = typeof c === "function" ? c(req) : c;
   if (isPromiseLike(certified)) {
     return {

@@ -7,13 +7,12 @@
  * @module
  */
 
-import type { ClientConfig } from "../config.ts";
 import { incompatible, misbehaved } from "../errors.ts";
 import type { VerifyPolicy } from "../peer_verify.ts";
 import { KeySchedule } from "../key_schedule.ts";
 import { Writer } from "../msgs/codec.ts";
-import { pskBinder } from "../session.ts";
-import { type ClientBinding, clientBinding, sameBinding } from "../binding.ts";
+import { pskBinder, type TlsSession } from "../session.ts";
+import { type ClientBinding, sameBinding } from "../binding.ts";
 import { ExtensionType as E, groupName, HandshakeType as H, ProtocolVersion } from "../msgs/enums.ts";
 import {
   checkAllowed,
@@ -40,7 +39,7 @@ import { DOWNGRADE_TLS11, DOWNGRADE_TLS12, FALLBACK_SCSV } from "../tls12.ts";
 import { ctEqual } from "../../suites/bytes.ts";
 import type { KeyShare } from "../../suites/kx.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
-import type { ClientOffer } from "./common.ts";
+import type { ClientOffer, ClientOptions } from "./common.ts";
 import { serverHello12 } from "./tls12.ts";
 import { serverHello13 } from "./tls13.ts";
 
@@ -50,35 +49,36 @@ import { serverHello13 } from "./tls13.ts";
  */
 export function startClient(
   cx: Context,
-  config: ClientConfig,
+  options: ClientOptions,
   policy: VerifyPolicy,
+  binding: ClientBinding,
   sni: string | undefined,
 ): Step {
   const cfg = cx.cfg;
   const random = cx.cfg.random(32);
   cx.clientRandom = random;
-  const binding = clientBinding(config, policy);
-  const resume12 = usableSession12(cx, config, binding);
+  const resume12 = usableSession12(cx, options.session, binding);
   // RFC 9001 §8.4: no middlebox compatibility mode over QUIC. A TLS 1.2 session id is offered as itself; with
   // a TLS 1.2 ticket a fresh id goes beside it, for the server to echo if it resumes (RFC 5077 §3.4).
   const sessionId = resume12 && resume12.session.data.ticket.length === 0
     ? resume12.session.data.sessionId
-    : (config.middleboxCompat === false || cx.quic) && !resume12
+    : (options.middleboxCompat === false || cx.quic) && !resume12
     ? new Uint8Array(0)
     : cfg.random(32);
   // A hybrid first group gets the next (classical) group's share beside it by default, as Chrome and Go do.
   const defaultCount = cfg.groups[0]?.name === "X25519MLKEM768" ? 2 : 1;
-  const count = Math.max(1, Math.min(config.keyShareCount ?? defaultCount, cfg.groups.length));
+  const count = Math.max(1, Math.min(options.keyShareCount ?? defaultCount, cfg.groups.length));
   const made = cfg.maxVersion >= ProtocolVersion.tls13
     ? cfg.groups.slice(0, count).map((g) => cfg.provider.keyShare(g, cfg.random))
     : [];
   // A TLS 1.2 CertificateVerify signs the handshake messages themselves.
-  if (cfg.minVersion <= ProtocolVersion.tls12 && config.clientCertificate) cx.transcript.keep();
+  if (cfg.minVersion <= ProtocolVersion.tls12 && options.clientCertificate) cx.transcript.keep();
   const pending = made.some((share) => share instanceof Promise);
   return andThen(pending ? Promise.all(made) : made as KeyShare[], (shares) => {
     const offer: ClientOffer = {
-      config,
+      options,
       policy,
+      binding,
       sni,
       random,
       sessionId,
@@ -87,11 +87,11 @@ export function startClient(
       cookie: undefined,
       helloRetry: false,
       retrySuite: undefined,
-      resume: usableSession(cx, config, binding),
+      resume: usableSession(cx, options.session, binding),
       early: false,
       resume12,
     };
-    if (config.earlyData === true && offer.resume && offer.resume.session.maxEarlyData > 0) {
+    if (options.earlyData === true && offer.resume && offer.resume.session.maxEarlyData > 0) {
       return sendHello(cx, { ...offer, early: true });
     }
     return sendHello(cx, offer);
@@ -102,8 +102,7 @@ export function startClient(
  * The caller's session, if it can be offered now: not expired, for the identity it was verified for and by
  * a client that verifies the same way (binding.ts), with a suite we still offer.
  */
-function usableSession(cx: Context, config: ClientConfig, binding: ClientBinding) {
-  const session = config.session;
+function usableSession(cx: Context, session: TlsSession | undefined, binding: ClientBinding) {
   if (!session || session.data.version !== ProtocolVersion.tls13) return undefined;
   const d = session.data;
   const suite = cx.cfg.suites.find((s) => s.id === d.cipherSuite);
@@ -117,8 +116,7 @@ function usableSession(cx: Context, config: ClientConfig, binding: ClientBinding
 }
 
 /** A TLS 1.2 session the caller passed, if it can be offered now (same rules as TLS 1.3, and EMS). */
-function usableSession12(cx: Context, config: ClientConfig, binding: ClientBinding) {
-  const session = config.session;
+function usableSession12(cx: Context, session: TlsSession | undefined, binding: ClientBinding) {
   if (
     !session || session.data.version !== ProtocolVersion.tls12 || cx.cfg.minVersion > ProtocolVersion.tls12
   ) {
@@ -159,7 +157,7 @@ function sendHello(cx: Context, offer: ClientOffer): State {
   if (offer.cookie) {
     exts.push({ type: E.cookie, data: new Writer().vec(2, offer.cookie).finish() });
   }
-  if (v13 && (offer.config.offerTickets !== false || offer.resume)) {
+  if (v13 && (offer.options.offerTickets !== false || offer.resume)) {
     exts.push({ type: E.pskKeyExchangeModes, data: Uint8Array.of(1, 1) });
   }
   if (v12) {
@@ -169,7 +167,7 @@ function sendHello(cx: Context, offer: ClientOffer): State {
     exts.push({ type: E.ecPointFormats, data: Uint8Array.of(1, 0) });
     // RFC 5077 §3.2: an empty session_ticket asks for one; a ticket offers it back.
     const ticket = offer.resume12?.session.data.ticket;
-    if (offer.config.offerTickets !== false || (ticket && ticket.length > 0)) {
+    if (offer.options.offerTickets !== false || (ticket && ticket.length > 0)) {
       exts.push({ type: E.sessionTicket, data: ticket ?? new Uint8Array(0) });
     }
   }
@@ -179,7 +177,7 @@ function sendHello(cx: Context, offer: ClientOffer): State {
   // RFC 9001 §8.2
   if (cfg.quic) exts.push({ type: E.quicTransportParameters, data: cfg.quic.transportParameters });
 
-  const final = offer.config.helloExtensions ? offer.config.helloExtensions(exts) : [...exts];
+  const final = offer.options.helloExtensions ? offer.options.helloExtensions(exts) : [...exts];
   const resume = offer.resume;
   // RFC 8446 §4.2.10: early_data, then pre_shared_key last.
   if (offer.early) final.push({ type: E.earlyData, data: new Uint8Array(0) });
@@ -200,7 +198,7 @@ function sendHello(cx: Context, offer: ClientOffer): State {
     cipherSuites: [
       ...(v13 ? cfg.suites.map((s) => s.id) : []),
       ...(v12 ? cfg.suites12.map((s) => s.id) : []),
-      ...(offer.config.fallbackScsv ? [FALLBACK_SCSV] : []),
+      ...(offer.options.fallbackScsv ? [FALLBACK_SCSV] : []),
     ],
     compressionMethods: Uint8Array.of(0),
     extensions: final,

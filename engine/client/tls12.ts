@@ -38,7 +38,6 @@ import {
 import { acceptPeerChain, checkSignature } from "../peer_auth.ts";
 import type {} from "../peer_verify.ts";
 import { TlsSession } from "../session.ts";
-import { clientBinding } from "../binding.ts";
 import type { Protection12 } from "../record/layer.ts";
 import {
   commonHelloExtensions,
@@ -279,7 +278,7 @@ class ExpectServerHelloDone implements State {
     cx.transcript.add(m.raw);
     const req = this.req;
     if (!req) return this.#exchange(cx, undefined, false);
-    return withClientCertificate(this.s.offer.config, req, true, (chosen) => {
+    return withClientCertificate(this.s.offer.options, req, true, (chosen) => {
       // RFC 8422 §5.5, RFC 5246 §7.4.4: our key's type must be one the server listed.
       const type = chosen?.key.type === "rsa" || chosen?.key.type === "rsa-pss" ? 1 : 64;
       return this.#exchange(cx, chosen && req.certificateTypes.includes(type) ? chosen : undefined, true);
@@ -382,7 +381,7 @@ class ExpectFinished implements State {
           sessionId: ticket ? new Uint8Array(0) : this.s.sessionId,
           extendedMasterSecret: true,
           serverName: offer.sni,
-          ...clientBinding(offer.config, offer.policy),
+          ...offer.binding,
           cipherSuite: suite.id,
           alpn: this.s.alpn,
           ticket: ticket?.ticket ?? new Uint8Array(0),

@@ -16,7 +16,6 @@ import { acceptPeerChain, checkCertificateVerify, readCertificate } from "../pee
 import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
 import { Connected } from "../connected.ts";
 import type { TlsSession } from "../session.ts";
-import { clientBinding } from "../binding.ts";
 import { ExtensionType as E, groupName, HandshakeType as H } from "../msgs/enums.ts";
 import {
   checkAllowed,
@@ -368,14 +367,14 @@ class ExpectFinished implements State {
           serverName: this.s.offer.sni,
           alpn: this.s.alpn,
           peerCertificates: this.s.chain,
-          binding: clientBinding(this.s.offer.config, this.s.offer.policy),
+          binding: this.s.offer.binding,
         },
       );
     };
     const req = this.s.certRequest;
     if (!req) return finish();
     // RFC 8446 §4.4.2: answer a CertificateRequest with our chain and CertificateVerify, or an empty Certificate.
-    return withClientCertificate(this.s.offer.config, req, false, (chosen) => {
+    return withClientCertificate(this.s.offer.options, req, false, (chosen) => {
       if (!chosen) {
         cx.sendHandshake(encodeCertificate({ context: req.context, entries: [] }));
         return finish();

@@ -14,9 +14,21 @@ import type { SessionCache, StrikeRegister } from "../session.ts";
 import type { TicketSetup } from "../binding.ts";
 import type { Context } from "../state.ts";
 
+/** The caller's server options the states read: built and frozen once by `createServer`, never the raw config. */
+export type ServerOptions = {
+  readonly [
+    K in
+      | "onClientHello"
+      | "selectCertificate"
+      | "selectAlpn"
+      | "helloRetryCookie"
+      | "encryptedExtensions"
+  ]: ServerConfig[K];
+};
+
 /** Server-side connection settings the states need beyond the normalized config. */
 export interface ServerSetup {
-  readonly config: ServerConfig;
+  readonly options: ServerOptions;
   /** The settings for this connection with `overrides` applied (from `onClientHello`), and their normalized form. */
   readonly reconfigure: (
     overrides: ServerOverrides,
@@ -53,7 +65,7 @@ export function chooseAlpn(
   const alpnData = findExtension(exts, E.alpn);
   if (alpnData !== undefined) {
     const offered = decodeAlpn(alpnData, "ClientHello.alpn");
-    const select = setup.config.selectAlpn;
+    const select = setup.options.selectAlpn;
     if (select) alpn = select(offered);
     else if (cx.cfg.alpn.length > 0) alpn = cx.cfg.alpn.find((p) => offered.includes(p));
     if (alpn !== undefined && !offered.includes(alpn)) {

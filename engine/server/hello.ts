@@ -76,7 +76,7 @@ export class ExpectClientHello implements State {
     const ch = decodeClientHello(m.body);
     const withVersion = (setup: ServerSetup): Step => {
       const version = chooseVersion(cx, ch, where);
-      const select = setup.config.selectCertificate;
+      const select = setup.options.selectCertificate;
       const go = (s: ServerSetup): Step =>
         version === ProtocolVersion.tls12
           ? startServer12(cx, s, ch, m, where)
@@ -97,7 +97,7 @@ export class ExpectClientHello implements State {
         ? { pending: Promise.resolve(chosen).then(use), waitingFor: SslError.WANT_X509_LOOKUP }
         : use(chosen);
     };
-    const onHello = this.setup.config.onClientHello;
+    const onHello = this.setup.options.onClientHello;
     if (!onHello) return withVersion(this.setup);
     const decided = (d: ClientHelloDecision): Step => {
       if (d && "refuse" in d) {

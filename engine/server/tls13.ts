@@ -148,7 +148,7 @@ export function startServer13(
     );
   }
   // HelloRetryRequest (RFC 8446 §4.1.4).
-  const cookie = setup.config.helloRetryCookie === false
+  const cookie = setup.options.helloRetryCookie === false
     ? undefined
     : retryCookie(offer.suite, setup.cookieKey(), cx.transcript.current());
   cx.transcript.rewriteForHelloRetry();
@@ -530,7 +530,7 @@ function sendServerParameters(
     ee.push({ type: E.maxFragmentLength, data: Uint8Array.of(offer.maxFragmentLength) });
     cx.setMaxFragment(1 << (8 + offer.maxFragmentLength));
   }
-  const hook = a.setup.config.encryptedExtensions;
+  const hook = a.setup.options.encryptedExtensions;
   cx.sendHandshake(encodeEncryptedExtensions(hook ? hook(ee) : ee));
   return { ...a, keys, secrets };
 }
