@@ -25,6 +25,7 @@ import {
 
 /** Flags of `airlock client`. */
 export const CLIENT_FLAGS: Record<string, FlagSpec> = {
+  ...PROTOCOL_FLAGS,
   connect: { kind: "string", help: "HOST:PORT to connect to (required)" },
   servername: { kind: "string", help: "name to send as SNI and to verify (default: HOST)" },
   cafile: { kind: "string", help: "PEM file of trust anchors to verify the server against" },
@@ -32,7 +33,6 @@ export const CLIENT_FLAGS: Record<string, FlagSpec> = {
   cert: { kind: "string", help: "client certificate chain (PEM), for mTLS" },
   key: { kind: "string", help: "client private key (PEM), for mTLS" },
   alpn: { kind: "string", help: "ALPN protocols to offer, comma-separated" },
-  ...PROTOCOL_FLAGS,
   session: { kind: "string", help: "resume the session saved in this file, and save the newest one there" },
   "connect-timeout": { kind: "string", help: "seconds for connect + handshake (default 15)" },
 };

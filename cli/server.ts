@@ -26,6 +26,7 @@ import { describeError } from "./client.ts";
 
 /** Flags of `airlock server`. */
 export const SERVER_FLAGS: Record<string, FlagSpec> = {
+  ...PROTOCOL_FLAGS,
   accept: { kind: "string", help: "TCP port to listen on (0: any free port)" },
   host: { kind: "string", help: "address to listen on (default 127.0.0.1)" },
   cert: { kind: "list", help: "certificate chain (PEM); repeat with --key for several" },
@@ -33,7 +34,6 @@ export const SERVER_FLAGS: Record<string, FlagSpec> = {
   cafile: { kind: "string", help: "PEM trust anchors for client certificates" },
   "verify-client": { kind: "boolean", help: "require a client certificate valid under --cafile" },
   alpn: { kind: "string", help: "ALPN protocols accepted, in preference order" },
-  ...PROTOCOL_FLAGS,
   echo: { kind: "boolean", help: "echo application data back" },
   www: { kind: "boolean", help: "answer HTTP GET with a page about the connection" },
   naccept: { kind: "string", help: "exit after this many connections" },

@@ -25,6 +25,7 @@ import { type QuicDriver, QuicFeed } from "./quic_feed.ts";
 import type { Inbound } from "./record/inbound.ts";
 import type { Outbound } from "./record/outbound.ts";
 import type { Context, State, Step } from "./state.ts";
+import { type PendingWrite, pendingWrite, refuseWhileWriting, retriedBytes } from "./write_retry.ts";
 
 /** Output the engine may queue beyond the BIO before it stops reading (KeyUpdate answers, a flight). */
 const MAX_QUEUED_OUTPUT = LIMITS.maxQueuedOutput;
@@ -54,10 +55,8 @@ export class TlsEngine extends EventTarget {
   #lastLocal: TlsError | undefined;
   #reason: SslErrorCode = SslError.NONE;
   #retryVerify: ((verdict: boolean) => Step) | undefined;
-  /** A write() that returned WANT_WRITE: the array it passed (OpenSSL checks the retry against it) and the bytes taken. */
-  #pendingWrite:
-    | { readonly buffer: ArrayBufferLike; readonly offset: number; readonly taken: number }
-    | undefined;
+  /** A write() that returned WANT_WRITE (write_retry.ts checks the retry against it). */
+  #pendingWrite: PendingWrite | undefined;
   /** Our last handshake flight reached the BIO: from then on doHandshake() is 1, whatever the BIO holds. */
   #handshakeFlushed = false;
   #closeSent = false;
@@ -247,28 +246,11 @@ export class TlsEngine extends EventTarget {
       if (this.#closeSent) {
         return this.#refuse("write_after_shutdown", "Cannot write: shutdown() already sent close_notify");
       }
-      const retry = this.#pendingWrite;
-      let taken = 0;
-      if (retry) {
-        // OpenSSL's ssl3_write_bytes and ssl3_write_pending: the same buffer, and at least what it took.
-        if (data.length < retry.taken) {
-          throw localFault(
-            "bad_length",
-            `Cannot write: the retry passes ${data.length} bytes, fewer than the ${retry.taken} already taken`,
-          );
-        }
-        const moved = data.buffer !== retry.buffer || data.byteOffset !== retry.offset;
-        if (moved && !this.#cx.cfg.acceptMovingWriteBuffer) {
-          throw localFault(
-            "bad_write_retry",
-            "Cannot write: the retry after WANT_WRITE passes another array (set acceptMovingWriteBuffer to allow it)",
-          );
-        }
-        taken = retry.taken;
-        this.#pendingWrite = undefined;
-      }
+      const retry = this.#pendingWrite !== undefined;
+      let taken = retriedBytes(this.#pendingWrite, data, this.#cx.cfg.acceptMovingWriteBuffer);
+      this.#pendingWrite = undefined;
       const pause = (): number => {
-        this.#pendingWrite = { buffer: data.buffer, offset: data.byteOffset, taken };
+        this.#pendingWrite = pendingWrite(data, taken);
         return this.#wantFlush();
       };
       if (!this.#out.flush()) return pause();
@@ -307,13 +289,7 @@ export class TlsEngine extends EventTarget {
           "Cannot shut down: the handshake is not done (nothing was sent)",
         );
       }
-      if (this.#pendingWrite && this.#out.waitsForBio) {
-        // OpenSSL: part of a record of that write still waits for the BIO; the close cannot jump the queue.
-        throw localFault(
-          "bad_write_retry",
-          "Cannot shut down: a write() that returned WANT_WRITE is not finished",
-        );
-      }
+      refuseWhileWriting(this.#pendingWrite, this.#out.waitsForBio);
       let justSent = false;
       if (!this.#closeSent) {
         this.#cx.sendAlert(AlertDescription.close_notify, AlertLevel.warning);
