@@ -8,8 +8,8 @@
  *
  * Every engine call goes through one function, `#drive(op)`: call the engine, hand what it sealed to the
  * transport, then act on `getError(ret)` (WANT_READ: read the transport; WANT_WRITE: wait until the
- * transport takes the bytes; WANT_ASYNC: `asyncWait()`; WANT_RETRY_VERIFY: ask `onRetryVerify`; SSL or
- * SYSCALL: fail both directions). The handshake, the plaintext readable's `pull`, the plaintext writable's
+ * transport takes the bytes; WANT_ASYNC, WANT_CLIENT_HELLO_CB, WANT_X509_LOOKUP: `asyncWait()`;
+ * WANT_RETRY_VERIFY: ask `onRetryVerify`; SSL or SYSCALL: fail both directions). The handshake, the plaintext readable's `pull`, the plaintext writable's
  * `write` and `close`, `keyUpdate()` and `close()` are all just operations passed to it, so there is no
  * second path into the state machine; the message adapter (`message.ts`) builds a stream pair and calls
  * this same function.
@@ -386,6 +386,8 @@ class Pump implements TlsStream {
           await this.#race(this.#waitInput(what));
           continue;
         case SslError.WANT_ASYNC:
+        case SslError.WANT_CLIENT_HELLO_CB: // a callback's promise: asyncWait() settles with it
+        case SslError.WANT_X509_LOOKUP:
           await this.#race(this.engine.asyncWait());
           continue;
         case SslError.WANT_RETRY_VERIFY:

@@ -65,6 +65,31 @@ Deno.test("connectTls() completes the handshake and carries data both ways", asy
   );
 });
 
+Deno.test("connectTls() waits out the callbacks' promises (WANT_CLIENT_HELLO_CB, WANT_X509_LOOKUP)", async () => {
+  await withTimeout(
+    (async () => {
+      const later = <T>(v: T) => new Promise<T>((resolve) => setTimeout(() => resolve(v), 5));
+      const { client, server } = await connectPair({
+        server: { onClientHello: () => later(undefined), selectCertificate: () => later(undefined) },
+      });
+      assert.equal(client.info.version, "TLSv1.3");
+      const [, got] = await Promise.all([
+        writeAll(client.writable, new TextEncoder().encode("ping")),
+        readAll(server.readable),
+      ]);
+      assert.equal(got.text, "ping");
+      const [, answer] = await Promise.all([
+        writeAll(server.writable, new TextEncoder().encode("PONG")),
+        readAll(client.readable),
+      ]);
+      assert.equal(answer.text, "PONG");
+      await Promise.all([client.closed, server.closed]);
+    })(),
+    20_000,
+    "callbacks",
+  );
+});
+
 Deno.test("connectTls() carries 8 MiB each way, checked by SHA-256", async () => {
   await withTimeout(
     (async () => {

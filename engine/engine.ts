@@ -164,8 +164,8 @@ export class TlsEngine extends EventTarget {
   }
 
   /**
-   * Why the last call returned `ret` (SSL_get_error): NONE for `ret > 0`, otherwise WANT_READ,
-   * WANT_WRITE, WANT_ASYNC, ZERO_RETURN, SSL or SYSCALL.
+   * Why the last call returned `ret` (SSL_get_error): NONE for `ret > 0`, otherwise WANT_READ, WANT_WRITE,
+   * WANT_ASYNC, WANT_CLIENT_HELLO_CB, WANT_X509_LOOKUP, WANT_RETRY_VERIFY, ZERO_RETURN, SSL or SYSCALL.
    */
   getError(ret: number): SslErrorCode {
     if (ret > 0) return SslError.NONE;

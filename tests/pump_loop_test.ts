@@ -44,6 +44,7 @@ async function readmeClient(
   async function pump(ret: number): Promise<void> {
     switch (tls.getError(ret)) {
       case SslError.WANT_ASYNC:
+      case SslError.WANT_X509_LOOKUP:
         return tls.asyncWait();
       case SslError.WANT_WRITE:
       case SslError.WANT_READ: {
