@@ -44,21 +44,28 @@ function isTlsError(code: string): (e: unknown) => boolean {
   };
 }
 
+/** "ping" up, closing the client's writable; "PONG" down, closing the server's; then both streams close. */
+async function pingPong(client: TlsStream, server: TlsStream): Promise<void> {
+  const [, got] = await Promise.all([
+    writeAll(client.writable, new TextEncoder().encode("ping")),
+    readAll(server.readable),
+  ]);
+  assert.equal(got.text, "ping");
+  const [, answer] = await Promise.all([
+    writeAll(server.writable, new TextEncoder().encode("PONG")),
+    readAll(client.readable),
+  ]);
+  assert.equal(answer.text, "PONG");
+  await Promise.all([client.closed, server.closed]);
+}
+
 Deno.test("connectTls() completes the handshake and carries data both ways", async () => {
   await withTimeout(
     (async () => {
       const { client, server } = await connectPair();
       assert.equal(client.info.version, "TLSv1.3");
       assert.equal(server.info.serverName, "localhost");
-      const request = new TextEncoder().encode("ping");
-      const [, got] = await Promise.all([writeAll(client.writable, request), readAll(server.readable)]);
-      assert.equal(got.text, "ping");
-      const [, answer] = await Promise.all([
-        writeAll(server.writable, new TextEncoder().encode("PONG")),
-        readAll(client.readable),
-      ]);
-      assert.equal(answer.text, "PONG");
-      await Promise.all([client.closed, server.closed]);
+      await pingPong(client, server);
     })(),
     20_000,
     "ping",
@@ -73,17 +80,7 @@ Deno.test("connectTls() waits out the callbacks' promises (WANT_CLIENT_HELLO_CB,
         server: { onClientHello: () => later(undefined), selectCertificate: () => later(undefined) },
       });
       assert.equal(client.info.version, "TLSv1.3");
-      const [, got] = await Promise.all([
-        writeAll(client.writable, new TextEncoder().encode("ping")),
-        readAll(server.readable),
-      ]);
-      assert.equal(got.text, "ping");
-      const [, answer] = await Promise.all([
-        writeAll(server.writable, new TextEncoder().encode("PONG")),
-        readAll(client.readable),
-      ]);
-      assert.equal(answer.text, "PONG");
-      await Promise.all([client.closed, server.closed]);
+      await pingPong(client, server);
     })(),
     20_000,
     "callbacks",
