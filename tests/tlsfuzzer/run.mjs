@@ -1,0 +1,302 @@
+// Copyright 2026 the airlock authors. MIT license.
+
+// Runs tlsfuzzer (the TLS conformance suite OpenSSL, NSS and GnuTLS are tested with) against `airlock server`:
+//
+//   node tests/tlsfuzzer/run.mjs [LIST...]        (npm run tlsfuzzer -- rsa ecdsa)
+//
+// LIST is `rsa` (the curated list in ../shared/tools/tlsfuzzer/lists/rsa.txt) or the name of a list beside this
+// file (ecdsa, ed25519, client-cert, record-size-limit); the default is all of them. Each list gets its own
+// server, on its own free port on 127.0.0.1, started from dist/airlock.mjs (`npm run build`) with the arguments its
+// first `# server:` line names; the lists run in parallel. Certificates are made fresh with the openssl command
+// in a temporary folder. Prints the runner's lines per list, then `N passed, N failed` over every script, and
+// exits non-zero when any script failed.
+//
+// tlsfuzzer is GPL code: it is run from ../shared/tools/tlsfuzzer and never copied here. When that tree's
+// scripts/ holds the entry-point stubs as plain files naming `_stub.py` (symlinks flattened by a copy), a
+// temporary tree of symlinks is made whose scripts/ point at the real stub, and run-list.sh is run from there.
+//
+// Needs Debian's python3 with python3-ecdsa and the openssl command (.ci/run installs both). Without
+// ../shared/tools/tlsfuzzer or python3-ecdsa it says so and exits 0 (`AIRLOCK_TLSFUZZER=required` makes that a
+// failure; CI sets it).
+//
+// Plain JavaScript on purpose: Node 20 starts it without a loader.
+
+import { spawn, spawnSync } from "node:child_process";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, "..", "..");
+const SHARED = resolve(ROOT, "..", "shared", "tools", "tlsfuzzer");
+const PYTHON = process.env.TF_PY ?? "/usr/bin/python3";
+const REQUIRED = process.env.AIRLOCK_TLSFUZZER === "required";
+/** Upper bound on one list's run: run-list.sh bounds each script and the whole list itself; this is the backstop. */
+const LIST_TIMEOUT_MS = 40 * 60 * 1000;
+
+/** Every list this runner knows, in the order they run and print. */
+const LISTS = ["rsa", "ecdsa", "ed25519", "client-cert", "record-size-limit"];
+
+/** Server arguments for the shared rsa list (its header describes the server it expects). */
+const RSA_SERVER = "--cert {certs}/server-rsa.pem --key {certs}/server-rsa.key --alpn http/1.1 --www";
+
+function skipOrFail(why) {
+  console.log(`tlsfuzzer: ${why}`);
+  if (REQUIRED) {
+    console.log("0 passed, 1 failed");
+    process.exit(1);
+  }
+  console.log("tlsfuzzer: not run (set AIRLOCK_TLSFUZZER=required to make this a failure)");
+  process.exit(0);
+}
+
+/** The tlsfuzzer tree to run from: the shared one, or a temporary tree of symlinks when its stubs were flattened. */
+function tlsfuzzerTree(work) {
+  const probe = join(SHARED, "upstream", "scripts", "test-tls13-conversation.py");
+  const flattened = !lstatSync(probe).isSymbolicLink() && statSync(probe).size < 64 &&
+    readFileSync(probe, "utf8").trim() === "_stub.py";
+  if (!flattened) return SHARED;
+  const tree = join(work, "tlsfuzzer");
+  mkdirSync(join(tree, "upstream", "scripts"), { recursive: true });
+  for (const name of ["run-list.sh", "tf_launch.py", "lists"]) {
+    symlinkSync(join(SHARED, name), join(tree, name));
+  }
+  for (const name of readdirSync(join(SHARED, "upstream"))) {
+    if (name !== "scripts") symlinkSync(join(SHARED, "upstream", name), join(tree, "upstream", name));
+  }
+  const scripts = join(SHARED, "upstream", "scripts");
+  for (const name of readdirSync(scripts)) {
+    const file = join(scripts, name);
+    const text = statSync(file).size < 64 ? readFileSync(file, "utf8").trim() : "";
+    // A flattened symlink holds its target's name; the stub finds the app from its own file name.
+    symlinkSync(
+      text && existsSync(join(scripts, text)) ? join(scripts, text) : file,
+      join(tree, "upstream", "scripts", name),
+    );
+  }
+  return tree;
+}
+
+function openssl(args, cwd) {
+  const r = spawnSync("openssl", args, { cwd, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`openssl ${args.join(" ")} failed: ${r.stderr}`);
+}
+
+/** A CA, servers with RSA-2048, ECDSA P-256 and Ed25519 keys, and RSA and ECDSA client certificates under it. */
+function makeCertificates(dir) {
+  mkdirSync(dir, { recursive: true });
+  const days = ["-days", "30"];
+  openssl([
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-subj",
+    "/CN=airlock tlsfuzzer CA",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    ...days,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign",
+  ], dir);
+  const leaf = (name, keyArgs, cn, ext) => {
+    openssl([
+      "req",
+      "-new",
+      "-newkey",
+      ...keyArgs,
+      "-nodes",
+      "-subj",
+      `/CN=${cn}`,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.csr`,
+    ], dir);
+    writeFileSync(join(dir, `${name}.ext`), ext);
+    openssl([
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      ...days,
+      "-extfile",
+      `${name}.ext`,
+      "-out",
+      `${name}.pem`,
+    ], dir);
+  };
+  const server = "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n";
+  const client = "extendedKeyUsage=clientAuth\n";
+  leaf("server-rsa", ["rsa:2048"], "localhost", server);
+  leaf("server-ecdsa", ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"], "localhost", server);
+  leaf("server-ed25519", ["ed25519"], "localhost", server);
+  leaf("client", ["rsa:2048"], "client", client);
+  leaf("client-ecdsa", ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"], "client", client);
+}
+
+/** Where a list lives and the server it runs against (its `# server:` line, or RSA_SERVER for the shared list). */
+function listSpec(name, tree) {
+  if (name === "rsa") return { file: join(tree, "lists", "rsa.txt"), server: RSA_SERVER };
+  const file = join(HERE, `${name}.txt`);
+  if (!existsSync(file)) throw new Error(`unknown list "${name}" (have: ${LISTS.join(", ")})`);
+  const server = readFileSync(file, "utf8").match(/^# server: (.*)$/m)?.[1];
+  if (!server) throw new Error(`${file} has no "# server:" line`);
+  return { file, server };
+}
+
+function freePort() {
+  return new Promise((done, fail) => {
+    const s = createServer();
+    s.on("error", fail);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => done(port));
+    });
+  });
+}
+
+/** Start `airlock server` and wait for its `ACCEPT` line. */
+function startServer(args, log) {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [join(ROOT, "dist", "airlock.mjs"), "server", ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    const timer = setTimeout(() => fail(new Error(`airlock server did not start: ${out}`)), 20_000);
+    const take = (chunk) => {
+      out += chunk;
+      log.push(chunk);
+      if (/ACCEPT /.test(out)) {
+        clearTimeout(timer);
+        done(child);
+      }
+    };
+    child.stdout.setEncoding("utf8").on("data", take);
+    child.stderr.setEncoding("utf8").on("data", take);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      fail(new Error(`airlock server exited (${code}): ${out}`));
+    });
+  });
+}
+
+async function runList(name, tree, certs, logRoot) {
+  const spec = listSpec(name, tree);
+  const port = await freePort();
+  const serverArgs = [
+    "--accept",
+    String(port),
+    "--host",
+    "127.0.0.1",
+    ...spec.server.replaceAll("{certs}", certs).split(/\s+/).filter(Boolean),
+  ];
+  const serverLog = [];
+  const server = await startServer(serverArgs, serverLog);
+  try {
+    const logdir = join(logRoot, name);
+    const result = await new Promise((done) => {
+      const child = spawn("bash", [join(tree, "run-list.sh"), "127.0.0.1", String(port), spec.file], {
+        env: { ...process.env, CERTS: certs, TF_PY: PYTHON, TF_LOGDIR: logdir, TF_VERBOSE: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout.setEncoding("utf8").on("data", (c) => out += c);
+      child.stderr.setEncoding("utf8").on("data", (c) => out += c);
+      const timer = setTimeout(() => child.kill("SIGKILL"), LIST_TIMEOUT_MS);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        done({ code, out });
+      });
+    });
+    const m = result.out.match(/^(\d+) passed, (\d+) failed$/m);
+    const passed = m ? Number(m[1]) : 0, failed = m ? Number(m[2]) : 1;
+    return { name, code: result.code, out: result.out, passed, failed, serverArgs, serverLog };
+  } finally {
+    server.kill("SIGTERM");
+  }
+}
+
+async function main(names) {
+  if (!existsSync(join(SHARED, "run-list.sh"))) skipOrFail(`no tlsfuzzer at ${SHARED}`);
+  if (spawnSync(PYTHON, ["-c", "import ecdsa"]).status !== 0) {
+    skipOrFail(`${PYTHON} lacks the ecdsa module (apt-get install python3-ecdsa)`);
+  }
+  if (!existsSync(join(ROOT, "dist", "airlock.mjs"))) {
+    const b = spawnSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], {
+      cwd: ROOT,
+      stdio: "inherit",
+    });
+    if (b.status !== 0) throw new Error("npm run build failed");
+  }
+  const work = mkdtempSync(join(tmpdir(), "airlock-tlsfuzzer-"));
+  try {
+    const tree = tlsfuzzerTree(work);
+    const certs = join(work, "certs");
+    makeCertificates(certs);
+    const logRoot = process.env.TF_LOGDIR ?? join(tmpdir(), `tlsfuzzer-logs-${Date.now()}`);
+    const selected = names.length > 0 ? names : LISTS;
+    const start = Date.now();
+    const results = await Promise.all(selected.map((n) =>
+      runList(n, tree, certs, logRoot).catch((error) => ({
+        name: n,
+        code: 1,
+        out: `${error.message}\n`,
+        passed: 0,
+        failed: 1,
+        serverArgs: [],
+        serverLog: [],
+      }))
+    ));
+    let passed = 0, failed = 0;
+    for (const r of results) {
+      console.log(
+        `\n== tlsfuzzer list ${r.name}: airlock server ${
+          r.serverArgs.join(" ").replaceAll(certs, "CERTS")
+        } ==`,
+      );
+      process.stdout.write(r.out);
+      passed += r.passed;
+      failed += r.failed;
+    }
+    console.log(
+      `\n== tlsfuzzer: ${results.map((r) => `${r.name} ${r.passed}/${r.passed + r.failed}`).join(", ")}` +
+        ` in ${((Date.now() - start) / 1000).toFixed(0)}s; logs in ${logRoot} ==`,
+    );
+    console.log(`${passed} passed, ${failed} failed`);
+    return failed === 0 && results.every((r) => r.code === 0) ? 0 : 1;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code), (error) => {
+  console.error(error instanceof Error ? error.stack : error);
+  process.exit(1);
+});
