@@ -25,6 +25,10 @@ export const PROTOCOL_FLAGS: Record<string, FlagSpec> = {
   ciphersuites: { kind: "string", help: "TLS 1.3 cipher suites, colon- or comma-separated" },
   groups: { kind: "string", help: "key exchange groups (X25519MLKEM768, x25519, P-256, P-384)" },
   keylogfile: { kind: "string", help: "append NSS key log lines to this file" },
+  "require-ems": {
+    kind: "boolean",
+    help: "TLS 1.2: refuse peers without the extended master secret (RFC 7627)",
+  },
 };
 
 /** Read a file as text, or fail with a one-line message. */
@@ -125,12 +129,17 @@ export function parseGroups(value: string): GroupName[] {
 /** `--tls1.2` / `--tls1.3`: one version only (default: TLS 1.2 and 1.3). */
 export function versionOptions(
   booleans: ReadonlySet<string>,
-): { minVersion?: "TLSv1.2" | "TLSv1.3"; maxVersion?: "TLSv1.2" | "TLSv1.3" } {
+): {
+  minVersion?: "TLSv1.2" | "TLSv1.3";
+  maxVersion?: "TLSv1.2" | "TLSv1.3";
+  requireExtendedMasterSecret?: true;
+} {
   const v12 = booleans.has("tls1.2"), v13 = booleans.has("tls1.3");
   if (v12 && v13) throw new UsageError("--tls1.2 and --tls1.3 exclude each other (the default speaks both)");
-  if (v12) return { minVersion: "TLSv1.2", maxVersion: "TLSv1.2" };
-  if (v13) return { minVersion: "TLSv1.3", maxVersion: "TLSv1.3" };
-  return {};
+  const ems = booleans.has("require-ems") ? { requireExtendedMasterSecret: true as const } : {};
+  if (v12) return { minVersion: "TLSv1.2", maxVersion: "TLSv1.2", ...ems };
+  if (v13) return { minVersion: "TLSv1.3", maxVersion: "TLSv1.3", ...ems };
+  return ems;
 }
 
 /** Append the engine's key log lines to `path` (NSS SSLKEYLOGFILE format). */

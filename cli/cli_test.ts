@@ -9,6 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { generateChain, type TestChain } from "../testing/pki.ts";
+import { versionOptions } from "./_common.ts";
+import { CLIENT_FLAGS } from "./client.ts";
+import { SERVER_FLAGS } from "./server.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -194,7 +197,7 @@ Deno.test("airlock server --www --verify-client answers GET with the connection'
   }
 });
 
-Deno.test("airlock client --tls1.2 ↔ airlock server --www --cipher: TLS 1.2 with the chosen cipher", async () => {
+Deno.test("airlock client --tls1.2 ↔ airlock server --www --cipher: TLS 1.2 with the chosen cipher, LF-only request", async () => {
   const { f } = await pki();
   try {
     const server = start([
@@ -221,7 +224,8 @@ Deno.test("airlock client --tls1.2 ↔ airlock server --www --cipher: TLS 1.2 wi
       "--cafile",
       f.path("root.pem"),
       "--tls1.2",
-    ], "GET / HTTP/1.0\r\n\r\n");
+    ], "GET / HTTP/1.0\n\n"); // bare LF line ends, as tlsfuzzer sends them
+
     assert.equal(c.code, 0, c.stderr);
     assert.match(c.stderr, /^Protocol: TLSv1\.2$/m);
     assert.match(c.stderr, /^Cipher suite: TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256$/m);
@@ -384,4 +388,15 @@ Deno.test("airlock client --session saves a session and resumes with it on the n
   } finally {
     rmSync(f.dir, { recursive: true, force: true });
   }
+});
+
+Deno.test("--require-ems sets requireExtendedMasterSecret, with either version flag or none", () => {
+  assert.deepEqual(versionOptions(new Set()), {});
+  assert.deepEqual(versionOptions(new Set(["require-ems"])), { requireExtendedMasterSecret: true });
+  assert.deepEqual(versionOptions(new Set(["require-ems", "tls1.2"])), {
+    minVersion: "TLSv1.2",
+    maxVersion: "TLSv1.2",
+    requireExtendedMasterSecret: true,
+  });
+  assert.ok("require-ems" in SERVER_FLAGS && "require-ems" in CLIENT_FLAGS);
 });

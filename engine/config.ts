@@ -41,7 +41,9 @@ export interface CommonConfig {
   readonly maxVersion?: VersionName;
   /**
    * TLS 1.2: require the extended master secret (RFC 7627) from the peer, and resume only sessions that
-   * used it (default true). Without it a TLS 1.2 session is open to the triple-handshake attack.
+   * used it (default false, as in OpenSSL, BoringSSL, rustls and Go outside FIPS mode: requiring it locks out
+   * every TLS 1.2 peer without it). Without it a TLS 1.2 session is open to the triple-handshake attack, so
+   * sessions with and without it never resume each other (RFC 7627 §5.3) whatever this says.
    */
   readonly requireExtendedMasterSecret?: boolean;
   /**
@@ -274,7 +276,10 @@ export interface ServerConfig extends CommonConfig {
   readonly sessionIdCache?: false | SessionCache;
   /** Ask for client certificates (mTLS). */
   readonly clientAuth?: ClientAuthConfig;
-  /** Send a cookie in HelloRetryRequest and require the client to echo it (default true). */
+  /**
+   * Send a cookie in HelloRetryRequest and require the client to echo it (default false, as OpenSSL, Go and
+   * rustls: each engine keeps its own state between the two ClientHellos, so a cookie proves nothing more).
+   */
   readonly helloRetryCookie?: boolean;
   /** Rewrite the EncryptedExtensions list before it is sent (tests, extra extensions). */
   readonly encryptedExtensions?: (extensions: Extension[]) => Extension[];
@@ -508,7 +513,7 @@ export function normalizeCommon(c: CommonConfig): Normalized {
     suites12: minVersion <= 0x0303 ? suites12 : [],
     minVersion,
     maxVersion,
-    requireEms: c.requireExtendedMasterSecret !== false,
+    requireEms: c.requireExtendedMasterSecret === true,
     groups: pick(KX_GROUPS, c.groups, "groups"),
     schemes,
     alpn: [...(c.alpnProtocols ?? [])],

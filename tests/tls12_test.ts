@@ -277,8 +277,37 @@ Deno.test("fallback: TLS_FALLBACK_SCSV at 1.2 to a server that speaks 1.3 is ina
 
 Deno.test("versions: a ClientHello for TLS 1.1 is protocol_version", async () => {
   const p = await pair12();
-  const f = editClientHello((ch) => ({ ...ch, legacyVersion: 0x0302 }));
+  // TLS_RSA_WITH_AES_128_CBC_SHA exists in TLS 1.1: the client could speak 1.1, which we do not.
+  const f = editClientHello((ch) => ({
+    ...ch,
+    legacyVersion: 0x0302,
+    cipherSuites: [0x002f, ...ch.cipherSuites],
+  }));
   await rejects(p, "server", "protocol_version", "peer_incompatible.no_common_version", f);
+});
+
+Deno.test("versions: a TLS 1.1 ClientHello with only suites that need TLS 1.2 is handshake_failure (as OpenSSL)", async () => {
+  const p = await pair12();
+  const f = editClientHello((ch) => ({ ...ch, legacyVersion: 0x0302 }));
+  await rejects(p, "server", "handshake_failure", "peer_incompatible.no_common_cipher_suite", f);
+});
+
+Deno.test("versions: TLS_FALLBACK_SCSV in a TLS 1.1 ClientHello is inappropriate_fallback (RFC 7507 §3)", async () => {
+  const p = await pair12();
+  const f = editClientHello((ch) => ({
+    ...ch,
+    legacyVersion: 0x0302,
+    cipherSuites: [0x002f, ...ch.cipherSuites, 0x5600],
+  }));
+  await rejects(p, "server", "inappropriate_fallback", "peer_incompatible.inappropriate_fallback", f);
+});
+
+Deno.test("versions: legacy_version SSL 3.0 or older is protocol_version, even with supported_versions (RFC 8446 §D.5)", async () => {
+  for (const legacyVersion of [0x0300, 0x0200, 0x0000]) {
+    const p = await pair12({ client: { maxVersion: "TLSv1.3" } });
+    const f = editClientHello((ch) => ({ ...ch, legacyVersion }));
+    await rejects(p, "server", "protocol_version", "peer_incompatible.no_common_version", f);
+  }
 });
 
 Deno.test("versions: a ServerHello for TLS 1.1 is protocol_version", async () => {
@@ -413,15 +442,28 @@ Deno.test("resumption: the server echoing a session id it was never offered is i
 
 // ---- extended master secret ---------------------------------------------------------------------------------
 
-Deno.test("ems: required by default: a ClientHello without it is handshake_failure", async () => {
+Deno.test("ems: not required by default: a peer without it completes, with no EMS and no client session", async () => {
+  const p = await pair12({ client: { helloExtensions: without(E.extendedMasterSecret) } });
+  const sessions: TlsSession[] = [];
+  on(p.client, "session", (s) => sessions.push(s));
+  await handshake(p);
+  assert.equal(p.client.handshakeInfo?.extendedMasterSecret, false);
+  assert.equal(p.server.handshakeInfo?.extendedMasterSecret, false);
+  // RFC 7627 §5.3: a client should not offer to resume a session without it, so it keeps none.
+  assert.equal(sessions.length, 0);
+  await sendBoth(p, 10);
+});
+
+Deno.test("ems: requireExtendedMasterSecret: a ClientHello without it is handshake_failure", async () => {
   const p = await pair12({
-    client: { requireExtendedMasterSecret: false, helloExtensions: without(E.extendedMasterSecret) },
+    client: { helloExtensions: without(E.extendedMasterSecret) },
+    server: { requireExtendedMasterSecret: true },
   });
   await rejects(p, "server", "handshake_failure", "peer_incompatible.extended_master_secret_required");
 });
 
-Deno.test("ems: required by default: a ServerHello without it is handshake_failure", async () => {
-  const p = await pair12();
+Deno.test("ems: requireExtendedMasterSecret: a ServerHello without it is handshake_failure", async () => {
+  const p = await pair12({ client: { requireExtendedMasterSecret: true } });
   const f = editServerHello((sh) => ({
     ...sh,
     extensions: sh.extensions.filter((e) => e.type !== E.extendedMasterSecret),
@@ -429,18 +471,72 @@ Deno.test("ems: required by default: a ServerHello without it is handshake_failu
   await rejects(p, "client", "handshake_failure", "peer_incompatible.extended_master_secret_required", f);
 });
 
-Deno.test("ems: turned off on both sides, the handshake works, and no session is kept", async () => {
-  const p = await pair12({
-    client: { requireExtendedMasterSecret: false, helloExtensions: without(E.extendedMasterSecret) },
-    server: { requireExtendedMasterSecret: false },
+/** A first TLS 1.2 handshake (EMS as `firstEms` says) whose server keeps its session under the id it sends. */
+async function firstSessionId(config: ServerConfig, firstEms: boolean): Promise<Uint8Array> {
+  const first = await pair12({
+    serverConfig: config,
+    client: {
+      offerTickets: false,
+      ...(firstEms ? {} : { helloExtensions: without(E.extendedMasterSecret) }),
+    },
   });
-  const sessions: TlsSession[] = [];
-  on(p.client, "session", (s) => sessions.push(s));
-  await handshake(p);
-  assert.equal(p.client.handshakeInfo?.extendedMasterSecret, false);
-  assert.equal(p.server.handshakeInfo?.extendedMasterSecret, false);
-  assert.equal(sessions.length, 0);
-  await sendBoth(p, 10);
+  let id: Uint8Array | undefined;
+  await handshake(
+    first,
+    editPlain("server", H.serverHello, (b) => {
+      id = decodeServerHello(b).sessionId.slice();
+      return b;
+    }),
+  );
+  assert.equal(first.server.handshakeInfo?.extendedMasterSecret, firstEms);
+  assert.equal(id?.length, 32);
+  return id!;
+}
+
+/** A second ClientHello offering `id`, with or without EMS; the server's answer, read off its ServerHello. */
+function offerId(id: Uint8Array, ems: boolean): Filter {
+  return editClientHello((ch) => ({
+    ...ch,
+    sessionId: id,
+    extensions: ems ? ch.extensions : ch.extensions.filter((e) => e.type !== E.extendedMasterSecret),
+  }));
+}
+
+Deno.test("ems: RFC 7627 §5.3: a session with EMS offered by a hello without it aborts: handshake_failure", async () => {
+  const config = await serverConfig({ server: { sessionIdCache: new SessionCache() } });
+  const id = await firstSessionId(config, true);
+  const p = await pair12({ serverConfig: config, client: { offerTickets: false, random: seededRandom(8) } });
+  await rejects(p, "server", "handshake_failure", "peer_misbehaved.resumed_ems_changed", offerId(id, false));
+});
+
+Deno.test("ems: RFC 7627 §5.3: a session without EMS offered with it is a full handshake; without it, it resumes", async () => {
+  const config = await serverConfig({ server: { sessionIdCache: new SessionCache() } });
+  const id = await firstSessionId(config, false);
+  // With EMS: not resumed: the server answers with a new session id (and EMS). The edited ClientHello breaks
+  // the client's transcript, so the handshake itself fails later, at Finished.
+  const full = await pair12({
+    serverConfig: config,
+    client: { offerTickets: false, random: seededRandom(8) },
+  });
+  let answer: Uint8Array | undefined;
+  const capture = editPlain("server", H.serverHello, (b) => {
+    answer = decodeServerHello(b).sessionId.slice();
+    return b;
+  });
+  await handshakeExpectingFailure(full, chain(offerId(id, true), capture));
+  assert.equal(answer?.length, 32);
+  assert.notDeepEqual(answer, id);
+  assert.equal(full.server.error?.code, "decrypt");
+  // Without EMS on both sides: legacy resumption (as OpenSSL allows): the server echoes the id and goes
+  // straight to ChangeCipherSpec. This client never offered the id, so it takes the reply for a full
+  // handshake and refuses the early ChangeCipherSpec.
+  const legacy = await pair12({
+    serverConfig: config,
+    client: { offerTickets: false, random: seededRandom(9) },
+  });
+  await handshakeExpectingFailure(legacy, chain(offerId(id, false), capture));
+  assert.deepEqual(answer, id);
+  assert.equal(legacy.client.error?.code, "peer_misbehaved.unexpected_ccs", legacy.client.error?.message);
 });
 
 // ---- renegotiation ------------------------------------------------------------------------------------------

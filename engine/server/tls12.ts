@@ -146,7 +146,7 @@ export function startServer12(
   const serverRandom = cx.cfg.random(32);
   if (cx.cfg.maxVersion >= ProtocolVersion.tls13) serverRandom.set(DOWNGRADE_TLS12, 24);
 
-  const resumed = findSession12(cx, setup, ch, ticketExt, serverName, ems);
+  const resumed = findSession12(cx, setup, ch, ticketExt, serverName, ems, where);
   const hello = (suite: Tls12Suite, sessionId: Uint8Array, full: boolean): Hello12 => {
     cx.transcript.start(suite.hash);
     cx.transcript.add(m.raw);
@@ -296,17 +296,28 @@ function findSession12(
   ticket: Uint8Array | undefined,
   serverName: string | undefined,
   ems: boolean,
+  where: string,
 ): { state: TicketState; suite: Tls12Suite } | undefined {
   if (ch.sessionId.length === 0) return undefined;
   let bytes: Uint8Array | undefined;
   if (ticket !== undefined && ticket.length > 0) bytes = setup.tickets?.store.redeem(ticket);
   else bytes = setup.sessionIds?.lookup(ch.sessionId);
   const state = bytes === undefined ? undefined : decodeTicketState(bytes);
-  if (!state || state.version !== ProtocolVersion.tls12 || state.ems !== ems) return undefined;
+  if (!state || state.version !== ProtocolVersion.tls12) return undefined;
   const suite = cx.cfg.suites12.find((s) => s.id === state.cipherSuite);
   if (!suite || !ch.cipherSuites.includes(suite.id) || state.serverName !== serverName) return undefined;
   // The same authentication context, within its lifetime and its authentication's (binding.ts).
   if (!resumable(setup.tickets, state, cx.cfg.now())) return undefined;
+  // RFC 7627 §5.3: a session without the extended master secret is not resumed by a hello with it (a full
+  // handshake); a session with it, offered by a hello without it, aborts the handshake.
+  if (state.ems && !ems) {
+    throw misbehaved(
+      "resumed_ems_changed",
+      "Cannot accept ClientHello: it resumes a session that used extended_master_secret without offering it",
+      where,
+    );
+  }
+  if (state.ems !== ems) return undefined;
   return { state, suite };
 }
 

@@ -13,7 +13,7 @@
  * - An Ed25519 certificate each way; 1 MiB echoed back by gnutls-serv.
  * - Resumption: by ticket (RFC 5077) and by session id (`--noticket`), each way (`gnutls-cli --resume`).
  * - mTLS each way, and the extended master secret (RFC 7627): a peer without it (`%NO_SESSION_HASH`) is
- *   refused unless `requireExtendedMasterSecret: false`.
+ *   accepted by default and refused with `requireExtendedMasterSecret: true`.
  * - The key log: our `CLIENT_RANDOM` line equals the one GnuTLS writes to `SSLKEYLOGFILE`.
  * - Renegotiation is refused: gnutls-cli's `^renegotiate^` and gnutls-serv's `**REHANDSHAKE**`.
  * - Downgrade protection: `%FALLBACK_SCSV` (RFC 7507) each way, and the RFC 8446 §4.1.3 sentinel in a TLS
@@ -556,12 +556,12 @@ Deno.test("gnutls-cli with a certificate (TLS 1.2) ↔ airlock server requiring 
 
 // ---- the extended master secret ------------------------------------------------------------------------
 
-Deno.test("gnutls-serv %NO_SESSION_HASH ↔ airlock client: no extended master secret, refused", async () => {
+Deno.test("gnutls-serv %NO_SESSION_HASH ↔ airlock client: no extended master secret, refused with requireExtendedMasterSecret", async () => {
   await scoped(async (scope) => {
     const chain = await serverChain("ecdsa-p256");
     const path = pemFiles(scope, chain);
     const { server, port } = await gnutlsServ(scope, path, { priority: `${TLS12}:%NO_SESSION_HASH` });
-    const c = await connectClient(scope, port, chain);
+    const c = await connectClient(scope, port, chain, { requireExtendedMasterSecret: true });
     await expectTlsError(
       c.tls.handshake(),
       "peer_incompatible.extended_master_secret_required",
@@ -573,12 +573,12 @@ Deno.test("gnutls-serv %NO_SESSION_HASH ↔ airlock client: no extended master s
   });
 });
 
-Deno.test("gnutls-serv %NO_SESSION_HASH ↔ airlock client with requireExtendedMasterSecret false", async () => {
+Deno.test("gnutls-serv %NO_SESSION_HASH ↔ airlock client by default (the extended master secret is not required)", async () => {
   await scoped(async (scope) => {
     const chain = await serverChain("ecdsa-p256");
     const path = pemFiles(scope, chain);
     const { server, port } = await gnutlsServ(scope, path, { priority: `${TLS12}:%NO_SESSION_HASH` });
-    const c = await connectClient(scope, port, chain, { requireExtendedMasterSecret: false });
+    const c = await connectClient(scope, port, chain, {});
     const info = await c.tls.handshake();
     assert.equal(info.version, "TLSv1.2");
     assert.equal(info.extendedMasterSecret, false);
@@ -589,13 +589,16 @@ Deno.test("gnutls-serv %NO_SESSION_HASH ↔ airlock client with requireExtendedM
   });
 });
 
-Deno.test("gnutls-cli %NO_SESSION_HASH ↔ airlock server: no extended master secret, refused", async () => {
+Deno.test("gnutls-cli %NO_SESSION_HASH ↔ airlock server: no extended master secret, refused with requireExtendedMasterSecret", async () => {
   await scoped(async (scope) => {
     const chain = await serverChain("ecdsa-p256");
     const path = pemFiles(scope, chain);
     const listener = await scope.listen();
     const client = gnutlsCli(scope, listener, path, { priority: `${TLS12}:%NO_SESSION_HASH` });
-    const c = await acceptServer("gnutls-cli", listener, client, { certificates: [await certified(chain)] });
+    const c = await acceptServer("gnutls-cli", listener, client, {
+      certificates: [await certified(chain)],
+      requireExtendedMasterSecret: true,
+    });
     await expectTlsError(
       c.tls.handshake(),
       "peer_incompatible.extended_master_secret_required",
@@ -607,7 +610,7 @@ Deno.test("gnutls-cli %NO_SESSION_HASH ↔ airlock server: no extended master se
   });
 });
 
-Deno.test("gnutls-cli %NO_SESSION_HASH ↔ airlock server with requireExtendedMasterSecret false", async () => {
+Deno.test("gnutls-cli %NO_SESSION_HASH ↔ airlock server by default (the extended master secret is not required)", async () => {
   await scoped(async (scope) => {
     const chain = await serverChain("ecdsa-p256");
     const path = pemFiles(scope, chain);
@@ -615,7 +618,6 @@ Deno.test("gnutls-cli %NO_SESSION_HASH ↔ airlock server with requireExtendedMa
     const client = gnutlsCli(scope, listener, path, { priority: `${TLS12}:%NO_SESSION_HASH` });
     const c = await acceptServer("gnutls-cli", listener, client, {
       certificates: [await certified(chain)],
-      requireExtendedMasterSecret: false,
     });
     const info = await c.tls.handshake();
     assert.equal(info.version, "TLSv1.2");
@@ -717,7 +719,10 @@ Deno.test("gnutls-cli (TLS 1.2) %FALLBACK_SCSV ↔ airlock server (TLS 1.2 and 1
     const path = pemFiles(scope, chain);
     const listener = await scope.listen();
     const client = gnutlsCli(scope, listener, path, { priority: `${TLS12}:%FALLBACK_SCSV` });
-    const c = await acceptServer("gnutls-cli", listener, client, { certificates: [await certified(chain)] });
+    const c = await acceptServer("gnutls-cli", listener, client, {
+      certificates: [await certified(chain)],
+      requireExtendedMasterSecret: true,
+    });
     await expectTlsError(
       c.tls.handshake(),
       "peer_incompatible.inappropriate_fallback",
