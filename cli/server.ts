@@ -145,17 +145,25 @@ async function serveEcho(conn: TlsStream): Promise<void> {
   await conn.closed;
 }
 
+/** The end of an HTTP request head: a blank line, with CRLF or bare LF line ends (RFC 9112 §2.2 allows LF). */
+const HEAD_END = /\r?\n\r?\n/;
+
 async function serveWww(conn: TlsStream): Promise<void> {
   const reader = conn.readable.getReader();
-  let request = "";
+  let request = "", ended = false;
   const decoder = new TextDecoder();
-  while (!request.includes("\r\n\r\n") && request.length < MAX_REQUEST) {
+  while (!HEAD_END.test(request) && request.length < MAX_REQUEST) {
     const { value, done } = await reader.read();
-    if (done) break;
+    if (done) {
+      ended = true;
+      break;
+    }
     request += decoder.decode(value, { stream: true });
   }
   reader.releaseLock();
-  const line = request.split("\r\n", 1)[0] ?? "";
+  // A client that closes before a whole request gets our close_notify and nothing else (as `s_server -www`).
+  if (ended && !HEAD_END.test(request)) return await conn.close();
+  const line = request.split(/\r?\n/, 1)[0] ?? "";
   const i = conn.info;
   const ok = /^GET \S+ HTTP\/1\.[01]$/.test(line);
   const body = ok

@@ -95,7 +95,6 @@ export const PeerMisbehaved = {
   ticket_lifetime: "illegal_parameter",
   tls12_after_early_data: "illegal_parameter",
   too_many_empty_records: "unexpected_message",
-  too_many_extensions: "illegal_parameter",
   too_many_key_updates: "unexpected_message",
   too_many_tickets: "unexpected_message",
   too_many_warning_alerts: "unexpected_message",

@@ -27,6 +27,12 @@ export const LIMITS = {
    */
   defaultMaxHandshakeMessage: 65536,
   /**
+   * A ClientHello may be as long as its fields allow, whatever `maxHandshakeMessageSize` says: 2 + 32 + (1 + 32)
+   * + (2 + 65534) + (1 + 255) + (2 + 65535) = 131,396 bytes (OpenSSL's CLIENT_HELLO_MAX_LENGTH). A longer one
+   * fails as soon as its header arrives (illegal_parameter, `peer_misbehaved.handshake_message_too_large`).
+   */
+  maxClientHello: 131396,
+  /**
    * Default most certificates in the peer's Certificate message, leaf included (`maxPeerChainLength`,
    * 1..256): more fails as soon as the message is decoded, before any certificate is parsed (bad_certificate,
    * `certificate.too_many_certificates`). Java's default; a leaf, `maxDepth` (8) intermediates and the root.
@@ -38,9 +44,6 @@ export const LIMITS = {
    * building also stops after 10,000 candidate issuers and 250,000 name-constraint comparisons.
    */
   defaultMaxSignatureChecks: 100,
-  /** Extensions in one extension list (ClientHello, ServerHello, EncryptedExtensions, …): illegal_parameter,
-   * `peer_misbehaved.too_many_extensions`. Browsers send under 25; every extension type may appear only once. */
-  maxExtensions: 128,
   /** Consecutive empty application_data records (Go: 16 non-advancing records; OpenSSL: 32):
    * unexpected_message, `peer_misbehaved.too_many_empty_records`. */
   maxEmptyRecords: 32,

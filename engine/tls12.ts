@@ -28,6 +28,25 @@ export const FALLBACK_SCSV = 0x5600;
 export const RENEGOTIATION_SCSV = 0x00ff;
 
 /**
+ * Cipher suites that exist only from TLS 1.2 on (RFC 5246's SHA-256 suites, RFC 5288/5289 AES-GCM, RFC 6655
+ * CCM, RFC 7905 ChaCha20-Poly1305) or TLS 1.3 (RFC 8446): none can be used in TLS 1.0 or 1.1.
+ */
+const TLS12_ONLY_SUITES: readonly (readonly [number, number])[] = [
+  [0x003c, 0x0040],
+  [0x0067, 0x006d],
+  [0x009c, 0x00a7],
+  [0x1301, 0x1305],
+  [0xc023, 0xc032],
+  [0xc09c, 0xc0af],
+  [0xcca8, 0xccae],
+];
+
+/** Whether `suite` can only be used from TLS 1.2 on (see TLS12_ONLY_SUITES). */
+export function isTls12OnlySuite(suite: number): boolean {
+  return TLS12_ONLY_SUITES.some(([lo, hi]) => suite >= lo && suite <= hi);
+}
+
+/**
  * The master secret: with the extended master secret (RFC 7627 §4) it is bound to the session hash
  * (the transcript through ClientKeyExchange); without, to the two randoms (RFC 5246 §8.1).
  */

@@ -64,13 +64,27 @@ Deno.test("handshake() works for every suite × group × signature scheme", asyn
 });
 
 Deno.test("handshake() performs a HelloRetryRequest when the client's share is not acceptable", async (t) => {
-  for (const cookie of [true, false]) {
+  for (const cookie of [true, false, undefined]) {
     await t.step(`cookie=${cookie}`, async () => {
       const p = await makePair({
         client: { groups: ["x25519", "secp384r1"] },
-        server: { groups: ["secp384r1"], helloRetryCookie: cookie },
+        server: { groups: ["secp384r1"], ...(cookie === undefined ? {} : { helloRetryCookie: cookie }) },
       });
-      await handshake(p);
+      // The HelloRetryRequest carries a cookie (extension 44) only when asked to: OpenSSL, Go and rustls send none.
+      let hrrExtensions: number[] | undefined;
+      await handshake(p, (bytes, from) => {
+        if (from === "server" && hrrExtensions === undefined && bytes[0] === 22 && bytes[5] === 2) {
+          const body = bytes.subarray(9);
+          let at = 2 + 32 + 1 + body[34]! + 2 + 1 + 2;
+          hrrExtensions = [];
+          while (at + 4 <= body.length && hrrExtensions.length < 16) {
+            hrrExtensions.push((body[at]! << 8) | body[at + 1]!);
+            at += 4 + ((body[at + 2]! << 8) | body[at + 3]!);
+          }
+        }
+        return bytes;
+      });
+      assert.equal(hrrExtensions?.includes(44), cookie === true);
       assert.equal(p.client.handshakeInfo?.helloRetry, true);
       assert.equal(p.server.handshakeInfo?.helloRetry, true);
       assert.equal(p.client.handshakeInfo?.group, "secp384r1");

@@ -64,7 +64,13 @@ export const ExtensionType = {
 } as const;
 
 /** Protocol versions. */
-export const ProtocolVersion = { tls10: 0x0301, tls11: 0x0302, tls12: 0x0303, tls13: 0x0304 } as const;
+export const ProtocolVersion = {
+  ssl3: 0x0300,
+  tls10: 0x0301,
+  tls11: 0x0302,
+  tls12: 0x0303,
+  tls13: 0x0304,
+} as const;
 
 /** Named groups (RFC 8446 §4.2.7, draft-ietf-tls-ecdhe-mlkem). */
 export const NamedGroup = {

@@ -29,9 +29,17 @@ Deno.test("HandshakeJoiner joins a message from fragments, and several messages 
 
 Deno.test("HandshakeJoiner refuses a length above the limit as soon as the header is whole", () => {
   const j = new HandshakeJoiner(1024);
-  const big = message(1, 1025);
+  const big = message(11, 1025);
   for (let i = 0; i < 3; i++) j.push(big.subarray(i, i + 1));
   assert.throws(() => j.push(big.subarray(3, 4)), /length 1025 exceeds the limit of 1024/);
+  // A ClientHello (type 1) may be as long as its fields allow: 131,396 bytes, not one more.
+  const hello = new HandshakeJoiner(1024);
+  hello.push(Uint8Array.of(1, 0x02, 0x01, 0x44));
+  assert.equal(hello.take(), undefined);
+  assert.throws(
+    () => new HandshakeJoiner(1024).push(Uint8Array.of(1, 0x02, 0x01, 0x45)),
+    /131397 exceeds the limit of 131396/,
+  );
 });
 
 Deno.test("security: HandshakeJoiner reassembles 1-byte fragments with linear copying, not quadratic", () => {

@@ -12,8 +12,9 @@
 import type { AeadKey, NativeAeadKey } from "../../suites/aead.ts";
 import { concat } from "../../suites/bytes.ts";
 import { decryptFailed, invalidMessage, misbehaved, TlsError } from "../errors.ts";
-import { ContentType, contentTypeName, handshakeName } from "../msgs/enums.ts";
+import { ContentType, contentTypeName, handshakeName, HandshakeType } from "../msgs/enums.ts";
 import type { HandshakeMessage } from "../msgs/handshake.ts";
+import { LIMITS } from "../limits.ts";
 
 /** Largest TLSPlaintext fragment (2^14). */
 export const MAX_PLAINTEXT = 16384;
@@ -640,11 +641,16 @@ export class HandshakeJoiner {
 
   #checkLength(): void {
     const len = this.#length();
-    if (len > this.#maxMessage) {
-      const name = handshakeName(this.#buf[this.#start]!);
+    const type = this.#buf[this.#start]!;
+    // A ClientHello may be as long as its fields allow (LIMITS.maxClientHello), whatever the configured limit.
+    const max = type === HandshakeType.clientHello
+      ? Math.max(this.#maxMessage, LIMITS.maxClientHello)
+      : this.#maxMessage;
+    if (len > max) {
+      const name = handshakeName(type);
       throw misbehaved(
         "handshake_message_too_large",
-        `Cannot accept ${name}: length ${len} exceeds the limit of ${this.#maxMessage}`,
+        `Cannot accept ${name}: length ${len} exceeds the limit of ${max}`,
         `${name}+1`,
       );
     }

@@ -28,7 +28,7 @@ import {
 } from "../msgs/extensions.ts";
 import { type ClientHello, decodeClientHello, type HandshakeMessage } from "../msgs/handshake.ts";
 import { type Context, expectMessage, isPromiseLike, type State, type Step } from "../state.ts";
-import { FALLBACK_SCSV } from "../tls12.ts";
+import { FALLBACK_SCSV, isTls12OnlySuite, RENEGOTIATION_SCSV } from "../tls12.ts";
 import type { ServerSetup } from "./common.ts";
 import { startServer12 } from "./tls12.ts";
 import { startServer13 } from "./tls13.ts";
@@ -122,32 +122,58 @@ export class ExpectClientHello implements State {
 
 /**
  * The version to speak with this client: the highest in both ranges (supported_versions when sent, else
- * legacy_version), or protocol_version. A client that says it is falling back (TLS_FALLBACK_SCSV) while we
- * could speak higher gets inappropriate_fallback (RFC 7507 §3).
+ * legacy_version). Refusals, in this order:
+ * - TLS_FALLBACK_SCSV while we speak higher than the client's highest: inappropriate_fallback (RFC 7507 §3,
+ *   whether or not we share a version);
+ * - legacy_version SSL 3.0 or below: protocol_version, even beside supported_versions (RFC 8446 §D.5);
+ * - nothing in common: protocol_version (RFC 5246 §E.1), except for a TLS 1.0 or 1.1 ClientHello whose cipher
+ *   suites all exist only from TLS 1.2 on: it has no suite usable at its own version, handshake_failure (as
+ *   OpenSSL answers it).
  */
 function chooseVersion(cx: Context, ch: ClientHello, where: string): number {
   const sv = findExtension(ch.extensions, E.supportedVersions);
   const offered = sv === undefined
-    ? (ch.legacyVersion >= ProtocolVersion.tls12 ? [ProtocolVersion.tls12] : [])
+    ? [ch.legacyVersion]
     : decodeClientVersions(sv, "ClientHello.supported_versions");
-  const version = [ProtocolVersion.tls13, ProtocolVersion.tls12].find((v) =>
-    offered.includes(v) && v >= cx.cfg.minVersion && v <= cx.cfg.maxVersion
-  );
-  if (version === undefined) {
-    throw incompatible(
-      "no_common_version",
-      `Cannot accept ClientHello: no protocol version in common (we speak ${
-        cx.cfg.minVersion === cx.cfg.maxVersion ? "" : "TLS 1.2 to "
-      }TLS 1.${cx.cfg.maxVersion - 0x0301})`,
-      where,
-    );
-  }
-  if (ch.cipherSuites.includes(FALLBACK_SCSV) && version < cx.cfg.maxVersion) {
+  // The client's highest version that we know of (GREASE and drafts are neither above nor below ours).
+  const known = offered.filter((v) => v >> 8 === 3 && v <= ProtocolVersion.tls13);
+  const highest = known.length > 0 ? Math.max(...known) : ch.legacyVersion;
+  if (ch.cipherSuites.includes(FALLBACK_SCSV) && highest < cx.cfg.maxVersion) {
     throw incompatible(
       "inappropriate_fallback",
       "Cannot accept ClientHello: TLS_FALLBACK_SCSV, but we speak a higher version than the client offers",
       where,
     );
   }
-  return version;
+  if (ch.legacyVersion <= ProtocolVersion.ssl3) {
+    throw incompatible(
+      "no_common_version",
+      `Cannot accept ClientHello: legacy_version 0x${
+        ch.legacyVersion.toString(16).padStart(4, "0")
+      } is SSL 3.0 or older`,
+      where,
+    );
+  }
+  const usable = sv === undefined
+    ? (ch.legacyVersion >= ProtocolVersion.tls12 ? [ProtocolVersion.tls12] : [])
+    : offered;
+  const version = [ProtocolVersion.tls13, ProtocolVersion.tls12].find((v) =>
+    usable.includes(v) && v >= cx.cfg.minVersion && v <= cx.cfg.maxVersion
+  );
+  if (version !== undefined) return version;
+  const suites = ch.cipherSuites.filter((s) => s !== FALLBACK_SCSV && s !== RENEGOTIATION_SCSV);
+  if (highest < ProtocolVersion.tls12 && suites.every(isTls12OnlySuite)) {
+    throw incompatible(
+      "no_common_cipher_suite",
+      `Cannot accept ClientHello: TLS 1.${highest - 0x0301} with only cipher suites that need TLS 1.2`,
+      where,
+    );
+  }
+  throw incompatible(
+    "no_common_version",
+    `Cannot accept ClientHello: no protocol version in common (we speak ${
+      cx.cfg.minVersion === cx.cfg.maxVersion ? "" : "TLS 1.2 to "
+    }TLS 1.${cx.cfg.maxVersion - 0x0301})`,
+    where,
+  );
 }

@@ -148,7 +148,7 @@ export function startServer13(
     );
   }
   // HelloRetryRequest (RFC 8446 §4.1.4).
-  const cookie = setup.options.helloRetryCookie === false
+  const cookie = setup.options.helloRetryCookie !== true
     ? undefined
     : retryCookie(offer.suite, setup.cookieKey(), cx.transcript.current());
   cx.transcript.rewriteForHelloRetry();
