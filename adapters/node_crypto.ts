@@ -307,16 +307,17 @@ async function loadPrivateKey(pemOrDer: string | Uint8Array): Promise<SigningKey
   } catch {
     return base; // the runtime cannot load it: the key signs as webCryptoProvider's would
   }
+  const all = base.tls12Schemes ?? base.schemes;
   return customSigningKey(base.publicKey, base.schemes, (scheme, message) => {
     const info = signatureScheme(scheme);
-    if (!info || !base.schemes.includes(scheme)) {
+    if (!info || !all.includes(scheme)) {
       throw new RangeError(
         `Cannot sign with scheme 0x${scheme.toString(16).padStart(4, "0")}: not this key's`,
       );
     }
     if (info.kind === "eddsa") return new Uint8Array(nodeSign(null, message, key));
     return new Uint8Array(nodeSign(NODE_HASH[info.hash], message, { key, dsaEncoding: "der" }));
-  });
+  }, base.tls12Schemes);
 }
 
 /**

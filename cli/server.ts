@@ -37,6 +37,7 @@ export const SERVER_FLAGS: Record<string, FlagSpec> = {
   echo: { kind: "boolean", help: "echo application data back" },
   www: { kind: "boolean", help: "answer HTTP GET with a page about the connection" },
   naccept: { kind: "string", help: "exit after this many connections" },
+  serverpref: { kind: "boolean", help: "pick the cipher suite in our order, not the client's" },
 };
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -74,6 +75,7 @@ export async function runServer(argv: readonly string[]): Promise<number> {
     ...versions,
     ...suiteOptions(f.strings),
     ...(f.strings.has("groups") ? { groups: parseGroups(f.strings.get("groups")!) } : {}),
+    ...(f.booleans.has("serverpref") ? { cipherSuitePreference: "server" as const } : {}),
   };
   const keylog = f.strings.get("keylogfile");
 

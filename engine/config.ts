@@ -281,6 +281,12 @@ export interface ServerConfig extends CommonConfig {
    * rustls: each engine keeps its own state between the two ClientHellos, so a cookie proves nothing more).
    */
   readonly helloRetryCookie?: boolean;
+  /**
+   * Whose order picks the cipher suite among those both support: `"client"` (default, as OpenSSL and rustls
+   * do: the client knows whether it has AES hardware) or `"server"` (OpenSSL's SSL_OP_CIPHER_SERVER_PREFERENCE,
+   * `s_server -serverpref`): the order of `cipherSuites`.
+   */
+  readonly cipherSuitePreference?: "client" | "server";
   /** Rewrite the EncryptedExtensions list before it is sent (tests, extra extensions). */
   readonly encryptedExtensions?: (extensions: Extension[]) => Extension[];
   /**

@@ -242,6 +242,7 @@ function serverOptions(config: ServerConfig): ServerOptions {
     selectCertificate: config.selectCertificate,
     selectAlpn: config.selectAlpn,
     helloRetryCookie: config.helloRetryCookie,
+    cipherSuitePreference: config.cipherSuitePreference,
     encryptedExtensions: config.encryptedExtensions,
   });
 }

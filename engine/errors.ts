@@ -28,7 +28,6 @@ import type { VerifyErrorCode } from "../verify/mod.ts";
 /** `invalid_message.*`: the peer's bytes do not parse. */
 export const InvalidMessage = {
   bad_alert: "decode_error",
-  bad_ccs: "decode_error",
   bad_length: "decode_error",
   bad_record_version: "protocol_version",
   bad_server_name: "decode_error",
@@ -39,6 +38,7 @@ export const InvalidMessage = {
 /** `peer_misbehaved.*`: well-formed bytes that break the protocol. */
 export const PeerMisbehaved = {
   bad_alpn: "illegal_parameter",
+  bad_ccs: "unexpected_message",
   bad_content_type: "unexpected_message",
   bad_cookie: "illegal_parameter",
   bad_finished: "decrypt_error",
@@ -59,6 +59,7 @@ export const PeerMisbehaved = {
   duplicate_key_share: "illegal_parameter",
   duplicate_server_name: "illegal_parameter",
   early_application_data: "unexpected_message",
+  empty_alert_record: "unexpected_message",
   empty_certificate: "decode_error",
   empty_handshake_record: "unexpected_message",
   empty_inner_plaintext: "unexpected_message",
@@ -87,6 +88,7 @@ export const PeerMisbehaved = {
   renegotiation_insisted: "unexpected_message",
   resumed_ems_changed: "handshake_failure",
   resumed_suite_changed: "illegal_parameter",
+  resumed_suite_missing: "illegal_parameter",
   second_hello_retry: "unexpected_message",
   session_id_echo: "illegal_parameter",
   session_id_mismatch: "illegal_parameter",
@@ -111,6 +113,7 @@ export const PeerMisbehaved = {
   unsolicited_extension: "unsupported_extension",
   wrong_group: "illegal_parameter",
   wrong_retry_share: "illegal_parameter",
+  wrong_signature_type: "illegal_parameter",
 } as const satisfies Record<string, AlertName>;
 
 /** `peer_incompatible.*`: a peer that follows the protocol but has nothing in common with us. */

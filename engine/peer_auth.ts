@@ -10,7 +10,7 @@ import { decodeCertificate, decodeCertificateVerify, type HandshakeMessage } fro
 import { schemeName } from "./names.ts";
 import { certificateVerifyContent, type Context, type State, type Step } from "./state.ts";
 import { verifyChain, type VerifyPolicy } from "./peer_verify.ts";
-import type { PublicKey } from "../suites/sign.ts";
+import { type PublicKey, signatureScheme } from "../suites/sign.ts";
 import { publicKeyFromCertificate } from "../verify/mod.ts";
 import { invalidCertificate, misbehaved } from "./errors.ts";
 
@@ -89,6 +89,21 @@ export function checkSignature(
     throw misbehaved(
       "unoffered_signature_scheme",
       `Cannot accept ${message}: scheme ${schemeName(sig.scheme)} was not offered`,
+      where,
+    );
+  }
+  // RFC 8446 §4.2.3, RFC 5246 §7.4.1.4.1: the scheme must fit the key: its type, and in TLS 1.3 an ECDSA
+  // scheme's curve; rsa_pss_pss_* only an RSASSA-PSS key, rsa_pss_rsae_* only an rsaEncryption one. As OpenSSL
+  // answers: illegal_parameter, before any signature check.
+  const info = signatureScheme(sig.scheme);
+  const fits = info !== undefined &&
+    (info.key === publicKey.type || (tls12 && info.kind === "ecdsa" && publicKey.type.startsWith("ec-")));
+  if (!fits) {
+    throw misbehaved(
+      "wrong_signature_type",
+      `Cannot accept ${message}: scheme ${
+        schemeName(sig.scheme)
+      } does not fit the certificate's ${publicKey.type} key`,
       where,
     );
   }

@@ -293,6 +293,11 @@ export function decodeTicketState(bytes: Uint8Array): TicketState | undefined {
 export interface TicketStore {
   issue(state: Uint8Array, random: (n: number) => Uint8Array): Uint8Array;
   redeem(ticket: Uint8Array): Uint8Array | undefined;
+  /**
+   * Whether a TLS 1.2 resumption by `ticket` (just redeemed) gives the client a new ticket (RFC 5077 §3.3
+   * lets the server choose; default true). TLS 1.3 always sends new tickets.
+   */
+  renews?(ticket: Uint8Array): boolean;
 }
 
 interface TicketKey {
@@ -336,6 +341,11 @@ export class TicketKeys implements TicketStore {
     return out;
   }
 
+  /** Only a ticket sealed under the previous key is renewed on a TLS 1.2 resumption, as OpenSSL renews them. */
+  renews(ticket: Uint8Array): boolean {
+    return !ctEqual(ticket.subarray(0, 16), this.#current.id);
+  }
+
   redeem(ticket: Uint8Array): Uint8Array | undefined {
     if (ticket.length < 28 + 16) return undefined;
     const id = ticket.subarray(0, 16);
@@ -370,6 +380,11 @@ export class SessionCache implements TicketStore {
     this.#entries.set(key(id), state);
     while (this.#entries.size > this.#capacity) this.#entries.delete(this.#entries.keys().next().value!);
     return id;
+  }
+
+  /** Its tickets are single-use: a resumption always gets a new one. */
+  renews(_ticket: Uint8Array): boolean {
+    return true;
   }
 
   redeem(ticket: Uint8Array): Uint8Array | undefined {

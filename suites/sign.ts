@@ -12,7 +12,7 @@
 
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { p256, p384 } from "@noble/curves/nist.js";
-import { sha256, sha384 } from "@noble/hashes/sha2.js";
+import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier, SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
 import { ECParameters, ECPrivateKey, id_ecPublicKey, id_secp256r1, id_secp384r1 } from "@peculiar/asn1-ecc";
@@ -86,12 +86,17 @@ export interface SigningKey {
   readonly type: KeyType;
   /** The schemes this key can sign with, in preference order. */
   readonly schemes: readonly number[];
+  /**
+   * The schemes it signs with in TLS 1.2, where an ECDSA scheme names a hash and not a curve (RFC 5246
+   * §7.4.1.4.1): an EC key also signs ecdsa_secp384r1_sha384 with its P-256 curve, say. Undefined: `schemes`.
+   */
+  readonly tls12Schemes?: readonly number[];
   /** The matching public key. */
   readonly publicKey: PublicKey;
   /**
    * Sign a message.
    *
-   * @param scheme One of `schemes`.
+   * @param scheme One of `schemes` (or of `tls12Schemes`, in TLS 1.2).
    * @param message The bytes to sign (hashed by the scheme).
    * @returns The signature: DER for ECDSA; a promise for RSA (WebCrypto).
    * @throws {RangeError} If this key does not sign with `scheme`.
@@ -453,27 +458,44 @@ export function customSigningKey(
   publicKey: PublicKey,
   schemes: readonly number[],
   sign: SigningKey["sign"],
+  tls12Schemes?: readonly number[],
 ): SigningKey {
-  return Object.freeze({ type: publicKey.type, schemes: Object.freeze([...schemes]), publicKey, sign });
+  return Object.freeze({
+    type: publicKey.type,
+    schemes: Object.freeze([...schemes]),
+    ...(tls12Schemes ? { tls12Schemes: Object.freeze([...tls12Schemes]) } : {}),
+    publicKey,
+    sign,
+  });
 }
 
+/** A key whose `sign(scheme)` gets the scheme's index in `tls12Schemes ?? schemes`, and refuses any other. */
 function builtinKey(
   publicKey: PublicKey,
   schemes: readonly number[],
   sign: (index: number, message: Uint8Array) => Uint8Array | Promise<Uint8Array>,
+  tls12Schemes?: readonly number[],
 ): SigningKey {
+  const all = tls12Schemes ?? schemes;
   return customSigningKey(publicKey, schemes, (scheme, message) => {
-    const index = schemes.indexOf(scheme);
+    const index = all.indexOf(scheme);
     if (index < 0) {
       throw new RangeError(
         `Cannot sign with scheme ${hex16(scheme)}: ${publicKey.type} key signs with ${
-          schemes.map(hex16).join(", ")
+          all.map(hex16).join(", ")
         }`,
       );
     }
     return sign(index, message);
-  });
+  }, tls12Schemes);
 }
+
+/** The ECDSA schemes an EC key of `type` signs with in TLS 1.2: its own first, then the other hash. */
+function ecTls12Schemes(type: EcType): readonly number[] {
+  return type === "ec-p256" ? [0x0403, 0x0503] : [0x0503, 0x0403];
+}
+
+const DIGEST = { "SHA-256": sha256, "SHA-384": sha384, "SHA-512": sha512 } as const;
 
 function ecKey(type: EcType, scalar: Uint8Array): SigningKey {
   const { curve, oid, scheme } = CURVES[type];
@@ -488,11 +510,19 @@ function ecKey(type: EcType, scalar: Uint8Array): SigningKey {
   const parameters = AsnConvert.serialize(new ECParameters({ namedCurve: oid }));
   const algorithm = new AlgorithmIdentifier({ algorithm: id_ecPublicKey, parameters });
   const spki = der(new SubjectPublicKeyInfo({ algorithm, subjectPublicKey: buf(raw).buffer }));
-  // RFC 6979 deterministic nonces, DER output.
+  // RFC 6979 deterministic nonces, DER output. In TLS 1.2 also with the other scheme's hash (tls12Schemes).
+  const tls12 = ecTls12Schemes(type);
   const key = builtinKey(
     Object.freeze({ type, spki, raw }),
     [scheme],
-    (_, message) => curve.sign(message, secret, { prehash: true, format: "der" }),
+    (index, message) =>
+      index === 0
+        ? curve.sign(message, secret, { prehash: true, format: "der" })
+        : curve.sign(DIGEST[SCHEMES.get(tls12[index]!)!.hash](message), secret, {
+          prehash: false,
+          format: "der",
+        }),
+    tls12,
   );
   JWKS.set(key, () => ({
     kty: "EC",
@@ -527,12 +557,13 @@ async function nativeSigningKey(key: SigningKey): Promise<SigningKey> {
     return key;
   }
   const curve = ec ? CURVES[key.type as EcType].curve : undefined;
-  const hash = key.type === "ec-p384" ? "SHA-384" : "SHA-256";
-  return builtinKey(key.publicKey, key.schemes, async (_, message) => {
+  const all = key.tls12Schemes ?? key.schemes;
+  return builtinKey(key.publicKey, key.schemes, async (index, message) => {
     if (!curve) return new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, native, buf(message)));
+    const hash = SCHEMES.get(all[index]!)!.hash;
     const rs = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash }, native, buf(message)));
     return curve.Signature.fromBytes(rs, "compact").toBytes("der");
-  });
+  }, key.tls12Schemes);
 }
 
 function ed25519Key(seed: Uint8Array): SigningKey {

@@ -313,11 +313,30 @@ Deno.test("verifySignature() rejects schemes that do not fit the key", async () 
 
 Deno.test("SigningKey.sign() rejects schemes the key does not offer", async () => {
   const ec = await loadPrivateKey(pkcs8Pem(nodeKeys("ec", { namedCurve: "P-256" }).privateKey));
-  assert.throws(() => ec.sign(S.ecdsa_secp384r1_sha384, MESSAGE), RangeError);
   assert.throws(() => ec.sign(S.rsa_pss_rsae_sha256, MESSAGE), RangeError);
+  assert.throws(() => ec.sign(S.ed25519, MESSAGE), RangeError);
   const rsa = await loadPrivateKey(pkcs8Pem(rsa2048().privateKey));
   assert.throws(() => rsa.sign(S.ecdsa_secp256r1_sha256, MESSAGE), RangeError);
   assert.throws(() => rsa.sign(S.rsa_pss_pss_sha256, MESSAGE), RangeError);
+});
+
+Deno.test("an EC key signs the other ECDSA hash with its own curve for TLS 1.2 (tls12Schemes), verified as TLS 1.2 does", async () => {
+  for (
+    const [curve, own, other] of [["P-256", S.ecdsa_secp256r1_sha256, S.ecdsa_secp384r1_sha384], [
+      "P-384",
+      S.ecdsa_secp384r1_sha384,
+      S.ecdsa_secp256r1_sha256,
+    ]] as const
+  ) {
+    const key = await loadPrivateKey(pkcs8Pem(nodeKeys("ec", { namedCurve: curve }).privateKey));
+    assert.deepEqual(key.schemes, [own]);
+    assert.deepEqual(key.tls12Schemes, [own, other]);
+    const sig = await key.sign(other, MESSAGE);
+    assert.equal(await verifySignature(other, key.publicKey, MESSAGE, sig, true), true);
+    // TLS 1.3 binds the curve: the same signature is refused there.
+    assert.equal(await verifySignature(other, key.publicKey, MESSAGE, sig, false), false);
+    assert.equal(await verifySignature(other, key.publicKey, MESSAGE.slice(1), sig, true), false);
+  }
 });
 
 Deno.test("loadPrivateKey() rejects unsupported and malformed input", async () => {

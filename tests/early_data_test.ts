@@ -156,7 +156,8 @@ Deno.test("0-RTT: writeEarlyData() is bounded by the ticket and needs a session 
   assert.equal(none.client.getError(0), SslError.NONE);
 });
 
-Deno.test("0-RTT: a HelloRetryRequest ends early data; the handshake still resumes", async () => {
+/** A resuming client that wrote early data, and a server whose group choice forces a HelloRetryRequest. */
+async function earlyDataThenRetry(): Promise<Pair> {
   const { pair, firstSession, serverConfig } = await setup();
   const session = await firstSession();
   const p = pair({ session, earlyData: true, groups: ["x25519", "secp384r1"] }, {
@@ -164,10 +165,29 @@ Deno.test("0-RTT: a HelloRetryRequest ends early data; the handshake still resum
     groups: ["secp384r1"],
   });
   await settled(p.client, () => p.client.writeEarlyData(enc.encode("too early")));
+  return p;
+}
+
+Deno.test("0-RTT: a HelloRetryRequest ends early data; the handshake still resumes", async () => {
+  const p = await earlyDataThenRetry();
   await handshake(p);
   assert.equal(p.client.handshakeInfo?.helloRetry, true);
   assert.equal(p.client.handshakeInfo?.earlyData, "rejected");
   assert.equal(p.client.handshakeInfo?.resumed, true);
+});
+
+Deno.test("0-RTT: after a HelloRetryRequest, a record after the second ClientHello that does not open is bad_record_mac", async () => {
+  const p = await earlyDataThenRetry();
+  let hellos = 0;
+  const garbage = { type: CT.applicationData, version: 0x0303, body: new Uint8Array(64).fill(7) };
+  const f = onRecords(
+    "client",
+    (r) => (r.type === CT.handshake && r.body[0] === 1 && ++hellos === 2 ? [r, garbage] : r),
+  );
+  await assert.rejects(handshake(p, f));
+  assert.equal(hellos, 2);
+  assert.equal(p.server.error?.code, "decrypt", p.server.error?.message);
+  assert.equal(p.server.error?.alert, "bad_record_mac");
 });
 
 Deno.test("0-RTT: with single-use tickets (SessionCache) early data is accepted once", async () => {

@@ -13,6 +13,7 @@ import {
   writeAll,
 } from "../testing/pair.ts";
 import { generateChain } from "../testing/pki.ts";
+import { ExtensionType as E } from "../engine/msgs/enums.ts";
 import {
   type ClientConfig,
   createBioPair,
@@ -196,13 +197,29 @@ Deno.test("resumption: tickets: false issues none", async () => {
   assert.equal(first.sessions.length, 0);
 });
 
-Deno.test("resumption: makePair's default pair issues tickets only to clients that offer psk modes", async () => {
-  const p = await makePair({ client: { offerTickets: false } });
-  let tickets = 0;
-  on(p.client, "ticket", () => tickets++);
-  await handshake(p);
-  p.client.read(new Uint8Array(8));
-  assert.equal(tickets, 0);
+Deno.test("resumption: tickets go to clients that send no psk modes (as OpenSSL), not to those without psk_dhe_ke", async (t) => {
+  const cases = [
+    { name: "no psk_key_exchange_modes", modes: undefined, tickets: 2 },
+    { name: "psk_ke only", modes: Uint8Array.of(1, 0), tickets: 0 },
+    { name: "psk_dhe_ke", modes: Uint8Array.of(1, 1), tickets: 2 },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, async () => {
+      const p = await makePair({
+        client: {
+          helloExtensions: (exts) => [
+            ...exts.filter((e) => e.type !== E.pskKeyExchangeModes),
+            ...(c.modes ? [{ type: E.pskKeyExchangeModes, data: c.modes }] : []),
+          ],
+        },
+      });
+      let tickets = 0;
+      on(p.client, "ticket", () => tickets++);
+      await handshake(p);
+      p.client.read(new Uint8Array(8));
+      assert.equal(tickets, c.tickets);
+    });
+  }
 });
 
 Deno.test("security: resumption through a HelloRetryRequest when the ticket's suite is not the server's first choice", async (t) => {

@@ -18,6 +18,9 @@ import {
 } from "../testing/pair.ts";
 import { nobleProvider, on, SslError } from "../mod.ts";
 import type { TestKeyType } from "../testing/pki.ts";
+import { onProtectedMessages } from "../testing/tamper.ts";
+import { ExtensionType as E, HandshakeType as H } from "../engine/msgs/enums.ts";
+import { decodeEncryptedExtensions } from "../engine/msgs/handshake.ts";
 
 const SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] as const;
 const GROUPS = ["X25519MLKEM768", "x25519", "secp256r1", "secp384r1"] as const;
@@ -89,6 +92,52 @@ Deno.test("handshake() performs a HelloRetryRequest when the client's share is n
       assert.equal(p.server.handshakeInfo?.helloRetry, true);
       assert.equal(p.client.handshakeInfo?.group, "secp384r1");
       await exchange(p, enc.encode("after hrr"), enc.encode("ok"));
+    });
+  }
+});
+
+Deno.test("cipher suites: the client's order picks by default, the server's with cipherSuitePreference", async (t) => {
+  const cases = [
+    {
+      version: "TLSv1.3",
+      suites: ["TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_256_GCM_SHA384"],
+      server: ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"],
+    },
+    {
+      version: "TLSv1.2",
+      suites: ["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"],
+      server: ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"],
+    },
+  ] as const;
+  for (const c of cases) {
+    for (const preference of [undefined, "client", "server"] as const) {
+      await t.step(`${c.version} ${preference ?? "default"}`, async () => {
+        const p = await makePair({
+          client: { cipherSuites: c.suites, minVersion: c.version, maxVersion: c.version },
+          server: { cipherSuites: c.server, ...(preference ? { cipherSuitePreference: preference } : {}) },
+        });
+        await handshake(p);
+        assert.equal(
+          p.server.handshakeInfo?.cipherSuite,
+          preference === "server" ? c.server[0] : c.suites[0],
+        );
+      });
+    }
+  }
+});
+
+Deno.test("EncryptedExtensions lists the server's groups when the group used is not its first choice (RFC 8446 §4.2.7)", async (t) => {
+  for (const c of [{ client: ["x25519"], sent: false }, { client: ["secp256r1"], sent: true }] as const) {
+    await t.step(`client ${c.client[0]}`, async () => {
+      const p = await makePair({ client: { groups: c.client }, server: { groups: ["x25519", "secp256r1"] } });
+      let groups: Uint8Array | undefined | null = null;
+      await handshake(p, onProtectedMessages(p.server, (m) => {
+        if (m.type === H.encryptedExtensions) {
+          groups = decodeEncryptedExtensions(m.body).find((e) => e.type === E.supportedGroups)?.data;
+        }
+        return m;
+      }));
+      assert.deepEqual(groups, c.sent ? Uint8Array.of(0, 4, 0, 0x1d, 0, 0x17) : undefined);
     });
   }
 });

@@ -196,6 +196,22 @@ Deno.test("record: an alert record of three bytes is decode_error", async () => 
   await rejects(p, "client", "decode_error", "invalid_message.bad_alert", f);
 });
 
+Deno.test("record: an empty alert record is unexpected_message, plaintext or protected, padded or not", async () => {
+  const plain = await pair();
+  const f = onRecords("server", (r, i) => (i === 0 ? { ...r, type: CT.alert, body: new Uint8Array(0) } : r));
+  await rejects(plain, "client", "unexpected_message", "peer_misbehaved.empty_alert_record", f);
+  for (const padding of [0, 5]) {
+    const p = await pair();
+    const g = onProtected(
+      p.client,
+      (i) => (i.type === CT.applicationData ? { type: CT.alert, content: new Uint8Array(0), padding } : i),
+    );
+    await handshake(p, g);
+    await writeAll(p.client, Uint8Array.of(1));
+    await rejectsAfter(p, "server", "unexpected_message", "peer_misbehaved.empty_alert_record", g);
+  }
+});
+
 Deno.test("record: an unknown inner content type is unexpected_message", async () => {
   const p = await pair();
   const f = onProtected(p.client, (i) => (i.type === CT.applicationData ? { ...i, type: 99 } : i));
@@ -778,6 +794,37 @@ Deno.test("CertificateVerify: an RSA PKCS#1 v1.5 scheme is illegal_parameter", a
     return { ...m, body };
   });
   await rejects(p, "client", "illegal_parameter", "peer_misbehaved.unoffered_signature_scheme", f);
+});
+
+Deno.test("CertificateVerify: a scheme that does not fit the key is illegal_parameter, before any check", async (t) => {
+  // rsa_pss_pss_sha256 needs an RSASSA-PSS key, ecdsa_secp384r1_sha384 a P-384 one, ed25519 an Ed25519 one.
+  const cases = [
+    { key: "rsa-2048", scheme: [0x08, 0x09] },
+    { key: "ecdsa-p256", scheme: [0x05, 0x03] },
+    { key: "ecdsa-p256", scheme: [0x08, 0x07] },
+    { key: "ed25519", scheme: [0x04, 0x03] },
+  ] as const;
+  for (const c of cases) {
+    await t.step(`${c.key} with 0x${c.scheme.map((b) => b.toString(16).padStart(2, "0")).join("")}`, async () => {
+      const p = await pair({ keyType: c.key });
+      const f = onProtectedMessages(p.server, (m) => {
+        if (m.type !== H.certificateVerify) return m;
+        const body = m.body.slice();
+        body.set(c.scheme);
+        return { ...m, body };
+      });
+      await rejects(p, "client", "illegal_parameter", "peer_misbehaved.wrong_signature_type", f);
+    });
+  }
+});
+
+Deno.test("CertificateVerify: an empty signature decodes, and fails to verify: decrypt_error", async () => {
+  const p = await pair();
+  const f = onProtectedMessages(
+    p.server,
+    (m) => (m.type === H.certificateVerify ? { ...m, body: Uint8Array.of(m.body[0]!, m.body[1]!, 0, 0) } : m),
+  );
+  await rejects(p, "client", "decrypt_error", "certificate.bad_signature", f);
 });
 
 Deno.test("Finished: a wrong server verify_data is decrypt_error", async () => {

@@ -354,8 +354,19 @@ async function resumeWith(
   return { first, again, session };
 }
 
-Deno.test("resumption: by ticket (RFC 5077), the ticket replaced on each resumption", async () => {
-  const { again, session } = await resumeWith({});
+/** The client's TLS 1.2 sessions, from its `session` events, as `p`'s handshake runs. */
+function sessionsOf(p: Pair): TlsSession[] {
+  const out: TlsSession[] = [];
+  on(p.client, "session", (s) => out.push(s));
+  return out;
+}
+
+Deno.test("resumption: by ticket (RFC 5077); the ticket is kept while its key is current, as OpenSSL does", async () => {
+  const store = new TicketKeys(seededRandom(9));
+  const config = await serverConfig({ server: { tickets: { store } } });
+  const { again, session } = await resumeWith({ serverConfig: config }, {
+    client: { random: seededRandom(3) },
+  });
   assert.equal(session.version, "TLSv1.2");
   assert.ok(session.data.ticket.length > 0);
   for (const e of [again.client, again.server]) {
@@ -364,6 +375,46 @@ Deno.test("resumption: by ticket (RFC 5077), the ticket replaced on each resumpt
     assert.equal(e.handshakeInfo?.signatureScheme, undefined);
   }
   await sendBoth(again, 100);
+  // No new ticket, so no new session: the offered one still resumes.
+  const third = await pair12({ serverConfig: config, client: { session, random: seededRandom(4) } });
+  const renewed = sessionsOf(third);
+  await handshake(third);
+  assert.equal(third.server.handshakeInfo?.resumed, true);
+  assert.equal(renewed.length, 0);
+  // RFC 5077 §3.4: with an empty session id too. The server answers with an empty id and goes straight to
+  // ChangeCipherSpec; our client, which never sends an empty id with a ticket, takes that for a full
+  // handshake and refuses the early ChangeCipherSpec, which shows that the server resumed.
+  const empty = await pair12({ serverConfig: config, client: { session, random: seededRandom(7) } });
+  let echoed: Uint8Array | undefined;
+  await handshakeExpectingFailure(
+    empty,
+    chain(
+      editClientHello((ch) => ({ ...ch, sessionId: new Uint8Array(0) })),
+      editPlain("server", H.serverHello, (b) => {
+        echoed = decodeServerHello(b).sessionId.slice();
+        return b;
+      }),
+    ),
+  );
+  assert.deepEqual(echoed, new Uint8Array(0));
+  assert.equal(empty.client.error?.code, "peer_misbehaved.unexpected_ccs", empty.client.error?.message);
+  // After a key rotation the ticket is still accepted, and replaced by one under the current key.
+  store.rotate();
+  const fourth = await pair12({ serverConfig: config, client: { session, random: seededRandom(5) } });
+  const fresh = sessionsOf(fourth);
+  await handshake(fourth);
+  assert.equal(fourth.client.handshakeInfo?.resumed, true);
+  assert.equal(fresh.length, 1);
+  assert.notDeepEqual(fresh[0]!.data.ticket, session.data.ticket);
+});
+
+Deno.test("resumption: a single-use SessionCache ticket is replaced on each TLS 1.2 resumption", async () => {
+  const config = await serverConfig({ server: { tickets: { store: new SessionCache() } } });
+  const { again, session } = await resumeWith({ serverConfig: config });
+  assert.equal(again.client.handshakeInfo?.resumed, true);
+  const next = await pair12({ serverConfig: config, client: { session, random: seededRandom(6) } });
+  await handshake(next);
+  assert.equal(next.client.handshakeInfo?.resumed, false, "the ticket was used up");
 });
 
 Deno.test("resumption: by session id when the client asks for no ticket", async () => {
@@ -507,6 +558,24 @@ Deno.test("ems: RFC 7627 §5.3: a session with EMS offered by a hello without it
   const id = await firstSessionId(config, true);
   const p = await pair12({ serverConfig: config, client: { offerTickets: false, random: seededRandom(8) } });
   await rejects(p, "server", "handshake_failure", "peer_misbehaved.resumed_ems_changed", offerId(id, false));
+});
+
+Deno.test("resumption: a hello that resumes a session without offering its suite is illegal_parameter (RFC 5246 §7.4.1.2)", async () => {
+  const config = await serverConfig({ server: { sessionIdCache: new SessionCache() } });
+  const id = await firstSessionId(config, true);
+  const p = await pair12({ serverConfig: config, client: { offerTickets: false, random: seededRandom(8) } });
+  // The first handshake used TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (0xc02b), the client's first choice.
+  const f = editClientHello((ch) => ({
+    ...ch,
+    sessionId: id,
+    cipherSuites: ch.cipherSuites.filter((c) => c !== 0xc02b),
+  }));
+  await rejects(p, "server", "illegal_parameter", "peer_misbehaved.resumed_suite_missing", f);
+  // An unknown session id with the same suites is just a full handshake.
+  const q = await pair12({ serverConfig: config, client: { offerTickets: false, random: seededRandom(9) } });
+  const g = editClientHello((ch) => ({ ...ch, sessionId: new Uint8Array(32).fill(5) }));
+  await handshakeExpectingFailure(q, g); // the edited hello breaks the transcript: Finished fails
+  assert.equal(q.server.error?.code, "decrypt", q.server.error?.message);
 });
 
 Deno.test("ems: RFC 7627 §5.3: a session without EMS offered with it is a full handshake; without it, it resumes", async () => {
@@ -770,13 +839,12 @@ Deno.test("bad input: Finished without the ChangeCipherSpec before it is unexpec
   await rejects(p, "server", "unexpected_message", "peer_misbehaved.unexpected_message", dropCcs);
 });
 
-Deno.test("bad input: a ChangeCipherSpec body other than 0x01 is decode_error", async () => {
-  const p = await pair12();
-  const f = onRecords(
-    "client",
-    (rec) => (rec.type === CT.changeCipherSpec ? { ...rec, body: Uint8Array.of(2) } : rec),
-  );
-  await rejects(p, "server", "decode_error", "invalid_message.bad_ccs", f);
+Deno.test("bad input: a ChangeCipherSpec body other than 0x01 is unexpected_message (as OpenSSL, and TLS 1.3)", async () => {
+  for (const body of [Uint8Array.of(2), Uint8Array.of(1, 1), new Uint8Array(0)]) {
+    const p = await pair12();
+    const f = onRecords("client", (rec) => (rec.type === CT.changeCipherSpec ? { ...rec, body } : rec));
+    await rejects(p, "server", "unexpected_message", "peer_misbehaved.bad_ccs", f);
+  }
 });
 
 Deno.test("security: TLS 1.2, a plaintext close_notify after the peer's ChangeCipherSpec is refused", async () => {
@@ -829,7 +897,8 @@ Deno.test("bad input: without EMS, a ClientHello changed in flight fails the cli
 });
 
 Deno.test("bad input: a NewSessionTicket changed in flight fails the server's Finished (resumed): decrypt_error", async () => {
-  const config = await serverConfig();
+  // Single-use tickets are replaced on resumption, so the resumed handshake carries a NewSessionTicket.
+  const config = await serverConfig({ server: { tickets: { store: new SessionCache() } } });
   const first = await pair12({ serverConfig: config });
   const sessions: TlsSession[] = [];
   on(first.client, "session", (s) => sessions.push(s));
@@ -1035,12 +1104,26 @@ Deno.test("certificates: a P-384 key signing ecdsa_secp256r1_sha256 (as OpenSSL 
   const p = await pair12({ server: { certificates: [{ chain: t.chain, key: sha256Only }] } });
   await handshake(p);
   assert.equal(p.client.handshakeInfo?.signatureScheme, "ecdsa_secp256r1_sha256");
-  // The same signature in TLS 1.3 would bind the curve: a 1.3 client refuses it (decrypt_error).
+  // In TLS 1.3 the scheme binds the curve: a 1.3 client refuses it before any check (illegal_parameter, as
+  // OpenSSL: the scheme does not fit the key).
   const q = await pair12({
     client: { maxVersion: "TLSv1.3", minVersion: "TLSv1.3" },
     server: { certificates: [{ chain: t.chain, key: sha256Only }] },
   });
-  await rejects(q, "client", "decrypt_error", "certificate.bad_signature");
+  await rejects(q, "client", "illegal_parameter", "peer_misbehaved.wrong_signature_type");
+});
+
+Deno.test("certificates: in TLS 1.2 a P-256 key signs ecdsa_secp384r1_sha384 when that is all the client takes", async () => {
+  // RFC 5246 §7.4.1.4.1: the scheme names ECDSA and SHA-384; the curve stays the key's (as OpenSSL signs).
+  const p = await pair12({ client: { signatureSchemes: ["ecdsa_secp384r1_sha384"] } });
+  await handshake(p);
+  assert.equal(p.client.handshakeInfo?.signatureScheme, "ecdsa_secp384r1_sha384");
+  await sendBoth(p, 10);
+  // TLS 1.3 binds the curve: the same offer finds no scheme for the P-256 certificate.
+  const q = await pair12({
+    client: { signatureSchemes: ["ecdsa_secp384r1_sha384"], minVersion: "TLSv1.3", maxVersion: "TLSv1.3" },
+  });
+  await rejects(q, "server", "handshake_failure", "peer_incompatible.no_common_signature_scheme");
 });
 
 // ---- certificate choice ---------------------------------------------------------------------------

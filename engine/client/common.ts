@@ -176,9 +176,9 @@ function pickClientCertificate(
 ): ChosenCertificate {
   if (!certified) return undefined;
   // RSASSA-PKCS1-v1_5 is never used in a TLS 1.3 CertificateVerify (RFC 8446 §4.4.3); TLS 1.2 allows it.
-  const scheme = certified.key.schemes.find((s) =>
-    req.signatureSchemes.includes(s) && (pkcs1 || (s & 0xff) !== 0x01)
-  );
+  // `pkcs1` is TLS 1.2, where an EC key signs any ECDSA scheme's hash with its own curve (tls12Schemes).
+  const mine = pkcs1 ? certified.key.tls12Schemes ?? certified.key.schemes : certified.key.schemes;
+  const scheme = mine.find((s) => req.signatureSchemes.includes(s) && (pkcs1 || (s & 0xff) !== 0x01));
   if (scheme === undefined) return undefined;
   const [cert] = normalizeCertificates([certified]);
   return { chain: cert!.chain, key: certified.key, scheme };

@@ -175,7 +175,8 @@ export function serverHello12(cx: Context, offer: ClientOffer, sh: ServerHello, 
     keys: keyBlock(suite, d.psk, offer.random, sh.random, cx.cfg.provider),
     chain: d.peerCertificates,
     full: undefined,
-    ticket: d.ticket.length > 0 ? { ticket: d.ticket, lifetimeHint: d.lifetime } : undefined,
+    // Only a new ticket makes a new session; without one the offered session stays as it was.
+    ticket: undefined,
   };
   return hello.ticketPromised ? new ExpectNewSessionTicket(keyed) : toFinished(keyed);
 }
@@ -372,8 +373,11 @@ class ExpectFinished implements State {
       peerCertificates: this.s.chain,
     });
     const ticket = this.s.ticket;
+    // A ticket resumption the server did not renew leaves the offered session as it was (as OpenSSL's new-session
+    // callback is not called): the echoed session id names nothing on the server.
+    const keptTicket = !full && !ticket && (offer.resume12?.session.data.ticket.length ?? 0) > 0;
     // Sessions without the extended master secret are not kept: resuming them is unsafe (RFC 7627 §5.4).
-    if (this.s.ems && (ticket || this.s.sessionId.length > 0)) {
+    if (this.s.ems && (ticket || (this.s.sessionId.length > 0 && !keptTicket))) {
       cx.emit(
         "session",
         new TlsSession({

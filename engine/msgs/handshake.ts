@@ -215,7 +215,7 @@ export interface CertificateVerify {
 export function decodeCertificateVerify(body: Uint8Array): CertificateVerify {
   const r = new Reader(body, "CertificateVerify", 4);
   const scheme = r.u16();
-  const signature = r.vec16(1, 0xffff, "signature");
+  const signature = r.vec16(0, 0xffff, "signature"); // may be empty (RFC 8446 §4.4.3): it then fails to verify
   r.end();
   return { scheme, signature };
 }
@@ -339,7 +339,7 @@ export function decodeServerKeyExchange12(body: Uint8Array): ServerKeyExchange12
   const publicKey = r.vec8(1, 255, "ECPoint");
   const params = body.subarray(0, 4 + publicKey.length);
   const scheme = r.u16();
-  const signature = r.vec16(1, 0xffff, "signature");
+  const signature = r.vec16(0, 0xffff, "signature"); // may be empty (RFC 8446 §4.4.3): it then fails to verify
   r.end();
   return { group, publicKey, scheme, signature, params };
 }

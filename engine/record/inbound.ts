@@ -279,10 +279,11 @@ export class Inbound {
   #process(rec: RawRecord, takesCcs: boolean): "record" | "changeCipherSpec" {
     if (rec.type === ContentType.changeCipherSpec && takesCcs) {
       // TLS 1.2 (RFC 5246 §7.1): the peer's next records use the new keys; the state knows whether it is time.
+      // Anything but the one byte 0x01 is unexpected_message, as in TLS 1.3 (RFC 8446 §5) and OpenSSL.
       if (rec.body.length !== 1 || rec.body[0] !== 1) {
-        throw invalidMessage(
+        throw misbehaved(
           "bad_ccs",
-          "Cannot decode ChangeCipherSpec: the body must be the one byte 0x01",
+          `Cannot accept ChangeCipherSpec: ${rec.body.length} bytes, not the one byte 0x01`,
           "record+5",
         );
       }
@@ -438,6 +439,11 @@ export class Inbound {
   }
 
   #receiveAlert(content: Uint8Array): void {
+    // RFC 8446 §5.1, RFC 5246 §6.2.1: no zero-length alert fragments (even padded): unexpected_message, as
+    // OpenSSL answers; any other length than 2 does not decode.
+    if (content.length === 0) {
+      throw misbehaved("empty_alert_record", "Cannot accept an empty alert record", "record");
+    }
     if (content.length !== 2) {
       throw invalidMessage("bad_alert", `Cannot decode alert: ${content.length} bytes instead of 2`, "Alert");
     }

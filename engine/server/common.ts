@@ -22,6 +22,7 @@ export type ServerOptions = {
       | "selectCertificate"
       | "selectAlpn"
       | "helloRetryCookie"
+      | "cipherSuitePreference"
       | "encryptedExtensions"
   ]: ServerConfig[K];
 };
@@ -52,6 +53,28 @@ export interface ServerSetup {
       readonly authorities: readonly Uint8Array[];
     }
     | undefined;
+}
+
+/**
+ * Our suites that the client offered, best first: in the client's order unless the server's preference is
+ * asked for (`cipherSuitePreference`), then in ours. The same rule in TLS 1.3 and TLS 1.2.
+ */
+export function offeredSuites<S extends { readonly id: number }>(
+  setup: ServerSetup,
+  ours: readonly S[],
+  theirs: readonly number[],
+): S[] {
+  if (setup.options.cipherSuitePreference === "server") {
+    const offered = new Set(theirs);
+    return ours.filter((s) => offered.has(s.id));
+  }
+  const byId = new Map(ours.map((s) => [s.id, s]));
+  const out: S[] = [];
+  for (const id of theirs) {
+    const s = byId.get(id);
+    if (s && !out.includes(s)) out.push(s);
+  }
+  return out;
 }
 
 /** RFC 7301 §3.2: the server's ALPN choice from the client's list (same in TLS 1.2 and 1.3). */
@@ -143,7 +166,9 @@ export function signingScheme(
   clientSchemes: readonly number[],
   pkcs1: boolean,
 ): number | undefined {
-  return cert.key.schemes.find((s) => clientSchemes.includes(s) && (pkcs1 || (s & 0xff) !== 0x01));
+  // `pkcs1` is TLS 1.2, where an EC key signs any ECDSA scheme's hash with its own curve (tls12Schemes).
+  const mine = pkcs1 ? cert.key.tls12Schemes ?? cert.key.schemes : cert.key.schemes;
+  return mine.find((s) => clientSchemes.includes(s) && (pkcs1 || (s & 0xff) !== 0x01));
 }
 
 /**

@@ -135,9 +135,14 @@ function chooseVersion(cx: Context, ch: ClientHello, where: string): number {
   const offered = sv === undefined
     ? [ch.legacyVersion]
     : decodeClientVersions(sv, "ClientHello.supported_versions");
-  // The client's highest version that we know of (GREASE and drafts are neither above nor below ours).
+  // The client's highest version that we know of (GREASE and drafts are neither above nor below ours); without
+  // supported_versions, TLS 1.2 at most, whatever legacy_version says (RFC 8446 §4.2.1).
   const known = offered.filter((v) => v >> 8 === 3 && v <= ProtocolVersion.tls13);
-  const highest = known.length > 0 ? Math.max(...known) : ch.legacyVersion;
+  const highest = sv === undefined
+    ? Math.min(ch.legacyVersion, ProtocolVersion.tls12)
+    : known.length > 0
+    ? Math.max(...known)
+    : ch.legacyVersion;
   if (ch.cipherSuites.includes(FALLBACK_SCSV) && highest < cx.cfg.maxVersion) {
     throw incompatible(
       "inappropriate_fallback",
@@ -162,7 +167,7 @@ function chooseVersion(cx: Context, ch: ClientHello, where: string): number {
   );
   if (version !== undefined) return version;
   const suites = ch.cipherSuites.filter((s) => s !== FALLBACK_SCSV && s !== RENEGOTIATION_SCSV);
-  if (highest < ProtocolVersion.tls12 && suites.every(isTls12OnlySuite)) {
+  if (highest >= ProtocolVersion.tls10 && highest < ProtocolVersion.tls12 && suites.every(isTls12OnlySuite)) {
     throw incompatible(
       "no_common_cipher_suite",
       `Cannot accept ClientHello: TLS 1.${highest - 0x0301} with only cipher suites that need TLS 1.2`,

@@ -63,7 +63,14 @@ import {
   serverKeyExchangeContent,
   verifyData12,
 } from "../tls12.ts";
-import { chooseAlpn, forServerName, fragmentRequests, type ServerSetup, signingScheme } from "./common.ts";
+import {
+  chooseAlpn,
+  forServerName,
+  fragmentRequests,
+  offeredSuites,
+  type ServerSetup,
+  signingScheme,
+} from "./common.ts";
 import type { ServerCert } from "../config.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
@@ -141,12 +148,12 @@ export function startServer12(
   const alpn = chooseAlpn(cx, setup, exts, where);
   const limits = fragmentRequests(exts, where);
   const ticketExt = findExtension(exts, E.sessionTicket);
-  const sendTicket = ticketExt !== undefined && setup.tickets !== undefined;
   // A TLS 1.3-capable server marks a TLS 1.2 answer (RFC 8446 §4.1.3), so that a 1.3 client sees a downgrade.
   const serverRandom = cx.cfg.random(32);
   if (cx.cfg.maxVersion >= ProtocolVersion.tls13) serverRandom.set(DOWNGRADE_TLS12, 24);
 
   const resumed = findSession12(cx, setup, ch, ticketExt, serverName, ems, where);
+  const sendTicket = ticketExt !== undefined && setup.tickets !== undefined && (resumed?.renew ?? true);
   const hello = (suite: Tls12Suite, sessionId: Uint8Array, full: boolean): Hello12 => {
     cx.transcript.start(suite.hash);
     cx.transcript.add(m.raw);
@@ -217,7 +224,7 @@ export function startServer12(
     : decodeU16List(sg, "ClientHello.supported_groups", "named_group_list");
   // The certificate by name first, as in TLS 1.3; then our most preferred suite it can sign for. Choosing
   // the suite first would serve another name's certificate whenever its key type makes a preferred suite.
-  const offered = cx.cfg.suites12.filter((s) => ch.cipherSuites.includes(s.id));
+  const offered = offeredSuites(setup, cx.cfg.suites12, ch.cipherSuites);
   const usable = setup.certs.flatMap((cert) => {
     const scheme = signingScheme(cert, clientSchemes, true);
     return scheme !== undefined && offered.some((s) => signsFor(cert, s, groups)) ? [{ cert, scheme }] : [];
@@ -297,17 +304,25 @@ function findSession12(
   serverName: string | undefined,
   ems: boolean,
   where: string,
-): { state: TicketState; suite: Tls12Suite } | undefined {
-  if (ch.sessionId.length === 0) return undefined;
-  let bytes: Uint8Array | undefined;
-  if (ticket !== undefined && ticket.length > 0) bytes = setup.tickets?.store.redeem(ticket);
-  else bytes = setup.sessionIds?.lookup(ch.sessionId);
+): { state: TicketState; suite: Tls12Suite; renew: boolean } | undefined {
+  // RFC 5077 §3.4: a ticket may come with an empty session id; a session id alone must not be empty.
+  const byTicket = ticket !== undefined && ticket.length > 0;
+  if (!byTicket && ch.sessionId.length === 0) return undefined;
+  const bytes = byTicket ? setup.tickets?.store.redeem(ticket) : setup.sessionIds?.lookup(ch.sessionId);
   const state = bytes === undefined ? undefined : decodeTicketState(bytes);
   if (!state || state.version !== ProtocolVersion.tls12) return undefined;
   const suite = cx.cfg.suites12.find((s) => s.id === state.cipherSuite);
-  if (!suite || !ch.cipherSuites.includes(suite.id) || state.serverName !== serverName) return undefined;
+  if (!suite || state.serverName !== serverName) return undefined;
   // The same authentication context, within its lifetime and its authentication's (binding.ts).
   if (!resumable(setup.tickets, state, cx.cfg.now())) return undefined;
+  // RFC 5246 §7.4.1.2: a hello that resumes a session MUST offer its cipher suite (OpenSSL: illegal_parameter).
+  if (!ch.cipherSuites.includes(suite.id)) {
+    throw misbehaved(
+      "resumed_suite_missing",
+      "Cannot accept ClientHello: it resumes a session without offering the session's cipher suite",
+      where,
+    );
+  }
   // RFC 7627 §5.3: a session without the extended master secret is not resumed by a hello with it (a full
   // handshake); a session with it, offered by a hello without it, aborts the handshake.
   if (state.ems && !ems) {
@@ -318,7 +333,8 @@ function findSession12(
     );
   }
   if (state.ems !== ems) return undefined;
-  return { state, suite };
+  // A client that resumes by session id and asks for a ticket gets one; by ticket, as the store says.
+  return { state, suite, renew: !byTicket || (setup.tickets?.store.renews?.(ticket) ?? true) };
 }
 
 /**

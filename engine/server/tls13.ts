@@ -74,7 +74,7 @@ import {
   usePeerShare,
 } from "../state.ts";
 import { Connected } from "../connected.ts";
-import { chooseAlpn, fragmentRequests, pickCertificate, type ServerSetup } from "./common.ts";
+import { chooseAlpn, fragmentRequests, offeredSuites, pickCertificate, type ServerSetup } from "./common.ts";
 import { LIMITS } from "../limits.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
@@ -97,6 +97,11 @@ interface Offer {
   readonly maxFragmentLength: number | undefined;
   /** The client offered psk_dhe_ke (it can resume, so tickets are worth sending). */
   readonly pskDheKe: boolean;
+  /**
+   * Whether tickets are worth sending: the client sent no psk_key_exchange_modes (it may still resume later,
+   * as OpenSSL assumes), or listed psk_dhe_ke, the one mode we resume with.
+   */
+  readonly ticketsUsable: boolean;
   /** The client's pre_shared_key offer, if any. */
   readonly psks: OfferedPsks | undefined;
 }
@@ -224,6 +229,9 @@ class ExpectClientHello2 implements State {
     } else if (cookieData !== undefined) {
       throw misbehaved("unexpected_cookie", "Cannot accept ClientHello: a cookie that was never sent", where);
     }
+    // RFC 8446 §4.2.10: early data is skipped up to the second ClientHello; a record after it that does not
+    // open is bad_record_mac, like any other.
+    cx.skipEarlyData(0);
     // The ticket was redeemed once, for the first ClientHello (a single-use store has forgotten it since).
     const resume = this.resume && findResumption(cx, this.setup, offer, this.resume);
     if (resume) checkBinder(cx, resume, m.raw, where);
@@ -291,7 +299,7 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
       where,
     );
   }
-  const suite = cx.cfg.suites.find((s) => ch.cipherSuites.includes(s.id));
+  const suite = offeredSuites(setup, cx.cfg.suites, ch.cipherSuites)[0];
   if (!suite) {
     throw incompatible(
       "no_common_cipher_suite",
@@ -360,6 +368,7 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
     clientRecordSizeLimit,
     maxFragmentLength,
     pskDheKe: modes.includes(PskKeyExchangeMode.pskDheKe),
+    ticketsUsable: modesData === undefined || modes.includes(PskKeyExchangeMode.pskDheKe),
     psks,
   };
 }
@@ -520,6 +529,11 @@ function sendServerParameters(
   if (offer.serverName !== undefined) ee.push({ type: E.serverName, data: new Uint8Array(0) });
   if (cx.cfg.quic) ee.push({ type: E.quicTransportParameters, data: cx.cfg.quic.transportParameters });
   if (offer.alpn !== undefined) ee.push({ type: E.alpn, data: encodeAlpn([offer.alpn]) });
+  // RFC 8446 §4.2.7: our groups, when the one used is not our first choice (as OpenSSL does), so that the
+  // client can send a share for a better one next time.
+  if (a.group.id !== cx.cfg.groups[0]?.id) {
+    ee.push({ type: E.supportedGroups, data: encodeU16List(cx.cfg.groups.map((g) => g.id)) });
+  }
   if (offer.clientRecordSizeLimit !== undefined) {
     ee.push({ type: E.recordSizeLimit, data: encodeU16(cx.cfg.recordSizeLimit ?? 16385) });
     cx.setMaxFragment(offer.clientRecordSizeLimit - 1);
@@ -790,7 +804,7 @@ class ExpectFinished implements State {
       ...(this.s.earlyData ? { earlyData: this.s.earlyData } : {}),
       peerCertificates: this.s.clientChain,
     });
-    if (this.s.tickets && this.s.offer.pskDheKe) sendTickets(cx, this.s.tickets, this.s, resumption);
+    if (this.s.tickets && this.s.offer.ticketsUsable) sendTickets(cx, this.s.tickets, this.s, resumption);
     return new Connected(
       { suite, read: this.s.app.clientApplication, write: this.s.app.serverApplication, resumption },
       "server",

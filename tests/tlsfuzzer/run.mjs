@@ -5,9 +5,9 @@
 //   node tests/tlsfuzzer/run.mjs [LIST...]        (npm run tlsfuzzer -- rsa ecdsa)
 //
 // LIST is `rsa` (the curated list in ../shared/tools/tlsfuzzer/lists/rsa.txt) or the name of a list beside this
-// file (ecdsa, ed25519, client-cert, record-size-limit); the default is all of them. Each list gets its own
-// server, on its own free port on 127.0.0.1, started from dist/airlock.mjs (`npm run build`) with the arguments its
-// first `# server:` line names; the lists run in parallel. Certificates are made fresh with the openssl command
+// file (ecdsa, ed25519, client-cert, client-cert-optional, record-size-limit); the default is all of them. Each
+// list gets its own server, on its own free port on 127.0.0.1, started from dist/airlock.mjs (`npm run build`) with
+// the arguments its first `# server:` line names; lists run one per two CPU cores at a time (TF_JOBS=N to choose). Certificates are made fresh with the openssl command
 // in a temporary folder. Prints the runner's lines per list, then `N passed, N failed` over every script, and
 // exits non-zero when any script failed.
 //
@@ -35,7 +35,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -49,10 +49,15 @@ const REQUIRED = process.env.AIRLOCK_TLSFUZZER === "required";
 const LIST_TIMEOUT_MS = 40 * 60 * 1000;
 
 /** Every list this runner knows, in the order they run and print. */
-const LISTS = ["rsa", "ecdsa", "ed25519", "client-cert", "record-size-limit"];
+const LISTS = ["rsa", "ecdsa", "ed25519", "client-cert", "client-cert-optional", "record-size-limit"];
 
-/** Server arguments for the shared rsa list (its header describes the server it expects). */
-const RSA_SERVER = "--cert {certs}/server-rsa.pem --key {certs}/server-rsa.key --alpn http/1.1 --www";
+/**
+ * Server arguments for the shared rsa list, the server its header describes: an RSA-2048 certificate, ALPN
+ * http/1.1, groups X25519/P-256/P-384 (its test-tls13-no-unknown-groups line counts any other group, the
+ * X25519MLKEM768 we offer by default among them, as unknown), answering GET like `s_server -www`.
+ */
+const RSA_SERVER =
+  "--cert {certs}/server-rsa.pem --key {certs}/server-rsa.key --alpn http/1.1 --groups x25519,P-256,P-384 --www";
 
 function skipOrFail(why) {
   console.log(`tlsfuzzer: ${why}`);
@@ -61,6 +66,7 @@ function skipOrFail(why) {
     process.exit(1);
   }
   console.log("tlsfuzzer: not run (set AIRLOCK_TLSFUZZER=required to make this a failure)");
+  console.log("0 passed, 0 failed");
   process.exit(0);
 }
 
@@ -96,44 +102,41 @@ function openssl(args, cwd) {
   if (r.status !== 0) throw new Error(`openssl ${args.join(" ")} failed: ${r.stderr}`);
 }
 
-/** A CA, servers with RSA-2048, ECDSA P-256 and Ed25519 keys, and RSA and ECDSA client certificates under it. */
+/**
+ * Two CAs, ca (ECDSA P-256) and ca-rsa (RSA-2048), and cas.pem holding both; servers with RSA-2048, ECDSA P-256
+ * and Ed25519 keys, and RSA, ECDSA and Ed25519 client certificates. The RSA certificates (server-rsa, client) are
+ * signed by ca-rsa: the RSA scripts offer only RSA schemes in signature_algorithms_cert, and a server that
+ * honours it (as `openssl s_server` does) answers handshake_failure when its chain carries an ECDSA signature.
+ */
 function makeCertificates(dir) {
   mkdirSync(dir, { recursive: true });
   const days = ["-days", "30"];
-  openssl([
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-subj",
-    "/CN=airlock tlsfuzzer CA",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    ...days,
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign",
-  ], dir);
-  const leaf = (name, keyArgs, cn, ext) => {
+  // A new key and its subject: what the CA and the leaf requests share.
+  const newKey = (
+    keyArgs,
+    cn,
+    name,
+    out,
+  ) => ["-newkey", ...keyArgs, "-nodes", "-subj", `/CN=${cn}`, "-keyout", `${name}.key`, "-out", out];
+  const ca = (name, keyArgs, cn) =>
     openssl([
       "req",
-      "-new",
-      "-newkey",
-      ...keyArgs,
-      "-nodes",
-      "-subj",
-      `/CN=${cn}`,
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
+      "-x509",
+      ...newKey(keyArgs, cn, name, `${name}.pem`),
+      ...days,
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign",
     ], dir);
+  ca("ca", ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"], "airlock tlsfuzzer CA");
+  ca("ca-rsa", ["rsa:2048"], "airlock tlsfuzzer RSA CA");
+  writeFileSync(
+    join(dir, "cas.pem"),
+    readFileSync(join(dir, "ca.pem"), "utf8") + readFileSync(join(dir, "ca-rsa.pem"), "utf8"),
+  );
+  const leaf = (name, keyArgs, cn, ext, issuer = "ca") => {
+    openssl(["req", "-new", ...newKey(keyArgs, cn, name, `${name}.csr`)], dir);
     writeFileSync(join(dir, `${name}.ext`), ext);
     openssl([
       "x509",
@@ -141,9 +144,9 @@ function makeCertificates(dir) {
       "-in",
       `${name}.csr`,
       "-CA",
-      "ca.pem",
+      `${issuer}.pem`,
       "-CAkey",
-      "ca.key",
+      `${issuer}.key`,
       "-CAcreateserial",
       ...days,
       "-extfile",
@@ -154,11 +157,12 @@ function makeCertificates(dir) {
   };
   const server = "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n";
   const client = "extendedKeyUsage=clientAuth\n";
-  leaf("server-rsa", ["rsa:2048"], "localhost", server);
+  leaf("server-rsa", ["rsa:2048"], "localhost", server, "ca-rsa");
   leaf("server-ecdsa", ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"], "localhost", server);
   leaf("server-ed25519", ["ed25519"], "localhost", server);
-  leaf("client", ["rsa:2048"], "client", client);
+  leaf("client", ["rsa:2048"], "client", client, "ca-rsa");
   leaf("client-ecdsa", ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"], "client", client);
+  leaf("client-ed25519", ["ed25519"], "client", client);
 }
 
 /** Where a list lives and the server it runs against (its `# server:` line, or RSA_SERVER for the shared list). */
@@ -263,7 +267,7 @@ async function main(names) {
     const logRoot = process.env.TF_LOGDIR ?? join(tmpdir(), `tlsfuzzer-logs-${Date.now()}`);
     const selected = names.length > 0 ? names : LISTS;
     const start = Date.now();
-    const results = await Promise.all(selected.map((n) =>
+    const run = (n) =>
       runList(n, tree, certs, logRoot).catch((error) => ({
         name: n,
         code: 1,
@@ -272,8 +276,18 @@ async function main(names) {
         failed: 1,
         serverArgs: [],
         serverLog: [],
-      }))
-    ));
+      }));
+    // tlsfuzzer's scripts are CPU-bound Python and time-bounded: lists share the CPUs, one per two cores
+    // (TF_JOBS to choose), so that a busy machine does not turn a slow script into a timeout.
+    const jobs = Math.max(1, Number(process.env.TF_JOBS) || Math.floor(cpus().length / 2));
+    const results = new Array(selected.length);
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(jobs, selected.length) }, async () => {
+      while (next < selected.length) {
+        const i = next++;
+        results[i] = await run(selected[i]);
+      }
+    }));
     let passed = 0, failed = 0;
     for (const r of results) {
       console.log(
