@@ -43,6 +43,7 @@ import {
   encodeServerShare,
   encodeU16,
   encodeU16List,
+  type Extension,
 } from "../engine/msgs/extensions.ts";
 import { MAX_CIPHERTEXT, MAX_PLAINTEXT } from "../engine/record/layer.ts";
 
@@ -555,6 +556,47 @@ Deno.test("ClientHello: the retried ClientHello with other cipher suites is ille
   await rejects(p, "server", "illegal_parameter", "peer_misbehaved.hello_changed_after_hrr", f);
 });
 
+Deno.test("ClientHello: a retried ClientHello that adds, drops or changes another extension is illegal_parameter", async (t) => {
+  // RFC 8446 §4.1.2: only key_share, cookie, early_data (dropped), pre_shared_key and padding may change.
+  const edits = {
+    "record_size_limit changed": (exts: readonly Extension[]) => [
+      ...exts.filter((e) => e.type !== E.recordSizeLimit),
+      { type: E.recordSizeLimit, data: Uint8Array.of(0x40, 0x00) },
+    ],
+    "record_size_limit added": (exts: readonly Extension[]) => [
+      ...exts,
+      { type: E.recordSizeLimit, data: Uint8Array.of(0x40, 0x01) },
+    ],
+    "an unknown extension added": (
+      exts: readonly Extension[],
+    ) => [...exts, { type: 0x7777, data: new Uint8Array(1) }],
+    "psk_key_exchange_modes dropped": (exts: readonly Extension[]) =>
+      exts.filter((e) => e.type !== E.pskKeyExchangeModes),
+    "early_data still there": (
+      exts: readonly Extension[],
+    ) => [...exts, { type: E.earlyData, data: new Uint8Array(0) }],
+  };
+  for (const [name, edit] of Object.entries(edits)) {
+    await t.step(name, async () => {
+      const p = await pair(HRR);
+      let hellos = 0;
+      const f = editClientHello((ch) => hellos++ === 0 ? ch : { ...ch, extensions: edit(ch.extensions) });
+      await rejects(p, "server", "illegal_parameter", "peer_misbehaved.hello_changed_after_hrr", f);
+    });
+  }
+  // Padding may change: the server answers (the client's own transcript then fails, at Finished).
+  const p = await pair(HRR);
+  let hellos = 0;
+  const pad = editClientHello((ch) =>
+    hellos++ === 0
+      ? ch
+      : { ...ch, extensions: [...ch.extensions, { type: E.padding, data: new Uint8Array(7) }] }
+  );
+  await handshakeExpectingFailure(p, pad);
+  assert.notEqual(p.server.error?.code, "peer_misbehaved.hello_changed_after_hrr");
+  assert.equal(p.client.error?.code, "decrypt", p.client.error?.message);
+});
+
 // ---- ServerHello and the server's flight (the client decides) ---------------------------------
 
 Deno.test("ServerHello: a cipher suite the client did not offer is illegal_parameter", async () => {
@@ -805,16 +847,19 @@ Deno.test("CertificateVerify: a scheme that does not fit the key is illegal_para
     { key: "ed25519", scheme: [0x04, 0x03] },
   ] as const;
   for (const c of cases) {
-    await t.step(`${c.key} with 0x${c.scheme.map((b) => b.toString(16).padStart(2, "0")).join("")}`, async () => {
-      const p = await pair({ keyType: c.key });
-      const f = onProtectedMessages(p.server, (m) => {
-        if (m.type !== H.certificateVerify) return m;
-        const body = m.body.slice();
-        body.set(c.scheme);
-        return { ...m, body };
-      });
-      await rejects(p, "client", "illegal_parameter", "peer_misbehaved.wrong_signature_type", f);
-    });
+    await t.step(
+      `${c.key} with 0x${c.scheme.map((b) => b.toString(16).padStart(2, "0")).join("")}`,
+      async () => {
+        const p = await pair({ keyType: c.key });
+        const f = onProtectedMessages(p.server, (m) => {
+          if (m.type !== H.certificateVerify) return m;
+          const body = m.body.slice();
+          body.set(c.scheme);
+          return { ...m, body };
+        });
+        await rejects(p, "client", "illegal_parameter", "peer_misbehaved.wrong_signature_type", f);
+      },
+    );
   }
 });
 

@@ -19,6 +19,7 @@ import { incompatible, invalidCertificate, misbehaved } from "../errors.ts";
 import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
 import { Reader, Writer } from "../msgs/codec.ts";
 import {
+  extensionName,
   ExtensionType as E,
   HandshakeType as H,
   ProtocolVersion,
@@ -197,14 +198,11 @@ class ExpectClientHello2 implements State {
     // RFC 8446 §4.1.4: the ServerHello repeats the HelloRetryRequest's suite, even if we would now pick another.
     const offer = { ...processClientHello(cx, this.setup, ch, where), suite: this.first.suite };
     // RFC 8446 §4.1.2: the second ClientHello repeats the first except for the listed changes.
-    const suites = this.first.ch.cipherSuites;
-    if (
-      ch.cipherSuites.length !== suites.length || ch.cipherSuites.some((s, i) => s !== suites[i]) ||
-      !ctEqual(ch.sessionId, this.first.ch.sessionId)
-    ) {
+    const changed = changedAfterRetry(this.first.ch, ch);
+    if (changed !== undefined) {
       throw misbehaved(
         "hello_changed_after_hrr",
-        "Cannot accept ClientHello: it changed more than the HelloRetryRequest asked",
+        `Cannot accept ClientHello: its ${changed} changed after the HelloRetryRequest`,
         where,
       );
     }
@@ -250,6 +248,48 @@ class ExpectClientHello2 implements State {
       where,
     );
   }
+}
+
+/**
+ * Extensions a second ClientHello may change (RFC 8446 §4.1.2): a new key_share, the cookie added, early_data
+ * removed, pre_shared_key updated (ages and binders; incompatible PSKs dropped), padding resized.
+ */
+const MAY_CHANGE_AFTER_RETRY: ReadonlySet<number> = new Set([
+  E.keyShare,
+  E.cookie,
+  E.earlyData,
+  E.preSharedKey,
+  E.padding,
+]);
+
+/**
+ * What the second ClientHello changed beyond what RFC 8446 §4.1.2 allows, or undefined: legacy_version, the
+ * session id, the cipher suites or compression methods, early_data still present, a pre_shared_key added, or
+ * any other extension added, dropped or with another body (compared by type, not position).
+ */
+function changedAfterRetry(first: ClientHello, second: ClientHello): string | undefined {
+  const same = (a: readonly number[], b: readonly number[]) =>
+    a.length === b.length && a.every((x, i) => x === b[i]);
+  if (first.legacyVersion !== second.legacyVersion) return "legacy_version";
+  if (!ctEqual(first.sessionId, second.sessionId)) return "legacy_session_id";
+  if (!same(first.cipherSuites, second.cipherSuites)) return "cipher_suites";
+  if (!ctEqual(first.compressionMethods, second.compressionMethods)) return "legacy_compression_methods";
+  if (findExtension(second.extensions, E.earlyData) !== undefined) return "early_data (not allowed again)";
+  if (
+    findExtension(second.extensions, E.preSharedKey) !== undefined &&
+    findExtension(first.extensions, E.preSharedKey) === undefined
+  ) {
+    return "pre_shared_key (added)";
+  }
+  const kept = (exts: readonly Extension[]) => exts.filter((e) => !MAY_CHANGE_AFTER_RETRY.has(e.type));
+  const before = new Map(kept(first.extensions).map((e) => [e.type, e.data]));
+  const after = kept(second.extensions);
+  for (const e of after) {
+    const was = before.get(e.type);
+    if (was === undefined || !ctEqual(was, e.data)) return `${extensionName(e.type)} extension`;
+  }
+  if (after.length !== before.size) return "extension list (one was dropped)";
+  return undefined;
 }
 
 function clientGroups(ch: ClientHello): number[] {
