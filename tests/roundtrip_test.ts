@@ -131,12 +131,15 @@ Deno.test("EncryptedExtensions lists the server's groups when the group used is 
     await t.step(`client ${c.client[0]}`, async () => {
       const p = await makePair({ client: { groups: c.client }, server: { groups: ["x25519", "secp256r1"] } });
       let groups: Uint8Array | undefined | null = null;
-      await handshake(p, onProtectedMessages(p.server, (m) => {
-        if (m.type === H.encryptedExtensions) {
-          groups = decodeEncryptedExtensions(m.body).find((e) => e.type === E.supportedGroups)?.data;
-        }
-        return m;
-      }));
+      await handshake(
+        p,
+        onProtectedMessages(p.server, (m) => {
+          if (m.type === H.encryptedExtensions) {
+            groups = decodeEncryptedExtensions(m.body).find((e) => e.type === E.supportedGroups)?.data;
+          }
+          return m;
+        }),
+      );
       assert.deepEqual(groups, c.sent ? Uint8Array.of(0, 4, 0, 0x1d, 0, 0x17) : undefined);
     });
   }
