@@ -2,7 +2,7 @@
 
 // Runs the whole test suite on Deno, then Node, then Bun, first with the noble crypto provider, then again
 // with the WebCrypto provider, then on Node and Bun with the node:crypto provider (tests about byte-for-byte
-// reproducibility name noble themselves):
+// reproducibility name noble themselves), and then tlsfuzzer against the CLI server (tests/tlsfuzzer/run.mjs):
 // `npm test`, `deno task test`, or
 //
 //   node tests/_runner/all.mjs [file-or-directory...]
@@ -163,6 +163,26 @@ async function main(paths) {
       code = 1;
       console.log(`Stopping after ${runtime.name} failed.`);
       break;
+    }
+  }
+  // tlsfuzzer against the CLI server (tests/tlsfuzzer/run.mjs): with the whole suite, once every runtime passed.
+  // Each script counts as one test. It says so and counts nothing when tlsfuzzer or python3-ecdsa is absent
+  // (AIRLOCK_TLSFUZZER=required, as CI sets, makes that a failure). AIRLOCK_TLSFUZZER=skip leaves it out.
+  if (code === 0 && paths.length === 0 && process.env.AIRLOCK_TLSFUZZER !== "skip") {
+    console.log("\n== tlsfuzzer ==");
+    const start = performance.now();
+    const result = await runTee(process.execPath, [join(ROOT, "tests", "tlsfuzzer", "run.mjs")], process.env);
+    const seconds = ((performance.now() - start) / 1000).toFixed(1);
+    timings.push(`tlsfuzzer ${seconds}s`);
+    const summary = parseRunnerSummary(result.output);
+    if (summary) {
+      total.passed += summary.passed;
+      total.failed += summary.failed;
+    }
+    console.log(`== tlsfuzzer: exit ${result.code} in ${seconds}s ==`);
+    if (result.code !== 0 || !summary) {
+      if (!summary || summary.failed === 0) total.failed++;
+      code = 1;
     }
   }
   if (total.passed + total.failed === 0) {
