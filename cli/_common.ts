@@ -4,6 +4,8 @@
  * @module
  */
 
+import process from "node:process";
+import tls from "node:tls";
 import { appendFileSync, readFileSync } from "node:fs";
 import {
   type CertifiedKey,
@@ -142,10 +144,31 @@ export function versionOptions(
   return ems;
 }
 
-/** Append the engine's key log lines to `path` (NSS SSLKEYLOGFILE format). */
+/**
+ * Append the engine's key log lines (NSS SSLKEYLOGFILE format) to `path`, or, without one, to the file the
+ * SSLKEYLOGFILE environment variable names, as curl and browsers do. Nothing is written (no file is made)
+ * until there is a line.
+ */
 export function keyLogTo(engine: TlsEngine, path: string | undefined): void {
-  if (!path) return;
-  on(engine, "keylog", (line) => appendFileSync(path, line + "\n", { mode: 0o600 }));
+  const file = path || process.env.SSLKEYLOGFILE;
+  if (!file) return;
+  on(engine, "keylog", (line) => appendFileSync(file, line + "\n", { mode: 0o600 }));
+}
+
+/**
+ * The system's trust anchors, for a client given no --cafile: the runtime's root certificates (Node's and
+ * Bun's `tls.rootCertificates`, Mozilla's list), else Debian's bundle.
+ */
+export function systemTrustAnchors(): { anchors: Uint8Array[]; source: string } {
+  const roots = tls.rootCertificates ?? [];
+  if (roots.length > 0) {
+    return {
+      anchors: roots.flatMap((pem) => pemDecode(pem, "CERTIFICATE")),
+      source: "the system trust store",
+    };
+  }
+  const bundle = "/etc/ssl/certs/ca-certificates.crt";
+  return { anchors: readCertificates(bundle, "system CA bundle"), source: bundle };
 }
 
 /** "CN=example.com" for a DER certificate, or a placeholder. */

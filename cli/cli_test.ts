@@ -12,6 +12,7 @@ import { generateChain, type TestChain } from "../testing/pki.ts";
 import { versionOptions } from "./_common.ts";
 import { CLIENT_FLAGS } from "./client.ts";
 import { SERVER_FLAGS } from "./server.ts";
+import { VERSION } from "./main.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -38,9 +39,13 @@ interface Proc {
   kill(): void;
 }
 
-function start(args: string[], timeoutMs = 30_000): Proc {
+function start(args: string[], timeoutMs = 30_000, env: Record<string, string> = {}): Proc {
   const [bin, pre] = cliCommand();
-  const child = spawn(bin, [...pre, ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(bin, [...pre, ...args], {
+    cwd: ROOT,
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let stdout = "", stderr = "";
   child.stdout.on("data", (d) => (stdout += d));
   child.stderr.on("data", (d) => (stderr += d));
@@ -61,7 +66,11 @@ function start(args: string[], timeoutMs = 30_000): Proc {
 }
 
 async function run(args: string[], input = ""): Promise<Run> {
-  const p = start(args);
+  return await runWithEnv(args, input, {});
+}
+
+async function runWithEnv(args: string[], input: string, env: Record<string, string>): Promise<Run> {
+  const p = start(args, 30_000, env);
   p.write(input);
   p.end();
   return await p.done;
@@ -75,6 +84,28 @@ async function listening(p: Proc): Promise<number> {
   }
   p.kill();
   throw new Error(`server did not print ACCEPT: ${JSON.stringify(await p.done)}`);
+}
+
+/** `airlock server --echo` for `connections` connections, with the pki() files' server certificate; its port. */
+async function echoOnce(
+  f: Files,
+  connections = 1,
+  ...extra: string[]
+): Promise<{ server: Proc; port: number }> {
+  const server = start([
+    "server",
+    "--accept",
+    "0",
+    "--cert",
+    f.path("server.pem"),
+    "--key",
+    f.path("server-key.pem"),
+    "--echo",
+    "--naccept",
+    String(connections),
+    ...extra,
+  ]);
+  return { server, port: await listening(server) };
 }
 
 interface Files {
@@ -105,21 +136,7 @@ async function pki(): Promise<{ server: TestChain; client: TestChain; f: Files }
 Deno.test("airlock client ↔ airlock server --echo: verified, echoed, closed cleanly, key log written", async () => {
   const { f } = await pki();
   try {
-    const server = start([
-      "server",
-      "--accept",
-      "0",
-      "--cert",
-      f.path("server.pem"),
-      "--key",
-      f.path("server-key.pem"),
-      "--echo",
-      "--naccept",
-      "1",
-      "--alpn",
-      "h2,http/1.1",
-    ]);
-    const port = await listening(server);
+    const { server, port } = await echoOnce(f, 1, "--alpn", "h2,http/1.1");
     const c = await run([
       "client",
       "--connect",
@@ -241,19 +258,7 @@ Deno.test("airlock client against a server whose chain does not verify exits 1 w
   const other = await generateChain();
   writeFileSync(f.path("other-root.pem"), other.rootPem);
   try {
-    const server = start([
-      "server",
-      "--accept",
-      "0",
-      "--cert",
-      f.path("server.pem"),
-      "--key",
-      f.path("server-key.pem"),
-      "--echo",
-      "--naccept",
-      "1",
-    ]);
-    const port = await listening(server);
+    const { server, port } = await echoOnce(f);
     const c = await run([
       "client",
       "--connect",
@@ -337,9 +342,16 @@ Deno.test("the CLI reports bad flags, unreadable files and refused connections o
   const cipher = await run(["client", "--connect", "127.0.0.1:1", "--insecure", "--cipher", "RC4-SHA"]);
   assert.equal(cipher.code, 2);
   assert.match(cipher.stderr, /unsupported TLS 1\.2 cipher RC4-SHA/);
-  const noVerify = await run(["client", "--connect", "127.0.0.1:1"]);
-  assert.equal(noVerify.code, 2);
-  assert.match(noVerify.stderr, /pass --cafile PEM to verify the server, or --insecure/);
+  const both2 = await run([
+    "client",
+    "--connect",
+    "127.0.0.1:1",
+    "--insecure",
+    "--cafile",
+    "/nonexistent/ca.pem",
+  ]);
+  assert.equal(both2.code, 2);
+  assert.equal(both2.stderr, "airlock client: --insecure and --cafile exclude each other\n");
   // A port nothing listens on: refused.
   const refused = await run(["client", "--connect", "127.0.0.1:1", "--insecure"]);
   assert.equal(refused.code, 1);
@@ -352,19 +364,7 @@ Deno.test("the CLI reports bad flags, unreadable files and refused connections o
 Deno.test("airlock client --session saves a session and resumes with it on the next run", async () => {
   const { f } = await pki();
   try {
-    const server = start([
-      "server",
-      "--accept",
-      "0",
-      "--cert",
-      f.path("server.pem"),
-      "--key",
-      f.path("server-key.pem"),
-      "--echo",
-      "--naccept",
-      "2",
-    ]);
-    const port = await listening(server);
+    const { server, port } = await echoOnce(f, 2);
     const args = [
       "client",
       "--connect",
@@ -399,4 +399,68 @@ Deno.test("--require-ems sets requireExtendedMasterSecret, with either version f
     requireExtendedMasterSecret: true,
   });
   assert.ok("require-ems" in SERVER_FLAGS && "require-ems" in CLIENT_FLAGS);
+});
+
+Deno.test("airlock --version prints the version package.json and deno.json carry", async () => {
+  const r = await run(["--version"]);
+  assert.equal(r.code, 0);
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
+  const deno = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).version;
+  assert.equal(pkg, VERSION);
+  assert.equal(deno, VERSION);
+  assert.equal(r.stdout, `airlock ${VERSION}\n`);
+});
+
+Deno.test("airlock client without --cafile verifies against the system trust store: a private CA is unknown_ca", async () => {
+  const { f } = await pki();
+  try {
+    const { server, port } = await echoOnce(f);
+    const c = await run(["client", "--connect", `127.0.0.1:${port}`, "--servername", "localhost"], "hi\n");
+    assert.equal(c.code, 1, c.stderr);
+    assert.match(c.stderr, /handshake with 127\.0\.0\.1:\d+ failed: .*(unknown_ca|issuer)/i);
+    await server.done;
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("airlock server with a key that is not its certificate's exits 2 before listening; SSLKEYLOGFILE is honoured", async () => {
+  const { f, client } = await pki();
+  try {
+    writeFileSync(f.path("other-key.pem"), client.keyPem);
+    const bad = await run([
+      "server",
+      "--accept",
+      "0",
+      "--cert",
+      f.path("server.pem"),
+      "--key",
+      f.path("other-key.pem"),
+      "--echo",
+    ]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /the private key \(ec-p256\) is not the leaf certificate's/);
+    assert.doesNotMatch(bad.stdout, /ACCEPT/);
+    // SSLKEYLOGFILE, as curl and browsers read it, when --keylogfile is not given.
+    const log = f.path("keys.log");
+    const { server, port } = await echoOnce(f);
+    const c = await runWithEnv(
+      [
+        "client",
+        "--connect",
+        `127.0.0.1:${port}`,
+        "--servername",
+        "localhost",
+        "--cafile",
+        f.path("root.pem"),
+      ],
+      "hello\n",
+      { SSLKEYLOGFILE: log },
+    );
+    assert.equal(c.code, 0, c.stderr);
+    await server.done;
+    assert.match(readFileSync(log, "utf8"), /^CLIENT_HANDSHAKE_TRAFFIC_SECRET [0-9a-f]{64} [0-9a-f]{64}$/m);
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
 });

@@ -20,6 +20,7 @@ import {
   readCertificates,
   readCertifiedKey,
   suiteOptions,
+  systemTrustAnchors,
   versionOptions,
 } from "./_common.ts";
 
@@ -28,7 +29,10 @@ export const CLIENT_FLAGS: Record<string, FlagSpec> = {
   ...PROTOCOL_FLAGS,
   connect: { kind: "string", help: "HOST:PORT to connect to (required)" },
   servername: { kind: "string", help: "name to send as SNI and to verify (default: HOST)" },
-  cafile: { kind: "string", help: "PEM file of trust anchors to verify the server against" },
+  cafile: {
+    kind: "string",
+    help: "PEM file of trust anchors to verify the server against (default: the system's)",
+  },
   insecure: { kind: "boolean", help: "do not verify the server's certificate (tests only)" },
   cert: { kind: "string", help: "client certificate chain (PEM), for mTLS" },
   key: { kind: "string", help: "client private key (PEM), for mTLS" },
@@ -48,7 +52,7 @@ export async function runClient(argv: readonly string[]): Promise<number> {
   const serverName = f.strings.get("servername") ?? host;
   const cafile = f.strings.get("cafile");
   const insecure = f.booleans.has("insecure");
-  if (!cafile && !insecure) throw new UsageError("pass --cafile PEM to verify the server, or --insecure");
+  if (cafile && insecure) throw new UsageError("--insecure and --cafile exclude each other");
   const certPath = f.strings.get("cert"), keyPath = f.strings.get("key");
   if ((certPath === undefined) !== (keyPath === undefined)) {
     throw new UsageError("--cert and --key go together");
@@ -56,10 +60,13 @@ export async function runClient(argv: readonly string[]): Promise<number> {
   const timeoutMs = Number(f.strings.get("connect-timeout") ?? "15") * 1000;
   if (!(timeoutMs > 0)) throw new UsageError("--connect-timeout expects a positive number of seconds");
 
+  // Without --cafile (and without --insecure), the system's trust store, as curl does.
+  const system = !cafile && !insecure ? systemTrustAnchors() : undefined;
   const config: ClientConfig = {
     serverName,
     ...(cafile ? { trustAnchors: readCertificates(cafile, "CA file") } : {}),
-    ...(insecure && !cafile ? { dangerouslyDisableCertificateVerification: true } : {}),
+    ...(system ? { trustAnchors: system.anchors } : {}),
+    ...(insecure ? { dangerouslyDisableCertificateVerification: true } : {}),
     ...(certPath && keyPath ? { clientCertificate: await readCertifiedKey(certPath, keyPath) } : {}),
     ...(f.strings.has("alpn") ? { alpnProtocols: splitList(f.strings.get("alpn")!) } : {}),
     ...versions,
@@ -94,9 +101,9 @@ export async function runClient(argv: readonly string[]): Promise<number> {
     return 1;
   }
   const info = tls.info;
-  const verification = cafile
-    ? `OK (chain and name "${serverName}" verified against ${cafile})`
-    : "NOT VERIFIED (--insecure)";
+  const verification = insecure
+    ? "NOT VERIFIED (--insecure)"
+    : `OK (chain and name "${serverName}" verified against ${cafile ?? system!.source})`;
   process.stderr.write(
     [
       `Protocol: ${info.version}`,

@@ -13,8 +13,13 @@ import { CLIENT_FLAGS, runClient } from "./client.ts";
 import { runServer, SERVER_FLAGS } from "./server.ts";
 import { runVerify, VERIFY_FLAGS } from "./verify.ts";
 
+/** The version `airlock --version` prints: package.json's and deno.json's (cli_test.ts checks all three agree). */
+export const VERSION = "0.1.0";
+
 const USAGE = `usage:
-  airlock client --connect HOST:PORT [--servername N] [--cafile PEM | --insecure] [--cert PEM --key PEM]
+  airlock --version
+  airlock client --connect HOST:PORT [--servername N] [--cafile PEM (default: the system's) | --insecure]
+                 [--cert PEM --key PEM]
                  [--alpn a,b] [--tls1.2 | --tls1.3] [--ciphersuites L] [--cipher L] [--groups L] [--keylogfile F] [--session FILE]
   airlock server --accept PORT [--host 127.0.0.1] --cert PEM --key PEM ... [--cafile PEM --verify-client]
                  [--alpn L] [--groups L] [--tls1.2 | --tls1.3] [--ciphersuites L] [--cipher L] [--keylogfile F]
@@ -34,6 +39,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(USAGE);
     return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-V") {
+    process.stdout.write(`airlock ${VERSION}\n`);
+    return 0;
   }
   const command = COMMANDS[name as keyof typeof COMMANDS];
   if (!command) {

@@ -77,6 +77,14 @@ export async function runServer(argv: readonly string[]): Promise<number> {
     ...(f.strings.has("groups") ? { groups: parseGroups(f.strings.get("groups")!) } : {}),
     ...(f.booleans.has("serverpref") ? { cipherSuitePreference: "server" as const } : {}),
   };
+  // The configuration is checked once before listening (a key that is not its certificate's, say): exit 2 now,
+  // not an alert on the first connection.
+  try {
+    createServer(config, createBioPair().engine);
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
   const keylog = f.strings.get("keylogfile");
 
   let served = 0, failures = 0;

@@ -11,7 +11,10 @@ import { TLS12_SUITES, type Tls12Suite, type Tls12SuiteName } from "../suites/tl
 import type { KxGroup } from "../suites/kx.ts";
 import type { Hash } from "../suites/hash.ts";
 import type { Aead } from "../suites/aead.ts";
-import { SIG_SCHEMES, type SigningKey, type SigSchemeName } from "../suites/sign.ts";
+import { type PublicKey, SIG_SCHEMES, type SigningKey, type SigSchemeName } from "../suites/sign.ts";
+import { ctEqual } from "../suites/bytes.ts";
+import { DerReader, readBitString, readOnly, Tag } from "../suites/der.ts";
+import { publicKeyFromCertificate } from "../verify/mod.ts";
 import { pemDecode } from "../suites/pem.ts";
 import { type CryptoProvider, defaultProvider } from "../suites/provider.ts";
 import type { SessionCache, StrikeRegister, TicketStore, TlsSession } from "./session.ts";
@@ -562,6 +565,51 @@ export function normalizeCertificates(certs: readonly CertifiedKey[]): ServerCer
   return certs.map((c, i) => {
     const chain = typeof c.chain === "string" ? pemDecode(c.chain, "CERTIFICATE") : [...c.chain];
     if (chain.length === 0) throw new TypeError(`Cannot configure server: certificates[${i}].chain is empty`);
+    checkKeyMatchesLeaf(chain[0]!, c.key, `certificates[${i}]`);
     return { chain, key: c.key };
   });
+}
+
+/** Leaves already found to match their keys (a configuration is normalized for every connection). */
+const MATCHED = new WeakMap<SigningKey, Uint8Array>();
+
+/**
+ * Refuse a private key that is not the leaf certificate's, when the configuration is made: otherwise the first
+ * handshake fails with a signature the peer cannot verify, and the alert blames the peer.
+ */
+function checkKeyMatchesLeaf(leaf: Uint8Array, key: SigningKey, what: string): void {
+  const seen = MATCHED.get(key);
+  if (seen !== undefined && (seen === leaf || ctEqual(seen, leaf))) return;
+  let certKey: PublicKey;
+  try {
+    certKey = publicKeyFromCertificate(leaf);
+  } catch (e) {
+    throw new TypeError(
+      `Cannot configure ${what}: the leaf certificate cannot be read (${(e as Error).message})`,
+    );
+  }
+  if (!samePublicKey(certKey, key.publicKey)) {
+    throw new TypeError(
+      `Cannot configure ${what}: the private key (${key.type}) is not the leaf certificate's (${certKey.type})`,
+    );
+  }
+  MATCHED.set(key, leaf);
+}
+
+/** The same key: its type, and its raw point, or for RSA the subjectPublicKey bits (its parameters aside). */
+function samePublicKey(a: PublicKey, b: PublicKey): boolean {
+  if (a.type !== b.type) return false;
+  if (a.raw !== undefined || b.raw !== undefined) {
+    return a.raw !== undefined && b.raw !== undefined && ctEqual(a.raw, b.raw);
+  }
+  const bits = (spki: Uint8Array) => {
+    const top = new DerReader(readOnly(spki, Tag.sequence, "SubjectPublicKeyInfo"));
+    top.expect(Tag.sequence, "algorithm");
+    return readBitString(top.expect(Tag.bitString, "subjectPublicKey").value, "subjectPublicKey").bytes;
+  };
+  try {
+    return ctEqual(bits(a.spki), bits(b.spki));
+  } catch {
+    return false;
+  }
 }

@@ -84,6 +84,9 @@ export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
     peerName: host?.name,
   };
   const sni = host?.kind === "dns" ? host.name : undefined;
+  // A fixed client certificate is checked now, as a server's are (its key must be the leaf's).
+  const fixed = config.clientCertificate;
+  if (fixed !== undefined && typeof fixed !== "function") normalizeCertificates([fixed]);
   const options: ClientOptions = Object.freeze({
     offerTickets: config.offerTickets,
     helloExtensions: config.helloExtensions,

@@ -694,6 +694,21 @@ export async function loadPrivateKey(
 
 async function loadKey(pemOrDer: string | Uint8Array): Promise<SigningKey> {
   if (typeof pemOrDer !== "string") return await fromPkcs8(pemOrDer);
+  // Encrypted keys, named as such rather than "not base64" or "no PEM block".
+  if (/^Proc-Type:\s*4,\s*ENCRYPTED/m.test(pemOrDer)) {
+    throw new SyntaxError(
+      "Cannot load private key: legacy encrypted PEM (Proc-Type: 4,ENCRYPTED) is not supported; " +
+        "decrypt it with `openssl pkey -in key.pem -out key-plain.pem`",
+    );
+  }
+  if (
+    /-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(pemOrDer) && !/-----BEGIN PRIVATE KEY-----/.test(pemOrDer)
+  ) {
+    throw new SyntaxError(
+      "Cannot load private key: it is encrypted (PKCS#8 ENCRYPTED PRIVATE KEY), which is not supported yet; " +
+        "decrypt it with `openssl pkey -in key.pem -out key-plain.pem`",
+    );
+  }
   const [pkcs8] = pemDecode(pemOrDer, "PRIVATE KEY");
   if (pkcs8) return await fromPkcs8(pkcs8);
   const [sec1] = pemDecode(pemOrDer, "EC PRIVATE KEY");

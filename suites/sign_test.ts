@@ -481,3 +481,14 @@ Deno.test("loadPrivateKey() PEM with other blocks picks the key block", async ()
   assert.equal((await loadPrivateKey(text)).type, "ec-p256");
   assert.equal(pemDecode(text).length, 2);
 });
+
+Deno.test("loadPrivateKey() names encrypted keys and says how to decrypt them", async () => {
+  const legacy =
+    "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00112233445566778899AABBCCDDEEFF\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+  await assert.rejects(
+    loadPrivateKey(legacy),
+    /legacy encrypted PEM \(Proc-Type: 4,ENCRYPTED\) is not supported; decrypt it with `openssl pkey/,
+  );
+  const pkcs8 = pemEncode(new Uint8Array([0x30, 0x00]), "ENCRYPTED PRIVATE KEY");
+  await assert.rejects(loadPrivateKey(pkcs8), /it is encrypted \(PKCS#8 ENCRYPTED PRIVATE KEY\)/);
+});

@@ -496,3 +496,33 @@ Deno.test("security: maxPeerChainLength and maxSignatureChecks are checked at co
     );
   }
 });
+
+Deno.test("a private key that is not the leaf certificate's is refused when the engine is made, not at the first handshake", async () => {
+  const a = await generateChain({ keyType: "ecdsa-p256" });
+  const b = await generateChain({ keyType: "ecdsa-p256" });
+  const rsa = await generateChain({ keyType: "rsa-2048" });
+  const keyB = await loadPrivateKey(b.keyPkcs8);
+  const keyRsa = await loadPrivateKey(rsa.keyPkcs8);
+  const bio = () => createBioPair().engine;
+  // Another key of the same type, and a key of another type: both refused, for a server and a client.
+  for (const key of [keyB, keyRsa]) {
+    assert.throws(
+      () => createServer({ certificates: [{ chain: a.chain, key }] }, bio()),
+      /certificates\[0\]: the private key \((ec-p256|rsa)\) is not the leaf certificate's \(ec-p256\)/,
+    );
+    assert.throws(
+      () =>
+        createClient({
+          dangerouslyDisableCertificateVerification: true,
+          clientCertificate: { chain: a.chain, key },
+        }, bio()),
+      TypeError,
+    );
+  }
+  // The second certificate of several is checked too; matching pairs (RSA included) are accepted.
+  assert.throws(
+    () => createServer({ certificates: [{ chain: b.chain, key: keyB }, { chain: a.chain, key: keyB }] }, bio()),
+    /certificates\[1\]/,
+  );
+  createServer({ certificates: [{ chain: b.chain, key: keyB }, { chain: rsa.chain, key: keyRsa }] }, bio());
+});
