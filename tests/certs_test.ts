@@ -521,7 +521,8 @@ Deno.test("a private key that is not the leaf certificate's is refused when the 
   }
   // The second certificate of several is checked too; matching pairs (RSA included) are accepted.
   assert.throws(
-    () => createServer({ certificates: [{ chain: b.chain, key: keyB }, { chain: a.chain, key: keyB }] }, bio()),
+    () =>
+      createServer({ certificates: [{ chain: b.chain, key: keyB }, { chain: a.chain, key: keyB }] }, bio()),
     /certificates\[1\]/,
   );
   createServer({ certificates: [{ chain: b.chain, key: keyB }, { chain: rsa.chain, key: keyRsa }] }, bio());
