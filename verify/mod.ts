@@ -71,6 +71,7 @@
  * @module
  */
 
+import { ctEqual } from "../suites/bytes.ts";
 import { pemDecode } from "../suites/pem.ts";
 import {
   type PublicKey,
@@ -466,25 +467,36 @@ function isFailure(value: PublicKey | Failure): value is Failure {
   return "code" in value;
 }
 
-/** Leaf checks that need no issuer. */
-function checkLeaf(ctx: Context, node: Node): Failure | undefined {
+/**
+ * Leaf checks that need no issuer. A `pinned` leaf is itself a trust anchor, byte for byte (the self-signed
+ * certificate `openssl req -x509` makes, trusted directly, as Go and OpenSSL allow): it may be a CA, and may
+ * be v1 like any anchor; everything else (validity, key usage, EKU, its key, its name) is checked as for any leaf.
+ */
+function checkLeaf(ctx: Context, node: Node, pinned: boolean): Failure | undefined {
   const { cert } = node;
-  if (cert.version !== 3) {
+  if (cert.version !== 3 && !pinned) {
     return fail(
       "unsupported_version",
       `The leaf certificate ${label(node)} is X.509 v${cert.version}, not v3`,
     );
   }
   const bc = cert.basicConstraints;
-  if (bc?.ca) {
+  if (bc?.ca && !pinned) {
     return fail(
       "ca_used_as_leaf",
-      `The leaf certificate ${label(node)} is a CA certificate (basicConstraints cA is true)`,
+      `The leaf certificate ${
+        label(node)
+      } is a CA certificate (basicConstraints cA is true): issue a leaf with ` +
+        `CA:FALSE (openssl req -x509 ... -addext basicConstraints=critical,CA:FALSE, or sign a CSR with the CA), ` +
+        `or trust this very certificate as the anchor`,
     );
   }
   const critical = checkUnknownCritical(node, 0);
   if (critical) return critical;
-  if (cert.nameConstraints) {
+  if (pinned) {
+    const validity = checkValidity(node, 0, ctx.now);
+    if (validity) return validity;
+  } else if (cert.nameConstraints) {
     return fail(
       "profile_violation",
       `The leaf certificate ${label(node)} has name constraints, which only CA certificates may carry ` +
@@ -497,14 +509,16 @@ function checkLeaf(ctx: Context, node: Node): Failure | undefined {
       `The leaf certificate has an empty subject and no critical subjectAltName (RFC 5280 §4.2.1.6)`,
     );
   }
-  if (cert.keyUsage !== undefined && cert.keyUsage & (1 << KeyUsageBit.keyCertSign)) {
+  if (!pinned && cert.keyUsage !== undefined && cert.keyUsage & (1 << KeyUsageBit.keyCertSign)) {
     return fail(
       "profile_violation",
       `The leaf certificate ${label(node)} asserts keyCertSign without being a CA (RFC 5280 §4.2.1.9)`,
     );
   }
-  const validity = checkValidity(node, 0, ctx.now);
-  if (validity) return validity;
+  if (!pinned) {
+    const validity = checkValidity(node, 0, ctx.now);
+    if (validity) return validity;
+  }
   if (cert.keyUsage !== undefined && !(cert.keyUsage & (1 << KeyUsageBit.digitalSignature))) {
     return fail(
       "bad_key_usage",
@@ -962,7 +976,9 @@ export async function verifyCertificateChain(opts: VerifyOptions): Promise<Verif
     identity: identityOf(leafCert, identities),
   };
 
-  const leafFailure = checkLeaf(ctx, leaf);
+  // The leaf is a trust anchor itself, byte for byte: a directly trusted (often self-signed) certificate.
+  const pinned = anchors.nodes.some((a) => ctEqual(a.der, leafDer));
+  const leafFailure = checkLeaf(ctx, leaf, pinned);
   if (leafFailure) return { ok: false, ...leafFailure };
 
   // The name before the path, as Go's crypto/x509 does: it is cheap, and no path can make a wrong name right.

@@ -306,6 +306,27 @@ Deno.test("verifyCertificateChain() requires issuers to be CAs and leaves not to
   await expectOk({ leaf: noBc, inter: [pki.inter], root: [pki.root] });
 });
 
+Deno.test("verifyCertificateChain() trusts a self-signed CA certificate presented as the leaf when it is itself the anchor", async () => {
+  // What `openssl req -x509` makes (CA:TRUE, self-signed), trusted directly, as Go and OpenSSL allow.
+  const key = await testKey("p256", 4);
+  const spec = { ca: true, keyUsage: undefined, san: [{ dns: "www.example.com" }], eku: undefined };
+  const self = await root("CN=www.example.com", key, spec);
+  const path = await expectOk({ leaf: self, root: [self] });
+  assert.deepEqual(path, [self.der]);
+  // Still checked as a leaf: its name, its validity period.
+  await expectFail({ leaf: self, root: [self] }, "name_mismatch", { peerName: "other.example.com" });
+  const old = await root("CN=www.example.com", key, {
+    ...spec,
+    notBefore: new Date(NOW.getTime() - 10 * 86400_000),
+    notAfter: new Date(NOW.getTime() - 86400_000),
+  });
+  await expectFail({ leaf: old, root: [old] }, "expired");
+  // Not the anchor byte for byte (another anchor, or none): a CA as leaf, with how to make a proper leaf.
+  const other = await root("CN=Other Root", await testKey("p256", 5));
+  const reason = await expectFail({ leaf: self, root: [other] }, "ca_used_as_leaf");
+  assert.match(reason, /CA:FALSE/);
+});
+
 Deno.test("verifyCertificateChain() enforces pathLenConstraint, not counting self-issued intermediates", async () => {
   const r = await root("CN=Test Root", await testKey("p256", 1));
   const top = await intermediate("CN=Top CA", await testKey("p256", 2), r, { ca: 0 });
