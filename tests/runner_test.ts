@@ -128,3 +128,24 @@ Deno.test("run.mjs finds every test file under the default roots and no file of 
   const kit = (findTestFiles(["testing"], ROOT) as string[]).map((f) => f.slice(ROOT.length));
   assert.deepEqual(kit, []);
 });
+
+Deno.test("deno task demo runs in the npm-installed tree, where node_modules/.bin/deno is the npm package's binary", async () => {
+  // Deno's task runner takes a bare `deno` for node_modules/.bin/deno and runs that binary as a script
+  // (denoland/deno#27114): the tasks say `env deno`.
+  const deno = `${ROOT}node_modules/.bin/deno`;
+  if (!existsSync(deno)) return; // a Deno-only checkout: nothing in node_modules/.bin to trip over
+  const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+    const child = spawn(deno, ["task", "demo"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => out += c);
+    child.stderr.setEncoding("utf8").on("data", (c: string) => out += c);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+  assert.equal(code, 0, out);
+  assert.match(out, /client: sent "ping", received "PING"/);
+});
