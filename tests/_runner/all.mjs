@@ -20,6 +20,7 @@ import { join, relative, sep } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { defaultRoots, findTestFiles, ROOT } from "./run.mjs";
+import { ensureNode26 } from "./node26.mjs";
 
 /**
  * Test files no crypto provider reaches (codecs, BIOs, path validation with its explicit checks, primitives,
@@ -136,6 +137,14 @@ async function main(paths) {
       parse: r.parse,
     }))
   );
+  // Node 26 (OpenSSL 3.5) for the X25519MLKEM768 interop tests, fetched from npm once (node26.mjs).
+  if (paths.length === 0 || paths.some((p) => p.includes("interop"))) {
+    const node26 = ensureNode26();
+    console.log(
+      node26.error ? `Node 26 for tests/interop/pq_test.ts: ${node26.error}` : `Node 26: ${node26.path}`,
+    );
+    process.env.AIRLOCK_NODE26 = node26.path;
+  }
   const total = { passed: 0, failed: 0, skipped: 0 };
   const timings = [];
   let code = 0;

