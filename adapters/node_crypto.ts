@@ -297,9 +297,13 @@ function privateDer(pemOrDer: string | Uint8Array): { key: Buffer; format: "der"
   throw new SyntaxError("Cannot load private key: no PEM block node:crypto signs with");
 }
 
-async function loadPrivateKey(pemOrDer: string | Uint8Array): Promise<SigningKey> {
+async function loadPrivateKey(
+  pemOrDer: string | Uint8Array,
+  options?: { readonly passphrase?: string },
+): Promise<SigningKey> {
   // airlock's own loader checks the key and knows its public key and schemes; RSA keys stay as it made them.
-  const base = await webCryptoProvider.loadPrivateKey(pemOrDer);
+  // (An encrypted key is decrypted there; node:crypto cannot read it without the passphrase: WebCrypto signs.)
+  const base = await webCryptoProvider.loadPrivateKey(pemOrDer, options);
   if (base.type !== "ec-p256" && base.type !== "ec-p384" && base.type !== "ed25519") return base;
   let key: KeyObject;
   try {

@@ -27,6 +27,7 @@ export const PROTOCOL_FLAGS: Record<string, FlagSpec> = {
   ciphersuites: { kind: "string", help: "TLS 1.3 cipher suites, colon- or comma-separated" },
   groups: { kind: "string", help: "key exchange groups (X25519MLKEM768, x25519, P-256, P-384)" },
   keylogfile: { kind: "string", help: "append NSS key log lines to this file" },
+  pass: { kind: "string", help: "passphrase of an encrypted --key: pass:TEXT, env:VAR or file:PATH" },
   "require-ems": {
     kind: "boolean",
     help: "TLS 1.2: refuse peers without the extended master secret (RFC 7627)",
@@ -55,14 +56,42 @@ export function readCertificates(path: string, what: string): Uint8Array[] {
   return certs;
 }
 
-/** Load a certificate chain and its private key. */
-export async function readCertifiedKey(certPath: string, keyPath: string): Promise<CertifiedKey> {
+/** Load a certificate chain and its private key (decrypted with `passphrase` when it is encrypted). */
+export async function readCertifiedKey(
+  certPath: string,
+  keyPath: string,
+  passphrase?: string,
+): Promise<CertifiedKey> {
   const chain = readCertificates(certPath, "certificate file");
   const keyText = readText(keyPath, "key file");
   try {
-    return { chain, key: await loadPrivateKey(keyText) };
+    return { chain, key: await loadPrivateKey(keyText, passphrase === undefined ? {} : { passphrase }) };
   } catch (e) {
-    throw new UsageError(`cannot load key ${keyPath}: ${(e as Error).message}`);
+    const hint = /pass its passphrase/.test((e as Error).message) ? " (--pass)" : "";
+    throw new UsageError(`cannot load key ${keyPath}: ${(e as Error).message}${hint}`);
+  }
+}
+
+/**
+ * The passphrase `--pass` names, in openssl's `-passin` forms: `pass:TEXT`, `env:VAR` or `file:PATH` (its first
+ * line).
+ */
+export function readPassphrase(spec: string | undefined): string | undefined {
+  if (spec === undefined) return undefined;
+  const colon = spec.indexOf(":");
+  const [kind, rest] = colon < 0 ? ["", spec] : [spec.slice(0, colon), spec.slice(colon + 1)];
+  switch (kind) {
+    case "pass":
+      return rest;
+    case "env": {
+      const value = process.env[rest];
+      if (value === undefined) throw new UsageError(`--pass env:${rest}: the variable is not set`);
+      return value;
+    }
+    case "file":
+      return readText(rest, "passphrase file").split(/\r?\n/, 1)[0] ?? "";
+    default:
+      throw new UsageError("--pass expects pass:TEXT, env:VAR or file:PATH");
   }
 }
 

@@ -3,13 +3,13 @@
  * same runtime as the tests), `airlock verify`, the key log file, and one-line errors with their exit codes.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { generateChain, type TestChain } from "../testing/pki.ts";
-import { versionOptions } from "./_common.ts";
+import { readPassphrase, versionOptions } from "./_common.ts";
 import { CLIENT_FLAGS } from "./client.ts";
 import { SERVER_FLAGS } from "./server.ts";
 import { VERSION } from "./main.ts";
@@ -93,19 +93,33 @@ async function echoOnce(
   ...extra: string[]
 ): Promise<{ server: Proc; port: number }> {
   const server = start([
-    "server",
-    "--accept",
-    "0",
-    "--cert",
-    f.path("server.pem"),
-    "--key",
-    f.path("server-key.pem"),
+    ...serverArgs(f),
     "--echo",
     "--naccept",
     String(connections),
     ...extra,
   ]);
   return { server, port: await listening(server) };
+}
+
+/** `airlock server` on any free port with the pki() files' server certificate and `key` among the files. */
+function serverArgs(f: Files, key = "server-key.pem"): string[] {
+  return ["server", "--accept", "0", "--cert", f.path("server.pem"), "--key", f.path(key)];
+}
+
+/** `airlock client` arguments for 127.0.0.1:`port` as localhost, verifying against `root` among the files. */
+function clientArgs(f: Files, port: number, root = "root.pem"): string[] {
+  return ["client", "--connect", `127.0.0.1:${port}`, "--servername", "localhost", "--cafile", f.path(root)];
+}
+
+/** `airlock client` to 127.0.0.1:`port` as localhost, verifying against the pki() files' root; `input` on stdin. */
+function verifiedClient(
+  f: Files,
+  port: number,
+  input: string,
+  env: Record<string, string> = {},
+): Promise<Run> {
+  return runWithEnv(clientArgs(f, port), input, env);
 }
 
 interface Files {
@@ -138,13 +152,7 @@ Deno.test("airlock client ↔ airlock server --echo: verified, echoed, closed cl
   try {
     const { server, port } = await echoOnce(f, 1, "--alpn", "h2,http/1.1");
     const c = await run([
-      "client",
-      "--connect",
-      `127.0.0.1:${port}`,
-      "--servername",
-      "localhost",
-      "--cafile",
-      f.path("root.pem"),
+      ...clientArgs(f, port),
       "--alpn",
       "http/1.1",
       "--keylogfile",
@@ -192,13 +200,7 @@ Deno.test("airlock server --www --verify-client answers GET with the connection'
     ]);
     const port = await listening(server);
     const c = await run([
-      "client",
-      "--connect",
-      `127.0.0.1:${port}`,
-      "--servername",
-      "localhost",
-      "--cafile",
-      f.path("root.pem"),
+      ...clientArgs(f, port),
       "--cert",
       f.path("client.pem"),
       "--key",
@@ -233,13 +235,7 @@ Deno.test("airlock client --tls1.2 ↔ airlock server --www --cipher: TLS 1.2 wi
     ]);
     const port = await listening(server);
     const c = await run([
-      "client",
-      "--connect",
-      `127.0.0.1:${port}`,
-      "--servername",
-      "localhost",
-      "--cafile",
-      f.path("root.pem"),
+      ...clientArgs(f, port),
       "--tls1.2",
     ], "GET / HTTP/1.0\n\n"); // bare LF line ends, as tlsfuzzer sends them
 
@@ -259,15 +255,7 @@ Deno.test("airlock client against a server whose chain does not verify exits 1 w
   writeFileSync(f.path("other-root.pem"), other.rootPem);
   try {
     const { server, port } = await echoOnce(f);
-    const c = await run([
-      "client",
-      "--connect",
-      `127.0.0.1:${port}`,
-      "--servername",
-      "localhost",
-      "--cafile",
-      f.path("other-root.pem"),
-    ]);
+    const c = await run(clientArgs(f, port, "other-root.pem"));
     assert.equal(c.code, 1);
     assert.match(
       c.stderr,
@@ -366,13 +354,7 @@ Deno.test("airlock client --session saves a session and resumes with it on the n
   try {
     const { server, port } = await echoOnce(f, 2);
     const args = [
-      "client",
-      "--connect",
-      `127.0.0.1:${port}`,
-      "--servername",
-      "localhost",
-      "--cafile",
-      f.path("root.pem"),
+      ...clientArgs(f, port),
       "--session",
       f.path("session.bin"),
     ];
@@ -428,39 +410,74 @@ Deno.test("airlock server with a key that is not its certificate's exits 2 befor
   const { f, client } = await pki();
   try {
     writeFileSync(f.path("other-key.pem"), client.keyPem);
-    const bad = await run([
-      "server",
-      "--accept",
-      "0",
-      "--cert",
-      f.path("server.pem"),
-      "--key",
-      f.path("other-key.pem"),
-      "--echo",
-    ]);
+    const bad = await run([...serverArgs(f, "other-key.pem"), "--echo"]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /the private key \(ec-p256\) is not the leaf certificate's/);
     assert.doesNotMatch(bad.stdout, /ACCEPT/);
     // SSLKEYLOGFILE, as curl and browsers read it, when --keylogfile is not given.
     const log = f.path("keys.log");
     const { server, port } = await echoOnce(f);
-    const c = await runWithEnv(
-      [
-        "client",
-        "--connect",
-        `127.0.0.1:${port}`,
-        "--servername",
-        "localhost",
-        "--cafile",
-        f.path("root.pem"),
-      ],
-      "hello\n",
-      { SSLKEYLOGFILE: log },
-    );
+    const c = await verifiedClient(f, port, "hello\n", { SSLKEYLOGFILE: log });
     assert.equal(c.code, 0, c.stderr);
     await server.done;
     assert.match(readFileSync(log, "utf8"), /^CLIENT_HANDSHAKE_TRAFFIC_SECRET [0-9a-f]{64} [0-9a-f]{64}$/m);
   } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("airlock server --key with an encrypted key: --pass env:VAR decrypts it; without it, exit 2 saying so", async () => {
+  const { f } = await pki();
+  try {
+    // What `openssl genpkey -aes256` writes: PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC.
+    const enc = spawnSync("openssl", [
+      "pkcs8",
+      "-topk8",
+      "-in",
+      f.path("server-key.pem"),
+      "-v2",
+      "aes-256-cbc",
+      "-passout",
+      "pass:s3cret",
+      "-out",
+      f.path("server-key-enc.pem"),
+    ]);
+    assert.equal(enc.status, 0, String(enc.stderr));
+    const args = serverArgs(f, "server-key-enc.pem");
+    const noPass = await run([...args, "--echo"]);
+    assert.equal(noPass.code, 2);
+    assert.match(
+      noPass.stderr,
+      /it is encrypted \(PKCS#8 ENCRYPTED PRIVATE KEY\); pass its passphrase \(--pass\)/,
+    );
+    const wrong = await run([...args, "--echo", "--pass", "pass:nope"]);
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /wrong passphrase/);
+    const server = start([...args, "--echo", "--naccept", "1", "--pass", "env:AIRLOCK_TEST_PASS"], 30_000, {
+      AIRLOCK_TEST_PASS: "s3cret",
+    });
+    const port = await listening(server);
+    const c = await verifiedClient(f, port, "hello\n");
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(c.stdout, "hello\n");
+    assert.equal((await server.done).code, 0);
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("--pass takes openssl's -passin forms: pass:, env:, file: (its first line)", () => {
+  const f = files({ "pw.txt": "from-file\nsecond line\n" });
+  try {
+    assert.equal(readPassphrase(undefined), undefined);
+    assert.equal(readPassphrase("pass:a:b"), "a:b");
+    assert.equal(readPassphrase(`file:${f.path("pw.txt")}`), "from-file");
+    process.env.AIRLOCK_TEST_PASS_UNIT = "from-env";
+    assert.equal(readPassphrase("env:AIRLOCK_TEST_PASS_UNIT"), "from-env");
+    assert.throws(() => readPassphrase("env:AIRLOCK_TEST_PASS_UNSET"), /the variable is not set/);
+    assert.throws(() => readPassphrase("s3cret"), /--pass expects pass:TEXT, env:VAR or file:PATH/);
+  } finally {
+    delete process.env.AIRLOCK_TEST_PASS_UNIT;
     rmSync(f.dir, { recursive: true, force: true });
   }
 });

@@ -19,6 +19,7 @@ import {
   PROTOCOL_FLAGS,
   readCertificates,
   readCertifiedKey,
+  readPassphrase,
   suiteOptions,
   systemTrustAnchors,
   versionOptions,
@@ -67,7 +68,11 @@ export async function runClient(argv: readonly string[]): Promise<number> {
     ...(cafile ? { trustAnchors: readCertificates(cafile, "CA file") } : {}),
     ...(system ? { trustAnchors: system.anchors } : {}),
     ...(insecure ? { dangerouslyDisableCertificateVerification: true } : {}),
-    ...(certPath && keyPath ? { clientCertificate: await readCertifiedKey(certPath, keyPath) } : {}),
+    ...(certPath && keyPath
+      ? {
+        clientCertificate: await readCertifiedKey(certPath, keyPath, readPassphrase(f.strings.get("pass"))),
+      }
+      : {}),
     ...(f.strings.has("alpn") ? { alpnProtocols: splitList(f.strings.get("alpn")!) } : {}),
     ...versions,
     ...suiteOptions(f.strings),

@@ -19,6 +19,7 @@ import {
   PROTOCOL_FLAGS,
   readCertificates,
   readCertifiedKey,
+  readPassphrase,
   suiteOptions,
   versionOptions,
 } from "./_common.ts";
@@ -58,7 +59,8 @@ export async function runServer(argv: readonly string[]): Promise<number> {
   if (certs.length === 0) throw new UsageError("--cert PEM --key PEM is required");
   if (certs.length !== keys.length) throw new UsageError("each --cert needs its --key");
   const certificates: CertifiedKey[] = [];
-  for (const [i, c] of certs.entries()) certificates.push(await readCertifiedKey(c, keys[i]!));
+  const passphrase = readPassphrase(f.strings.get("pass"));
+  for (const [i, c] of certs.entries()) certificates.push(await readCertifiedKey(c, keys[i]!, passphrase));
   const cafile = f.strings.get("cafile");
   const verifyClient = f.booleans.has("verify-client");
   if (verifyClient && !cafile) throw new UsageError("--verify-client needs --cafile");

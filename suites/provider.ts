@@ -80,9 +80,13 @@ export interface CryptoProvider {
    * Load a private key that signs with this provider's primitives (see `loadPrivateKey`).
    *
    * @param pemOrDer PEM text, or PKCS#8 DER bytes.
+   * @param options `passphrase`: an encrypted PKCS#8 key's.
    * @returns The signing key.
    */
-  loadPrivateKey(pemOrDer: string | Uint8Array): Promise<SigningKey>;
+  loadPrivateKey(
+    pemOrDer: string | Uint8Array,
+    options?: { readonly passphrase?: string },
+  ): Promise<SigningKey>;
   /**
    * Make our key share for `group`: the client's, or a TLS 1.2 server's.
    *
@@ -169,7 +173,8 @@ export const nobleProvider: CryptoProvider = Object.freeze({
   name: "noble",
   verify: verifySignature,
   verifyX509: verifyX509Signature,
-  loadPrivateKey: (pemOrDer: string | Uint8Array) => loadPrivateKey(pemOrDer),
+  loadPrivateKey: (pemOrDer: string | Uint8Array, options?: { readonly passphrase?: string }) =>
+    loadPrivateKey(pemOrDer, options),
   keyShare: (group: KxGroup, random: (n: number) => Uint8Array) => group.generate(random),
   respond: (group: KxGroup, peerShare: Uint8Array, random: (n: number) => Uint8Array) =>
     group.respond(peerShare, random),
@@ -194,7 +199,8 @@ export const webCryptoProvider: CryptoProvider = Object.freeze({
   verify: verifySignatureWebCrypto,
   verifyX509: (algorithm: Uint8Array, key: PublicKey, message: Uint8Array, signature: Uint8Array) =>
     verifyX509Signature(algorithm, key, message, signature, { webCrypto: true }),
-  loadPrivateKey: (pemOrDer: string | Uint8Array) => loadPrivateKey(pemOrDer, { webCrypto: true }),
+  loadPrivateKey: (pemOrDer: string | Uint8Array, options?: { readonly passphrase?: string }) =>
+    loadPrivateKey(pemOrDer, { ...options, webCrypto: true }),
   keyShare: webCryptoKx.keyShare,
   respond: webCryptoKx.respond,
   sharedSecret: webCryptoKx.sharedSecret,

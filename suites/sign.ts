@@ -30,6 +30,7 @@ import {
 } from "@peculiar/asn1-rsa";
 import { toBase64Url } from "./bytes.ts";
 import { pemDecode } from "./pem.ts";
+import { decryptPkcs8 } from "./pkcs8_encrypted.ts";
 
 /** Names of the signature schemes airlock knows (RFC 8446 §4.2.3). */
 export type SigSchemeName =
@@ -672,27 +673,29 @@ function fromPkcs8(pkcs8: Uint8Array): SigningKey | Promise<SigningKey> {
  * (synchronously; ECDSA is deterministic per RFC 6979 and DER-encoded). RSA keys
  * are imported into WebCrypto and sign RSA-PSS with a salt as long as the hash:
  * `rsa_pss_rsae_sha256/384/512`, or `rsa_pss_pss_*` for id-RSASSA-PSS keys; rsaEncryption keys also sign
- * PKCS#1 v1.5 (`rsa_pkcs1_*`, TLS 1.2 only). Encrypted keys are not supported.
+ * PKCS#1 v1.5 (`rsa_pkcs1_*`, TLS 1.2 only). An encrypted PKCS#8 key (`ENCRYPTED PRIVATE KEY`: PBES2 with
+ * PBKDF2 and AES-CBC, as `openssl genpkey -aes256` writes) needs `passphrase`; legacy encrypted PEM
+ * (`Proc-Type: 4,ENCRYPTED`) is refused with how to convert it.
  *
  * With `webCrypto: true` (what `webCryptoProvider.loadPrivateKey` does), P-256, P-384 and Ed25519 keys sign
  * on the runtime's WebCrypto instead, asynchronously and several times faster; ECDSA nonces may then be
  * random rather than RFC 6979. A runtime without the algorithm keeps noble.
  *
  * @param pemOrDer PEM text, or PKCS#8 DER bytes.
- * @param options `webCrypto`: sign natively where the runtime can.
+ * @param options `webCrypto`: sign natively where the runtime can; `passphrase`: an encrypted key's.
  * @returns The signing key.
  * @throws {SyntaxError} If the text holds no supported PEM block.
  * @throws {TypeError} If the key is malformed or of an unsupported type.
  */
 export async function loadPrivateKey(
   pemOrDer: string | Uint8Array,
-  options: { readonly webCrypto?: boolean } = {},
+  options: { readonly webCrypto?: boolean; readonly passphrase?: string } = {},
 ): Promise<SigningKey> {
-  const key = await loadKey(pemOrDer);
+  const key = await loadKey(pemOrDer, options.passphrase);
   return options.webCrypto ? await nativeSigningKey(key) : key;
 }
 
-async function loadKey(pemOrDer: string | Uint8Array): Promise<SigningKey> {
+async function loadKey(pemOrDer: string | Uint8Array, passphrase: string | undefined): Promise<SigningKey> {
   if (typeof pemOrDer !== "string") return await fromPkcs8(pemOrDer);
   // Encrypted keys, named as such rather than "not base64" or "no PEM block".
   if (/^Proc-Type:\s*4,\s*ENCRYPTED/m.test(pemOrDer)) {
@@ -701,13 +704,14 @@ async function loadKey(pemOrDer: string | Uint8Array): Promise<SigningKey> {
         "decrypt it with `openssl pkey -in key.pem -out key-plain.pem`",
     );
   }
-  if (
-    /-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(pemOrDer) && !/-----BEGIN PRIVATE KEY-----/.test(pemOrDer)
-  ) {
-    throw new SyntaxError(
-      "Cannot load private key: it is encrypted (PKCS#8 ENCRYPTED PRIVATE KEY), which is not supported yet; " +
-        "decrypt it with `openssl pkey -in key.pem -out key-plain.pem`",
-    );
+  const [encrypted] = pemDecode(pemOrDer, "ENCRYPTED PRIVATE KEY");
+  if (encrypted) {
+    if (passphrase === undefined) {
+      throw new TypeError(
+        "Cannot load private key: it is encrypted (PKCS#8 ENCRYPTED PRIVATE KEY); pass its passphrase",
+      );
+    }
+    return await fromPkcs8(await decryptPkcs8(encrypted, passphrase));
   }
   const [pkcs8] = pemDecode(pemOrDer, "PRIVATE KEY");
   if (pkcs8) return await fromPkcs8(pkcs8);
