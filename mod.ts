@@ -45,6 +45,7 @@ export {
   type EngineEventMap,
   type EngineEventName,
   type HandshakeInfo,
+  type MessageInfo,
   on,
   type SecretsInfo,
 } from "./engine/events.ts";

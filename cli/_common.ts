@@ -28,6 +28,7 @@ export const PROTOCOL_FLAGS: Record<string, FlagSpec> = {
   groups: { kind: "string", help: "key exchange groups (X25519MLKEM768, x25519, P-256, P-384)" },
   keylogfile: { kind: "string", help: "append NSS key log lines to this file" },
   pass: { kind: "string", help: "passphrase of an encrypted --key: pass:TEXT, env:VAR or file:PATH" },
+  trace: { kind: "boolean", help: "print each handshake message and alert as it goes out (>>>) or in (<<<)" },
   "require-ems": {
     kind: "boolean",
     help: "TLS 1.2: refuse peers without the extended master secret (RFC 7627)",
@@ -182,6 +183,25 @@ export function keyLogTo(engine: TlsEngine, path: string | undefined): void {
   const file = path || process.env.SSLKEYLOGFILE;
   if (!file) return;
   on(engine, "keylog", (line) => appendFileSync(file, line + "\n", { mode: 0o600 }));
+}
+
+/**
+ * `--trace`: one line on stderr per handshake message, ChangeCipherSpec and alert, as it goes out (`>>>`) or comes
+ * in (`<<<`), like `openssl s_client -msg`, from the engine's `message` and `alert` events; `prefix` marks the
+ * connection (the server's `[N]`).
+ */
+export function traceTo(engine: TlsEngine, enabled: boolean, prefix = ""): void {
+  if (!enabled) return;
+  const arrow = (d: "sent" | "received") => (d === "sent" ? ">>>" : "<<<");
+  on(engine, "message", (m) => {
+    const what = m.contentType === "handshake" ? `Handshake ${m.name}` : "ChangeCipherSpec";
+    process.stderr.write(`${prefix}${arrow(m.direction)} ${what} (${m.length} bytes)\n`);
+  });
+  on(
+    engine,
+    "alert",
+    (a) => process.stderr.write(`${prefix}${arrow(a.direction)} Alert ${a.level} ${a.name}\n`),
+  );
 }
 
 /**

@@ -481,3 +481,27 @@ Deno.test("--pass takes openssl's -passin forms: pass:, env:, file: (its first l
     rmSync(f.dir, { recursive: true, force: true });
   }
 });
+
+Deno.test("airlock client --trace prints each handshake message, ChangeCipherSpec and alert as it goes out or in", async () => {
+  const { f } = await pki();
+  try {
+    const { server, port } = await echoOnce(f);
+    const c = await run([...clientArgs(f, port), "--tls1.2", "--trace"], "x\n");
+    assert.equal(c.code, 0, c.stderr);
+    const trace = c.stderr.split("\n").filter((l) => /^(>>>|<<<) /.test(l));
+    assert.deepEqual(trace.slice(0, 4), [
+      ">>> Handshake ClientHello (" + trace[0]!.match(/\((\d+) bytes\)/)![1] + " bytes)",
+      trace[1],
+      trace[2],
+      trace[3],
+    ]);
+    assert.match(trace[1]!, /^<<< Handshake ServerHello \(\d+ bytes\)$/);
+    assert.ok(trace.includes(">>> ChangeCipherSpec (1 bytes)"), trace.join("\n"));
+    assert.ok(trace.some((l) => /^<<< Handshake Finished \(12 bytes\)$/.test(l)), trace.join("\n"));
+    assert.ok(trace.includes(">>> Alert warning close_notify"), trace.join("\n"));
+    assert.ok(trace.includes("<<< Alert warning close_notify"), trace.join("\n"));
+    await server.done;
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+});

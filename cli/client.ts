@@ -22,6 +22,7 @@ import {
   readPassphrase,
   suiteOptions,
   systemTrustAnchors,
+  traceTo,
   versionOptions,
 } from "./_common.ts";
 
@@ -83,6 +84,7 @@ export async function runClient(argv: readonly string[]): Promise<number> {
   const { engine, network } = createBioPair();
   const client = createClient(saved ? { ...config, session: saved } : config, engine);
   keyLogTo(client, f.strings.get("keylogfile"));
+  traceTo(client, f.booleans.has("trace"));
   if (sessionFile) on(client, "session", (s) => writeFileSync(sessionFile, s.toBytes(), { mode: 0o600 }));
 
   const socket = net.connect({ host, port, allowHalfOpen: true });

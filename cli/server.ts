@@ -21,6 +21,7 @@ import {
   readCertifiedKey,
   readPassphrase,
   suiteOptions,
+  traceTo,
   versionOptions,
 } from "./_common.ts";
 import { describeError } from "./client.ts";
@@ -88,6 +89,7 @@ export async function runServer(argv: readonly string[]): Promise<number> {
     throw e;
   }
   const keylog = f.strings.get("keylogfile");
+  const trace = f.booleans.has("trace");
 
   let served = 0, failures = 0;
   const server = net.createServer({ allowHalfOpen: true });
@@ -97,7 +99,7 @@ export async function runServer(argv: readonly string[]): Promise<number> {
     const id = ++served;
     if (served >= naccept) server.close();
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    const job: Promise<void> = handle(socket, config, keylog, www).then(
+    const job: Promise<void> = handle(socket, config, keylog, www, trace ? `[${id}] ` : undefined).then(
       (summary) => void process.stderr.write(`[${id}] ${peer}: ${summary}\n`),
       (e) => {
         failures++;
@@ -135,10 +137,12 @@ async function handle(
   config: ServerConfig,
   keylog: string | undefined,
   www: boolean,
+  trace: string | undefined,
 ): Promise<string> {
   const { engine, network } = createBioPair();
   const tls = createServer(config, engine);
   keyLogTo(tls, keylog);
+  traceTo(tls, trace !== undefined, trace);
   const conn = await connectTls(tls, network, nodeSocketStreams(socket), {
     handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
   });

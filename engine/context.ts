@@ -9,9 +9,10 @@
 import type { Bio } from "../bio/bio.ts";
 import { AlertLevel, alertName } from "./alert.ts";
 import type { Normalized } from "./config.ts";
-import type { EngineEventMap, HandshakeInfo } from "./events.ts";
+import type { EngineEventMap, HandshakeInfo, MessageInfo } from "./events.ts";
 import { trafficKeys } from "./key_schedule.ts";
-import { ContentType } from "./msgs/enums.ts";
+import { ContentType, handshakeName, HandshakeType } from "./msgs/enums.ts";
+import { HRR_RANDOM } from "./msgs/handshake.ts";
 import type { QuicLevel } from "./quic.ts";
 import { Inbound } from "./record/inbound.ts";
 import { MAX_PLAINTEXT, Protection, type RecordProtection } from "./record/layer.ts";
@@ -113,16 +114,19 @@ export class Connection implements Context {
   sendHandshake(raw: Uint8Array, addToTranscript = true): void {
     if (addToTranscript) this.transcript.add(raw);
     this.outbound.handshake(raw);
+    if (this.listening("message")) this.emit("message", messageInfo("sent", raw));
   }
 
   sendChangeCipherSpec(): void {
     if (this.outbound.ccsSent || this.quic) return;
     this.outbound.changeCipherSpec();
+    this.emit("message", CCS_SENT);
   }
 
   changeWriteCipher(prot: RecordProtection): void {
     this.outbound.changeCipherSpec();
     this.outbound.prot = prot;
+    this.emit("message", CCS_SENT);
   }
 
   changeReadCipher(prot: RecordProtection): void {
@@ -226,4 +230,31 @@ export class Connection implements Context {
   emit<K extends keyof EngineEventMap>(name: K, detail: EngineEventMap[K]): void {
     if (this.listening(name)) this.#events.dispatchEvent(new CustomEvent(name, { detail }));
   }
+}
+
+const CCS_SENT: MessageInfo = Object.freeze({
+  direction: "sent",
+  contentType: "change_cipher_spec",
+  type: 1,
+  name: "ChangeCipherSpec",
+  length: 1,
+});
+
+/** "clientHello" → "ClientHello" (an unknown type's hex name stays as it is). */
+function displayName(name: string): string {
+  return name.startsWith("0x") ? name : name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+/** The `message` event's detail for a whole handshake message (`raw`: header included). */
+export function messageInfo(direction: "sent" | "received", raw: Uint8Array): MessageInfo {
+  const type = raw[0]!;
+  const hrr = type === HandshakeType.serverHello && raw.length >= 4 + 2 + 32 &&
+    HRR_RANDOM.every((b, i) => raw[6 + i] === b);
+  return {
+    direction,
+    contentType: "handshake",
+    type,
+    name: hrr ? "HelloRetryRequest" : displayName(handshakeName(type)),
+    length: raw.length - 4,
+  };
 }

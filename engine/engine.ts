@@ -15,7 +15,7 @@ import type { QuicLevel } from "./quic.ts";
 import { AlertDescription, AlertLevel } from "./alert.ts";
 import { SslError, type SslErrorCode } from "./codes.ts";
 import type { Normalized } from "./config.ts";
-import { Connection } from "./context.ts";
+import { Connection, messageInfo } from "./context.ts";
 import { LIMITS } from "./limits.ts";
 import { asTlsError, errorGroup, type LocalError, localFault, type TlsError, truncated } from "./errors.ts";
 import type { HandshakeInfo } from "./events.ts";
@@ -519,6 +519,7 @@ export class TlsEngine extends EventTarget {
   #handleNext(): boolean {
     const m = this.#in.takeMessage();
     if (!m) return false;
+    if (this.#cx.listening("message")) this.#cx.emit("message", messageInfo("received", m.raw));
     this.#apply(this.#state!.handle(this.#cx, m));
     return true;
   }

@@ -55,12 +55,28 @@ export interface SecretsInfo {
   readonly secret: Uint8Array;
 }
 
+/**
+ * A handshake message or ChangeCipherSpec as it goes out or comes in (like `openssl s_client -msg`): its
+ * name (`ClientHello`, `HelloRetryRequest`, `ChangeCipherSpec`, …), type number and length, header excluded.
+ * Alerts have their own event.
+ */
+export interface MessageInfo {
+  readonly direction: "sent" | "received";
+  readonly contentType: "handshake" | "change_cipher_spec";
+  /** The HandshakeType (a HelloRetryRequest is a server_hello, 2); 1 for ChangeCipherSpec. */
+  readonly type: number;
+  readonly name: string;
+  readonly length: number;
+}
+
 /** The events an engine dispatches, with the type of each `detail`. */
 export interface EngineEventMap {
   /** The handshake completed. */
   handshake: HandshakeInfo;
   /** An alert was sent or received. */
   alert: AlertInfo;
+  /** A handshake message or ChangeCipherSpec was sent or received (for tracing). */
+  message: MessageInfo;
   /** One NSS key log line (SSLKEYLOGFILE format), without a newline. */
   keylog: string;
   /** New traffic secrets were installed. */

@@ -145,6 +145,57 @@ Deno.test("EncryptedExtensions lists the server's groups when the group used is 
   }
 });
 
+Deno.test("the message event traces every handshake message and ChangeCipherSpec both ways, in order", async (t) => {
+  const trace = (p: Pair, who: "client" | "server") => {
+    const lines: string[] = [];
+    on(p[who], "message", (m) => lines.push(`${m.direction === "sent" ? ">" : "<"} ${m.name}`));
+    return lines;
+  };
+  await t.step("TLS 1.3 with a HelloRetryRequest", async () => {
+    const p = await makePair({
+      client: { groups: ["x25519", "secp384r1"] },
+      server: { groups: ["secp384r1"] },
+    });
+    const client = trace(p, "client"), server = trace(p, "server");
+    await handshake(p);
+    assert.deepEqual(client, [
+      "> ClientHello",
+      "< HelloRetryRequest",
+      // The client answers the HelloRetryRequest before it reads the server's next record.
+      "> ChangeCipherSpec",
+      "> ClientHello",
+      "< ChangeCipherSpec",
+      "< ServerHello",
+      "< EncryptedExtensions",
+      "< Certificate",
+      "< CertificateVerify",
+      "< Finished",
+      "> Finished",
+    ]);
+    assert.deepEqual(server.slice(0, 3), ["< ClientHello", "> HelloRetryRequest", "> ChangeCipherSpec"]);
+    // The server reads the client's Finished, then sends its tickets.
+    assert.deepEqual(server.slice(-3), ["< Finished", "> NewSessionTicket", "> NewSessionTicket"]);
+  });
+  await t.step("TLS 1.2", async () => {
+    const p = await makePair({ client: { maxVersion: "TLSv1.2" } });
+    const client = trace(p, "client");
+    await handshake(p);
+    assert.deepEqual(client, [
+      "> ClientHello",
+      "< ServerHello",
+      "< Certificate",
+      "< ServerKeyExchange",
+      "< ServerHelloDone",
+      "> ClientKeyExchange",
+      "> ChangeCipherSpec",
+      "> Finished",
+      "< NewSessionTicket",
+      "< ChangeCipherSpec",
+      "< Finished",
+    ]);
+  });
+});
+
 Deno.test("handshake() without middlebox compatibility mode sends no ChangeCipherSpec", async () => {
   const p = await makePair({
     client: { middleboxCompat: false, groups: ["x25519", "secp256r1"] },
