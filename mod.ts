@@ -38,7 +38,17 @@ export { type Bio, type BioPair, createBioPair } from "./bio/mod.ts";
 export { TlsEngine } from "./engine/engine.ts";
 export { createClient, createServer } from "./engine/create.ts";
 export { SslError, type SslErrorCode, sslErrorName } from "./engine/codes.ts";
-export { TlsError, type TlsErrorCode } from "./engine/errors.ts";
+export {
+  InvalidCertificate,
+  InvalidMessage,
+  LocalError,
+  PeerIncompatible,
+  PeerMisbehaved,
+  PolicyError,
+  type ReceivedAlertName,
+  TlsError,
+  type TlsErrorCode,
+} from "./engine/errors.ts";
 export { AlertDescription, type AlertName, alertName } from "./engine/alert.ts";
 export {
   type AlertInfo,
@@ -68,11 +78,16 @@ export type {
 export type { Extension } from "./engine/msgs/extensions.ts";
 export {
   customSigningKey,
+  type KeyType,
   loadPrivateKey,
   type PublicKey,
   type SigningKey,
   type SigSchemeName,
+  type X509SignatureResult,
 } from "./suites/sign.ts";
+export type { KeyShare, KxGroup, KxResponse } from "./suites/kx.ts";
+export type { Tls13Suite } from "./suites/tls13.ts";
+export type { Tls12SuiteName } from "./suites/tls12.ts";
 export { type Aead, type AeadKey, customAead, type NativeAeadKey } from "./suites/aead.ts";
 export { customHash, type Hash, type HashName, type HashState } from "./suites/hash.ts";
 export { pemDecode, pemEncode } from "./suites/pem.ts";
@@ -85,6 +100,7 @@ export {
 } from "./suites/provider.ts";
 export {
   alertForVerifyError,
+  type CertificateAlertName,
   type CertificateSignatureCheck,
   matchesPeerName,
   verifyCertificateChain,

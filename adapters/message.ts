@@ -250,7 +250,7 @@ export interface WebSocketLike {
   /** Bytes queued by `send` and not yet transmitted. */
   readonly bufferedAmount: number;
   /** Send one binary message. */
-  send(data: Uint8Array_): void;
+  send(data: ReturnType<Uint8Array["slice"]>): void;
   /** Start the closing handshake. */
   close(code?: number, reason?: string): void;
   /** Listen for "open", "message", "error" and "close". */

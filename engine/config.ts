@@ -332,8 +332,11 @@ export interface ClientHelloInfo {
   readonly signatureSchemes: readonly number[];
   /** Every extension, in the order sent, with its body. */
   readonly extensions: readonly Extension[];
+  /** legacy_version (0x0303 from a TLS 1.3 client). */
   readonly legacyVersion: number;
+  /** The client's 32 random bytes. */
   readonly random: Uint8Array;
+  /** legacy_session_id (0 to 32 bytes). */
   readonly sessionId: Uint8Array;
 }
 

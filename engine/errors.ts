@@ -217,6 +217,7 @@ export function errorGroup(code: TlsErrorCode): TlsErrorGroup {
 
 /** A typed TLS failure: which alert, which code, and where. */
 export class TlsError extends Error {
+  /** Always "TlsError". */
   override readonly name = "TlsError";
   /**
    * The alert sent to the peer (or received from it, for `alert_received.*`); undefined when none was, as

@@ -40,18 +40,25 @@ export interface HandshakeInfo {
 
 /** An alert, sent or received. */
 export interface AlertInfo {
+  /** Whether we sent it or the peer did. */
   readonly direction: "sent" | "received";
+  /** Its level (every alert but close_notify and user_canceled is fatal in TLS 1.3). */
   readonly level: "warning" | "fatal";
   /** The RFC name, e.g. "close_notify". */
   readonly name: string;
+  /** The AlertDescription number, e.g. 0 for close_notify. */
   readonly description: number;
 }
 
 /** New traffic secrets for one direction (for QUIC-style embedding and debugging). */
 export interface SecretsInfo {
+  /** Whether it protects what we read or what we write. */
   readonly direction: "read" | "write";
+  /** The epoch it opens (RFC 8446 §7.1; in QUIC, the encryption level). */
   readonly level: "early" | "handshake" | "application";
+  /** The cipher suite it is for, e.g. "TLS_AES_128_GCM_SHA256". */
   readonly cipherSuite: string;
+  /** The traffic secret (key material: handle with care). */
   readonly secret: Uint8Array;
 }
 
@@ -61,11 +68,15 @@ export interface SecretsInfo {
  * Alerts have their own event.
  */
 export interface MessageInfo {
+  /** Whether we sent it or the peer did. */
   readonly direction: "sent" | "received";
+  /** The record content type it travels in. */
   readonly contentType: "handshake" | "change_cipher_spec";
   /** The HandshakeType (a HelloRetryRequest is a server_hello, 2); 1 for ChangeCipherSpec. */
   readonly type: number;
+  /** Its name, e.g. "ClientHello", "HelloRetryRequest", "ChangeCipherSpec". */
   readonly name: string;
+  /** Its length in bytes, the 4-byte handshake header excluded. */
   readonly length: number;
 }
 

@@ -291,7 +291,9 @@ export function decodeTicketState(bytes: Uint8Array): TicketState | undefined {
  * store, tampered with or sealed under a retired key). Implement it to share tickets across a cluster.
  */
 export interface TicketStore {
+  /** The ticket bytes for `state`, `random` being the engine's source (for ids or nonces). */
   issue(state: Uint8Array, random: (n: number) => Uint8Array): Uint8Array;
+  /** The state `ticket` stands for, or undefined when unknown, expired, tampered with or retired. */
   redeem(ticket: Uint8Array): Uint8Array | undefined;
   /**
    * Whether a TLS 1.2 resumption by `ticket` (just redeemed) gives the client a new ticket (RFC 5077 §3.3
@@ -316,6 +318,11 @@ export class TicketKeys implements TicketStore {
   #previous: TicketKey | undefined;
   readonly #random: (n: number) => Uint8Array;
 
+  /**
+   * A store with a fresh current key.
+   *
+   * @param random Where keys come from (default: the platform's CSPRNG).
+   */
   constructor(random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))) {
     this.#random = random;
     this.#current = this.#make();
@@ -331,6 +338,7 @@ export class TicketKeys implements TicketStore {
     this.#current = this.#make();
   }
 
+  /** Seal `state` under the current key: key id ‖ nonce ‖ AES-256-GCM ciphertext. */
   issue(state: Uint8Array, random: (n: number) => Uint8Array): Uint8Array {
     const nonce = random(12);
     const sealed = this.#current.key.seal(nonce, this.#current.id, state);
@@ -346,6 +354,7 @@ export class TicketKeys implements TicketStore {
     return !ctEqual(ticket.subarray(0, 16), this.#current.id);
   }
 
+  /** Open a ticket sealed under the current or the previous key; undefined otherwise. */
   redeem(ticket: Uint8Array): Uint8Array | undefined {
     if (ticket.length < 28 + 16) return undefined;
     const id = ticket.subarray(0, 16);
@@ -363,6 +372,11 @@ export class SessionCache implements TicketStore {
   readonly #entries = new Map<string, Uint8Array>();
   readonly #capacity: number;
 
+  /**
+   * An empty cache.
+   *
+   * @param capacity The most entries kept; the oldest go first.
+   */
   constructor(capacity = 10_000) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(`Cannot create SessionCache: capacity ${capacity}`);
@@ -375,6 +389,7 @@ export class SessionCache implements TicketStore {
     return this.#entries.size;
   }
 
+  /** Keep `state` under a new random 32-byte id, the ticket. */
   issue(state: Uint8Array, random: (n: number) => Uint8Array): Uint8Array {
     const id = random(32);
     this.#entries.set(key(id), state);
@@ -387,6 +402,7 @@ export class SessionCache implements TicketStore {
     return true;
   }
 
+  /** The state kept under `ticket`, forgotten as it is returned (single use). */
   redeem(ticket: Uint8Array): Uint8Array | undefined {
     const k = key(ticket);
     const state = this.#entries.get(k);
@@ -443,6 +459,12 @@ export class StrikeRegister {
   readonly #capacity: number;
   readonly #windowMs: number;
 
+  /**
+   * An empty register.
+   *
+   * @param capacity The most binders remembered at once (a full register refuses 0-RTT, failing closed).
+   * @param windowMs How long each is remembered.
+   */
   constructor(capacity = 100_000, windowMs = 2 * TICKET_AGE_SKEW_MS) {
     this.#capacity = capacity;
     this.#windowMs = windowMs;

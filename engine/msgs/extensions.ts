@@ -11,7 +11,9 @@ import { Reader, Writer } from "./codec.ts";
 
 /** An extension as it is on the wire: a type and its body. */
 export interface Extension {
+  /** The ExtensionType, e.g. 0 for server_name. */
   readonly type: number;
+  /** The extension_data, without the type and length. */
   readonly data: Uint8Array;
 }
 
