@@ -227,7 +227,17 @@ async function runList(name, tree, certs, logRoot) {
     const logdir = join(logRoot, name);
     const result = await new Promise((done) => {
       const child = spawn("bash", [join(tree, "run-list.sh"), "127.0.0.1", String(port), spec.file], {
-        env: { ...process.env, CERTS: certs, TF_PY: PYTHON, TF_LOGDIR: logdir, TF_VERBOSE: "1" },
+        // Wider time bounds than run-list.sh's own (180 s a script, 1,080 s a list): a slow machine should not
+        // turn a passing script into a timeout (test-large-hello.py takes 100 s on two cores here).
+        env: {
+          TF_TIMEOUT: "360",
+          TF_BUDGET: "2400",
+          ...process.env,
+          CERTS: certs,
+          TF_PY: PYTHON,
+          TF_LOGDIR: logdir,
+          TF_VERBOSE: "1",
+        },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let out = "";
