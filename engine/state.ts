@@ -13,6 +13,7 @@ import { decodeFinished, type HandshakeMessage } from "./msgs/handshake.ts";
 import type { Transcript } from "./transcript.ts";
 import type { RecordProtection } from "./record/layer.ts";
 import type { Tls13Suite } from "../suites/tls13.ts";
+import type { SigningKey } from "../suites/sign.ts";
 import { concat, ctEqual, utf8 } from "../suites/bytes.ts";
 import { KxError } from "../suites/kx.ts";
 
@@ -167,6 +168,19 @@ export function usePeerShare<T>(
     return refuse(e);
   }
   return isPromiseLike(value) ? { pending: Promise.resolve(value).then(next, refuse) } : next(value);
+}
+
+/**
+ * The scheme our `key` signs with, for either role: its most preferred one that the peer offers; PKCS#1 v1.5
+ * only in TLS 1.2 (RFC 8446 §4.4.3), where an EC key also signs the other ECDSA hash (`tls12Schemes`).
+ */
+export function signingScheme(
+  key: SigningKey,
+  peerSchemes: readonly number[],
+  tls12: boolean,
+): number | undefined {
+  const mine = tls12 ? key.tls12Schemes ?? key.schemes : key.schemes;
+  return mine.find((s) => peerSchemes.includes(s) && (tls12 || (s & 0xff) !== 0x01));
 }
 
 /** The content a CertificateVerify signs (RFC 8446 §4.4.3). */

@@ -24,7 +24,7 @@ import {
   type Extension,
   findExtension,
 } from "../msgs/extensions.ts";
-import { type Context, isPromiseLike, type Step } from "../state.ts";
+import { type Context, isPromiseLike, signingScheme, type Step } from "../state.ts";
 import type { Hash } from "../../suites/hash.ts";
 import type { KeyShare } from "../../suites/kx.ts";
 import type { SigningKey } from "../../suites/sign.ts";
@@ -175,10 +175,7 @@ function pickClientCertificate(
   pkcs1: boolean,
 ): ChosenCertificate {
   if (!certified) return undefined;
-  // RSASSA-PKCS1-v1_5 is never used in a TLS 1.3 CertificateVerify (RFC 8446 §4.4.3); TLS 1.2 allows it.
-  // `pkcs1` is TLS 1.2, where an EC key signs any ECDSA scheme's hash with its own curve (tls12Schemes).
-  const mine = pkcs1 ? certified.key.tls12Schemes ?? certified.key.schemes : certified.key.schemes;
-  const scheme = mine.find((s) => req.signatureSchemes.includes(s) && (pkcs1 || (s & 0xff) !== 0x01));
+  const scheme = signingScheme(certified.key, req.signatureSchemes, pkcs1);
   if (scheme === undefined) return undefined;
   const [cert] = normalizeCertificates([certified]);
   return { chain: cert!.chain, key: certified.key, scheme };

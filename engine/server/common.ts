@@ -12,7 +12,7 @@ import { decodeAlpn, decodeU16, decodeU8, type Extension, findExtension } from "
 import { certificateMatchesName, type VerifyPolicy } from "../peer_verify.ts";
 import type { SessionCache, StrikeRegister } from "../session.ts";
 import type { TicketSetup } from "../binding.ts";
-import type { Context } from "../state.ts";
+import { type Context, signingScheme } from "../state.ts";
 
 /** The caller's server options the states read: built and frozen once by `createServer`, never the raw config. */
 export type ServerOptions = {
@@ -154,21 +154,10 @@ export function pickCertificate(
   serverName: string | undefined,
 ): { cert: ServerCert; scheme: number } | undefined {
   const usable = certs.flatMap((cert) => {
-    const scheme = signingScheme(cert, clientSchemes, false);
+    const scheme = signingScheme(cert.key, clientSchemes, false);
     return scheme === undefined ? [] : [{ cert, scheme }];
   });
   return forServerName(usable, serverName)[0];
-}
-
-/** The key's most preferred scheme that the client offers; PKCS#1 v1.5 only in TLS 1.2 (RFC 8446 §4.4.3). */
-export function signingScheme(
-  cert: ServerCert,
-  clientSchemes: readonly number[],
-  pkcs1: boolean,
-): number | undefined {
-  // `pkcs1` is TLS 1.2, where an EC key signs any ECDSA scheme's hash with its own curve (tls12Schemes).
-  const mine = pkcs1 ? cert.key.tls12Schemes ?? cert.key.schemes : cert.key.schemes;
-  return mine.find((s) => clientSchemes.includes(s) && (pkcs1 || (s & 0xff) !== 0x01));
 }
 
 /**

@@ -43,6 +43,7 @@ import {
   andThen,
   type Context,
   expectMessage,
+  signingScheme,
   type State,
   type Step,
   usePeerShare,
@@ -63,14 +64,7 @@ import {
   serverKeyExchangeContent,
   verifyData12,
 } from "../tls12.ts";
-import {
-  chooseAlpn,
-  forServerName,
-  fragmentRequests,
-  offeredSuites,
-  type ServerSetup,
-  signingScheme,
-} from "./common.ts";
+import { chooseAlpn, forServerName, fragmentRequests, offeredSuites, type ServerSetup } from "./common.ts";
 import type { ServerCert } from "../config.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
@@ -226,7 +220,7 @@ export function startServer12(
   // the suite first would serve another name's certificate whenever its key type makes a preferred suite.
   const offered = offeredSuites(setup, cx.cfg.suites12, ch.cipherSuites);
   const usable = setup.certs.flatMap((cert) => {
-    const scheme = signingScheme(cert, clientSchemes, true);
+    const scheme = signingScheme(cert.key, clientSchemes, true);
     return scheme !== undefined && offered.some((s) => signsFor(cert, s, groups)) ? [{ cert, scheme }] : [];
   });
   const candidates = forServerName(usable, serverName);
