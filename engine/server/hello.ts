@@ -132,17 +132,13 @@ export class ExpectClientHello implements State {
  */
 function chooseVersion(cx: Context, ch: ClientHello, where: string): number {
   const sv = findExtension(ch.extensions, E.supportedVersions);
+  // Without supported_versions, legacy_version, TLS 1.2 at most whatever it says (RFC 8446 §4.2.1).
   const offered = sv === undefined
-    ? [ch.legacyVersion]
+    ? [Math.min(ch.legacyVersion, ProtocolVersion.tls12)]
     : decodeClientVersions(sv, "ClientHello.supported_versions");
-  // The client's highest version that we know of (GREASE and drafts are neither above nor below ours); without
-  // supported_versions, TLS 1.2 at most, whatever legacy_version says (RFC 8446 §4.2.1).
+  // The client's highest version that we know of (GREASE and drafts are neither above nor below ours).
   const known = offered.filter((v) => v >> 8 === 3 && v <= ProtocolVersion.tls13);
-  const highest = sv === undefined
-    ? Math.min(ch.legacyVersion, ProtocolVersion.tls12)
-    : known.length > 0
-    ? Math.max(...known)
-    : ch.legacyVersion;
+  const highest = known.length > 0 ? Math.max(...known) : ch.legacyVersion;
   if (ch.cipherSuites.includes(FALLBACK_SCSV) && highest < cx.cfg.maxVersion) {
     throw incompatible(
       "inappropriate_fallback",
@@ -159,11 +155,8 @@ function chooseVersion(cx: Context, ch: ClientHello, where: string): number {
       where,
     );
   }
-  const usable = sv === undefined
-    ? (ch.legacyVersion >= ProtocolVersion.tls12 ? [ProtocolVersion.tls12] : [])
-    : offered;
   const version = [ProtocolVersion.tls13, ProtocolVersion.tls12].find((v) =>
-    usable.includes(v) && v >= cx.cfg.minVersion && v <= cx.cfg.maxVersion
+    offered.includes(v) && v >= cx.cfg.minVersion && v <= cx.cfg.maxVersion
   );
   if (version !== undefined) return version;
   const suites = ch.cipherSuites.filter((s) => s !== FALLBACK_SCSV && s !== RENEGOTIATION_SCSV);
