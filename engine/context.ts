@@ -9,10 +9,10 @@
 import type { Bio } from "../bio/bio.ts";
 import { AlertLevel, alertName } from "./alert.ts";
 import type { Normalized } from "./config.ts";
-import type { EngineEventMap, HandshakeInfo, MessageInfo } from "./events.ts";
+import type { EngineEventMap, HandshakeInfo } from "./events.ts";
+import { CHANGE_CIPHER_SPEC, messageInfo } from "./message_info.ts";
 import { trafficKeys } from "./key_schedule.ts";
-import { ContentType, handshakeName, HandshakeType } from "./msgs/enums.ts";
-import { HRR_RANDOM } from "./msgs/handshake.ts";
+import { ContentType } from "./msgs/enums.ts";
 import type { QuicLevel } from "./quic.ts";
 import { Inbound } from "./record/inbound.ts";
 import { MAX_PLAINTEXT, Protection, type RecordProtection } from "./record/layer.ts";
@@ -120,13 +120,13 @@ export class Connection implements Context {
   sendChangeCipherSpec(): void {
     if (this.outbound.ccsSent || this.quic) return;
     this.outbound.changeCipherSpec();
-    this.emit("message", CCS_SENT);
+    this.emit("message", CHANGE_CIPHER_SPEC.sent);
   }
 
   changeWriteCipher(prot: RecordProtection): void {
     this.outbound.changeCipherSpec();
     this.outbound.prot = prot;
-    this.emit("message", CCS_SENT);
+    this.emit("message", CHANGE_CIPHER_SPEC.sent);
   }
 
   changeReadCipher(prot: RecordProtection): void {
@@ -230,31 +230,4 @@ export class Connection implements Context {
   emit<K extends keyof EngineEventMap>(name: K, detail: EngineEventMap[K]): void {
     if (this.listening(name)) this.#events.dispatchEvent(new CustomEvent(name, { detail }));
   }
-}
-
-const CCS_SENT: MessageInfo = Object.freeze({
-  direction: "sent",
-  contentType: "change_cipher_spec",
-  type: 1,
-  name: "ChangeCipherSpec",
-  length: 1,
-});
-
-/** "clientHello" → "ClientHello" (an unknown type's hex name stays as it is). */
-function displayName(name: string): string {
-  return name.startsWith("0x") ? name : name.charAt(0).toUpperCase() + name.slice(1);
-}
-
-/** The `message` event's detail for a whole handshake message (`raw`: header included). */
-export function messageInfo(direction: "sent" | "received", raw: Uint8Array): MessageInfo {
-  const type = raw[0]!;
-  const hrr = type === HandshakeType.serverHello && raw.length >= 4 + 2 + 32 &&
-    HRR_RANDOM.every((b, i) => raw[6 + i] === b);
-  return {
-    direction,
-    contentType: "handshake",
-    type,
-    name: hrr ? "HelloRetryRequest" : displayName(handshakeName(type)),
-    length: raw.length - 4,
-  };
 }

@@ -10,7 +10,8 @@
 import type { Bio } from "../../bio/bio.ts";
 import { AlertDescription, AlertLevel, type AlertName, alertName, isKnownAlert } from "../alert.ts";
 import { alertReceived, invalidMessage, misbehaved, type TlsError } from "../errors.ts";
-import type { EngineEventMap, MessageInfo } from "../events.ts";
+import type { EngineEventMap } from "../events.ts";
+import { CHANGE_CIPHER_SPEC } from "../message_info.ts";
 import { LIMITS } from "../limits.ts";
 import { ContentType } from "../msgs/enums.ts";
 import type { HandshakeMessage } from "../msgs/handshake.ts";
@@ -297,7 +298,7 @@ export class Inbound {
       if (this.#prot && !this.#prot.hidesType) {
         throw misbehaved("unexpected_ccs", "Cannot accept a second ChangeCipherSpec", "record");
       }
-      this.#host.emit("message", CCS_RECEIVED);
+      this.#host.emit("message", CHANGE_CIPHER_SPEC.received);
       return "changeCipherSpec";
     }
     if (rec.type === ContentType.changeCipherSpec) {
@@ -307,7 +308,7 @@ export class Inbound {
       }
       // RFC 8446 §5.1: not even this record may come between the fragments of a handshake message.
       if (this.#joiner.buffered > 0) throw interleaved();
-      this.#host.emit("message", CCS_RECEIVED);
+      this.#host.emit("message", CHANGE_CIPHER_SPEC.received);
       return "record";
     }
     let type = rec.type;
@@ -499,12 +500,3 @@ function interleaved(): TlsError {
     "record",
   );
 }
-
-/** The `message` event for a ChangeCipherSpec that came in. */
-const CCS_RECEIVED: MessageInfo = Object.freeze({
-  direction: "received",
-  contentType: "change_cipher_spec",
-  type: 1,
-  name: "ChangeCipherSpec",
-  length: 1,
-});
