@@ -155,6 +155,11 @@ export function signatureScheme(scheme: number): Readonly<SchemeInfo> | undefine
 }
 
 const HASH_LEN: Record<HashName, number> = { "SHA-256": 32, "SHA-384": 48, "SHA-512": 64 };
+/** The hash function a scheme's hash names. */
+const DIGEST = { "SHA-256": sha256, "SHA-384": sha384, "SHA-512": sha512 } as const satisfies Record<
+  HashName,
+  unknown
+>;
 const HASH_OID = new Map<string, HashName>([[id_sha256, "SHA-256"], [id_sha384, "SHA-384"], [
   id_sha512,
   "SHA-512",
@@ -345,7 +350,7 @@ export function verifySignature(
   if (tls12 && info.kind === "ecdsa" && (key.type === "ec-p256" || key.type === "ec-p384") && key.raw) {
     // TLS 1.2 (RFC 5246 §7.4.1.4.1, RFC 8422): the code point names ECDSA and a hash, not a curve; OpenSSL signs
     // with a P-384 key under ecdsa_secp256r1_sha256. So the key's curve, the scheme's hash.
-    const digest = info.hash === "SHA-256" ? sha256(message) : sha384(message);
+    const digest = DIGEST[info.hash](message);
     try {
       return CURVES[key.type].curve.verify(signature, digest, key.raw, {
         prehash: false,
@@ -496,8 +501,6 @@ function ecTls12Schemes(type: EcType): readonly number[] {
   return type === "ec-p256" ? [0x0403, 0x0503] : [0x0503, 0x0403];
 }
 
-const DIGEST = { "SHA-256": sha256, "SHA-384": sha384, "SHA-512": sha512 } as const;
-
 function ecKey(type: EcType, scalar: Uint8Array): SigningKey {
   const { curve, oid, scheme } = CURVES[type];
   const fieldLen = curve.lengths.secretKey!;
@@ -517,12 +520,10 @@ function ecKey(type: EcType, scalar: Uint8Array): SigningKey {
     Object.freeze({ type, spki, raw }),
     [scheme],
     (index, message) =>
-      index === 0
-        ? curve.sign(message, secret, { prehash: true, format: "der" })
-        : curve.sign(DIGEST[SCHEMES.get(tls12[index]!)!.hash](message), secret, {
-          prehash: false,
-          format: "der",
-        }),
+      curve.sign(DIGEST[SCHEMES.get(tls12[index]!)!.hash](message), secret, {
+        prehash: false,
+        format: "der",
+      }),
     tls12,
   );
   JWKS.set(key, () => ({
