@@ -49,3 +49,53 @@ Deno.test("package: deno publish --dry-run succeeds and publishes no tests, fuzz
   assert.ok(files.some((l) => /\/mod\.ts \(/.test(l)), r.out);
   assert.deepEqual(files.filter((l) => /_test\.ts|\/fuzz\/|\/bench\/|\/tests\//.test(l)), []);
 });
+
+const DENO_JSON = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
+const PACKAGE_JSON = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+
+Deno.test("package: deno.json's import map names each npm dependency at package.json's range, and nothing else", () => {
+  const expected = Object.fromEntries(
+    Object.entries(PACKAGE_JSON.dependencies as Record<string, string>).map(([name, range]) => [
+      name,
+      `npm:${name}@${range}`,
+    ]),
+  );
+  assert.deepEqual(DENO_JSON.imports, expected);
+});
+
+Deno.test("package: every bare import of the published sources is in deno.json's import map", () => {
+  const r = deno(["publish", "--dry-run", "--allow-dirty"]);
+  assert.equal(r.code, 0, r.out);
+  const files = [...r.out.matchAll(/^\s+file:\/\/(\S+\.ts) \(/gm)].map((m) => m[1]!);
+  assert.ok(files.length > 20, r.out);
+  const bare = new Set<string>();
+  for (const file of files) {
+    // Imports and re-exports, outside JSDoc examples (whose `@airlock/tls` is the package itself).
+    const code = readFileSync(file, "utf8").replace(/\/\*\*[\s\S]*?\*\//g, "");
+    for (const m of code.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+"([^".][^"]*)"/gm)) {
+      const spec = m[1]!;
+      if (spec.startsWith("node:")) continue;
+      bare.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!);
+    }
+  }
+  assert.ok(bare.has("@noble/curves"), [...bare].join(", "));
+  assert.deepEqual([...bare].filter((name) => !(name in DENO_JSON.imports)), []);
+});
+
+Deno.test("package: the npm package exports the JSR package's entry points, built, with their types", () => {
+  const subpaths = Object.keys(DENO_JSON.exports).sort();
+  assert.deepEqual(Object.keys(PACKAGE_JSON.exports).filter((k) => k !== "./package.json").sort(), subpaths);
+  for (const subpath of subpaths) {
+    const source: string = DENO_JSON.exports[subpath].replace(/^\.\//, "").replace(/\.ts$/, "");
+    assert.deepEqual(PACKAGE_JSON.exports[subpath], {
+      types: `./dist/${source}.d.ts`,
+      default: `./dist/${source}.js`,
+    });
+  }
+  assert.equal(PACKAGE_JSON.private, undefined, "an npm package must not be private");
+  assert.equal(PACKAGE_JSON.version, DENO_JSON.version);
+  assert.equal(PACKAGE_JSON.bin.airlock, "dist/airlock.mjs");
+  // Nothing runs at a consumer's install: only "prepare" (a clone's or `npm pack`'s build).
+  const lifecycle = ["preinstall", "install", "postinstall"].filter((s) => s in PACKAGE_JSON.scripts);
+  assert.deepEqual(lifecycle, []);
+});

@@ -2,8 +2,8 @@
 
 // Runs the whole test suite on Deno, then Node, then Bun, first with the noble crypto provider, then again
 // with the WebCrypto provider, then on Node and Bun with the node:crypto provider (tests about byte-for-byte
-// reproducibility name noble themselves), and then tlsfuzzer against the CLI server (tests/tlsfuzzer/run.mjs):
-// `npm test`, `deno task test`, or
+// reproducibility name noble themselves), then the npm package's consumers (tests/consumers/run.mjs), and then
+// tlsfuzzer against the CLI server (tests/tlsfuzzer/run.mjs): `npm test`, `deno task test`, or
 //
 //   node tests/_runner/all.mjs [file-or-directory...]
 //
@@ -175,21 +175,26 @@ async function main(paths) {
       break;
     }
   }
-  // tlsfuzzer against the CLI server (tests/tlsfuzzer/run.mjs): with the whole suite, once every runtime passed.
-  // Each script counts as one test. It says so and counts nothing when tlsfuzzer or python3-ecdsa is absent
-  // (AIRLOCK_TLSFUZZER=required, as CI sets, makes that a failure). AIRLOCK_TLSFUZZER=skip leaves it out.
-  if (code === 0 && paths.length === 0 && process.env.AIRLOCK_TLSFUZZER !== "skip") {
-    console.log("\n== tlsfuzzer ==");
+  // With the whole suite, once every runtime passed, the process-level phases, each a script closing with
+  // run.mjs's summary line (each case or script counts as one test); AIRLOCK_<NAME>=skip leaves one out:
+  // - consumers (tests/consumers/run.mjs): the packed npm package installed in a fresh folder and used from
+  //   Node, tsc, Bun, Deno (as JSR would publish it) and Chromium;
+  // - tlsfuzzer against the CLI server (tests/tlsfuzzer/run.mjs). It says so and counts nothing when
+  //   tlsfuzzer or python3-ecdsa is absent (AIRLOCK_TLSFUZZER=required, as CI sets, makes that a failure).
+  for (const phase of ["consumers", "tlsfuzzer"]) {
+    if (code !== 0 || paths.length > 0 || process.env[`AIRLOCK_${phase.toUpperCase()}`] === "skip") continue;
+    console.log(`\n== ${phase} ==`);
     const start = performance.now();
-    const result = await runTee(process.execPath, [join(ROOT, "tests", "tlsfuzzer", "run.mjs")], process.env);
+    const result = await runTee(process.execPath, [join(ROOT, "tests", phase, "run.mjs")], process.env);
     const seconds = ((performance.now() - start) / 1000).toFixed(1);
-    timings.push(`tlsfuzzer ${seconds}s`);
+    timings.push(`${phase} ${seconds}s`);
     const summary = parseRunnerSummary(result.output);
     if (summary) {
       total.passed += summary.passed;
       total.failed += summary.failed;
+      total.skipped += summary.skipped;
     }
-    console.log(`== tlsfuzzer: exit ${result.code} in ${seconds}s ==`);
+    console.log(`== ${phase}: exit ${result.code} in ${seconds}s ==`);
     if (result.code !== 0 || !summary) {
       if (!summary || summary.failed === 0) total.failed++;
       code = 1;

@@ -34,11 +34,19 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import {
+  CLIENT_EXT,
+  freePort,
+  makeCa,
+  makeLeaf,
+  P256,
+  SERVER_EXT,
+  startAirlockServer,
+} from "../_runner/procs.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "..", "..");
@@ -97,11 +105,6 @@ function tlsfuzzerTree(work) {
   return tree;
 }
 
-function openssl(args, cwd) {
-  const r = spawnSync("openssl", args, { cwd, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`openssl ${args.join(" ")} failed: ${r.stderr}`);
-}
-
 /**
  * Two CAs, ca (ECDSA P-256) and ca-rsa (RSA-2048), and cas.pem holding both; servers with RSA-2048, ECDSA P-256
  * and Ed25519 keys, and RSA, ECDSA and Ed25519 client certificates. The RSA certificates (server-rsa, client) are
@@ -109,60 +112,18 @@ function openssl(args, cwd) {
  * honours it (as `openssl s_server` does) answers handshake_failure when its chain carries an ECDSA signature.
  */
 function makeCertificates(dir) {
-  mkdirSync(dir, { recursive: true });
-  const days = ["-days", "30"];
-  // A new key and its subject: what the CA and the leaf requests share.
-  const newKey = (
-    keyArgs,
-    cn,
-    name,
-    out,
-  ) => ["-newkey", ...keyArgs, "-nodes", "-subj", `/CN=${cn}`, "-keyout", `${name}.key`, "-out", out];
-  const ca = (name, keyArgs, cn) =>
-    openssl([
-      "req",
-      "-x509",
-      ...newKey(keyArgs, cn, name, `${name}.pem`),
-      ...days,
-      "-addext",
-      "basicConstraints=critical,CA:TRUE",
-      "-addext",
-      "keyUsage=critical,keyCertSign",
-    ], dir);
-  ca("ca", ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"], "airlock tlsfuzzer CA");
-  ca("ca-rsa", ["rsa:2048"], "airlock tlsfuzzer RSA CA");
+  makeCa(dir, "ca", P256, "airlock tlsfuzzer CA");
+  makeCa(dir, "ca-rsa", ["rsa:2048"], "airlock tlsfuzzer RSA CA");
   writeFileSync(
     join(dir, "cas.pem"),
     readFileSync(join(dir, "ca.pem"), "utf8") + readFileSync(join(dir, "ca-rsa.pem"), "utf8"),
   );
-  const leaf = (name, keyArgs, cn, ext, issuer = "ca") => {
-    openssl(["req", "-new", ...newKey(keyArgs, cn, name, `${name}.csr`)], dir);
-    writeFileSync(join(dir, `${name}.ext`), ext);
-    openssl([
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      `${issuer}.pem`,
-      "-CAkey",
-      `${issuer}.key`,
-      "-CAcreateserial",
-      ...days,
-      "-extfile",
-      `${name}.ext`,
-      "-out",
-      `${name}.pem`,
-    ], dir);
-  };
-  const server = "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n";
-  const client = "extendedKeyUsage=clientAuth\n";
-  leaf("server-rsa", ["rsa:2048"], "localhost", server, "ca-rsa");
-  leaf("server-ecdsa", ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"], "localhost", server);
-  leaf("server-ed25519", ["ed25519"], "localhost", server);
-  leaf("client", ["rsa:2048"], "client", client, "ca-rsa");
-  leaf("client-ecdsa", ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"], "client", client);
-  leaf("client-ed25519", ["ed25519"], "client", client);
+  makeLeaf(dir, "server-rsa", ["rsa:2048"], "localhost", SERVER_EXT, "ca-rsa");
+  makeLeaf(dir, "server-ecdsa", P256, "localhost", SERVER_EXT, "ca");
+  makeLeaf(dir, "server-ed25519", ["ed25519"], "localhost", SERVER_EXT, "ca");
+  makeLeaf(dir, "client", ["rsa:2048"], "client", CLIENT_EXT, "ca-rsa");
+  makeLeaf(dir, "client-ecdsa", P256, "client", CLIENT_EXT, "ca");
+  makeLeaf(dir, "client-ed25519", ["ed25519"], "client", CLIENT_EXT, "ca");
 }
 
 /** Where a list lives and the server it runs against (its `# server:` line, or RSA_SERVER for the shared list). */
@@ -173,42 +134,6 @@ function listSpec(name, tree) {
   const server = readFileSync(file, "utf8").match(/^# server: (.*)$/m)?.[1];
   if (!server) throw new Error(`${file} has no "# server:" line`);
   return { file, server };
-}
-
-function freePort() {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.on("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => done(port));
-    });
-  });
-}
-
-/** Start `airlock server` and wait for its `ACCEPT` line. */
-function startServer(args, log) {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(ROOT, "dist", "airlock.mjs"), "server", ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    const timer = setTimeout(() => fail(new Error(`airlock server did not start: ${out}`)), 20_000);
-    const take = (chunk) => {
-      out += chunk;
-      log.push(chunk);
-      if (/ACCEPT /.test(out)) {
-        clearTimeout(timer);
-        done(child);
-      }
-    };
-    child.stdout.setEncoding("utf8").on("data", take);
-    child.stderr.setEncoding("utf8").on("data", take);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      fail(new Error(`airlock server exited (${code}): ${out}`));
-    });
-  });
 }
 
 async function runList(name, tree, certs, logRoot) {
@@ -222,7 +147,7 @@ async function runList(name, tree, certs, logRoot) {
     ...spec.server.replaceAll("{certs}", certs).split(/\s+/).filter(Boolean),
   ];
   const serverLog = [];
-  const server = await startServer(serverArgs, serverLog);
+  const server = await startAirlockServer(join(ROOT, "dist", "airlock.mjs"), serverArgs, serverLog);
   try {
     const logdir = join(logRoot, name);
     const result = await new Promise((done) => {
