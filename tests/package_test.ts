@@ -1,7 +1,8 @@
 /**
  * The JSR package as `deno publish` would make it: the JSDoc of every entry point passes `deno doc --lint`
  * (every exported symbol documented, no private type in a public signature), and `deno publish --dry-run`
- * succeeds (slow types, the files it would publish).
+ * succeeds (slow types, the files it would publish). docs/api.md, the API reference, is what `npm run docs`
+ * (scripts/api_docs.mjs) writes from that JSDoc, so a JSDoc change without it fails here.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -48,4 +49,14 @@ Deno.test("package: deno publish --dry-run succeeds and publishes no tests, fuzz
   assert.ok(files.length > 20, r.out);
   assert.ok(files.some((l) => /\/mod\.ts \(/.test(l)), r.out);
   assert.deepEqual(files.filter((l) => /_test\.ts|\/fuzz\/|\/bench\/|\/tests\//.test(l)), []);
+});
+
+Deno.test("package: docs/api.md is what scripts/api_docs.mjs writes from the JSDoc (npm run docs)", () => {
+  const r = spawnSync("node", ["scripts/api_docs.mjs", "--check"], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 120_000,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}${r.error ?? ""}`);
 });
