@@ -1,7 +1,7 @@
 /**
  * Every bound on what a peer controls, in one place. Each one is enforced where the input is read, fails with
  * a typed {@link TlsError} and its alert, and is tested at the boundary (N passes, N + 1 fails) in
- * `tests/limits_test.ts`. The README's "Limits" section lists them with their error codes.
+ * `tests/limits_test.ts`. docs/limits.md lists them with their error codes.
  *
  * Bounds that come from the RFCs (record sizes, vector lengths) are enforced by the codec and the record layer
  * and are listed here for reference; the others are our policy, chosen as rustls, Go and OpenSSL choose theirs.

@@ -70,7 +70,7 @@ Deno.test("fuzz regression: TLS 1.2 AES-GCM seals a Node Buffer at any offset (w
   }
 });
 
-// Inputs the fuzzers found, one named test each (fuzz/regressions/TARGET/NAME, see the README).
+// Inputs the fuzzers found, one named test each (fuzz/regressions/TARGET/NAME, see docs/fuzzing.md).
 for (const [target, name, data] of inputs(join(fuzzDir, "regressions"))) {
   Deno.test(`fuzz regression: ${target}/${name}`, async () => {
     await prepare();

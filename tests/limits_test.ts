@@ -87,7 +87,7 @@ function beforeServerData(p: Pair, extra: (n: number) => InnerRecord[]) {
 const userCanceled: InnerRecord = { type: CT.alert, content: Uint8Array.of(1, 90) };
 const empty: InnerRecord = { type: CT.applicationData, content: new Uint8Array(0) };
 
-Deno.test("limits: the table is the one the README documents", () => {
+Deno.test("limits: the table is the one docs/limits.md documents", () => {
   assert.equal(LIMITS.maxClientHello, 131396);
   assert.equal(LIMITS.maxEmptyRecords, 32);
   assert.equal(LIMITS.maxChangeCipherSpecs, 8);

@@ -1,7 +1,8 @@
 /**
  * The JSR package as `deno publish` would make it: the JSDoc of every entry point passes `deno doc --lint`
  * (every exported symbol documented, no private type in a public signature), and `deno publish --dry-run`
- * succeeds (slow types, the files it would publish).
+ * succeeds (slow types, the files it would publish). docs/api.md, the API reference, is what `npm run docs`
+ * (scripts/api_docs.mjs) writes from that JSDoc, so a JSDoc change without it fails here.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -98,4 +99,14 @@ Deno.test("package: the npm package exports the JSR package's entry points, buil
   // Nothing runs at a consumer's install: only "prepare" (a clone's or `npm pack`'s build).
   const lifecycle = ["preinstall", "install", "postinstall"].filter((s) => s in PACKAGE_JSON.scripts);
   assert.deepEqual(lifecycle, []);
+});
+
+Deno.test("package: docs/api.md is what scripts/api_docs.mjs writes from the JSDoc (npm run docs)", () => {
+  const r = spawnSync("node", ["scripts/api_docs.mjs", "--check"], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 120_000,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}${r.error ?? ""}`);
 });
