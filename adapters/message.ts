@@ -260,11 +260,6 @@ export interface WebSocketLike {
 /** A Uint8Array over an ArrayBuffer (`Uint8Array<ArrayBuffer>` on TypeScript ≥ 5.7), as WebSocket.send takes. */
 type Uint8Array_ = ReturnType<Uint8Array["slice"]>;
 
-/** WebSocket ready states. */
-const CONNECTING = 0;
-const OPEN = 1;
-const CLOSED = 3;
-
 /**
  * Wrap a WebSocket as a {@linkcode MessageTransport}: binary messages carry the TLS bytes; a text message
  * is a protocol error (close code 1003); a clean close is the end of the byte stream; an unclean one is an
@@ -285,71 +280,167 @@ const CLOSED = 3;
  * @returns The message transport.
  */
 export function webSocketTransport(ws: WebSocketLike): MessageTransport {
-  ws.binaryType = "arraybuffer";
+  let sawError = false;
+  ws.addEventListener("error", () => {
+    sawError = true;
+  });
+  return eventTransport("WebSocket", ws, {
+    state: () => (["connecting", "open", "closing", "closed"] as const)[ws.readyState] ?? "closed",
+    closeError: (e) => {
+      const event = e as Event & { code?: number; reason?: string; wasClean?: boolean };
+      if (event.wasClean !== false && !sawError) return undefined;
+      const why = event.reason ? `, ${JSON.stringify(event.reason)}` : "";
+      return new Error(`The WebSocket closed abnormally (code ${event.code ?? "unknown"}${why})`);
+    },
+    refuse: () => ws.close(1003, "binary messages only"),
+    close: () => ws.close(1000),
+  });
+}
+
+/**
+ * The part of an `RTCDataChannel` that {@linkcode dataChannelTransport} uses (browsers; werift and
+ * node-datachannel have the same shape).
+ */
+export interface DataChannelLike {
+  /** Set to "arraybuffer". */
+  binaryType: string;
+  /** "connecting", "open", "closing" or "closed". */
+  readonly readyState: string;
+  /** Bytes queued by `send` and not yet transmitted. */
+  readonly bufferedAmount: number;
+  /** Send one binary message. */
+  send(data: ReturnType<Uint8Array["slice"]>): void;
+  /** Close the channel. */
+  close(): void;
+  /** Listen for "open", "message", "error" and "close". */
+  addEventListener(type: string, listener: (event: Event) => void, options?: { once?: boolean }): void;
+}
+
+/** Options for {@linkcode dataChannelTransport}. */
+export interface DataChannelTransportOptions {
+  /**
+   * The largest message sent; longer writes are split. Browsers carry at least 16 KiB between any two of
+   * them (RFC 8831 §6.6); `RTCPeerConnection.sctp.maxMessageSize` says what this connection allows.
+   *
+   * @default {16384}
+   */
+  readonly maxMessageSize?: number | undefined;
+}
+
+/**
+ * Wrap an `RTCDataChannel` as a {@linkcode MessageTransport}: binary messages carry the TLS bytes; a text
+ * message is a protocol error (the channel is closed); the channel's close is the end of the byte stream
+ * (an "error" event before it makes it an error). A channel still connecting is waited for before the
+ * first send. Use a reliable, ordered channel (the default of `createDataChannel`): TLS needs every byte,
+ * in order.
+ *
+ * @example TLS over a data channel (the other peer runs the server over its end of the channel)
+ * ```ts ignore
+ * import { createBioPair, createClient } from "@airlock/tls";
+ * import { connectTlsOverMessages, dataChannelTransport } from "@airlock/tls/adapters";
+ *
+ * const channel = peerConnection.createDataChannel("tls");
+ * const { engine, network } = createBioPair();
+ * const client = createClient({ serverName: "peer.example", verifyPeer: ({ chain }) => pinned(chain) }, engine);
+ * const tls = await connectTlsOverMessages(client, network, dataChannelTransport(channel));
+ * ```
+ *
+ * @param channel The data channel, connecting or open; its `binaryType` is set to "arraybuffer".
+ * @param options The largest message to send.
+ * @returns The message transport.
+ */
+export function dataChannelTransport(
+  channel: DataChannelLike,
+  options: DataChannelTransportOptions = {},
+): MessageTransport {
+  const maxMessageSize = positive(options.maxMessageSize ?? 16384, "maxMessageSize", true);
+  let sawError: unknown;
+  channel.addEventListener("error", (e) => {
+    const error = (e as Event & { error?: unknown }).error;
+    sawError = error ?? new Error("The data channel failed");
+  });
+  return {
+    ...eventTransport("data channel", channel, {
+      state: () => channel.readyState as ChannelState,
+      closeError: () => sawError,
+      refuse: () => channel.close(),
+      close: () => channel.close(),
+    }),
+    maxMessageSize,
+  };
+}
+
+/** A channel's state, named as RTCDataChannel names them. */
+type ChannelState = "connecting" | "open" | "closing" | "closed";
+
+/** What {@linkcode eventTransport} needs to know of a WebSocket or a data channel. */
+interface ChannelOps {
+  /** Where the channel is. */
+  state(): ChannelState;
+  /** The error a "close" event stands for, or undefined for the clean end of the stream. */
+  closeError(event: Event): unknown;
+  /** Close the channel after a text message. */
+  refuse(): void;
+  /** Close the channel normally. */
+  close(): void;
+}
+
+/** The message transport over a web WebSocket or RTCDataChannel: their events and binary messages. */
+function eventTransport(
+  what: string,
+  channel: WebSocketLike | DataChannelLike,
+  ops: ChannelOps,
+): MessageTransport {
+  channel.binaryType = "arraybuffer";
   let closeListener: ((error?: unknown) => void) | undefined;
   let ended = false;
-  let sawError = false;
   const end = (error?: unknown) => {
     if (ended) return;
     ended = true;
     closeListener?.(error);
   };
-  const opened = ws.readyState !== CONNECTING ? undefined : new Promise<void>((resolve, reject) => {
-    ws.addEventListener("open", () => resolve(), { once: true });
-    ws.addEventListener(
+  const opened = ops.state() !== "connecting" ? undefined : new Promise<void>((resolve, reject) => {
+    channel.addEventListener("open", () => resolve(), { once: true });
+    channel.addEventListener(
       "close",
-      () => reject(new Error("Cannot send: the WebSocket closed before it opened")),
-      {
-        once: true,
-      },
+      () => reject(new Error(`Cannot send: the ${what} closed before it opened`)),
+      { once: true },
     );
   });
   opened?.catch(() => {}); // The close listener reports it too.
-  ws.addEventListener("error", () => {
-    sawError = true;
-  });
-  ws.addEventListener("close", (e) => {
-    const event = e as Event & { code?: number; reason?: string; wasClean?: boolean };
-    if (event.wasClean === false || sawError) {
-      const why = event.reason ? `, ${JSON.stringify(event.reason)}` : "";
-      end(new Error(`The WebSocket closed abnormally (code ${event.code ?? "unknown"}${why})`));
-    } else end();
-  });
+  channel.addEventListener("close", (event) => end(ops.closeError(event)));
   const sendNow = (bytes: Uint8Array) => {
-    if (ws.readyState !== OPEN) {
-      throw new Error(`Cannot send: the WebSocket is not open (readyState ${ws.readyState})`);
-    }
+    if (ops.state() !== "open") throw new Error(`Cannot send: the ${what} is not open (${ops.state()})`);
     // Bytes from the pump sit on an ArrayBuffer; anything else (a SharedArrayBuffer) is copied.
-    ws.send(bytes.buffer instanceof ArrayBuffer ? bytes as Uint8Array_ : bytes.slice());
+    channel.send(bytes.buffer instanceof ArrayBuffer ? bytes as Uint8Array_ : bytes.slice());
   };
   return {
-    send: (
-      bytes,
-    ) => (ws.readyState === CONNECTING && opened ? opened.then(() => sendNow(bytes)) : sendNow(bytes)),
+    send: (bytes) =>
+      ops.state() === "connecting" && opened ? opened.then(() => sendNow(bytes)) : sendNow(bytes),
     onMessage: (fn) => {
-      ws.addEventListener("message", (event) => {
+      channel.addEventListener("message", (event) => {
         if (ended) return;
         const data = (event as Event & { data?: unknown }).data;
         if (data instanceof ArrayBuffer) fn(new Uint8Array(data));
         else if (ArrayBuffer.isView(data)) fn(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         else {
           end(
-            new TypeError(`Cannot accept a ${typeof data} WebSocket message: TLS travels in binary messages`),
+            new TypeError(`Cannot accept a ${typeof data} ${what} message: TLS travels in binary messages`),
           );
-          ws.close(1003, "binary messages only");
+          ops.refuse();
         }
       });
     },
     onClose: (fn) => {
       closeListener = fn;
-      if (ws.readyState === CLOSED) {
-        queueMicrotask(() => end(new Error("Cannot use the WebSocket: it is closed")));
+      if (ops.state() === "closed") {
+        queueMicrotask(() => end(new Error(`Cannot use the ${what}: it is closed`)));
       }
     },
     close: () => {
-      if (ws.readyState === CONNECTING || ws.readyState === OPEN) ws.close(1000);
+      if (ops.state() === "connecting" || ops.state() === "open") ops.close();
     },
-    bufferedAmount: () => ws.bufferedAmount,
+    bufferedAmount: () => channel.bufferedAmount,
   };
 }
 

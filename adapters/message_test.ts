@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import {
   connectTlsOverMessages,
+  type DataChannelLike,
+  dataChannelTransport,
   messageStreams,
   type MessageTransport,
   type WebSocketLike,
@@ -167,43 +169,48 @@ Deno.test("messageStreams() rejects bad options", () => {
 
 // ---- webSocketTransport() -----------------------------------------------------------------------------
 
-/** An in-memory WebSocket with the web API's shape; `pair()` connects two. */
-class FakeWebSocket extends EventTarget implements WebSocketLike {
+/**
+ * An in-memory message channel with the web API's shape: `state` 0 connecting, 1 open, 2 closing, 3 closed;
+ * `pair()` connects two; `sizes` records each message sent.
+ */
+class FakeChannel extends EventTarget {
   binaryType = "blob";
-  readyState = 0;
+  state = 0;
   bufferedAmount = 0;
-  peer: FakeWebSocket | undefined;
+  peer: FakeChannel | undefined;
+  readonly sizes: number[] = [];
 
-  static pair(): [FakeWebSocket, FakeWebSocket] {
-    const a = new FakeWebSocket();
-    const b = new FakeWebSocket();
+  static pair<T extends FakeChannel>(this: new () => T): [T, T] {
+    const a = new this();
+    const b = new this();
     a.peer = b;
     b.peer = a;
     return [a, b];
   }
 
   open(): void {
-    this.readyState = 1;
+    this.state = 1;
     this.dispatchEvent(new Event("open"));
   }
 
   send(data: Uint8Array | string): void {
-    if (this.readyState !== 1) throw new Error("InvalidStateError");
+    if (this.state !== 1) throw new Error("InvalidStateError");
     const copy = typeof data === "string" ? data : data.slice();
-    const n = typeof copy === "string" ? copy.length : copy.length;
+    const n = copy.length;
+    this.sizes.push(n);
     this.bufferedAmount += n;
     setTimeout(() => {
       this.bufferedAmount -= n;
       const peer = this.peer!;
-      if (peer.readyState !== 1) return;
+      if (peer.state !== 1) return;
       const payload = typeof copy === "string" || peer.binaryType !== "arraybuffer" ? copy : copy.buffer;
       peer.dispatchEvent(Object.assign(new Event("message"), { data: payload }));
     }, 0);
   }
 
   close(code = 1000, reason = ""): void {
-    if (this.readyState >= 2) return;
-    this.readyState = 2;
+    if (this.state >= 2) return;
+    this.state = 2;
     setTimeout(() => {
       this.finish(code, reason, true);
       this.peer?.finish(code, reason, true);
@@ -211,9 +218,26 @@ class FakeWebSocket extends EventTarget implements WebSocketLike {
   }
 
   finish(code: number, reason: string, wasClean: boolean): void {
-    if (this.readyState === 3) return;
-    this.readyState = 3;
+    if (this.state === 3) return;
+    this.state = 3;
     this.dispatchEvent(Object.assign(new Event("close"), { code, reason, wasClean }));
+  }
+}
+
+/** A WebSocket: its readyState is the number. */
+class FakeWebSocket extends FakeChannel implements WebSocketLike {
+  get readyState(): number {
+    return this.state;
+  }
+  set readyState(value: number) {
+    this.state = value;
+  }
+}
+
+/** An RTCDataChannel: its readyState is the name. */
+class FakeDataChannel extends FakeChannel implements DataChannelLike {
+  get readyState(): string {
+    return ["connecting", "open", "closing", "closed"][this.state]!;
   }
 }
 
@@ -322,4 +346,88 @@ Deno.test({
       "real WebSocket",
     );
   },
+});
+
+// ---- dataChannelTransport() ---------------------------------------------------------------------------
+
+Deno.test("dataChannelTransport() carries TLS over a data channel in messages no longer than its limit", async () => {
+  await withTimeout(
+    (async () => {
+      const { client, server } = await makeEndpoints();
+      const [a, b] = FakeDataChannel.pair();
+      const connecting = Promise.all([
+        connectTlsOverMessages(
+          client.engine,
+          client.network,
+          dataChannelTransport(a, { maxMessageSize: 1000 }),
+        ),
+        connectTlsOverMessages(server.engine, server.network, dataChannelTransport(b)),
+      ]);
+      assert.equal(a.binaryType, "arraybuffer");
+      await sleep(5);
+      a.open();
+      b.open();
+      const [ct, st] = await connecting;
+      const data = seededBytes(100_000, 10);
+      const [, got] = await Promise.all([writeAll(ct.writable, data), readAll(st.readable)]);
+      assert.deepEqual(got.digest, digest(data));
+      await writeAll(st.writable, new Uint8Array(0));
+      await readAll(ct.readable);
+      await Promise.all([ct.closed, st.closed]);
+      assert.ok(a.sizes.length > 100 && Math.max(...a.sizes) <= 1000, `sizes ${a.sizes.slice(0, 10)}`);
+      assert.ok(Math.max(...b.sizes) > 1000 && Math.max(...b.sizes) <= 16384, `sizes ${b.sizes}`);
+      await sleep(5);
+      assert.equal(a.readyState, "closed");
+      assert.equal(b.readyState, "closed");
+    })(),
+    20_000,
+    "fake data channel",
+  );
+});
+
+Deno.test("dataChannelTransport() ends at a close, fails at an error or a text message", async () => {
+  const [a, b] = FakeDataChannel.pair();
+  a.open();
+  b.open();
+  const ends: unknown[] = [];
+  dataChannelTransport(a).onClose((e) => ends.push(e));
+  a.finish(1000, "", true);
+  assert.equal(ends.length, 1);
+  assert.equal(ends[0], undefined);
+
+  const t = dataChannelTransport(b);
+  t.onClose((e) => ends.push(e));
+  t.onMessage(() => ends.push("message"));
+  let closed = false;
+  b.close = () => void (closed = true);
+  const [c] = FakeDataChannel.pair();
+  c.peer = b;
+  c.open();
+  c.send("text" as unknown as Uint8Array);
+  await sleep(5);
+  assert.ok(closed);
+  assert.equal(ends.length, 2);
+  assert.ok(ends[1] instanceof TypeError && /binary messages/.test(ends[1].message));
+
+  const [d] = FakeDataChannel.pair();
+  d.open();
+  const failed: unknown[] = [];
+  dataChannelTransport(d).onClose((e) => failed.push(e));
+  d.dispatchEvent(new Event("error"));
+  d.finish(0, "", false);
+  assert.equal(failed.length, 1);
+  assert.ok(failed[0] instanceof Error && /data channel failed/.test(failed[0].message));
+});
+
+Deno.test("dataChannelTransport() refuses a bad maxMessageSize and a closed channel", async () => {
+  const [a] = FakeDataChannel.pair();
+  assert.throws(() => dataChannelTransport(a, { maxMessageSize: 0 }), RangeError);
+  assert.throws(() => dataChannelTransport(a, { maxMessageSize: 1.5 }), RangeError);
+  a.state = 3;
+  const t = dataChannelTransport(a);
+  const ends: unknown[] = [];
+  t.onClose((e) => ends.push(e));
+  await sleep(0);
+  assert.ok(ends[0] instanceof Error && /closed/.test(ends[0].message));
+  assert.throws(() => t.send(new Uint8Array(1)), /not open \(closed\)/);
 });

@@ -38,7 +38,10 @@ function tunnel(ws: WebSocket): void {
     const bytes = new Uint8Array(event.data);
     sending = sending.then(async (writer) => (await writer.write(bytes), writer));
   };
+  let ended = false;
   const end = (why?: unknown) => {
+    if (ended) return; // the other side's errors, once the tunnel is being torn down, are no news
+    ended = true;
     if (why) console.error(`tunnel: ${why instanceof Error ? why.message : why}`);
     connecting.then((conn) => conn.close(), () => {}).catch(() => {});
     if (ws.readyState === WebSocket.OPEN) ws.close(why ? 1011 : 1000);

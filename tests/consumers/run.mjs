@@ -11,9 +11,10 @@
 //   - bun: the same consumer.ts run by Bun, with its bare imports;
 //   - deno: the JSR package as `deno publish` would publish it (the files its dry run lists, with deno.json's
 //     import map), imported by name from a workspace, consumer.ts reading `@airlock/tls`;
-//   - chromium: an esbuild bundle of fixtures/browser_memory.ts (a handshake in the page) and of the WebSocket
-//     tunnel example (examples/websocket_tunnel: the page as a TLS client through a WebSocket relay to the
-//     package's `airlock server`), in Debian's Chromium driven by playwright-core.
+//   - chromium: esbuild bundles, in Debian's Chromium driven by playwright-core, of fixtures/browser_memory.ts
+//     (a handshake in the page), the WebSocket tunnel example (examples/websocket_tunnel: the page as a TLS
+//     client through a WebSocket relay to the package's `airlock server`) and the WebRTC example
+//     (examples/webrtc_datachannel: TLS over a data channel between two peer connections in the page).
 //
 //   node tests/consumers/run.mjs [CASE...]
 //
@@ -136,10 +137,11 @@ const CASES = {
     // The page scripts are bundled from inside the consumer's folder, so that `airlock-tls` is the tarball's.
     cpSync(join(FIXTURES, "browser_memory.ts"), join(app, "browser_memory.ts"));
     cpSync(join(ROOT, "examples", "websocket_tunnel", "page.ts"), join(app, "page.ts"));
+    cpSync(join(ROOT, "examples", "webrtc_datachannel", "page.ts"), join(app, "webrtc.ts"));
     const { build } = await import("esbuild");
     await build({
       absWorkingDir: app,
-      entryPoints: { memory: "browser_memory.ts", page: "page.ts" },
+      entryPoints: { memory: "browser_memory.ts", page: "page.ts", webrtc: "webrtc.ts" },
       outdir: www,
       bundle: true,
       format: "esm",
@@ -148,6 +150,8 @@ const CASES = {
       logLevel: "warning",
     });
     cpSync(join(ROOT, "examples", "websocket_tunnel", "index.html"), join(www, "index.html"));
+    const webrtcPage = readFileSync(join(ROOT, "examples", "webrtc_datachannel", "index.html"), "utf8");
+    writeFileSync(join(www, "webrtc.html"), webrtcPage.replace('src="page.js"', 'src="webrtc.js"'));
     writeFileSync(
       join(www, "memory.html"),
       '<!doctype html><script type="module" src="memory.js"></script>\n',
@@ -177,11 +181,13 @@ const CASES = {
         executablePath: CHROMIUM,
         timeout: 60_000,
         // As the machine notes say: without these, Chromium keeps trying to reach the closed network.
+        // Host ICE candidates as addresses, not mDNS names (nothing here answers mDNS).
         args: ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
-          .concat(["--disable-component-update", "--disable-sync"]),
+          .concat(["--disable-component-update", "--disable-sync"])
+          .concat(["--disable-features=WebRtcHideLocalIpsWithMdns"]),
       });
       const results = [];
-      for (const path of ["memory.html", "index.html"]) {
+      for (const path of ["memory.html", "index.html", "webrtc.html"]) {
         const page = await browser.newPage();
         const errors = [];
         page.on("pageerror", (e) => errors.push(e.message));
