@@ -12,6 +12,7 @@ import { generateChain, type TestChain } from "../testing/pki.ts";
 import { readPassphrase, versionOptions } from "./_common.ts";
 import { CLIENT_FLAGS } from "./client.ts";
 import { SERVER_FLAGS } from "./server.ts";
+import { VERIFY_FLAGS } from "./verify.ts";
 import { VERSION } from "./main.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -391,6 +392,22 @@ Deno.test("airlock --version prints the version package.json and deno.json carry
   assert.equal(pkg, VERSION);
   assert.equal(deno, VERSION);
   assert.equal(r.stdout, `airlock ${VERSION}\n`);
+});
+
+Deno.test("airlock --help names every command and how to list its flags; COMMAND --help lists every flag", async () => {
+  const r = await run(["--help"]);
+  assert.equal(r.code, 0);
+  for (const command of ["client", "server", "verify"]) {
+    assert.match(r.stdout, new RegExp(`airlock ${command} `));
+  }
+  assert.match(r.stdout, /airlock COMMAND --help/);
+  const flags = { client: CLIENT_FLAGS, server: SERVER_FLAGS, verify: VERIFY_FLAGS };
+  for (const [command, specs] of Object.entries(flags)) {
+    const h = await run([command, "--help"]);
+    assert.equal(h.code, 0);
+    const missing = Object.keys(specs).filter((flag) => !h.stdout.includes(`--${flag} `));
+    assert.deepEqual(missing, [], `airlock ${command} --help`);
+  }
 });
 
 Deno.test("airlock client without --cafile verifies against the system trust store: a private CA is unknown_ca", async () => {

@@ -18,13 +18,10 @@ export const VERSION = "0.1.0";
 
 const USAGE = `usage:
   airlock --version
-  airlock client --connect HOST:PORT [--servername N] [--cafile PEM (default: the system's) | --insecure]
-                 [--cert PEM --key PEM]
-                 [--alpn a,b] [--tls1.2 | --tls1.3] [--ciphersuites L] [--cipher L] [--groups L] [--keylogfile F] [--session FILE]
-  airlock server --accept PORT [--host 127.0.0.1] --cert PEM --key PEM ... [--cafile PEM --verify-client]
-                 [--alpn L] [--groups L] [--tls1.2 | --tls1.3] [--ciphersuites L] [--cipher L] [--keylogfile F]
-                 (--echo | --www)
+  airlock client --connect HOST:PORT [--servername N] [--cafile PEM (default: the system's) | --insecure] [options]
+  airlock server --accept PORT --cert PEM --key PEM ... (--echo | --www) [options]
   airlock verify --cafile PEM [--untrusted PEM] [--servername N] [--purpose server|client] [--attime UNIX] CERT.pem
+Every flag of a command, with what it does: airlock COMMAND --help
 `;
 
 const COMMANDS = {
