@@ -1,17 +1,24 @@
 // Copyright 2026 the airlock authors. MIT license.
 
 /**
- * The examples, run for real: each as its own process, its output asserted (the negotiated version and
- * suite, what came back), every process killed after {@linkcode PROCESS_TIMEOUT_MS}.
+ * The examples, run for real: each as its own processes, on 127.0.0.1 with ports the servers pick (port 0),
+ * in a temporary directory removed afterwards, every process killed after {@linkcode PROCESS_TIMEOUT_MS}.
+ * The assertions are on what the examples print (the negotiated version and suite) and on the bytes that
+ * come back.
  *
- * The QUIC example is plain TypeScript and runs under the runtime running this file (`npm test` runs it on
- * Deno, Node and Bun), as that runtime's own binary.
+ * Which runtime runs what: each case runs its example on the runtime the example is written for, and only
+ * when that is the runtime running this file (`npm test` runs it on Deno, Node and Bun), so that each case
+ * runs once and spawns the very binary that runs the tests: the Deno echo server under Deno, the Bun echo
+ * server under Bun. On the other runtimes those cases are ignored, and say so. The QUIC example is plain
+ * TypeScript and runs under all three.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -117,6 +124,34 @@ class Child {
   }
 }
 
+/** Run `fn` with a fresh temporary directory and a list to register processes in; clean both up after. */
+async function withScratch(fn: (dir: string, started: Child[]) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "airlock-examples-"));
+  const started: Child[] = [];
+  try {
+    await fn(dir, started);
+  } finally {
+    for (const child of started) child.kill();
+    await Promise.all(started.map((c) => c.exit));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let off = 0; off < n; off += 65536) crypto.getRandomValues(out.subarray(off, off + 65536));
+  return out;
+}
+
+/** Why a case for `runtime` does not run here, or undefined when it does. */
+function notHere(runtime: Runtime, what: string): string | undefined {
+  return HOST === runtime ? undefined : `${what} runs under ${runtime} only (this is ${HOST})`;
+}
+
+function skipNote(name: string, reason: string | undefined): void {
+  if (reason) console.log(`ignored: ${name}: ${reason}`);
+}
+
 // ---- QUIC ---------------------------------------------------------------------------------------------
 
 for (const suite of ["TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"]) {
@@ -150,4 +185,41 @@ for (const suite of ["TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"]) 
     assert.match(out, /^client: received "pong" on stream 0$/m);
     assert.match(out, /^server: dropped a packet with one bit flipped: .*does not authenticate$/m);
   });
+}
+
+// ---- echo servers on Deno and Bun -----------------------------------------------------------------------
+
+for (const runtime of ["deno", "bun"] as const) {
+  const name =
+    `examples/${runtime}/echo_server.ts and echo_client.ts: two clients at once, each echoed byte for byte`;
+  const ignore = notHere(runtime, `examples/${runtime}/`);
+  skipNote(name, ignore);
+  Deno.test({ name, ignore: ignore !== undefined }, () =>
+    withScratch(async (dir, started) => {
+      const cert = join(dir, "cert.pem");
+      const server = Child.run(runtime, `examples/${runtime}/echo_server.ts`, ["0", cert]);
+      started.push(server);
+      const port = (await server.waitFor(/^listening on 127\.0\.0\.1:(\d+)$/m))[1]!;
+      const big = randomBytes(100_000), small = new TextEncoder().encode("hello\n");
+      const clients = [big, small].map((input) =>
+        Child.run(runtime, `examples/${runtime}/echo_client.ts`, [port, cert], input)
+      );
+      started.push(...clients);
+      for (const client of clients) await client.succeeds();
+      assert.deepEqual(clients[0]!.stdoutBytes, big, "the 100,000 bytes came back as sent");
+      assert.equal(clients[1]!.stdout, "hello\n");
+      for (const client of clients) {
+        assert.match(
+          client.stderr,
+          /^client: TLSv1\.3 TLS_AES_128_GCM_SHA256 \S+, server verified as localhost$/m,
+        );
+        assert.match(client.stderr, /^client: closed with close_notify both ways$/m);
+      }
+      await server.waitFor(/(: closed with close_notify both ways\n[^]*){2}/); // one line per client
+      assert.equal(
+        server.stdout.match(/: TLSv1\.3 TLS_AES_128_GCM_SHA256 \S+ sni=localhost$/gm)?.length,
+        2,
+        server.log,
+      );
+    }));
 }
