@@ -8,16 +8,20 @@
  *
  * Which runtime runs what: each case runs its example on the runtime the example is written for, and only
  * when that is the runtime running this file (`npm test` runs it on Deno, Node and Bun), so that each case
- * runs once and spawns the very binary that runs the tests: the Deno echo server under Deno, the Bun echo
- * server under Bun. On the other runtimes those cases are ignored, and say so. The QUIC example is plain
- * TypeScript and runs under all three.
+ * runs once and spawns the very binary that runs the tests: the Deno echo server and the serial link under
+ * Deno (the serial link's client on Node, from PATH, as `npm test` has it), the Bun echo server under Bun.
+ * On the other runtimes those cases are ignored, and say so. The QUIC example is plain TypeScript and runs
+ * under all three.
+ *
+ * The serial link needs socat: without it the case is ignored locally (the reason is printed), but under
+ * CI (`CI=true`, as `.ci/run` sets, which installs socat) it fails.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -221,5 +225,55 @@ for (const runtime of ["deno", "bun"] as const) {
         2,
         server.log,
       );
+    }));
+}
+
+// ---- serial link ----------------------------------------------------------------------------------------
+
+const hasSocat = !spawnSync("socat", ["-V"]).error;
+const inCi = process.env.CI === "true";
+{
+  const name = "examples/serial_link.ts: TLS over a socat pty pair, a Deno server and a Node client";
+  const ignore = notHere("deno", "the serial link (a Deno server, a Node client)") ??
+    (hasSocat || inCi
+      ? undefined
+      : "socat is not installed (apt-get install socat); under CI=true this fails");
+  skipNote(name, ignore);
+  Deno.test({ name, ignore: ignore !== undefined }, () =>
+    withScratch(async (dir, started) => {
+      assert.ok(hasSocat, "socat is not installed: .ci/run installs it (apt-get install socat)");
+      const [a, b, cert] = [join(dir, "ttyA"), join(dir, "ttyB"), join(dir, "cert.pem")];
+      const socat = new Child("socat", "socat", [
+        "-d",
+        "-d",
+        `pty,raw,echo=0,link=${a}`,
+        `pty,raw,echo=0,link=${b}`,
+      ]);
+      started.push(socat);
+      for (let i = 0; !(existsSync(a) && existsSync(b)); i++) {
+        if (i > 100) throw new Error(`socat made no pty pair\n${socat.log}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const server = Child.run("deno", "examples/serial_link.ts", ["server", a, cert]);
+      started.push(server);
+      await server.waitFor(/^server: waiting on /m);
+      // 20,000 bytes: two records, which the pty hands over in pieces of its own choosing.
+      const message = "A line with no framing and no end. ".repeat(572).slice(0, 20_000);
+      const client = Child.run("node", "examples/serial_link.ts", ["client", b, cert, message]);
+      started.push(client);
+      await Promise.all([server.succeeds(), client.succeeds()]);
+      assert.match(server.stdout, /^server: TLSv1\.3 TLS_AES_128_GCM_SHA256 \S+$/m);
+      assert.match(
+        server.stdout,
+        /^server: received 20000 bytes: "A line with no framing and no end. A lin…"$/m,
+      );
+      assert.match(
+        client.stdout,
+        /^client: TLSv1\.3 TLS_AES_128_GCM_SHA256 \S+, server verified as serial\.example$/m,
+      );
+      assert.match(client.stdout, /^client: received "20000 bytes received"$/m);
+      for (const side of [server, client]) {
+        assert.match(side.stdout, /: closed with close_notify both ways$/m);
+      }
     }));
 }
