@@ -647,17 +647,32 @@ class Pump implements TlsStream {
    * Close the transport writer (after everything queued), then cancel the reader: in that order, since
    * cancelling may destroy a socket before its last bytes leave. The writer gets {@linkcode LINGER_MS} to
    * finish; past that it is aborted.
+   *
+   * After an alert (`drainInput`), what the peer still sends is read and dropped until its end, within the
+   * same {@linkcode LINGER_MS}, before the reader is cancelled: a TCP socket closed with unread bytes sends
+   * a reset, which fails the peer's next write (EPIPE, ECONNRESET), and a runtime that then closes the
+   * socket (Node's net does) drops our alert unread. A lingering close, as HTTP servers do.
    */
-  async #closeTransport(reason: unknown): Promise<void> {
+  async #closeTransport(reason: unknown, drainInput = false): Promise<void> {
     let id: ReturnType<typeof setTimeout> | undefined;
     const linger = new Promise<boolean>((resolve) => {
       id = setTimeout(() => resolve(false), LINGER_MS);
     });
     const closing = this.#writer.close().then(() => true, () => false);
     const closedInTime = await Promise.race([closing, linger]);
-    clearTimeout(id);
     if (!closedInTime) await this.#writer.abort(reason).catch(() => {});
+    else if (drainInput) await Promise.race([this.#discardInput(), linger]);
+    clearTimeout(id);
     await this.#reader.cancel(reason).catch(() => {});
+  }
+
+  /** Read the transport to its end (or error), dropping what comes. */
+  async #discardInput(): Promise<void> {
+    try {
+      while (!(await this.#reader.read()).done);
+    } catch {
+      // The transport failed: that is an end too.
+    }
   }
 
   /**
@@ -692,7 +707,7 @@ class Pump implements TlsStream {
       for (const bytes of this.#staged) this.#writer.write(bytes).catch(() => {});
       this.#staged = [];
       this.#stagedBytes = 0;
-      this.#closeTransport(error);
+      this.#closeTransport(error, true);
     } else {
       this.#writer.abort(error).catch(() => {});
       this.#reader.cancel(error).catch(() => {});
