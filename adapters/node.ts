@@ -30,9 +30,10 @@ export interface NodeSocketStreamsOptions {
  *
  * It turns `allowHalfOpen` on: the peer may end its side after its close_notify while ours is still
  * writing (a TLS 1.3 half-close); the pump ends our side itself once our close_notify has gone. The
- * readable ends at the peer's FIN and pauses the socket while nothing reads it; a write resolves once the
- * socket took the bytes, after `'drain'` if its buffer was full. Closing the writable ends the socket
- * (FIN); aborting it, or cancelling the readable, destroys the socket.
+ * readable ends at the peer's FIN and pauses the socket while nothing reads it; a socket error errors it
+ * only after the bytes received before the error were read. A write resolves once the socket took the
+ * bytes, after `'drain'` if its buffer was full. Closing the writable ends the socket (FIN); aborting it, or
+ * cancelling the readable, destroys the socket.
  *
  * @example A client over node:net (on Deno, pass the `Deno.Conn` itself instead)
  * ```ts ignore
@@ -66,8 +67,17 @@ export function nodeSocketStreams(
   let readCtl: ReadableStreamDefaultController<Uint8Array> | undefined;
   let writeCtl: WritableStreamDefaultController | undefined;
   let readEnded = false;
+  /** An error that waits for the bytes received before it to be read (see endRead). */
+  let lateError: { error: unknown } | undefined;
   const endRead = (error?: unknown) => {
-    if (readEnded) return;
+    if (readEnded || lateError) return;
+    // Bytes received before a socket error are still the peer's, and may be its alert (the reset that
+    // followed it is what failed our write): erroring the stream now would drop them, so the error waits
+    // until they are read (pull, below, finds the queue empty).
+    if (error !== undefined && readCtl && (readCtl.desiredSize ?? 0) < highWaterMark) {
+      lateError = { error };
+      return;
+    }
     readEnded = true;
     try {
       if (error === undefined) readCtl?.close();
@@ -91,13 +101,17 @@ export function nodeSocketStreams(
     start: (c) => {
       readCtl = c;
       socket.on("data", (chunk: Uint8Array) => {
-        if (readEnded) return;
+        if (readEnded || lateError) return;
         c.enqueue(chunk);
         if ((c.desiredSize ?? 0) <= 0) socket.pause();
       });
     },
-    pull: () => {
-      socket.resume();
+    pull: (c) => {
+      if (!lateError) socket.resume();
+      else if (c.desiredSize === highWaterMark) {
+        readEnded = true;
+        c.error(lateError.error);
+      }
     },
     cancel: () => {
       readEnded = true;

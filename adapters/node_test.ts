@@ -179,3 +179,22 @@ Deno.test("nodeSocketStreams() pauses a socket nobody reads, so the peer's write
     "TCP back-pressure",
   );
 });
+
+Deno.test("nodeSocketStreams() errors the readable only after the bytes received before a socket error", async () => {
+  const sockets = await tcpPair();
+  try {
+    const { readable } = nodeSocketStreams(sockets.client);
+    // The peer's last bytes arrive, and in the same turn the socket fails, as when a write after the peer's
+    // alert and reset meets EPIPE.
+    sockets.client.once("data", () => sockets.client.destroy(new Error("write EPIPE")));
+    const closed = new Promise((resolve) => sockets.client.once("close", resolve));
+    sockets.server.write("the peer's alert");
+    await withTimeout(closed, 5_000, "the socket's close"); // nothing read yet: the bytes wait in the stream
+    const reader = readable.getReader();
+    const first = await withTimeout(reader.read(), 5_000, "first read");
+    assert.equal(new TextDecoder().decode(first.value), "the peer's alert");
+    await assert.rejects(reader.read(), /write EPIPE/);
+  } finally {
+    await sockets.close();
+  }
+});

@@ -27,6 +27,7 @@
 import type { Bio } from "../bio/bio.ts";
 import { SslError, sslErrorName } from "../engine/codes.ts";
 import type { TlsEngine } from "../engine/engine.ts";
+import type { TlsError } from "../engine/errors.ts";
 import type { HandshakeInfo } from "../engine/events.ts";
 import { asBytes } from "./_bytes.ts";
 
@@ -109,6 +110,8 @@ const MAX_STAGED = 256 * 1024;
 const LINGER_MS = 5000;
 /** WANT_WRITE results in a row without a byte moving before the pump declares the engine stuck. */
 const MAX_IDLE_SPINS = 1000;
+/** Engine reads, at most, to find a peer's alert among the bytes received before the transport failed. */
+const MAX_ALERT_READS = 64;
 
 /**
  * Drive `engine` over a byte stream transport: run the handshake, then return the plaintext streams.
@@ -218,6 +221,7 @@ class Pump implements TlsStream {
 
   // Life cycle.
   #failure: { error: unknown } | undefined;
+  #transportFailure: Promise<unknown> | undefined;
   #waiters = new Set<(error: unknown) => void>();
   #resolveClosed!: () => void;
   #rejectClosed!: (error: unknown) => void;
@@ -479,7 +483,7 @@ class Pump implements TlsStream {
         },
         (e) => {
           this.#reading = false;
-          this.#fail(e, "abort");
+          this.#transportFailed(e);
         },
       );
     }
@@ -536,10 +540,10 @@ class Pump implements TlsStream {
         const chunks = this.#staged;
         this.#staged = [];
         this.#stagedBytes = 0;
-        for (const bytes of chunks) this.#writer.write(bytes).catch((e) => this.#fail(e, "abort"));
+        for (const bytes of chunks) this.#writer.write(bytes).catch((e) => this.#transportFailed(e));
       }
     } catch (e) {
-      throw this.#fail(e, "abort"); // The transport writer failed (or the connection already had).
+      throw await this.#transportFailed(e); // The transport writer failed (or the connection already had).
     } finally {
       this.#drainRunning = false; // In the same turn as the last check: a later #drain() starts afresh.
     }
@@ -647,17 +651,87 @@ class Pump implements TlsStream {
    * Close the transport writer (after everything queued), then cancel the reader: in that order, since
    * cancelling may destroy a socket before its last bytes leave. The writer gets {@linkcode LINGER_MS} to
    * finish; past that it is aborted.
+   *
+   * After an alert (`drainInput`), what the peer still sends is read and dropped until its end, within the
+   * same {@linkcode LINGER_MS}, before the reader is cancelled: a TCP socket closed with unread bytes sends
+   * a reset, which fails the peer's next write (EPIPE, ECONNRESET), and a runtime that then closes the
+   * socket (Node's net does) drops our alert unread. A lingering close, as HTTP servers do.
    */
-  async #closeTransport(reason: unknown): Promise<void> {
+  async #closeTransport(reason: unknown, drainInput = false): Promise<void> {
     let id: ReturnType<typeof setTimeout> | undefined;
     const linger = new Promise<boolean>((resolve) => {
       id = setTimeout(() => resolve(false), LINGER_MS);
     });
     const closing = this.#writer.close().then(() => true, () => false);
     const closedInTime = await Promise.race([closing, linger]);
-    clearTimeout(id);
     if (!closedInTime) await this.#writer.abort(reason).catch(() => {});
+    else if (drainInput) await Promise.race([this.#discardInput(), linger]);
+    clearTimeout(id);
     await this.#reader.cancel(reason).catch(() => {});
+  }
+
+  /** Read the transport to its end (or error), dropping what comes. */
+  async #discardInput(): Promise<void> {
+    try {
+      while (!(await this.#reader.read()).done);
+    } catch {
+      // The transport failed: that is an end too.
+    }
+  }
+
+  /**
+   * The transport failed with `error`. A peer that refuses us sends its fatal alert and closes, and our next
+   * write or read may then fail (EPIPE, ECONNRESET): the alert, if its bytes came first, is what ended the
+   * connection. So every transport failure comes here, and before the connection fails with `error`, what
+   * the transport had delivered (up to the end of this turn) is read by the engine: if it holds the peer's
+   * alert, that is the error. Which of the two the caller sees no longer depends on which callback runs
+   * first.
+   *
+   * @returns The error that ended the connection.
+   */
+  #transportFailed(error: unknown): Promise<unknown> {
+    if (this.#failure || this.#finished) return Promise.resolve(this.#fail(error, "abort"));
+    this.#transportFailure ??= this.#receivedAlert().then(
+      (alert) => this.#fail(alert ?? error, "abort"),
+      () => this.#fail(error, "abort"),
+    );
+    return this.#transportFailure;
+  }
+
+  /**
+   * Let the engine read what the transport delivered, taking in reads that settle before a zero-delay timer
+   * fires; its error if that is the peer's fatal alert. Records read here are dropped: the connection is
+   * ending either way.
+   */
+  async #receivedAlert(): Promise<TlsError | undefined> {
+    let late = false, timer: ReturnType<typeof setTimeout> | undefined;
+    const turnEnd = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        late = true;
+        resolve();
+      }, 0);
+    });
+    const scratch = new Uint8Array(READ_CHUNK); // not #scratch: a pull may be copying out of it
+    try {
+      for (let i = 0; i < MAX_ALERT_READS && !this.#failure; i++) {
+        this.#feed();
+        const engine = this.engine;
+        const r = engine.isHandshakeDone ? engine.read(scratch) : engine.doHandshake();
+        if (engine.error) return engine.error.code.startsWith("alert_received.") ? engine.error : undefined;
+        const code = engine.getError(r);
+        if (code === SslError.WANT_ASYNC) {
+          await engine.asyncWait(); // e.g. a record opened by WebCrypto
+        } else if (code === SslError.WANT_READ) {
+          if ((late && this.#inbound.length === 0) || this.#eofSignalled) return undefined;
+          await Promise.race([this.#waitInput("read").catch(() => {}), turnEnd]);
+        } else if (r <= 0) {
+          return undefined; // r > 0: the handshake is done, or data came (dropped): read on
+        }
+      }
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -692,7 +766,7 @@ class Pump implements TlsStream {
       for (const bytes of this.#staged) this.#writer.write(bytes).catch(() => {});
       this.#staged = [];
       this.#stagedBytes = 0;
-      this.#closeTransport(error);
+      this.#closeTransport(error, true);
     } else {
       this.#writer.abort(error).catch(() => {});
       this.#reader.cancel(error).catch(() => {});

@@ -266,6 +266,58 @@ Deno.test("connectTls() carries a fatal error after the handshake to both sides'
   );
 });
 
+Deno.test("connectTls() reports the peer's alert, not the transport error that follows it in the same turn", async () => {
+  await withTimeout(
+    (async () => {
+      const { client, server } = await makeEndpoints();
+      const pipes = memoryPair();
+      // The client's transport: the server's bytes reach it through `deliver`, or wait in `held` while
+      // `holding`; its writes go to the server until `refused`. Then a write delivers what was held (the
+      // server's alert) and fails with EPIPE in the same turn, as a socket does after the peer's alert and
+      // reset.
+      let deliver!: ReadableStreamDefaultController<Uint8Array>;
+      const readable = new ReadableStream<Uint8Array>({ start: (c) => void (deliver = c) });
+      const held: Uint8Array[] = [];
+      let holding = false;
+      (async () => {
+        for await (const chunk of pipes.client.readable) holding ? held.push(chunk) : deliver.enqueue(chunk);
+      })();
+      const toServer = pipes.client.writable.getWriter();
+      let refused = false;
+      const writable = new WritableStream<Uint8Array>({
+        write: (chunk) => {
+          if (!refused) return toServer.write(chunk);
+          for (const bytes of held) deliver.enqueue(bytes);
+          throw Object.assign(new Error("write EPIPE"), { code: "EPIPE" });
+        },
+        close: () => toServer.close(),
+        abort: (reason) => toServer.abort(reason),
+      });
+      const [ct, st] = await Promise.all([
+        connectTls(client.engine, client.network, { readable, writable }),
+        connectTls(server.engine, server.network, pipes.server),
+      ]);
+      // A broken record makes the server fail with bad_record_mac; its alert is held back.
+      holding = true;
+      pipes.c2s.tamper = (chunk) => {
+        const copy = chunk.slice();
+        copy[copy.length - 1]! ^= 1;
+        return copy;
+      };
+      const writer = ct.writable.getWriter();
+      await writer.write(new TextEncoder().encode("tampered"));
+      await assert.rejects(st.readable.getReader().read(), isTlsError("decrypt"));
+      while (held.length === 0) await sleep(1);
+      refused = true;
+      await writer.write(new TextEncoder().encode("after the alert")).catch(() => {});
+      await assert.rejects(ct.closed, isTlsError("alert_received.bad_record_mac"));
+      await assert.rejects(ct.readable.getReader().read(), isTlsError("alert_received.bad_record_mac"));
+    })(),
+    20_000,
+    "alert before EPIPE",
+  );
+});
+
 Deno.test("connectTls() aborts the handshake when the signal fires", async () => {
   await withTimeout(
     (async () => {

@@ -48,6 +48,7 @@ function start(args: string[], timeoutMs = 30_000, env: Record<string, string> =
     env: { ...process.env, ...env },
   });
   let stdout = "", stderr = "";
+  child.stdin.on("error", () => {}); // EPIPE: the process ended before it read all its input
   child.stdout.on("data", (d) => (stdout += d));
   child.stderr.on("data", (d) => (stderr += d));
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
@@ -111,6 +112,11 @@ function serverArgs(f: Files, key = "server-key.pem"): string[] {
 /** `airlock client` arguments for 127.0.0.1:`port` as localhost, verifying against `root` among the files. */
 function clientArgs(f: Files, port: number, root = "root.pem"): string[] {
   return ["client", "--connect", `127.0.0.1:${port}`, "--servername", "localhost", "--cafile", f.path(root)];
+}
+
+/** clientArgs() with the pki() files' client certificate and key (mTLS). */
+function mtlsClientArgs(f: Files, port: number): string[] {
+  return [...clientArgs(f, port), "--cert", f.path("client.pem"), "--key", f.path("client-key.pem")];
 }
 
 /** `airlock client` to 127.0.0.1:`port` as localhost, verifying against the pki() files' root; `input` on stdin. */
@@ -200,13 +206,7 @@ Deno.test("airlock server --www --verify-client answers GET with the connection'
       "P-384",
     ]);
     const port = await listening(server);
-    const c = await run([
-      ...clientArgs(f, port),
-      "--cert",
-      f.path("client.pem"),
-      "--key",
-      f.path("client-key.pem"),
-    ], "GET / HTTP/1.0\r\n\r\n");
+    const c = await run(mtlsClientArgs(f, port), "GET / HTTP/1.0\r\n\r\n");
     assert.equal(c.code, 0, c.stderr);
     assert.match(c.stdout, /^HTTP\/1\.0 200 OK\r$/m);
     assert.match(c.stdout, /Group: +secp384r1 \(after HelloRetryRequest\)/);
@@ -264,6 +264,38 @@ Deno.test("airlock client against a server whose chain does not verify exits 1 w
     );
     const s = await server.done;
     assert.match(s.stderr, /failed: .*\[alert_received\.unknown_ca\]/);
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("airlock client whose certificate the server refuses reports the server's alert, not EPIPE", async () => {
+  // The client sends stdin right after its Finished, while the server is refusing its certificate. A server
+  // that closed at once, with those bytes unread, sent a reset: the client's next write failed with EPIPE
+  // and its socket closed with the alert unread (9 times in 10 on Node, every time on Deno and Bun).
+  const { f } = await pki();
+  const input = "x".repeat(1 << 20);
+  try {
+    const server = start([
+      ...serverArgs(f),
+      "--echo",
+      "--naccept",
+      "3",
+      "--cafile",
+      f.path("root.pem"),
+      "--verify-client",
+    ]);
+    const port = await listening(server);
+    for (let i = 0; i < 3; i++) {
+      const c = await run(mtlsClientArgs(f, port), input);
+      assert.equal(c.code, 1, c.stderr);
+      assert.match(
+        c.stderr,
+        /^airlock: connection to 127\.0\.0\.1:\d+ failed: .*\[alert_received\.unknown_ca\]$/m,
+      );
+    }
+    const s = await server.done;
+    assert.equal(s.stderr.match(/failed: .*\[certificate\.unknown_issuer\]$/gm)?.length, 3, s.stderr);
   } finally {
     rmSync(f.dir, { recursive: true, force: true });
   }
