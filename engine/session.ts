@@ -289,17 +289,42 @@ export function decodeTicketState(bytes: Uint8Array): TicketState | undefined {
  * Where a server's resumption state goes: `issue` turns a state into the ticket bytes sent to the client
  * (sealed, or an id), `redeem` gives the state back for a ticket (undefined when unknown, expired from the
  * store, tampered with or sealed under a retired key). Implement it to share tickets across a cluster.
+ *
+ * Each operation may answer at once or with a promise (a networked store): while one is pending the engine
+ * says WANT_ASYNC, as for pending crypto, and goes on when it settles. One that rejects or throws fails
+ * closed: a failed `redeem` is an unknown ticket (a full handshake), a failed `issue` sends no ticket, a
+ * failed `renews` renews nothing, and the engine's `storeerror` event says which failed. Bounding how long
+ * a promise may take (a command timeout) is the store's business: the engine waits as long as it takes.
  */
 export interface TicketStore {
-  /** The ticket bytes for `state`, `random` being the engine's source (for ids or nonces). */
-  issue(state: Uint8Array, random: (n: number) => Uint8Array): Uint8Array;
+  /**
+   * The ticket bytes for `state`, `random` being the engine's source (for ids or nonces). `lifetime` is the
+   * ticket's lifetime in seconds, for stores that expire what they keep.
+   */
+  issue(
+    state: Uint8Array,
+    random: (n: number) => Uint8Array,
+    lifetime: number,
+  ): Uint8Array | PromiseLike<Uint8Array>;
   /** The state `ticket` stands for, or undefined when unknown, expired, tampered with or retired. */
-  redeem(ticket: Uint8Array): Uint8Array | undefined;
+  redeem(ticket: Uint8Array): Uint8Array | undefined | PromiseLike<Uint8Array | undefined>;
   /**
    * Whether a TLS 1.2 resumption by `ticket` (just redeemed) gives the client a new ticket (RFC 5077 §3.3
    * lets the server choose; default true). TLS 1.3 always sends new tickets.
    */
-  renews?(ticket: Uint8Array): boolean;
+  renews?(ticket: Uint8Array): boolean | PromiseLike<boolean>;
+}
+
+/**
+ * Where a TLS 1.2 server keeps sessions by session id (RFC 5246 §7.3): a {@link SessionCache}, or a shared
+ * store of your own. As with {@link TicketStore}, each operation may return a promise (WANT_ASYNC meanwhile),
+ * and one that fails is a miss (`lookup`: a full handshake) or nothing kept (`store`), never an error.
+ */
+export interface SessionIdStore {
+  /** Keep `state` (it holds the master secret) under `id` for `lifetime` seconds. */
+  store(id: Uint8Array, state: Uint8Array, lifetime: number): void | PromiseLike<void>;
+  /** The state kept under `id`, or undefined. */
+  lookup(id: Uint8Array): Uint8Array | undefined | PromiseLike<Uint8Array | undefined>;
 }
 
 interface TicketKey {
@@ -368,7 +393,7 @@ export class TicketKeys implements TicketStore {
  * A bounded server-side session store: tickets are random ids, each redeemable once (which also makes
  * 0-RTT replay-safe); the oldest entries are dropped beyond `capacity`.
  */
-export class SessionCache implements TicketStore {
+export class SessionCache implements TicketStore, SessionIdStore {
   readonly #entries = new Map<string, Uint8Array>();
   readonly #capacity: number;
 
@@ -447,6 +472,24 @@ export function pskBinder(hash: Hash, psk: Uint8Array, transcriptHash: Uint8Arra
 export const TICKET_AGE_SKEW_MS = 10_000;
 
 /**
+ * What refuses replayed 0-RTT (RFC 8446 §8.2, "ClientHello recording"): a {@link StrikeRegister} in memory,
+ * or one a fleet shares (a networked store). `admit` may answer with a promise (WANT_ASYNC meanwhile); one
+ * that rejects or throws refuses the early data (the handshake goes on in 1-RTT), never accepts it.
+ */
+export interface AntiReplay {
+  /**
+   * How long a binder is remembered, in milliseconds: early data is taken only from a ClientHello whose
+   * ticket age is within half of it, so that every replay that passes the age check comes while it is.
+   */
+  readonly windowMs: number;
+  /**
+   * Record `binder` (a ClientHello's first PSK binder) at `now`: true if it was not seen within the window
+   * (take the early data), false for a replay, or when it cannot tell (full, unreachable): fail closed.
+   */
+  admit(binder: Uint8Array, now: number): boolean | PromiseLike<boolean>;
+}
+
+/**
  * Anti-replay for 0-RTT with stateless tickets (RFC 8446 §8.2, "ClientHello recording"): each ClientHello's
  * PSK binder is remembered for `windowMs`, boundary included; a binder seen again inside that time is a
  * replay, and its early data is refused (the handshake itself goes on, in 1-RTT). The server takes early data
@@ -454,7 +497,7 @@ export const TICKET_AGE_SKEW_MS = 10_000;
  * that check falls inside the window. When full, it refuses all early data rather than forget: it fails safe.
  * With a {@link SessionCache}, tickets are single-use and this is not needed.
  */
-export class StrikeRegister {
+export class StrikeRegister implements AntiReplay {
   readonly #seen = new Map<string, number>();
   readonly #capacity: number;
   readonly #windowMs: number;

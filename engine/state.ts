@@ -7,7 +7,7 @@
 import type { SslErrorCode } from "./codes.ts";
 import type { Normalized } from "./config.ts";
 import { misbehaved } from "./errors.ts";
-import type { EngineEventMap, HandshakeInfo } from "./events.ts";
+import type { EngineEventMap, HandshakeInfo, StoreErrorInfo } from "./events.ts";
 import { handshakeName, HandshakeType } from "./msgs/enums.ts";
 import { decodeFinished, type HandshakeMessage } from "./msgs/handshake.ts";
 import type { Transcript } from "./transcript.ts";
@@ -137,6 +137,33 @@ export function acceptFinished(cx: Context, m: HandshakeMessage, expected: Uint8
 /** Go on with `next(value)` at once, or as a pending step (→ WANT_ASYNC) when a provider gave a promise. */
 export function andThen<T>(value: T | PromiseLike<T>, next: (value: T) => Step): Step {
   return isPromiseLike(value) ? { pending: Promise.resolve(value).then(next) } : next(value);
+}
+
+/**
+ * Ask a server's session store (a ticket store, session id store or anti-replay register) for `op`'s answer,
+ * then go on with `next`: at once, or as a pending step (→ WANT_ASYNC) when the store gave a promise, as
+ * {@link andThen} does for crypto. A store that throws or rejects fails closed: `failed` says how the
+ * handshake goes on without it, and a `storeerror` event names the operation. Errors `next` throws are the
+ * handshake's own and propagate.
+ */
+export function askStore<T>(
+  cx: Context,
+  operation: StoreErrorInfo["operation"],
+  op: () => T | PromiseLike<T>,
+  next: (value: T) => Step,
+  failed: () => Step,
+): Step {
+  const fail = (error: unknown): Step => {
+    cx.emit("storeerror", { operation, error });
+    return failed();
+  };
+  let value: T | PromiseLike<T>;
+  try {
+    value = op();
+  } catch (e) {
+    return fail(e);
+  }
+  return isPromiseLike(value) ? { pending: Promise.resolve(value).then(next, fail) } : next(value);
 }
 
 export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
