@@ -12,9 +12,9 @@
  */
 
 import { AES_256_GCM } from "../suites/aead.ts";
-import { ctEqual } from "../suites/bytes.ts";
+import { ctEqual, utf8 } from "../suites/bytes.ts";
+import { type Hash, SHA256 } from "../suites/hash.ts";
 import { finishedVerifyData, hkdfExpandLabel, KeySchedule } from "./key_schedule.ts";
-import type { Hash } from "../suites/hash.ts";
 import { Reader, Writer } from "./msgs/codec.ts";
 
 /** The resumption PSK for a ticket: HKDF-Expand-Label(resumption_master_secret, "resumption", nonce, Hash.length). */
@@ -332,15 +332,22 @@ interface TicketKey {
   readonly key: ReturnType<typeof AES_256_GCM.importKey>;
 }
 
+/** How many keys {@link TicketKeys.setSecrets} takes at most (the current one and those still redeemed). */
+const MAX_TICKET_SECRETS = 16;
+
 /**
  * Stateless tickets: the state sealed with AES-256-GCM under the current key (ticket = key id 16 ‖ nonce 12
  * ‖ ciphertext). `rotate()` makes a new current key and keeps the previous one for redeeming, so a
  * ticket stays valid for at least one rotation period and at most two. Rotate on a timer of your own (every
  * ticket lifetime, say); keys come from `random`.
+ *
+ * Servers that share tickets share the keys' secrets instead ({@link TicketKeys.setSecrets}, as Go's
+ * `SetSessionTicketKeys`): the first secret seals, every one of them opens. Keys are never logged: they live
+ * in private fields, and `toString()` gives only their number.
  */
 export class TicketKeys implements TicketStore {
-  #current: TicketKey;
-  #previous: TicketKey | undefined;
+  /** The current key first, then those still redeemed. */
+  #keys: TicketKey[];
   readonly #random: (n: number) => Uint8Array;
 
   /**
@@ -350,7 +357,29 @@ export class TicketKeys implements TicketStore {
    */
   constructor(random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))) {
     this.#random = random;
-    this.#current = this.#make();
+    this.#keys = [this.#make()];
+  }
+
+  /**
+   * Keys from shared secrets, for servers that must open each other's tickets (see `setSecrets`).
+   *
+   * @example Two servers, one secret
+   * ```ts
+   * import { TicketKeys } from "@airlock/tls";
+   * const secret = crypto.getRandomValues(new Uint8Array(32)); // from your secret store, rotated there
+   * const a = TicketKeys.fromSecrets([secret]), b = TicketKeys.fromSecrets([secret]);
+   * const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+   * const ticket = a.issue(new Uint8Array([1, 2, 3]), random);
+   * if (b.redeem(ticket)?.[2] !== 3) throw new Error("b cannot open a's ticket");
+   * ```
+   *
+   * @param secrets 32-byte secrets, the current one first.
+   * @returns The keys.
+   */
+  static fromSecrets(secrets: readonly Uint8Array[]): TicketKeys {
+    const keys = new TicketKeys();
+    keys.setSecrets(secrets);
+    return keys;
   }
 
   #make(): TicketKey {
@@ -359,33 +388,66 @@ export class TicketKeys implements TicketStore {
 
   /** Make a new current key; the old current becomes the previous, the old previous is forgotten. */
   rotate(): void {
-    this.#previous = this.#current;
-    this.#current = this.#make();
+    this.#keys = [this.#make(), this.#keys[0]!];
+  }
+
+  /**
+   * Replace the keys with ones derived from shared secrets (Go's `SetSessionTicketKeys`, rustls' ticketer
+   * fed from outside): `secrets[0]` seals new tickets, and a ticket sealed under any of them opens. Each
+   * 32-byte secret gives a key id and an AES-256-GCM key through HKDF-SHA256, the same on every server, so
+   * a fleet rotates by handing all its servers the same list (a new secret first, the older ones after it
+   * for as long as their tickets should still resume). The secrets are not kept.
+   *
+   * @param secrets 1 to 16 secrets of 32 bytes, the current one first.
+   * @throws {RangeError} If there are none, more than 16, or one is not 32 bytes long.
+   */
+  setSecrets(secrets: readonly Uint8Array[]): void {
+    if (secrets.length < 1 || secrets.length > MAX_TICKET_SECRETS) {
+      throw new RangeError(
+        `Cannot set ticket keys: ${secrets.length} secrets, expected 1..${MAX_TICKET_SECRETS}`,
+      );
+    }
+    this.#keys = secrets.map((secret, i) => {
+      if (secret.length !== 32) {
+        throw new RangeError(`Cannot set ticket keys: secret ${i} has ${secret.length} bytes, expected 32`);
+      }
+      const prk = SHA256.hkdfExtract(utf8("airlock ticket keys"), secret);
+      return {
+        id: SHA256.hkdfExpand(prk, utf8("key id"), 16),
+        key: AES_256_GCM.importKey(SHA256.hkdfExpand(prk, utf8("aes-256-gcm key"), 32)),
+      };
+    });
   }
 
   /** Seal `state` under the current key: key id ‖ nonce ‖ AES-256-GCM ciphertext. */
   issue(state: Uint8Array, random: (n: number) => Uint8Array): Uint8Array {
+    const current = this.#keys[0]!;
     const nonce = random(12);
-    const sealed = this.#current.key.seal(nonce, this.#current.id, state);
+    const sealed = current.key.seal(nonce, current.id, state);
     const out = new Uint8Array(28 + sealed.length);
-    out.set(this.#current.id);
+    out.set(current.id);
     out.set(nonce, 16);
     out.set(sealed, 28);
     return out;
   }
 
-  /** Only a ticket sealed under the previous key is renewed on a TLS 1.2 resumption, as OpenSSL renews them. */
+  /** Only a ticket sealed under an older key is renewed on a TLS 1.2 resumption, as OpenSSL renews them. */
   renews(ticket: Uint8Array): boolean {
-    return !ctEqual(ticket.subarray(0, 16), this.#current.id);
+    return !ctEqual(ticket.subarray(0, 16), this.#keys[0]!.id);
   }
 
-  /** Open a ticket sealed under the current or the previous key; undefined otherwise. */
+  /** Open a ticket sealed under one of the keys (the current or the previous one); undefined otherwise. */
   redeem(ticket: Uint8Array): Uint8Array | undefined {
     if (ticket.length < 28 + 16) return undefined;
     const id = ticket.subarray(0, 16);
-    const k = [this.#current, this.#previous].find((k) => k !== undefined && ctEqual(k.id, id));
+    const k = this.#keys.find((k) => ctEqual(k.id, id));
     if (!k) return undefined;
     return k.key.open(ticket.subarray(16, 28), id, ticket.subarray(28)) ?? undefined;
+  }
+
+  /** The number of keys, never the keys. */
+  toString(): string {
+    return `TicketKeys(${this.#keys.length} keys)`;
   }
 }
 
