@@ -153,17 +153,28 @@ export function askStore<T>(
   next: (value: T) => Step,
   failed: () => Step,
 ): Step {
-  const fail = (error: unknown): Step => {
+  return attempt(op, next, (error) => {
     cx.emit("storeerror", { operation, error });
     return failed();
-  };
+  });
+}
+
+/**
+ * `next` with what `op` gives: at once, or as a pending step (→ WANT_ASYNC) when it gives a promise. What `op`
+ * throws or rejects with goes to `failed`; what `next` throws propagates.
+ */
+function attempt<T>(
+  op: () => T | PromiseLike<T>,
+  next: (value: T) => Step,
+  failed: (e: unknown) => Step,
+): Step {
   let value: T | PromiseLike<T>;
   try {
     value = op();
   } catch (e) {
-    return fail(e);
+    return failed(e);
   }
-  return isPromiseLike(value) ? { pending: Promise.resolve(value).then(next, fail) } : next(value);
+  return isPromiseLike(value) ? { pending: Promise.resolve(value).then(next, failed) } : next(value);
 }
 
 export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
@@ -182,19 +193,12 @@ export function usePeerShare<T>(
   where: string,
   next: (value: T) => Step,
 ): Step {
-  const refuse = (e: unknown): never => {
+  return attempt(op, next, (e) => {
     if (e instanceof KxError) {
       throw misbehaved("bad_key_share", `Cannot accept ${message}: invalid ${group} key share`, where);
     }
     throw e;
-  };
-  let value: T | PromiseLike<T>;
-  try {
-    value = op();
-  } catch (e) {
-    return refuse(e);
-  }
-  return isPromiseLike(value) ? { pending: Promise.resolve(value).then(next, refuse) } : next(value);
+  });
 }
 
 /**
