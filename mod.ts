@@ -58,6 +58,7 @@ export {
   type MessageInfo,
   on,
   type SecretsInfo,
+  type StoreErrorInfo,
 } from "./engine/events.ts";
 export type {
   CertificateRequestInfo,
@@ -109,5 +110,13 @@ export {
   type VerifyPurpose,
   type VerifyResult,
 } from "./verify/mod.ts";
-export { SessionCache, StrikeRegister, TicketKeys, type TicketStore, TlsSession } from "./engine/session.ts";
+export {
+  type AntiReplay,
+  SessionCache,
+  type SessionIdStore,
+  StrikeRegister,
+  TicketKeys,
+  type TicketStore,
+  TlsSession,
+} from "./engine/session.ts";
 export { quicCryptoError, quicInitialSecrets, type QuicLevel, quicPacketKeys } from "./engine/quic.ts";

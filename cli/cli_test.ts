@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { generateChain, type TestChain } from "../testing/pki.ts";
+import { runtimeCommand } from "../testing/peers.ts";
 import { readPassphrase, versionOptions } from "./_common.ts";
 import { CLIENT_FLAGS } from "./client.ts";
 import { SERVER_FLAGS } from "./server.ts";
@@ -19,11 +20,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 
 /** How to run cli/airlock.ts with the runtime running these tests. */
 function cliCommand(): [string, string[]] {
-  const entry = join(ROOT, "cli", "airlock.ts");
-  if ((process.versions as Record<string, string>).bun) return [process.execPath, [entry]];
-  const deno = (globalThis as { Deno?: { execPath?: () => string } }).Deno;
-  if (deno?.execPath) return [deno.execPath(), ["run", "-A", entry]];
-  return [process.execPath, ["--import", "tsx", entry]];
+  return runtimeCommand(join(ROOT, "cli", "airlock.ts"));
 }
 
 interface Run {

@@ -28,7 +28,7 @@ export const SslError = {
   SYSCALL: 5,
   /** The peer sent close_notify: no more data will come. */
   ZERO_RETURN: 6,
-  /** A crypto or verification promise is pending: await `engine.asyncWait()`, then call again. */
+  /** A crypto, verification or session store promise is pending: await `engine.asyncWait()`, then call again. */
   WANT_ASYNC: 9,
   /** The server's `onClientHello` callback is deciding (it returned a promise): await `engine.asyncWait()`. */
   WANT_CLIENT_HELLO_CB: 11,

@@ -17,7 +17,7 @@ import { DerReader, readBitString, readOnly, Tag } from "../suites/der.ts";
 import { publicKeyFromCertificate } from "../verify/mod.ts";
 import { pemDecode } from "../suites/pem.ts";
 import { type CryptoProvider, defaultProvider } from "../suites/provider.ts";
-import type { SessionCache, StrikeRegister, TicketStore, TlsSession } from "./session.ts";
+import type { AntiReplay, SessionIdStore, TicketStore, TlsSession } from "./session.ts";
 import { MAX_PLAINTEXT } from "./record/layer.ts";
 import { LIMITS } from "./limits.ts";
 
@@ -268,15 +268,17 @@ export interface ServerConfig extends CommonConfig {
    * then advertise it, and `readEarlyData()` returns it, apart from 1-RTT data. Early data can be replayed
    * by an attacker: only accept it for requests that are safe to repeat. Replays of a ticket within the
    * ticket age window are refused by `antiReplay` (default: a bounded {@link StrikeRegister} per config; a
-   * {@link SessionCache} store is single-use already).
+   * {@link SessionCache} store is single-use already). Servers sharing tickets share their {@link AntiReplay}
+   * too (see docs/fleet.md); one that fails refuses the early data.
    */
-  readonly earlyData?: { readonly maxSize: number; readonly antiReplay?: StrikeRegister };
+  readonly earlyData?: { readonly maxSize: number; readonly antiReplay?: AntiReplay };
   /**
    * TLS 1.2 session-id resumption (RFC 5246 §7.3): a full handshake without a ticket gives the client a
    * session id, kept here for `tickets.lifetime` seconds (default: a {@link SessionCache} of 10,000 per
-   * configuration object). `false` gives none; `tickets: false` turns this off too.
+   * configuration object, or a shared {@link SessionIdStore} of your own). `false` gives none;
+   * `tickets: false` turns this off too.
    */
-  readonly sessionIdCache?: false | SessionCache;
+  readonly sessionIdCache?: false | SessionIdStore;
   /** Ask for client certificates (mTLS). */
   readonly clientAuth?: ClientAuthConfig;
   /**

@@ -22,7 +22,7 @@ import type { ServerOptions, ServerSetup } from "./server/common.ts";
 import type { ClientOptions } from "./client/common.ts";
 import { subjectName, type VerifyPolicy } from "./peer_verify.ts";
 import { normalizeHostName } from "../verify/names.ts";
-import { SessionCache, StrikeRegister, TicketKeys } from "./session.ts";
+import { SessionCache, type SessionIdStore, StrikeRegister, TicketKeys } from "./session.ts";
 import { clientBinding, DEFAULT_AUTHENTICATION_LIFETIME, serverSessionContext } from "./binding.ts";
 
 /**
@@ -171,7 +171,7 @@ function sessionContextOf(config: ServerConfig, clientAuth: ServerSetup["clientA
 
 const defaultSessionIds = new WeakMap<ServerConfig, SessionCache>();
 
-function sessionIdSetup(config: ServerConfig): SessionCache | undefined {
+function sessionIdSetup(config: ServerConfig): SessionIdStore | undefined {
   if (config.tickets === false || config.sessionIdCache === false) return undefined;
   if (config.sessionIdCache) return config.sessionIdCache;
   let cache = defaultSessionIds.get(config);

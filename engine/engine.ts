@@ -174,8 +174,9 @@ export class TlsEngine extends EventTarget {
   }
 
   /**
-   * A promise that settles when the pending crypto or verification is done, or the next record sealed or
-   * opened natively is (never rejects).
+   * A promise that settles when the pending crypto, verification or session store (a server's ticket store,
+   * session id store or replay register) is done, or the next record sealed or opened natively is (never
+   * rejects).
    */
   asyncWait(): Promise<void> {
     if (this.#pending) return this.#pending;

@@ -80,6 +80,23 @@ export interface MessageInfo {
   readonly length: number;
 }
 
+/**
+ * A server's session store failed (a {@link TicketStore}, {@link SessionIdStore} or {@link AntiReplay} threw
+ * or rejected) and the handshake went on without it, failing closed: what `operation` failed says what was
+ * given up.
+ * - `redeem` / `lookup`: the ticket or session id was treated as unknown (a full handshake);
+ * - `renews`: the resumed TLS 1.2 session gets no new ticket;
+ * - `issue`: no ticket was sent (TLS 1.3: no more NewSessionTickets; TLS 1.2: an empty one);
+ * - `store`: the TLS 1.2 session id was not kept (it will not resume);
+ * - `admit`: the 0-RTT data was refused (the handshake goes on in 1-RTT).
+ */
+export interface StoreErrorInfo {
+  /** The operation that failed. */
+  readonly operation: "redeem" | "lookup" | "renews" | "issue" | "store" | "admit";
+  /** What the store threw or rejected with. */
+  readonly error: unknown;
+}
+
 /** The events an engine dispatches, with the type of each `detail`. */
 export interface EngineEventMap {
   /** The handshake completed. */
@@ -100,6 +117,8 @@ export interface EngineEventMap {
   session: TlsSession;
   /** Certificate verification was turned off for this connection: say it loudly. */
   insecure: string;
+  /** Server: a session store failed, and the handshake went on without it (see {@link StoreErrorInfo}). */
+  storeerror: StoreErrorInfo;
 }
 
 /** An event name. */

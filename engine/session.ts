@@ -12,9 +12,9 @@
  */
 
 import { AES_256_GCM } from "../suites/aead.ts";
-import { ctEqual } from "../suites/bytes.ts";
+import { ctEqual, utf8 } from "../suites/bytes.ts";
+import { type Hash, SHA256 } from "../suites/hash.ts";
 import { finishedVerifyData, hkdfExpandLabel, KeySchedule } from "./key_schedule.ts";
-import type { Hash } from "../suites/hash.ts";
 import { Reader, Writer } from "./msgs/codec.ts";
 
 /** The resumption PSK for a ticket: HKDF-Expand-Label(resumption_master_secret, "resumption", nonce, Hash.length). */
@@ -289,17 +289,42 @@ export function decodeTicketState(bytes: Uint8Array): TicketState | undefined {
  * Where a server's resumption state goes: `issue` turns a state into the ticket bytes sent to the client
  * (sealed, or an id), `redeem` gives the state back for a ticket (undefined when unknown, expired from the
  * store, tampered with or sealed under a retired key). Implement it to share tickets across a cluster.
+ *
+ * Each operation may answer at once or with a promise (a networked store): while one is pending the engine
+ * says WANT_ASYNC, as for pending crypto, and goes on when it settles. One that rejects or throws fails
+ * closed: a failed `redeem` is an unknown ticket (a full handshake), a failed `issue` sends no ticket, a
+ * failed `renews` renews nothing, and the engine's `storeerror` event says which failed. Bounding how long
+ * a promise may take (a command timeout) is the store's business: the engine waits as long as it takes.
  */
 export interface TicketStore {
-  /** The ticket bytes for `state`, `random` being the engine's source (for ids or nonces). */
-  issue(state: Uint8Array, random: (n: number) => Uint8Array): Uint8Array;
+  /**
+   * The ticket bytes for `state`, `random` being the engine's source (for ids or nonces). `lifetime` is the
+   * ticket's lifetime in seconds, for stores that expire what they keep.
+   */
+  issue(
+    state: Uint8Array,
+    random: (n: number) => Uint8Array,
+    lifetime: number,
+  ): Uint8Array | PromiseLike<Uint8Array>;
   /** The state `ticket` stands for, or undefined when unknown, expired, tampered with or retired. */
-  redeem(ticket: Uint8Array): Uint8Array | undefined;
+  redeem(ticket: Uint8Array): Uint8Array | undefined | PromiseLike<Uint8Array | undefined>;
   /**
    * Whether a TLS 1.2 resumption by `ticket` (just redeemed) gives the client a new ticket (RFC 5077 §3.3
    * lets the server choose; default true). TLS 1.3 always sends new tickets.
    */
-  renews?(ticket: Uint8Array): boolean;
+  renews?(ticket: Uint8Array): boolean | PromiseLike<boolean>;
+}
+
+/**
+ * Where a TLS 1.2 server keeps sessions by session id (RFC 5246 §7.3): a {@link SessionCache}, or a shared
+ * store of your own. As with {@link TicketStore}, each operation may return a promise (WANT_ASYNC meanwhile),
+ * and one that fails is a miss (`lookup`: a full handshake) or nothing kept (`store`), never an error.
+ */
+export interface SessionIdStore {
+  /** Keep `state` (it holds the master secret) under `id` for `lifetime` seconds. */
+  store(id: Uint8Array, state: Uint8Array, lifetime: number): void | PromiseLike<void>;
+  /** The state kept under `id`, or undefined. */
+  lookup(id: Uint8Array): Uint8Array | undefined | PromiseLike<Uint8Array | undefined>;
 }
 
 interface TicketKey {
@@ -307,15 +332,22 @@ interface TicketKey {
   readonly key: ReturnType<typeof AES_256_GCM.importKey>;
 }
 
+/** How many keys {@link TicketKeys.setSecrets} takes at most (the current one and those still redeemed). */
+const MAX_TICKET_SECRETS = 16;
+
 /**
  * Stateless tickets: the state sealed with AES-256-GCM under the current key (ticket = key id 16 ‖ nonce 12
  * ‖ ciphertext). `rotate()` makes a new current key and keeps the previous one for redeeming, so a
  * ticket stays valid for at least one rotation period and at most two. Rotate on a timer of your own (every
  * ticket lifetime, say); keys come from `random`.
+ *
+ * Servers that share tickets share the keys' secrets instead ({@link TicketKeys.setSecrets}, as Go's
+ * `SetSessionTicketKeys`): the first secret seals, every one of them opens. Keys are never logged: they live
+ * in private fields, and `toString()` gives only their number.
  */
 export class TicketKeys implements TicketStore {
-  #current: TicketKey;
-  #previous: TicketKey | undefined;
+  /** The current key first, then those still redeemed. */
+  #keys: TicketKey[];
   readonly #random: (n: number) => Uint8Array;
 
   /**
@@ -325,7 +357,29 @@ export class TicketKeys implements TicketStore {
    */
   constructor(random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))) {
     this.#random = random;
-    this.#current = this.#make();
+    this.#keys = [this.#make()];
+  }
+
+  /**
+   * Keys from shared secrets, for servers that must open each other's tickets (see `setSecrets`).
+   *
+   * @example Two servers, one secret
+   * ```ts
+   * import { TicketKeys } from "@airlock/tls";
+   * const secret = crypto.getRandomValues(new Uint8Array(32)); // from your secret store, rotated there
+   * const a = TicketKeys.fromSecrets([secret]), b = TicketKeys.fromSecrets([secret]);
+   * const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+   * const ticket = a.issue(new Uint8Array([1, 2, 3]), random);
+   * if (b.redeem(ticket)?.[2] !== 3) throw new Error("b cannot open a's ticket");
+   * ```
+   *
+   * @param secrets 32-byte secrets, the current one first.
+   * @returns The keys.
+   */
+  static fromSecrets(secrets: readonly Uint8Array[]): TicketKeys {
+    const keys = new TicketKeys();
+    keys.setSecrets(secrets);
+    return keys;
   }
 
   #make(): TicketKey {
@@ -334,33 +388,66 @@ export class TicketKeys implements TicketStore {
 
   /** Make a new current key; the old current becomes the previous, the old previous is forgotten. */
   rotate(): void {
-    this.#previous = this.#current;
-    this.#current = this.#make();
+    this.#keys = [this.#make(), this.#keys[0]!];
+  }
+
+  /**
+   * Replace the keys with ones derived from shared secrets (Go's `SetSessionTicketKeys`, rustls' ticketer
+   * fed from outside): `secrets[0]` seals new tickets, and a ticket sealed under any of them opens. Each
+   * 32-byte secret gives a key id and an AES-256-GCM key through HKDF-SHA256, the same on every server, so
+   * a fleet rotates by handing all its servers the same list (a new secret first, the older ones after it
+   * for as long as their tickets should still resume). The secrets are not kept.
+   *
+   * @param secrets 1 to 16 secrets of 32 bytes, the current one first.
+   * @throws {RangeError} If there are none, more than 16, or one is not 32 bytes long.
+   */
+  setSecrets(secrets: readonly Uint8Array[]): void {
+    if (secrets.length < 1 || secrets.length > MAX_TICKET_SECRETS) {
+      throw new RangeError(
+        `Cannot set ticket keys: ${secrets.length} secrets, expected 1..${MAX_TICKET_SECRETS}`,
+      );
+    }
+    this.#keys = secrets.map((secret, i) => {
+      if (secret.length !== 32) {
+        throw new RangeError(`Cannot set ticket keys: secret ${i} has ${secret.length} bytes, expected 32`);
+      }
+      const prk = SHA256.hkdfExtract(utf8("airlock ticket keys"), secret);
+      return {
+        id: SHA256.hkdfExpand(prk, utf8("key id"), 16),
+        key: AES_256_GCM.importKey(SHA256.hkdfExpand(prk, utf8("aes-256-gcm key"), 32)),
+      };
+    });
   }
 
   /** Seal `state` under the current key: key id ‖ nonce ‖ AES-256-GCM ciphertext. */
   issue(state: Uint8Array, random: (n: number) => Uint8Array): Uint8Array {
+    const current = this.#keys[0]!;
     const nonce = random(12);
-    const sealed = this.#current.key.seal(nonce, this.#current.id, state);
+    const sealed = current.key.seal(nonce, current.id, state);
     const out = new Uint8Array(28 + sealed.length);
-    out.set(this.#current.id);
+    out.set(current.id);
     out.set(nonce, 16);
     out.set(sealed, 28);
     return out;
   }
 
-  /** Only a ticket sealed under the previous key is renewed on a TLS 1.2 resumption, as OpenSSL renews them. */
+  /** Only a ticket sealed under an older key is renewed on a TLS 1.2 resumption, as OpenSSL renews them. */
   renews(ticket: Uint8Array): boolean {
-    return !ctEqual(ticket.subarray(0, 16), this.#current.id);
+    return !ctEqual(ticket.subarray(0, 16), this.#keys[0]!.id);
   }
 
-  /** Open a ticket sealed under the current or the previous key; undefined otherwise. */
+  /** Open a ticket sealed under one of the keys (the current or the previous one); undefined otherwise. */
   redeem(ticket: Uint8Array): Uint8Array | undefined {
     if (ticket.length < 28 + 16) return undefined;
     const id = ticket.subarray(0, 16);
-    const k = [this.#current, this.#previous].find((k) => k !== undefined && ctEqual(k.id, id));
+    const k = this.#keys.find((k) => ctEqual(k.id, id));
     if (!k) return undefined;
     return k.key.open(ticket.subarray(16, 28), id, ticket.subarray(28)) ?? undefined;
+  }
+
+  /** The number of keys, never the keys. */
+  toString(): string {
+    return `TicketKeys(${this.#keys.length} keys)`;
   }
 }
 
@@ -368,7 +455,7 @@ export class TicketKeys implements TicketStore {
  * A bounded server-side session store: tickets are random ids, each redeemable once (which also makes
  * 0-RTT replay-safe); the oldest entries are dropped beyond `capacity`.
  */
-export class SessionCache implements TicketStore {
+export class SessionCache implements TicketStore, SessionIdStore {
   readonly #entries = new Map<string, Uint8Array>();
   readonly #capacity: number;
 
@@ -447,6 +534,24 @@ export function pskBinder(hash: Hash, psk: Uint8Array, transcriptHash: Uint8Arra
 export const TICKET_AGE_SKEW_MS = 10_000;
 
 /**
+ * What refuses replayed 0-RTT (RFC 8446 §8.2, "ClientHello recording"): a {@link StrikeRegister} in memory,
+ * or one a fleet shares (a networked store). `admit` may answer with a promise (WANT_ASYNC meanwhile); one
+ * that rejects or throws refuses the early data (the handshake goes on in 1-RTT), never accepts it.
+ */
+export interface AntiReplay {
+  /**
+   * How long a binder is remembered, in milliseconds: early data is taken only from a ClientHello whose
+   * ticket age is within half of it, so that every replay that passes the age check comes while it is.
+   */
+  readonly windowMs: number;
+  /**
+   * Record `binder` (a ClientHello's first PSK binder) at `now`: true if it was not seen within the window
+   * (take the early data), false for a replay, or when it cannot tell (full, unreachable): fail closed.
+   */
+  admit(binder: Uint8Array, now: number): boolean | PromiseLike<boolean>;
+}
+
+/**
  * Anti-replay for 0-RTT with stateless tickets (RFC 8446 §8.2, "ClientHello recording"): each ClientHello's
  * PSK binder is remembered for `windowMs`, boundary included; a binder seen again inside that time is a
  * replay, and its early data is refused (the handshake itself goes on, in 1-RTT). The server takes early data
@@ -454,7 +559,7 @@ export const TICKET_AGE_SKEW_MS = 10_000;
  * that check falls inside the window. When full, it refuses all early data rather than forget: it fails safe.
  * With a {@link SessionCache}, tickets are single-use and this is not needed.
  */
-export class StrikeRegister {
+export class StrikeRegister implements AntiReplay {
   readonly #seen = new Map<string, number>();
   readonly #capacity: number;
   readonly #windowMs: number;

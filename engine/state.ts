@@ -7,7 +7,7 @@
 import type { SslErrorCode } from "./codes.ts";
 import type { Normalized } from "./config.ts";
 import { misbehaved } from "./errors.ts";
-import type { EngineEventMap, HandshakeInfo } from "./events.ts";
+import type { EngineEventMap, HandshakeInfo, StoreErrorInfo } from "./events.ts";
 import { handshakeName, HandshakeType } from "./msgs/enums.ts";
 import { decodeFinished, type HandshakeMessage } from "./msgs/handshake.ts";
 import type { Transcript } from "./transcript.ts";
@@ -139,6 +139,44 @@ export function andThen<T>(value: T | PromiseLike<T>, next: (value: T) => Step):
   return isPromiseLike(value) ? { pending: Promise.resolve(value).then(next) } : next(value);
 }
 
+/**
+ * Ask a server's session store (a ticket store, session id store or anti-replay register) for `op`'s answer,
+ * then go on with `next`: at once, or as a pending step (→ WANT_ASYNC) when the store gave a promise, as
+ * {@link andThen} does for crypto. A store that throws or rejects fails closed: `failed` says how the
+ * handshake goes on without it, and a `storeerror` event names the operation. Errors `next` throws are the
+ * handshake's own and propagate.
+ */
+export function askStore<T>(
+  cx: Context,
+  operation: StoreErrorInfo["operation"],
+  op: () => T | PromiseLike<T>,
+  next: (value: T) => Step,
+  failed: () => Step,
+): Step {
+  return attempt(op, next, (error) => {
+    cx.emit("storeerror", { operation, error });
+    return failed();
+  });
+}
+
+/**
+ * `next` with what `op` gives: at once, or as a pending step (→ WANT_ASYNC) when it gives a promise. What `op`
+ * throws or rejects with goes to `failed`; what `next` throws propagates.
+ */
+function attempt<T>(
+  op: () => T | PromiseLike<T>,
+  next: (value: T) => Step,
+  failed: (e: unknown) => Step,
+): Step {
+  let value: T | PromiseLike<T>;
+  try {
+    value = op();
+  } catch (e) {
+    return failed(e);
+  }
+  return isPromiseLike(value) ? { pending: Promise.resolve(value).then(next, failed) } : next(value);
+}
+
 export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
 }
@@ -155,19 +193,12 @@ export function usePeerShare<T>(
   where: string,
   next: (value: T) => Step,
 ): Step {
-  const refuse = (e: unknown): never => {
+  return attempt(op, next, (e) => {
     if (e instanceof KxError) {
       throw misbehaved("bad_key_share", `Cannot accept ${message}: invalid ${group} key share`, where);
     }
     throw e;
-  };
-  let value: T | PromiseLike<T>;
-  try {
-    value = op();
-  } catch (e) {
-    return refuse(e);
-  }
-  return isPromiseLike(value) ? { pending: Promise.resolve(value).then(next, refuse) } : next(value);
+  });
 }
 
 /**

@@ -17,6 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import {
   type AlertInfo,
   type Bio,
@@ -170,6 +171,20 @@ export function readKeyLogFile(path: string): string[] {
   return readFileSync(path, "utf8").split("\n").map((l) => l.trim()).filter((l) =>
     l !== "" && !l.startsWith("#")
   );
+}
+
+/**
+ * How to run the TypeScript file `entry` with the runtime running the tests: `bun entry`, `deno run -A entry`
+ * or `node --import tsx entry`.
+ *
+ * @param entry The script's path.
+ * @returns The program and its arguments.
+ */
+export function runtimeCommand(entry: string): [string, string[]] {
+  if ((process.versions as Record<string, string>).bun) return [process.execPath, [entry]];
+  const deno = (globalThis as { Deno?: { execPath?: () => string } }).Deno;
+  if (deno?.execPath) return [deno.execPath(), ["run", "-A", entry]];
+  return [process.execPath, ["--import", "tsx", entry]];
 }
 
 /** How long one interop case may take before everything it started is killed. */

@@ -10,7 +10,7 @@ import { incompatible, localFault, misbehaved } from "../errors.ts";
 import { ExtensionType as E } from "../msgs/enums.ts";
 import { decodeAlpn, decodeU16, decodeU8, type Extension, findExtension } from "../msgs/extensions.ts";
 import { certificateMatchesName, type VerifyPolicy } from "../peer_verify.ts";
-import type { SessionCache, StrikeRegister } from "../session.ts";
+import type { AntiReplay, SessionIdStore } from "../session.ts";
 import type { TicketSetup } from "../binding.ts";
 import { type Context, signingScheme } from "../state.ts";
 
@@ -38,12 +38,12 @@ export interface ServerSetup {
   /** Key for HelloRetryRequest cookies (drawn from the engine's random source when first needed). */
   readonly cookieKey: () => Uint8Array;
   /** TLS 1.2 session ids (RFC 5246 §7.3); undefined: none are given. */
-  readonly sessionIds: SessionCache | undefined;
+  readonly sessionIds: SessionIdStore | undefined;
   /** Where tickets go and how many to issue; undefined: no tickets, no resumption. */
   readonly tickets: TicketSetup | undefined;
   /** 0-RTT: the most early data accepted, and the replay guard (none when tickets are single-use). */
   readonly earlyData:
-    | { readonly maxSize: number; readonly antiReplay: StrikeRegister | undefined }
+    | { readonly maxSize: number; readonly antiReplay: AntiReplay | undefined }
     | undefined;
   /** How client certificates are asked for and judged; undefined: not asked for. */
   readonly clientAuth:

@@ -41,6 +41,7 @@ import {
 import {
   acceptFinished,
   andThen,
+  askStore,
   type Context,
   expectMessage,
   signingScheme,
@@ -116,7 +117,28 @@ interface Keyed12 extends Hello12 {
   readonly clientChain: readonly Uint8Array[];
 }
 
-/** Answer a ClientHello that settled on TLS 1.2 (RFC 5246 §7.4.1.3). */
+/** What the server read from a TLS 1.2 ClientHello before it looks for a session to resume. */
+interface ClientHello12 {
+  readonly setup: ServerSetup;
+  readonly ch: ClientHello;
+  readonly m: HandshakeMessage;
+  readonly where: string;
+  readonly ems: boolean;
+  /** RFC 5746: renegotiation_info or the SCSV came; ours goes back. */
+  readonly secure: boolean;
+  readonly pointFormats: boolean;
+  readonly serverName: string | undefined;
+  readonly alpn: string | undefined;
+  readonly limits: ReturnType<typeof fragmentRequests>;
+  /** The session_ticket extension's body, when the client sent one. */
+  readonly ticketExt: Uint8Array | undefined;
+  readonly serverRandom: Uint8Array;
+}
+
+/**
+ * Answer a ClientHello that settled on TLS 1.2 (RFC 5246 §7.4.1.3), as Go's serverHandshakeState:
+ * processClientHello, checkForResumption, then the abbreviated or the full handshake.
+ */
 export function startServer12(
   cx: Context,
   setup: ServerSetup,
@@ -136,68 +158,98 @@ export function startServer12(
     );
   }
   const { ems, secureRenegotiation, pointFormats } = commonHelloExtensions(cx, exts, "ClientHello", where);
-  const secure = secureRenegotiation || ch.cipherSuites.includes(RENEGOTIATION_SCSV);
   const sn = findExtension(exts, E.serverName);
-  const serverName = sn === undefined ? undefined : decodeServerNameList(sn, "ClientHello.server_name");
-  const alpn = chooseAlpn(cx, setup, exts, where);
-  const limits = fragmentRequests(exts, where);
-  const ticketExt = findExtension(exts, E.sessionTicket);
-  // A TLS 1.3-capable server marks a TLS 1.2 answer (RFC 8446 §4.1.3), so that a 1.3 client sees a downgrade.
-  const serverRandom = cx.cfg.random(32);
-  if (cx.cfg.maxVersion >= ProtocolVersion.tls13) serverRandom.set(DOWNGRADE_TLS12, 24);
-
-  const resumed = findSession12(cx, setup, ch, ticketExt, serverName, ems, where);
-  const sendTicket = ticketExt !== undefined && setup.tickets !== undefined && (resumed?.renew ?? true);
-  const hello = (suite: Tls12Suite, sessionId: Uint8Array, full: boolean): Hello12 => {
-    cx.transcript.start(suite.hash);
-    cx.transcript.add(m.raw);
-    const sh: Extension[] = [];
-    if (secure) sh.push({ type: E.renegotiationInfo, data: Uint8Array.of(0) });
-    if (ems) sh.push({ type: E.extendedMasterSecret, data: new Uint8Array(0) });
-    if (pointFormats) sh.push({ type: E.ecPointFormats, data: Uint8Array.of(1, 0) });
-    if (sendTicket) sh.push({ type: E.sessionTicket, data: new Uint8Array(0) });
-    // RFC 6066 §3: server_name is acknowledged in a full handshake only.
-    if (full && serverName !== undefined) sh.push({ type: E.serverName, data: new Uint8Array(0) });
-    if (alpn !== undefined) sh.push({ type: E.alpn, data: encodeAlpn([alpn]) });
-    if (limits.clientRecordSizeLimit !== undefined) {
-      // RFC 8449 §4: in TLS 1.2 the limit counts plaintext only.
-      sh.push({ type: E.recordSizeLimit, data: encodeU16(Math.min(cx.cfg.recordSizeLimit ?? 16384, 16384)) });
-      cx.setMaxFragment(limits.clientRecordSizeLimit);
-      if (cx.cfg.recordSizeLimit !== undefined) cx.enforceRecordSizeLimit(cx.cfg.recordSizeLimit);
-    } else if (limits.maxFragmentLength !== undefined) {
-      sh.push({ type: E.maxFragmentLength, data: Uint8Array.of(limits.maxFragmentLength) });
-      cx.setMaxFragment(1 << (8 + limits.maxFragmentLength));
-    }
-    cx.sendHandshake(encodeServerHello({
-      legacyVersion: ProtocolVersion.tls12,
-      random: serverRandom,
-      sessionId,
-      cipherSuite: suite.id,
-      compressionMethod: 0,
-      extensions: sh,
-    }));
-    return { setup, ch, suite, serverRandom, sessionId, ems, serverName, alpn, sendTicket };
+  const hello: ClientHello12 = {
+    setup,
+    ch,
+    m,
+    where,
+    ems,
+    secure: secureRenegotiation || ch.cipherSuites.includes(RENEGOTIATION_SCSV),
+    pointFormats,
+    serverName: sn === undefined ? undefined : decodeServerNameList(sn, "ClientHello.server_name"),
+    alpn: chooseAlpn(cx, setup, exts, where),
+    limits: fragmentRequests(exts, where),
+    ticketExt: findExtension(exts, E.sessionTicket),
+    // A TLS 1.3-capable server marks a TLS 1.2 answer (RFC 8446 §4.1.3), so that a 1.3 client sees a downgrade.
+    serverRandom: cx.cfg.random(32),
   };
+  if (cx.cfg.maxVersion >= ProtocolVersion.tls13) hello.serverRandom.set(DOWNGRADE_TLS12, 24);
+  return findSession12(cx, hello, (resumed) => {
+    const sendTicket = hello.ticketExt !== undefined && setup.tickets !== undefined &&
+      (resumed?.renew ?? true);
+    return resumed ? resumeSession12(cx, hello, resumed, sendTicket) : fullHandshake12(cx, hello, sendTicket);
+  });
+}
 
-  if (resumed) {
-    // RFC 5246 §7.3: the same session id back, then straight to our ChangeCipherSpec and Finished.
-    const h = hello(resumed.suite, ch.sessionId, false);
-    cx.setPeerChain(resumed.state.clientCertificates);
-    const master = resumed.state.psk;
-    cx.keyLog("CLIENT_RANDOM", master);
-    const keys = keyBlock(h.suite, master, ch.random, serverRandom, cx.cfg.provider);
-    if (sendTicket) sendTicket12(cx, h, master, resumed.state.clientCertificates, resumed.state);
+/** The ServerHello for `suite` and `sessionId`; the transcript starts with the ClientHello. */
+function sendServerHello12(
+  cx: Context,
+  c: ClientHello12,
+  answer: { readonly suite: Tls12Suite; readonly sessionId: Uint8Array; readonly full: boolean },
+  sendTicket: boolean,
+): Hello12 {
+  const { suite, sessionId, full } = answer;
+  const { limits, serverName, alpn } = c;
+  cx.transcript.start(suite.hash);
+  cx.transcript.add(c.m.raw);
+  const sh: Extension[] = [];
+  if (c.secure) sh.push({ type: E.renegotiationInfo, data: Uint8Array.of(0) });
+  if (c.ems) sh.push({ type: E.extendedMasterSecret, data: new Uint8Array(0) });
+  if (c.pointFormats) sh.push({ type: E.ecPointFormats, data: Uint8Array.of(1, 0) });
+  if (sendTicket) sh.push({ type: E.sessionTicket, data: new Uint8Array(0) });
+  // RFC 6066 §3: server_name is acknowledged in a full handshake only.
+  if (full && serverName !== undefined) sh.push({ type: E.serverName, data: new Uint8Array(0) });
+  if (alpn !== undefined) sh.push({ type: E.alpn, data: encodeAlpn([alpn]) });
+  if (limits.clientRecordSizeLimit !== undefined) {
+    // RFC 8449 §4: in TLS 1.2 the limit counts plaintext only.
+    sh.push({ type: E.recordSizeLimit, data: encodeU16(Math.min(cx.cfg.recordSizeLimit ?? 16384, 16384)) });
+    cx.setMaxFragment(limits.clientRecordSizeLimit);
+    if (cx.cfg.recordSizeLimit !== undefined) cx.enforceRecordSizeLimit(cx.cfg.recordSizeLimit);
+  } else if (limits.maxFragmentLength !== undefined) {
+    sh.push({ type: E.maxFragmentLength, data: Uint8Array.of(limits.maxFragmentLength) });
+    cx.setMaxFragment(1 << (8 + limits.maxFragmentLength));
+  }
+  cx.sendHandshake(encodeServerHello({
+    legacyVersion: ProtocolVersion.tls12,
+    random: c.serverRandom,
+    sessionId,
+    cipherSuite: suite.id,
+    compressionMethod: 0,
+    extensions: sh,
+  }));
+  const { setup, ch, ems, serverRandom } = c;
+  return { setup, ch, suite, serverRandom, sessionId, ems, serverName, alpn, sendTicket };
+}
+
+/** RFC 5246 §7.3: the same session id back, [NewSessionTicket], then straight to our ChangeCipherSpec and Finished. */
+function resumeSession12(cx: Context, c: ClientHello12, resumed: Resumed12, sendTicket: boolean): Step {
+  const { ch } = c;
+  const h = sendServerHello12(
+    cx,
+    c,
+    { suite: resumed.suite, sessionId: ch.sessionId, full: false },
+    sendTicket,
+  );
+  const clientChain = resumed.state.clientCertificates;
+  cx.setPeerChain(clientChain);
+  const master = resumed.state.psk;
+  cx.keyLog("CLIENT_RANDOM", master);
+  const keys = keyBlock(h.suite, master, ch.random, c.serverRandom, cx.cfg.provider);
+  return keepSession12(cx, h, master, clientChain, resumed.state, () => {
     cx.changeWriteCipher(keys.server);
     cx.sendHandshake(encodeFinished(verifyData12(h.suite, master, "server", cx.transcript.current())));
-    return toFinished({
-      ...h,
-      master,
-      keys,
-      full: undefined,
-      clientChain: resumed.state.clientCertificates,
-    });
-  }
+    return toFinished({ ...h, master, keys, full: undefined, clientChain });
+  });
+}
 
+/**
+ * The full handshake's first flight: the certificate by name, a suite it can sign for, an ECDHE group, then
+ * ServerHello, Certificate, ServerKeyExchange, [CertificateRequest], ServerHelloDone.
+ */
+function fullHandshake12(cx: Context, c: ClientHello12, sendTicket: boolean): Step {
+  const { setup, ch, where, serverName, serverRandom } = c;
+  const exts = ch.extensions;
   const sa = findExtension(exts, E.signatureAlgorithms);
   if (sa === undefined) {
     // RFC 5246 §7.4.1.4.1 would default to SHA-1, which we do not sign with.
@@ -253,7 +305,7 @@ export function startServer12(
   // Never the id the client offered: the client would take a full handshake for a resumption.
   if (sessionId.length > 0 && ctEqual(sessionId, ch.sessionId)) sessionId = new Uint8Array(0);
   if (setup.clientAuth) cx.transcript.keep();
-  const h = hello(chosen.suite, sessionId, true);
+  const h = sendServerHello12(cx, c, { suite: chosen.suite, sessionId, full: true }, sendTicket);
   cx.sendHandshake(encodeCertificate12(chosen.cert.chain));
   // The share may come later (WebCrypto), then the signature may too.
   return andThen(cx.cfg.provider.keyShare(group, cx.cfg.random), (share) => {
@@ -285,26 +337,54 @@ export function startServer12(
   });
 }
 
+/** A TLS 1.2 session found to resume, and whether the client gets a new ticket. */
+interface Resumed12 {
+  readonly state: TicketState;
+  readonly suite: Tls12Suite;
+  readonly renew: boolean;
+}
+
 /**
- * A TLS 1.2 session to resume: from the ticket (RFC 5077 §3.4, when the client also sent a session id for
- * us to echo) or from the session id cache; for the same SNI, a suite the client still offers, not expired,
- * and with the same extended-master-secret use (RFC 7627 §5.3). Anything else is a full handshake.
+ * A TLS 1.2 session to resume, handed to `next`: from the ticket (RFC 5077 §3.4, when the client also sent a
+ * session id for us to echo) or from the session id cache; for the same SNI, a suite the client still offers,
+ * not expired, and with the same extended-master-secret use (RFC 7627 §5.3). Anything else is a full
+ * handshake. The stores may answer with promises (WANT_ASYNC); one that fails is a miss (a full handshake),
+ * and a failed `renews` gives no new ticket.
  */
 function findSession12(
   cx: Context,
-  setup: ServerSetup,
-  ch: ClientHello,
-  ticket: Uint8Array | undefined,
-  serverName: string | undefined,
-  ems: boolean,
-  where: string,
-): { state: TicketState; suite: Tls12Suite; renew: boolean } | undefined {
+  hello: ClientHello12,
+  next: (resumed: Resumed12 | undefined) => Step,
+): Step {
+  const { setup, ch, ticketExt: ticket } = hello;
   // RFC 5077 §3.4: a ticket may come with an empty session id; a session id alone must not be empty.
   const byTicket = ticket !== undefined && ticket.length > 0;
-  if (!byTicket && ch.sessionId.length === 0) return undefined;
-  const bytes = byTicket ? setup.tickets?.store.redeem(ticket) : setup.sessionIds?.lookup(ch.sessionId);
-  const state = bytes === undefined ? undefined : decodeTicketState(bytes);
-  if (!state || state.version !== ProtocolVersion.tls12) return undefined;
+  if (!byTicket && ch.sessionId.length === 0) return next(undefined);
+  const tickets = setup.tickets?.store, ids = setup.sessionIds;
+  const found = (bytes: Uint8Array | undefined): Step => {
+    const state = bytes === undefined ? undefined : decodeTicketState(bytes);
+    const suite = state && usableSession12(cx, hello, state);
+    if (!state || !suite) return next(undefined);
+    // A client that resumes by session id and asks for a ticket gets one; by ticket, as the store says.
+    const renews = byTicket ? tickets?.renews?.bind(tickets) : undefined;
+    if (!renews) return next({ state, suite, renew: true });
+    return askStore(
+      cx,
+      "renews",
+      () => renews(ticket!),
+      (renew) => next({ state, suite, renew: renew !== false }),
+      () => next({ state, suite, renew: false }),
+    );
+  };
+  const miss = () => next(undefined);
+  if (byTicket) return tickets ? askStore(cx, "redeem", () => tickets.redeem(ticket), found, miss) : miss();
+  return ids ? askStore(cx, "lookup", () => ids.lookup(ch.sessionId), found, miss) : miss();
+}
+
+/** The suite to resume `state` with, if it may be resumed by this ClientHello (see {@link findSession12}). */
+function usableSession12(cx: Context, hello: ClientHello12, state: TicketState): Tls12Suite | undefined {
+  const { setup, ch, serverName, ems, where } = hello;
+  if (state.version !== ProtocolVersion.tls12) return undefined;
   const suite = cx.cfg.suites12.find((s) => s.id === state.cipherSuite);
   if (!suite || state.serverName !== serverName) return undefined;
   // The same authentication context, within its lifetime and its authentication's (binding.ts).
@@ -326,9 +406,7 @@ function findSession12(
       where,
     );
   }
-  if (state.ems !== ems) return undefined;
-  // A client that resumes by session id and asks for a ticket gets one; by ticket, as the store says.
-  return { state, suite, renew: !byTicket || (setup.tickets?.store.renews?.(ticket) ?? true) };
+  return state.ems === ems ? suite : undefined;
 }
 
 /**
@@ -367,19 +445,47 @@ function sessionState(
 }
 
 /**
- * RFC 5077 §3.3: the session sealed (or stored) by the ticket store; an empty ticket when the session's
- * authentication has lapsed (the ServerHello already promised a NewSessionTicket).
+ * RFC 5077 §3.3: when the ServerHello promised one, a NewSessionTicket with the session sealed (or stored) by
+ * the ticket store, then `next`. The ticket is empty when the session's authentication has lapsed, or when
+ * the store failed (RFC 5077 §3.3 allows a zero-length ticket after the promise). The store may answer with a
+ * promise (WANT_ASYNC).
  */
-function sendTicket12(
+function keepSession12(
   cx: Context,
   h: Hello12,
   master: Uint8Array,
   clientChain: readonly Uint8Array[],
   resumedAuth: SessionAuth | undefined,
-): void {
+  next: () => Step,
+): Step {
+  if (!h.sendTicket) return next();
   const { state, lifetime } = sessionState(cx, h, master, clientChain, resumedAuth);
-  const ticket = lifetime > 0 ? h.setup.tickets!.store.issue(state, cx.cfg.random) : new Uint8Array(0);
-  cx.sendHandshake(encodeNewSessionTicket12({ lifetimeHint: lifetime, ticket }));
+  const send = (ticket: Uint8Array, lifetimeHint = lifetime): Step => {
+    cx.sendHandshake(encodeNewSessionTicket12({ lifetimeHint, ticket }));
+    return next();
+  };
+  const none = () => send(new Uint8Array(0), 0);
+  if (lifetime === 0) return none();
+  return askStore(
+    cx,
+    "issue",
+    () => h.setup.tickets!.store.issue(state, cx.cfg.random, lifetime),
+    send,
+    none,
+  );
+}
+
+/**
+ * RFC 5246 §7.3: keep a full handshake's session under the session id the ServerHello gave (when it gave one),
+ * then `next`; before our Finished, so that the client cannot come back before it is kept. The store may
+ * answer with a promise (WANT_ASYNC); one that fails keeps nothing (the id will not resume).
+ */
+function storeSessionId12(cx: Context, h: Keyed12, next: () => Step): Step {
+  const cache = h.setup.sessionIds;
+  if (h.sessionId.length === 0 || !cache) return next();
+  const { state, lifetime } = sessionState(cx, h, h.master, h.clientChain, undefined);
+  if (lifetime === 0) return next();
+  return askStore(cx, "store", () => cache.store(h.sessionId, state, lifetime), next, next);
 }
 
 /** Waiting for the client's Certificate (RFC 5246 §7.4.6): possibly empty, unless one is required. */
@@ -497,17 +603,25 @@ class ExpectClientFinished implements State {
   handle(cx: Context, m: HandshakeMessage): Step {
     const { suite, master } = this.s;
     acceptFinished(cx, m, verifyData12(suite, master, "client", cx.transcript.current()), this.name);
+    if (!this.s.full) return this.#complete(cx, undefined);
     const full = this.s.full;
-    if (full) {
-      if (this.s.sendTicket) sendTicket12(cx, this.s, master, this.s.clientChain, undefined);
-      cx.changeWriteCipher(this.s.keys.server);
-      cx.sendHandshake(encodeFinished(verifyData12(suite, master, "server", cx.transcript.current())));
-      const cache = this.s.setup.sessionIds;
-      if (this.s.sessionId.length > 0 && cache) {
-        const { state, lifetime } = sessionState(cx, this.s, master, this.s.clientChain, undefined);
-        if (lifetime > 0) cache.store(this.s.sessionId, state);
-      }
-    }
+    return keepSession12(
+      cx,
+      this.s,
+      master,
+      this.s.clientChain,
+      undefined,
+      () =>
+        storeSessionId12(cx, this.s, () => {
+          cx.changeWriteCipher(this.s.keys.server);
+          cx.sendHandshake(encodeFinished(verifyData12(suite, master, "server", cx.transcript.current())));
+          return this.#complete(cx, full);
+        }),
+    );
+  }
+
+  #complete(cx: Context, full: Full12 | undefined): State {
+    const { suite } = this.s;
     cx.complete({
       version: "TLSv1.2",
       cipherSuite: suite.name,

@@ -29,7 +29,6 @@ import {
   decodeTicketState,
   encodeTicketState,
   pskBinder,
-  type StrikeRegister,
   TICKET_AGE_SKEW_MS,
   ticketPsk,
   type TicketState,
@@ -67,6 +66,7 @@ import {
 } from "../msgs/handshake.ts";
 import {
   acceptFinished,
+  askStore,
   certificateVerifyContent,
   type Context,
   expectMessage,
@@ -115,17 +115,58 @@ export function startServer13(
   m: HandshakeMessage,
   where: string,
 ): Step {
-  let offer = processClientHello(cx, setup, ch, where);
+  const offer = processClientHello(cx, setup, ch, where);
   cx.allowChangeCipherSpec(true);
-  const resume = findResumption(cx, setup, offer);
-  if (resume) offer = { ...offer, suite: resume.suite };
+  return findResumption(
+    cx,
+    setup,
+    offer,
+    (resume) =>
+      answerClientHello(cx, setup, resume ? { ...offer, suite: resume.suite } : offer, resume, m, where),
+  );
+}
+
+/** Go's checkForResumption done: the binder, the early data decision, then a ServerHello or HelloRetryRequest. */
+function answerClientHello(
+  cx: Context,
+  setup: ServerSetup,
+  offer: Offer,
+  resume: Resumption | undefined,
+  m: HandshakeMessage,
+  where: string,
+): Step {
+  const { ch } = offer;
   cx.transcript.start(offer.suite.hash);
   const shares = decodeClientShares(findExtension(ch.extensions, E.keyShare)!, "ClientHello.key_share");
   const groups = clientGroups(ch);
   const willRetry = !cx.cfg.groups.some((g) => shares.some((s) => s.group === g.id));
   // The binder is checked for the PSK we use; after a HelloRetryRequest the second ClientHello decides.
   if (resume && !willRetry) checkBinder(cx, resume, m.raw, where);
-  const early = decideEarlyData(cx, setup, offer, willRetry ? undefined : resume);
+  return decideEarlyData(
+    cx,
+    setup,
+    offer,
+    willRetry ? undefined : resume,
+    (early) => answerWithShares(cx, setup, offer, resume, early, { m, shares, groups, where }),
+  );
+}
+
+/** The ServerHello for the best share the client sent, or a HelloRetryRequest for a group it listed. */
+function answerWithShares(
+  cx: Context,
+  setup: ServerSetup,
+  offer: Offer,
+  resume: Resumption | undefined,
+  early: boolean,
+  hello: {
+    readonly m: HandshakeMessage;
+    readonly shares: readonly KeyShareEntry[];
+    readonly groups: readonly number[];
+    readonly where: string;
+  },
+): Step {
+  const { m, shares, groups, where } = hello;
+  const { ch } = offer;
   cx.transcript.add(m.raw);
   const listed = new Set(groups); // both lists are the peer's: a scan per share would be quadratic
   for (const s of shares) {
@@ -231,7 +272,7 @@ class ExpectClientHello2 implements State {
     // open is bad_record_mac, like any other.
     cx.skipEarlyData(0);
     // The ticket was redeemed once, for the first ClientHello (a single-use store has forgotten it since).
-    const resume = this.resume && findResumption(cx, this.setup, offer, this.resume);
+    const resume = this.resume && againAfterRetry(cx, this.setup, offer, this.resume);
     if (resume) checkBinder(cx, resume, m.raw, where);
     cx.transcript.add(m.raw);
     return sendServerFlight(
@@ -426,46 +467,89 @@ interface Resumption {
 }
 
 /**
- * The first offered identity we can resume (RFC 8446 §4.2.11, §4.6.1): a ticket our store redeems, not
- * expired, for the same SNI, with a suite the client offers, in psk_dhe_ke mode, its age within the window.
- * Anything else is a full handshake, never an error; the binder is checked separately. After a
- * HelloRetryRequest, `first` is the ticket taken for the first ClientHello: only it is looked for, with its
- * age and binder recomputed and perhaps at another index (§4.1.2), and the store is not asked again (a
- * single-use ticket is gone by now).
+ * The first offered identity we can resume (RFC 8446 §4.2.11, §4.6.1), handed to `next`: a ticket our store
+ * redeems, not expired, for the same SNI, with a suite the client offers, in psk_dhe_ke mode, its age within
+ * the window. Anything else is a full handshake, never an error; the binder is checked separately. The store
+ * is asked about one identity at a time, in order (a single-use store forgets what it redeems), and may
+ * answer with a promise (WANT_ASYNC); once it fails, no further identity is tried (a full handshake).
  */
 function findResumption(
   cx: Context,
   setup: ServerSetup,
   offer: Offer,
-  first?: Resumption,
-): Resumption | undefined {
+  next: (resume: Resumption | undefined) => Step,
+): Step {
   const store = setup.tickets?.store;
-  if (!store || !offer.psks || !offer.pskDheKe) return undefined;
+  if (!store || !offer.psks || !offer.pskDheKe) return next(undefined);
   const now = cx.cfg.now();
-  for (const [index, id] of offer.psks.identities.entries()) {
-    if (index >= LIMITS.maxPskIdentitiesTried) break; // each costs an AEAD open: ~400 fit in a ClientHello
-    const bytes = first ? undefined : store.redeem(id.identity);
-    let state = bytes === undefined ? undefined : decodeTicketState(bytes);
-    if (first && ctEqual(id.identity, first.identity)) state = first.state;
-    if (!state || state.version !== 0x0304) continue; // never across versions
-    const suite = cx.cfg.suites.find((s) => s.id === state.cipherSuite);
-    if (!suite || !offer.ch.cipherSuites.includes(suite.id)) continue;
-    // Same SNI, the same authentication context, within its lifetime and its authentication's.
-    if (state.serverName !== offer.serverName || !resumable(setup.tickets, state, now)) continue;
-    const age = now - state.issuedAt;
-    const clientAge = (id.obfuscatedTicketAge - state.ticketAgeAdd + 2 ** 32) % 2 ** 32;
-    if (Math.abs(clientAge - age) > TICKET_AGE_SKEW_MS) continue;
-    return {
-      state,
-      suite,
-      index,
-      identity: id.identity,
-      ageSkew: clientAge - age,
-      binder: offer.psks.binders[index]!,
-      bindersLength: offer.psks.bindersLength,
-    };
+  // Each costs an AEAD open (or a store's round trip): ~400 fit in a ClientHello.
+  const tried = offer.psks.identities.slice(0, LIMITS.maxPskIdentitiesTried);
+  const from = (index: number): Step => {
+    if (index >= tried.length) return next(undefined);
+    return askStore(
+      cx,
+      "redeem",
+      () => store.redeem(tried[index]!.identity),
+      (bytes) => {
+        const state = bytes === undefined ? undefined : decodeTicketState(bytes);
+        const resume = state && resumption(cx, setup, offer, index, state, now);
+        return resume ? next(resume) : from(index + 1);
+      },
+      () => next(undefined),
+    );
+  };
+  return from(0);
+}
+
+/**
+ * After a HelloRetryRequest, the ticket taken for the first ClientHello, if the second still offers it: its
+ * age and binder recomputed and perhaps at another index (RFC 8446 §4.1.2). The store is not asked again (a
+ * single-use ticket is gone by now).
+ */
+function againAfterRetry(
+  cx: Context,
+  setup: ServerSetup,
+  offer: Offer,
+  first: Resumption,
+): Resumption | undefined {
+  if (!offer.psks || !offer.pskDheKe) return undefined;
+  const now = cx.cfg.now();
+  for (const [index, id] of offer.psks.identities.slice(0, LIMITS.maxPskIdentitiesTried).entries()) {
+    if (!ctEqual(id.identity, first.identity)) continue;
+    const resume = resumption(cx, setup, offer, index, first.state, now);
+    if (resume) return resume;
   }
   return undefined;
+}
+
+/** The offered identity at `index` resumes `state` if the checks of {@link findResumption} pass. */
+function resumption(
+  cx: Context,
+  setup: ServerSetup,
+  offer: Offer,
+  index: number,
+  state: TicketState,
+  now: number,
+): Resumption | undefined {
+  const psks = offer.psks!;
+  const id = psks.identities[index]!;
+  if (state.version !== 0x0304) return undefined; // never across versions
+  const suite = cx.cfg.suites.find((s) => s.id === state.cipherSuite);
+  if (!suite || !offer.ch.cipherSuites.includes(suite.id)) return undefined;
+  // Same SNI, the same authentication context, within its lifetime and its authentication's.
+  if (state.serverName !== offer.serverName || !resumable(setup.tickets, state, now)) return undefined;
+  const age = now - state.issuedAt;
+  const clientAge = (id.obfuscatedTicketAge - state.ticketAgeAdd + 2 ** 32) % 2 ** 32;
+  if (Math.abs(clientAge - age) > TICKET_AGE_SKEW_MS) return undefined;
+  return {
+    state,
+    suite,
+    index,
+    identity: id.identity,
+    ageSkew: clientAge - age,
+    binder: psks.binders[index]!,
+    bindersLength: psks.bindersLength,
+  };
 }
 
 /** RFC 8446 §4.2.11.2: the binder must verify, or the handshake ends with decrypt_error. */
@@ -728,15 +812,17 @@ class ExpectClientCertificateVerify implements State {
 }
 
 /**
- * NewSessionTicket × count after the handshake (RFC 8446 §4.6.1): each with its own nonce and age_add, the
- * resumption PSK sealed (or stored) by the ticket store.
+ * NewSessionTicket × count after the handshake (RFC 8446 §4.6.1), then `next`: each with its own nonce and
+ * age_add, the resumption PSK sealed (or stored) by the ticket store, one at a time (a store may answer with
+ * a promise: WANT_ASYNC). Once the store fails, no more tickets are sent.
  */
 function sendTickets(
   cx: Context,
   tickets: NonNullable<ServerSetup["tickets"]>,
   s: ServerFlight,
   resumptionSecret: Uint8Array,
-): void {
+  next: () => State,
+): Step {
   const { suite } = s.offer;
   // RFC 9001 §4.6.1: over QUIC, max_early_data_size is 0xffffffff when 0-RTT is allowed at all.
   const earlyMax = s.earlyMax > 0 && cx.quic ? 0xffffffff : s.earlyMax;
@@ -744,8 +830,9 @@ function sendTickets(
   // A resumption renews the ticket, never the authentication behind it (see binding.ts).
   const auth = s.resumedAuth ?? freshAuth(now, s.clientChain);
   const lifetime = ticketLifetime(tickets, auth, now);
-  if (lifetime === 0) return;
-  for (let i = 0; i < tickets.count; i++) {
+  if (lifetime === 0) return next();
+  const send = (i: number): Step => {
+    if (i >= tickets.count) return next();
     const nonce = Uint8Array.of(i >> 8, i & 0xff);
     const ageAdd = new Reader(cx.cfg.random(4), "random").u32();
     const state = encodeTicketState({
@@ -764,19 +851,22 @@ function sendTickets(
       authenticatedAt: auth.authenticatedAt,
       peerNotAfter: auth.peerNotAfter,
     });
-    const ticket = tickets.store.issue(state, cx.cfg.random);
-    cx.sendHandshake(
-      encodeNewSessionTicket({
-        lifetime,
-        ageAdd,
-        nonce,
-        ticket,
-        // RFC 8446 §4.6.1: early_data with max_early_data_size when 0-RTT may be used with this ticket.
-        extensions: earlyMax > 0 ? [{ type: E.earlyData, data: new Writer(4).u32(earlyMax).finish() }] : [],
-      }),
-      false,
-    );
-  }
+    return askStore(cx, "issue", () => tickets.store.issue(state, cx.cfg.random, lifetime), (ticket) => {
+      cx.sendHandshake(
+        encodeNewSessionTicket({
+          lifetime,
+          ageAdd,
+          nonce,
+          ticket,
+          // RFC 8446 §4.6.1: early_data with max_early_data_size when 0-RTT may be used with this ticket.
+          extensions: earlyMax > 0 ? [{ type: E.earlyData, data: new Writer(4).u32(earlyMax).finish() }] : [],
+        }),
+        false,
+      );
+      return send(i + 1);
+    }, next);
+  };
+  return send(0);
 }
 
 /** 0-RTT accepted: early data until EndOfEarlyData (RFC 8446 §4.5), then the handshake key. */
@@ -795,29 +885,37 @@ class ExpectEndOfEarlyData implements State {
 }
 
 /**
- * Whether to take the client's 0-RTT data (RFC 8446 §4.2.10): only with the first PSK identity, a ticket
- * that allows it, the same ALPN, no HelloRetryRequest, and no replay. Otherwise, if the client offered
- * it, its early records are skipped. With a strike register, the ticket age must also be within half its
- * window of ours (RFC 8446 §8.2, §8.3): a replay that passes the age check then comes while it remembers.
+ * Whether to take the client's 0-RTT data (RFC 8446 §4.2.10), handed to `next`: only with the first PSK
+ * identity, a ticket that allows it, the same ALPN, no HelloRetryRequest, and no replay. Otherwise, if the
+ * client offered it, its early records are skipped. With an anti-replay register, the ticket age must also be
+ * within half its window of ours (RFC 8446 §8.2, §8.3): a replay that passes the age check then comes while
+ * it remembers. The register may answer with a promise (WANT_ASYNC); one that fails refuses the early data.
  */
 function decideEarlyData(
   cx: Context,
   setup: ServerSetup,
   offer: Offer,
   resume: Resumption | undefined,
-): boolean {
-  if (findExtension(offer.ch.extensions, E.earlyData) === undefined) return false;
+  next: (early: boolean) => Step,
+): Step {
+  if (findExtension(offer.ch.extensions, E.earlyData) === undefined) return next(false);
+  const decided = (ok: boolean): Step => {
+    if (!ok) cx.skipEarlyData(2 * Math.max(setup.earlyData?.maxSize ?? 0, 16384) + 4096);
+    return next(ok);
+  };
   const ok = resume !== undefined && setup.earlyData !== undefined && resume.index === 0 &&
-    resume.state.maxEarlyData > 0 && resume.state.alpn === offer.alpn &&
-    fresh(setup.earlyData.antiReplay, resume, cx.cfg.now());
-  if (!ok) cx.skipEarlyData(2 * Math.max(setup.earlyData?.maxSize ?? 0, 16384) + 4096);
-  return ok;
-}
-
-/** Whether `resume`'s ClientHello is new to `register` (always, without one), and could not outlive its memory. */
-function fresh(register: StrikeRegister | undefined, resume: Resumption, now: number): boolean {
-  if (!register) return true;
-  return 2 * Math.abs(resume.ageSkew) <= register.windowMs && register.admit(resume.binder, now);
+    resume.state.maxEarlyData > 0 && resume.state.alpn === offer.alpn;
+  const register = setup.earlyData?.antiReplay;
+  if (!ok || !register) return decided(ok);
+  // Whether the ClientHello is new to the register, and could not outlive its memory.
+  if (2 * Math.abs(resume.ageSkew) > register.windowMs) return decided(false);
+  return askStore(
+    cx,
+    "admit",
+    () => register.admit(resume.binder, cx.cfg.now()),
+    (admitted) => decided(admitted === true),
+    () => decided(false),
+  );
 }
 
 /** Waiting for the client's Finished (RFC 8446 §4.4.4). */
@@ -844,10 +942,12 @@ class ExpectFinished implements State {
       ...(this.s.earlyData ? { earlyData: this.s.earlyData } : {}),
       peerCertificates: this.s.clientChain,
     });
-    if (this.s.tickets && this.s.offer.ticketsUsable) sendTickets(cx, this.s.tickets, this.s, resumption);
-    return new Connected(
-      { suite, read: this.s.app.clientApplication, write: this.s.app.serverApplication, resumption },
-      "server",
-    );
+    const connected = () =>
+      new Connected(
+        { suite, read: this.s.app.clientApplication, write: this.s.app.serverApplication, resumption },
+        "server",
+      );
+    if (!this.s.tickets || !this.s.offer.ticketsUsable) return connected();
+    return sendTickets(cx, this.s.tickets, this.s, resumption, connected);
   }
 }

@@ -38,6 +38,7 @@ const PROVIDER_FREE = [
   "tests/openssl_semantics_test.ts", // names nobleProvider itself: OpenSSL's semantics do not depend on one
   "tests/package_test.ts", // deno doc and deno publish on the sources
   "tests/examples_test.ts", // runs the examples as processes of their own, on their own providers
+  "tests/fleet_test.ts", // its own processes (redis-server, the example's servers); the engine's part is in async_store_test
 ];
 
 /** The default test files, less those no provider reaches. */
