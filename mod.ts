@@ -80,7 +80,6 @@ export type { Extension } from "./engine/msgs/extensions.ts";
 export {
   customSigningKey,
   type KeyType,
-  loadPrivateKey,
   type PublicKey,
   type SigningKey,
   type SigSchemeName,
@@ -92,13 +91,14 @@ export type { Tls12SuiteName } from "./suites/tls12.ts";
 export { type Aead, type AeadKey, customAead, type NativeAeadKey } from "./suites/aead.ts";
 export { customHash, type Hash, type HashName, type HashState } from "./suites/hash.ts";
 export { pemDecode, pemEncode } from "./suites/pem.ts";
+export { type CryptoProvider, nobleProvider, webCryptoProvider } from "./suites/provider.ts";
+export { nodeCryptoProvider } from "./suites/node_crypto.ts";
 export {
-  type CryptoProvider,
   defaultProvider,
+  fastestProvider,
   installDefaultProvider,
-  nobleProvider,
-  webCryptoProvider,
-} from "./suites/provider.ts";
+  loadPrivateKey,
+} from "./suites/default_provider.ts";
 export {
   alertForVerifyError,
   type CertificateAlertName,

@@ -171,4 +171,4 @@ function settleOn(socket: Socket, event: "drain" | "finish", closedMessage: stri
   });
 }
 
-export { nodeCryptoProvider } from "./node_crypto.ts";
+export { nodeCryptoProvider } from "../suites/node_crypto.ts";

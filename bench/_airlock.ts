@@ -22,7 +22,7 @@ import {
   type TlsSession,
   webCryptoProvider,
 } from "../mod.ts";
-import { nodeCryptoProvider } from "../adapters/node_crypto.ts";
+import { nodeCryptoProvider } from "../suites/node_crypto.ts";
 import { generateTestCertificate, type TestKeyType } from "../testing/pki.ts";
 import {
   type Case,

@@ -16,7 +16,8 @@ import { ctEqual } from "../suites/bytes.ts";
 import { DerReader, readBitString, readOnly, Tag } from "../suites/der.ts";
 import { publicKeyFromCertificate } from "../verify/mod.ts";
 import { pemDecode } from "../suites/pem.ts";
-import { type CryptoProvider, defaultProvider } from "../suites/provider.ts";
+import type { CryptoProvider } from "../suites/provider.ts";
+import { defaultProvider } from "../suites/default_provider.ts";
 import type { AntiReplay, SessionIdStore, TicketStore, TlsSession } from "./session.ts";
 import { MAX_PLAINTEXT } from "./record/layer.ts";
 import { LIMITS } from "./limits.ts";
@@ -98,10 +99,10 @@ export interface CommonConfig {
    */
   readonly ignoreUnexpectedEof?: boolean;
   /**
-   * Where the crypto comes from (default: `defaultProvider()`, which is `nobleProvider` unless
-   * `installDefaultProvider` changed it): `webCryptoProvider` does key exchange and signature checks on the
-   * runtime's native WebCrypto, several times faster, through WANT_ASYNC. Name `nobleProvider` here where runs
-   * must be reproducible byte for byte (with `random` and `now` injected).
+   * Where the crypto comes from (default: `defaultProvider()`, the fastest the runtime has unless
+   * `installDefaultProvider` chose one: `nodeCryptoProvider` on Node and Bun, `webCryptoProvider` on Deno and
+   * in browsers). Name `nobleProvider` here where runs must be reproducible byte for byte (with `random` and
+   * `now` injected).
    */
   readonly provider?: CryptoProvider;
   /**

@@ -12,13 +12,7 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import {
-  type ClientConfig,
-  loadPrivateKey,
-  nobleProvider,
-  type ServerConfig,
-  type SigningKey,
-} from "../mod.ts";
+import { type ClientConfig, nobleProvider, type ServerConfig, type SigningKey } from "../mod.ts";
 
 x509.cryptoProvider.set(crypto);
 
@@ -82,7 +76,7 @@ async function make(): Promise<Fixture> {
       new x509.BasicConstraintsExtension(false, undefined, true),
     ],
   });
-  return { certDer: new Uint8Array(cert.rawData), key: await loadPrivateKey(pkcs8) };
+  return { certDer: new Uint8Array(cert.rawData), key: await nobleProvider.loadPrivateKey(pkcs8) };
 }
 
 /** The client the fuzz targets drive: seeded, fixed clock, and it verifies the fixture certificate. */

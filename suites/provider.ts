@@ -10,12 +10,15 @@
  * own (a spread of one of these with some methods replaced; `customAead` and `customHash` build the
  * synchronous parts) can bring a runtime's native primitives.
  *
- * - {@link nobleProvider} (the default): synchronous, the same on every runtime, what fuzzing uses.
+ * - {@link nobleProvider}: synchronous, the same on every runtime, what fuzzing and known-answer tests name.
  * - {@link webCryptoProvider}: the runtime's native WebCrypto where it has the primitive (X25519, ECDH and
  *   ECDSA on P-256/P-384, Ed25519, RSA), noble where it does not; results arrive through WANT_ASYNC. Its key
  *   shares and ECDSA nonces come from the runtime, so its handshakes are not reproducible byte for byte.
- * - `nodeCryptoProvider`, in `@airlock/tls/adapters/node` (it needs `node:crypto`): the same work, and the
- *   records and hashes too, on Node's and Bun's native crypto, synchronously.
+ * - `nodeCryptoProvider` (suites/node_crypto.ts; it needs `node:crypto`): the same work, and the records and
+ *   hashes too, on Node's and Bun's native crypto, synchronously.
+ *
+ * Which one a configuration without `provider` gets is `defaultProvider()` (suites/default_provider.ts): the
+ * fastest the runtime has.
  *
  * @module
  */
@@ -209,37 +212,3 @@ export const webCryptoProvider: CryptoProvider = Object.freeze({
   // WebCrypto's digest and HMAC are asynchronous: noble's are faster here (see `hash`).
   hash: nobleHash,
 });
-
-let installed: CryptoProvider = nobleProvider;
-
-/**
- * Make `provider` the one every configuration without its own `provider` uses from now on, as rustls'
- * `CryptoProvider::install_default` does: one line at start-up moves a whole program to WebCrypto. Engines
- * already created keep theirs. Fuzzers and tests that need byte-for-byte reproducible runs should name
- * {@link nobleProvider} in their configuration instead of relying on the default.
- *
- * @param provider The new default.
- *
- * @example Use WebCrypto everywhere
- * ```ts
- * import assert from "node:assert/strict";
- * import { defaultProvider, installDefaultProvider, nobleProvider, webCryptoProvider } from "./provider.ts";
- * const before = defaultProvider();
- * installDefaultProvider(webCryptoProvider);
- * assert.equal(defaultProvider().name, "webcrypto");
- * installDefaultProvider(before);
- * ```
- */
-export function installDefaultProvider(provider: CryptoProvider): void {
-  installed = provider;
-}
-
-/**
- * The provider configurations without their own `provider` use: {@link nobleProvider} unless
- * {@link installDefaultProvider} said otherwise.
- *
- * @returns The default provider.
- */
-export function defaultProvider(): CryptoProvider {
-  return installed;
-}

@@ -1,17 +1,24 @@
 /**
- * Every built-in provider (noble, WebCrypto, and node:crypto from adapters/) gives the same verdict on the same
+ * Every built-in provider (noble, WebCrypto, and node:crypto) gives the same verdict on the same
  * signatures: valid ones from every key type airlock loads, and tampered, truncated, mismatched and malformed
  * ones; TLS 1.2's curve-free ECDSA schemes too. Key exchange agrees across them in every direction, and all
  * refuse the same bad shares with KxError. Their AEADs seal to the same bytes and refuse the same forgeries.
+ * The default is the runtime's fastest, and the public loadPrivateKey loads for it.
  */
 import assert from "node:assert/strict";
 import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
 import process from "node:process";
-import { nodeCryptoProvider } from "../adapters/node_crypto.ts";
+import { nodeCryptoProvider } from "./node_crypto.ts";
 import type { Aead } from "./aead.ts";
 import { KxError, SECP256R1, SECP384R1, X25519, X25519MLKEM768 } from "./kx.ts";
 import { type CryptoProvider, nobleProvider, webCryptoProvider } from "./provider.ts";
 import { loadPrivateKey, SIG_SCHEMES as S, type SigningKey } from "./sign.ts";
+import {
+  defaultProvider,
+  fastestProvider,
+  installDefaultProvider,
+  loadPrivateKey as loadDefaultKey,
+} from "./default_provider.ts";
 
 const PROVIDERS: readonly CryptoProvider[] = [nobleProvider, webCryptoProvider, nodeCryptoProvider];
 
@@ -291,3 +298,45 @@ for (const name of ["SHA-256", "SHA-384"] as const) {
     }
   });
 }
+
+// ---- the default provider --------------------------------------------------------------------------------
+
+Deno.test("the default provider is the runtime's fastest: node:crypto on Node and Bun, WebCrypto on Deno", () => {
+  const expected = "Deno" in globalThis ? "webcrypto" : "node";
+  assert.equal(fastestProvider().name, expected);
+  const before = defaultProvider();
+  try {
+    installDefaultProvider(nobleProvider);
+    assert.equal(defaultProvider(), nobleProvider);
+  } finally {
+    installDefaultProvider(before);
+  }
+});
+
+Deno.test("loadPrivateKey() loads for the default provider: noble's keys sign at once and as RFC 6979 says", async () => {
+  const pem = pkcs8("ec", { namedCurve: "P-256" });
+  const before = defaultProvider();
+  try {
+    installDefaultProvider(nobleProvider);
+    const noble = await loadDefaultKey(pem);
+    const a = noble.sign(S.ecdsa_secp256r1_sha256, MESSAGE);
+    assert.ok(a instanceof Uint8Array, "noble signs synchronously");
+    assert.deepEqual(noble.sign(S.ecdsa_secp256r1_sha256, MESSAGE), a, "noble's ECDSA is deterministic");
+
+    installDefaultProvider(fastestProvider());
+    const native = await loadDefaultKey(pem);
+    const b = native.sign(S.ecdsa_secp256r1_sha256, MESSAGE);
+    if (fastestProvider() === webCryptoProvider) {
+      assert.ok(b instanceof Promise, "WebCrypto signs through a promise");
+    } else {
+      // node:crypto signs synchronously, with a nonce of its own: two signatures differ.
+      assert.ok(b instanceof Uint8Array);
+      assert.notDeepEqual(native.sign(S.ecdsa_secp256r1_sha256, MESSAGE), b);
+    }
+    assert.ok(
+      await nobleProvider.verify(S.ecdsa_secp256r1_sha256, native.publicKey, MESSAGE, await b, false),
+    );
+  } finally {
+    installDefaultProvider(before);
+  }
+});

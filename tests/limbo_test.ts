@@ -19,7 +19,7 @@ import assert from "node:assert/strict";
 import { readFile, stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { verifyCertificateChain, type VerifyOptions, type VerifyResult } from "../verify/mod.ts";
-import { defaultProvider } from "../suites/provider.ts";
+import { defaultProvider } from "../suites/default_provider.ts";
 
 /** The fewest correct results accepted; the exact known-failure list below is the sharper check. */
 const FLOOR = 9_730;

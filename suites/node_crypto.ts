@@ -25,24 +25,10 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
-import {
-  createCipheriv,
-  createDecipheriv,
-  createECDH,
-  createHash,
-  createHmac,
-  createPrivateKey,
-  createPublicKey,
-  diffieHellman,
-  type ECDH,
-  generateKeyPairSync,
-  type Hash as NodeHash,
-  type KeyObject,
-  sign as nodeSign,
-  verify as nodeVerify,
-} from "node:crypto";
-import { type Aead, type AeadKey, customAead } from "../suites/aead.ts";
+import type { Buffer } from "node:buffer";
+import type * as NodeCrypto from "node:crypto";
+import type { ECDH, Hash as NodeHash, KeyObject } from "node:crypto";
+import { type Aead, type AeadKey, customAead } from "./aead.ts";
 import {
   checkedSecret,
   checkPeerShare,
@@ -53,12 +39,12 @@ import {
   kxResponse,
   nativeKeyOf,
   nativeKeyShare,
-} from "../suites/kx.ts";
-import { ctEqual, toBase64Url } from "../suites/bytes.ts";
-import { customHash, type Hash, type HashName, type HashState } from "../suites/hash.ts";
-import { pemDecode } from "../suites/pem.ts";
-import type { CryptoProvider } from "../suites/provider.ts";
-import { nobleProvider, webCryptoProvider } from "../suites/provider.ts";
+} from "./kx.ts";
+import { ctEqual, toBase64Url } from "./bytes.ts";
+import { customHash, type Hash, type HashName, type HashState } from "./hash.ts";
+import { pemDecode } from "./pem.ts";
+import type { CryptoProvider } from "./provider.ts";
+import { nobleProvider, webCryptoProvider } from "./provider.ts";
 import {
   customSigningKey,
   type PublicKey,
@@ -66,7 +52,31 @@ import {
   signatureScheme,
   type SigningKey,
   verifySignature,
-} from "../suites/sign.ts";
+} from "./sign.ts";
+
+// node:crypto and node:buffer come from `process.getBuiltinModule` (Node ≥ 20.16, Bun, Deno) the first time they
+// are needed, not from an import: this module is imported everywhere (it is how the default provider is
+// chosen), and a bundle for the browser must not pull Node's modules in.
+let nodeModules: { crypto: typeof NodeCrypto; Buffer: typeof Buffer } | undefined;
+
+/** Whether this runtime gives `node:crypto` synchronously (`process.getBuiltinModule`). */
+export function hasNodeCrypto(): boolean {
+  const p = (globalThis as { process?: { getBuiltinModule?: unknown } }).process;
+  return typeof p?.getBuiltinModule === "function";
+}
+
+function node(): { crypto: typeof NodeCrypto; Buffer: typeof Buffer } {
+  if (nodeModules) return nodeModules;
+  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  if (typeof p?.getBuiltinModule !== "function") {
+    throw new Error(
+      "Cannot use nodeCryptoProvider: this runtime has no node:crypto (process.getBuiltinModule)",
+    );
+  }
+  const crypto = p.getBuiltinModule("node:crypto") as typeof NodeCrypto;
+  const buffer = p.getBuiltinModule("node:buffer") as { Buffer: typeof Buffer };
+  return nodeModules = { crypto, Buffer: buffer.Buffer };
+}
 
 /** `make` called once per name (each checks a known answer first), as a provider must return the same object. */
 function once<K, V>(make: (name: K) => V): (name: K) => V {
@@ -96,8 +106,8 @@ function nodeAeadKey(cipher: (typeof CIPHERS)[Aead["name"]], key: Uint8Array): A
     seal(nonce, aad, plaintext, headroom = 0, suffix) {
       // One call per overload (node's typings take the GCM and ChaCha20-Poly1305 names apart).
       const c = cipher === "chacha20-poly1305"
-        ? createCipheriv(cipher, key, nonce, { authTagLength: 16 })
-        : createCipheriv(cipher, key, nonce, { authTagLength: 16 });
+        ? node().crypto.createCipheriv(cipher, key, nonce, { authTagLength: 16 })
+        : node().crypto.createCipheriv(cipher, key, nonce, { authTagLength: 16 });
       const length = plaintext.length + (suffix?.length ?? 0);
       c.setAAD(aad, { plaintextLength: length });
       const out = new Uint8Array(headroom + length + 16);
@@ -110,8 +120,8 @@ function nodeAeadKey(cipher: (typeof CIPHERS)[Aead["name"]], key: Uint8Array): A
     open(nonce, aad, ciphertextAndTag) {
       const end = ciphertextAndTag.length - 16; // customAead has checked that a tag is there
       const d = cipher === "chacha20-poly1305"
-        ? createDecipheriv(cipher, key, nonce, { authTagLength: 16 })
-        : createDecipheriv(cipher, key, nonce, { authTagLength: 16 });
+        ? node().crypto.createDecipheriv(cipher, key, nonce, { authTagLength: 16 })
+        : node().crypto.createDecipheriv(cipher, key, nonce, { authTagLength: 16 });
       d.setAAD(aad, { plaintextLength: end });
       d.setAuthTag(ciphertextAndTag.subarray(end));
       const body = d.update(ciphertextAndTag.subarray(0, end));
@@ -173,9 +183,9 @@ function nodeHash(name: HashName): Hash {
   const noble = nobleProvider.hash(name);
   const id = name === "SHA-256" ? "sha256" : "sha384";
   const native = customHash(name, {
-    digest: (data) => plain(createHash(id).update(data).digest()),
-    create: () => new NodeHashState(createHash(id)),
-    hmac: (key, data) => plain(createHmac(id, key).update(data).digest()),
+    digest: (data) => plain(node().crypto.createHash(id).update(data).digest()),
+    create: () => new NodeHashState(node().crypto.createHash(id)),
+    hmac: (key, data) => plain(node().crypto.createHmac(id, key).update(data).digest()),
   });
   try {
     const key = new Uint8Array(20).fill(11), data = new Uint8Array(200).fill(5);
@@ -201,10 +211,13 @@ function nodeHash(name: HashName): Hash {
 function publicKeyObject(key: { type: PublicKey["type"] | "x25519"; raw: Uint8Array }): KeyObject {
   if (key.type === "ed25519" || key.type === "x25519") {
     const crv = key.type === "ed25519" ? "Ed25519" : "X25519";
-    return createPublicKey({ key: { kty: "OKP", crv, x: toBase64Url(key.raw) }, format: "jwk" });
+    return node().crypto.createPublicKey({
+      key: { kty: "OKP", crv, x: toBase64Url(key.raw) },
+      format: "jwk",
+    });
   }
   const n = (key.raw.length - 1) / 2; // an uncompressed point: 0x04 ‖ x ‖ y
-  return createPublicKey({
+  return node().crypto.createPublicKey({
     key: {
       kty: "EC",
       crv: key.type === "ec-p256" ? "P-256" : "P-384",
@@ -227,13 +240,13 @@ function generate(group: KxGroup): { publicKey: Uint8Array; pair: NativePair } |
   if (kxMissing.has(group.id)) return undefined;
   try {
     if (group.id === 0x001d) {
-      const { publicKey, privateKey } = generateKeyPairSync("x25519");
-      const raw = new Uint8Array(Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url"));
+      const { publicKey, privateKey } = node().crypto.generateKeyPairSync("x25519");
+      const raw = new Uint8Array(node().Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url"));
       return { publicKey: raw, pair: { x25519: privateKey } };
     }
     const curve = CURVE_NAMES.get(group.id);
     if (!curve) return undefined;
-    const ecdh = createECDH(curve);
+    const ecdh = node().crypto.createECDH(curve);
     return { publicKey: new Uint8Array(ecdh.generateKeys()), pair: { ecdh } };
   } catch {
     kxMissing.add(group.id);
@@ -247,7 +260,7 @@ function derive(group: KxGroup, pair: NativePair, peer: Uint8Array): Uint8Array 
   try {
     if ("x25519" in pair) {
       const publicKey = publicKeyObject({ type: "x25519", raw: peer });
-      secret = diffieHellman({ privateKey: pair.x25519, publicKey });
+      secret = node().crypto.diffieHellman({ privateKey: pair.x25519, publicKey });
     } else secret = pair.ecdh.computeSecret(peer);
   } catch {
     // OpenSSL refuses an all-zero X25519 result (a low-order point) by throwing.
@@ -280,8 +293,13 @@ function verify(
   if ((!ecdsa && !eddsa) || !key.raw) return verifySignature(scheme, key, message, signature, tls12); // RSA…
   try {
     const publicKey = publicKeyObject({ type: key.type, raw: key.raw });
-    if (eddsa) return nodeVerify(null, message, publicKey, signature);
-    return nodeVerify(NODE_HASH[info.hash], message, { key: publicKey, dsaEncoding: "der" }, signature);
+    if (eddsa) return node().crypto.verify(null, message, publicKey, signature);
+    return node().crypto.verify(
+      NODE_HASH[info.hash],
+      message,
+      { key: publicKey, dsaEncoding: "der" },
+      signature,
+    );
   } catch {
     return false;
   }
@@ -289,11 +307,13 @@ function verify(
 
 /** The DER of a PEM key in a form `createPrivateKey` takes, or of PKCS#8 DER bytes. */
 function privateDer(pemOrDer: string | Uint8Array): { key: Buffer; format: "der"; type: "pkcs8" | "sec1" } {
-  if (typeof pemOrDer !== "string") return { key: Buffer.from(pemOrDer), format: "der", type: "pkcs8" };
+  if (typeof pemOrDer !== "string") {
+    return { key: node().Buffer.from(pemOrDer), format: "der", type: "pkcs8" };
+  }
   const [pkcs8] = pemDecode(pemOrDer, "PRIVATE KEY");
-  if (pkcs8) return { key: Buffer.from(pkcs8), format: "der", type: "pkcs8" };
+  if (pkcs8) return { key: node().Buffer.from(pkcs8), format: "der", type: "pkcs8" };
   const [sec1] = pemDecode(pemOrDer, "EC PRIVATE KEY");
-  if (sec1) return { key: Buffer.from(sec1), format: "der", type: "sec1" };
+  if (sec1) return { key: node().Buffer.from(sec1), format: "der", type: "sec1" };
   throw new SyntaxError("Cannot load private key: no PEM block node:crypto signs with");
 }
 
@@ -307,7 +327,7 @@ async function loadPrivateKey(
   if (base.type !== "ec-p256" && base.type !== "ec-p384" && base.type !== "ed25519") return base;
   let key: KeyObject;
   try {
-    key = createPrivateKey(privateDer(pemOrDer));
+    key = node().crypto.createPrivateKey(privateDer(pemOrDer));
   } catch {
     return base; // the runtime cannot load it: the key signs as webCryptoProvider's would
   }
@@ -319,8 +339,8 @@ async function loadPrivateKey(
         `Cannot sign with scheme 0x${scheme.toString(16).padStart(4, "0")}: not this key's`,
       );
     }
-    if (info.kind === "eddsa") return new Uint8Array(nodeSign(null, message, key));
-    return new Uint8Array(nodeSign(NODE_HASH[info.hash], message, { key, dsaEncoding: "der" }));
+    if (info.kind === "eddsa") return new Uint8Array(node().crypto.sign(null, message, key));
+    return new Uint8Array(node().crypto.sign(NODE_HASH[info.hash], message, { key, dsaEncoding: "der" }));
   }, base.tls12Schemes);
 }
 
