@@ -384,7 +384,12 @@ export async function issue(spec: CertSpec): Promise<TestCert> {
       (a, b) => a | b,
       0,
     );
-    exts.push(extension("2.5.29.15", true, tlv(0x03, new Uint8Array([0, byte0]))));
+    // DER drops a named bit list's trailing zero bits (X.690 §11.2.2): the first octet counts them. Readers
+    // that shift by it (subtls) see other bits otherwise.
+    let unused = 0;
+    while (unused < 8 && byte0 && !(byte0 & (1 << unused))) unused++;
+    const body = byte0 ? [unused, byte0] : [0];
+    exts.push(extension("2.5.29.15", true, tlv(0x03, new Uint8Array(body))));
   }
   if (spec.eku) exts.push(extension("2.5.29.37", false, seq(...spec.eku.map((e) => oid(EKU_OIDS[e] ?? e)))));
   if (spec.san) exts.push(extension("2.5.29.17", false, seq(...spec.san.map(generalName))));

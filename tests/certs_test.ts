@@ -10,6 +10,7 @@ import {
   generateChain,
   imitatedCa,
   intermediate,
+  issue,
   leaf,
   NOW,
   root,
@@ -526,4 +527,17 @@ Deno.test("a private key that is not the leaf certificate's is refused when the 
     /certificates\[1\]/,
   );
   createServer({ certificates: [{ chain: b.chain, key: keyB }, { chain: rsa.chain, key: keyRsa }] }, bio());
+});
+
+Deno.test("testing/pki issue() encodes keyUsage as DER: the trailing zero bits are dropped and counted", async () => {
+  const key = await testKey("p256", 1);
+  // keyUsage OID, critical, then the OCTET STRING holding the BIT STRING.
+  const extension = (
+    bits: number[],
+  ) => [0x06, 0x03, 0x55, 0x1d, 0x0f, 0x01, 0x01, 0xff, 0x04, 4, 0x03, 2, ...bits];
+  const has = (der: Uint8Array, want: number[]) => der.some((_, i) => want.every((b, j) => der[i + j] === b));
+  const signer = await issue({ subject: "CN=a", key, keyUsage: ["digitalSignature"] });
+  assert.ok(has(signer.der, extension([7, 0x80])), "digitalSignature: 7 unused bits");
+  const ca = await issue({ subject: "CN=b", key, keyUsage: ["digitalSignature", "keyCertSign", "cRLSign"] });
+  assert.ok(has(ca.der, extension([1, 0x86])), "digitalSignature, keyCertSign, cRLSign: 1 unused bit");
 });
