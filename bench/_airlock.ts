@@ -8,12 +8,14 @@ import {
   type Bio,
   type CertifiedKey,
   type CipherSuiteName,
+  type ClientConfig,
   type CommonConfig,
   createBioPair,
   createClient,
   createServer,
   type CryptoProvider,
   type HandshakeInfo,
+  loadPrivateKey,
   nobleProvider,
   on,
   type ServerConfig,
@@ -23,7 +25,8 @@ import {
   webCryptoProvider,
 } from "../mod.ts";
 import { nodeCryptoProvider } from "../suites/node_crypto.ts";
-import { generateTestCertificate, type TestKeyType } from "../testing/pki.ts";
+import type { TestKeyType } from "../testing/pki.ts";
+import { benchChain } from "./_pki.ts";
 import {
   type Case,
   caseKey,
@@ -211,22 +214,29 @@ class AirlockSide implements Side {
 }
 
 const PROVIDERS = { noble: nobleProvider, webcrypto: webCryptoProvider, node: nodeCryptoProvider } as const;
+type ProviderName = keyof typeof PROVIDERS | "default";
 
-/** Each certificate's key as each provider loads it (so that it signs with that provider's primitives). */
-const keys = new Map<`${TestKeyType}/${keyof typeof PROVIDERS}`, CertifiedKey>();
+/**
+ * Each certificate's key as each provider loads it (so that it signs with that provider's primitives);
+ * "default" as `loadPrivateKey` loads it, for the default provider, as users do.
+ */
+const keys = new Map<`${TestKeyType}/${ProviderName}`, CertifiedKey>();
+const anchors = new Map<TestKeyType, { ca: Uint8Array; other: Uint8Array }>();
 
 /** Load the certificates and keys the cases need (connections are then set up synchronously). */
 export async function prepareAirlock(types: Iterable<TestKeyType>): Promise<void> {
   for (const t of types) {
-    if (keys.has(`${t}/noble`)) continue;
-    const cert = await generateTestCertificate(t);
+    if (keys.has(`${t}/default`)) continue;
+    const c = await benchChain(t);
+    anchors.set(t, { ca: c.caDer, other: c.otherCaDer });
+    keys.set(`${t}/default`, { chain: c.chain, key: await loadPrivateKey(c.keyPkcs8) });
     for (const [name, provider] of Object.entries(PROVIDERS) as [keyof typeof PROVIDERS, CryptoProvider][]) {
-      keys.set(`${t}/${name}`, { chain: cert.chain, key: await provider.loadPrivateKey(cert.keyPkcs8) });
+      keys.set(`${t}/${name}`, { chain: c.chain, key: await provider.loadPrivateKey(c.keyPkcs8) });
     }
   }
 }
 
-/** What pins a case on either role: one version, one suite, its groups, the provider. */
+/** What pins a case on either role: one version, one suite, its groups, the provider if the case names one. */
 function pinned(c: Case): CommonConfig {
   const version = c.version as NonNullable<CommonConfig["minVersion"]>;
   return {
@@ -234,8 +244,16 @@ function pinned(c: Case): CommonConfig {
     groups: groupsOf(c),
     minVersion: version,
     maxVersion: version,
-    provider: PROVIDERS[c.provider ?? "noble"],
+    ...(c.provider ? { provider: PROVIDERS[c.provider] } : {}),
   };
+}
+
+/** How the client judges the chain (see `Case.trust`): the bench CA and the name, by default. */
+function trust(c: Case): Pick<ClientConfig, "trustAnchors" | "verifyPeer"> {
+  if (c.trust === "none") return { verifyPeer: () => true };
+  const a = anchors.get(c.cert);
+  if (!a) throw new Error(`prepareAirlock() did not load the ${c.cert} chain`);
+  return { trustAnchors: [c.trust === "other-ca" ? a.other : a.ca] };
 }
 
 /** One server config per case, so that its ticket keys are shared and sessions resume. */
@@ -245,7 +263,7 @@ function serverConfig(c: Case): ServerConfig {
   const id = caseKey(c);
   let config = serverConfigs.get(id);
   if (!config) {
-    const ck = keys.get(`${c.cert}/${c.provider ?? "noble"}`);
+    const ck = keys.get(`${c.cert}/${c.provider ?? "default"}`);
     if (!ck) throw new Error(`prepareAirlock() did not load the ${c.cert} key`);
     config = { certificates: [ck], ...pinned(c), tickets: { count: 1 } };
     serverConfigs.set(id, config);
@@ -253,7 +271,10 @@ function serverConfig(c: Case): ServerConfig {
   return config;
 }
 
-/** airlock, both roles. The client accepts any chain (`verifyPeer: () => true`): no chain validation. */
+/**
+ * airlock, both roles. The client verifies the chain against the bench CA and the name "localhost"
+ * (`trustAnchors`, `serverName`), unless the case says otherwise (`Case.trust`).
+ */
 export const airlock: Impl = {
   name: "airlock",
   pumps: true,
@@ -262,7 +283,7 @@ export const airlock: Impl = {
     const { engine, network } = createBioPair();
     const tls = createClient({
       serverName: "localhost",
-      verifyPeer: () => true,
+      ...trust(c),
       ...pinned(c),
       ...(session ? { session: session as TlsSession } : {}),
     }, engine);

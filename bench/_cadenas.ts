@@ -18,6 +18,7 @@ import {
   type Negotiated,
   type Side,
 } from "./_common.ts";
+import { benchChain } from "./_pki.ts";
 
 /**
  * The case cadenas takes part in: its strongest suite for an RSA certificate, on the one curve it has. Not
@@ -39,6 +40,55 @@ const CIPHERS: Record<string, Cipher | undefined> = {
 };
 const SUITE_NAME = new Map(Object.entries(CIPHERS).map(([name, cipher]) => [cipher!.id, name]));
 
+/** An entry of cadenas's root store (CCADB.trusteds), keyed by the issuer name as cadenas prints it. */
+interface TrustedEntry {
+  hashBase16: string;
+  certBase16: string;
+  notAfter: string;
+}
+
+let trusted: { store: Record<string, TrustedEntry>; ca: TrustedEntry; other: TrustedEntry } | undefined;
+/** Why cadenas cannot be given the bench CA here, if it cannot. */
+let noRoot: string | undefined;
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+/** A table entry: the CA's certificate, and the SHA-256 of its SubjectPublicKeyInfo. */
+async function entry(caDer: Uint8Array, spki: Uint8Array): Promise<TrustedEntry> {
+  return {
+    hashBase16: hex(new Uint8Array(await crypto.subtle.digest("SHA-256", spki.slice()))),
+    certBase16: hex(caDer),
+    notAfter: "",
+  };
+}
+
+/**
+ * Give cadenas the bench CA. cadenas trusts only its built-in CCADB roots: a table in a module it does not
+ * export, so the bench loads that module by its path in the package (the same module instance cadenas
+ * reads) and adds the bench CA under its name; each connection sets the entry to the CA its case trusts.
+ * Where that fails, cadenas runs with `authorized: true` (no chain check, only the name) and its rows say
+ * so.
+ */
+export async function prepareCadenas(): Promise<void> {
+  try {
+    const chain = await benchChain(CADENAS_CASE.cert);
+    const url = new URL("./mods/ccadb/ccadb.mjs", import.meta.resolve("@hazae41/cadenas"));
+    const mod = (await import(url.href)) as { CCADB?: { trusteds?: Record<string, TrustedEntry> } };
+    const store = mod.CCADB?.trusteds;
+    if (!store) throw new Error(`${url.href} has no CCADB.trusteds`);
+    trusted = {
+      store,
+      ca: await entry(chain.caDer, chain.caSpki),
+      other: await entry(chain.otherCaDer, chain.otherCaSpki),
+    };
+  } catch (e) {
+    noRoot = `cadenas cannot be given the bench CA here (${errorText(e)}): it checks the name, not the chain`;
+  }
+}
+
+/** The name the bench CA has in cadenas's table (X.501 text, as cadenas prints an issuer). */
+const CA_KEY = "CN=airlock bench CA";
+
 /** A handshake failure as one line, with what it means where the bench knows. */
 function failure(cause: unknown): string {
   const text = `cadenas: ${errorText(cause instanceof Error && cause.cause ? cause.cause : cause)}`;
@@ -58,12 +108,15 @@ class CadenasSide implements Side {
 
   constructor(c: Case, end: End) {
     const link = linkOf(end);
-    // `authorized: true` skips cadenas's chain check (against its built-in CCADB roots), so no chain is
-    // validated; host_name still gives SNI and the check of the leaf's subjectAltName against "localhost".
+    // host_name gives SNI and the check of the leaf's subjectAltName against "localhost"; the chain is
+    // checked against the root store, which holds the CA the case trusts (one cadenas connection at a time
+    // in the bench, so setting the entry now holds for this handshake). `authorized: true` skips the chain
+    // check, for the rows without one.
+    if (trusted) trusted.store[CA_KEY] = c.trust === "other-ca" ? trusted.other : trusted.ca;
     this.#tls = new TlsClientDuplex({
       host_name: "localhost",
       ciphers: [CIPHERS[c.suite]!],
-      authorized: true,
+      authorized: c.trust === "none" || !trusted,
     });
     const tls = this.#tls;
     this.ready = Promise.race([
@@ -159,6 +212,9 @@ export const cadenas: Impl = {
       ? "cadenas speaks TLS 1.2 ECDHE with AES-256-GCM-SHA384 on secp256r1 only"
       : undefined,
   client: (c, end) => new CadenasSide(c, end),
+  get noChainCheck() {
+    return noRoot;
+  },
   server: () => {
     throw new Error("cadenas is a client only");
   },

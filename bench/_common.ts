@@ -20,8 +20,18 @@ export interface Case {
   readonly suite: CipherSuiteName | "TLS_RSA_WITH_AES_128_CBC_SHA";
   readonly group: GroupName;
   readonly cert: TestKeyType;
-  /** airlock's crypto provider (default noble); the other implementations ignore it. */
-  readonly provider?: "webcrypto" | "node";
+  /**
+   * airlock's crypto provider by name; without one, airlock runs on its default (the runtime's fastest, what
+   * users get). The other implementations ignore it.
+   */
+  readonly provider?: "noble" | "webcrypto" | "node";
+  /**
+   * How the client judges the server's chain. Without it, as users do: it trusts the bench CA
+   * (`_pki.ts`) and checks the chain and the name "localhost". "none": it accepts any chain (only the
+   * handshake signature is checked), for the rows labelled so. "other-ca": it trusts only the impostor CA,
+   * so the handshake must fail (the check pass uses it to see that the client does verify).
+   */
+  readonly trust?: "none" | "other-ca";
 }
 
 /**
@@ -39,14 +49,15 @@ export function caseLabel(c: Case): string {
   if (c.version === "TLSv1.1") return `1.1 RSA-AES128-CBC-SHA ${c.cert}`;
   const aead = c.suite.includes("CHACHA") ? "CHACHA" : c.suite.includes("AES_256") ? "AES256" : "AES128";
   const auth = c.suite.match(/^TLS_ECDHE_(ECDSA|RSA)_/)?.[1];
+  const tags = [c.provider, c.trust === "none" ? "no chain check" : c.trust].filter((t) => t !== undefined);
   return `${c.version.slice(4)} ${auth ? `${auth}-${aead}` : aead} ${c.group} ${c.cert}${
-    c.provider ? ` (${c.provider})` : ""
+    tags.length > 0 ? ` (${tags.join(", ")})` : ""
   }`;
 }
 
-/** The key a per-case cache (server configs, contexts) is indexed by. */
+/** The key a per-case server cache (configs, contexts) is indexed by: what the server is told. */
 export function caseKey(c: Case): string {
-  return `${c.version}/${c.suite}/${c.group}/${c.cert}/${c.provider ?? "noble"}`;
+  return `${c.version}/${c.suite}/${c.group}/${c.cert}/${c.provider ?? "default"}`;
 }
 
 // ---- sides ---------------------------------------------------------------------------------------
@@ -87,6 +98,11 @@ export interface Impl {
   readonly pumps: boolean;
   /** Why this implementation cannot run `c` here, or undefined if it can try. */
   unsupported(c: Case): string | undefined;
+  /**
+   * Why this client checks no certificate chain here, though the case asks it to (its cells say so in a
+   * footnote, and the check pass does not offer it the impostor CA); undefined when it checks.
+   */
+  readonly noChainCheck?: string | undefined;
   /** A client over `end`, resuming `session` if given. */
   client(c: Case, end: End, session?: unknown): Side;
   /** A server over `end` (connections of one case share the server's configuration, hence its tickets). */

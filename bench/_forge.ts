@@ -7,8 +7,8 @@
 
 import forge from "node-forge";
 import { Buffer } from "node:buffer";
-import { generateTestCertificate, type TestCertificate } from "../testing/pki.ts";
-import { type End, type Impl, linkOf, type Negotiated, type Side } from "./_common.ts";
+import { type Case, type End, type Impl, linkOf, type Negotiated, type Side } from "./_common.ts";
+import { type BenchChain, benchChain } from "./_pki.ts";
 
 /** The few parts of forge's TLS connection the bench uses (node-forge ships no types). */
 interface ForgeConnection {
@@ -28,11 +28,28 @@ interface ForgeTls {
 }
 const forgeTls = (forge as unknown as { tls: ForgeTls }).tls;
 
-let rsa: TestCertificate | undefined;
+let rsa: BenchChain | undefined;
 
-/** Generate the RSA certificate forge serves (RSA key exchange needs an RSA key). */
+/** Load the RSA chain forge serves and trusts (RSA key exchange needs an RSA key). */
 export async function prepareForge(): Promise<void> {
-  rsa = await generateTestCertificate("rsa-2048");
+  rsa = await benchChain("rsa-2048");
+}
+
+/** A forge certificate, as far as the name check reads it. */
+interface ForgeCertificate {
+  getExtension(name: string): { altNames?: { type: number; value: string }[] } | null;
+}
+
+/**
+ * forge's verify callback: forge has checked the chain against its CA store (`verified` is true, or the
+ * error); forge checks no name, so at the leaf (depth 0) this checks "localhost" among its DNS names, as a
+ * forge application must.
+ */
+function verifyLocalhost(_c: unknown, verified: unknown, depth: number, certs: ForgeCertificate[]): unknown {
+  if (verified !== true || depth !== 0) return verified;
+  const names = certs[0]?.getExtension("subjectAltName")?.altNames ?? [];
+  return names.some((n) => n.type === 2 && n.value === "localhost") ||
+    { message: "the certificate is not for localhost" };
 }
 
 const latin1 = (bytes: Uint8Array) =>
@@ -47,7 +64,7 @@ class ForgeSide implements Side {
   #busy = false;
   #closed = false;
 
-  constructor(isServer: boolean, end: End) {
+  constructor(isServer: boolean, c: Case, end: End) {
     const link = linkOf(end);
     let resolve!: () => void, reject!: (e: unknown) => void;
     this.ready = new Promise((res, rej) => ((resolve = res), (reject = rej)));
@@ -56,9 +73,13 @@ class ForgeSide implements Side {
     if (!cert) throw new Error("prepareForge() was not called");
     this.#conn = forgeTls.createConnection({
       server: isServer,
-      verify: () => true, // the bench checks no chain, for any implementation
+      // The client checks the chain against the bench CA, and the name, unless the case says otherwise.
+      ...(c.trust === "none" ? { verify: () => true } : {
+        caStore: [c.trust === "other-ca" ? cert.otherCaPem : cert.caPem],
+        verify: verifyLocalhost,
+      }),
       verifyClient: false,
-      getCertificate: () => cert.certPem,
+      getCertificate: () => cert.chainPem,
       getPrivateKey: () => cert.keyPem,
       cipherSuites: [forgeTls.CipherSuites.TLS_RSA_WITH_AES_128_CBC_SHA],
       connected: () => resolve(),
@@ -109,7 +130,10 @@ class ForgeSide implements Side {
   }
 }
 
-/** node-forge, both roles, TLS 1.1 (TLS_RSA_WITH_AES_128_CBC_SHA) with the RSA test certificate. */
+/**
+ * node-forge, both roles, TLS 1.1 (TLS_RSA_WITH_AES_128_CBC_SHA) with the RSA chain; its client verifies the
+ * chain and the name (see `verifyLocalhost`).
+ */
 export const nodeForge: Impl = {
   name: "forge",
   pumps: true,
@@ -117,6 +141,6 @@ export const nodeForge: Impl = {
     c.version !== "TLSv1.1" || c.cert !== "rsa-2048"
       ? "forge speaks TLS 1.0/1.1 with RSA key exchange only"
       : undefined,
-  client: (_c, end) => new ForgeSide(false, end),
-  server: (_c, end) => new ForgeSide(true, end),
+  client: (c, end) => new ForgeSide(false, c, end),
+  server: (c, end) => new ForgeSide(true, c, end),
 };

@@ -94,9 +94,30 @@ function negotiation(conn: Connection, c: Case): string | undefined {
 }
 
 /**
+ * Whether the client really checks the chain: a client that trusts only the impostor CA (the same name,
+ * another key) must fail its handshake. Returns why the check fails, or undefined.
+ */
+async function refusesImpostor(p: Pairing, c: Case): Promise<string | undefined> {
+  let conn: Connection | undefined;
+  try {
+    conn = await withTimeout(
+      connect(p.client, p.server, { ...c, trust: "other-ca" }),
+      TIMEOUT_MS,
+      "the handshake with the impostor CA",
+    );
+  } catch (e) {
+    return /timed out/.test(errorText(e)) ? errorText(e) : undefined;
+  } finally {
+    conn?.close();
+  }
+  return "the client accepted a chain from a CA it does not trust: it does not verify";
+}
+
+/**
  * The check every cell passes before it is timed: a handshake, 40 kB each way compared byte for byte, the
- * negotiated version, suite and group compared with the case; with `resume`, a session from that connection
- * and a second handshake that resumes it.
+ * negotiated version, suite and group compared with the case; a handshake that must fail because the client
+ * trusts another CA (unless the case's client checks no chain); with `resume`, a session from the first
+ * connection and a second handshake that resumes it.
  */
 export async function check(p: Pairing, c: Case, resume = false): Promise<Checked> {
   const why = p.client.unsupported(c) ?? p.server.unsupported(c);
@@ -106,7 +127,15 @@ export async function check(p: Pairing, c: Case, resume = false): Promise<Checke
     conn = await withTimeout(connect(p.client, p.server, c), TIMEOUT_MS, "the handshake");
     const bad = await exchange(conn);
     if (bad) return { ok: false, reason: bad };
-    const note = negotiation(conn, c);
+    let note = negotiation(conn, c);
+    if (c.trust !== "none") {
+      const unchecked = p.client.noChainCheck;
+      if (unchecked) note = note ? `${note}; ${unchecked}` : unchecked;
+      else {
+        const accepted = await refusesImpostor(p, c);
+        if (accepted) return { ok: false, reason: accepted };
+      }
+    }
     if (!resume) return note ? { ok: true, note } : { ok: true };
     const client = conn.client;
     const session = await waitFor(() => client.session(), 2000);

@@ -7,7 +7,8 @@
 import { constants } from "node:crypto";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
-import { generateTestCertificate, type TestCertificate, type TestKeyType } from "../testing/pki.ts";
+import type { TestKeyType } from "../testing/pki.ts";
+import { type BenchChain, benchChain } from "./_pki.ts";
 import {
   type Case,
   caseKey,
@@ -64,17 +65,36 @@ function pinOptions(c: Case): tls.SecureContextOptions {
   };
 }
 
-const certs = new Map<TestKeyType, TestCertificate>();
+const certs = new Map<TestKeyType, BenchChain>();
 
-/** Generate the certificates the cases need (node:tls takes PEM). */
+/** Load the chains the cases need (node:tls takes PEM). */
 export async function prepareNode(types: Iterable<TestKeyType>): Promise<void> {
-  for (const t of types) certs.set(t, await generateTestCertificate(t));
+  for (const t of types) certs.set(t, await benchChain(t));
 }
 
-function certOf(type: TestKeyType): TestCertificate {
+function certOf(type: TestKeyType): BenchChain {
   const cert = certs.get(type);
-  if (!cert) throw new Error(`prepareNode() did not load the ${type} certificate`);
+  if (!cert) throw new Error(`prepareNode() did not load the ${type} chain`);
   return cert;
+}
+
+/**
+ * One client SecureContext per case and trust: the pinned options and the CA (node:tls reads `ca` into a new
+ * certificate store for every context, so an application that connects often makes its context once, as
+ * here). With `Case.trust` "none" it trusts nothing and does not verify.
+ */
+const clientContexts = new Map<string, tls.SecureContext>();
+
+function clientContext(c: Case): tls.SecureContext {
+  const key = `${caseKey(c)}/${c.trust ?? "ca"}`;
+  let ctx = clientContexts.get(key);
+  if (!ctx) {
+    const chain = certOf(c.cert);
+    const ca = c.trust === "none" ? {} : { ca: c.trust === "other-ca" ? chain.otherCaPem : chain.caPem };
+    ctx = tls.createSecureContext({ ...pinOptions(c), ...ca });
+    clientContexts.set(key, ctx);
+  }
+  return ctx;
 }
 
 /**
@@ -88,7 +108,7 @@ function serverFor(c: Case): tls.Server {
   let s = servers.get(key);
   if (!s) {
     const cert = certOf(c.cert);
-    s = tls.createServer({ cert: cert.certPem, key: cert.keyPem, ...pinOptions(c) });
+    s = tls.createServer({ cert: cert.chainPem, key: cert.keyPem, ...pinOptions(c) });
     servers.set(key, s);
   }
   return s;
@@ -146,7 +166,11 @@ class NodeSide implements Side {
   }
 }
 
-/** node:tls, both roles, over a Duplex (it cannot use a synchronous memory link). */
+/**
+ * node:tls, both roles, over a Duplex (it cannot use a synchronous memory link). The client verifies the
+ * chain against the bench CA and the name "localhost" (`ca`, `servername`, `rejectUnauthorized: true`),
+ * unless the case says otherwise (`Case.trust`).
+ */
 export const nodeTls: Impl = {
   name: "node:tls",
   pumps: false,
@@ -158,8 +182,9 @@ export const nodeTls: Impl = {
         const socket = tls.connect({
           socket: duplex,
           servername: "localhost",
-          rejectUnauthorized: false,
-          ...pinOptions(c),
+          secureContext: clientContext(c),
+          // The chain against the bench CA, and the name (checkServerIdentity) unless the case says not to.
+          rejectUnauthorized: c.trust !== "none",
           ...(session ? { session: session as Buffer } : {}),
         }, () => resolve(socket));
         side.attach(socket);

@@ -6,12 +6,10 @@
  * @module
  */
 
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
 // subtls's package.json has no "main" or "exports": naming the file spares Node's DEP0151 warning.
 import { ReadQueue, type RootCertsDatabase, startTls, TrustedCert } from "subtls/index.js";
-import { generateTestCertificate } from "../testing/pki.ts";
 import { type Case, type End, type Impl, linkOf, type Negotiated, type Side } from "./_common.ts";
+import { benchChain } from "./_pki.ts";
 
 /**
  * The one case subtls can take part in: its ClientHello offers only these (and its ServerHello parser
@@ -24,34 +22,19 @@ export const SUBTLS_CASE: Case = {
   cert: "ecdsa-p256",
 };
 
-let roots: RootCertsDatabase | undefined;
+let roots: { ca: RootCertsDatabase; other: RootCertsDatabase } | undefined;
 
 /**
- * Build the root store subtls is given. subtls has no switch to skip the chain check: it always walks the
- * chain to a root in its store, and that root must be a CA (basicConstraints cA). The bench's certificates are
- * self-signed leaves (cA false), so the store holds a CA twin of the ecdsa-p256 test certificate: the same
- * name and the same key, hence a valid issuer of the leaf. The chain is checked, against that test root;
- * the extKeyUsage and keyUsage checks are turned off (the test leaves carry neither extension).
+ * Build the root stores subtls is given: the bench CA, and the impostor CA for the check's negative test.
+ * subtls has no switch to skip the chain check: it walks the chain to a root in its store, and checks the
+ * name, the leaf's keyUsage and extKeyUsage (the bench leaves carry both).
  */
 export async function prepareSubtls(): Promise<void> {
-  const leaf = await generateTestCertificate(SUBTLS_CASE.cert);
-  const alg = { name: "ECDSA", namedCurve: "P-256" };
-  const privateKey = await crypto.subtle.importKey("pkcs8", leaf.keyPkcs8.slice(), alg, true, ["sign"]);
-  const { d: _d, ...pub } = await crypto.subtle.exportKey("jwk", privateKey);
-  const publicKey = await crypto.subtle.importKey("jwk", { ...pub, key_ops: ["verify"] }, alg, true, [
-    "verify",
-  ]);
-  const leafCert = new x509.X509Certificate(leaf.chain[0]!.slice());
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: "02",
-    name: leafCert.subject,
-    notBefore: leafCert.notBefore,
-    notAfter: leafCert.notAfter,
-    signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
-    keys: { privateKey, publicKey },
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
-  });
-  roots = await TrustedCert.databaseFromPEM(ca.toString("pem"));
+  const chain = await benchChain(SUBTLS_CASE.cert);
+  roots = {
+    ca: await TrustedCert.databaseFromPEM(chain.caPem),
+    other: await TrustedCert.databaseFromPEM(chain.otherCaPem),
+  };
 }
 
 /** A subtls read queue fed by the link; ending it makes pending and later reads return undefined. */
@@ -75,25 +58,24 @@ class SubtlsSide implements Side {
   #write: ((data: Uint8Array) => Promise<void>) | undefined;
   #closed = false;
 
-  constructor(end: End) {
+  constructor(c: Case, end: End) {
     const link = linkOf(end);
     link.onBytes((bytes) => this.#queue.enqueue(bytes));
-    this.ready = this.#open((data) => {
+    this.ready = this.#open(c, (data) => {
       if (!this.#closed) link.send(data); // subtls has no back-pressure towards the network
     });
     this.ready.catch(() => {});
   }
 
-  async #open(send: (data: Uint8Array) => void): Promise<void> {
+  async #open(c: Case, send: (data: Uint8Array) => void): Promise<void> {
     if (!roots) throw new Error("prepareSubtls() was not called");
     const queue = this.#queue;
     const tls = await startTls(
       "localhost",
-      roots,
+      c.trust === "other-ca" ? roots.other : roots.ca,
       // subtls peeks at a record's first byte with a second argument (its ReadMode): pass it on.
       (...args: Parameters<ReadQueue["read"]>) => queue.read(...args),
       send,
-      { requireServerTlsExtKeyUsage: false, requireDigitalSigKeyUsage: false },
     );
     this.#write = tls.write;
     // The first read sends the client's Finished (synchronously): the handshake is then done on this end.
@@ -139,7 +121,10 @@ class SubtlsSide implements Side {
   }
 }
 
-/** subtls, a client only, for SUBTLS_CASE (TLS 1.3 AES-128-GCM, P-256, the ecdsa-p256 certificate). */
+/**
+ * subtls, a client only, for SUBTLS_CASE (TLS 1.3 AES-128-GCM, P-256, the ecdsa-p256 chain), verifying the
+ * chain and the name.
+ */
 export const subtls: Impl = {
   name: "subtls",
   pumps: true,
@@ -147,8 +132,10 @@ export const subtls: Impl = {
     c.version !== SUBTLS_CASE.version || c.suite !== SUBTLS_CASE.suite || c.group !== SUBTLS_CASE.group ||
       c.cert !== SUBTLS_CASE.cert
       ? "subtls speaks TLS 1.3 with AES-128-GCM and P-256 only (and the bench gives it a root for ecdsa-p256)"
+      : c.trust === "none"
+      ? "subtls always checks the chain"
       : undefined,
-  client: (_c, end) => new SubtlsSide(end),
+  client: (c, end) => new SubtlsSide(c, end),
   server: () => {
     throw new Error("subtls is a client only");
   },

@@ -20,19 +20,26 @@
  * key exchange, so it meets node:tls (where the runtime still allows TLS 1.1) and itself, in a table of its
  * own. The pure-JS peers subtls and cadenas are clients with one configuration each, so the `peers` table
  * pairs each with a node:tls server in its case (subtls: TLS 1.3 AES-128-GCM, P-256, ECDSA P-256; cadenas:
- * TLS 1.2 ECDHE-RSA-AES256-GCM-SHA384, P-256, RSA 2048), beside airlock's client (on noble; on
- * webCryptoProvider: native primitives, as both peers use; on nodeCryptoProvider) and node:tls's own, against
- * the same server. The main tables have rows with airlock on each provider too.
+ * TLS 1.2 ECDHE-RSA-AES256-GCM-SHA384, P-256, RSA 2048), beside airlock's client (on its default provider,
+ * and on noble) and node:tls's own, against the same server.
+ *
+ * What users run: airlock's rows without a provider run on its default (no `provider` in the configuration:
+ * the runtime's fastest, nodeCryptoProvider on Node and Bun, webCryptoProvider on Deno); rows naming a
+ * provider are extra. Every server sends a leaf issued by a CA of its key type (`_pki.ts`), and every client
+ * verifies the chain against that CA and the name "localhost": airlock with `trustAnchors` and `serverName`,
+ * node:tls with `ca`, `servername` and `rejectUnauthorized: true`, forge with its CA store (and the name in
+ * its verify callback), subtls and cadenas against their root stores given the CA. Rows labelled "no chain
+ * check" have clients that accept any chain (only the handshake signature is checked), to show what chain
+ * validation costs.
+ *
  * Before a cell is timed, its pairing must pass a check: a handshake, 40 kB each way compared byte for byte,
- * and the negotiated version, suite and group compared with the row's (a cell that fails shows "n/a" and a
- * footnote with the reason; a difference that does not break the data is a footnote on the figure).
+ * the negotiated version, suite and group compared with the row's, and a handshake whose client trusts only an
+ * impostor CA (the same name, another key), which must fail (a cell that fails shows "n/a" and a footnote
+ * with the reason; a difference that does not break the data is a footnote on the figure).
  *
  * Figures are medians of rounds, and the rounds of a row's cells are interleaved, so that load from
  * elsewhere on the machine hits every cell alike: compare ratios within one run, not absolute numbers
- * across machines. Clients use `verifyPeer: () => true` / `rejectUnauthorized: false`: no certificate chain
- * is validated (only the handshake signature is checked), in every implementation but subtls, which has no
- * way to skip it: it is given a test root that issues the server's certificate, and checks one signature more
- * per handshake (cadenas skips it with `authorized: true`).
+ * across machines. `load.ts` is the other bench: servers under load over loopback TCP.
  * @module
  */
 
@@ -40,7 +47,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { airlock, prepareAirlock } from "./_airlock.ts";
-import { cadenas, CADENAS_CASE } from "./_cadenas.ts";
+import { cadenas, CADENAS_CASE, prepareCadenas } from "./_cadenas.ts";
 import { type Case, caseLabel, type Impl, interleaved, ratePerSecond, runtime } from "./_common.ts";
 import {
   handshakeRecipe,
@@ -64,6 +71,7 @@ import { nodeTls, prepareNode } from "./_node.ts";
 import { prepareSubtls, subtls, SUBTLS_CASE } from "./_subtls.ts";
 import { type Cell, figure, Notes, printTable, ratio } from "./_table.ts";
 import type { TestKeyType } from "../testing/pki.ts";
+import { defaultProvider } from "../suites/default_provider.ts";
 
 // ---- settings ------------------------------------------------------------------------------------
 
@@ -75,6 +83,8 @@ const option = (name: string) => {
   return argv[i]!.includes("=") ? argv[i]!.slice(name.length + 1) : argv[i + 1];
 };
 const QUICK = flag("--quick");
+/** The provider airlock runs on when a configuration names none: the rows without a provider use it. */
+const DEFAULT_PROVIDER = defaultProvider().name as "noble" | "webcrypto" | "node";
 const SECTIONS = new Set(
   (option("--only") ?? "floor,handshakes,bulk,latency,heap,forge,peers").split(",").map((s) => s.trim()),
 );
@@ -123,15 +133,14 @@ function airlockOn(provider: NonNullable<Case["provider"]>): Impl {
 }
 
 /**
- * A pure-JS client against a node:tls server, beside airlock's client (noble; webCryptoProvider, native
- * primitives as the peers use; nodeCryptoProvider) and node:tls's own against the same server.
+ * A pure-JS client against a node:tls server, beside airlock's client (on the default provider, and on
+ * noble, pure JS as the peers' protocol code is) and node:tls's own against the same server.
  */
 function peerPairings(peer: Impl): Pairing[] {
   return [
     { id: `${peer.name}-node`, header: `${peer.name}→node`, client: peer, server: nodeTls },
     PAIRINGS[2]!,
-    { id: "airlockwebcrypto-node", header: "air(wc)→node", client: airlockOn("webcrypto"), server: nodeTls },
-    { id: "airlocknode-node", header: "air(nc)→node", client: airlockOn("node"), server: nodeTls },
+    { id: "airlocknoble-node", header: "air(noble)→node", client: airlockOn("noble"), server: nodeTls },
     PAIRINGS[1]!,
   ];
 }
@@ -198,25 +207,29 @@ function handshakeCases(): Case[] {
   for (const cert of CERTS) add({ ...BASE13, cert });
   for (const cert of CERTS) add({ ...BASE12, suite: suite12(cert, "AES_128_GCM_SHA256"), cert });
   add({ ...BASE12, group: "secp256r1" });
-  // airlock with webCryptoProvider (native key exchange, signatures and chain checks) and nodeCryptoProvider
-  // (node:crypto, synchronous); the other columns repeat.
-  for (const provider of ["webcrypto", "node"] as const) {
+  // Clients that check no chain (only the handshake signature), labelled: what chain validation costs.
+  add({ ...BASE13, trust: "none" });
+  add({ ...BASE12, trust: "none" });
+  // airlock on the providers other than the default; the other columns repeat.
+  for (const provider of OTHER_PROVIDERS) {
     add({ ...BASE13, provider });
     add({ ...BASE12, provider });
   }
   return out;
 }
 
+/**
+ * The providers airlock has rows on besides its default (the first rows, unnamed): noble (pure JS),
+ * webCryptoProvider (AES-GCM records of 2 KiB and more sealed and opened natively, in flight) and
+ * nodeCryptoProvider (node:crypto, synchronous), less the one that is the default here.
+ */
+const OTHER_PROVIDERS = (["noble", "webcrypto", "node"] as const).filter((p) => p !== DEFAULT_PROVIDER);
+
 const BULK_CASES: Case[] = [
   BASE13,
   { ...BASE13, suite: "TLS_CHACHA20_POLY1305_SHA256" },
   BASE12,
-  // airlock with webCryptoProvider: AES-GCM records of 2 KiB and more sealed and opened natively, in flight.
-  { ...BASE13, provider: "webcrypto" },
-  { ...BASE12, provider: "webcrypto" },
-  // airlock with nodeCryptoProvider: every record sealed and opened by node:crypto, synchronously.
-  { ...BASE13, provider: "node" },
-  { ...BASE12, provider: "node" },
+  ...OTHER_PROVIDERS.flatMap((provider) => [{ ...BASE13, provider }, { ...BASE12, provider }]),
 ];
 
 // ---- results -------------------------------------------------------------------------------------
@@ -231,6 +244,7 @@ const notes = new Notes();
 const report: Record<string, unknown> = {
   schema: 1,
   runtime,
+  defaultProvider: DEFAULT_PROVIDER,
   date: new Date().toISOString(),
   quick: QUICK,
   settings: S,
@@ -505,8 +519,8 @@ async function forgeSection(): Promise<void> {
 
 /**
  * subtls and cadenas, clients only, each against node:tls in its one case: the peer's figures, airlock's
- * client's (noble, WebCrypto) and node:tls's client's against the same server, and how many times better
- * airlock's figure is than the peer's.
+ * client's (default provider, noble) and node:tls's client's against the same server, and how many times
+ * better airlock's figure is than the peer's.
  */
 async function peersSection(): Promise<void> {
   const rows: Cell[][] = [];
@@ -547,17 +561,17 @@ async function peersSection(): Promise<void> {
       rows.push([
         `  ${f.label}`,
         ...cells.map((r, i) => show(r, pairings[i]!)),
-        ...airs.slice(0, 3).map((air) => better(air, theirs, f.lowerIsBetter ?? false)),
+        ...airs.slice(0, 2).map((air) => better(air, theirs, f.lowerIsBetter ?? false)),
       ]);
       entry[f.key] = cellsJson(pairings, cells);
     }
     json.push(entry);
   }
   printTable(
-    "Pure-JS TLS clients against a node:tls server, in memory: the peer's client, airlock's (noble; " +
-      "webCryptoProvider, native primitives as the peers use; nodeCryptoProvider), node:tls's. ×peer: how " +
-      "many times better airlock's figure is than the peer's (noble; WebCrypto; node:crypto)",
-    ["figure", "peer→node", "air→node", "air(wc)→node", "air(nc)→node", "node:tls", "×peer", "(wc)", "(nc)"],
+    `Pure-JS TLS clients against a node:tls server, in memory: the peer's client, airlock's (default ` +
+      `provider, ${DEFAULT_PROVIDER}; noble), node:tls's. ×peer: how many times better airlock's figure is ` +
+      `than the peer's (default; noble)`,
+    ["figure", "peer→node", "air→node", "air(noble)→node", "node:tls", "×peer", "(noble)"],
     rows,
   );
   report.peers = json;
@@ -572,13 +586,18 @@ function cellsJson(pairings: readonly Pairing[], cells: readonly CellResult[]): 
 const t0 = performance.now();
 console.log(
   `airlock bench on ${runtime.name} ${runtime.version}${QUICK ? " (--quick)" : ""}, ` +
-    `${new Date().toISOString().slice(0, 16)}: all peers in this process, in memory`,
+    `${
+      new Date().toISOString().slice(0, 16)
+    }: all peers in this process, in memory. airlock's rows without a ` +
+    `provider run on its default here, ${DEFAULT_PROVIDER}; clients verify a CA → leaf chain unless a row ` +
+    `says "no chain check"`,
 );
 const types = new Set<TestKeyType>([...CERTS]);
 await prepareAirlock(types);
 await prepareNode(types);
 await prepareForge();
 await prepareSubtls();
+await prepareCadenas();
 
 const printHeap = SECTIONS.has("heap") ? await heapSection() : undefined;
 const prims = SECTIONS.has("floor") ? await floorSection() : undefined;
