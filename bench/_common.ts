@@ -242,6 +242,24 @@ export function collectGarbage(): boolean {
   return true;
 }
 
+/**
+ * Collect garbage until the heap stops shrinking (at most 10 times, with pauses for finalizers and
+ * concurrent sweepers: Bun's heap figure lags its collections), then read the memory figures; `gc` says
+ * whether a collection could run.
+ */
+export async function settleMemory(): Promise<{ m: NodeJS.MemoryUsage; gc: boolean }> {
+  let m = process.memoryUsage(), gc = false;
+  for (let i = 0; i < 10; i++) {
+    gc = collectGarbage();
+    await new Promise((r) => setTimeout(r, 30));
+    const next = process.memoryUsage();
+    const shrank = next.heapUsed < m.heapUsed * 0.99;
+    m = next;
+    if (!shrank && i >= 2) break;
+  }
+  return { m, gc };
+}
+
 // ---- timing --------------------------------------------------------------------------------------
 
 /** The median of a non-empty list. */

@@ -6,13 +6,13 @@
 
 import {
   type Case,
-  collectGarbage,
   connect,
   type Connection,
   errorText,
   type Impl,
   median,
   ratePerSecond,
+  settleMemory,
   type Side,
   waitFor,
   withTimeout,
@@ -262,27 +262,13 @@ export interface HeapFigures {
 
 /** Open `n` connections, keep them idle, and measure the memory they hold, per end (2 ends each). */
 export async function heapPerEnd(p: Pairing, c: Case, n: number): Promise<HeapFigures> {
-  // Collect until the heap stops shrinking (at most 10 times, with pauses for finalizers and concurrent
-  // sweepers): Bun's heap figure lags its collections, and garbage from the last section must be gone.
-  const settle = async () => {
-    let m = process.memoryUsage(), gc = false;
-    for (let i = 0; i < 10; i++) {
-      gc = collectGarbage();
-      await new Promise((r) => setTimeout(r, 30));
-      const next = process.memoryUsage();
-      const shrank = next.heapUsed < m.heapUsed * 0.99;
-      m = next;
-      if (!shrank && i >= 2) break;
-    }
-    return { m, gc };
-  };
-  const { m: m0 } = await settle();
+  const { m: m0 } = await settleMemory();
   const conns: Connection[] = [];
   try {
     for (let i = 0; i < n; i++) {
       conns.push(await withTimeout(connect(p.client, p.server, c), TIMEOUT_MS, "a handshake"));
     }
-    const { m: m1, gc } = await settle();
+    const { m: m1, gc } = await settleMemory();
     const per = (a: number, b: number) => (b - a) / (2 * n);
     return {
       heap: per(m0.heapUsed, m1.heapUsed),
