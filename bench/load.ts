@@ -33,8 +33,9 @@
  * (`--timeout`, default 120 s per connection) or a failure the server counted is printed and makes the run
  * exit with 1. Each phase is bounded by `--max-seconds` (default 300): connections not started by then count
  * as failed. The servers run on `--runtime node|deno|bun` (default node); `--reference-runtime` puts the
- * node:tls server on another one (default: the same). The figures go to bench/results/load-<runtime>.json
- * (or `--json PATH`). With the defaults a run takes about a minute on Node on a 2-core machine.
+ * node:tls server on another one (default: the same); `--server-flags "…"` passes flags to their runtime
+ * (`--cpu-prof` to profile them on Node). The figures go to bench/results/load-<runtime>.json (or
+ * `--json PATH`). With the defaults a run takes about a minute on Node on a 2-core machine.
  *
  * Fairness: the generator is the same for both servers, and shares the machine with them (on 2 cores it
  * takes about half of it: a server's throughput here is what it reaches beside its clients). The servers run
@@ -89,6 +90,8 @@ const S = {
   bulkBytes: count("--bulk-bytes", 1 << 20),
   timeoutMs: count("--timeout", 120) * 1000,
   maxSeconds: count("--max-seconds", 300),
+  /** More flags for the server processes' runtime, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" on Node. */
+  serverFlags: (option("--server-flags") ?? "").split(" ").filter((f) => f !== ""),
 };
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const JSON_PATH = option("--json") ??
@@ -100,6 +103,8 @@ const JSON_PATH = option("--json") ??
 interface Outcome {
   /** Milliseconds from tls.connect to secureConnect, if the handshake completed. */
   handshakeMs?: number;
+  /** What the handshake negotiated: protocol, suite, group, as node:tls names them. */
+  negotiated?: string;
   /** Response body bytes received. */
   bodyBytes: number;
   /** Why it failed; undefined if it succeeded. */
@@ -140,6 +145,8 @@ function connectOnce(port: number, want: number, hold?: Promise<void>): Flight {
     }, S.timeoutMs);
     socket.once("secureConnect", async () => {
       out.handshakeMs = performance.now() - t0;
+      const eph = socket.getEphemeralKeyInfo() as { name?: string } | null;
+      out.negotiated = `${socket.getProtocol()} ${socket.getCipher().standardName} ${eph?.name ?? "?"}`;
       settle();
       if (hold) await hold;
       socket.write(`GET /${want} HTTP/1.0\r\nHost: localhost\r\n\r\n`);
@@ -240,7 +247,7 @@ class ServerProcess {
       : rt === "deno"
       ? [bin("deno"), "run", "-A", "--v8-flags=--expose-gc"]
       : [bin("bun")];
-    const args = [...pre, script, "--impl", impl, "--cert", cert, "--key", key];
+    const args = [...pre, ...S.serverFlags, script, "--impl", impl, "--cert", cert, "--key", key];
     const server = new ServerProcess(spawn(cmd!, args, { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] }));
     const [, port, info] = /^READY (\d+) (.*)$/.exec(await server.#next("READY "))!;
     server.port = Number(port);
@@ -299,6 +306,8 @@ interface ServerFigures {
   server: string;
   runtime: string;
   provider: string;
+  /** What the load phase's handshakes negotiated, with how many of each. */
+  negotiated: Record<string, number>;
   handshakesPerSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -364,6 +373,10 @@ async function runServer(impl: "airlock" | "node", rt: Runtime, cert: string, ke
       o,
     ) => (o.error || o.handshakeMs === undefined ? [] : [o.handshakeMs]));
     const completed = load.outcomes.filter((o) => !o.error).length;
+    const negotiated: Record<string, number> = {};
+    for (const o of load.outcomes) {
+      if (o.negotiated) negotiated[o.negotiated] = (negotiated[o.negotiated] ?? 0) + 1;
+    }
 
     let bulkMBps: number | undefined;
     if (S.bulkClients > 0) {
@@ -381,6 +394,7 @@ async function runServer(impl: "airlock" | "node", rt: Runtime, cert: string, ke
       server: label,
       runtime: `${server.info.runtime.name} ${server.info.runtime.version}`,
       provider: server.info.provider,
+      negotiated,
       handshakesPerSecond: completed / load.seconds,
       p50Ms: median(latencies.length > 0 ? latencies : [NaN]),
       p99Ms: percentile(latencies, 99),
@@ -442,9 +456,10 @@ const rows: [string, number | undefined, number | undefined, string][] = [
   ],
   ["heap per idle connection, kB", kb(air.idleHeapPerConnection), kb(node.idleHeapPerConnection), ""],
 ];
+const what = (r: ServerFigures) => Object.keys(r.negotiated).join(", ");
 printTable(
-  `Servers under load on 127.0.0.1 (airlock: ${air.runtime}, default provider ${air.provider}; node:tls: ` +
-    `${node.runtime}). air÷node: the ratio of the figures`,
+  `Servers under load on 127.0.0.1 (airlock: ${air.runtime}, default provider ${air.provider}, negotiated ` +
+    `${what(air)}; node:tls: ${node.runtime}, ${what(node)}). air÷node: the ratio of the figures`,
   ["figure", "airlock", "node:tls", "air÷node"],
   rows.map(([label, a, n]) => [label, a, n, ratio(a, n)]),
 );
