@@ -750,14 +750,27 @@ const ECDSA_HASHES = new Map<string, { noble: (message: Uint8Array) => Uint8Arra
   [ID_ECDSA_WITH_SHA384, { noble: sha384, name: "SHA-384" }],
 ]);
 
-function isNullOrAbsent(parameters: ArrayBuffer | null | undefined): boolean {
+function isNullOrAbsent(parameters: ArrayBuffer | Uint8Array | null | undefined): boolean {
   if (parameters === null || parameters === undefined) return true;
-  const p = new Uint8Array(parameters);
+  const p = parameters instanceof Uint8Array ? parameters : new Uint8Array(parameters);
   return p.length === 2 && p[0] === 0x05 && p[1] === 0x00;
 }
 
+/**
+ * An AlgorithmIdentifier (RFC 5280 §4.1.1.2): its OID, and its parameters as one whole DER element, or
+ * undefined when absent. Read with the strict DER reader, as the certificate around it was: this runs for
+ * every certificate signature checked, and asn1js took several times as long as the check's hashing.
+ */
+function readAlgorithmIdentifier(der: Uint8Array): { oid: string; parameters: Uint8Array | undefined } {
+  const r = new DerReader(readOnly(der, Tag.sequence, "AlgorithmIdentifier"));
+  const oid = readOid(r.expect(Tag.oid, "algorithm").value);
+  const parameters = r.atEnd() ? undefined : r.read().raw;
+  r.end("AlgorithmIdentifier");
+  return { oid, parameters };
+}
+
 /** RSASSA-PSS parameters (RFC 4055 §3.1) reduced to a hash, or undefined if airlock does not verify them. */
-function pssSignatureHash(parameters: ArrayBuffer | null | undefined): HashName | undefined {
+function pssSignatureHash(parameters: Uint8Array | undefined): HashName | undefined {
   if (!parameters) return undefined; // all defaults: SHA-1
   let params: RsaSaPssParams;
   try {
@@ -817,13 +830,13 @@ export function verifyX509Signature(
   signature: Uint8Array,
   options: { readonly webCrypto?: boolean } = {},
 ): X509SignatureResult | Promise<X509SignatureResult> {
-  let alg: AlgorithmIdentifier;
+  let alg: { oid: string; parameters: Uint8Array | undefined };
   try {
-    alg = AsnConvert.parse(algorithm, AlgorithmIdentifier);
+    alg = readAlgorithmIdentifier(algorithm);
   } catch {
     return "unsupported";
   }
-  const { algorithm: oid, parameters } = alg;
+  const { oid, parameters } = alg;
   const pkcs1 = RSA_PKCS1_OIDS.get(oid);
   if (pkcs1 !== undefined) {
     if (!isNullOrAbsent(parameters)) return "unsupported";
@@ -840,7 +853,7 @@ export function verifyX509Signature(
   }
   const ecdsa = ECDSA_HASHES.get(oid);
   if (ecdsa !== undefined) {
-    if (parameters !== null && parameters !== undefined) return "unsupported";
+    if (!isNullOrAbsent(parameters)) return "unsupported";
     if ((key.type !== "ec-p256" && key.type !== "ec-p384") || key.raw === undefined) return "invalid";
     if (options.webCrypto) {
       return webEcdsa(key.type, key.raw, ecdsa.name, message, signature).then((ok) =>
@@ -858,7 +871,7 @@ export function verifyX509Signature(
     }
   }
   if (oid === ID_ED25519) {
-    if (parameters !== null && parameters !== undefined) return "unsupported";
+    if (!isNullOrAbsent(parameters)) return "unsupported";
     if (key.type !== "ed25519" || key.raw === undefined) return "invalid";
     if (options.webCrypto) {
       return webEd25519(key.raw, message, signature).then((ok) =>

@@ -34,6 +34,7 @@ import {
   publicKeyFromSpki,
   SIG_SCHEMES,
   verifySignature,
+  verifyX509Signature,
 } from "./sign.ts";
 // In verify/ (it parses the certificate), tested here beside publicKeyFromSpki with the same keys.
 import { publicKeyFromCertificate } from "../verify/mod.ts";
@@ -536,5 +537,64 @@ Deno.test("loadPrivateKey() refuses legacy encrypted PEM and says how to convert
   await assert.rejects(
     loadPrivateKey(legacy),
     /legacy encrypted PEM \(Proc-Type: 4,ENCRYPTED\) is not supported; decrypt it with `openssl pkey/,
+  );
+});
+
+Deno.test("verifyX509Signature() reads the AlgorithmIdentifier: its OID, absent or NULL parameters, nothing after", async () => {
+  const keys = nodeKeys("ec", { namedCurve: "P-256" });
+  const key = publicKeyFromSpki(spkiOf(keys.publicKey));
+  const message = utf8("tbsCertificate");
+  const signature = new Uint8Array(nodeSign("sha256", message, keys.privateKey));
+  const der = (alg: AlgorithmIdentifier) => new Uint8Array(AsnConvert.serialize(alg));
+  const ecdsa = der(new AlgorithmIdentifier({ algorithm: "1.2.840.10045.4.3.2" }));
+  assert.equal(await verifyX509Signature(ecdsa, key, message, signature), "valid");
+  assert.equal(await verifyX509Signature(ecdsa, key, utf8("another"), signature), "invalid");
+  // RFC 5758 §3.2 wants ECDSA's parameters absent; a NULL is read as absent (as it always was here), other
+  // parameters are not supported.
+  const withNull = der(new AlgorithmIdentifier({ algorithm: "1.2.840.10045.4.3.2", parameters: null }));
+  assert.equal(await verifyX509Signature(withNull, key, message, signature), "valid");
+  const withOid = der(
+    new AlgorithmIdentifier({
+      algorithm: "1.2.840.10045.4.3.2",
+      parameters: new Uint8Array([6, 1, 42]).buffer,
+    }),
+  );
+  assert.equal(await verifyX509Signature(withOid, key, message, signature), "unsupported");
+  const after = new Uint8Array([...ecdsa, 0x05, 0x00]);
+  assert.equal(await verifyX509Signature(after, key, message, signature), "unsupported", "bytes after it");
+  assert.equal(await verifyX509Signature(ecdsa.subarray(0, 5), key, message, signature), "unsupported");
+  // An RSA algorithm with the EC key: the algorithm does not fit the key.
+  const pkcs1 = der(new AlgorithmIdentifier({ algorithm: "1.2.840.113549.1.1.11", parameters: null }));
+  assert.equal(await verifyX509Signature(pkcs1, key, message, signature), "invalid");
+  // RSASSA-PSS parameters are read: SHA-384 with MGF1-SHA-384 and a 48-byte salt is supported.
+  const rsa = rsa2048();
+  const rsaKey = publicKeyFromSpki(spkiOf(rsa.publicKey));
+  const pssSig = new Uint8Array(nodeSign("sha384", message, {
+    key: rsa.privateKey,
+    padding: constants.RSA_PKCS1_PSS_PADDING,
+    saltLength: 48,
+  }));
+  const sha384 = new AlgorithmIdentifier({ algorithm: id_sha384, parameters: null });
+  const pss = der(
+    new AlgorithmIdentifier({
+      algorithm: id_RSASSA_PSS,
+      parameters: AsnConvert.serialize(
+        new RsaSaPssParams({
+          hashAlgorithm: sha384,
+          maskGenAlgorithm: new AlgorithmIdentifier({
+            algorithm: id_mgf1,
+            parameters: AsnConvert.serialize(sha384),
+          }),
+          saltLength: 48,
+        }),
+      ),
+    }),
+  );
+  assert.equal(await verifyX509Signature(pss, rsaKey, message, pssSig), "valid");
+  const pssDefaults = der(new AlgorithmIdentifier({ algorithm: id_RSASSA_PSS }));
+  assert.equal(
+    await verifyX509Signature(pssDefaults, rsaKey, message, pssSig),
+    "unsupported",
+    "SHA-1 defaults",
   );
 });
