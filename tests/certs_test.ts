@@ -276,8 +276,11 @@ Deno.test("the server picks its certificate by SNI, then by the client's signatu
   assert.equal(await run("a.test", a), "ecdsa_secp256r1_sha256");
   // Unknown name: the first certificate is the default.
   assert.equal(await run("c.test", undefined), "ecdsa_secp256r1_sha256");
-  // A client that can only verify Ed25519 gets the Ed25519 chain whatever it asks for.
+  // A client that can only verify Ed25519 gets the Ed25519 chain whatever it asks for: the one usable
+  // chain, taken without reading its name.
   assert.equal(await run("b.test", b, { signatureSchemes: ["ed25519"] }), "ed25519");
+  assert.equal(await run("a.test", undefined, { signatureSchemes: ["ed25519"] }), "ed25519");
+  assert.equal(await run("c.test", undefined, { signatureSchemes: ["ed25519"] }), "ed25519");
 });
 
 // Every path-validation failure, through a real handshake: the client sends the mapped alert, surfaces

@@ -162,13 +162,15 @@ export function pickCertificate(
 
 /**
  * The usable certificates to choose among for `serverName` (RFC 6066 §3): those whose leaf names it or, when
- * none does, all of them. TLS 1.3 and 1.2 both choose by name first; TLS 1.2 then by suite.
+ * none does, all of them. TLS 1.3 and 1.2 both choose by name first; TLS 1.2 then by suite. With one usable
+ * certificate the answer is that one whatever the name, so its leaf is not parsed (it was, on every
+ * handshake of a server with one certificate: the common case).
  */
 export function forServerName<T extends { readonly cert: ServerCert }>(
   usable: readonly T[],
   serverName: string | undefined,
 ): readonly T[] {
-  if (serverName === undefined) return usable;
+  if (serverName === undefined || usable.length <= 1) return usable;
   const named = usable.filter((u) => certificateMatchesName(u.cert.chain[0]!, serverName));
   return named.length > 0 ? named : usable;
 }
