@@ -35,11 +35,14 @@
  * as failed. The servers run on `--runtime node|deno|bun` (default node); `--reference-runtime` puts the
  * node:tls server on another one (default: the same); `--server-flags "…"` passes flags to their runtime
  * (`--cpu-prof` to profile them on Node). The figures go to bench/results/load-<runtime>.json (or
- * `--json PATH`). With the defaults a run takes about a minute on Node on a 2-core machine.
+ * `--json PATH`). With the defaults a run takes about two minutes on Node on a 2-core machine.
  *
  * Fairness: the generator is the same for both servers, and shares the machine with them (on 2 cores it
  * takes about half of it: a server's throughput here is what it reaches beside its clients). The servers run
- * one at a time, node:tls first. Each server process reports its own memory and CPU time.
+ * one at a time, `--repeat` times each (default 2), in the order node:tls, airlock, airlock, node:tls, …,
+ * so that a drift in the machine's load hits both alike; the table gives the middle of each figure's runs
+ * and prints every run beside it. Each server process reports its own memory and CPU time: the CPU time per
+ * connection is the figure least moved by other work on the machine.
  * @module
  */
 
@@ -90,6 +93,7 @@ const S = {
   bulkBytes: count("--bulk-bytes", 1 << 20),
   timeoutMs: count("--timeout", 120) * 1000,
   maxSeconds: count("--max-seconds", 300),
+  repeat: Math.max(1, count("--repeat", 2)),
   /** More flags for the server processes' runtime, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" on Node. */
   serverFlags: (option("--server-flags") ?? "").split(" ").filter((f) => f !== ""),
 };
@@ -431,37 +435,67 @@ try {
   const cert = join(dir, "chain.pem"), key = join(dir, "key.pem");
   writeFileSync(cert, chain.chainPem);
   writeFileSync(key, chain.keyPem);
-  results.push(await runServer("node", S.referenceRuntime, cert, key));
-  results.push(await runServer("airlock", S.runtime, cert, key));
+  // node:tls, airlock, then airlock, node:tls, and so on: a drift in the machine's load hits both alike.
+  for (let r = 0; r < S.repeat; r++) {
+    const order = r % 2 === 0 ? (["node", "airlock"] as const) : (["airlock", "node"] as const);
+    for (const impl of order) {
+      results.push(await runServer(impl, impl === "node" ? S.referenceRuntime : S.runtime, cert, key));
+    }
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const [node, air] = [results[0]!, results[1]!];
-const mb = (x: number | undefined) => (x === undefined ? undefined : x / 1e6);
-const kb = (x: number) => x / 1e3;
-const rows: [string, number | undefined, number | undefined, string][] = [
-  ["handshakes/s (full, TLS 1.3)", air.handshakesPerSecond, node.handshakesPerSecond, ""],
-  ["handshake latency p50, ms", air.p50Ms, node.p50Ms, ""],
-  ["handshake latency p99, ms", air.p99Ms, node.p99Ms, ""],
-  ["server CPU per connection, ms", air.cpuMsPerConnection, node.cpuMsPerConnection, ""],
-  ["bulk MB/s (response bodies)", air.bulkMBps, node.bulkMBps, ""],
-  ["resident memory after the load, MB", mb(air.rssAfterLoad), mb(node.rssAfterLoad), ""],
-  ["peak resident memory, MB", mb(air.peakRss), mb(node.peakRss), ""],
-  [
-    "resident memory per idle connection, kB",
-    kb(air.idleRssPerConnection),
-    kb(node.idleRssPerConnection),
-    "",
-  ],
-  ["heap per idle connection, kB", kb(air.idleHeapPerConnection), kb(node.idleHeapPerConnection), ""],
+/** The middle value (the mean of the two middle ones for an even count); undefined without values. */
+function middle(xs: readonly (number | undefined)[]): number | undefined {
+  const s = xs.filter((x): x is number => x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return undefined;
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1]! + s[m]!) / 2;
+}
+
+const runsOf = (server: string) => results.filter((r) => r.server === server);
+const [air, node] = [runsOf("airlock"), runsOf("node:tls")];
+if (S.repeat > 1) {
+  printTable(
+    "Each run",
+    ["server", "handshakes/s", "p50 ms", "p99 ms", "CPU ms/conn", "bulk MB/s", "idle kB/conn"],
+    results.map((r) => [
+      r.server,
+      r.handshakesPerSecond,
+      r.p50Ms,
+      r.p99Ms,
+      r.cpuMsPerConnection,
+      r.bulkMBps,
+      r.idleRssPerConnection / 1e3,
+    ]),
+  );
+}
+const mid = (runs: readonly ServerFigures[], f: (r: ServerFigures) => number | undefined) =>
+  middle(runs.map(f));
+const scaled = (k: number) => (x: number | undefined) => (x === undefined ? undefined : x / k);
+const figures: [string, (r: ServerFigures) => number | undefined][] = [
+  ["handshakes/s (full, TLS 1.3)", (r) => r.handshakesPerSecond],
+  ["handshake latency p50, ms", (r) => r.p50Ms],
+  ["handshake latency p99, ms", (r) => r.p99Ms],
+  ["server CPU per connection, ms", (r) => r.cpuMsPerConnection],
+  ["bulk MB/s (response bodies)", (r) => r.bulkMBps],
+  ["resident memory after the load, MB", (r) => scaled(1e6)(r.rssAfterLoad)],
+  ["peak resident memory, MB", (r) => scaled(1e6)(r.peakRss)],
+  ["resident memory per idle connection, kB", (r) => scaled(1e3)(r.idleRssPerConnection)],
+  ["heap per idle connection, kB", (r) => scaled(1e3)(r.idleHeapPerConnection)],
 ];
-const what = (r: ServerFigures) => Object.keys(r.negotiated).join(", ");
+const what = (runs: readonly ServerFigures[]) =>
+  [...new Set(runs.flatMap((r) => Object.keys(r.negotiated)))].join(", ");
 printTable(
-  `Servers under load on 127.0.0.1 (airlock: ${air.runtime}, default provider ${air.provider}, negotiated ` +
-    `${what(air)}; node:tls: ${node.runtime}, ${what(node)}). air÷node: the ratio of the figures`,
+  `Servers under load on 127.0.0.1 (airlock: ${air[0]!.runtime}, default provider ${air[0]!.provider}, ` +
+    `negotiated ${what(air)}; node:tls: ${node[0]!.runtime}, ${what(node)}). ` +
+    `${S.repeat > 1 ? `Middle of ${S.repeat} runs each; ` : ""}air÷node: the ratio of the figures`,
   ["figure", "airlock", "node:tls", "air÷node"],
-  rows.map(([label, a, n]) => [label, a, n, ratio(a, n)]),
+  figures.map(([label, f]) => {
+    const a = mid(air, f), n = mid(node, f);
+    return [label, a, n, ratio(a, n)];
+  }),
 );
 const allFailures = results.flatMap((r) => r.failures.map((f) => `${r.server}: ${f}`));
 const seconds = (performance.now() - t0) / 1000;

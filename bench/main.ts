@@ -11,7 +11,7 @@
  * `--matrix` (every TLS 1.3 suite × group × certificate type, and every TLS 1.2 combination of them, instead
  * of varying one at a time from the baseline: several times longer), `--json PATH` (default
  * bench/results/latest-<runtime>.json), `--only floor,handshakes,bulk,latency,heap,forge,peers` (some
- * sections).
+ * sections), `--rounds N` (rounds per cell, default 3: more for steadier medians on a busy machine).
  *
  * Pairings, all in memory: airlock↔airlock (two BIO pairs pumped synchronously, no event loop between
  * them); node:tls↔node:tls (a tls.Server fed an in-memory Duplex pair through its 'connection' event, and
@@ -88,9 +88,13 @@ const DEFAULT_PROVIDER = defaultProvider().name as "noble" | "webcrypto" | "node
 const SECTIONS = new Set(
   (option("--only") ?? "floor,handshakes,bulk,latency,heap,forge,peers").split(",").map((s) => s.trim()),
 );
+const ROUNDS = Number(option("--rounds") ?? 3);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) {
+  throw new RangeError(`Cannot use --rounds ${option("--rounds")}`);
+}
 const S = QUICK
   ? {
-    rounds: 3,
+    rounds: ROUNDS,
     handshakeMs: 120,
     bulkMs: 100,
     primitiveMs: 15,
@@ -99,7 +103,7 @@ const S = QUICK
     idle: 200,
   }
   : {
-    rounds: 3,
+    rounds: ROUNDS,
     handshakeMs: 200,
     bulkMs: 200,
     primitiveMs: 30,
