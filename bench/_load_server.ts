@@ -8,7 +8,7 @@
  * airlock runs its default configuration (no provider named: the runtime's fastest, as users get it) behind
  * `connectTls`: over `Deno.listen`'s connections as they are on Deno, over `node:net` with
  * `nodeSocketStreams` on Node and Bun. node:tls runs `tls.createServer` with its defaults. Both listen with
- * a backlog of 4,096 where the runtime lets us choose (`node:net`; Deno.listen takes no backlog).
+ * the runtime's default backlog (511 for `node:net` and for `Deno.listen`), as users' servers do.
  *
  * It prints `READY <port>` once listening, then answers each line on stdin with one line on stdout:
  * `mem` → `MEM {rss, heapUsed, external, peakRss, gc}` after collecting garbage; `stats` →
@@ -37,7 +37,6 @@ const impl = arg("--impl");
 const chainPem = readFileSync(arg("--cert"), "utf8");
 const keyPem = readFileSync(arg("--key"), "utf8");
 
-const BACKLOG = 4096;
 const HANDSHAKE_TIMEOUT_MS = 120_000;
 const HEAD_END = "\r\n\r\n";
 /** The body of every response: this buffer, repeated. */
@@ -150,7 +149,7 @@ function nodeServer(): Promise<number> {
 function listen(server: net.Server): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen({ host: "127.0.0.1", port: 0, backlog: BACKLOG }, () => {
+    server.listen({ host: "127.0.0.1", port: 0 }, () => {
       resolve((server.address() as net.AddressInfo).port);
     });
   });

@@ -23,8 +23,11 @@
  *    nothing), sends `GET /<--small> HTTP/1.0` (default 100 bytes asked), reads the answer to the server's
  *    close_notify, and closes. Figures: handshakes/s (connections completed over the phase's wall time),
  *    the p50 and p99 handshake latency (from `tls.connect` to `secureConnect`: the TCP connect, the handshake
- *    and the chain check, and the queueing at 1,000 at a time), the server's CPU time per connection, and its
- *    resident memory after the phase (after garbage collection) and at its peak.
+ *    and the chain check, and the queueing at 1,000 at a time), the server's CPU time per connection, the
+ *    SYNs the kernel dropped because the server's listen queue was full (both servers listen with their
+ *    runtime's default backlog, 511: a server that accepts too slowly makes clients resend their SYN after
+ *    1, 3, 7 s…, which shows in p99), and its resident memory after the phase (after garbage collection)
+ *    and at its peak.
  * 4. Bulk: `--bulk-clients` connections (default 100, `--bulk-concurrency` 50 at a time) each read
  *    `--bulk-bytes` (default 1 MiB): MB/s of response bodies over the phase's wall time. `--bulk-clients 0`
  *    skips it.
@@ -47,7 +50,7 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -317,12 +320,32 @@ interface ServerFigures {
   p99Ms: number;
   loadSeconds: number;
   cpuMsPerConnection: number;
+  /** SYNs the kernel dropped during the load phase because the listen queue was full. */
+  listenOverflows: number | undefined;
   rssAfterLoad: number;
   peakRss: number | undefined;
   bulkMBps: number | undefined;
   idleRssPerConnection: number;
   idleHeapPerConnection: number;
   failures: string[];
+}
+
+/**
+ * The kernel's count of connections dropped because a listen queue was full (TcpExt ListenOverflows, for the
+ * whole machine), or undefined where /proc does not tell it. A server that accepts too slowly makes clients
+ * resend their SYN after 1, 3, 7, 15 s…: that shows in p99.
+ */
+function listenOverflows(): number | undefined {
+  try {
+    const lines = readFileSync("/proc/net/netstat", "utf8").split("\n").filter((l) =>
+      l.startsWith("TcpExt:")
+    );
+    const keys = lines[0]!.split(/\s+/), values = lines[1]!.split(/\s+/);
+    const i = keys.indexOf("ListenOverflows");
+    return i > 0 ? Number(values[i]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function percentile(xs: readonly number[], p: number): number {
@@ -369,7 +392,9 @@ async function runServer(impl: "airlock" | "node", rt: Runtime, cert: string, ke
 
     progress(`${label}: ${S.clients} clients, ${S.concurrency} at a time`);
     const cpu0 = (await server.stats()).cpuMs;
+    const overflows0 = listenOverflows();
     const load = await pool(server.port, S.clients, S.concurrency, S.small);
+    const overflows1 = listenOverflows();
     const cpu1 = (await server.stats()).cpuMs;
     failed.push(...failures("load", load.outcomes));
     const after = await server.memory();
@@ -404,6 +429,9 @@ async function runServer(impl: "airlock" | "node", rt: Runtime, cert: string, ke
       p99Ms: percentile(latencies, 99),
       loadSeconds: load.seconds,
       cpuMsPerConnection: (cpu1 - cpu0) / S.clients,
+      listenOverflows: overflows0 === undefined || overflows1 === undefined
+        ? undefined
+        : overflows1 - overflows0,
       rssAfterLoad: after.rss,
       peakRss: after.peakRss,
       bulkMBps,
@@ -459,13 +487,14 @@ const [air, node] = [runsOf("airlock"), runsOf("node:tls")];
 if (S.repeat > 1) {
   printTable(
     "Each run",
-    ["server", "handshakes/s", "p50 ms", "p99 ms", "CPU ms/conn", "bulk MB/s", "idle kB/conn"],
+    ["server", "handshakes/s", "p50 ms", "p99 ms", "CPU ms/conn", "overflows", "bulk MB/s", "idle kB/conn"],
     results.map((r) => [
       r.server,
       r.handshakesPerSecond,
       r.p50Ms,
       r.p99Ms,
       r.cpuMsPerConnection,
+      r.listenOverflows,
       r.bulkMBps,
       r.idleRssPerConnection / 1e3,
     ]),
@@ -479,6 +508,7 @@ const figures: [string, (r: ServerFigures) => number | undefined][] = [
   ["handshake latency p50, ms", (r) => r.p50Ms],
   ["handshake latency p99, ms", (r) => r.p99Ms],
   ["server CPU per connection, ms", (r) => r.cpuMsPerConnection],
+  ["listen queue overflows (dropped SYNs)", (r) => r.listenOverflows],
   ["bulk MB/s (response bodies)", (r) => r.bulkMBps],
   ["resident memory after the load, MB", (r) => scaled(1e6)(r.rssAfterLoad)],
   ["peak resident memory, MB", (r) => scaled(1e6)(r.peakRss)],
