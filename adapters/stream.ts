@@ -266,6 +266,12 @@ class Pump implements TlsStream {
     this.writable = new WritableStream<Uint8Array>({
       start: (c) => {
         this.#writeController = c;
+        // abort() waits for the write in flight, which may wait for a transport that takes nothing: the
+        // controller's signal says at once, and failing then lets that write, and so the abort, finish. In
+        // a microtask: the signal fires inside abort(), before the stream starts erroring with the reason.
+        c.signal?.addEventListener("abort", () => {
+          queueMicrotask(() => this.#fail(c.signal.reason, "abort"));
+        }, { once: true });
       },
       write: (chunk) => {
         const p = this.#write(chunk);
