@@ -28,7 +28,8 @@
  * resolves at once, so the stream hands over the next; the buffer goes to the engine as one write (one
  * record) when it is full, or together with the chunk that leaves the queue empty, whose write then resolves
  * once that record was handed to the transport. A lone write never waits for company: it is sealed as soon
- * as it comes, exactly as before, and no timer is involved.
+ * as it comes, exactly as before, and no timer is involved. Reads join too: one pull returns what the
+ * records already received hold, up to 16 KiB, rather than one record.
  *
  * @module
  */
@@ -76,7 +77,8 @@ export interface TlsStream {
   /**
    * Decrypted bytes from the peer. It ends at the peer's close_notify, and errors with a
    * `TlsError` (code `"truncated"`) if the transport ends without one. Reading it is what reads
-   * the transport: a consumer that stops reading stops the transport.
+   * the transport: a consumer that stops reading stops the transport. A chunk holds up to 16 KiB: what the
+   * records received so far hold, several small records joined.
    */
   readonly readable: ReadableStream<Uint8Array>;
   /**
@@ -605,9 +607,25 @@ class Pump implements TlsStream {
 
   async #pull(c: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     const buf = this.#scratch;
-    const n = await this.#drive("read", () => this.engine.read(buf), false);
+    const n = await this.#drive("read", () => this.#readReceived(buf), false);
     if (n > 0) c.enqueue(buf.slice(0, n));
     else this.#endRead();
+  }
+
+  /**
+   * One engine read into `buf`; once it gave bytes, more reads while records already received fill the
+   * rest, without waiting for the transport. Whatever stops them (WANT_READ, WANT_ASYNC, the peer's
+   * close_notify, a fatal error) is sticky in the engine or comes again, so the next pull meets it.
+   */
+  #readReceived(buf: Uint8Array): number {
+    let n = this.engine.read(buf);
+    while (n > 0 && n < buf.length) {
+      this.#feed();
+      const r = this.engine.read(buf.subarray(n));
+      if (r <= 0) break;
+      n += r;
+    }
+    return n;
   }
 
   /**

@@ -441,3 +441,37 @@ Deno.test("connectTlsOverMessages() joins queued small writes and still splits a
     "messages",
   );
 });
+
+Deno.test("TlsStream.readable returns the small records that arrived together as one chunk", async () => {
+  await withTimeout(
+    (async () => {
+      const { client, server } = await makeEndpoints();
+      // Delivered messages of up to 16 KiB, cut across what was sent: several records in one message.
+      const pair = messagePair({ seed: 9, maxDelivered: 16384 });
+      const [ct, st] = await Promise.all([
+        connectTlsOverMessages(client.engine, client.network, pair.client),
+        connectTlsOverMessages(server.engine, server.network, pair.server),
+      ]);
+      const data = seededBytes(40 * 100, 40);
+      const w = ct.writable.getWriter();
+      for (let i = 0; i < 40; i++) await w.write(data.subarray(i * 100, (i + 1) * 100)); // 40 records
+      const sent = pair.c2s.sent.reduce((a, b) => a + b, 0);
+      while (pair.c2s.delivered.reduce((a, b) => a + b, 0) < sent) await sleep(1);
+      const reader = st.readable.getReader();
+      const chunks: number[] = [];
+      for (let got = 0; got < data.length;) {
+        const { value } = await reader.read();
+        chunks.push(value!.length);
+        got += value!.length;
+      }
+      assert.ok(Math.max(...chunks) > 100, `several records in one chunk: ${chunks.join(", ")}`);
+      assert.ok(chunks.every((n) => n <= 16384));
+      reader.releaseLock();
+      await w.close();
+      assert.equal((await readAll(st.readable)).length, 0);
+      await Promise.all([st.close(), ct.close()]);
+    })(),
+    20_000,
+    "read side",
+  );
+});
