@@ -140,6 +140,32 @@ Deno.test("connectTls() joins 1,000 queued 1 KiB writes into records of up to 16
   );
 });
 
+Deno.test("connectTls() joins small chunks piped into the writable (its queue holds 16 KiB)", async () => {
+  await withTimeout(
+    (async () => {
+      const { client, server, log } = await connectLogged();
+      const from = log.records.length;
+      const data = seededBytes(1000 * 1024, 41);
+      let i = 0;
+      const source = new ReadableStream<Uint8Array>({
+        pull: (c) => {
+          if (i === 1000) c.close();
+          else c.enqueue(data.slice(i * 1024, ++i * 1024));
+        },
+      });
+      const [, got] = await Promise.all([source.pipeTo(client.writable), readAll(server.readable)]);
+      assert.deepEqual(got.digest, digest(data));
+      const sizes = plaintexts(log, from);
+      assert.equal(sizes.pop(), 2, "close_notify comes last");
+      // pipeTo() reads the source as the queue empties, so runs are shorter than 16 chunks (Node: about 8).
+      assert.ok(sizes.length <= 250, `1,000 piped chunks joined into fewer records, not ${sizes.length}`);
+      await Promise.all([server.close(), client.close()]);
+    })(),
+    30_000,
+    "pipeTo",
+  );
+});
+
 Deno.test("connectTls() sends a lone small write at once: 100 round trips of 1 byte", async () => {
   await withTimeout(
     (async () => {
