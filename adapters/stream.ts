@@ -17,9 +17,19 @@
  * Back-pressure holds both ways. The transport is read only while an operation waits for bytes (the
  * plaintext readable is pull-based with a high-water mark of 0, so nothing is read ahead of the consumer),
  * and a plaintext write resolves only once its records were handed to the transport writer with its `ready`
- * promise honoured. The two directions never wait on each other: when a read finds the engine's output
- * queue full (the engine then answers WANT_WRITE), the pump moves that output to a bounded staging list
- * instead of waiting for the transport, so two peers that both write bulk data cannot deadlock.
+ * promise honoured, or, for a small chunk with more queued behind it, once it joined the record that the
+ * chunks after it complete (below). The two directions never wait on each other: when a read finds the
+ * engine's output queue full (the engine then answers WANT_WRITE), the pump moves that output to a bounded
+ * staging list instead of waiting for the transport, so two peers that both write bulk data cannot deadlock.
+ *
+ * Small writes are joined, as node:tls joins the writes queued in its socket (a `writev`). The plaintext
+ * writable's size function counts the chunks waiting in its queue. A chunk shorter than a record, with more
+ * waiting behind it, is copied into a gather buffer of at most one record's payload (16 KiB) and its write
+ * resolves at once, so the stream hands over the next; the buffer goes to the engine as one write (one
+ * record) when it is full, or together with the chunk that leaves the queue empty, whose write then resolves
+ * once that record was handed to the transport. A lone write never waits for company: it is sealed as soon
+ * as it comes, exactly as before, and no timer is involved. Reads join too: one pull returns what the
+ * records already received hold, up to 16 KiB, rather than one record.
  *
  * @module
  */
@@ -67,15 +77,21 @@ export interface TlsStream {
   /**
    * Decrypted bytes from the peer. It ends at the peer's close_notify, and errors with a
    * `TlsError` (code `"truncated"`) if the transport ends without one. Reading it is what reads
-   * the transport: a consumer that stops reading stops the transport.
+   * the transport: a consumer that stops reading stops the transport. A chunk holds up to 16 KiB: what the
+   * records received so far hold, several small records joined.
    */
   readonly readable: ReadableStream<Uint8Array>;
   /**
    * Bytes to encrypt and send; a write resolves once its records are handed to the transport, when the
    * transport writer's `ready` allows (over a transport that buffers nothing, such as a TransformStream
-   * with its default strategies, that is when the peer reads). Closing it sends close_notify (a TLS 1.3
-   * half-close: the readable goes on, and the transport stays open until both sides are done). Aborting
-   * it aborts the connection.
+   * with its default strategies, that is when the peer reads). Small chunks queued together are joined
+   * into records of up to 16 KiB: a chunk shorter than that, written while more chunks wait behind it in
+   * the queue, resolves as soon as it is copied into the record being gathered, which is handed to the
+   * transport before the write that fills it or ends the queue resolves; a failure to send it then shows
+   * on the next write, on `close()` and on `closed`. A write with nothing queued behind it is sent at once.
+   * Its queue holds 16 KiB before `ready` waits (a high-water mark in bytes). Closing it sends
+   * close_notify after every byte written before (a TLS 1.3 half-close: the readable goes on, and the
+   * transport stays open until both sides are done). Aborting it aborts the connection.
    */
   readonly writable: WritableStream<Uint8Array>;
   /** What the handshake negotiated. */
@@ -95,7 +111,8 @@ export interface TlsStream {
    */
   close(): Promise<void>;
   /**
-   * Send a KeyUpdate (RFC 8446 §4.6.3) and hand it to the transport.
+   * Send a KeyUpdate (RFC 8446 §4.6.3) and hand it to the transport, after the bytes of the writes that have
+   * resolved.
    *
    * @param requestPeer Ask the peer to update its sending key too.
    */
@@ -104,6 +121,12 @@ export interface TlsStream {
 
 /** Plaintext bytes returned by one read of {@linkcode TlsStream.readable} at most: one full record. */
 const READ_CHUNK = 16384;
+/**
+ * The most plaintext one record carries (2^14, RFC 8446 §5.1): the size of the gather buffer, and the
+ * plaintext writable's high-water mark in bytes. A smaller record_size_limit is the engine's business: it
+ * splits one write into records that fit.
+ */
+const RECORD_PAYLOAD = 16384;
 /** Output a read may take off the engine's hands while the transport is not ready for it. */
 const MAX_STAGED = 256 * 1024;
 /** Milliseconds the transport writer gets to take its last bytes when the connection ends. */
@@ -191,6 +214,12 @@ export function connectTls(
   return pump.handshake();
 }
 
+/** A chunk's size for the writable's queue: its byte length (0 for what is not bytes: the sink refuses it). */
+function byteLength(chunk: unknown): number {
+  const n = (chunk as { byteLength?: unknown } | null | undefined)?.byteLength;
+  return typeof n === "number" ? n : 0;
+}
+
 /** How a failure treats the transport: hand the engine's alert over and close it, or abort it. */
 type Teardown = "alert" | "abort";
 
@@ -218,6 +247,14 @@ class Pump implements TlsStream {
   #stagedBytes = 0;
   #draining: Promise<void> = Promise.resolve();
   #drainRunning = false;
+
+  // Plaintext output: chunks waiting in the writable's queue (its size function counts them in, the sink
+  // out), small chunks gathered into one record, and the engine writes in call order (#serially).
+  #queuedChunks = 0;
+  #queuedBytes = 0;
+  #gather: Uint8Array | undefined;
+  #gathered = 0;
+  #writeTail: Promise<unknown> = Promise.resolve();
 
   // Life cycle.
   #failure: { error: unknown } | undefined;
@@ -266,6 +303,12 @@ class Pump implements TlsStream {
     this.writable = new WritableStream<Uint8Array>({
       start: (c) => {
         this.#writeController = c;
+        // abort() waits for the write in flight, which may wait for a transport that takes nothing: the
+        // controller's signal says at once, and failing then lets that write, and so the abort, finish. In
+        // a microtask: the signal fires inside abort(), before the stream starts erroring with the reason.
+        c.signal?.addEventListener("abort", () => {
+          queueMicrotask(() => this.#fail(c.signal.reason, "abort"));
+        }, { once: true });
       },
       write: (chunk) => {
         const p = this.#write(chunk);
@@ -275,6 +318,16 @@ class Pump implements TlsStream {
       close: () => this.#shutdownWrite(),
       abort: (reason) => {
         this.#fail(reason, "abort");
+      },
+    }, {
+      highWaterMark: RECORD_PAYLOAD,
+      // Called as each chunk enters the queue (and for a write refused because the stream is closing,
+      // which then ends with close(), where what was gathered is sent anyway).
+      size: (chunk) => {
+        const n = byteLength(chunk);
+        this.#queuedChunks++;
+        this.#queuedBytes += n;
+        return n;
       },
     });
   }
@@ -337,7 +390,8 @@ class Pump implements TlsStream {
   }
 
   async keyUpdate(requestPeer = false): Promise<void> {
-    await this.#drive("update keys", () => this.engine.keyUpdate(requestPeer), true);
+    this.#flushGathered().catch(() => {}); // its failure is the connection's: the drive below reports it
+    await this.#serially(() => this.#drive("update keys", () => this.engine.keyUpdate(requestPeer), true));
   }
 
   // ---- the one driver ------------------------------------------------------------------------------
@@ -553,12 +607,36 @@ class Pump implements TlsStream {
 
   async #pull(c: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     const buf = this.#scratch;
-    const n = await this.#drive("read", () => this.engine.read(buf), false);
+    const n = await this.#drive("read", () => this.#readReceived(buf), false);
     if (n > 0) c.enqueue(buf.slice(0, n));
     else this.#endRead();
   }
 
+  /**
+   * One engine read into `buf`; once it gave bytes, more reads while records already received fill the
+   * rest, without waiting for the transport. Whatever stops them (WANT_READ, WANT_ASYNC, the peer's
+   * close_notify, a fatal error) is sticky in the engine or comes again, so the next pull meets it.
+   */
+  #readReceived(buf: Uint8Array): number {
+    let n = this.engine.read(buf);
+    while (n > 0 && n < buf.length) {
+      this.#feed();
+      const r = this.engine.read(buf.subarray(n));
+      if (r <= 0) break;
+      n += r;
+    }
+    return n;
+  }
+
+  /**
+   * The plaintext writable's sink. A chunk shorter than a record, with more chunks waiting in the queue
+   * behind it, is gathered and its write resolves at once; the gathered bytes go to the engine as one write
+   * when they fill a record, or with the chunk that empties the queue. Any other chunk goes to the engine
+   * as it is, after what was gathered.
+   */
   async #write(chunk: Uint8Array): Promise<void> {
+    this.#queuedChunks--;
+    this.#queuedBytes -= byteLength(chunk);
     if (this.#shutdownCall && !this.#failure) {
       // close() ran while writes were still queued: they fail, the connection goes on closing.
       throw new TypeError("Cannot write to the TLS stream: close_notify was sent");
@@ -569,6 +647,58 @@ class Pump implements TlsStream {
     } catch (e) {
       throw this.#fail(e, "abort"); // The writable is dead either way; say so on both sides.
     }
+    if (this.#gathered + data.length > RECORD_PAYLOAD) await this.#flushGathered();
+    if (this.#failure) throw this.#failure.error;
+    const more = this.#queuedChunks > 0; // counted now: more may have come while the record went out
+    if (data.length < RECORD_PAYLOAD && (more || this.#gathered > 0)) {
+      this.#gatherIn(data);
+      if (more && this.#gathered < RECORD_PAYLOAD) return;
+      return this.#flushGathered();
+    }
+    return this.#serially(() => this.#send(data));
+  }
+
+  /** Copy `data` into the gather buffer (the caller checked that it fits in a record). */
+  #gatherIn(data: Uint8Array): void {
+    const want = this.#gathered + data.length;
+    let buf = this.#gather;
+    if (!buf || buf.length < want) {
+      // Sized for the chunks queued behind, so that a short run of small writes does not take 16 KiB.
+      buf = new Uint8Array(Math.min(RECORD_PAYLOAD, Math.max(want + this.#queuedBytes, 1024)));
+      if (this.#gather) buf.set(this.#gather.subarray(0, this.#gathered));
+      this.#gather = buf;
+    }
+    buf.set(data, this.#gathered);
+    this.#gathered = want;
+  }
+
+  /**
+   * Hand what was gathered to the engine, after the engine writes already queued.
+   *
+   * @returns Resolves once those bytes were handed to the transport.
+   */
+  #flushGathered(): Promise<void> {
+    if (this.#gathered === 0) return Promise.resolve();
+    // A fresh buffer for what comes next: the engine may be handed this one again (after WANT_WRITE).
+    const bytes = this.#gather!.subarray(0, this.#gathered);
+    this.#gather = undefined;
+    this.#gathered = 0;
+    return this.#serially(() => this.#send(bytes));
+  }
+
+  /**
+   * Run `job` (engine writes: data, KeyUpdate, close_notify) after the jobs queued before it, so that what
+   * the caller handed over in one order reaches the engine in that order, one write at a time (a write
+   * after WANT_WRITE must be retried before another).
+   */
+  #serially<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.#writeTail.then(job);
+    this.#writeTail = run.catch(() => {});
+    return run;
+  }
+
+  /** Hand all of `data` to the engine (all or nothing, retried after WANT_*), then to the transport. */
+  async #send(data: Uint8Array): Promise<void> {
     for (let off = 0; off < data.length;) {
       const rest = data.subarray(off);
       // After WANT_WRITE the engine wants the same bytes again: the closure passes them.
@@ -578,20 +708,26 @@ class Pump implements TlsStream {
     }
   }
 
-  /** Send close_notify once, after the write in flight; resolves when it was handed to the transport. */
+  /**
+   * Send close_notify once, after the write in flight and what was gathered; resolves when it was handed to
+   * the transport.
+   */
   #shutdownWrite(): Promise<void> {
     this.#shutdownCall ??= (async () => {
       await this.#writeInFlight?.catch(() => {});
+      this.#flushGathered().catch(() => {}); // its failure is the connection's: the drive below reports it
       let sent = false;
       // shutdown() once; after WANT_WRITE only flush(), since shutdown() would then wait for the peer. Its 0
       // (ours sent, the peer's not yet come) is success here, though getError() says SYSCALL, as OpenSSL's.
-      await this.#drive(
-        "close",
-        () => {
-          const r = sent ? this.engine.flush() : (sent = true, this.engine.shutdown());
-          return r === 0 ? 1 : r;
-        },
-        true,
+      await this.#serially(() =>
+        this.#drive(
+          "close",
+          () => {
+            const r = sent ? this.engine.flush() : (sent = true, this.engine.shutdown());
+            return r === 0 ? 1 : r;
+          },
+          true,
+        )
       );
       this.#writeDone = true;
       this.#maybeFinish();
@@ -745,6 +881,8 @@ class Pump implements TlsStream {
     if (this.#failure) return this.#failure.error;
     if (this.#finished) return error;
     this.#failure = { error };
+    this.#gather = undefined;
+    this.#gathered = 0;
     this.#stopTimer();
     this.#unlisten?.();
     for (const reject of this.#waiters) reject(error);

@@ -534,3 +534,24 @@ Deno.test("connectTls() refuses a locked transport", async () => {
   pipes.client.readable.getReader();
   await assert.rejects(connectTls(client.engine, client.network, pipes.client), TypeError);
 });
+
+Deno.test("TlsStream.writable's abort() ends a write that waits for a transport taking nothing", async () => {
+  await withTimeout(
+    (async () => {
+      const { client, server, pipes } = await connectPair();
+      const writer = client.writable.getWriter();
+      const writing = writer.write(seededBytes(1 << 20, 12)); // the server does not read: it waits
+      await sleep(20);
+      assert.equal(await state(writing), "pending");
+      const reason = new Error("user went away");
+      await writer.abort(reason); // before, it waited for that write, forever
+      await assert.rejects(writing, (e) => e === reason);
+      await assert.rejects(client.closed, (e) => e === reason);
+      await assert.rejects(client.readable.getReader().read(), (e) => e === reason);
+      await assert.rejects(readAll(server.readable)); // its transport failed, without close_notify
+      assert.ok(pipes.c2s.writerAborted, "the transport was aborted");
+    })(),
+    20_000,
+    "abort while writing",
+  );
+});

@@ -36,7 +36,12 @@ import { clientBinding, DEFAULT_AUTHENTICATION_LIFETIME, serverSessionContext } 
  * import { createBioPair, createClient, SslError } from "@airlock/tls";
  * const { engine, network } = createBioPair();
  * const tls = createClient({ serverName: "example.com", verifyPeer: () => true }, engine);
- * const ret = tls.doHandshake();
+ * let ret = tls.doHandshake();
+ * // With a native provider (the default), the key shares are made asynchronously: wait, then call again.
+ * while (tls.getError(ret) === SslError.WANT_ASYNC) {
+ *   await tls.asyncWait();
+ *   ret = tls.doHandshake();
+ * }
  * if (ret !== -1 || tls.getError(ret) !== SslError.WANT_READ) throw new Error("expected WANT_READ");
  * if (network.pending() === 0) throw new Error("expected a ClientHello");
  * ```

@@ -47,11 +47,13 @@ import type { CryptoProvider } from "./provider.ts";
 import { nobleProvider, webCryptoProvider } from "./provider.ts";
 import {
   customSigningKey,
+  type NativeX509Kind,
   type PublicKey,
   type SignatureHash,
   signatureScheme,
   type SigningKey,
   verifySignature,
+  verifyX509Signature,
 } from "./sign.ts";
 
 // node:crypto and node:buffer come from `process.getBuiltinModule` (Node ≥ 20.16, Bun, Deno) the first time they
@@ -277,6 +279,31 @@ const NODE_HASH: Readonly<Record<SignatureHash, string>> = {
   "SHA-512": "sha512",
 };
 
+/** A certificate signature on node:crypto, synchronously (see `verifyX509Signature`'s `native`). */
+function verifyX509Native(
+  kind: NativeX509Kind,
+  hash: SignatureHash | undefined,
+  key: PublicKey,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean | undefined {
+  const name = hash === undefined ? null : NODE_HASH[hash];
+  if (name === undefined) return undefined;
+  try {
+    const publicKey = node().crypto.createPublicKey({
+      key: node().Buffer.from(key.spki),
+      format: "der",
+      type: "spki",
+    });
+    if (kind === "ecdsa") {
+      return node().crypto.verify(name, message, { key: publicKey, dsaEncoding: "der" }, signature);
+    }
+    return node().crypto.verify(name, message, publicKey, signature); // Ed25519 (no hash); RSA PKCS#1 v1.5
+  } catch {
+    return false; // a key or signature node:crypto cannot read does not verify (noble says "invalid" too)
+  }
+}
+
 function verify(
   scheme: number,
   key: PublicKey,
@@ -367,7 +394,8 @@ async function loadPrivateKey(
 export const nodeCryptoProvider: CryptoProvider = Object.freeze({
   name: "node",
   verify,
-  verifyX509: webCryptoProvider.verifyX509,
+  verifyX509: (algorithm: Uint8Array, key: PublicKey, message: Uint8Array, signature: Uint8Array) =>
+    verifyX509Signature(algorithm, key, message, signature, { webCrypto: true, native: verifyX509Native }),
   loadPrivateKey,
   keyShare(group: KxGroup, random: (n: number) => Uint8Array): KeyShare {
     const mine = generate(group);

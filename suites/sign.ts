@@ -792,6 +792,22 @@ function pssSignatureHash(parameters: Uint8Array | undefined): HashName | undefi
   return hash;
 }
 
+/** The certificate signature kinds a {@link NativeX509Verify} may be asked to check. */
+export type NativeX509Kind = "ecdsa" | "ed25519" | "rsa-pkcs1";
+
+/**
+ * A synchronous native check of a certificate signature for {@link verifyX509Signature} (node:crypto's
+ * `verify`, say): whether `signature` (DER for ECDSA) over `message` verifies under `key` with `hash`
+ * (undefined for Ed25519), or undefined to leave the check to the built-in path.
+ */
+export type NativeX509Verify = (
+  kind: NativeX509Kind,
+  hash: SignatureHash | undefined,
+  key: PublicKey,
+  message: Uint8Array,
+  signature: Uint8Array,
+) => boolean | undefined;
+
 /**
  * Verify a signature made under an X.509 AlgorithmIdentifier, e.g. the signature on a certificate
  * (RFC 5280 §4.1.1.2). Never throws.
@@ -806,7 +822,8 @@ function pssSignatureHash(parameters: Uint8Array | undefined): HashName | undefi
  * @param key The signer's public key.
  * @param message The signed bytes (e.g. the DER `tbsCertificate`).
  * @param signature The signature bytes (the BIT STRING contents).
- * @param options `webCrypto`: check ECDSA and Ed25519 on the runtime's WebCrypto (noble where it lacks them).
+ * @param options `webCrypto`: check ECDSA and Ed25519 on the runtime's WebCrypto (noble where it lacks them);
+ *   `native`: a synchronous check tried first for ECDSA, Ed25519 and RSA PKCS#1 v1.5.
  * @returns The outcome; a promise for RSA keys, and for every WebCrypto check.
  *
  * @example Check an Ed25519 signature
@@ -828,7 +845,7 @@ export function verifyX509Signature(
   key: PublicKey,
   message: Uint8Array,
   signature: Uint8Array,
-  options: { readonly webCrypto?: boolean } = {},
+  options: { readonly webCrypto?: boolean; readonly native?: NativeX509Verify } = {},
 ): X509SignatureResult | Promise<X509SignatureResult> {
   let alg: { oid: string; parameters: Uint8Array | undefined };
   try {
@@ -837,10 +854,16 @@ export function verifyX509Signature(
     return "unsupported";
   }
   const { oid, parameters } = alg;
+  const native = (kind: NativeX509Kind, hash: HashName | undefined): X509SignatureResult | undefined => {
+    const ok = options.native?.(kind, hash, key, message, signature);
+    return ok === undefined ? undefined : ok ? "valid" : "invalid";
+  };
   const pkcs1 = RSA_PKCS1_OIDS.get(oid);
   if (pkcs1 !== undefined) {
     if (!isNullOrAbsent(parameters)) return "unsupported";
     if (key.type !== "rsa") return "invalid";
+    const checked = native("rsa-pkcs1", pkcs1);
+    if (checked !== undefined) return checked;
     const info: SchemeInfo = { key: "rsa", kind: "pkcs1", hash: pkcs1 };
     return verifyRsa(info, key, message, signature).then((ok) => ok ? "valid" : "invalid");
   }
@@ -855,6 +878,8 @@ export function verifyX509Signature(
   if (ecdsa !== undefined) {
     if (!isNullOrAbsent(parameters)) return "unsupported";
     if ((key.type !== "ec-p256" && key.type !== "ec-p384") || key.raw === undefined) return "invalid";
+    const checked = native("ecdsa", ecdsa.name);
+    if (checked !== undefined) return checked;
     if (options.webCrypto) {
       return webEcdsa(key.type, key.raw, ecdsa.name, message, signature).then((ok) =>
         ok === undefined ? verifyX509Signature(algorithm, key, message, signature) : ok ? "valid" : "invalid"
@@ -873,6 +898,8 @@ export function verifyX509Signature(
   if (oid === ID_ED25519) {
     if (!isNullOrAbsent(parameters)) return "unsupported";
     if (key.type !== "ed25519" || key.raw === undefined) return "invalid";
+    const checked = native("ed25519", undefined);
+    if (checked !== undefined) return checked;
     if (options.webCrypto) {
       return webEd25519(key.raw, message, signature).then((ok) =>
         ok === undefined ? verifyX509Signature(algorithm, key, message, signature) : ok ? "valid" : "invalid"

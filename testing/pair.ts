@@ -44,7 +44,8 @@ export { seededRandom };
 /** A client and a server in memory with a fresh self-signed certificate. */
 export async function makePair(opts: PairOptions = {}): Promise<Pair> {
   const cert = await generateTestCertificate(opts.keyType ?? "ecdsa-p256");
-  const key = await loadPrivateKey(cert.keyPkcs8);
+  // A server that names its provider signs on that provider's path (a noble server stays synchronous).
+  const key = await (opts.server?.provider?.loadPrivateKey ?? loadPrivateKey)(cert.keyPkcs8);
   const capacity = opts.capacity;
   const c = createBioPair(capacity ? { capacity } : {});
   const s = createBioPair(capacity ? { capacity } : {});

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { AlertDescription } from "../engine/alert.ts";
 import { nobleProvider, webCryptoProvider } from "../suites/provider.ts";
+import { nodeCryptoProvider } from "../suites/node_crypto.ts";
 import {
   alertForVerifyError,
   type CertificateSignatureCheck,
@@ -639,14 +640,24 @@ Deno.test("alertForVerifyError() turns real verification failures into the alert
 });
 
 Deno.test("verifyCertificateChain() checks signatures with the verifySignature it is given", async (t) => {
-  for (const provider of [nobleProvider, webCryptoProvider]) {
+  for (const provider of [nobleProvider, webCryptoProvider, nodeCryptoProvider]) {
     for (const kind of ["p256", "p384", "ed25519", "rsa2048"] as const) {
       await t.step(`${provider.name} ${kind}`, async () => {
         const pki = await simplePki(kind);
-        const extra = { verifySignature: provider.verifyX509 };
+        let answers = 0, promises = 0;
+        const verifySignature: CertificateSignatureCheck = (...args) => {
+          const r = provider.verifyX509(...args);
+          answers++;
+          if (r instanceof Promise) promises++;
+          return r;
+        };
+        const extra = { verifySignature };
         await expectOk({ leaf: pki.leaf, inter: [pki.inter], root: [pki.root] }, extra);
         const forged = await leaf("www.example.com", await testKey(kind, 3), pki.inter, { tamper: true });
         await expectFail({ leaf: forged, inter: [pki.inter], root: [pki.root] }, "bad_signature", extra);
+        // node:crypto checks these in the calling thread: no promise; WebCrypto answers through one.
+        if (provider === nodeCryptoProvider) assert.equal(promises, 0, `${promises} of ${answers} awaited`);
+        if (provider === webCryptoProvider && kind !== "rsa2048") assert.equal(promises, answers);
       });
     }
   }

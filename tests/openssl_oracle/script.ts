@@ -14,7 +14,6 @@ import {
   createBioPair,
   createClient,
   createServer,
-  loadPrivateKey,
   nobleProvider,
   type ServerConfig,
   sslErrorName,
@@ -76,7 +75,7 @@ export async function runOnAirlock(
   certPem: string,
   keyPem: string,
 ): Promise<Map<number, string>> {
-  const key = await loadPrivateKey(keyPem);
+  const key = await nobleProvider.loadPrivateKey(keyPem); // synchronous signatures, as OpenSSL's
   const client: Record<string, unknown> = {
     dangerouslyDisableCertificateVerification: true,
     provider: nobleProvider,
