@@ -38,7 +38,7 @@
  * as failed. The servers run on `--runtime node|deno|bun` (default node); `--reference-runtime` puts the
  * node:tls server on another one (default: the same); `--server-flags "…"` passes flags to their runtime
  * (`--cpu-prof` to profile them on Node). The figures go to bench/results/load-<runtime>.json (or
- * `--json PATH`). With the defaults a run takes about two minutes on Node on a 2-core machine.
+ * `--json PATH`). With the defaults a run takes about 70 seconds on Node on a 2-core machine.
  *
  * Fairness: the generator is the same for both servers, and shares the machine with them (on 2 cores it
  * takes about half of it: a server's throughput here is what it reaches beside its clients). The servers run
