@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { type ByteStreamTransport, connectTls, type TlsStream } from "./stream.ts";
 import { connectTlsOverMessages, type MessageTransport } from "./message.ts";
 import {
+  breakLastByte,
   digest,
   makeEndpoints,
   memoryPair,
@@ -406,11 +407,7 @@ Deno.test("connectTls() with queued writes: a fatal error reaches both sides' st
   await withTimeout(
     (async () => {
       const { client, server, pipes } = await connectLogged();
-      pipes.c2s.tamper = (chunk) => {
-        const copy = chunk.slice();
-        copy[copy.length - 1]! ^= 1; // break a record's tag
-        return copy;
-      };
+      pipes.c2s.tamper = breakLastByte; // breaks a record's tag
       const writer = client.writable.getWriter();
       const { promises } = queueWrites(writer, seededBytes(1000 * 1024, 38), 1024);
       const clientReading = client.readable.getReader().read(); // reads the server's alert when it comes

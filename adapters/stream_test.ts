@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { connectTls, type TlsStream } from "./stream.ts";
 import {
+  breakLastByte,
   digest,
   makeEndpoints,
   memoryPair,
@@ -243,11 +244,7 @@ Deno.test("connectTls() carries a fatal error after the handshake to both sides'
   await withTimeout(
     (async () => {
       const { client, server, pipes } = await connectPair();
-      pipes.c2s.tamper = (chunk) => {
-        const copy = chunk.slice();
-        copy[copy.length - 1]! ^= 1; // break the record's tag
-        return copy;
-      };
+      pipes.c2s.tamper = breakLastByte; // breaks a record's tag
       const clientWriter = client.writable.getWriter();
       await clientWriter.write(new TextEncoder().encode("tampered"));
       await assert.rejects(server.readable.getReader().read(), isTlsError("decrypt"));
@@ -299,11 +296,7 @@ Deno.test("connectTls() reports the peer's alert, not the transport error that f
       ]);
       // A broken record makes the server fail with bad_record_mac; its alert is held back.
       holding = true;
-      pipes.c2s.tamper = (chunk) => {
-        const copy = chunk.slice();
-        copy[copy.length - 1]! ^= 1;
-        return copy;
-      };
+      pipes.c2s.tamper = breakLastByte; // breaks a record's tag
       const writer = ct.writable.getWriter();
       await writer.write(new TextEncoder().encode("tampered"));
       await assert.rejects(st.readable.getReader().read(), isTlsError("decrypt"));

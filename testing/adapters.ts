@@ -38,6 +38,13 @@ export interface EndpointOptions {
   readonly pin?: boolean;
 }
 
+/** A `tamper` for a pipe: the chunk with its last byte flipped, which breaks the tag of the record it ends. */
+export function breakLastByte(chunk: Uint8Array): Uint8Array {
+  const copy = chunk.slice();
+  copy[copy.length - 1]! ^= 1;
+  return copy;
+}
+
 /** Constant-time-enough equality for tests. */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
