@@ -61,22 +61,29 @@ import {
 // chosen), and a bundle for the browser must not pull Node's modules in.
 let nodeModules: { crypto: typeof NodeCrypto; Buffer: typeof Buffer } | undefined;
 
+/** The runtime's `process.getBuiltinModule`, bound, or undefined where there is none. */
+function getBuiltinModule(): ((id: string) => unknown) | undefined {
+  const p = (globalThis as { process?: { getBuiltinModule?: unknown } }).process;
+  return typeof p?.getBuiltinModule === "function"
+    ? (p.getBuiltinModule as (id: string) => unknown).bind(p)
+    : undefined;
+}
+
 /** Whether this runtime gives `node:crypto` synchronously (`process.getBuiltinModule`). */
 export function hasNodeCrypto(): boolean {
-  const p = (globalThis as { process?: { getBuiltinModule?: unknown } }).process;
-  return typeof p?.getBuiltinModule === "function";
+  return getBuiltinModule() !== undefined;
 }
 
 function node(): { crypto: typeof NodeCrypto; Buffer: typeof Buffer } {
   if (nodeModules) return nodeModules;
-  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  if (typeof p?.getBuiltinModule !== "function") {
+  const builtin = getBuiltinModule();
+  if (!builtin) {
     throw new Error(
       "Cannot use nodeCryptoProvider: this runtime has no node:crypto (process.getBuiltinModule)",
     );
   }
-  const crypto = p.getBuiltinModule("node:crypto") as typeof NodeCrypto;
-  const buffer = p.getBuiltinModule("node:buffer") as { Buffer: typeof Buffer };
+  const crypto = builtin("node:crypto") as typeof NodeCrypto;
+  const buffer = builtin("node:buffer") as { Buffer: typeof Buffer };
   return nodeModules = { crypto, Buffer: buffer.Buffer };
 }
 
@@ -290,11 +297,11 @@ function verifyX509Native(
   const name = hash === undefined ? null : NODE_HASH[hash];
   if (name === undefined) return undefined;
   try {
-    const publicKey = node().crypto.createPublicKey({
-      key: node().Buffer.from(key.spki),
-      format: "der",
-      type: "spki",
-    });
+    // EC and Ed25519 keys as the handshake's own checks import them (a JWK of the raw key: DER import costs
+    // more); RSA has no raw key here, so its SPKI.
+    const publicKey = key.raw !== undefined && key.type !== "rsa" && key.type !== "rsa-pss"
+      ? publicKeyObject({ type: key.type, raw: key.raw })
+      : node().crypto.createPublicKey({ key: node().Buffer.from(key.spki), format: "der", type: "spki" });
     if (kind === "ecdsa") {
       return node().crypto.verify(name, message, { key: publicKey, dsaEncoding: "der" }, signature);
     }
