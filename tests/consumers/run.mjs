@@ -62,7 +62,7 @@ function run(bin, args, cwd, env = CLEAN_ENV, withStderr = false) {
   return withStderr ? r.stdout + r.stderr : r.stdout;
 }
 
-/** The last `ok …` line a fixture printed, which it prints only after its own checks passed. */
+/** The `ok …` lines a fixture printed (it prints them only after its own checks passed), joined. */
 function okLines(out) {
   const lines = out.split("\n").filter((l) => l.startsWith("ok "));
   if (lines.length === 0) throw new Error(`no "ok" line in:\n${out}`);
