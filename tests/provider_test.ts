@@ -231,6 +231,44 @@ Deno.test("webCryptoProvider: a flipped bit in a natively opened record is bad_r
   assertReceived(q.client, "bad_record_mac");
 });
 
+Deno.test("webCryptoProvider: a write's asyncWait() waits for its seal, not for an opened record waiting to be read", async () => {
+  // The server's native seals wait at a gate the test opens; its opens run as usual.
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const provider: CryptoProvider = {
+    ...webCryptoProvider,
+    aeadKey(aead, key) {
+      const native = webCryptoAeadKey(aead, key);
+      if (!native) return undefined;
+      return { ...native, seal: (n, a, p) => gate.then(() => native.seal(n, a, p)) };
+    },
+  };
+  const p = await makePair({ client: { provider: webCryptoProvider }, server: { provider } });
+  await handshake(p);
+  const fromClient = new Uint8Array(5000).fill(7), fromServer = new Uint8Array(5000).fill(9);
+  await sendNow(p.client, fromClient);
+  transfer(p);
+  // The server starts opening the client's record natively and it finishes; nobody reads it yet.
+  const buf = new Uint8Array(8192);
+  const r = p.server.read(buf);
+  assert.equal(p.server.getError(r), SslError.WANT_ASYNC);
+  await p.server.asyncWait();
+  // A write now waits for its seal (held at the gate): asyncWait() must not settle at once, else a pump
+  // that awaits it and calls write() again spins on microtasks and starves the seal it waits for.
+  const w = p.server.write(fromServer);
+  assert.equal(p.server.getError(w), SslError.WANT_ASYNC);
+  let settledEarly = false;
+  const wait = p.server.asyncWait().then(() => (settledEarly = true));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(settledEarly, false, "asyncWait() settled while the seal was held");
+  open();
+  await wait;
+  assert.equal(await settled(p.server, () => p.server.write(fromServer)), fromServer.length);
+  assert.deepEqual(await drain(p.server), fromClient);
+  transfer(p);
+  assert.deepEqual(await drain(p.client), fromServer);
+});
+
 /** write() all of `data` (waiting out WANT_ASYNC) into a BIO large enough; the records stay in the BIO. */
 async function sendNow(e: TlsEngine, data: Uint8Array): Promise<void> {
   assert.equal(await settled(e, () => e.write(data)), data.length);

@@ -132,9 +132,14 @@ export class Inbound {
     this.#joiner.push(data);
   }
 
-  /** Settles when the next record opened natively is done; undefined when none is in flight. */
+  /**
+   * Settles when the next record opened natively is done; undefined when none is still being opened (one
+   * that is done waits for a read, not for the provider: a promise already settled here would have a
+   * write's `asyncWait()` return at once, again and again).
+   */
   nextOpened(): Promise<void> | undefined {
-    return this.#opening[0]?.done;
+    const head = this.#opening[0];
+    return head && !head.result ? head.done : undefined;
   }
 
   /** Forget the records in flight: the connection failed, their results are not ours. */
