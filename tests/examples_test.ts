@@ -117,10 +117,11 @@ class Child {
     }
   }
 
-  /** Wait for the process to end, and expect exit status 0. */
-  async succeeds(): Promise<void> {
+  /** Wait for the process to end, and expect exit status 0; a failure shows its output and that of `beside`. */
+  async succeeds(...beside: Child[]): Promise<void> {
     const code = await this.exit;
-    assert.equal(code, 0, `${this.name} exited with ${code}\n${this.log}`);
+    const logs = [this, ...beside].map((c) => c.log).join("\n");
+    assert.equal(code, 0, `${this.name} exited with ${code}\n${logs}`);
   }
 
   kill(): void {
@@ -209,7 +210,7 @@ for (const runtime of ["deno", "bun"] as const) {
         Child.run(runtime, `examples/${runtime}/echo_client.ts`, [port, cert], input)
       );
       started.push(...clients);
-      for (const client of clients) await client.succeeds();
+      for (const client of clients) await client.succeeds(server); // the server's side too, if it fails
       assert.deepEqual(clients[0]!.stdoutBytes, big, "the 100,000 bytes came back as sent");
       assert.equal(clients[1]!.stdout, "hello\n");
       for (const client of clients) {
