@@ -122,6 +122,11 @@ export interface TlsStream {
 /** Plaintext bytes returned by one read of {@linkcode TlsStream.readable} at most: one full record. */
 const READ_CHUNK = 16384;
 /**
+ * Where every connection's engine reads land, shared: each read is copied out (or dropped) in the same
+ * synchronous step that fills it, so no connection needs 16 KiB of its own while it waits.
+ */
+const SCRATCH = new Uint8Array(READ_CHUNK);
+/**
  * The most plaintext one record carries (2^14, RFC 8446 §5.1): the size of the gather buffer, and the
  * plaintext writable's high-water mark in bytes. A smaller record_size_limit is the engine's business: it
  * splits one write into records that fit.
@@ -274,7 +279,6 @@ class Pump implements TlsStream {
   #verifyFailure: unknown;
   #timer: { id: unknown } | undefined;
   #unlisten: (() => void) | undefined;
-  readonly #scratch = new Uint8Array(READ_CHUNK);
 
   constructor(engine: TlsEngine, network: Bio, transport: ByteStreamTransport, options: ConnectTlsOptions) {
     if (transport.readable.locked || transport.writable.locked) {
@@ -606,9 +610,13 @@ class Pump implements TlsStream {
   // ---- the plaintext streams ------------------------------------------------------------------------
 
   async #pull(c: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
-    const buf = this.#scratch;
-    const n = await this.#drive("read", () => this.#readReceived(buf), false);
-    if (n > 0) c.enqueue(buf.slice(0, n));
+    let chunk: Uint8Array | undefined;
+    await this.#drive("read", () => {
+      const n = this.#readReceived(SCRATCH);
+      if (n > 0) chunk = SCRATCH.slice(0, n); // now: another connection's read may fill SCRATCH next
+      return n;
+    }, false);
+    if (chunk) c.enqueue(chunk);
     else this.#endRead();
   }
 
@@ -748,11 +756,10 @@ class Pump implements TlsStream {
       await this.#shutdownWrite();
     }
     if (!this.#readDone) {
-      const scratch = new Uint8Array(READ_CHUNK);
       await this.#drive("close", () => {
         // As OpenSSL says of a bidirectional shutdown: read, discarding what comes, until the peer's close_notify.
         for (;;) {
-          const r = this.engine.read(scratch);
+          const r = this.engine.read(SCRATCH);
           if (r <= 0) return r;
         }
       }, false);
@@ -847,12 +854,11 @@ class Pump implements TlsStream {
         resolve();
       }, 0);
     });
-    const scratch = new Uint8Array(READ_CHUNK); // not #scratch: a pull may be copying out of it
     try {
       for (let i = 0; i < MAX_ALERT_READS && !this.#failure; i++) {
         this.#feed();
         const engine = this.engine;
-        const r = engine.isHandshakeDone ? engine.read(scratch) : engine.doHandshake();
+        const r = engine.isHandshakeDone ? engine.read(SCRATCH) : engine.doHandshake();
         if (engine.error) return engine.error.code.startsWith("alert_received.") ? engine.error : undefined;
         const code = engine.getError(r);
         if (code === SslError.WANT_ASYNC) {

@@ -71,7 +71,7 @@ export interface Bio {
   readonly capacity: number;
 }
 
-/** Start size of a queue's storage; it doubles on demand up to the capacity. */
+/** Storage a queue grows to at least once a second write lands in it; it doubles from there up to the capacity. */
 const INITIAL_STORAGE = 4096;
 /** Storage of a queue that holds nothing (shared: it is never written). */
 const EMPTY = new Uint8Array(0);
@@ -79,8 +79,10 @@ const EMPTY = new Uint8Array(0);
 /**
  * A bounded FIFO of bytes: a ring buffer that never holds more than `capacity` bytes.
  *
- * Storage starts small and doubles on demand up to `capacity`, so a large capacity costs nothing until it is
- * used. Reads and writes copy only the bytes they move.
+ * Storage is allocated on demand: a write into an empty queue takes just what it needs (or, with
+ * {@linkcode ByteQueue.give}, the array itself), more writes double it up to `capacity`, and a queue that is
+ * read empty lets go of it, so an idle queue holds no storage (OpenSSL's SSL_MODE_RELEASE_BUFFERS, always
+ * on). Reads and writes copy only the bytes they move; a read of everything in one piece copies nothing.
  *
  * @example Short writes when the queue is full
  * ```ts
@@ -155,9 +157,9 @@ export class ByteQueue {
   }
 
   /**
-   * Append `data`, taking it over: into an empty queue that holds no storage, the array itself becomes the
-   * storage, without a copy (and a `read()` of everything hands it on, again without a copy). Otherwise the
-   * same as {@linkcode ByteQueue.write}. The caller must not touch `data` afterwards.
+   * Append `data`, taking it over: into an empty queue, the array itself becomes the storage, without a copy
+   * (and a `read()` of everything hands it on, again without a copy). Otherwise the same as
+   * {@linkcode ByteQueue.write}. The caller must not touch `data` afterwards.
    *
    * @param data The bytes to append; the queue's once accepted.
    * @returns The number of bytes accepted, from the start of `data`.
@@ -176,9 +178,7 @@ export class ByteQueue {
    */
   give(data: Uint8Array): number {
     if (
-      data instanceof Uint8Array && this.#size === 0 && this.#buf === EMPTY &&
-      data.length > INITIAL_STORAGE &&
-      data.length <= this.capacity
+      data instanceof Uint8Array && this.#size === 0 && data.length > 0 && data.length <= this.capacity
     ) {
       this.#buf = data;
       this.#head = 0;
@@ -198,8 +198,7 @@ export class ByteQueue {
   read(max?: number): Uint8Array {
     const buf = this.#buf;
     if (
-      this.#size > 0 && (max === undefined || max >= this.#size) && buf.length > INITIAL_STORAGE &&
-      this.#head + this.#size <= buf.length
+      this.#size > 0 && (max === undefined || max >= this.#size) && this.#head + this.#size <= buf.length
     ) {
       // All of it, in one piece, in storage that an empty queue lets go of anyway: hand the storage over.
       const out = buf.subarray(this.#head, this.#head + this.#size);
@@ -233,20 +232,22 @@ export class ByteQueue {
 
   #skip(n: number): void {
     this.#size -= n;
-    // An empty queue restarts at 0, so the next write lands in one piece; storage grown past the initial size
-    // is let go, so an idle connection holds none.
-    this.#head = this.#size === 0 ? 0 : (this.#head + n) % this.#buf.length;
-    if (this.#size === 0 && this.#buf.length > INITIAL_STORAGE) this.#buf = EMPTY;
+    // An empty queue lets its storage go, so an idle connection holds none; the next write starts afresh.
+    if (this.#size === 0) {
+      this.#head = 0;
+      this.#buf = EMPTY;
+    } else this.#head = (this.#head + n) % this.#buf.length;
   }
 
   /**
-   * Grow the storage so it holds `need` bytes, keeping the order: to at least double its size (at most to
-   * capacity), or to exactly `need` when that is more, e.g. one record written into an empty queue.
+   * Grow the storage so it holds `need` bytes, keeping the order: an empty queue to exactly `need` (one
+   * record written into it, read out whole, is then handed on without a copy), otherwise to at least
+   * INITIAL_STORAGE and double its size (at most to capacity), or to `need` when that is more.
    */
   #reserve(need: number): void {
     const old = this.#buf;
     if (need <= old.length) return;
-    const len = Math.max(need, 2 * old.length, INITIAL_STORAGE);
+    const len = this.#size === 0 ? need : Math.max(need, 2 * old.length, INITIAL_STORAGE);
     const next = new Uint8Array(Math.min(len, this.capacity));
     const first = Math.min(this.#size, old.length - this.#head);
     next.set(old.subarray(this.#head, this.#head + first), 0);

@@ -100,12 +100,33 @@ Deno.test("ByteQueue.give() copies where it cannot keep the array, and respects 
   assert.equal(q.give(small), 4500);
   small.fill(0);
   assert.deepEqual(q.read().subarray(5000), copy);
-  // Small arrays are copied into the queue's own small storage.
+  // Into an empty queue, any array is kept as it is, however small, and read() hands the same array on.
   const tiny = bytes(1, 2, 3);
   assert.equal(q.give(tiny), 3);
-  tiny[0] = 9;
-  assert.deepEqual(q.read(), bytes(1, 2, 3));
+  assert.equal(q.read().buffer, tiny.buffer);
+  // Behind bytes already there, a small array is copied.
+  assert.equal(q.write(bytes(4)), 1);
+  const more = bytes(5, 6);
+  assert.equal(q.give(more), 2);
+  more[0] = 9;
+  assert.deepEqual(q.read(), bytes(4, 5, 6));
   assert.throws(() => q.give([1] as unknown as Uint8Array), TypeError);
+});
+
+Deno.test("ByteQueue: a write into an empty queue is read out whole without a second copy; an emptied queue keeps no storage", () => {
+  const next = prng(14);
+  const q = new ByteQueue(17_000);
+  const a = filled(1000, next), b = filled(1000, next);
+  assert.equal(q.write(a), 1000);
+  const out = q.read();
+  assert.deepEqual(out, a);
+  assert.equal(out.buffer.byteLength, 1000, "storage of exactly the bytes written, handed over");
+  // The queue let that storage go with the bytes: what comes next cannot land in the array handed out.
+  assert.equal(q.write(b), 1000);
+  assert.deepEqual(out, a);
+  assert.deepEqual(q.read(300), b.subarray(0, 300));
+  assert.deepEqual(q.read(), b.subarray(300));
+  assert.equal(q.size, 0);
 });
 
 Deno.test("ByteQueue.read() of everything, after a partial read, returns the rest in order", () => {
