@@ -237,6 +237,37 @@ function publicKeyObject(key: { type: PublicKey["type"] | "x25519"; raw: Uint8Ar
   });
 }
 
+/** Certificate keys kept imported, at most; the oldest one used goes first. */
+const KEY_CACHE_SIZE = 256;
+const keyCache = new Map<string, KeyObject>();
+
+/**
+ * The KeyObject of a certificate's public key, imported once: a client meets the same server leaf and the
+ * same CA again and again, and an import costs more than the signature check it serves (a JWK import was 7%
+ * of a TLS 1.3 handshake on Node). Keyed by every byte of the key (public data; an ephemeral key share never
+ * comes here), so a hit is the same key.
+ */
+function certificateKeyObject(key: PublicKey): KeyObject {
+  const raw = key.raw !== undefined && key.type !== "rsa" && key.type !== "rsa-pss";
+  const bytes = raw ? key.raw! : key.spki;
+  let id = raw ? key.type : "spki";
+  for (let i = 0; i < bytes.length; i += 0x2000) {
+    id += String.fromCharCode(...bytes.subarray(i, i + 0x2000));
+  }
+  let object = keyCache.get(id);
+  if (object) {
+    keyCache.delete(id); // to the back: the most recently used
+  } else {
+    // EC and Ed25519 keys as a JWK of the raw key (DER import costs more); RSA has no raw key here: its SPKI.
+    object = raw
+      ? publicKeyObject({ type: key.type, raw: key.raw! })
+      : node().crypto.createPublicKey({ key: node().Buffer.from(key.spki), format: "der", type: "spki" });
+    if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value!);
+  }
+  keyCache.set(id, object);
+  return object;
+}
+
 const CURVE_NAMES = new Map<number, string>([[0x0017, "prime256v1"], [0x0018, "secp384r1"]]);
 
 /** One side's native key pair: X25519 as KeyObjects, the NIST curves as an ECDH object. */
@@ -297,11 +328,7 @@ function verifyX509Native(
   const name = hash === undefined ? null : NODE_HASH[hash];
   if (name === undefined) return undefined;
   try {
-    // EC and Ed25519 keys as the handshake's own checks import them (a JWK of the raw key: DER import costs
-    // more); RSA has no raw key here, so its SPKI.
-    const publicKey = key.raw !== undefined && key.type !== "rsa" && key.type !== "rsa-pss"
-      ? publicKeyObject({ type: key.type, raw: key.raw })
-      : node().crypto.createPublicKey({ key: node().Buffer.from(key.spki), format: "der", type: "spki" });
+    const publicKey = certificateKeyObject(key);
     if (kind === "ecdsa") {
       return node().crypto.verify(name, message, { key: publicKey, dsaEncoding: "der" }, signature);
     }
@@ -326,7 +353,7 @@ function verify(
   const eddsa = info.kind === "eddsa" && key.type === "ed25519";
   if ((!ecdsa && !eddsa) || !key.raw) return verifySignature(scheme, key, message, signature, tls12); // RSA…
   try {
-    const publicKey = publicKeyObject({ type: key.type, raw: key.raw });
+    const publicKey = certificateKeyObject(key);
     if (eddsa) return node().crypto.verify(null, message, publicKey, signature);
     return node().crypto.verify(
       NODE_HASH[info.hash],

@@ -261,6 +261,29 @@ Deno.test("providers: nodeCryptoProvider signs ECDSA and Ed25519 with node:crypt
   );
 });
 
+Deno.test("providers: nodeCryptoProvider keeps certificate keys imported, and tells them apart", async () => {
+  for (const [name, make] of KEYS.slice(0, 3)) {
+    const a = await make(), b = await make(); // two keys of one type: the same length, other bytes
+    const scheme = a.schemes[0]!;
+    const sigA = await a.sign(scheme, MESSAGE), sigB = await b.sign(scheme, MESSAGE);
+    // Twice each way: the second round meets the keys imported by the first.
+    for (let round = 0; round < 2; round++) {
+      assert.equal(nodeCryptoProvider.verify(scheme, a.publicKey, MESSAGE, sigA, false), true, `${name} a`);
+      assert.equal(
+        nodeCryptoProvider.verify(scheme, b.publicKey, MESSAGE, sigA, false),
+        false,
+        `${name} b/a`,
+      );
+      assert.equal(nodeCryptoProvider.verify(scheme, b.publicKey, MESSAGE, sigB, false), true, `${name} b`);
+      assert.equal(
+        nodeCryptoProvider.verify(scheme, a.publicKey, MESSAGE, sigB, false),
+        false,
+        `${name} a/b`,
+      );
+    }
+  }
+});
+
 for (const name of ["SHA-256", "SHA-384"] as const) {
   Deno.test(`providers: ${name}, its HMAC and HKDF give the same bytes with every provider`, () => {
     const reference = nobleProvider.hash(name);
