@@ -23,6 +23,7 @@ import type { ClientOptions } from "./client/common.ts";
 import { subjectName, type VerifyPolicy } from "./peer_verify.ts";
 import { normalizeHostName } from "../verify/names.ts";
 import { SessionCache, type SessionIdStore, StrikeRegister, TicketKeys } from "./session.ts";
+import { defaultProvider } from "../suites/default_provider.ts";
 import { clientBinding, DEFAULT_AUTHENTICATION_LIFETIME, serverSessionContext } from "./binding.ts";
 
 /**
@@ -148,8 +149,12 @@ function ticketSetup(config: ServerConfig, clientAuth: ServerSetup["clientAuth"]
   let store = t?.store;
   if (!store) {
     store = defaultStores.get(config);
-    // Keys from the configured random source, so that injected randomness stays reproducible.
-    if (!store) defaultStores.set(config, store = new TicketKeys(config.random));
+    // Keys from the configured random source, so that injected randomness stays reproducible; sealed with
+    // the provider's AES-256-GCM (noble's took 3% of a TLS 1.3 handshake on Node).
+    if (!store) {
+      const aead = (config.provider ?? defaultProvider()).aead("AES-256-GCM");
+      defaultStores.set(config, store = new TicketKeys(config.random, aead));
+    }
   }
   return { store, count, lifetime, authenticationLifetime, context: sessionContextOf(config, clientAuth) };
 }

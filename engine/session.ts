@@ -11,7 +11,7 @@
  * @module
  */
 
-import { AES_256_GCM } from "../suites/aead.ts";
+import { type Aead, AES_256_GCM } from "../suites/aead.ts";
 import { ctEqual, utf8 } from "../suites/bytes.ts";
 import { type Hash, SHA256 } from "../suites/hash.ts";
 import { finishedVerifyData, hkdfExpandLabel, KeySchedule } from "./key_schedule.ts";
@@ -329,7 +329,7 @@ export interface SessionIdStore {
 
 interface TicketKey {
   readonly id: Uint8Array;
-  readonly key: ReturnType<typeof AES_256_GCM.importKey>;
+  readonly key: ReturnType<Aead["importKey"]>;
 }
 
 /** How many keys {@link TicketKeys.setSecrets} takes at most (the current one and those still redeemed). */
@@ -349,14 +349,26 @@ export class TicketKeys implements TicketStore {
   /** The current key first, then those still redeemed. */
   #keys: TicketKey[];
   readonly #random: (n: number) => Uint8Array;
+  readonly #aead: Aead;
 
   /**
    * A store with a fresh current key.
    *
    * @param random Where keys come from (default: the platform's CSPRNG).
+   * @param aead The AES-256-GCM implementation that seals and opens tickets (default noble's; a server's
+   *   own store takes its provider's, `provider.aead("AES-256-GCM")`: the same bytes, natively).
    */
-  constructor(random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))) {
+  constructor(
+    random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n)),
+    aead: Aead = AES_256_GCM,
+  ) {
+    if (aead.name !== "AES-256-GCM") {
+      throw new TypeError(
+        `Cannot seal tickets with ${aead.name}: TicketKeys takes an AES-256-GCM implementation`,
+      );
+    }
     this.#random = random;
+    this.#aead = aead;
     this.#keys = [this.#make()];
   }
 
@@ -374,16 +386,17 @@ export class TicketKeys implements TicketStore {
    * ```
    *
    * @param secrets 32-byte secrets, the current one first.
+   * @param aead The AES-256-GCM implementation (default noble's), as for the constructor.
    * @returns The keys.
    */
-  static fromSecrets(secrets: readonly Uint8Array[]): TicketKeys {
-    const keys = new TicketKeys();
+  static fromSecrets(secrets: readonly Uint8Array[], aead: Aead = AES_256_GCM): TicketKeys {
+    const keys = new TicketKeys(undefined, aead);
     keys.setSecrets(secrets);
     return keys;
   }
 
   #make(): TicketKey {
-    return { id: this.#random(16), key: AES_256_GCM.importKey(this.#random(32)) };
+    return { id: this.#random(16), key: this.#aead.importKey(this.#random(32)) };
   }
 
   /** Make a new current key; the old current becomes the previous, the old previous is forgotten. */
@@ -414,7 +427,7 @@ export class TicketKeys implements TicketStore {
       const prk = SHA256.hkdfExtract(utf8("airlock ticket keys"), secret);
       return {
         id: SHA256.hkdfExpand(prk, utf8("key id"), 16),
-        key: AES_256_GCM.importKey(SHA256.hkdfExpand(prk, utf8("aes-256-gcm key"), 32)),
+        key: this.#aead.importKey(SHA256.hkdfExpand(prk, utf8("aes-256-gcm key"), 32)),
       };
     });
   }

@@ -1,6 +1,9 @@
 /** TicketKeys from shared secrets: what lets servers of a fleet open each other's tickets. */
 import assert from "node:assert/strict";
 import { TicketKeys } from "./session.ts";
+import { CHACHA20_POLY1305 } from "../suites/aead.ts";
+import { nobleProvider, webCryptoProvider } from "../suites/provider.ts";
+import { nodeCryptoProvider } from "../suites/node_crypto.ts";
 import { seededRandom } from "../testing/pair.ts";
 import { inspect } from "node:util";
 
@@ -43,4 +46,15 @@ Deno.test("TicketKeys never shows its keys", () => {
   assert.equal(String(keys), "TicketKeys(2 keys)");
   assert.equal(JSON.stringify(keys), "{}");
   assert.ok(!inspect(keys, { showHidden: true, depth: 5 }).includes("Uint8Array"));
+});
+
+Deno.test("TicketKeys seals with any provider's AES-256-GCM, to the same bytes, and refuses another AEAD", () => {
+  const sealed = [nobleProvider, webCryptoProvider, nodeCryptoProvider].map((p) => {
+    const keys = TicketKeys.fromSecrets([secret(9)], p.aead("AES-256-GCM"));
+    return keys.issue(state, () => new Uint8Array(12).fill(5)); // the same nonce: the same ticket
+  });
+  assert.deepEqual(sealed[1], sealed[0]);
+  assert.deepEqual(sealed[2], sealed[0]);
+  assert.deepEqual(TicketKeys.fromSecrets([secret(9)]).redeem(sealed[2]!), state);
+  assert.throws(() => new TicketKeys(random, CHACHA20_POLY1305), /takes an AES-256-GCM implementation/);
 });
