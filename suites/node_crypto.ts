@@ -43,6 +43,7 @@ import {
 import { ctEqual, toBase64Url } from "./bytes.ts";
 import { customHash, type Hash, type HashName, type HashState } from "./hash.ts";
 import { pemDecode } from "./pem.ts";
+import { ByteKeyedCache } from "./cache.ts";
 import type { CryptoProvider } from "./provider.ts";
 import { nobleProvider, webCryptoProvider } from "./provider.ts";
 import {
@@ -237,9 +238,8 @@ function publicKeyObject(key: { type: PublicKey["type"] | "x25519"; raw: Uint8Ar
   });
 }
 
-/** Certificate keys kept imported, at most; the oldest one used goes first. */
-const KEY_CACHE_SIZE = 256;
-const keyCache = new Map<string, KeyObject>();
+/** Certificate keys kept imported (256 at most). */
+const keyObjects = new ByteKeyedCache<KeyObject>(256);
 
 /**
  * The KeyObject of a certificate's public key, imported once: a client meets the same server leaf and the
@@ -248,24 +248,15 @@ const keyCache = new Map<string, KeyObject>();
  * comes here), so a hit is the same key.
  */
 function certificateKeyObject(key: PublicKey): KeyObject {
-  const raw = key.raw !== undefined && key.type !== "rsa" && key.type !== "rsa-pss";
-  const bytes = raw ? key.raw! : key.spki;
-  let id = raw ? key.type : "spki";
-  for (let i = 0; i < bytes.length; i += 0x2000) {
-    id += String.fromCharCode(...bytes.subarray(i, i + 0x2000));
+  // EC and Ed25519 keys as a JWK of the raw key (DER import costs more); RSA has no raw key here: its SPKI.
+  if (key.raw !== undefined && key.type !== "rsa" && key.type !== "rsa-pss") {
+    return keyObjects.get(key.type, key.raw, () => publicKeyObject({ type: key.type, raw: key.raw! }));
   }
-  let object = keyCache.get(id);
-  if (object) {
-    keyCache.delete(id); // to the back: the most recently used
-  } else {
-    // EC and Ed25519 keys as a JWK of the raw key (DER import costs more); RSA has no raw key here: its SPKI.
-    object = raw
-      ? publicKeyObject({ type: key.type, raw: key.raw! })
-      : node().crypto.createPublicKey({ key: node().Buffer.from(key.spki), format: "der", type: "spki" });
-    if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value!);
-  }
-  keyCache.set(id, object);
-  return object;
+  return keyObjects.get(
+    "spki",
+    key.spki,
+    () => node().crypto.createPublicKey({ key: node().Buffer.from(key.spki), format: "der", type: "spki" }),
+  );
 }
 
 const CURVE_NAMES = new Map<number, string>([[0x0017, "prime256v1"], [0x0018, "secp384r1"]]);
