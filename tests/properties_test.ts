@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { SslError, type TlsEngine } from "../mod.ts";
+import { createBioPair, createClient, nobleProvider, SslError, type TlsEngine } from "../mod.ts";
 import { handshake, makePair, type Pair, seededRandom, transfer } from "../testing/pair.ts";
 import { fuzzEngine, prepare } from "../fuzz/engine_target.ts";
 import { programSeed } from "../fuzz/mutate.ts";
@@ -259,4 +259,27 @@ Deno.test("properties: the fuzz invariant holds on random mutations of real tran
     ),
     { seed: SEED, numRuns: 120, endOnFailure: true },
   );
+});
+
+Deno.test("without an injected random, every ClientHello's random and legacy session id are fresh (the pooled CSPRNG hands no byte out twice)", () => {
+  const seen = new Set<string>();
+  const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  for (let i = 0; i < 400; i++) {
+    const { engine, network } = createBioPair();
+    // noble: the ClientHello comes at once (a native provider may make its key share asynchronously)
+    const client = createClient(
+      { serverName: "localhost", verifyPeer: () => true, provider: nobleProvider, groups: ["x25519"] },
+      engine,
+    );
+    assert.equal(client.getError(client.doHandshake()), SslError.WANT_READ);
+    const hello = network.read();
+    const random = hello.subarray(11, 43); // record header 5, handshake header 4, legacy_version 2
+    const sessionId = hello.subarray(44, 76);
+    for (const part of [random, sessionId]) {
+      assert.equal(part.length, 32);
+      assert.ok(part.some((b) => b !== 0), "not zeros");
+      assert.ok(!seen.has(hex(part)), "no 32 bytes came twice");
+      seen.add(hex(part));
+    }
+  }
 });
