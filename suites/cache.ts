@@ -5,7 +5,9 @@
  * A bounded cache of values derived from public bytes (a certificate's key, say), keyed by every byte: a
  * client meets the same server leaf and CA on every handshake, and what is derived from them (a parsed and
  * validated key, a runtime's key object) need not be derived again. The least recently used entry goes
- * first once the cache is full. Never for secrets: the key is the bytes themselves, as a string.
+ * first once the cache is full, and bytes longer than a bound are not cached at all, so what a peer can
+ * pin in memory stays bounded (entries × bound). Never for secrets: the key is the bytes themselves, as a
+ * string.
  *
  * @module
  */
@@ -13,11 +15,16 @@
 /** Values derived from byte strings, at most `size` of them. */
 export class ByteKeyedCache<V> {
   readonly #size: number;
+  readonly #maxLength: number;
   readonly #entries = new Map<string, V>();
 
-  /** @param size The most entries kept. */
-  constructor(size: number) {
+  /**
+   * @param size The most entries kept.
+   * @param maxLength The longest bytes whose value is kept; for longer ones `get` just calls `make`.
+   */
+  constructor(size: number, maxLength: number) {
     this.#size = size;
+    this.#maxLength = maxLength;
   }
 
   /**
@@ -30,6 +37,7 @@ export class ByteKeyedCache<V> {
    * @returns The cached or new value.
    */
   get(tag: string, bytes: Uint8Array, make: () => V): V {
+    if (bytes.length > this.#maxLength) return make();
     let id = tag + ":";
     for (let i = 0; i < bytes.length; i += 0x2000) {
       id += String.fromCharCode(...bytes.subarray(i, i + 0x2000));

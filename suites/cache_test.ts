@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ByteKeyedCache } from "./cache.ts";
 
 Deno.test("ByteKeyedCache: one value per tag and bytes, made once, the least recently used dropped first", () => {
-  const cache = new ByteKeyedCache<string>(2);
+  const cache = new ByteKeyedCache<string>(2, 30_000);
   let made = 0;
   const get = (tag: string, ...bytes: number[]) =>
     cache.get(tag, Uint8Array.from(bytes), () => `${tag}${bytes}#${++made}`);
@@ -20,10 +20,20 @@ Deno.test("ByteKeyedCache: one value per tag and bytes, made once, the least rec
 });
 
 Deno.test("ByteKeyedCache: a make that throws caches nothing", () => {
-  const cache = new ByteKeyedCache<number>(4);
+  const cache = new ByteKeyedCache<number>(4, 100);
   assert.throws(() =>
     cache.get("t", Uint8Array.of(1), () => {
       throw new TypeError("bad key");
     }), TypeError);
   assert.equal(cache.get("t", Uint8Array.of(1), () => 7), 7);
+});
+
+Deno.test("ByteKeyedCache: bytes longer than its bound are never kept", () => {
+  const cache = new ByteKeyedCache<number>(4, 100);
+  let made = 0;
+  const long = new Uint8Array(101);
+  cache.get("t", long, () => ++made);
+  assert.equal(cache.get("t", long, () => ++made), 2);
+  assert.equal(cache.get("t", long.subarray(1), () => ++made), 3);
+  assert.equal(cache.get("t", long.subarray(1), () => ++made), 3, "100 bytes: kept");
 });

@@ -238,8 +238,8 @@ function publicKeyObject(key: { type: PublicKey["type"] | "x25519"; raw: Uint8Ar
   });
 }
 
-/** Certificate keys kept imported (256 at most). */
-const keyObjects = new ByteKeyedCache<KeyObject>(256);
+/** Certificate keys kept imported: 256 at most, none from over 2 KiB of key. */
+const keyObjects = new ByteKeyedCache<KeyObject>(256, 2048);
 
 /**
  * The KeyObject of a certificate's public key, imported once: a client meets the same server leaf and the

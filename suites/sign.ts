@@ -248,8 +248,11 @@ function rsaEncryptionSpki(rsaPublicKey: ArrayBuffer): Uint8Array_ {
   return buf(der(new SubjectPublicKeyInfo({ algorithm, subjectPublicKey: rsaPublicKey })));
 }
 
-/** Keys read from SubjectPublicKeyInfos (frozen, their arrays copies of their own), 256 at most. */
-const publicKeys = new ByteKeyedCache<PublicKey>(256);
+/**
+ * Keys read from SubjectPublicKeyInfos (frozen, their arrays copies of their own): 256 at most, none over
+ * 2 KiB (an RSA-8192 key's SPKI is about 1 KiB).
+ */
+const publicKeys = new ByteKeyedCache<PublicKey>(256, 2048);
 
 /**
  * Read a DER SubjectPublicKeyInfo. EC points are checked to lie on the curve.

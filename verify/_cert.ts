@@ -24,6 +24,7 @@ import {
   Tag,
   type Tlv,
 } from "../suites/der.ts";
+import { ByteKeyedCache } from "../suites/cache.ts";
 
 /** A failure to parse, with the verify error code it maps to. */
 export class CertError extends Error {
@@ -366,6 +367,9 @@ function parseExtensions(value: Uint8Array): Extensions {
   return out;
 }
 
+/** Certificates parsed lately: 128 at most, none over 8 KiB, so a peer pins at most about 3 MB here. */
+const certificates = new ByteKeyedCache<Certificate>(128, 8192);
+
 /**
  * Parse a DER X.509 certificate.
  *
@@ -375,7 +379,8 @@ function parseExtensions(value: Uint8Array): Extensions {
  */
 export function parseCertificate(der: Uint8Array): Certificate {
   try {
-    return parse(der);
+    // The same leaf and CA come on every handshake: parse each once (from a copy, as the cache keeps it).
+    return certificates.get("cert", der, () => Object.freeze(parse(der.slice())));
   } catch (error) {
     if (error instanceof DerError) {
       throw new CertError("bad_encoding", `it is not valid DER: ${error.message}`);
