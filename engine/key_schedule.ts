@@ -18,6 +18,9 @@ import { Writer } from "./msgs/codec.ts";
 
 const enc = new TextEncoder();
 
+/** Each label's bytes with the "tls13 " prefix, encoded once: a handshake expands about twenty times. */
+const labels = new Map<string, Uint8Array>();
+
 /** HKDF-Expand-Label(Secret, Label, Context, Length) with the "tls13 " prefix. */
 export function hkdfExpandLabel(
   hash: Hash,
@@ -26,9 +29,14 @@ export function hkdfExpandLabel(
   context: Uint8Array,
   length: number,
 ): Uint8Array {
-  const info = new Writer(10 + label.length + context.length)
+  let full = labels.get(label);
+  if (!full) {
+    full = enc.encode("tls13 " + label);
+    if (labels.size < 64) labels.set(label, full); // the protocol's labels, and a few exporter ones
+  }
+  const info = new Writer(4 + full.length + context.length)
     .u16(length)
-    .vec(1, enc.encode("tls13 " + label))
+    .vec(1, full)
     .vec(1, context)
     .finish();
   return hash.hkdfExpand(secret, info, length);
