@@ -163,6 +163,14 @@ export function customHash(
     hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
       checkExpandLength(name, outputLen, length);
       // RFC 5869 §2.3: T(i) = HMAC(PRK, T(i-1) | info | i), the first `length` bytes of T(1) | T(2) | …
+      if (length <= outputLen) {
+        // One block, as every TLS 1.3 expansion: T(1) = HMAC(PRK, info | 1).
+        const input = new Uint8Array(info.length + 1);
+        input.set(info);
+        input[info.length] = 1;
+        const t = hmac(prk, input);
+        return length === outputLen ? t : t.slice(0, length);
+      }
       const out = new Uint8Array(length);
       const input = new Uint8Array(outputLen + info.length + 1);
       let previous = 0;
