@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { concat, ctEqual, fromHex, toHex, utf8 } from "./bytes.ts";
+import { bytesKey, concat, ctEqual, fromHex, toHex, utf8 } from "./bytes.ts";
 
 Deno.test("concat() joins arrays in order", () => {
   const out = concat(new Uint8Array([1, 2]), new Uint8Array(0), new Uint8Array([3]));
@@ -49,4 +49,17 @@ Deno.test("fromHex() rejects odd length and non-hex characters", () => {
 Deno.test("utf8() encodes multi-byte characters", () => {
   assert.deepEqual(utf8("tls13 "), fromHex("746c73313320"));
   assert.deepEqual(utf8("é€"), fromHex("c3a9e282ac"));
+});
+
+Deno.test("bytesKey: one code point per byte, a different one for each of the 256 values", () => {
+  const keys = new Set<string>();
+  for (let b = 0; b < 256; b++) {
+    const key = bytesKey(Uint8Array.of(b));
+    assert.equal(key.length, 1);
+    keys.add(key);
+  }
+  assert.equal(keys.size, 256);
+  const a = Uint8Array.of(0x30, 0x81, 0x9d, 0), b = Uint8Array.of(0xff, 0x80);
+  assert.equal(bytesKey(concat(a, b)), bytesKey(a) + bytesKey(b));
+  assert.equal(bytesKey(new Uint8Array(0)), "");
 });

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { bytesKey } from "./bytes.ts";
+
 /** Values derived from byte strings, at most `size` of them. */
 export class ByteKeyedCache<V> {
   readonly #size: number;
@@ -38,10 +40,7 @@ export class ByteKeyedCache<V> {
    */
   get(tag: string, bytes: Uint8Array, make: () => V): V {
     if (bytes.length > this.#maxLength) return make();
-    let id = tag + ":";
-    for (let i = 0; i < bytes.length; i += 0x2000) {
-      id += String.fromCharCode(...bytes.subarray(i, i + 0x2000));
-    }
+    const id = tag + ":" + bytesKey(bytes);
     const entries = this.#entries;
     let value = entries.get(id);
     if (value !== undefined) {

@@ -25,6 +25,7 @@ import {
   type Tlv,
 } from "../suites/der.ts";
 import { ByteKeyedCache } from "../suites/cache.ts";
+import { bytesKey } from "../suites/bytes.ts";
 
 /** A failure to parse, with the verify error code it maps to. */
 export class CertError extends Error {
@@ -135,9 +136,7 @@ function latin1(bytes: Uint8Array): string {
 }
 
 /** A string key for byte-wise equality, e.g. for Map lookups by name. */
-export function bytesKey(bytes: Uint8Array): string {
-  return latin1(bytes);
-}
+export { bytesKey };
 
 /** Byte-wise equality (public data only: not constant-time). */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
