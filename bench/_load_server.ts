@@ -1,7 +1,8 @@
 /**
  * The server process of `load.ts`: one TLS server on 127.0.0.1, airlock on the adapters or node:tls, doing
  * the load bench's job (read a request head, answer `HTTP/1.0 200` with as many bytes as the path asks,
- * then close), driven by its parent over stdin and stdout. It runs on Node (`--import tsx`), Deno and Bun.
+ * then close), driven by its parent over stdin and stdout. It runs on Node (`--import tsx`), Deno and Bun;
+ * on Node, `load.ts` starts it with AIRLOCK_FROM_DIST=1, so that airlock comes from the built package.
  *
  *   _load_server.ts --impl airlock|node --cert CHAIN_PEM --key KEY_PEM
  *
@@ -20,11 +21,32 @@ import { readFileSync } from "node:fs";
 import net from "node:net";
 import process from "node:process";
 import * as tls from "node:tls";
-import { createBioPair, createServer, loadPrivateKey, type ServerConfig } from "../mod.ts";
-import { type ByteStreamTransport, connectTls } from "../adapters/stream.ts";
-import { nodeSocketStreams } from "../adapters/node.ts";
-import { defaultProvider } from "../suites/default_provider.ts";
+import type { ServerConfig } from "../mod.ts";
+import type { ByteStreamTransport } from "../adapters/stream.ts";
 import { errorText, runtime, settleMemory } from "./_common.ts";
+
+type Airlock =
+  & typeof import("../mod.ts")
+  & typeof import("../adapters/stream.ts")
+  & typeof import("../adapters/node.ts")
+  & typeof import("../suites/default_provider.ts");
+
+/**
+ * airlock from its sources, or with AIRLOCK_FROM_DIST=1 from the built package (`dist/`, what `npm install`
+ * users run on Node: tsx's transpiled sources wrap every function in a naming helper that costs each
+ * connection's closures memory, about 4.6 kB per connection end in memory).
+ */
+async function loadAirlock(): Promise<Airlock> {
+  const at = process.env.AIRLOCK_FROM_DIST === "1" ? "../dist/" : "../";
+  const ext = at === "../" ? ".ts" : ".js";
+  const parts = await Promise.all(
+    ["mod", "adapters/stream", "adapters/node", "suites/default_provider"].map((m) => import(at + m + ext)),
+  );
+  return Object.assign({}, ...parts) as Airlock;
+}
+
+const { createBioPair, createServer, loadPrivateKey, connectTls, nodeSocketStreams, defaultProvider } =
+  await loadAirlock();
 
 const argv = process.argv.slice(2);
 const arg = (name: string): string => {

@@ -35,7 +35,8 @@
  * Every connection must succeed: a client error, a verification failure, a short answer, a timeout
  * (`--timeout`, default 120 s per connection) or a failure the server counted is printed and makes the run
  * exit with 1. Each phase is bounded by `--max-seconds` (default 300): connections not started by then count
- * as failed. The servers run on `--runtime node|deno|bun` (default node); `--reference-runtime` puts the
+ * as failed. The servers run on `--runtime node|deno|bun` (default node: airlock's server then runs the
+ * built package, `dist/`, as npm users get it, rebuilt at the start of the run); `--reference-runtime` puts the
  * node:tls server on another one (default: the same); `--server-flags "…"` passes flags to their runtime
  * (`--cpu-prof` to profile them on Node). The figures go to bench/results/load-<runtime>.json (or
  * `--json PATH`). With the defaults a run takes about 70 seconds on Node on a 2-core machine.
@@ -49,7 +50,7 @@
  * @module
  */
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -211,6 +212,22 @@ async function pool(
 
 // ---- the server process --------------------------------------------------------------------------
 
+let packageBuilt = false;
+
+/** Build `dist/` from the sources once per run (`npm run build`: tsc, about 20 s), so it is never stale. */
+function buildPackage(): void {
+  if (packageBuilt) return;
+  console.log(
+    "building dist/ (npm run build): on Node, airlock's server runs the package as npm users get it",
+  );
+  const r = spawnSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
+  if (r.status !== 0) throw new Error(`npm run build failed (exit ${r.status}): the Node server needs dist/`);
+  packageBuilt = true;
+}
+
 /** A server process and its control lines. */
 class ServerProcess {
   port = 0;
@@ -240,7 +257,7 @@ class ServerProcess {
     child.once("exit", () => this.#wake?.());
   }
 
-  /** Start `_load_server.ts` for `impl` on `rt`, and wait until it listens. */
+  /** Start `_load_server.ts` for `impl` on `rt` (on Node, airlock from `dist/`), and wait until it listens. */
   static async start(
     impl: "airlock" | "node",
     rt: Runtime,
@@ -255,7 +272,10 @@ class ServerProcess {
       ? [bin("deno"), "run", "-A", "--v8-flags=--expose-gc"]
       : [bin("bun")];
     const args = [...pre, ...S.serverFlags, script, "--impl", impl, "--cert", cert, "--key", key];
-    const server = new ServerProcess(spawn(cmd!, args, { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] }));
+    // On Node, airlock's server runs the built package, as npm users do (see _load_server.ts).
+    if (rt === "node" && impl === "airlock") buildPackage();
+    const env = { ...process.env, AIRLOCK_FROM_DIST: rt === "node" ? "1" : "0" };
+    const server = new ServerProcess(spawn(cmd!, args, { cwd: ROOT, env, stdio: ["pipe", "pipe", "pipe"] }));
     const [, port, info] = /^READY (\d+) (.*)$/.exec(await server.#next("READY "))!;
     server.port = Number(port);
     server.info = JSON.parse(info!);
