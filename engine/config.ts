@@ -567,13 +567,32 @@ export function normalizeCommon(c: CommonConfig): Normalized {
   });
 }
 
+/** PEM texts of certificates decoded lately (a configuration is normalized for every connection). */
+const decodedPem = new Map<string, readonly Uint8Array[]>();
+
+/**
+ * The certificates in a PEM text, decoded once per text: a server's chain and a client's anchors come as the
+ * same text on every connection (decoding them was 1% of a Node server's CPU under load). At most
+ * 32 texts of at most 1 MiB are kept, the oldest dropped first.
+ */
+function certificatesPem(text: string): readonly Uint8Array[] {
+  let ders = decodedPem.get(text);
+  if (ders) return ders;
+  ders = Object.freeze(pemDecode(text, "CERTIFICATE"));
+  if (text.length <= 1 << 20) {
+    if (decodedPem.size >= 32) decodedPem.delete(decodedPem.keys().next().value!);
+    decodedPem.set(text, ders);
+  }
+  return ders;
+}
+
 /** Decode trust anchors given as PEM text or DER. */
 export function decodeAnchors(
   anchors: readonly (string | Uint8Array)[] | undefined,
   what: string,
 ): Uint8Array[] | undefined {
   if (anchors === undefined) return undefined;
-  const out = anchors.flatMap((a) => (typeof a === "string" ? pemDecode(a, "CERTIFICATE") : [a]));
+  const out = anchors.flatMap((a) => (typeof a === "string" ? certificatesPem(a) : [a]));
   if (out.length === 0) throw new TypeError(`Cannot configure ${what}: no certificate found`);
   return out;
 }
@@ -590,7 +609,7 @@ export function normalizeCertificates(certs: readonly CertifiedKey[]): ServerCer
     throw new TypeError("Cannot configure server: at least one certificate chain is required");
   }
   return certs.map((c, i) => {
-    const chain = typeof c.chain === "string" ? pemDecode(c.chain, "CERTIFICATE") : [...c.chain];
+    const chain = typeof c.chain === "string" ? [...certificatesPem(c.chain)] : [...c.chain];
     if (chain.length === 0) throw new TypeError(`Cannot configure server: certificates[${i}].chain is empty`);
     checkKeyMatchesLeaf(chain[0]!, c.key, `certificates[${i}]`);
     return { chain, key: c.key };
