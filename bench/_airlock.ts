@@ -1,6 +1,7 @@
 /**
  * airlock as a bench `Impl`: an engine and its BIO pair, pumped over a `Link` (a synchronous memory link to
- * another airlock engine, or a Duplex facing node:tls).
+ * another airlock engine, or a Duplex facing node:tls); and airlock as users drive it over a byte stream,
+ * through `connectTls` over a web stream pair (`airlockStreams`).
  * @module
  */
 
@@ -24,6 +25,7 @@ import {
   type TlsSession,
   webCryptoProvider,
 } from "../mod.ts";
+import { type ByteStreamTransport, connectTls } from "../adapters/stream.ts";
 import { nodeCryptoProvider } from "../suites/node_crypto.ts";
 import type { TestKeyType } from "../testing/pki.ts";
 import { benchChain } from "./_pki.ts";
@@ -41,20 +43,46 @@ import {
 
 let spare: Uint8Array | undefined = new Uint8Array(16384);
 
+/** What every airlock side tells from its engine: what it negotiated, whether it resumed, its session. */
+abstract class EngineSide implements Side {
+  abstract readonly ready: Promise<void>;
+  onData: ((chunk: Uint8Array) => void) | undefined;
+  readonly engine: TlsEngine;
+  #session: TlsSession | undefined;
+
+  constructor(engine: TlsEngine) {
+    this.engine = engine;
+    on(engine, "session", (s) => (this.#session = s));
+  }
+
+  abstract write(data: Uint8Array): void | Promise<void>;
+  abstract close(): void;
+
+  negotiated(): Negotiated {
+    const i: HandshakeInfo | undefined = this.engine.handshakeInfo;
+    return { version: i?.version, suite: i?.cipherSuite, group: i?.group };
+  }
+
+  resumed(): boolean {
+    return this.engine.handshakeInfo?.resumed ?? false;
+  }
+
+  session(): unknown {
+    return this.#session;
+  }
+}
+
 /**
  * One engine over one link. Every event (bytes in, the link drained, an async operation done, a write)
  * runs `#step()`, which loops until nothing moves: bytes from the link into the BIO, the handshake, reads
  * (plaintext to `onData`), queued writes, and the BIO's output to the link.
  */
-class AirlockSide implements Side {
+class AirlockSide extends EngineSide {
   readonly ready: Promise<void>;
-  onData: ((chunk: Uint8Array) => void) | undefined;
-  readonly #engine: TlsEngine;
   readonly #network: Bio;
   readonly #link: Link;
   readonly #inbox: Uint8Array[] = [];
   readonly #writes: { data: Uint8Array; done: () => void }[] = [];
-  #session: TlsSession | undefined;
   #done = false;
   #closed = false;
   #stepping = false;
@@ -65,7 +93,7 @@ class AirlockSide implements Side {
   #reject!: (e: unknown) => void;
 
   constructor(engine: TlsEngine, network: Bio, link: Link) {
-    this.#engine = engine;
+    super(engine);
     this.#network = network;
     this.#link = link;
     this.ready = new Promise((resolve, reject) => {
@@ -73,7 +101,6 @@ class AirlockSide implements Side {
       this.#reject = reject;
     });
     this.ready.catch(() => {}); // the caller sees the failure through `ready`; no unhandled rejection
-    on(engine, "session", (s) => (this.#session = s));
     link.onBytes((bytes) => {
       this.#inbox.push(bytes);
       this.#step();
@@ -96,19 +123,6 @@ class AirlockSide implements Side {
     return p;
   }
 
-  negotiated(): Negotiated {
-    const i: HandshakeInfo | undefined = this.#engine.handshakeInfo;
-    return { version: i?.version, suite: i?.cipherSuite, group: i?.group };
-  }
-
-  resumed(): boolean {
-    return this.#engine.handshakeInfo?.resumed ?? false;
-  }
-
-  session(): unknown {
-    return this.#session;
-  }
-
   close(): void {
     this.#closed = true;
   }
@@ -125,7 +139,7 @@ class AirlockSide implements Side {
         this.#again = false;
         this.#feed();
         if (!this.#done) {
-          const r = this.#engine.doHandshake();
+          const r = this.engine.doHandshake();
           if (r === 1) {
             this.#done = true;
             this.#again = true;
@@ -173,7 +187,7 @@ class AirlockSide implements Side {
     spare = undefined;
     try {
       for (;;) {
-        const n = this.#engine.read(buf);
+        const n = this.engine.read(buf);
         if (n <= 0) return this.#want(n);
         this.onData?.(buf.subarray(0, n));
       }
@@ -185,7 +199,7 @@ class AirlockSide implements Side {
   #writeQueued(): void {
     while (this.#writes.length > 0 && !this.#blocked) {
       const head = this.#writes[0]!;
-      const n = this.#engine.write(head.data);
+      const n = this.engine.write(head.data);
       if (n <= 0) return this.#want(n);
       this.#again = true;
       if (n === head.data.length) {
@@ -197,19 +211,19 @@ class AirlockSide implements Side {
 
   /** Act on a non-positive return: only a real failure throws. */
   #want(ret: number): void {
-    const e = this.#engine.getError(ret);
+    const e = this.engine.getError(ret);
     if (e === SslError.WANT_READ || e === SslError.WANT_WRITE || e === SslError.ZERO_RETURN) return;
     if (e === SslError.WANT_ASYNC) {
       if (!this.#async) {
         this.#async = true;
-        void this.#engine.asyncWait().then(() => {
+        void this.engine.asyncWait().then(() => {
           this.#async = false;
           this.#step();
         });
       }
       return;
     }
-    throw this.#engine.error ?? new Error(`airlock stopped with error code ${e}`);
+    throw this.engine.error ?? new Error(`airlock stopped with error code ${e}`);
   }
 }
 
@@ -272,25 +286,99 @@ function serverConfig(c: Case): ServerConfig {
 }
 
 /**
- * airlock, both roles. The client verifies the chain against the bench CA and the name "localhost"
- * (`trustAnchors`, `serverName`), unless the case says otherwise (`Case.trust`).
+ * airlock, both roles, configured for the case: the client verifies the chain against the bench CA and the
+ * name "localhost" (`trustAnchors`, `serverName`), unless the case says otherwise (`Case.trust`). `side` makes
+ * each engine, with the network half of its BIO pair, into a bench side over `end`.
  */
-export const airlock: Impl = {
-  name: "airlock",
-  pumps: true,
-  unsupported: (c) => (c.version === "TLSv1.1" ? "airlock speaks TLS 1.2 and 1.3 only" : undefined),
-  client(c: Case, end: End, session?: unknown): Side {
-    const { engine, network } = createBioPair();
-    const tls = createClient({
-      serverName: "localhost",
-      ...trust(c),
-      ...pinned(c),
-      ...(session ? { session: session as TlsSession } : {}),
-    }, engine);
-    return new AirlockSide(tls, network, linkOf(end));
-  },
-  server(c: Case, end: End): Side {
-    const { engine, network } = createBioPair();
-    return new AirlockSide(createServer(serverConfig(c), engine), network, linkOf(end));
-  },
-};
+function airlockImpl(
+  name: string,
+  wire: Impl["wire"],
+  side: (tls: TlsEngine, network: Bio, end: End) => Side,
+): Impl {
+  return {
+    name,
+    wire,
+    unsupported: (c) => (c.version === "TLSv1.1" ? "airlock speaks TLS 1.2 and 1.3 only" : undefined),
+    client(c: Case, end: End, session?: unknown): Side {
+      const { engine, network } = createBioPair();
+      const tls = createClient({
+        serverName: "localhost",
+        ...trust(c),
+        ...pinned(c),
+        ...(session ? { session: session as TlsSession } : {}),
+      }, engine);
+      return side(tls, network, end);
+    },
+    server(c: Case, end: End): Side {
+      const { engine, network } = createBioPair();
+      return side(createServer(serverConfig(c), engine), network, end);
+    },
+  };
+}
+
+/** airlock's engine, pumped by the bench over a `Link`. */
+export const airlock: Impl = airlockImpl(
+  "airlock",
+  "link",
+  (tls, network, end) => new AirlockSide(tls, network, linkOf(end)),
+);
+
+/**
+ * One engine driven by `connectTls` over a web stream pair, used as an application uses the `TlsStream`:
+ * each write goes to the plaintext writable's writer without being awaited, and the next waits for
+ * `writer.ready` only when the writable's queue is full (16 KiB), so small writes queue and the adapter joins
+ * them into records; a loop reads the plaintext readable from the end of the handshake on.
+ */
+class StreamSide extends EngineSide {
+  readonly ready: Promise<void>;
+  readonly #abort = new AbortController();
+  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+
+  constructor(engine: TlsEngine, network: Bio, transport: ByteStreamTransport) {
+    super(engine);
+    this.ready = connectTls(engine, network, transport, { signal: this.#abort.signal }).then((tls) => {
+      this.#writer = tls.writable.getWriter();
+      void this.#readAll(tls.readable.getReader());
+    });
+    this.ready.catch(() => {}); // the caller sees the failure through `ready`; no unhandled rejection
+  }
+
+  write(data: Uint8Array): void | Promise<void> {
+    const writer = this.#writer!;
+    // A failed write fails the writable, so `ready` rejects: the caller sees the failure there.
+    writer.write(data).catch(() => {});
+    const room = writer.desiredSize; // null once the writable failed
+    if (room === null || room <= 0) return writer.ready;
+  }
+
+  async #readAll(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        this.onData?.(value);
+      }
+    } catch {
+      // Dropped by close(), or failed: a writer on this connection sees it through `ready`.
+    }
+  }
+
+  close(): void {
+    this.#abort.abort(); // connectTls tears the connection down: both plaintext streams, the transport
+  }
+}
+
+function streamsOf(end: End): ByteStreamTransport {
+  if (!end.streams) throw new Error("airlock through connectTls needs a web stream pair");
+  return end.streams;
+}
+
+/**
+ * airlock through its byte stream adapter, `connectTls`: what an application on `connectTls` runs (over
+ * `Deno.Conn`, or `node:net` through `nodeSocketStreams`), here over an in-memory `streamPair()`.
+ */
+export const airlockStreams: Impl = airlockImpl(
+  "airlock (connectTls)",
+  "streams",
+  (tls, network, end) => new StreamSide(tls, network, streamsOf(end)),
+);

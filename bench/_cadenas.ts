@@ -205,7 +205,7 @@ class CadenasSide implements Side {
 /** @hazae41/cadenas, a client only, TLS 1.2 ECDHE on secp256r1 with AES-256-GCM-SHA384. */
 export const cadenas: Impl = {
   name: "cadenas",
-  pumps: true,
+  wire: "link",
   unsupported: (c) =>
     c.version !== "TLSv1.2" || !CIPHERS[c.suite] || c.group !== "secp256r1" ||
       (c.cert !== "rsa-2048" && c.cert !== "ecdsa-p256")

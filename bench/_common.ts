@@ -5,6 +5,7 @@
  */
 
 import { Duplex } from "node:stream";
+import type { ByteStreamTransport } from "../adapters/stream.ts";
 import type { CipherSuiteName, GroupName } from "../mod.ts";
 import type { TestKeyType } from "../testing/pki.ts";
 
@@ -94,8 +95,11 @@ export interface Side {
 export interface Impl {
   /** "airlock", "node:tls", "forge". */
   readonly name: string;
-  /** Whether it pumps bytes itself over any `Link` (airlock, forge), or needs a Duplex (node:tls). */
-  readonly pumps: boolean;
+  /**
+   * What it runs over: "link" if it pumps bytes itself over any `Link` (airlock's engine, forge), "duplex" if
+   * it needs a Duplex (node:tls), "streams" if it needs a web stream pair (airlock through `connectTls`).
+   */
+  readonly wire: "link" | "duplex" | "streams";
   /** Why this implementation cannot run `c` here, or undefined if it can try. */
   unsupported(c: Case): string | undefined;
   /**
@@ -121,8 +125,11 @@ export interface Link {
   onDrain(fn: () => void): void;
 }
 
-/** One end of the in-memory wire between two sides: a node Duplex, or a direct synchronous link. */
-export type End = { duplex: Duplex; link?: never } | { link: Link; duplex?: never };
+/** One end of the in-memory wire between two sides: a node Duplex, a direct synchronous link, or web streams. */
+export type End =
+  | { duplex: Duplex; link?: never; streams?: never }
+  | { link: Link; duplex?: never; streams?: never }
+  | { streams: ByteStreamTransport; duplex?: never; link?: never };
 
 /** Two links that call each other synchronously: no event loop between two pumping implementations. */
 export function memoryLinks(): [Link, Link] {
@@ -178,7 +185,22 @@ export function duplexLink(d: Duplex): Link {
 
 /** The Link of an End, making one over its Duplex if needed. */
 export function linkOf(end: End): Link {
-  return end.link ?? duplexLink(end.duplex);
+  if (end.link) return end.link;
+  if (end.duplex) return duplexLink(end.duplex);
+  throw new Error("Cannot pump bytes over a web stream pair: a Link or a Duplex is needed");
+}
+
+/**
+ * Two connected web stream transports, as `connectTls`'s in-memory example makes them: each direction a
+ * `TransformStream` with its default strategies, which buffers nothing (a write waits until the peer reads).
+ */
+export function streamPair(): [ByteStreamTransport, ByteStreamTransport] {
+  const up = new TransformStream<Uint8Array, Uint8Array>();
+  const down = new TransformStream<Uint8Array, Uint8Array>();
+  return [
+    { readable: down.readable, writable: up.writable },
+    { readable: up.readable, writable: down.writable },
+  ];
 }
 
 /** A connected client and server. */
@@ -190,7 +212,8 @@ export interface Connection {
 
 /**
  * Connect `clientImpl` to `serverImpl` in memory and wait for both handshakes. Two pumping implementations
- * talk over synchronous memory links; anything with node:tls goes over a Duplex pair.
+ * talk over synchronous memory links, two on web streams over a `streamPair()`; anything with node:tls goes
+ * over a Duplex pair.
  */
 export async function connect(
   clientImpl: Impl,
@@ -199,9 +222,17 @@ export async function connect(
   session?: unknown,
 ): Promise<Connection> {
   let ends: [End, End];
-  if (clientImpl.pumps && serverImpl.pumps) {
+  const wires = [clientImpl.wire, serverImpl.wire];
+  if (wires.every((w) => w === "link")) {
     const [a, b] = memoryLinks();
     ends = [{ link: a }, { link: b }];
+  } else if (wires.every((w) => w === "streams")) {
+    const [a, b] = streamPair();
+    ends = [{ streams: a }, { streams: b }];
+  } else if (wires.includes("streams")) {
+    throw new Error(
+      `Cannot connect ${clientImpl.name} to ${serverImpl.name}: only web streams meet web streams`,
+    );
   } else {
     const [a, b] = duplexPair();
     ends = [{ duplex: a }, { duplex: b }];

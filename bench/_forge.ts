@@ -136,7 +136,7 @@ class ForgeSide implements Side {
  */
 export const nodeForge: Impl = {
   name: "forge",
-  pumps: true,
+  wire: "link",
   unsupported: (c) =>
     c.version !== "TLSv1.1" || c.cert !== "rsa-2048"
       ? "forge speaks TLS 1.0/1.1 with RSA key exchange only"

@@ -173,7 +173,7 @@ class NodeSide implements Side {
  */
 export const nodeTls: Impl = {
   name: "node:tls",
-  pumps: false,
+  wire: "duplex",
   unsupported: () => undefined,
   client(c: Case, end: End, session?: unknown): Side {
     const duplex = needDuplex(end);

@@ -127,7 +127,7 @@ class SubtlsSide implements Side {
  */
 export const subtls: Impl = {
   name: "subtls",
-  pumps: true,
+  wire: "link",
   unsupported: (c) =>
     c.version !== SUBTLS_CASE.version || c.suite !== SUBTLS_CASE.suite || c.group !== SUBTLS_CASE.group ||
       c.cert !== SUBTLS_CASE.cert

@@ -23,6 +23,18 @@
  * TLS 1.2 ECDHE-RSA-AES256-GCM-SHA384, P-256, RSA 2048), beside airlock's client (on its default provider,
  * and on noble) and node:tls's own, against the same server.
  *
+ * airlock's engine rows drive the engine directly, one `write()` (one record) per chunk. What applications
+ * run is the adapter, `connectTls`, which joins small writes queued on its plaintext writable into records of
+ * up to 16 KiB, as node:tls joins the writes queued in its socket. So the bulk section ends with rows
+ * "through the adapters" (TLS 1.3 AES-128-GCM, 1 KiB and 16 KiB writes one way): two airlock engines, each
+ * driven by `connectTls` over an in-memory web stream pair (two TransformStreams with their default
+ * strategies, which buffer nothing), written as an application writes a WritableStream (`writer.write()` not
+ * awaited, the next write waiting for `writer.ready` only when the writable's 16 KiB queue is full) and read
+ * by a loop over the plaintext readable; beside node:tls↔node:tls doing the same through its own API
+ * (`socket.write()` honouring 'drain', 'data' read) over the Duplex pair. The ratio is airlock's over
+ * node:tls's, and the JSON has it under `bulkAdapters`. Each of these cells first runs one untimed round of
+ * five rounds' time: no earlier section runs that code, and on Node and Deno it takes about a second to warm.
+ *
  * What users run: airlock's rows without a provider run on its default (no `provider` in the configuration:
  * the runtime's fastest, nodeCryptoProvider on Node and Bun, webCryptoProvider on Deno); rows naming a
  * provider are extra. Every server sends a leaf issued by a CA of its key type (`_pki.ts`), and every client
@@ -46,7 +58,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { airlock, prepareAirlock } from "./_airlock.ts";
+import { airlock, airlockStreams, prepareAirlock } from "./_airlock.ts";
 import { cadenas, CADENAS_CASE, prepareCadenas } from "./_cadenas.ts";
 import { type Case, caseLabel, type Impl, interleaved, ratePerSecond, runtime } from "./_common.ts";
 import {
@@ -119,6 +131,19 @@ const PAIRINGS: Pairing[] = [
   { id: "node-node", header: "node:tls", client: nodeTls, server: nodeTls },
   { id: "airlock-node", header: "air→node", client: airlock, server: nodeTls },
   { id: "node-airlock", header: "node→air", client: nodeTls, server: airlock },
+];
+/**
+ * Through the adapters: airlock driven by `connectTls` on both ends over a web stream pair, beside node:tls on
+ * both ends (written through its socket API, as always).
+ */
+const ADAPTER_PAIRINGS: Pairing[] = [
+  {
+    id: "airlockstreams-airlockstreams",
+    header: "airlock (connectTls)",
+    client: airlockStreams,
+    server: airlockStreams,
+  },
+  PAIRINGS[1]!,
 ];
 const FORGE_PAIRINGS: Pairing[] = [
   { id: "forge-forge", header: "forge", client: nodeForge, server: nodeForge },
@@ -253,7 +278,7 @@ const report: Record<string, unknown> = {
   quick: QUICK,
   settings: S,
   pairings: Object.fromEntries(
-    [...PAIRINGS, ...FORGE_PAIRINGS, ...PEERS.flatMap((p) => p.pairings)]
+    [...PAIRINGS, ...ADAPTER_PAIRINGS, ...FORGE_PAIRINGS, ...PEERS.flatMap((p) => p.pairings)]
       .map((p) => [p.id, { client: p.client.name, server: p.server.name }]),
   ),
 };
@@ -424,6 +449,55 @@ async function bulkSection(prims: Map<string, PrimitiveTiming> | undefined): Pro
     rows,
   );
   report.bulk = json;
+}
+
+/** How many rounds' time each adapter cell runs untimed before its row is timed. */
+const WARM_UP_ROUNDS = 5;
+
+/**
+ * Bulk one way through the adapters, the path applications take: airlock's sides write to `connectTls`'s
+ * plaintext writable without awaiting each write, honouring `writer.ready` (so that small writes queue and the
+ * adapter joins them into records), and read its readable; node:tls's sides `socket.write()` honouring
+ * 'drain' and read 'data', as in the other rows.
+ */
+async function bulkAdaptersSection(): Promise<void> {
+  const rows: Cell[][] = [];
+  const json: unknown[] = [];
+  const c = BASE13;
+  for (const writeSize of [1024, 16384]) {
+    const label = `bulk MB/s, ${writeSize / 1024} KiB writes one way, through the adapters`;
+    progress(`bulk: ${label}`);
+    const round = (p: Pairing, ms: number) => bulkRound(p, c, writeSize, false, ms);
+    // Nothing before this section runs the web streams' code or connectTls's pump, and in a first round of
+    // S.bulkMs they are far from warm (on Node and Deno, airlock's figure then more than doubles over the
+    // next few rounds): one untimed round of WARM_UP_ROUNDS × S.bulkMs per cell first, so that the medians
+    // measure warm code, as the engine's cells are warmed by the rows before them.
+    for (const p of ADAPTER_PAIRINGS) {
+      if ((await checked(p, c)).ok) await round(p, WARM_UP_ROUNDS * S.bulkMs).catch(() => {});
+    }
+    const { cells } = await row(ADAPTER_PAIRINGS, c, (p) => round(p, S.bulkMs));
+    rows.push([
+      label,
+      ...cells.map((r, i) => show(r, ADAPTER_PAIRINGS[i]!)),
+      ratio(val(cells[0]), val(cells[1])),
+    ]);
+    json.push({
+      case: c,
+      label,
+      writeSize,
+      bothWays: false,
+      warmUpMs: WARM_UP_ROUNDS * S.bulkMs,
+      cells: cellsJson(ADAPTER_PAIRINGS, cells),
+    });
+  }
+  printTable(
+    `Bulk MB/s through the adapters (${caseLabel(c)}): airlock on both ends through connectTls over two ` +
+      "TransformStreams, writes queued on its writable (honouring writer.ready) and joined into records; " +
+      "node:tls on both ends, socket.write() honouring 'drain'. ×node: airlock/node:tls",
+    ["figure", ...ADAPTER_PAIRINGS.map((p) => p.header), "×node"],
+    rows,
+  );
+  report.bulkAdapters = json;
 }
 
 async function latencySection(): Promise<void> {
@@ -606,7 +680,10 @@ await prepareCadenas();
 const printHeap = SECTIONS.has("heap") ? await heapSection() : undefined;
 const prims = SECTIONS.has("floor") ? await floorSection() : undefined;
 if (SECTIONS.has("handshakes")) await handshakeSection(prims);
-if (SECTIONS.has("bulk")) await bulkSection(prims);
+if (SECTIONS.has("bulk")) {
+  await bulkSection(prims);
+  await bulkAdaptersSection();
+}
 if (SECTIONS.has("latency")) await latencySection();
 printHeap?.();
 if (SECTIONS.has("forge")) await forgeSection();
