@@ -36,7 +36,7 @@
  * five rounds' time: no earlier section runs that code, and on Node and Deno it takes about a second to warm.
  *
  * What users run: airlock's rows without a provider run on its default (no `provider` in the configuration:
- * the runtime's fastest, nodeCryptoProvider on Node and Bun, webCryptoProvider on Deno); rows naming a
+ * the runtime's fastest, nodeCryptoProvider on Node, Bun and Deno); rows naming a
  * provider are extra. Every server sends a leaf issued by a CA of its key type (`_pki.ts`), and every client
  * verifies the chain against that CA and the name "localhost": airlock with `trustAnchors` and `serverName`,
  * node:tls with `ca`, `servername` and `rejectUnauthorized: true`, forge with its CA store (and the name in

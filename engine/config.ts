@@ -100,8 +100,8 @@ export interface CommonConfig {
   readonly ignoreUnexpectedEof?: boolean;
   /**
    * Where the crypto comes from (default: `defaultProvider()`, the fastest the runtime has unless
-   * `installDefaultProvider` chose one: `nodeCryptoProvider` on Node and Bun, `webCryptoProvider` on Deno and
-   * in browsers). Name `nobleProvider` here where runs must be reproducible byte for byte (with `random` and
+   * `installDefaultProvider` chose one: `nodeCryptoProvider` on Node, Bun and Deno, `webCryptoProvider` in
+   * browsers). Name `nobleProvider` here where runs must be reproducible byte for byte (with `random` and
    * `now` injected).
    */
   readonly provider?: CryptoProvider;

@@ -3,9 +3,9 @@
  * The provider a configuration without its own `provider` uses: the fastest the runtime has, unless
  * {@link installDefaultProvider} chose one.
  *
- * - Node and Bun: `nodeCryptoProvider` (their native crypto, synchronous: no WANT_ASYNC for ECDHE and
- *   ECDSA/EdDSA handshakes, records sealed natively).
- * - Deno and browsers: `webCryptoProvider` (Deno's `node:crypto` measured slower than its WebCrypto).
+ * - Node, Bun and Deno: `nodeCryptoProvider` (their native crypto, synchronous: no WANT_ASYNC for ECDHE and
+ *   ECDSA/EdDSA handshakes; records sealed natively, on Deno through its WebCrypto).
+ * - Browsers: `webCryptoProvider`.
  * - Anywhere else (no WebCrypto): `nobleProvider`.
  *
  * `nobleProvider` stays the explicit choice for byte-for-byte reproducible runs: fuzzers and known-answer
@@ -22,8 +22,8 @@ import type { SigningKey } from "./sign.ts";
 let installed: CryptoProvider | undefined;
 
 /**
- * The provider this runtime runs fastest: `nodeCryptoProvider` on Node and Bun, `webCryptoProvider` where
- * WebCrypto is the best there is (Deno, browsers), `nobleProvider` without WebCrypto.
+ * The provider this runtime runs fastest: `nodeCryptoProvider` where there is `node:crypto` (Node, Bun and
+ * Deno), `webCryptoProvider` where WebCrypto is the best there is (browsers), `nobleProvider` without either.
  *
  * @returns The provider {@link defaultProvider} gives when none was installed.
  *
@@ -31,11 +31,11 @@ let installed: CryptoProvider | undefined;
  * ```ts
  * import assert from "node:assert/strict";
  * import { fastestProvider } from "./default_provider.ts";
- * assert.equal(fastestProvider().name, "Deno" in globalThis ? "webcrypto" : "node");
+ * assert.equal(fastestProvider().name, "node"); // in a browser: "webcrypto"
  * ```
  */
 export function fastestProvider(): CryptoProvider {
-  if (!("Deno" in globalThis) && hasNodeCrypto()) return nodeCryptoProvider;
+  if (hasNodeCrypto()) return nodeCryptoProvider;
   if (typeof globalThis.crypto?.subtle?.importKey === "function") return webCryptoProvider;
   return nobleProvider;
 }

@@ -128,10 +128,9 @@ async function main(paths) {
     },
   ];
   // Every runtime with each crypto provider: the tests that are not about reproducibility run on each.
-  // nodeCryptoProvider is for Node and Bun (on Deno its primitives are slower than Deno's WebCrypto).
   const providers = (process.env.AIRLOCK_PROVIDERS ?? "noble,webcrypto,node").split(",");
   const runtimes = providers.flatMap((provider, i) =>
-    base.filter((r) => provider !== "node" || r.name !== "deno").map((r) => ({
+    base.map((r) => ({
       name: `${r.name}/${provider}`,
       bin: r.bin,
       // The JSDoc examples, and the files no provider reaches, need one pass only.
