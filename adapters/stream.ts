@@ -43,7 +43,11 @@ import { asBytes } from "./_bytes.ts";
 
 /** A byte stream, as a web stream pair: `Deno.Conn`, a Bun socket, `node:net` through `nodeSocketStreams`. */
 export interface ByteStreamTransport {
-  /** Bytes from the peer; the end of the stream is the transport's EOF. */
+  /**
+   * Bytes from the peer; the end of the stream is the transport's EOF. A byte stream (`type: "bytes"`, as
+   * `Deno.Conn`'s) is read with BYOB reads of one TLS record's size, so an idle connection's pending read holds
+   * 16 KiB rather than whatever the stream would allocate (64 KiB for `Deno.Conn`).
+   */
   readonly readable: ReadableStream<Uint8Array>;
   /** Bytes to the peer; closing it half-closes the transport (a TCP FIN). */
   readonly writable: WritableStream<Uint8Array>;
@@ -219,6 +223,34 @@ export function connectTls(
   return pump.handshake();
 }
 
+/**
+ * Bytes a read of a byte-stream transport asks for: one whole TLS record (16 KiB of content, 256 of
+ * expansion, the 5-byte header). A byte stream that sizes its own chunks (`Deno.Conn`'s readable allocates
+ * 64 KiB under every pending read) would keep that much per idle connection.
+ */
+const TRANSPORT_READ = 16384 + 256 + 5;
+
+/** A BYOB reader where the transport is a byte stream (its reads then land in arrays we size), else a default one. */
+function transportReader(
+  readable: ReadableStream<Uint8Array>,
+): ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader {
+  try {
+    return readable.getReader({ mode: "byob" });
+  } catch {
+    return readable.getReader(); // not a byte stream (or locked: this throws the same TypeError again)
+  }
+}
+
+/** The next chunk from the transport (a fresh array for each BYOB read: the stream takes it over). */
+function readFrom(
+  reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  if (reader instanceof ReadableStreamDefaultReader) return reader.read();
+  return (reader as ReadableStreamBYOBReader).read(new Uint8Array(TRANSPORT_READ)) as Promise<
+    ReadableStreamReadResult<Uint8Array>
+  >;
+}
+
 /** A chunk's size for the writable's queue: its byte length (0 for what is not bytes: the sink refuses it). */
 function byteLength(chunk: unknown): number {
   const n = (chunk as { byteLength?: unknown } | null | undefined)?.byteLength;
@@ -235,7 +267,7 @@ class Pump implements TlsStream {
   readonly writable: WritableStream<Uint8Array>;
   readonly closed: Promise<void>;
   readonly #network: Bio;
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #options: ConnectTlsOptions;
   #info: HandshakeInfo | undefined;
@@ -287,7 +319,7 @@ class Pump implements TlsStream {
     this.engine = engine;
     this.#network = network;
     this.#options = options;
-    this.#reader = transport.readable.getReader();
+    this.#reader = transportReader(transport.readable);
     this.#writer = transport.writable.getWriter();
     this.closed = new Promise<void>((resolve, reject) => {
       this.#resolveClosed = resolve;
@@ -523,7 +555,7 @@ class Pump implements TlsStream {
     const wait = new Promise<void>((resolve) => this.#inputWaiters.push(resolve));
     if (!this.#reading && !this.#transportEof) {
       this.#reading = true;
-      this.#reader.read().then(
+      readFrom(this.#reader).then(
         (result) => {
           this.#reading = false;
           if (this.#failure) return;
@@ -816,7 +848,7 @@ class Pump implements TlsStream {
   /** Read the transport to its end (or error), dropping what comes. */
   async #discardInput(): Promise<void> {
     try {
-      while (!(await this.#reader.read()).done);
+      while (!(await readFrom(this.#reader)).done);
     } catch {
       // The transport failed: that is an end too.
     }

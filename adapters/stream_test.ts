@@ -548,3 +548,54 @@ Deno.test("TlsStream.writable's abort() ends a write that waits for a transport 
     "abort while writing",
   );
 });
+
+/**
+ * One direction as a byte stream (`type: "bytes"`, as `Deno.Conn`'s readable is): the writer's chunks are
+ * enqueued, and every BYOB read's requested size is recorded.
+ */
+function bytePipe(): {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+  asked: number[];
+} {
+  let controller!: ReadableByteStreamController;
+  const asked: number[] = [];
+  const readable = new ReadableStream({
+    type: "bytes",
+    start: (c) => void (controller = c),
+    pull: (c) => {
+      const view = c.byobRequest?.view;
+      if (view) asked.push(view.byteLength);
+    },
+  });
+  const writable = new WritableStream<Uint8Array>({
+    write: (chunk) => controller.enqueue(chunk.slice()),
+    close: () => controller.close(),
+  });
+  return { readable, writable, asked };
+}
+
+Deno.test("connectTls() reads a byte-stream transport with BYOB reads of one record's size, and carries 300 kB intact", async () => {
+  await withTimeout(
+    (async () => {
+      const { client, server } = await makeEndpoints({});
+      const up = bytePipe(), down = bytePipe();
+      const [ct, st] = await Promise.all([
+        connectTls(client.engine, client.network, { readable: down.readable, writable: up.writable }),
+        connectTls(server.engine, server.network, { readable: up.readable, writable: down.writable }),
+      ]);
+      const data = seededBytes(300_000, 9);
+      const [, got] = await Promise.all([writeAll(ct.writable, data, { seed: 5 }), readAll(st.readable)]);
+      assert.equal(got.length, data.length);
+      assert.deepEqual(got.digest, digest(data));
+      await Promise.all([ct.close(), st.close()]);
+      // Every read asked for one record's worth (16,645 bytes), never a size of the stream's choosing.
+      for (const pipe of [up, down]) {
+        assert.ok(pipe.asked.length > 0, "the transport was read with BYOB reads");
+        assert.ok(pipe.asked.every((n) => n === 16384 + 256 + 5), `asked ${[...new Set(pipe.asked)]}`);
+      }
+    })(),
+    60_000,
+    "a byte-stream transport",
+  );
+});
