@@ -246,9 +246,7 @@ function readFrom(
   reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader,
 ): Promise<ReadableStreamReadResult<Uint8Array>> {
   if (reader instanceof ReadableStreamDefaultReader) return reader.read();
-  return (reader as ReadableStreamBYOBReader).read(new Uint8Array(TRANSPORT_READ)) as Promise<
-    ReadableStreamReadResult<Uint8Array>
-  >;
+  return reader.read(new Uint8Array(TRANSPORT_READ)) as Promise<ReadableStreamReadResult<Uint8Array>>;
 }
 
 /** A chunk's size for the writable's queue: its byte length (0 for what is not bytes: the sink refuses it). */

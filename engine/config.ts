@@ -16,6 +16,7 @@ import { ctEqual } from "../suites/bytes.ts";
 import { DerReader, readBitString, readOnly, Tag } from "../suites/der.ts";
 import { publicKeyFromCertificate } from "../verify/mod.ts";
 import { pemDecode } from "../suites/pem.ts";
+import { BoundedCache } from "../suites/cache.ts";
 import type { CryptoProvider } from "../suites/provider.ts";
 import { defaultProvider } from "../suites/default_provider.ts";
 import type { AntiReplay, SessionIdStore, TicketStore, TlsSession } from "./session.ts";
@@ -568,22 +569,15 @@ export function normalizeCommon(c: CommonConfig): Normalized {
 }
 
 /** PEM texts of certificates decoded lately (a configuration is normalized for every connection). */
-const decodedPem = new Map<string, readonly Uint8Array[]>();
+const decodedPem = new BoundedCache<readonly Uint8Array[]>(32, 1 << 20);
 
 /**
  * The certificates in a PEM text, decoded once per text: a server's chain and a client's anchors come as the
- * same text on every connection (decoding them was 1% of a Node server's CPU under load). At most
- * 32 texts of at most 1 MiB are kept, the oldest dropped first.
+ * same text on every connection (decoding them was 1% of a Node server's CPU under load). At most 32 texts
+ * of at most 1 MiB are kept.
  */
 function certificatesPem(text: string): readonly Uint8Array[] {
-  let ders = decodedPem.get(text);
-  if (ders) return ders;
-  ders = Object.freeze(pemDecode(text, "CERTIFICATE"));
-  if (text.length <= 1 << 20) {
-    if (decodedPem.size >= 32) decodedPem.delete(decodedPem.keys().next().value!);
-    decodedPem.set(text, ders);
-  }
-  return ders;
+  return decodedPem.get(text, () => Object.freeze(pemDecode(text, "CERTIFICATE")));
 }
 
 /** Decode trust anchors given as PEM text or DER. */

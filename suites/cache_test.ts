@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ByteKeyedCache } from "./cache.ts";
+import { BoundedCache, ByteKeyedCache } from "./cache.ts";
 
 Deno.test("ByteKeyedCache: one value per tag and bytes, made once, the least recently used dropped first", () => {
   const cache = new ByteKeyedCache<string>(2, 30_000);
@@ -36,4 +36,18 @@ Deno.test("ByteKeyedCache: bytes longer than its bound are never kept", () => {
   assert.equal(cache.get("t", long, () => ++made), 2);
   assert.equal(cache.get("t", long.subarray(1), () => ++made), 3);
   assert.equal(cache.get("t", long.subarray(1), () => ++made), 3, "100 bytes: kept");
+});
+
+Deno.test("BoundedCache: string keys, the least recently used dropped first, none kept past its key bound", () => {
+  const cache = new BoundedCache<number>(2, 3);
+  let made = 0;
+  const get = (key: string) => cache.get(key, () => ++made);
+  assert.equal(get("a"), 1);
+  assert.equal(get("b"), 2);
+  assert.equal(get("a"), 1); // now the most recently used
+  assert.equal(get("c"), 3); // full: "b" goes
+  assert.equal(get("a"), 1);
+  assert.equal(get("b"), 4, "dropped, so made again");
+  assert.equal(get("abcd"), 5);
+  assert.equal(get("abcd"), 6, "longer than the bound: never kept");
 });

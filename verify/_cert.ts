@@ -25,7 +25,6 @@ import {
   type Tlv,
 } from "../suites/der.ts";
 import { ByteKeyedCache } from "../suites/cache.ts";
-import { bytesKey } from "../suites/bytes.ts";
 
 /** A failure to parse, with the verify error code it maps to. */
 export class CertError extends Error {
@@ -134,9 +133,6 @@ function latin1(bytes: Uint8Array): string {
   }
   return s;
 }
-
-/** A string key for byte-wise equality, e.g. for Map lookups by name. */
-export { bytesKey };
 
 /** Byte-wise equality (public data only: not constant-time). */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

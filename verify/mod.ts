@@ -71,7 +71,7 @@
  * @module
  */
 
-import { ctEqual } from "../suites/bytes.ts";
+import { bytesKey, ctEqual } from "../suites/bytes.ts";
 import { pemDecode } from "../suites/pem.ts";
 import {
   type PublicKey,
@@ -80,7 +80,6 @@ import {
   type X509SignatureResult,
 } from "../suites/sign.ts";
 import {
-  bytesKey,
   CertError,
   type Certificate,
   formatName,
