@@ -529,7 +529,11 @@ class Pump implements TlsStream {
       const room = this.#network.writeGuarantee();
       if (room === 0) break;
       const head = this.#inbound[0]!;
-      const n = this.#network.write(head.length > room ? head.subarray(0, room) : head);
+      // A chunk that fits whole is handed over (`give`): the BIO keeps the transport's array as its storage
+      // instead of copying it into storage of its own. Nothing here reads or writes the chunk afterwards.
+      const n = head.length > room
+        ? this.#network.write(head.subarray(0, room))
+        : this.#network.give?.(head) ?? this.#network.write(head);
       if (n < head.length) {
         this.#inbound[0] = head.subarray(n);
         break;
