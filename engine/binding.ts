@@ -46,20 +46,20 @@ export interface SessionAuth {
 }
 
 /** A digest over labelled fields, each length-prefixed, so that no two field lists share one. */
-function digestOf(label: string, fields: readonly Uint8Array[]): Uint8Array {
+function digestOf(label: string, fields: readonly Uint8Array[], sha256 = SHA256.digest): Uint8Array {
   const w = new Writer(64).vec(1, new TextEncoder().encode(label));
   for (const f of fields) w.vec(3, f);
-  return SHA256.digest(w.finish());
+  return sha256(w.finish());
 }
 
 const flag = (b: boolean): Uint8Array => Uint8Array.of(b ? 1 : 0);
 
 /** The anchors' digest (empty without anchors): the field stays small however many roots there are. */
-function anchorsField(anchors: readonly Uint8Array[] | undefined): Uint8Array {
+function anchorsField(anchors: readonly Uint8Array[] | undefined, sha256 = SHA256.digest): Uint8Array {
   if (anchors === undefined) return new Uint8Array(0);
   const w = new Writer(4096);
   for (const a of anchors) w.vec(3, a);
-  return SHA256.digest(w.finish());
+  return sha256(w.finish());
 }
 
 /** How a server asks for and judges client certificates: the parts {@link serverSessionContext} covers. */
@@ -97,14 +97,18 @@ export interface ClientVerifyContext {
   readonly retryVerify: boolean;
 }
 
-/** The digest a client's sessions carry: a session is offered only by a client that verifies the same way. */
-export function clientVerifyContext(c: ClientVerifyContext): Uint8Array {
+/**
+ * The digest a client's sessions carry: a session is offered only by a client that verifies the same way.
+ * SHA-256 is noble's unless `sha256` is given (a provider's, the same function on a faster path: clients
+ * made from a fresh configuration object for each connection compute this each time).
+ */
+export function clientVerifyContext(c: ClientVerifyContext, sha256 = SHA256.digest): Uint8Array {
   return digestOf("airlock client verify context 1", [
     flag(c.insecure),
-    anchorsField(c.trustAnchors),
+    anchorsField(c.trustAnchors, sha256),
     flag(c.verifyPeer),
     flag(c.retryVerify),
-  ]);
+  ], sha256);
 }
 
 /** The authentication of a full handshake that ends now, with `chain` from the client (may be empty). */
@@ -162,7 +166,11 @@ const clientBindings = new WeakMap<object, ClientBinding>();
  * The binding of sessions made by a client created from `config` with `policy` (computed once per
  * configuration object: the policy is derived from it).
  */
-export function clientBinding(config: object, policy: VerifyPolicy): ClientBinding {
+export function clientBinding(
+  config: object,
+  policy: VerifyPolicy,
+  sha256?: (data: Uint8Array) => Uint8Array,
+): ClientBinding {
   let b = clientBindings.get(config);
   if (!b) {
     b = {
@@ -172,7 +180,7 @@ export function clientBinding(config: object, policy: VerifyPolicy): ClientBindi
         trustAnchors: policy.trustAnchors,
         verifyPeer: policy.verifyPeer !== undefined,
         retryVerify: policy.retryVerify,
-      }),
+      }, sha256),
     };
     clientBindings.set(config, b);
   }

@@ -104,7 +104,7 @@ export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
     session: config.session,
   });
   // Sessions are bound per configuration object (binding.ts caches it), so reusing a configuration resumes.
-  const binding = clientBinding(config, policy);
+  const binding = clientBinding(config, policy, cfg.provider.hash("SHA-256").digest);
   return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, options, policy, binding, sni));
 }
 

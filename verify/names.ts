@@ -18,6 +18,7 @@
  */
 
 import { CertError, type Certificate, parseCertificate } from "./_cert.ts";
+import { BoundedCache } from "../suites/cache.ts";
 
 /** A parsed peer name: a DNS name in lower-case A-label form, or an IP address as 4 or 16 bytes. */
 export type ReferenceId =
@@ -148,6 +149,15 @@ export type HostName =
  */
 export function normalizeHostName(name: string, what = "host name"): HostName {
   if (typeof name !== "string") throw new TypeError(`Cannot use ${what}: expected a string`);
+  // A client normalizes its serverName on every connection, mostly the same few names: once per name.
+  const h = hostNames.get(name, () => Object.freeze(normalizeUncached(name, what)));
+  return h.kind === "ip" ? { ...h, address: h.address.slice() } : h;
+}
+
+/** Names normalized so far (a name that fails is not kept: it fails again, with its own message). */
+const hostNames = new BoundedCache<HostName>(256, 1024);
+
+function normalizeUncached(name: string, what: string): HostName {
   const bad = (reason: string, type: typeof TypeError = TypeError) =>
     new type(`Cannot use ${what} "${name}": ${reason}`);
   const bracketed = /^\[(.*)\]$/.exec(name)?.[1];
