@@ -28,6 +28,7 @@ import type { VerifyErrorCode } from "../verify/mod.ts";
 /** `invalid_message.*`: the peer's bytes do not parse. */
 export const InvalidMessage = {
   bad_alert: "decode_error",
+  bad_ech_config: "decode_error",
   bad_length: "decode_error",
   bad_record_version: "protocol_version",
   bad_server_name: "decode_error",
