@@ -142,13 +142,35 @@ export function utf8(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
-/** The WHATWG "latin1" decoder (windows-1252): one code point per byte, a different one for each byte value. */
-let keyDecoder: TextDecoder | undefined | null;
+/** Bytes to a string of one code point per byte, each byte value its own, by the fastest means at hand. */
+let keyOf: ((bytes: Uint8Array) => string) | undefined;
+
+function pickKeyOf(): (bytes: Uint8Array) => string {
+  type BufferLike = {
+    from(b: ArrayBufferLike, offset: number, length: number): { toString(enc: string): string };
+  };
+  const B = (globalThis as { Buffer?: BufferLike }).Buffer;
+  if (typeof B?.from === "function") {
+    return (bytes) => B.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
+  }
+  try {
+    // The WHATWG "latin1" decoder is windows-1252: still a different code point for each byte value.
+    const decoder = new TextDecoder("latin1");
+    return (bytes) => decoder.decode(bytes);
+  } catch {
+    return (bytes) => {
+      let s = "";
+      for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
+      return s;
+    };
+  }
+}
 
 /**
  * A string that stands for `bytes` in a Map: equal strings for equal bytes, and different ones otherwise
- * (one code point per byte, each byte value its own). It is not meant to be read. Native decoding: a spread
- * of `String.fromCharCode` took 26 µs for a 600-byte certificate on Node, this takes 2–4.
+ * (one code point per byte, each byte value its own). It is not meant to be read. Native decoding: for a
+ * 600-byte certificate, a `String.fromCharCode` spread took 26 µs on Node, the WHATWG latin1 `TextDecoder`
+ * 3–11 µs on Node, Bun and Deno, and `Buffer`'s latin1 0.2–0.5 µs where there is a global `Buffer` (Node, Bun).
  *
  * @param bytes The bytes.
  * @returns Their key.
@@ -162,15 +184,5 @@ let keyDecoder: TextDecoder | undefined | null;
  * ```
  */
 export function bytesKey(bytes: Uint8Array): string {
-  if (keyDecoder === undefined) {
-    try {
-      keyDecoder = new TextDecoder("latin1");
-    } catch {
-      keyDecoder = null; // a runtime without it: the loop below
-    }
-  }
-  if (keyDecoder) return keyDecoder.decode(bytes);
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
-  return s;
+  return (keyOf ??= pickKeyOf())(bytes);
 }

@@ -62,4 +62,7 @@ Deno.test("bytesKey: one code point per byte, a different one for each of the 25
   const a = Uint8Array.of(0x30, 0x81, 0x9d, 0), b = Uint8Array.of(0xff, 0x80);
   assert.equal(bytesKey(concat(a, b)), bytesKey(a) + bytesKey(b));
   assert.equal(bytesKey(new Uint8Array(0)), "");
+  // A view keys its own bytes, not its buffer's.
+  const whole = Uint8Array.of(1, 2, 3, 4, 5);
+  assert.equal(bytesKey(whole.subarray(1, 3)), bytesKey(Uint8Array.of(2, 3)));
 });
