@@ -77,6 +77,7 @@ export type {
   VersionName,
 } from "./engine/config.ts";
 export type { Extension } from "./engine/msgs/extensions.ts";
+export type { ExternalPsk, PskHash, PskLookup, PskLookupResult, PskMode } from "./engine/external_psk.ts";
 export {
   customSigningKey,
   type KeyType,

@@ -19,6 +19,7 @@ import { pemDecode } from "../suites/pem.ts";
 import { BoundedCache } from "../suites/cache.ts";
 import type { CryptoProvider } from "../suites/provider.ts";
 import { defaultProvider } from "../suites/default_provider.ts";
+import type { ExternalPsk, PskLookup, PskMode } from "./external_psk.ts";
 import type { AntiReplay, SessionIdStore, TicketStore, TlsSession } from "./session.ts";
 import { MAX_PLAINTEXT } from "./record/layer.ts";
 import { LIMITS } from "./limits.ts";
@@ -202,6 +203,18 @@ export interface ClientConfig extends CommonConfig {
    * control, tests). The engine's own view of what it offered does not change.
    */
   readonly helloExtensions?: (extensions: Extension[]) => Extension[];
+  /**
+   * External pre-shared keys to offer (RFC 8446 §2.2), in order, after a resumption `session` if any (at most
+   * 8). A server that selects one authenticates with it: no certificates. With `psks` and no way to verify a
+   * certificate (no trustAnchors, verifyPeer or retryVerify), the client speaks TLS 1.3 only and fails with
+   * handshake_failure unless the server selects one of them.
+   */
+  readonly psks?: readonly ExternalPsk[];
+  /**
+   * The PSK key exchange modes offered (default `["psk_dhe_ke"]`: a fresh (EC)DHE exchange beside the PSK,
+   * forward secret). `"psk_ke"` (the PSK alone, no forward secrecy) only when listed.
+   */
+  readonly pskModes?: readonly PskMode[];
 }
 
 /** What a server's CertificateRequest asks for. */
@@ -236,8 +249,26 @@ export interface CertifiedKey {
 
 /** Server options. */
 export interface ServerConfig extends CommonConfig {
-  /** Certificate chains; the first one whose key can sign with a scheme the client offers is used. */
-  readonly certificates: readonly CertifiedKey[];
+  /**
+   * Certificate chains; the first one whose key can sign with a scheme the client offers is used. Required,
+   * unless the server has external PSKs (`psks` or `pskLookup`): then a client without one of them is refused.
+   */
+  readonly certificates?: readonly CertifiedKey[];
+  /**
+   * External pre-shared keys (RFC 8446 §2.2) the server accepts, by identity; the first identity the client
+   * offers that is known here (or to `pskLookup`) is used, its binder checked, and no certificate is sent.
+   */
+  readonly psks?: readonly ExternalPsk[];
+  /**
+   * Look up an external PSK by the identity the client offered (after `psks`): the key, or undefined when
+   * unknown; it may return a promise (WANT_ASYNC meanwhile).
+   */
+  readonly pskLookup?: PskLookup;
+  /**
+   * The PSK key exchange modes accepted with external PSKs, in preference order (default `["psk_dhe_ke"]`).
+   * `"psk_ke"` (no (EC)DHE, no forward secrecy) only when listed. Tickets always resume with psk_dhe_ke.
+   */
+  readonly pskModes?: readonly PskMode[];
   /** Choose the ALPN protocol from the client's list (overrides `alpnProtocols`); return undefined to refuse. */
   readonly selectAlpn?: (offered: readonly string[]) => string | undefined;
   /**
@@ -600,7 +631,9 @@ export interface ServerCert {
 /** Decode the server's certificate chains. */
 export function normalizeCertificates(certs: readonly CertifiedKey[]): ServerCert[] {
   if (!certs || certs.length === 0) {
-    throw new TypeError("Cannot configure server: at least one certificate chain is required");
+    throw new TypeError(
+      "Cannot configure server: at least one certificate chain is required (or external PSKs: psks, pskLookup)",
+    );
   }
   return certs.map((c, i) => {
     const chain = typeof c.chain === "string" ? [...certificatesPem(c.chain)] : [...c.chain];

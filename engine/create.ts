@@ -24,6 +24,7 @@ import { subjectName, type VerifyPolicy } from "./peer_verify.ts";
 import { normalizeHostName } from "../verify/names.ts";
 import { SessionCache, type SessionIdStore, StrikeRegister, TicketKeys } from "./session.ts";
 import { defaultProvider } from "../suites/default_provider.ts";
+import { clientPskSetup, serverPskSetup } from "./external_psk.ts";
 import { clientBinding, DEFAULT_AUTHENTICATION_LIFETIME, serverSessionContext } from "./binding.ts";
 
 /**
@@ -57,7 +58,9 @@ import { clientBinding, DEFAULT_AUTHENTICATION_LIFETIME, serverSessionContext } 
  */
 export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
   const insecure = config.dangerouslyDisableCertificateVerification === true;
-  if (!config.trustAnchors && !config.verifyPeer && !config.retryVerify && !insecure) {
+  const verifies = !!(config.trustAnchors || config.verifyPeer || config.retryVerify || insecure);
+  // With external PSKs alone there is no certificate to verify: the PSK authenticates the server.
+  if (!verifies && !(config.psks && config.psks.length > 0)) {
     throw new TypeError(
       "Cannot create client: pass trustAnchors (and serverName) to verify the server's certificate, " +
         "verifyPeer or retryVerify to decide yourself, or set dangerouslyDisableCertificateVerification: true (tests only)",
@@ -75,7 +78,7 @@ export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
       "Cannot create client: trustAnchors needs serverName, the name the certificate must match",
     );
   }
-  const cfg = normalizeCommon(config);
+  const { psks, cfg } = clientPskSetup(config, normalizeCommon(config), verifies);
   checkTransport(cfg, bio, "client");
   // RFC 6066 §3: server_name holds the A-label name without a trailing dot, never an IP literal.
   const host = config.serverName === undefined
@@ -105,7 +108,7 @@ export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
   });
   // Sessions are bound per configuration object (binding.ts caches it), so reusing a configuration resumes.
   const binding = clientBinding(config, policy, cfg.provider.hash("SHA-256").digest);
-  return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, options, policy, binding, sni));
+  return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, options, policy, binding, sni, psks));
 }
 
 /** Records need a BIO; QUIC mode has none (bytes go by level). */
@@ -221,9 +224,10 @@ function earlyDataSetup(config: ServerConfig, tickets: ServerSetup["tickets"]): 
  * @returns The engine.
  */
 export function createServer(config: ServerConfig, bio?: Bio): TlsEngine {
-  const cfg = normalizeCommon(config);
+  const hasCerts = config.certificates !== undefined && config.certificates.length > 0;
+  const { psks, cfg } = serverPskSetup(config, normalizeCommon(config), hasCerts);
   checkTransport(cfg, bio, "server");
-  const certs = normalizeCertificates(config.certificates);
+  const certs = hasCerts || !psks ? normalizeCertificates(config.certificates ?? []) : [];
   let key: Uint8Array | undefined;
   const cookieKey = () => (key ??= cfg.random(32));
   const clientAuth = clientAuthSetup(config.clientAuth);
@@ -241,6 +245,7 @@ export function createServer(config: ServerConfig, bio?: Bio): TlsEngine {
         tickets,
         sessionIds: sessionIdSetup(config),
         earlyData: earlyDataSetup(config, tickets),
+        psks,
         reconfigure: (overrides) => reconfigured(setup, config, overrides),
       };
       return new ExpectClientHello(setup);
@@ -291,7 +296,7 @@ function reconfigured(
   overrides: ServerOverrides,
 ): { setup: ServerSetup; cfg: Normalized } {
   const config: ServerConfig = { ...baseConfig, ...overrides };
-  const cfg = normalizeCommon(config);
+  const cfg = serverPskSetup(config, normalizeCommon(config), (config.certificates?.length ?? 0) > 0).cfg;
   const clientAuth = "clientAuth" in overrides ? clientAuthSetup(config.clientAuth) : base.clientAuth;
   const tickets = base.tickets && { ...base.tickets, context: sessionContextOf(config, clientAuth) };
   const certs = overrides.certificates ? normalizeCertificates(overrides.certificates) : base.certs;

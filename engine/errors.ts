@@ -48,6 +48,7 @@ export const PeerMisbehaved = {
   bad_legacy_version: "illegal_parameter",
   bad_psk_binder: "decrypt_error",
   bad_psk_selection: "illegal_parameter",
+  bad_psk_mode: "illegal_parameter",
   bad_selected_version: "illegal_parameter",
   certificate_context: "illegal_parameter",
   certificate_key_for_suite: "unsupported_certificate",
@@ -124,6 +125,10 @@ export const PeerIncompatible = {
   no_application_protocol: "no_application_protocol",
   no_common_cipher_suite: "handshake_failure",
   no_common_group: "handshake_failure",
+  // A server without certificates, a client that offered no PSK it knows (RFC 8446 §6.2).
+  unknown_psk_identity: "unknown_psk_identity",
+  // A PSK-only peer: no PSK in a mode both allow, or the server did not select one.
+  psk_required: "handshake_failure",
   no_common_signature_scheme: "handshake_failure",
   no_common_version: "protocol_version",
   quic_without_alpn: "no_application_protocol",

@@ -12,7 +12,10 @@ export interface HandshakeInfo {
   readonly version: "TLSv1.3" | "TLSv1.2";
   /** The cipher suite name, e.g. "TLS_AES_128_GCM_SHA256". */
   readonly cipherSuite: string;
-  /** The key exchange group name, e.g. "x25519"; "none" for a resumed TLS 1.2 session (no key exchange). */
+  /**
+   * The key exchange group name, e.g. "x25519"; "none" for a resumed TLS 1.2 session or an external PSK in
+   * psk_ke mode (no key exchange).
+   */
   readonly group: string;
   /** The negotiated ALPN protocol, if any. */
   readonly alpn: string | undefined;
@@ -32,6 +35,11 @@ export interface HandshakeInfo {
   readonly earlyData?: "accepted" | "rejected";
   /** TLS 1.2: whether the extended master secret (RFC 7627) was used; always true for TLS 1.3. */
   readonly extendedMasterSecret?: boolean;
+  /**
+   * The external PSK the handshake used (RFC 8446 §2.2), with its identity and key exchange mode; undefined
+   * when none was (a certificate handshake or a ticket resumption). No certificates are sent with one.
+   */
+  readonly externalPsk?: { readonly identity: Uint8Array; readonly mode: "psk_dhe_ke" | "psk_ke" };
   /** Whether a HelloRetryRequest took place. */
   readonly helloRetry: boolean;
   /** The peer's certificate chain, DER, leaf first (empty for a client that sent none). */
@@ -88,11 +96,12 @@ export interface MessageInfo {
  * - `renews`: the resumed TLS 1.2 session gets no new ticket;
  * - `issue`: no ticket was sent (TLS 1.3: no more NewSessionTickets; TLS 1.2: an empty one);
  * - `store`: the TLS 1.2 session id was not kept (it will not resume);
- * - `admit`: the 0-RTT data was refused (the handshake goes on in 1-RTT).
+ * - `admit`: the 0-RTT data was refused (the handshake goes on in 1-RTT);
+ * - `psk`: the server's `pskLookup` failed: the external PSK identity was treated as unknown.
  */
 export interface StoreErrorInfo {
   /** The operation that failed. */
-  readonly operation: "redeem" | "lookup" | "renews" | "issue" | "store" | "admit";
+  readonly operation: "redeem" | "lookup" | "renews" | "issue" | "store" | "admit" | "psk";
   /** What the store threw or rejected with. */
   readonly error: unknown;
 }

@@ -108,10 +108,13 @@ export class KeySchedule {
     this.#secret = this.hash.hkdfExtract(salt, ikm);
   }
 
-  /** The binder key for a resumption PSK: Derive-Secret(Early Secret, "res binder", "") (RFC 8446 §7.1). */
-  binderKey(): Uint8Array {
+  /**
+   * The binder key: Derive-Secret(Early Secret, "res binder" for a resumption PSK or "ext binder" for an
+   * external one, "") (RFC 8446 §7.1).
+   */
+  binderKey(label: "res binder" | "ext binder" = "res binder"): Uint8Array {
     if (this.#stage !== "early") throw new Error("KeySchedule.binderKey() after the early stage");
-    return deriveSecret(this.hash, this.#secret, "res binder", this.hash.digest(new Uint8Array(0)));
+    return deriveSecret(this.hash, this.#secret, label, this.hash.digest(new Uint8Array(0)));
   }
 
   /** client_early_traffic_secret for the ClientHello's transcript hash (RFC 8446 §7.1), for 0-RTT. */

@@ -66,6 +66,16 @@ export const LIMITS = {
   /** PSK identities in one ClientHello the server tries to redeem (Go: 5); the rest are ignored, which means a
    * full handshake, not an error. Each try costs an AEAD open, and some 400 fit in one ClientHello. */
   maxPskIdentitiesTried: 5,
+  /** External PSKs (engine/external_psk.ts): an identity we configure or look up is 1..1024 bytes (the wire
+   * allows 2^16 - 1; OpenSSL's is at most 256, GnuTLS's 65535), so a longer offered identity is unknown, and
+   * never reaches the lookup callback. The configuration refuses longer ones with a RangeError. */
+  maxPskIdentityLength: 1024,
+  /** An external PSK's key is at least 16 bytes (RFC 9257 §6: 128 bits of entropy at least) and at most 512
+   * (OpenSSL's PSK_MAX_PSK_LEN): a RangeError when the configuration (or a lookup's answer) is made. */
+  minPskKeyLength: 16,
+  maxPskKeyLength: 512,
+  /** External PSKs a client offers in one ClientHello (after a resumption ticket, if any): RangeError beyond. */
+  maxExternalPsks: 8,
   /** Sealed output queued beyond the BIO before the engine stops reading (answers to KeyUpdates, a flight):
    * the engine returns WANT_WRITE instead of reading more. */
   maxQueuedOutput: 64 * 1024,

@@ -57,6 +57,8 @@ export function verifyChain(
     emitInsecure(`certificate verification is disabled: the ${policy.purpose}'s identity is not checked`);
     return policy.retryVerify ? retry(next, where) : next;
   }
+  // A policy with no check at all (a client with external PSKs only) accepts no chain: fail closed.
+  if (!policy.trustAnchors && !policy.verifyPeer && !policy.retryVerify) rejected(where);
   const checks: (() => boolean | Promise<boolean>)[] = [];
   const anchors = policy.trustAnchors;
   if (anchors) {

@@ -31,6 +31,7 @@ import type { SigningKey } from "../../suites/sign.ts";
 import type { Tls12Suite } from "../../suites/tls12.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 import { misbehaved } from "../errors.ts";
+import type { ClientExternalKey, ClientPsks } from "../external_psk.ts";
 
 /** The caller's client options the states read: built and frozen once by `createClient`, never the raw config. */
 export type ClientOptions = {
@@ -73,6 +74,10 @@ export interface ClientOffer {
   readonly resume12: { readonly session: TlsSession; readonly suite: Tls12Suite } | undefined;
   /** Early data was offered in the first ClientHello and a HelloRetryRequest ended it. */
   readonly earlyRejected?: boolean;
+  /** The external PSK settings (external_psk.ts); undefined: none. */
+  readonly psks: ClientPsks | undefined;
+  /** The external PSKs offered in this ClientHello, after the ticket if any (after an HRR, those of its hash). */
+  readonly external: readonly ClientExternalKey[];
 }
 
 /** The server's ALPN answer (RFC 7301 §3.1): one protocol, one we offered. */

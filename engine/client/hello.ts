@@ -13,7 +13,15 @@ import { KeySchedule } from "../key_schedule.ts";
 import { Writer } from "../msgs/codec.ts";
 import { pskBinder, type TlsSession } from "../session.ts";
 import { type ClientBinding, sameBinding } from "../binding.ts";
-import { ExtensionType as E, groupName, HandshakeType as H, ProtocolVersion } from "../msgs/enums.ts";
+import {
+  ExtensionType as E,
+  groupName,
+  HandshakeType as H,
+  ProtocolVersion,
+  PskKeyExchangeMode,
+} from "../msgs/enums.ts";
+import { type ClientPsks, externalBinder } from "../external_psk.ts";
+import type { Hash } from "../../suites/hash.ts";
 import {
   checkAllowed,
   decodeCookie,
@@ -53,6 +61,7 @@ export function startClient(
   policy: VerifyPolicy,
   binding: ClientBinding,
   sni: string | undefined,
+  psks: ClientPsks | undefined,
 ): Step {
   const cfg = cx.cfg;
   const random = cx.cfg.random(32);
@@ -87,9 +96,14 @@ export function startClient(
       cookie: undefined,
       helloRetry: false,
       retrySuite: undefined,
-      resume: usableSession(cx, options.session, binding),
+      // A ticket resumes with psk_dhe_ke only: not offered when the external PSKs' modes leave it out.
+      resume: !psks || psks.modes.includes(PskKeyExchangeMode.pskDheKe)
+        ? usableSession(cx, options.session, binding)
+        : undefined,
       early: false,
       resume12,
+      psks,
+      external: psks?.keys ?? [],
     };
     if (options.earlyData === true && offer.resume && offer.resume.session.maxEarlyData > 0) {
       return sendHello(cx, { ...offer, early: true });
@@ -157,8 +171,10 @@ function sendHello(cx: Context, offer: ClientOffer): State {
   if (offer.cookie) {
     exts.push({ type: E.cookie, data: new Writer().vec(2, offer.cookie).finish() });
   }
-  if (v13 && (offer.options.offerTickets !== false || offer.resume)) {
-    exts.push({ type: E.pskKeyExchangeModes, data: Uint8Array.of(1, 1) });
+  if (v13 && (offer.options.offerTickets !== false || offer.resume || offer.psks)) {
+    // RFC 8446 §4.2.9: psk_dhe_ke for tickets; with external PSKs, the modes configured for them.
+    const modes = offer.psks?.modes ?? [PskKeyExchangeMode.pskDheKe];
+    exts.push({ type: E.pskKeyExchangeModes, data: new Writer().vec(1, Uint8Array.from(modes)).finish() });
   }
   if (v12) {
     // RFC 7627, RFC 5746 §3.4 (an empty renegotiation_info), RFC 8422 §5.1.2 (uncompressed points only).
@@ -181,14 +197,15 @@ function sendHello(cx: Context, offer: ClientOffer): State {
   const resume = offer.resume;
   // RFC 8446 §4.2.10: early_data, then pre_shared_key last.
   if (offer.early) final.push({ type: E.earlyData, data: new Uint8Array(0) });
-  if (resume) {
-    // RFC 8446 §4.2.11: pre_shared_key comes last; its binder covers everything before the binders.
-    const d = resume.session.data;
-    const age = (Math.max(0, cfg.now() - d.receivedAt) + d.ticketAgeAdd) % 2 ** 32;
-    const placeholder = new Uint8Array(resume.hash.outputLen);
+  const offered = offeredPsks(cx, offer);
+  if (offered.length > 0) {
+    // RFC 8446 §4.2.11: pre_shared_key comes last; its binders cover everything before the binders.
     final.push({
       type: E.preSharedKey,
-      data: encodeOfferedPsks([{ identity: d.ticket, obfuscatedTicketAge: age }], [placeholder]),
+      data: encodeOfferedPsks(
+        offered.map((p) => ({ identity: p.identity, obfuscatedTicketAge: p.age })),
+        offered.map((p) => new Uint8Array(p.hash.outputLen)),
+      ),
     });
   }
   const raw = encodeClientHello({
@@ -203,13 +220,15 @@ function sendHello(cx: Context, offer: ClientOffer): State {
     compressionMethods: Uint8Array.of(0),
     extensions: final,
   });
-  if (resume) {
-    const n = resume.hash.outputLen;
-    const truncated = raw.subarray(0, raw.length - (2 + 1 + n));
-    raw.set(
-      pskBinder(resume.hash, resume.session.data.psk, cx.transcript.hashWith(resume.hash, truncated)),
-      raw.length - n,
-    );
+  if (offered.length > 0) {
+    // Each binder is over the ClientHello up to the binders list (RFC 8446 §4.2.11.2), in the offered order.
+    let at = raw.length - offered.reduce((n, p) => n + 1 + p.hash.outputLen, 2);
+    const truncated = raw.slice(0, at);
+    at += 2;
+    for (const p of offered) {
+      raw.set(p.binder(cx.transcript.hashWith(p.hash, truncated)), at + 1);
+      at += 1 + p.hash.outputLen;
+    }
   }
   cx.sendHandshake(raw);
   if (offer.early && resume) {
@@ -234,6 +253,30 @@ function sendHello(cx: Context, offer: ClientOffer): State {
   // From now until the server's Finished, a middlebox-compat CCS may arrive (RFC 8446 §5).
   cx.allowChangeCipherSpec(true);
   return new ExpectServerHello({ ...offer, offeredExtensions: new Set(final.map((e) => e.type)) });
+}
+
+/** The PSKs a ClientHello offers, in order: the ticket (if any), then the external PSKs (ticket age 0). */
+function offeredPsks(cx: Context, offer: ClientOffer) {
+  const out: { identity: Uint8Array; age: number; hash: Hash; binder: (th: Uint8Array) => Uint8Array }[] = [];
+  const resume = offer.resume;
+  if (resume) {
+    const d = resume.session.data;
+    out.push({
+      identity: d.ticket,
+      age: (Math.max(0, cx.cfg.now() - d.receivedAt) + d.ticketAgeAdd) % 2 ** 32,
+      hash: resume.hash,
+      binder: (th) => pskBinder(resume.hash, d.psk, th),
+    });
+  }
+  for (const k of offer.external) {
+    out.push({
+      identity: k.identity,
+      age: 0,
+      hash: k.hashFn,
+      binder: (th) => externalBinder(k.hashFn, k.key, th),
+    });
+  }
+  return out;
 }
 
 /** Waiting for ServerHello or HelloRetryRequest. */
@@ -376,6 +419,7 @@ class ExpectServerHello implements State {
         helloRetry: true,
         retrySuite: suite.id,
         resume,
+        external: this.s.external.filter((k) => k.hash === suite.hash.name),
         early: false,
         earlyRejected: this.s.early,
       }));

@@ -16,7 +16,9 @@ import { acceptPeerChain, checkCertificateVerify, readCertificate } from "../pee
 import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
 import { Connected } from "../connected.ts";
 import type { TlsSession } from "../session.ts";
-import { ExtensionType as E, groupName, HandshakeType as H } from "../msgs/enums.ts";
+import { ExtensionType as E, groupName, HandshakeType as H, PskKeyExchangeMode } from "../msgs/enums.ts";
+import { pskModeName } from "../external_psk.ts";
+import type { HandshakeInfo } from "../events.ts";
 import {
   checkAllowed,
   decodeCertificateAuthorities,
@@ -67,22 +69,12 @@ export function serverHello13(
   checkAllowed("ServerHello", H.serverHello, sh.extensions, offer.offeredExtensions);
   // The downgrade sentinel (RFC 8446 §4.1.3) only matters to a client that also speaks TLS 1.2; a 1.3-only
   // client refuses lower versions in hello.ts.
-  let psk: Uint8Array | undefined;
-  const pskData = findExtension(sh.extensions, E.preSharedKey);
-  if (pskData !== undefined) {
-    // RFC 8446 §4.2.11: the one identity we offered, with a suite of the PSK's hash.
-    const resume = offer.resume;
-    const selected = decodeU16(pskData, "ServerHello.pre_shared_key");
-    if (!resume || selected !== 0 || resume.hash !== suite.hash) {
-      throw misbehaved(
-        "bad_psk_selection",
-        "Cannot accept ServerHello: it selects a PSK that was not offered for this suite",
-        where,
-      );
-    }
-    psk = resume.session.data.psk;
-  }
+  const chosen = selectedPsk(offer, sh, suite, where);
   const ksData = findExtension(sh.extensions, E.keyShare);
+  if (chosen?.external && chosen.external.mode === PskKeyExchangeMode.pskKe) {
+    // psk_ke (RFC 8446 §4.2.9): no key exchange; the (EC)DHE input to the key schedule is zeros (§7.1).
+    return handshakeKeys(cx, offer, m, suite, undefined, new Uint8Array(suite.hash.outputLen), chosen);
+  }
   if (ksData === undefined) {
     throw misbehaved("missing_key_share", "Cannot accept ServerHello: key_share is missing", where);
   }
@@ -101,8 +93,61 @@ export function serverHello13(
     "ServerHello",
     group.name,
     where,
-    (shared) => handshakeKeys(cx, offer, m, suite, group, shared, psk),
+    (shared) => handshakeKeys(cx, offer, m, suite, group, shared, chosen),
   );
+}
+
+/** The PSK the ServerHello selected, if any: a ticket, or an external PSK and the mode the server used. */
+interface ChosenPsk {
+  readonly key: Uint8Array;
+  readonly external: { readonly identity: Uint8Array; readonly mode: number } | undefined;
+}
+
+/**
+ * RFC 8446 §4.2.11: the PSK the ServerHello selects must be one we offered, for a suite of its hash
+ * (illegal_parameter otherwise); with an external PSK, the mode is psk_ke when there is no key_share, and that
+ * mode must have been offered. No selection from a client that can authenticate the server by PSK only
+ * is a handshake_failure.
+ */
+function selectedPsk(
+  offer: ClientOffer,
+  sh: ServerHello,
+  suite: Tls13Suite,
+  where: string,
+): ChosenPsk | undefined {
+  const pskData = findExtension(sh.extensions, E.preSharedKey);
+  if (pskData === undefined) {
+    if (offer.psks?.only) {
+      throw incompatible(
+        "psk_required",
+        "Cannot accept ServerHello: the server selected none of our PSKs, and we cannot verify a certificate",
+        where,
+      );
+    }
+    return undefined;
+  }
+  const selected = decodeU16(pskData, "ServerHello.pre_shared_key");
+  const bad = (why: string) =>
+    misbehaved("bad_psk_selection", `Cannot accept ServerHello: it selects a PSK ${why}`, where);
+  const resume = offer.resume;
+  if (resume && selected === 0) {
+    if (resume.hash !== suite.hash) throw bad("whose hash differs from the cipher suite's");
+    return { key: resume.session.data.psk, external: undefined };
+  }
+  const k = offer.external[selected - (resume ? 1 : 0)];
+  if (!k) throw bad("that was not offered");
+  if (k.hash !== suite.hash.name) throw bad("whose hash differs from the cipher suite's");
+  const mode = findExtension(sh.extensions, E.keyShare) === undefined
+    ? PskKeyExchangeMode.pskKe
+    : PskKeyExchangeMode.pskDheKe;
+  if (!offer.psks!.modes.includes(mode)) {
+    throw misbehaved(
+      "bad_psk_mode",
+      `Cannot accept ServerHello: PSK mode ${pskModeName(mode)} was not offered`,
+      where,
+    );
+  }
+  return { key: k.key, external: { identity: k.identity, mode } };
 }
 
 /** Go's establishHandshakeKeys: the handshake secrets, our compat CCS, and the keys for each direction. */
@@ -111,13 +156,13 @@ function handshakeKeys(
   offer: ClientOffer,
   m: HandshakeMessage,
   suite: Tls13Suite,
-  group: KxGroup,
+  group: KxGroup | undefined,
   shared: Uint8Array,
-  psk: Uint8Array | undefined,
+  chosen: ChosenPsk | undefined,
 ): State {
   cx.transcript.add(m.raw);
   cx.transcript.forget();
-  const ks13 = new KeySchedule(suite.hash, psk);
+  const ks13 = new KeySchedule(suite.hash, chosen?.key);
   const secrets = ks13.handshake(shared, cx.transcript.current());
   cx.setReadSecret(suite, secrets.serverHandshake, "handshake");
   cx.keyLog("SERVER_HANDSHAKE_TRAFFIC_SECRET", secrets.serverHandshake);
@@ -127,16 +172,29 @@ function handshakeKeys(
   cx.openEarlyWrite(0);
   // With 0-RTT offered, the early key stays until EncryptedExtensions says whether it was accepted.
   if (!offer.early || cx.quic) cx.setWriteSecret(suite, secrets.clientHandshake, "handshake");
-  const resumed = psk !== undefined ? offer.resume!.session : undefined;
-  return new ExpectEncryptedExtensions({ offer: offer, suite, group, keys: ks13, secrets, resumed });
+  const resumed = chosen && !chosen.external ? offer.resume!.session : undefined;
+  const external = chosen?.external &&
+    { identity: chosen.external.identity, mode: pskModeName(chosen.external.mode) };
+  return new ExpectEncryptedExtensions({
+    offer: offer,
+    suite,
+    group,
+    keys: ks13,
+    secrets,
+    resumed,
+    external,
+  });
 }
 
 interface Negotiated {
   readonly offer: ClientOffer;
   /** The session the server accepted, if this is a resumption. */
   readonly resumed: TlsSession | undefined;
+  /** The external PSK the server selected, and the mode. */
+  readonly external: HandshakeInfo["externalPsk"];
   readonly suite: Tls13Suite;
-  readonly group: KxGroup;
+  /** The key exchange group; undefined for an external PSK in psk_ke mode. */
+  readonly group: KxGroup | undefined;
   readonly keys: KeySchedule;
   readonly secrets: { readonly clientHandshake: Uint8Array; readonly serverHandshake: Uint8Array };
 }
@@ -200,12 +258,14 @@ class ExpectEncryptedExtensions implements State {
       : undefined;
     cx.transcript.add(m.raw);
     const next = { ...this.s, alpn, peerRecordSizeLimit, earlyData };
-    if (this.s.resumed) {
-      // PSK mode: no certificates; the server is who it was when the ticket was issued (RFC 8446 §2.2).
-      cx.setPeerChain(this.s.resumed.data.peerCertificates);
+    if (this.s.resumed || this.s.external) {
+      // PSK mode: no certificates; the server is who it was when the ticket was issued, or whoever holds the
+      // external PSK (RFC 8446 §2.2).
+      const chain = this.s.resumed?.data.peerCertificates ?? [];
+      cx.setPeerChain(chain);
       return new ExpectFinished({
         ...next,
-        chain: this.s.resumed.data.peerCertificates,
+        chain,
         certRequest: undefined,
         signatureScheme: undefined,
       });
@@ -349,9 +409,10 @@ class ExpectFinished implements State {
       cx.complete({
         version: "TLSv1.3",
         cipherSuite: suite.name,
-        group: this.s.group.name,
+        group: this.s.group?.name ?? "none",
         alpn: this.s.alpn,
         serverName: this.s.offer.sni,
+        ...(this.s.external ? { externalPsk: this.s.external } : {}),
         signatureScheme: this.s.signatureScheme === undefined
           ? undefined
           : schemeName(this.s.signatureScheme),

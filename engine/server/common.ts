@@ -12,6 +12,7 @@ import { decodeAlpn, decodeU16, decodeU8, type Extension, findExtension } from "
 import { certificateMatchesName, type VerifyPolicy } from "../peer_verify.ts";
 import type { AntiReplay, SessionIdStore } from "../session.ts";
 import type { TicketSetup } from "../binding.ts";
+import type { ServerPsks } from "../external_psk.ts";
 import { type Context, signingScheme } from "../state.ts";
 
 /** The caller's server options the states read: built and frozen once by `createServer`, never the raw config. */
@@ -45,6 +46,8 @@ export interface ServerSetup {
   readonly earlyData:
     | { readonly maxSize: number; readonly antiReplay: AntiReplay | undefined }
     | undefined;
+  /** External PSKs (external_psk.ts); undefined: none. */
+  readonly psks: ServerPsks | undefined;
   /** How client certificates are asked for and judged; undefined: not asked for. */
   readonly clientAuth:
     | {

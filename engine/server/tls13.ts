@@ -76,6 +76,8 @@ import {
 } from "../state.ts";
 import { Connected } from "../connected.ts";
 import { chooseAlpn, fragmentRequests, offeredSuites, pickCertificate, type ServerSetup } from "./common.ts";
+import { chooseMode, externalBinder, type ExternalKey, findServerPsk, pskModeName } from "../external_psk.ts";
+import type { HandshakeInfo } from "../events.ts";
 import { LIMITS } from "../limits.ts";
 import { schemeName } from "../names.ts";
 import { ctEqual } from "../../suites/bytes.ts";
@@ -89,8 +91,13 @@ import type { Tls13Suite } from "../../suites/tls13.ts";
 interface Offer {
   readonly ch: ClientHello;
   readonly suite: Tls13Suite;
-  readonly cert: ServerCert;
-  readonly scheme: number;
+  /** The certificate for a full handshake and its scheme; undefined when none fits (a PSK may still do). */
+  readonly cert: ServerCert | undefined;
+  readonly scheme: number | undefined;
+  /** The client sent signature_algorithms (it may leave it out when it offers a PSK: RFC 8446 §9.2). */
+  readonly signatureAlgorithms: boolean;
+  /** The mode to use with an external PSK (external_psk.ts), if we have any and share one with the client. */
+  readonly externalMode: number | undefined;
   readonly serverName: string | undefined;
   readonly alpn: string | undefined;
   readonly clientRecordSizeLimit: number | undefined;
@@ -117,7 +124,7 @@ export function startServer13(
 ): Step {
   const offer = processClientHello(cx, setup, ch, where);
   cx.allowChangeCipherSpec(true);
-  return findResumption(
+  return findPsk(
     cx,
     setup,
     offer,
@@ -137,7 +144,15 @@ function answerClientHello(
 ): Step {
   const { ch } = offer;
   cx.transcript.start(offer.suite.hash);
-  const shares = decodeClientShares(findExtension(ch.extensions, E.keyShare)!, "ClientHello.key_share");
+  if (resume?.external?.mode === PskKeyExchangeMode.pskKe) {
+    // psk_ke (RFC 8446 §4.2.9): no key exchange, so no HelloRetryRequest either.
+    checkBinder(cx, resume, m.raw, where);
+    cx.transcript.add(m.raw);
+    const a = { setup, offer, group: undefined, share: undefined, helloRetry: false, resume, early: false };
+    return decideEarlyData(cx, setup, offer, resume, () => sendServerFlight(cx, a, where));
+  }
+  if (!resume) certificateFor(setup, offer, where);
+  const shares = clientShares(ch, where);
   const groups = clientGroups(ch);
   const willRetry = !cx.cfg.groups.some((g) => shares.some((s) => s.group === g.id));
   // The binder is checked for the PSK we use; after a HelloRetryRequest the second ClientHello decides.
@@ -247,7 +262,7 @@ class ExpectClientHello2 implements State {
         where,
       );
     }
-    const shares = decodeClientShares(findExtension(ch.extensions, E.keyShare)!, "ClientHello.key_share");
+    const shares = clientShares(ch, where);
     if (shares.length !== 1 || shares[0]!.group !== this.group.id) {
       throw misbehaved(
         "wrong_retry_share",
@@ -333,6 +348,56 @@ function changedAfterRetry(first: ClientHello, second: ClientHello): string | un
   return undefined;
 }
 
+/** The client's key shares; a ClientHello may leave them out only for psk_ke (RFC 8446 §9.2). */
+function clientShares(ch: ClientHello, where: string): KeyShareEntry[] {
+  const data = findExtension(ch.extensions, E.keyShare);
+  if (data === undefined) {
+    throw misbehaved("missing_key_share", "Cannot accept ClientHello: key_share is missing", where);
+  }
+  return decodeClientShares(data, "ClientHello.key_share");
+}
+
+/**
+ * The certificate for a full handshake, when no PSK is used; refusals: no certificate and unknown PSK
+ * identities (unknown_psk_identity, RFC 8446 §6.2), no certificate and no PSK to use (handshake_failure), no
+ * signature_algorithms (missing_extension), no scheme in common (handshake_failure).
+ */
+function certificateFor(
+  setup: ServerSetup,
+  offer: Offer,
+  where: string,
+): { cert: ServerCert; scheme: number } {
+  if (offer.cert && offer.scheme !== undefined) return { cert: offer.cert, scheme: offer.scheme };
+  if (setup.certs.length === 0) {
+    if (offer.psks && offer.externalMode !== undefined) {
+      throw incompatible(
+        "unknown_psk_identity",
+        "Cannot accept ClientHello: none of its PSK identities is known here, and we have no certificate",
+        where,
+      );
+    }
+    throw incompatible(
+      "psk_required",
+      offer.psks
+        ? "Cannot accept ClientHello: no PSK key exchange mode in common, and we have no certificate"
+        : "Cannot accept ClientHello: it offers no PSK, and we have no certificate",
+      where,
+    );
+  }
+  if (!offer.signatureAlgorithms) {
+    throw misbehaved(
+      "missing_signature_algorithms",
+      "Cannot accept ClientHello: signature_algorithms is missing",
+      where,
+    );
+  }
+  throw incompatible(
+    "no_common_signature_scheme",
+    "Cannot accept ClientHello: no signature scheme in common with our certificates",
+    where,
+  );
+}
+
 function clientGroups(ch: ClientHello): number[] {
   const data = findExtension(ch.extensions, E.supportedGroups);
   return data === undefined ? [] : decodeU16List(data, "ClientHello.supported_groups", "named_group_list");
@@ -389,9 +454,10 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
     );
   }
   // RFC 8446 §9.2: key_share and supported_groups go together; signature_algorithms is required for certificates.
+  // With pre_shared_key, both may be absent (psk_ke), but never one without the other.
   const hasShares = findExtension(exts, E.keyShare) !== undefined;
   const hasGroups = findExtension(exts, E.supportedGroups) !== undefined;
-  if (!hasShares || !hasGroups) {
+  if (hasShares !== hasGroups || (!hasShares && !psks)) {
     throw misbehaved(
       "missing_key_share",
       "Cannot accept ClientHello: key_share and supported_groups are required",
@@ -399,29 +465,20 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
     );
   }
   const sa = findExtension(exts, E.signatureAlgorithms);
-  if (sa === undefined) {
+  if (sa === undefined && !psks) {
     throw misbehaved(
       "missing_signature_algorithms",
       "Cannot accept ClientHello: signature_algorithms is missing",
       where,
     );
   }
-  const clientSchemes = decodeU16List(
-    sa,
-    "ClientHello.signature_algorithms",
-    "supported_signature_algorithms",
-  );
+  const clientSchemes = sa === undefined
+    ? []
+    : decodeU16List(sa, "ClientHello.signature_algorithms", "supported_signature_algorithms");
   const sn = findExtension(exts, E.serverName);
   const serverName = sn === undefined ? undefined : decodeServerNameList(sn, "ClientHello.server_name");
+  // Chosen now, used only if no PSK is (certificateFor says why there is none).
   const picked = pickCertificate(setup.certs, clientSchemes, serverName);
-  if (!picked) {
-    throw incompatible(
-      "no_common_signature_scheme",
-      "Cannot accept ClientHello: no signature scheme in common with our certificates",
-      where,
-    );
-  }
-  const { cert, scheme } = picked;
   const alpn = chooseAlpn(cx, setup, exts, where);
   const { clientRecordSizeLimit, maxFragmentLength } = fragmentRequests(exts, where);
   if (cx.quic) {
@@ -442,8 +499,10 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
   return {
     ch,
     suite,
-    cert,
-    scheme,
+    cert: picked?.cert,
+    scheme: picked?.scheme,
+    signatureAlgorithms: sa !== undefined,
+    externalMode: setup.psks && psks ? chooseMode(setup.psks.modes, modes) : undefined,
     serverName,
     alpn,
     clientRecordSizeLimit,
@@ -454,9 +513,14 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
   };
 }
 
-/** A ticket the server can resume from, and the suite to use. */
+/** A PSK the server can use, a ticket's or an external one, and the suite to use. */
 interface Resumption {
-  readonly state: TicketState;
+  /** The ticket's state; undefined for an external PSK. */
+  readonly state: TicketState | undefined;
+  /** The PSK: the ticket's resumption PSK, or the external key. */
+  readonly psk: Uint8Array;
+  /** An external PSK's identity and the mode it is used in (external_psk.ts); undefined for a ticket. */
+  readonly external: { readonly identity: Uint8Array; readonly mode: number } | undefined;
   readonly suite: Tls13Suite;
   readonly index: number;
   readonly identity: Uint8Array;
@@ -473,32 +537,68 @@ interface Resumption {
  * is asked about one identity at a time, in order (a single-use store forgets what it redeems), and may
  * answer with a promise (WANT_ASYNC); once it fails, no further identity is tried (a full handshake).
  */
-function findResumption(
+function findPsk(
   cx: Context,
   setup: ServerSetup,
   offer: Offer,
   next: (resume: Resumption | undefined) => Step,
 ): Step {
   const store = setup.tickets?.store;
-  if (!store || !offer.psks || !offer.pskDheKe) return next(undefined);
+  const psks = setup.psks;
+  const tickets = store && offer.pskDheKe;
+  const external = psks && offer.externalMode !== undefined;
+  if (!offer.psks || (!tickets && !external)) return next(undefined);
   const now = cx.cfg.now();
-  // Each costs an AEAD open (or a store's round trip): ~400 fit in a ClientHello.
+  // Each costs an AEAD open, a lookup (or a store's round trip): ~400 fit in a ClientHello.
   const tried = offer.psks.identities.slice(0, LIMITS.maxPskIdentitiesTried);
   const from = (index: number): Step => {
     if (index >= tried.length) return next(undefined);
-    return askStore(
-      cx,
-      "redeem",
-      () => store.redeem(tried[index]!.identity),
-      (bytes) => {
-        const state = bytes === undefined ? undefined : decodeTicketState(bytes);
-        const resume = state && resumption(cx, setup, offer, index, state, now);
-        return resume ? next(resume) : from(index + 1);
-      },
-      () => next(undefined),
-    );
+    const identity = tried[index]!.identity;
+    // An external PSK first (the list, then the lookup), then a ticket: the first identity we know wins.
+    const ticket = (): Step =>
+      !tickets ? from(index + 1) : askStore(
+        cx,
+        "redeem",
+        () => store.redeem(identity),
+        (bytes) => {
+          const state = bytes === undefined ? undefined : decodeTicketState(bytes);
+          const resume = state && resumption(cx, setup, offer, index, state, now);
+          return resume ? next(resume) : from(index + 1);
+        },
+        () => next(undefined),
+      );
+    if (!external) return ticket();
+    return askStore(cx, "psk", () => findServerPsk(psks, identity), (key) => {
+      const use = key && externalUse(cx, setup, offer, index, key);
+      return use ? next(use) : ticket();
+    }, ticket);
   };
   return from(0);
+}
+
+/** The offered identity at `index` with the external key we know for it, if a suite of its hash is offered. */
+function externalUse(
+  cx: Context,
+  setup: ServerSetup,
+  offer: Offer,
+  index: number,
+  key: ExternalKey,
+): Resumption | undefined {
+  const suite = offeredSuites(setup, cx.cfg.suites, offer.ch.cipherSuites).find((s) =>
+    s.hash.name === key.hash
+  );
+  if (!suite || offer.externalMode === undefined) return undefined;
+  return {
+    state: undefined,
+    psk: key.key,
+    external: { identity: key.identity, mode: offer.externalMode },
+    suite,
+    index,
+    identity: key.identity,
+    ageSkew: 0,
+    binder: offer.psks!.binders[index]!,
+    bindersLength: offer.psks!.bindersLength,
+  };
 }
 
 /**
@@ -512,11 +612,18 @@ function againAfterRetry(
   offer: Offer,
   first: Resumption,
 ): Resumption | undefined {
-  if (!offer.psks || !offer.pskDheKe) return undefined;
+  if (!offer.psks) return undefined;
   const now = cx.cfg.now();
   for (const [index, id] of offer.psks.identities.slice(0, LIMITS.maxPskIdentitiesTried).entries()) {
     if (!ctEqual(id.identity, first.identity)) continue;
-    const resume = resumption(cx, setup, offer, index, first.state, now);
+    if (first.external) {
+      const key = { identity: first.identity, key: first.psk, hash: first.suite.hash.name };
+      const use = externalUse(cx, setup, offer, index, key);
+      if (use && use.suite === first.suite) return use;
+      continue;
+    }
+    if (!offer.pskDheKe) return undefined;
+    const resume = resumption(cx, setup, offer, index, first.state!, now);
     if (resume) return resume;
   }
   return undefined;
@@ -543,6 +650,8 @@ function resumption(
   if (Math.abs(clientAge - age) > TICKET_AGE_SKEW_MS) return undefined;
   return {
     state,
+    psk: state.psk,
+    external: undefined,
     suite,
     index,
     identity: id.identity,
@@ -555,7 +664,8 @@ function resumption(
 /** RFC 8446 §4.2.11.2: the binder must verify, or the handshake ends with decrypt_error. */
 function checkBinder(cx: Context, r: Resumption, raw: Uint8Array, where: string): void {
   const truncated = raw.subarray(0, raw.length - r.bindersLength);
-  const expected = pskBinder(r.suite.hash, r.state.psk, cx.transcript.hashWith(r.suite.hash, truncated));
+  const th = cx.transcript.hashWith(r.suite.hash, truncated);
+  const expected = r.external ? externalBinder(r.suite.hash, r.psk, th) : pskBinder(r.suite.hash, r.psk, th);
   if (!ctEqual(expected, r.binder)) {
     throw misbehaved("bad_psk_binder", "Cannot accept ClientHello: the PSK binder does not verify", where);
   }
@@ -565,9 +675,10 @@ function checkBinder(cx: Context, r: Resumption, raw: Uint8Array, where: string)
 interface Answer {
   readonly setup: ServerSetup;
   readonly offer: Offer;
-  readonly group: KxGroup;
+  /** The key exchange group; undefined for an external PSK in psk_ke mode. */
+  readonly group: KxGroup | undefined;
   /** The client's key share for `group`. */
-  readonly share: KeyShareEntry;
+  readonly share: KeyShareEntry | undefined;
   /** A HelloRetryRequest came first. */
   readonly helloRetry: boolean;
   readonly resume: Resumption | undefined;
@@ -587,17 +698,21 @@ interface Keyed extends Answer {
  */
 function sendServerFlight(cx: Context, a: Answer, where: string): Step {
   const random = cx.cfg.random(32);
+  const cert = a.resume ? undefined : certificateFor(a.setup, a.offer, where);
+  const flight = (mine: KxResponse | undefined): Step => {
+    const keyed = sendServerParameters(cx, { ...a, random, mine });
+    // PSK mode: no CertificateRequest, Certificate or CertificateVerify (RFC 8446 §2.2, §4.3.2).
+    return cert ? sendServerCertificate(cx, keyed, cert) : sendServerFinished(cx, keyed);
+  };
+  const { group, share } = a;
+  if (!group || !share) return flight(undefined);
   // Diffie-Hellman: a fresh share and the shared secret; a KEM: encapsulation to the client's key.
   return usePeerShare(
-    () => cx.cfg.provider.respond(a.group, a.share.keyExchange, cx.cfg.random),
+    () => cx.cfg.provider.respond(group, share.keyExchange, cx.cfg.random),
     "ClientHello",
-    a.group.name,
+    group.name,
     where,
-    (mine) => {
-      const keyed = sendServerParameters(cx, { ...a, random, mine });
-      // PSK mode: no CertificateRequest, Certificate or CertificateVerify (RFC 8446 §2.2, §4.3.2).
-      return keyed.resume ? sendServerFinished(cx, keyed) : sendServerCertificate(cx, keyed);
-    },
+    flight,
   );
 }
 
@@ -607,14 +722,14 @@ function sendServerFlight(cx: Context, a: Answer, where: string): Step {
  */
 function sendServerParameters(
   cx: Context,
-  a: Answer & { readonly random: Uint8Array; readonly mine: KxResponse },
+  a: Answer & { readonly random: Uint8Array; readonly mine: KxResponse | undefined },
 ): Keyed {
   const { offer, resume, mine } = a;
   const { suite, ch } = offer;
   cx.clientRandom = ch.random;
   // client_early_traffic_secret hashes the ClientHello alone, before the ServerHello joins the transcript.
   const earlySecret = a.early && resume
-    ? new KeySchedule(suite.hash, resume.state.psk).clientEarlyTraffic(cx.transcript.current())
+    ? new KeySchedule(suite.hash, resume.psk).clientEarlyTraffic(cx.transcript.current())
     : undefined;
   cx.sendHandshake(encodeServerHello({
     legacyVersion: ProtocolVersion.tls12,
@@ -623,14 +738,20 @@ function sendServerParameters(
     cipherSuite: suite.id,
     compressionMethod: 0,
     extensions: [
-      { type: E.keyShare, data: encodeServerShare({ group: a.group.id, keyExchange: mine.publicKey }) },
+      ...(mine && a.group
+        ? [{ type: E.keyShare, data: encodeServerShare({ group: a.group.id, keyExchange: mine.publicKey }) }]
+        : []),
       ...(resume ? [{ type: E.preSharedKey, data: encodeU16(resume.index) }] : []),
       { type: E.supportedVersions, data: encodeU16(ProtocolVersion.tls13) },
     ],
   }));
   if (ch.sessionId.length > 0 && !a.helloRetry) cx.sendChangeCipherSpec();
-  const keys = new KeySchedule(suite.hash, resume?.state.psk);
-  const secrets = keys.handshake(mine.sharedSecret, cx.transcript.current());
+  const keys = new KeySchedule(suite.hash, resume?.psk);
+  // psk_ke: the (EC)DHE input is zeros (RFC 8446 §7.1).
+  const secrets = keys.handshake(
+    mine?.sharedSecret ?? new Uint8Array(suite.hash.outputLen),
+    cx.transcript.current(),
+  );
   cx.keyLog("CLIENT_HANDSHAKE_TRAFFIC_SECRET", secrets.clientHandshake);
   cx.keyLog("SERVER_HANDSHAKE_TRAFFIC_SECRET", secrets.serverHandshake);
   cx.setWriteSecret(suite, secrets.serverHandshake, "handshake");
@@ -643,7 +764,7 @@ function sendServerParameters(
     // 0-RTT accepted: the client's early data, then EndOfEarlyData, come under the early key (§4.2.10).
     cx.keyLog("CLIENT_EARLY_TRAFFIC_SECRET", earlySecret);
     cx.setReadSecret(suite, earlySecret, "early");
-    cx.acceptEarlyData(Math.min(resume.state.maxEarlyData, a.setup.earlyData!.maxSize));
+    cx.acceptEarlyData(Math.min(resume.state?.maxEarlyData ?? 0, a.setup.earlyData!.maxSize));
   } else {
     cx.setReadSecret(suite, secrets.clientHandshake, "handshake");
   }
@@ -655,7 +776,7 @@ function sendServerParameters(
   if (offer.alpn !== undefined) ee.push({ type: E.alpn, data: encodeAlpn([offer.alpn]) });
   // RFC 8446 §4.2.7: our groups, when the one used is not our first choice (as OpenSSL does), so that the
   // client can send a share for a better one next time.
-  if (a.group.id !== cx.cfg.groups[0]?.id) {
+  if (a.group && a.group.id !== cx.cfg.groups[0]?.id) {
     ee.push({ type: E.supportedGroups, data: encodeU16List(cx.cfg.groups.map((g) => g.id)) });
   }
   if (offer.clientRecordSizeLimit !== undefined) {
@@ -677,7 +798,11 @@ function sendServerParameters(
  * [CertificateRequest], Certificate and CertificateVerify (RFC 8446 §4.3.2, §4.4.2, §4.4.3), then
  * sendServerFinished; asynchronous (WANT_ASYNC) when the key signs asynchronously.
  */
-function sendServerCertificate(cx: Context, k: Keyed): Step {
+function sendServerCertificate(
+  cx: Context,
+  k: Keyed,
+  { cert, scheme }: { readonly cert: ServerCert; readonly scheme: number },
+): Step {
   const clientAuth = k.setup.clientAuth;
   if (clientAuth) {
     // RFC 8446 §4.3.2
@@ -690,7 +815,6 @@ function sendServerCertificate(cx: Context, k: Keyed): Step {
     }
     cx.sendHandshake(encodeCertificateRequest({ context: new Uint8Array(0), extensions: exts }));
   }
-  const { cert, scheme } = k.offer;
   cx.sendHandshake(encodeCertificate({
     context: new Uint8Array(0),
     entries: cert.chain.map((certData) => ({ certData, extensions: [] })),
@@ -728,9 +852,11 @@ function sendServerFinished(cx: Context, k: Keyed): State {
     app,
     helloRetry: k.helloRetry,
     // A resumed client is who it was when the ticket was issued; otherwise its chain comes next, if asked for.
-    clientChain: resume ? resume.state.clientCertificates : [],
-    resumed: !!resume,
+    clientChain: resume?.state?.clientCertificates ?? [],
+    resumed: resume?.state !== undefined,
     resumedAuth: resume?.state,
+    external: resume?.external &&
+      { identity: resume.external.identity, mode: pskModeName(resume.external.mode) },
     tickets: k.setup.tickets,
     earlyData: early
       ? "accepted"
@@ -747,7 +873,7 @@ function sendServerFinished(cx: Context, k: Keyed): State {
 /** What the server knows once its flight is out. */
 interface ServerFlight {
   readonly offer: Offer;
-  readonly group: KxGroup;
+  readonly group: KxGroup | undefined;
   readonly keys: KeySchedule;
   readonly secrets: { readonly clientHandshake: Uint8Array };
   readonly app: { readonly clientApplication: Uint8Array; readonly serverApplication: Uint8Array };
@@ -756,6 +882,8 @@ interface ServerFlight {
   readonly clientChain: readonly Uint8Array[];
   /** Whether this handshake resumed a ticket. */
   readonly resumed: boolean;
+  /** The external PSK used, and its mode. */
+  readonly external: HandshakeInfo["externalPsk"];
   /** The resumed session's authentication, which tickets issued now inherit. */
   readonly resumedAuth: SessionAuth | undefined;
   /** 0-RTT: "accepted", "rejected", or undefined when not offered. */
@@ -903,16 +1031,18 @@ function decideEarlyData(
     if (!ok) cx.skipEarlyData(2 * Math.max(setup.earlyData?.maxSize ?? 0, 16384) + 4096);
     return next(ok);
   };
-  const ok = resume !== undefined && setup.earlyData !== undefined && resume.index === 0 &&
-    resume.state.maxEarlyData > 0 && resume.state.alpn === offer.alpn;
+  // Never with an external PSK (no early data is offered or taken with one: docs/features.md).
+  const state = resume?.state;
+  const ok = resume !== undefined && state !== undefined && setup.earlyData !== undefined &&
+    resume.index === 0 && state.maxEarlyData > 0 && state.alpn === offer.alpn;
   const register = setup.earlyData?.antiReplay;
   if (!ok || !register) return decided(ok);
   // Whether the ClientHello is new to the register, and could not outlive its memory.
-  if (2 * Math.abs(resume.ageSkew) > register.windowMs) return decided(false);
+  if (2 * Math.abs(resume!.ageSkew) > register.windowMs) return decided(false);
   return askStore(
     cx,
     "admit",
-    () => register.admit(resume.binder, cx.cfg.now()),
+    () => register.admit(resume!.binder, cx.cfg.now()),
     (admitted) => decided(admitted === true),
     () => decided(false),
   );
@@ -933,10 +1063,13 @@ class ExpectFinished implements State {
     cx.complete({
       version: "TLSv1.3",
       cipherSuite: suite.name,
-      group: this.s.group.name,
+      group: this.s.group?.name ?? "none",
       alpn: this.s.offer.alpn,
       serverName: this.s.offer.serverName,
-      signatureScheme: this.s.resumed ? undefined : schemeName(this.s.offer.scheme),
+      ...(this.s.external ? { externalPsk: this.s.external } : {}),
+      signatureScheme: this.s.resumed || this.s.external || this.s.offer.scheme === undefined
+        ? undefined
+        : schemeName(this.s.offer.scheme),
       helloRetry: this.s.helloRetry,
       resumed: this.s.resumed,
       ...(this.s.earlyData ? { earlyData: this.s.earlyData } : {}),
@@ -947,7 +1080,8 @@ class ExpectFinished implements State {
         { suite, read: this.s.app.clientApplication, write: this.s.app.serverApplication, resumption },
         "server",
       );
-    if (!this.s.tickets || !this.s.offer.ticketsUsable) return connected();
+    // No tickets after an external PSK: the PSK itself is the way back (RFC 9257 §6: one use per PSK).
+    if (!this.s.tickets || !this.s.offer.ticketsUsable || this.s.external) return connected();
     return sendTickets(cx, this.s.tickets, this.s, resumption, connected);
   }
 }
