@@ -551,3 +551,50 @@ Deno.test("airlock client --trace prints each handshake message, ChangeCipherSpe
     rmSync(f.dir, { recursive: true, force: true });
   }
 });
+
+Deno.test("airlock server --psk ↔ airlock client --psk: no certificates, the identity reported on both sides", async () => {
+  const hex = "000102030405060708090a0b0c0d0e0f";
+  for (const mode of ["dhe_ke", "ke"]) {
+    const psk = ["--psk", hex, "--psk-identity", "cli-id", "--psk-mode", mode];
+    const server = start(["server", "--accept", "0", "--echo", "--naccept", "1", ...psk]);
+    const port = await listening(server);
+    const c = await run(["client", "--connect", `127.0.0.1:${port}`, ...psk], "psk line\n");
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(c.stdout, "psk line\n");
+    assert.match(c.stderr, new RegExp(`^External PSK: identity "cli-id" \\(psk_${mode}\\)$`, "m"));
+    assert.match(c.stderr, /^Signature scheme: \(none: external PSK\)$/m);
+    assert.match(c.stderr, /^Peer certificate: \(none\)$/m);
+    assert.match(c.stderr, /^Verification: OK \(external PSK identity "cli-id"/m);
+    if (mode === "ke") assert.match(c.stderr, /^Group: none$/m);
+    const s = await server.done;
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stderr, new RegExp(`psk=identity "cli-id" \\(psk_${mode}\\)`));
+  }
+});
+
+Deno.test("airlock client --psk with the wrong key fails with the server's decrypt_error; PSK flags are checked", async () => {
+  const server = start(["server", "--accept", "0", "--echo", "--naccept", "1", "--psk", "aa".repeat(16)]);
+  const port = await listening(server);
+  const c = await run(["client", "--connect", `127.0.0.1:${port}`, "--psk", "bb".repeat(16)]);
+  assert.equal(c.code, 1);
+  assert.match(c.stderr, /decrypt_error/);
+  assert.equal((await server.done).code, 1);
+  const stray = await run(["client", "--connect", "127.0.0.1:1", "--psk-identity", "x"]);
+  assert.equal(stray.code, 2);
+  assert.equal(stray.stderr, "airlock client: --psk-identity needs --psk\n");
+  const odd = await run(["client", "--connect", "127.0.0.1:1", "--psk", "abc"]);
+  assert.equal(odd.code, 2);
+  assert.match(odd.stderr, /--psk expects an even number of hex digits/);
+  const short = await run(["client", "--connect", "127.0.0.1:1", "--psk", "aabb"]);
+  assert.equal(short.code, 2);
+  assert.match(short.stderr, /the key has 2 bytes, expected 16\.\.512/);
+  const mode = await run(["server", "--accept", "0", "--echo", "--psk", "aa".repeat(16), "--psk-mode", "x"]);
+  assert.equal(mode.code, 2);
+  assert.match(mode.stderr, /--psk-mode expects dhe_ke, ke or both/);
+  const v12 = await run(["server", "--accept", "0", "--echo", "--psk", "aa".repeat(16), "--tls1.2"]);
+  assert.equal(v12.code, 2);
+  assert.match(v12.stderr, /external PSKs need TLS 1\.3/);
+  const none = await run(["server", "--accept", "0", "--echo"]);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /--cert PEM --key PEM \(or --psk HEX\) is required/);
+});

@@ -25,6 +25,7 @@ import {
   traceTo,
   versionOptions,
 } from "./_common.ts";
+import { describePsk, PSK_FLAGS, pskOptions } from "./_psk.ts";
 
 /** Flags of `airlock client`. */
 export const CLIENT_FLAGS: Record<string, FlagSpec> = {
@@ -41,6 +42,7 @@ export const CLIENT_FLAGS: Record<string, FlagSpec> = {
   alpn: { kind: "string", help: "ALPN protocols to offer, comma-separated" },
   session: { kind: "string", help: "resume the session saved in this file, and save the newest one there" },
   "connect-timeout": { kind: "string", help: "seconds for connect + handshake (default 15)" },
+  ...PSK_FLAGS,
 };
 
 /** Run `airlock client`; resolves to the exit code. */
@@ -62,8 +64,10 @@ export async function runClient(argv: readonly string[]): Promise<number> {
   const timeoutMs = Number(f.strings.get("connect-timeout") ?? "15") * 1000;
   if (!(timeoutMs > 0)) throw new UsageError("--connect-timeout expects a positive number of seconds");
 
-  // Without --cafile (and without --insecure), the system's trust store, as curl does.
-  const system = !cafile && !insecure ? systemTrustAnchors() : undefined;
+  // Without --cafile (and without --insecure), the system's trust store, as curl does; with --psk alone, the PSK
+  // is the only way the server may authenticate.
+  const psk = pskOptions(f);
+  const system = !cafile && !insecure && !psk.psks ? systemTrustAnchors() : undefined;
   const config: ClientConfig = {
     serverName,
     ...(cafile ? { trustAnchors: readCertificates(cafile, "CA file") } : {}),
@@ -78,11 +82,18 @@ export async function runClient(argv: readonly string[]): Promise<number> {
     ...versions,
     ...suiteOptions(f.strings),
     ...(f.strings.has("groups") ? { groups: parseGroups(f.strings.get("groups")!) } : {}),
+    ...psk,
   };
   const sessionFile = f.strings.get("session");
   const saved = sessionFile ? loadSession(sessionFile) : undefined;
   const { engine, network } = createBioPair();
-  const client = createClient(saved ? { ...config, session: saved } : config, engine);
+  let client;
+  try {
+    client = createClient(saved ? { ...config, session: saved } : config, engine);
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
   keyLogTo(client, f.strings.get("keylogfile"));
   traceTo(client, f.booleans.has("trace"));
   if (sessionFile) on(client, "session", (s) => writeFileSync(sessionFile, s.toBytes(), { mode: 0o600 }));
@@ -108,7 +119,10 @@ export async function runClient(argv: readonly string[]): Promise<number> {
     return 1;
   }
   const info = tls.info;
-  const verification = insecure
+  const pskUsed = describePsk(info);
+  const verification = pskUsed
+    ? `OK (external PSK ${pskUsed})`
+    : insecure
     ? "NOT VERIFIED (--insecure)"
     : `OK (chain and name "${serverName}" verified against ${cafile ?? system!.source})`;
   process.stderr.write(
@@ -116,7 +130,8 @@ export async function runClient(argv: readonly string[]): Promise<number> {
       `Protocol: ${info.version}`,
       `Cipher suite: ${info.cipherSuite}`,
       `Group: ${info.group}${info.helloRetry ? " (after HelloRetryRequest)" : ""}`,
-      `Signature scheme: ${info.signatureScheme ?? "(none: resumed)"}`,
+      `Signature scheme: ${info.signatureScheme ?? (pskUsed ? "(none: external PSK)" : "(none: resumed)")}`,
+      ...(psk.psks ? [`External PSK: ${pskUsed ?? "not used"}`] : []),
       `ALPN: ${info.alpn ?? "(none)"}`,
       `Peer certificate: ${describeCertificate(info.peerCertificates[0])}`,
       `Resumed: ${info.resumed ? "yes" : saved ? "no (the saved session was not accepted)" : "no"}`,

@@ -25,6 +25,7 @@ import {
   versionOptions,
 } from "./_common.ts";
 import { describeError } from "./client.ts";
+import { describePsk, PSK_FLAGS, pskOptions } from "./_psk.ts";
 
 /** Flags of `airlock server`. */
 export const SERVER_FLAGS: Record<string, FlagSpec> = {
@@ -40,6 +41,7 @@ export const SERVER_FLAGS: Record<string, FlagSpec> = {
   www: { kind: "boolean", help: "answer HTTP GET with a page about the connection" },
   naccept: { kind: "string", help: "exit after this many connections" },
   serverpref: { kind: "boolean", help: "pick the cipher suite in our order, not the client's" },
+  ...PSK_FLAGS,
 };
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -57,7 +59,10 @@ export async function runServer(argv: readonly string[]): Promise<number> {
   const echo = f.booleans.has("echo"), www = f.booleans.has("www");
   if (echo === www) throw new UsageError("pass exactly one of --echo and --www");
   const certs = f.lists.get("cert") ?? [], keys = f.lists.get("key") ?? [];
-  if (certs.length === 0) throw new UsageError("--cert PEM --key PEM is required");
+  const psk = pskOptions(f);
+  if (certs.length === 0 && !psk.psks) {
+    throw new UsageError("--cert PEM --key PEM (or --psk HEX) is required");
+  }
   if (certs.length !== keys.length) throw new UsageError("each --cert needs its --key");
   const certificates: CertifiedKey[] = [];
   const passphrase = readPassphrase(f.strings.get("pass"));
@@ -79,6 +84,7 @@ export async function runServer(argv: readonly string[]): Promise<number> {
     ...suiteOptions(f.strings),
     ...(f.strings.has("groups") ? { groups: parseGroups(f.strings.get("groups")!) } : {}),
     ...(f.booleans.has("serverpref") ? { cipherSuitePreference: "server" as const } : {}),
+    ...psk,
   };
   // The configuration is checked once before listening (a key that is not its certificate's, say): exit 2 now,
   // not an alert on the first connection.
@@ -149,7 +155,8 @@ async function handle(
   const i = conn.info;
   const summary =
     `${i.version} ${i.cipherSuite} ${i.group} alpn=${i.alpn ?? "-"} sni=${i.serverName ?? "-"}` +
-    ` resumed=${i.resumed ? "yes" : "no"} client-cert=${describeCertificate(i.peerCertificates[0])}`;
+    ` resumed=${i.resumed ? "yes" : "no"} client-cert=${describeCertificate(i.peerCertificates[0])}` +
+    (i.externalPsk ? ` psk=${describePsk(i)}` : "");
   if (www) await serveWww(conn);
   else await serveEcho(conn);
   return summary;
@@ -188,8 +195,11 @@ async function serveWww(conn: TlsStream): Promise<void> {
       `Protocol:         ${i.version}`,
       `Cipher suite:     ${i.cipherSuite}`,
       `Group:            ${i.group}${i.helloRetry ? " (after HelloRetryRequest)" : ""}`,
-      `Signature scheme: ${i.signatureScheme ?? "(none: resumed)"}`,
+      `Signature scheme: ${
+        i.signatureScheme ?? (i.externalPsk ? "(none: external PSK)" : "(none: resumed)")
+      }`,
       `Resumed:          ${i.resumed ? "yes" : "no"}`,
+      `External PSK:     ${describePsk(i) ?? "(none)"}`,
       `ALPN:             ${i.alpn ?? "(none)"}`,
       `SNI:              ${i.serverName ?? "(none)"}`,
       `Client cert:      ${describeCertificate(i.peerCertificates[0])}`,

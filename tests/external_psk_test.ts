@@ -11,7 +11,12 @@ import { editPlain } from "../testing/tamper.ts";
 import { generateTestCertificate } from "../testing/pki.ts";
 import { ExtensionType as E, HandshakeType as H } from "../engine/msgs/enums.ts";
 import { decodeClientHello } from "../engine/msgs/handshake.ts";
-import { decodeOfferedPsks, encodeOfferedPsks, findExtension } from "../engine/msgs/extensions.ts";
+import {
+  decodeOfferedPsks,
+  encodeOfferedPsks,
+  type Extension,
+  findExtension,
+} from "../engine/msgs/extensions.ts";
 import { LIMITS } from "../engine/limits.ts";
 import {
   type ClientConfig,
@@ -427,4 +432,40 @@ Deno.test("external PSK: an offered identity over the limit never reaches the lo
     }),
   );
   assert.deepEqual(asked, []);
+});
+
+Deno.test("external PSK: psk_ke from a client that sends no key_share or supported_groups", async () => {
+  const bare = (exts: Extension[]) =>
+    exts.filter((e) => e.type !== E.keyShare && e.type !== E.supportedGroups);
+  const p = pskPair({ pskModes: ["psk_ke"], helloExtensions: bare }, { pskModes: ["psk_ke"] });
+  await handshake(p);
+  assert.equal(p.server.handshakeInfo?.externalPsk?.mode, "psk_ke");
+  await exchange(p);
+  // Without psk_ke on the server, nothing is left to agree on.
+  const q = pskPair({ pskModes: ["psk_ke"], helloExtensions: bare });
+  await rejects(q, "server", "handshake_failure", "peer_incompatible.psk_required");
+  // One without the other is still refused (RFC 8446 §9.2).
+  const r = pskPair({
+    pskModes: ["psk_ke"],
+    helloExtensions: (exts) => exts.filter((e) => e.type !== E.keyShare),
+  }, { pskModes: ["psk_ke"] });
+  await rejects(r, "server", "missing_extension", "peer_misbehaved.missing_key_share");
+});
+
+Deno.test("external PSK: a second ClientHello with a wrong binder after a HelloRetryRequest", async () => {
+  const p = pskPair({ groups: ["x25519", "secp256r1"] }, { groups: ["secp256r1"] });
+  let hellos = 0;
+  await rejects(
+    p,
+    "server",
+    "decrypt_error",
+    "peer_misbehaved.bad_psk_binder",
+    editPlain("client", H.clientHello, (b) => {
+      if (++hellos < 2) return b;
+      const out = b.slice();
+      out[out.length - 1]! ^= 1;
+      return out;
+    }),
+  );
+  assert.equal(hellos, 2);
 });
