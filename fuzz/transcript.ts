@@ -94,6 +94,9 @@ export const SCENARIOS = [
   "tls12-mtls",
   "tls12-resume",
   "tls12-sessionid",
+  "psk",
+  "psk-ke",
+  "psk-hrr",
 ] as const;
 /** One of {@link SCENARIOS}. */
 export type ScenarioName = typeof SCENARIOS[number];
@@ -163,6 +166,28 @@ export async function scenarioConfig(name: ScenarioName): Promise<ScenarioConfig
       const session = await firstSession(name, f, client, {});
       return { client: clientConfig(f, { ...client, session }), server: serverConfig(f, seededTickets()) };
     }
+    case "psk":
+      // An external PSK (psk_dhe_ke) beside a certificate the server would fall back to.
+      return {
+        client: clientConfig(f, { psks: [{ identity: "fuzz-decoy", key: PSK_KEY }, FUZZ_PSK] }),
+        server: serverConfig(f, { psks: [FUZZ_PSK] }),
+      };
+    case "psk-ke": {
+      // psk_ke, no certificates anywhere: a client that can verify nothing, a server that has nothing to send.
+      const { trustAnchors: _, ...client } = clientConfig(f, { psks: [FUZZ_PSK], pskModes: ["psk_ke"] });
+      const server = serverConfig(f, { pskLookup: (id) => id.length === 8 ? PSK_KEY : undefined });
+      return { client, server: { ...server, certificates: [], pskModes: ["psk_ke", "psk_dhe_ke"] } };
+    }
+    case "psk-hrr":
+      // An external PSK through a HelloRetryRequest: the binders recomputed over the new transcript; SHA-384.
+      return {
+        client: clientConfig(f, {
+          groups: ["secp256r1", "x25519"],
+          keyShareCount: 1,
+          psks: [{ ...FUZZ_PSK, hash: "SHA-384" }],
+        }),
+        server: serverConfig(f, { groups: ["x25519"], psks: [{ ...FUZZ_PSK, hash: "SHA-384" }] }),
+      };
     case "tls12-sessionid": {
       // An abbreviated handshake from the server's session id cache (no tickets offered).
       const client = { ...TLS12, offerTickets: false };
@@ -172,6 +197,10 @@ export async function scenarioConfig(name: ScenarioName): Promise<ScenarioConfig
     }
   }
 }
+
+/** The external PSK of the psk scenarios (a public test key). */
+const PSK_KEY = new Uint8Array(32).map((_, i) => 0xa0 + i);
+const FUZZ_PSK = { identity: "fuzz-psk", key: PSK_KEY } as const;
 
 /** Ticket keys drawn from their own seed: the resumed run's server decrypts the first run's ticket. */
 function seededTickets(): Partial<ServerConfig> {

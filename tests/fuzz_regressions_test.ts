@@ -93,6 +93,35 @@ Deno.test("fuzz corpus: every seed input holds the invariants", async () => {
   }
 });
 
+Deno.test("fuzz scenarios: the external PSK ones replay to a clean close in both roles, with no certificate", async () => {
+  for (const scenario of ["psk", "psk-ke", "psk-hrr"] as const) {
+    const t = await recordScenario(scenario);
+    // The (last) ServerHello carries pre_shared_key (41): the PSK was selected, and no Certificate followed.
+    const sh = t.server.records.findLast((r) => r.body[0] === 2 && r.key === undefined)!.body;
+    assert.ok(containsExtension(sh, 41), `${scenario}: ServerHello selects a PSK`);
+    assert.ok(!t.server.records.some((r) => r.innerType === 22 && r.content?.[0] === 11), "no Certificate");
+    for (const role of ["client", "server"] as const) {
+      const peer = role === "client" ? t.server : t.client;
+      const r = await runEngineOnInput(role, [wireBytes(peer)], {
+        config: await scenarioConfig(scenario),
+        authentic: peer.appData,
+      });
+      assert.equal(r.outcome, "closed", `${scenario} ${role}: ${r.error?.message}`);
+      assert.ok(r.handshakeDone);
+    }
+  }
+});
+
+/** Whether a ServerHello body (header included) carries extension `type` (a scan of its extension list). */
+function containsExtension(msg: Uint8Array, type: number): boolean {
+  let o = 4 + 34 + 1 + msg[4 + 34]! + 3 + 2;
+  while (o + 4 <= msg.length) {
+    if (((msg[o]! << 8) | msg[o + 1]!) === type) return true;
+    o += 4 + ((msg[o + 2]! << 8) | msg[o + 3]!);
+  }
+  return false;
+}
+
 // TLS 1.3 and TLS 1.2 (whose protected records keep their real type: handshake, alert, application_data).
 for (const [scenario, suffix] of [["basic", ""], ["tls12", " (TLS 1.2)"]] as const) {
   Deno.test(`fuzz invariant: plaintext the peer never sealed is reported${suffix}`, async () => {
