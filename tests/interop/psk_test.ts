@@ -6,7 +6,8 @@
  * s_client -psk` and `gnutls-cli --pskusername --pskkey` ↔ the airlock server, in psk_dhe_ke and in psk_ke
  * (OpenSSL: `-allow_no_dhe_kex`; GnuTLS: the `+PSK` key exchange, where `+ECDHE-PSK` is psk_dhe_ke), through
  * a HelloRetryRequest, and with the wrong key (our server's binder check fails: decrypt_error; OpenSSL's
- * answers illegal_parameter).
+ * answers illegal_parameter). Against s_server, the key log of each session is compared with OpenSSL's: every
+ * secret of the PSK key schedule is a known answer.
  *
  * Peer habits: OpenSSL's `-psk` is a SHA-256 PSK (its callbacks tie it to TLS_AES_128_GCM_SHA256, and any
  * SHA-256 suite works), `s_client` prints "Reused" for a PSK handshake; GnuTLS's report says "PSK
@@ -21,6 +22,7 @@ import {
   createClient,
   type ExternalPsk,
   type HandshakeInfo,
+  on,
   type PskMode,
   type ServerConfig,
 } from "../../mod.ts";
@@ -30,6 +32,7 @@ import {
   LineReader,
   type Peer,
   pumpSocket,
+  readKeyLogFile,
   requireGnutls,
   requireOpenssl,
   scoped,
@@ -65,15 +68,18 @@ async function clientTo(
   port: number,
   config: Partial<ClientConfig>,
   line: string,
-): Promise<{ info: HandshakeInfo; reply: string | null }> {
+): Promise<{ info: HandshakeInfo; reply: string | null; keylog: string[] }> {
   const socket = await scope.connect(port);
   const { engine, network } = createBioPair();
-  const tls = pumpSocket(createClient({ psks: [psk], ...config }, engine), network, socket);
+  const client = createClient({ psks: [psk], ...config }, engine);
+  const keylog: string[] = [];
+  on(client, "keylog", (line) => keylog.push(line));
+  const tls = pumpSocket(client, network, socket);
   const info = await tls.handshake();
   await tls.write(utf8(`${line}\n`));
   const reply = await new LineReader(tls).next();
   await tls.close();
-  return { info, reply };
+  return { info, reply, keylog };
 }
 
 // ---- airlock client ↔ openssl s_server ----------------------------------------------------------------
@@ -111,13 +117,18 @@ for (
   Deno.test(`PSK: openssl s_server -psk -nocert ↔ airlock client, ${c.name}`, async () => {
     requireOpenssl();
     await scoped(async (scope) => {
-      const server = opensslServer(scope, c.args);
+      const path = scope.writeFiles({});
+      const server = opensslServer(scope, [...c.args, "-keylogfile", path("keys.log")]);
       const [, port] = await server.waitFor(/^ACCEPT 127\.0\.0\.1:(\d+)$/m);
-      const { info, reply } = await clientTo(scope, Number(port), c.client, "psk works");
+      const { info, reply, keylog } = await clientTo(scope, Number(port), c.client, "psk works");
       assertPsk(info, c.mode);
       assert.equal(info.helloRetry, (c.args as readonly string[]).includes("-groups"));
       assert.equal(reply, "skrow ksp", server.output);
       assert.equal((await server.exited).code, 0, server.output);
+      // Known answers from OpenSSL: every secret of the key schedule, from the external PSK's early secret on,
+      // is the one OpenSSL derived for the same session.
+      assert.deepEqual(readKeyLogFile(path("keys.log")).sort(), [...keylog].sort());
+      assert.equal(keylog.length, 5);
     });
   });
 }
