@@ -1031,18 +1031,19 @@ function decideEarlyData(
     if (!ok) cx.skipEarlyData(2 * Math.max(setup.earlyData?.maxSize ?? 0, 16384) + 4096);
     return next(ok);
   };
-  // Never with an external PSK (no early data is offered or taken with one: docs/features.md).
+  // Only with a ticket: never with an external PSK (its state is undefined; see docs/guide.md).
   const state = resume?.state;
-  const ok = resume !== undefined && state !== undefined && setup.earlyData !== undefined &&
-    resume.index === 0 && state.maxEarlyData > 0 && state.alpn === offer.alpn;
+  if (!resume || !state) return decided(false);
+  const ok = setup.earlyData !== undefined && resume.index === 0 && state.maxEarlyData > 0 &&
+    state.alpn === offer.alpn;
   const register = setup.earlyData?.antiReplay;
   if (!ok || !register) return decided(ok);
   // Whether the ClientHello is new to the register, and could not outlive its memory.
-  if (2 * Math.abs(resume!.ageSkew) > register.windowMs) return decided(false);
+  if (2 * Math.abs(resume.ageSkew) > register.windowMs) return decided(false);
   return askStore(
     cx,
     "admit",
-    () => register.admit(resume!.binder, cx.cfg.now()),
+    () => register.admit(resume.binder, cx.cfg.now()),
     (admitted) => decided(admitted === true),
     () => decided(false),
   );
