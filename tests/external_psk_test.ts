@@ -5,7 +5,7 @@
  * configuration's limits; and the binder checked against an independent computation.
  */
 import assert from "node:assert/strict";
-import { handshake, makePair, type Pair, transfer, writeAll } from "../testing/pair.ts";
+import { handshake, makePair, type Pair, settled, transfer, writeAll } from "../testing/pair.ts";
 import { assertFailed, editClientHello, editServerHello, rejects, replace } from "../testing/reject.ts";
 import { editPlain } from "../testing/tamper.ts";
 import { generateTestCertificate } from "../testing/pki.ts";
@@ -118,18 +118,25 @@ Deno.test("external PSK: the server takes the first identity it knows", async ()
 
 Deno.test("external PSK: an asynchronous lookup makes the server wait (WANT_ASYNC)", async () => {
   const asked: string[] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
   const p = pskPair({}, {
     psks: [],
     pskLookup: async (id) => {
       asked.push(new TextDecoder().decode(id));
-      await new Promise((r) => setTimeout(r, 5));
+      await gate;
       return id.length === 7 ? { key } : undefined;
     },
   });
-  p.client.doHandshake();
+  await settled(p.client, () => p.client.doHandshake());
   transfer(p);
+  // The server reads the ClientHello and asks; while the answer is pending it says WANT_ASYNC, and stays there.
   const r = p.server.doHandshake();
   assert.equal(p.server.getError(r), SslError.WANT_ASYNC);
+  assert.deepEqual(asked, ["client1"]);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(p.server.getError(p.server.doHandshake()), SslError.WANT_ASYNC);
+  release();
   await handshake(p);
   assert.deepEqual(asked, ["client1"]);
   assert.ok(p.server.handshakeInfo?.externalPsk);
