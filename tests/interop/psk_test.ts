@@ -265,6 +265,14 @@ for (const mode of ["psk_dhe_ke", "psk_ke"] as const) {
   });
 }
 
+Deno.test("PSK: gnutls-cli offering psk_ke only ↔ airlock server taking psk_dhe_ke only: handshake_failure", async () => {
+  await expectTlsError(
+    peerClientTo("gnutls-cli", gnutlsCli("psk_ke"), {}),
+    "peer_incompatible.psk_required",
+    "handshake_failure",
+  );
+});
+
 Deno.test("PSK: the airlock server refuses gnutls-cli's wrong key (decrypt_error)", async () => {
   await expectTlsError(
     peerClientTo("gnutls-cli", gnutlsCli("psk_dhe_ke", wrongHex), {}),
