@@ -421,10 +421,12 @@ class ExpectFinished implements State {
         ...(this.s.earlyData ? { earlyData: this.s.earlyData } : {}),
         peerCertificates: this.s.chain,
       });
+      // No sessions from an external PSK handshake: a ticket would outlive the PSK it was authenticated by,
+      // bound to nothing that names that PSK (the PSK itself is the way back).
       return new Connected(
         { suite, read: app.serverApplication, write: app.clientApplication, resumption },
         "client",
-        {
+        this.s.external ? undefined : {
           serverName: this.s.offer.sni,
           alpn: this.s.alpn,
           peerCertificates: this.s.chain,

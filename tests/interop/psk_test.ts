@@ -68,18 +68,23 @@ async function clientTo(
   port: number,
   config: Partial<ClientConfig>,
   line: string,
-): Promise<{ info: HandshakeInfo; reply: string | null; keylog: string[] }> {
+): Promise<
+  { info: HandshakeInfo; reply: string | null; keylog: string[]; tickets: number; sessions: number }
+> {
   const socket = await scope.connect(port);
   const { engine, network } = createBioPair();
   const client = createClient({ psks: [psk], ...config }, engine);
   const keylog: string[] = [];
   on(client, "keylog", (line) => keylog.push(line));
+  let tickets = 0, sessions = 0;
+  on(client, "ticket", () => tickets++);
+  on(client, "session", () => sessions++);
   const tls = pumpSocket(client, network, socket);
   const info = await tls.handshake();
   await tls.write(utf8(`${line}\n`));
   const reply = await new LineReader(tls).next();
   await tls.close();
-  return { info, reply, keylog };
+  return { info, reply, keylog, tickets, sessions };
 }
 
 // ---- airlock client ↔ openssl s_server ----------------------------------------------------------------
@@ -120,7 +125,12 @@ for (
       const path = scope.writeFiles({});
       const server = opensslServer(scope, [...c.args, "-keylogfile", path("keys.log")]);
       const [, port] = await server.waitFor(/^ACCEPT 127\.0\.0\.1:(\d+)$/m);
-      const { info, reply, keylog } = await clientTo(scope, Number(port), c.client, "psk works");
+      const { info, reply, keylog, tickets, sessions } = await clientTo(
+        scope,
+        Number(port),
+        c.client,
+        "psk works",
+      );
       assertPsk(info, c.mode);
       assert.equal(info.helloRetry, (c.args as readonly string[]).includes("-groups"));
       assert.equal(reply, "skrow ksp", server.output);
@@ -129,6 +139,9 @@ for (
       // is the one OpenSSL derived for the same session.
       assert.deepEqual(readKeyLogFile(path("keys.log")).sort(), [...keylog].sort());
       assert.equal(keylog.length, 5);
+      // OpenSSL sends tickets after a PSK handshake; the client keeps no session from one.
+      assert.ok(tickets > 0);
+      assert.equal(sessions, 0);
     });
   });
 }
