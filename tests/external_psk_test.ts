@@ -98,12 +98,14 @@ Deno.test("external PSK: SHA-384 keys use a SHA-384 suite", async () => {
 });
 
 Deno.test("external PSK: a HelloRetryRequest recomputes the binders over the new transcript", async () => {
-  const p = pskPair({ groups: ["x25519", "secp256r1"] }, { groups: ["secp256r1"] });
-  await handshake(p);
-  assert.equal(p.server.handshakeInfo?.helloRetry, true);
-  assert.equal(p.server.handshakeInfo?.group, "secp256r1");
-  assert.ok(p.server.handshakeInfo?.externalPsk);
-  await exchange(p);
+  for (const helloRetryCookie of [false, true]) {
+    const p = pskPair({ groups: ["x25519", "secp256r1"] }, { groups: ["secp256r1"], helloRetryCookie });
+    await handshake(p);
+    assert.equal(p.server.handshakeInfo?.helloRetry, true);
+    assert.equal(p.server.handshakeInfo?.group, "secp256r1");
+    assert.ok(p.server.handshakeInfo?.externalPsk);
+    await exchange(p);
+  }
 });
 
 Deno.test("external PSK: the server takes the first identity it knows", async () => {

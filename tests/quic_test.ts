@@ -260,3 +260,13 @@ Deno.test("QUIC mode: bytes handed over while the provider works are kept, in or
   assert.equal(late.c.engine.provideQuicData("handshake", new Uint8Array(8193)), -1);
   assert.equal(late.c.engine.error?.code, "peer_misbehaved.quic_backlog");
 });
+
+Deno.test("QUIC mode: an external PSK authenticates, with no Certificate at any level", async () => {
+  const psk = { identity: "quic-psk", key: new Uint8Array(32).fill(7) };
+  const { connect } = await quicPair({ psks: [psk] }, { psks: [psk] });
+  const { c, s } = connect();
+  await run(c, s);
+  assert.deepEqual(c.engine.handshakeInfo?.externalPsk?.identity, new TextEncoder().encode("quic-psk"));
+  assert.equal(s.engine.handshakeInfo?.externalPsk?.mode, "psk_dhe_ke");
+  assert.deepEqual(c.engine.handshakeInfo?.peerCertificates, []);
+});
