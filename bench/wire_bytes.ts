@@ -186,6 +186,11 @@ async function airlockConfigs(
     tickets: false,
   };
   if (row.auth === "chain") return { client, server };
+  if (row.auth === "external PSK") {
+    const psks = [{ identity: m.psk.identity, key: m.psk.key }];
+    const { trustAnchors: _, ...unverified } = client;
+    return { client: { ...unverified, psks }, server: { ...common, psks, tickets: false } };
+  }
   return { unsupported: "not in airlock yet" };
 }
 
