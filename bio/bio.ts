@@ -180,7 +180,11 @@ export class ByteQueue {
     if (
       data instanceof Uint8Array && this.#size === 0 && data.length > 0 && data.length <= this.capacity
     ) {
-      this.#buf = data;
+      // A subclass (a Node Buffer, whose slice() is a view, not a copy) is kept as a plain Uint8Array over
+      // the same bytes: what the engine cuts from its storage must behave as Uint8Arrays do.
+      this.#buf = data.constructor === Uint8Array
+        ? data
+        : new Uint8Array(data.buffer, data.byteOffset, data.length);
       this.#head = 0;
       this.#size = data.length;
       return data.length;

@@ -86,6 +86,24 @@ Deno.test("ByteQueue.give() keeps a large array as the storage of an empty queue
   assert.deepEqual(out, snapshot);
 });
 
+Deno.test("ByteQueue.give() keeps a Uint8Array subclass (a Node Buffer) as a plain Uint8Array over its bytes", () => {
+  // Buffer's slice() is a view: storage handed on from a Buffer must still slice as Uint8Arrays do.
+  class ViewSlicing extends Uint8Array {
+    override slice(start?: number, end?: number): Uint8Array {
+      return this.subarray(start, end);
+    }
+  }
+  const q = new ByteQueue(20_000);
+  const given = new ViewSlicing(5000).fill(3);
+  assert.equal(q.give(given), 5000);
+  const out = q.read();
+  assert.equal(out.constructor, Uint8Array);
+  assert.equal(out.buffer, given.buffer); // still no copy
+  const copy = out.slice(0, 10);
+  given[0] = 9;
+  assert.equal(copy[0], 3);
+});
+
 Deno.test("ByteQueue.give() copies where it cannot keep the array, and respects the capacity", () => {
   const next = prng(12);
   const q = new ByteQueue(10_000);
