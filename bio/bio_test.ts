@@ -89,8 +89,8 @@ Deno.test("ByteQueue.give() keeps a large array as the storage of an empty queue
 Deno.test("ByteQueue.give() keeps a Uint8Array subclass (a Node Buffer) as a plain Uint8Array over its bytes", () => {
   // Buffer's slice() is a view: storage handed on from a Buffer must still slice as Uint8Arrays do.
   class ViewSlicing extends Uint8Array {
-    override slice(start?: number, end?: number): Uint8Array {
-      return this.subarray(start, end);
+    override slice(start?: number, end?: number): Uint8Array<ArrayBuffer> {
+      return this.subarray(start, end) as Uint8Array<ArrayBuffer>;
     }
   }
   const q = new ByteQueue(20_000);
