@@ -20,6 +20,7 @@ import { parseCertificate } from "../verify/_cert.ts";
 import { Writer } from "./msgs/codec.ts";
 import type { TicketState, TicketStore } from "./session.ts";
 import type { VerifyPolicy } from "./peer_verify.ts";
+import type { RawKeyTrust } from "./raw_keys.ts";
 
 /** The default and largest `authenticationLifetime`, in seconds (7 days, BoringSSL's and RFC 8446's cap). */
 export const DEFAULT_AUTHENTICATION_LIFETIME = 7 * 24 * 3600;
@@ -70,6 +71,8 @@ export interface ServerAuthContext {
       readonly trustAnchors: readonly Uint8Array[] | undefined;
       readonly verifyPeer: boolean;
       readonly retryVerify: boolean;
+      /** Raw public keys accepted from clients (RFC 7250). */
+      readonly rawKeys?: RawKeyTrust | undefined;
     }
     | undefined;
   /** The user's own context (`ServerConfig.sessionContext`). */
@@ -86,6 +89,7 @@ export function serverSessionContext(c: ServerAuthContext): Uint8Array {
     flag(a?.verifyPeer === true),
     flag(a?.retryVerify === true),
     c.sessionContext,
+    rawKeysField(a?.rawKeys),
   ]);
 }
 
@@ -95,6 +99,19 @@ export interface ClientVerifyContext {
   readonly trustAnchors: readonly Uint8Array[] | undefined;
   readonly verifyPeer: boolean;
   readonly retryVerify: boolean;
+  /** Raw public keys accepted from the server (RFC 7250). */
+  readonly rawKeys?: RawKeyTrust | undefined;
+}
+
+/**
+ * Raw key trust (RFC 7250): empty without it; otherwise a digest of the pins and whether a callback decides,
+ * so that a session authenticated by one set of pins is never resumed under another.
+ */
+function rawKeysField(t: RawKeyTrust | undefined, sha256 = SHA256.digest): Uint8Array {
+  if (t === undefined) return new Uint8Array(0);
+  const w = new Writer(1024).u8(t.verify !== undefined ? 1 : 0);
+  for (const p of t.pinned) w.vec(3, p);
+  return sha256(w.finish());
 }
 
 /**
@@ -108,6 +125,7 @@ export function clientVerifyContext(c: ClientVerifyContext, sha256 = SHA256.dige
     anchorsField(c.trustAnchors, sha256),
     flag(c.verifyPeer),
     flag(c.retryVerify),
+    rawKeysField(c.rawKeys, sha256),
   ], sha256);
 }
 
@@ -180,6 +198,7 @@ export function clientBinding(
         trustAnchors: policy.trustAnchors,
         verifyPeer: policy.verifyPeer !== undefined,
         retryVerify: policy.retryVerify,
+        rawKeys: policy.rawKeys,
       }, sha256),
     };
     clientBindings.set(config, b);

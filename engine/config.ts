@@ -215,6 +215,55 @@ export interface ClientConfig extends CommonConfig {
    * forward secret). `"psk_ke"` (the PSK alone, no forward secrecy) only when listed.
    */
   readonly pskModes?: readonly PskMode[];
+  /**
+   * Raw public keys (RFC 7250, TLS 1.3 only: set `minVersion: "TLSv1.3"`): offer to take the server's
+   * SubjectPublicKeyInfo instead of a certificate chain, accepted only when pinned or when `verifyKey` says so;
+   * with `clientKey`, also offer to authenticate with our own raw key. See {@link ClientRawPublicKeys}.
+   *
+   * @example Pin a server's raw key
+   * ```ts no-assert
+   * import { createBioPair, createClient } from "@airlock/tls";
+   * const serverKeyPem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+   * const { engine } = createBioPair();
+   * createClient({ minVersion: "TLSv1.3", rawPublicKeys: { pinnedKeys: [serverKeyPem] } }, engine);
+   * ```
+   */
+  readonly rawPublicKeys?: ClientRawPublicKeys;
+}
+
+/** What a raw public key verifier sees (RFC 7250). */
+export interface RawPublicKeyInfo {
+  /** The peer's DER SubjectPublicKeyInfo, as sent. */
+  readonly spki: Uint8Array;
+  /** For a client: its `serverName`, normalized; undefined for a server judging a client. */
+  readonly serverName: string | undefined;
+}
+
+/**
+ * How a peer's raw public key (RFC 7250) is trusted: it is one of `pinnedKeys` (compared byte for byte, in
+ * constant time), or `verifyKey` accepts it. At least one of them is required: a raw key is never accepted
+ * unchecked. A key that fails is refused with bad_certificate (`certificate.raw_key_not_trusted`).
+ */
+export interface RawPublicKeyTrust {
+  /** Keys to accept: PEM text with `PUBLIC KEY` blocks (as `openssl pkey -pubout` writes) or DER SubjectPublicKeyInfo. */
+  readonly pinnedKeys?: readonly (string | Uint8Array)[];
+  /** Your own decision about a key that is not pinned; return or resolve `true` to accept. */
+  readonly verifyKey?: (info: RawPublicKeyInfo) => boolean | Promise<boolean>;
+}
+
+/** A client's raw public key settings (RFC 7250, TLS 1.3 only). */
+export interface ClientRawPublicKeys extends RawPublicKeyTrust {
+  /**
+   * The server certificate types to offer in server_certificate_type, in preference order (default
+   * `["RawPublicKey"]`). Add `"X509"` to let a server without raw keys send a certificate chain, which is then
+   * verified as usual (`trustAnchors`, `verifyPeer`, …).
+   */
+  readonly serverTypes?: readonly ("RawPublicKey" | "X509")[];
+  /**
+   * Our own key, sent as a raw public key when the server asks for a client certificate and chooses
+   * RawPublicKey (client_certificate_type offers RawPublicKey first, then X509 if `clientCertificate` is set).
+   */
+  readonly clientKey?: SigningKey;
 }
 
 /** What a server's CertificateRequest asks for. */
@@ -237,6 +286,11 @@ export interface ClientAuthConfig {
   readonly retryVerify?: boolean;
   /** Send the anchors' subject names in certificate_authorities (default true when anchors are given). */
   readonly sendCertificateAuthorities?: boolean;
+  /**
+   * Accept clients that authenticate with a raw public key (RFC 7250, TLS 1.3): pinned keys or a callback.
+   * Without `trustAnchors`, `verifyPeer` or `retryVerify`, X.509 client chains are refused.
+   */
+  readonly rawPublicKeys?: RawPublicKeyTrust;
 }
 
 /** One certificate chain and its key. */
@@ -251,7 +305,8 @@ export interface CertifiedKey {
 export interface ServerConfig extends CommonConfig {
   /**
    * Certificate chains; the first one whose key can sign with a scheme the client offers is used. Required,
-   * unless the server has external PSKs (`psks` or `pskLookup`): then a client without one of them is refused.
+   * unless the server has external PSKs (`psks` or `pskLookup`; then a client without one of them is refused)
+   * or `rawPublicKey` (may be empty then: the server speaks TLS 1.3 only to clients that take raw keys).
    */
   readonly certificates?: readonly CertifiedKey[];
   /**
@@ -269,6 +324,12 @@ export interface ServerConfig extends CommonConfig {
    * `"psk_ke"` (no (EC)DHE, no forward secrecy) only when listed. Tickets always resume with psk_dhe_ke.
    */
   readonly pskModes?: readonly PskMode[];
+  /**
+   * Present this key as a raw public key (RFC 7250, TLS 1.3) to clients that offer RawPublicKey in
+   * server_certificate_type; other clients get a chain from `certificates`. `spki` (PEM `PUBLIC KEY` or DER)
+   * defaults to the key's own SubjectPublicKeyInfo, and must be that key's.
+   */
+  readonly rawPublicKey?: { readonly key: SigningKey; readonly spki?: string | Uint8Array };
   /** Choose the ALPN protocol from the client's list (overrides `alpnProtocols`); return undefined to refuse. */
   readonly selectAlpn?: (offered: readonly string[]) => string | undefined;
   /**
@@ -670,7 +731,7 @@ function checkKeyMatchesLeaf(leaf: Uint8Array, key: SigningKey, what: string): v
 }
 
 /** The same key: its type, and its raw point, or for RSA the subjectPublicKey bits (its parameters aside). */
-function samePublicKey(a: PublicKey, b: PublicKey): boolean {
+export function samePublicKey(a: PublicKey, b: PublicKey): boolean {
   if (a.type !== b.type) return false;
   if (a.raw !== undefined || b.raw !== undefined) {
     return a.raw !== undefined && b.raw !== undefined && ctEqual(a.raw, b.raw);

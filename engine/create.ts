@@ -26,6 +26,13 @@ import { SessionCache, type SessionIdStore, StrikeRegister, TicketKeys } from ".
 import { defaultProvider } from "../suites/default_provider.ts";
 import { clientPskSetup, serverPskSetup } from "./external_psk.ts";
 import { clientBinding, DEFAULT_AUTHENTICATION_LIFETIME, serverSessionContext } from "./binding.ts";
+import {
+  CertificateType,
+  clientCertificateTypes,
+  normalizeRawKeyTrust,
+  type ServerCertificateTypes,
+  serverRawKey,
+} from "./raw_keys.ts";
 
 /**
  * Create a TLS client over `bio` (the engine half of a BIO pair).
@@ -59,8 +66,12 @@ import { clientBinding, DEFAULT_AUTHENTICATION_LIFETIME, serverSessionContext } 
 export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
   const insecure = config.dangerouslyDisableCertificateVerification === true;
   const verifies = !!(config.trustAnchors || config.verifyPeer || config.retryVerify || insecure);
+  // RFC 7250: a client that takes only raw keys never verifies a chain; its raw keys need pins or a callback.
+  const rawTypes = clientCertificateTypes(config.rawPublicKeys, config.clientCertificate !== undefined);
+  const rawKeys = rawTypes && normalizeRawKeyTrust(config.rawPublicKeys, "rawPublicKeys");
+  const x509 = !rawTypes || rawTypes.server.includes(CertificateType.x509);
   // With external PSKs alone there is no certificate to verify: the PSK authenticates the server.
-  if (!verifies && !(config.psks && config.psks.length > 0)) {
+  if (x509 && !verifies && !(config.psks && config.psks.length > 0)) {
     throw new TypeError(
       "Cannot create client: pass trustAnchors (and serverName) to verify the server's certificate, " +
         "verifyPeer or retryVerify to decide yourself, or set dangerouslyDisableCertificateVerification: true (tests only)",
@@ -78,8 +89,14 @@ export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
       "Cannot create client: trustAnchors needs serverName, the name the certificate must match",
     );
   }
-  const { psks, cfg } = clientPskSetup(config, normalizeCommon(config), verifies);
+  // A client that can judge the server some other way (a chain, a raw key) is not PSK-only.
+  const { psks, cfg } = clientPskSetup(config, normalizeCommon(config), verifies || rawKeys !== undefined);
   checkTransport(cfg, bio, "client");
+  if (rawTypes && cfg.minVersion < 0x0304) {
+    throw new RangeError(
+      'Cannot create client: raw public keys (rawPublicKeys) are TLS 1.3 only here; set minVersion: "TLSv1.3"',
+    );
+  }
   // RFC 6066 §3: server_name holds the A-label name without a trailing dot, never an IP literal.
   const host = config.serverName === undefined
     ? undefined
@@ -91,6 +108,7 @@ export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
     insecure,
     purpose: "server",
     peerName: host?.name,
+    ...(rawKeys ? { rawKeys } : {}),
   };
   const sni = host?.kind === "dns" ? host.name : undefined;
   // A fixed client certificate is checked now, as a server's are (its key must be the leaf's).
@@ -105,6 +123,7 @@ export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
     keyShareCount: config.keyShareCount,
     clientCertificate: config.clientCertificate,
     session: config.session,
+    rawPublicKeys: config.rawPublicKeys,
   });
   // Sessions are bound per configuration object (binding.ts caches it), so reusing a configuration resumes.
   const binding = clientBinding(config, policy, cfg.provider.hash("SHA-256").digest);
@@ -174,6 +193,7 @@ function sessionContextOf(config: ServerConfig, clientAuth: ServerSetup["clientA
         trustAnchors: policy.trustAnchors,
         verifyPeer: policy.verifyPeer !== undefined,
         retryVerify: policy.retryVerify,
+        rawKeys: policy.rawKeys,
       },
       sessionContext: typeof sc === "string" ? new TextEncoder().encode(sc) : sc ?? new Uint8Array(0),
     });
@@ -227,7 +247,13 @@ export function createServer(config: ServerConfig, bio?: Bio): TlsEngine {
   const hasCerts = config.certificates !== undefined && config.certificates.length > 0;
   const { psks, cfg } = serverPskSetup(config, normalizeCommon(config), hasCerts);
   checkTransport(cfg, bio, "server");
-  const certs = hasCerts || !psks ? normalizeCertificates(config.certificates ?? []) : [];
+  const rawKey = config.rawPublicKey && serverRawKey(config.rawPublicKey);
+  const certs = hasCerts || (!psks && !rawKey) ? normalizeCertificates(config.certificates ?? []) : [];
+  if (certs.length === 0 && !psks && cfg.minVersion < 0x0304) {
+    throw new RangeError(
+      'Cannot create server: with only a raw public key (no certificates) it speaks TLS 1.3 only; set minVersion: "TLSv1.3"',
+    );
+  }
   let key: Uint8Array | undefined;
   const cookieKey = () => (key ??= cfg.random(32));
   const clientAuth = clientAuthSetup(config.clientAuth);
@@ -240,6 +266,8 @@ export function createServer(config: ServerConfig, bio?: Bio): TlsEngine {
       const setup: ServerSetup = {
         options: serverOptions(config),
         certs,
+        rawKey,
+        certificateTypes: serverCertificateTypes(certs, rawKey, config.clientAuth),
         cookieKey,
         clientAuth,
         tickets,
@@ -265,21 +293,47 @@ function serverOptions(config: ServerConfig): ServerOptions {
   });
 }
 
+/** Whether `auth` judges X.509 client chains (and not only raw keys). */
+function acceptsX509(auth: NonNullable<ServerConfig["clientAuth"]>): boolean {
+  return !!(auth.trustAnchors || auth.verifyPeer || auth.retryVerify);
+}
+
+/** RFC 7250: what the server can present (a raw key first) and what it takes from clients it asks. */
+function serverCertificateTypes(
+  certs: readonly unknown[],
+  rawKey: unknown,
+  auth: ServerConfig["clientAuth"],
+): ServerCertificateTypes {
+  const { x509, rawPublicKey } = CertificateType;
+  return {
+    server: [...(rawKey ? [rawPublicKey] : []), ...(certs.length > 0 ? [x509] : [])],
+    client: auth ? [...(auth.rawPublicKeys ? [rawPublicKey] : []), ...(acceptsX509(auth) ? [x509] : [])] : [],
+  };
+}
+
+/** Refuses every X.509 chain: the policy of a server that takes only raw keys from clients. */
+const noChain = () => false;
+
 /** How client certificates are asked for and judged, from `clientAuth`. */
 function clientAuthSetup(auth: ServerConfig["clientAuth"]): ServerSetup["clientAuth"] {
   if (!auth) return undefined;
-  if (!auth.trustAnchors && !auth.verifyPeer && !auth.retryVerify) {
-    throw new TypeError("Cannot configure clientAuth: pass trustAnchors, verifyPeer or retryVerify");
+  if (!acceptsX509(auth) && !auth.rawPublicKeys) {
+    throw new TypeError(
+      "Cannot configure clientAuth: pass trustAnchors, verifyPeer, retryVerify or rawPublicKeys",
+    );
   }
   const anchors = decodeAnchors(auth.trustAnchors, "clientAuth.trustAnchors");
+  const rawKeys = auth.rawPublicKeys && normalizeRawKeyTrust(auth.rawPublicKeys, "clientAuth.rawPublicKeys");
   return {
     policy: {
       trustAnchors: anchors,
-      verifyPeer: auth.verifyPeer,
+      // Raw keys only: a chain (TLS 1.2, or a client that ignored our choice) is never accepted unchecked.
+      verifyPeer: acceptsX509(auth) ? auth.verifyPeer : noChain,
       retryVerify: auth.retryVerify === true,
       insecure: false,
       purpose: "client",
       peerName: undefined,
+      ...(rawKeys ? { rawKeys } : {}),
     },
     required: auth.required === true,
     authorities: anchors && auth.sendCertificateAuthorities !== false ? anchors.map(subjectName) : [],
@@ -304,6 +358,7 @@ function reconfigured(
     ...base,
     options: serverOptions(config),
     certs,
+    certificateTypes: serverCertificateTypes(certs, base.rawKey, config.clientAuth),
     clientAuth,
     tickets,
     reconfigure: (more) => reconfigured(setup, config, more),

@@ -32,6 +32,8 @@ export const InvalidMessage = {
   bad_length: "decode_error",
   bad_record_version: "protocol_version",
   bad_server_name: "decode_error",
+  // RFC 8446 §4.4.2: one CertificateEntry for a raw public key (OpenSSL 3.2 says decode_error too).
+  raw_key_entries: "decode_error",
   too_short: "decode_error",
   trailing_data: "decode_error",
 } as const satisfies Record<string, AlertName>;
@@ -107,6 +109,7 @@ export const PeerMisbehaved = {
   unexpected_cookie: "illegal_parameter",
   unexpected_message: "unexpected_message",
   unoffered_cipher_suite: "illegal_parameter",
+  unoffered_certificate_type: "illegal_parameter",
   unoffered_early_data: "unsupported_extension",
   unoffered_group: "illegal_parameter",
   unoffered_signature_scheme: "illegal_parameter",
@@ -124,6 +127,8 @@ export const PeerIncompatible = {
   inappropriate_fallback: "inappropriate_fallback",
   no_application_protocol: "no_application_protocol",
   no_common_cipher_suite: "handshake_failure",
+  // RFC 7250 §4.2
+  no_common_certificate_type: "unsupported_certificate",
   no_common_group: "handshake_failure",
   // A server without certificates, a client that offered no PSK it knows (RFC 8446 §6.2).
   unknown_psk_identity: "unknown_psk_identity",
@@ -143,6 +148,8 @@ export const InvalidCertificate = {
   bad_encoding: "bad_certificate",
   // verify/'s, for a certificate's signature; in CertificateVerify it is decrypt_error (said at that call site).
   bad_signature: "bad_certificate",
+  // RFC 7250: a raw public key neither pinned nor accepted by the callback (GnuTLS sends bad_certificate).
+  raw_key_not_trusted: "bad_certificate",
   rejected: "bad_certificate",
   // TLS 1.2 has no certificate_required: handshake_failure there (said at that call site).
   required: "certificate_required",

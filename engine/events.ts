@@ -42,8 +42,12 @@ export interface HandshakeInfo {
   readonly externalPsk?: { readonly identity: Uint8Array; readonly mode: "psk_dhe_ke" | "psk_ke" };
   /** Whether a HelloRetryRequest took place. */
   readonly helloRetry: boolean;
-  /** The peer's certificate chain, DER, leaf first (empty for a client that sent none). */
+  /** The peer's certificate chain, DER, leaf first (empty for a client that sent none, or a raw public key). */
   readonly peerCertificates: readonly Uint8Array[];
+  /** "RawPublicKey" when the peer authenticated with a raw public key (RFC 7250); absent otherwise. */
+  readonly peerCertificateType?: "RawPublicKey";
+  /** The peer's raw public key (DER SubjectPublicKeyInfo), when `peerCertificateType` is "RawPublicKey". */
+  readonly peerRawPublicKey?: Uint8Array;
 }
 
 /** An alert, sent or received. */

@@ -13,6 +13,7 @@ import { matchesPeerName } from "../verify/names.ts";
 import { invalidCertificate } from "./errors.ts";
 import type { State, Step } from "./state.ts";
 import type { CryptoProvider } from "../suites/provider.ts";
+import type { RawKeyTrust } from "./raw_keys.ts";
 
 /** How a chain is to be judged. */
 export interface VerifyPolicy {
@@ -32,6 +33,8 @@ export interface VerifyPolicy {
   readonly peerName: string | undefined;
   /** Maximum number of intermediates. */
   readonly maxDepth?: number;
+  /** Raw public keys (RFC 7250) accepted from the peer; undefined: none. */
+  readonly rawKeys?: RawKeyTrust;
 }
 
 /** A resumable decision: the engine calls `resume(verdict)` when the caller sets it. */

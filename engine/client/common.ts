@@ -45,6 +45,7 @@ export type ClientOptions = {
       | "keyShareCount"
       | "clientCertificate"
       | "session"
+      | "rawPublicKeys"
   ]: ClientConfig[K];
 };
 

@@ -48,6 +48,7 @@ import { ctEqual } from "../../suites/bytes.ts";
 import type { KeyShare } from "../../suites/kx.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 import type { ClientOffer, ClientOptions } from "./common.ts";
+import { clientCertificateTypes, offerCertificateTypes } from "../raw_keys.ts";
 import { serverHello12 } from "./tls12.ts";
 import { serverHello13 } from "./tls13.ts";
 
@@ -168,6 +169,11 @@ function sendHello(cx: Context, offer: ClientOffer): State {
     });
   }
   exts.push({ type: E.signatureAlgorithms, data: encodeU16List(cfg.schemes) });
+  // RFC 7250 §4.1
+  const o = offer.options;
+  exts.push(
+    ...offerCertificateTypes(clientCertificateTypes(o.rawPublicKeys, o.clientCertificate !== undefined)),
+  );
   if (offer.cookie) {
     exts.push({ type: E.cookie, data: new Writer().vec(2, offer.cookie).finish() });
   }

@@ -43,15 +43,23 @@ import {
   certificateVerifyContent,
   type Context,
   expectMessage,
+  signingScheme,
   type State,
   type Step,
   usePeerShare,
 } from "../state.ts";
 import type { KxGroup } from "../../suites/kx.ts";
-import type { PublicKey } from "../../suites/sign.ts";
+import type { PublicKey, SigningKey } from "../../suites/sign.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 import { schemeName } from "../names.ts";
 import { acceptAlpn, acceptFragmentLimits, type ClientOffer, withClientCertificate } from "./common.ts";
+import {
+  acceptCertificateTypes,
+  acceptRawPublicKey,
+  CertificateType,
+  type ChosenTypes,
+  clientCertificateTypes,
+} from "../raw_keys.ts";
 import { incompatible, misbehaved } from "../errors.ts";
 
 /**
@@ -204,6 +212,8 @@ interface AfterEE extends Negotiated {
   readonly earlyData: "accepted" | "rejected" | undefined;
   readonly alpn: string | undefined;
   readonly peerRecordSizeLimit: number | undefined;
+  /** The certificate types the server chose (RFC 7250; X.509 unless it said otherwise). */
+  readonly certTypes: ChosenTypes;
 }
 
 /** Waiting for EncryptedExtensions (RFC 8446 §4.3.1). */
@@ -217,6 +227,12 @@ class ExpectEncryptedExtensions implements State {
     checkAllowed("EncryptedExtensions", H.encryptedExtensions, exts, this.s.offer.offeredExtensions);
     const where = `${this.name}@EncryptedExtensions`;
     const alpn = acceptAlpn(cx, exts, "EncryptedExtensions", where);
+    const o = this.s.offer.options;
+    const certTypes = acceptCertificateTypes(
+      clientCertificateTypes(o.rawPublicKeys, o.clientCertificate !== undefined),
+      exts,
+      where,
+    );
     const peerRecordSizeLimit = acceptFragmentLimits(cx, exts, "EncryptedExtensions", where, 1);
     if (cx.quic) {
       // RFC 9001 §8.1, §8.2: ALPN and the server's transport parameters are required.
@@ -257,7 +273,7 @@ class ExpectEncryptedExtensions implements State {
       ? "rejected" as const
       : undefined;
     cx.transcript.add(m.raw);
-    const next = { ...this.s, alpn, peerRecordSizeLimit, earlyData };
+    const next = { ...this.s, alpn, peerRecordSizeLimit, earlyData, certTypes };
     if (this.s.resumed || this.s.external) {
       // PSK mode: no certificates; the server is who it was when the ticket was issued, or whoever holds the
       // external PSK (RFC 8446 §2.2).
@@ -268,6 +284,7 @@ class ExpectEncryptedExtensions implements State {
         chain,
         certRequest: undefined,
         signatureScheme: undefined,
+        rawKey: undefined,
       });
     }
     return new ExpectCertificateOrRequest(next);
@@ -336,19 +353,45 @@ class ExpectCertificate implements State {
         where,
       );
     }
+    const { policy } = this.s.offer;
+    if (this.s.certTypes.server === CertificateType.rawPublicKey) {
+      // RFC 7250 §3: one SubjectPublicKeyInfo, pinned or accepted by the callback.
+      return acceptRawPublicKey(
+        policy.rawKeys!,
+        chain,
+        { serverName: policy.peerName },
+        where,
+        (publicKey) =>
+          new ExpectCertificateVerify({
+            ...this.s,
+            chain: [],
+            rawKey: chain[0]!,
+            publicKey,
+            certRequest: this.certRequest,
+          }),
+      );
+    }
     return acceptPeerChain(
       cx,
-      this.s.offer.policy,
+      policy,
       chain,
       where,
       (publicKey) =>
-        new ExpectCertificateVerify({ ...this.s, chain, publicKey, certRequest: this.certRequest }),
+        new ExpectCertificateVerify({
+          ...this.s,
+          chain,
+          rawKey: undefined,
+          publicKey,
+          certRequest: this.certRequest,
+        }),
     );
   }
 }
 
 interface AfterCertificate extends AfterEE {
   readonly chain: readonly Uint8Array[];
+  /** The server's raw public key (RFC 7250), when it sent one instead of a chain. */
+  readonly rawKey: Uint8Array | undefined;
   readonly publicKey: PublicKey;
   readonly certRequest: CertRequest | undefined;
 }
@@ -375,6 +418,7 @@ class ExpectCertificateVerify implements State {
 /** What the client knows when the server's Finished is due. */
 interface BeforeFinished extends AfterEE {
   readonly chain: readonly Uint8Array[];
+  readonly rawKey: Uint8Array | undefined;
   readonly certRequest: CertRequest | undefined;
   /** The server's CertificateVerify scheme; undefined in a resumption. */
   readonly signatureScheme: number | undefined;
@@ -420,6 +464,9 @@ class ExpectFinished implements State {
         resumed: this.s.resumed !== undefined,
         ...(this.s.earlyData ? { earlyData: this.s.earlyData } : {}),
         peerCertificates: this.s.chain,
+        ...(this.s.rawKey
+          ? { peerCertificateType: "RawPublicKey" as const, peerRawPublicKey: this.s.rawKey }
+          : {}),
       });
       // No sessions from an external PSK handshake: a ticket would outlive the PSK it was authenticated by,
       // bound to nothing that names that PSK (the PSK itself is the way back).
@@ -436,8 +483,12 @@ class ExpectFinished implements State {
     };
     const req = this.s.certRequest;
     if (!req) return finish();
-    // RFC 8446 §4.4.2: answer a CertificateRequest with our chain and CertificateVerify, or an empty Certificate.
-    return withClientCertificate(this.s.offer.options, req, false, (chosen) => {
+    // RFC 8446 §4.4.2: answer a CertificateRequest with our chain and CertificateVerify, or an empty Certificate;
+    // a raw public key (RFC 7250) when the server chose that type.
+    const rawKey = this.s.offer.options.rawPublicKeys?.clientKey;
+    const useRaw = this.s.certTypes.client === CertificateType.rawPublicKey && rawKey !== undefined;
+    const chooser = useRaw ? rawClientKey(rawKey, req) : withClientCertificate;
+    return chooser(this.s.offer.options, req, false, (chosen) => {
       if (!chosen) {
         cx.sendHandshake(encodeCertificate({ context: req.context, entries: [] }));
         return finish();
@@ -455,4 +506,12 @@ class ExpectFinished implements State {
       return sig instanceof Uint8Array ? signed(sig) : { pending: sig.then(signed) };
     });
   }
+}
+
+/** Our raw public key (RFC 7250) as the client "chain", with a scheme the server accepts; none otherwise. */
+function rawClientKey(key: SigningKey, req: CertRequest): typeof withClientCertificate {
+  return (_options, _req, _pkcs1, next) => {
+    const scheme = signingScheme(key, req.signatureSchemes, false);
+    return next(scheme === undefined ? undefined : { chain: [key.publicKey.spki], key, scheme });
+  };
 }

@@ -14,6 +14,7 @@ import type { AntiReplay, SessionIdStore } from "../session.ts";
 import type { TicketSetup } from "../binding.ts";
 import type { ServerPsks } from "../external_psk.ts";
 import { type Context, signingScheme } from "../state.ts";
+import type { ServerCertificateTypes } from "../raw_keys.ts";
 
 /** The caller's server options the states read: built and frozen once by `createServer`, never the raw config. */
 export type ServerOptions = {
@@ -36,6 +37,10 @@ export interface ServerSetup {
     overrides: ServerOverrides,
   ) => { readonly setup: ServerSetup; readonly cfg: Normalized };
   readonly certs: readonly ServerCert[];
+  /** Our raw public key (RFC 7250) as a one-entry chain, if we present one. */
+  readonly rawKey: ServerCert | undefined;
+  /** The certificate types we present and accept (RFC 7250). */
+  readonly certificateTypes: ServerCertificateTypes;
   /** Key for HelloRetryRequest cookies (drawn from the engine's random source when first needed). */
   readonly cookieKey: () => Uint8Array;
   /** TLS 1.2 session ids (RFC 5246 §7.3); undefined: none are given. */

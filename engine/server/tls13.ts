@@ -86,6 +86,13 @@ import type { PublicKey } from "../../suites/sign.ts";
 import { freshAuth, resumable, type SessionAuth, ticketLifetime } from "../binding.ts";
 import { acceptPeerChain, checkCertificateVerify, readCertificate } from "../peer_auth.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
+import {
+  acceptRawPublicKey,
+  answerCertificateTypes,
+  CertificateType,
+  chooseCertificateTypes,
+  type ServerChoice,
+} from "../raw_keys.ts";
 
 /** What the server took from a ClientHello. */
 interface Offer {
@@ -112,6 +119,10 @@ interface Offer {
   readonly ticketsUsable: boolean;
   /** The client's pre_shared_key offer, if any. */
   readonly psks: OfferedPsks | undefined;
+  /** The certificate types chosen (RFC 7250). */
+  readonly certTypes: ServerChoice;
+  /** With PSKs offered, why no certificate type is in common: thrown only if a certificate is needed. */
+  readonly certTypeError: unknown;
 }
 
 /** Answer a ClientHello that settled on TLS 1.3 (RFC 8446 §4.1.1): a ServerHello, or a HelloRetryRequest. */
@@ -368,7 +379,8 @@ function certificateFor(
   where: string,
 ): { cert: ServerCert; scheme: number } {
   if (offer.cert && offer.scheme !== undefined) return { cert: offer.cert, scheme: offer.scheme };
-  if (setup.certs.length === 0) {
+  if (offer.certTypeError !== undefined) throw offer.certTypeError;
+  if (setup.certs.length === 0 && !setup.rawKey) {
     if (offer.psks && offer.externalMode !== undefined) {
       throw incompatible(
         "unknown_psk_identity",
@@ -477,8 +489,20 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
     : decodeU16List(sa, "ClientHello.signature_algorithms", "supported_signature_algorithms");
   const sn = findExtension(exts, E.serverName);
   const serverName = sn === undefined ? undefined : decodeServerNameList(sn, "ClientHello.server_name");
-  // Chosen now, used only if no PSK is (certificateFor says why there is none).
-  const picked = pickCertificate(setup.certs, clientSchemes, serverName);
+  // RFC 7250 §4.2: the certificate types first; a raw public key is our "chain" when chosen. Both are chosen
+  // now and used only if no PSK is: with PSKs offered, no type in common fails only when a certificate is
+  // needed (certificateFor says why there is none).
+  let certTypes: ServerChoice;
+  let certTypeError: unknown;
+  try {
+    certTypes = chooseCertificateTypes(setup.certificateTypes, exts, setup.clientAuth?.required === true, where);
+  } catch (e) {
+    if (!psks) throw e;
+    certTypeError = e;
+    certTypes = { server: CertificateType.x509, answerServer: false, client: undefined, answerClient: false };
+  }
+  const candidates = certTypes.server === CertificateType.rawPublicKey ? [setup.rawKey!] : setup.certs;
+  const picked = certTypeError === undefined ? pickCertificate(candidates, clientSchemes, serverName) : undefined;
   const alpn = chooseAlpn(cx, setup, exts, where);
   const { clientRecordSizeLimit, maxFragmentLength } = fragmentRequests(exts, where);
   if (cx.quic) {
@@ -510,6 +534,8 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
     pskDheKe: modes.includes(PskKeyExchangeMode.pskDheKe),
     ticketsUsable: modesData === undefined || modes.includes(PskKeyExchangeMode.pskDheKe),
     psks,
+    certTypes,
+    certTypeError,
   };
 }
 
@@ -789,6 +815,7 @@ function sendServerParameters(
     ee.push({ type: E.maxFragmentLength, data: Uint8Array.of(offer.maxFragmentLength) });
     cx.setMaxFragment(1 << (8 + offer.maxFragmentLength));
   }
+  if (!resume) ee.push(...answerCertificateTypes(offer.certTypes));
   const hook = a.setup.options.encryptedExtensions;
   cx.sendHandshake(encodeEncryptedExtensions(hook ? hook(ee) : ee));
   return { ...a, keys, secrets };
@@ -803,7 +830,8 @@ function sendServerCertificate(
   k: Keyed,
   { cert, scheme }: { readonly cert: ServerCert; readonly scheme: number },
 ): Step {
-  const clientAuth = k.setup.clientAuth;
+  // No client certificate type in common (RFC 7250 §4.2): an optional request is not made.
+  const clientAuth = k.offer.certTypes.client === undefined ? undefined : k.setup.clientAuth;
   if (clientAuth) {
     // RFC 8446 §4.3.2
     const exts: Extension[] = [{ type: E.signatureAlgorithms, data: encodeU16List(cx.cfg.schemes) }];
@@ -866,7 +894,7 @@ function sendServerFinished(cx: Context, k: Keyed): State {
     earlyMax: k.setup.earlyData?.maxSize ?? 0,
   };
   if (early && !cx.quic) return new ExpectEndOfEarlyData(state);
-  const clientAuth = resume ? undefined : k.setup.clientAuth;
+  const clientAuth = resume || offer.certTypes.client === undefined ? undefined : k.setup.clientAuth;
   return clientAuth ? new ExpectClientCertificate(state, clientAuth) : new ExpectFinished(state);
 }
 
@@ -880,6 +908,8 @@ interface ServerFlight {
   readonly helloRetry: boolean;
   /** The client's certificate chain (empty when none was asked for or sent). */
   readonly clientChain: readonly Uint8Array[];
+  /** The client's raw public key (RFC 7250), when it authenticated with one. */
+  readonly clientRawKey?: Uint8Array;
   /** Whether this handshake resumed a ticket. */
   readonly resumed: boolean;
   /** The external PSK used, and its mode. */
@@ -916,6 +946,16 @@ class ExpectClientCertificate implements State {
         );
       }
       return new ExpectFinished(this.s);
+    }
+    if (this.s.offer.certTypes.client === CertificateType.rawPublicKey) {
+      // RFC 7250 §3: one SubjectPublicKeyInfo, pinned or accepted by the callback.
+      return acceptRawPublicKey(
+        this.auth.policy.rawKeys!,
+        chain,
+        { serverName: undefined },
+        where,
+        (publicKey) => new ExpectClientCertificateVerify({ ...this.s, clientRawKey: chain[0]! }, publicKey),
+      );
     }
     return acceptPeerChain(
       cx,
@@ -1075,14 +1115,18 @@ class ExpectFinished implements State {
       resumed: this.s.resumed,
       ...(this.s.earlyData ? { earlyData: this.s.earlyData } : {}),
       peerCertificates: this.s.clientChain,
+      ...(this.s.clientRawKey
+        ? { peerCertificateType: "RawPublicKey" as const, peerRawPublicKey: this.s.clientRawKey }
+        : {}),
     });
     const connected = () =>
       new Connected(
         { suite, read: this.s.app.clientApplication, write: this.s.app.serverApplication, resumption },
         "server",
       );
-    // No tickets after an external PSK: the PSK itself is the way back (RFC 9257 §6: one use per PSK).
-    if (!this.s.tickets || !this.s.offer.ticketsUsable || this.s.external) return connected();
+    // No tickets after an external PSK: the PSK itself is the way back (RFC 9257 §6: one use per PSK). A ticket
+    // does not carry a client's raw key: no resumption after raw-key client authentication.
+    if (!this.s.tickets || !this.s.offer.ticketsUsable || this.s.external || this.s.clientRawKey) return connected();
     return sendTickets(cx, this.s.tickets, this.s, resumption, connected);
   }
 }
