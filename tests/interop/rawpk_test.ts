@@ -26,7 +26,6 @@ import {
 import { generateTestCertificate } from "../../testing/pki.ts";
 import {
   acceptServer,
-  certified,
   expectTlsError,
   type Peer,
   requireGnutls,
