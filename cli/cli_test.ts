@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { generateChain, type TestChain } from "../testing/pki.ts";
+import { generateChain, generateTestCertificate, type TestChain } from "../testing/pki.ts";
+import { loadPrivateKey, pemEncode } from "../mod.ts";
 import { runtimeCommand } from "../testing/peers.ts";
 import { readPassphrase, versionOptions } from "./_common.ts";
 import { CLIENT_FLAGS } from "./client.ts";
@@ -596,5 +597,101 @@ Deno.test("airlock client --psk with the wrong key fails with the server's decry
   assert.match(v12.stderr, /external PSKs need TLS 1\.3/);
   const none = await run(["server", "--accept", "0", "--echo"]);
   assert.equal(none.code, 2);
-  assert.match(none.stderr, /--cert PEM --key PEM \(or --psk HEX\) is required/);
+  assert.match(none.stderr, /--cert PEM --key PEM \(or --psk HEX, or --rawpk --key PEM\) is required/);
+});
+
+/** Raw key files: the server's ed25519 and the client's P-256 private keys, and their PUBLIC KEY files. */
+async function rawKeyFiles(): Promise<Files> {
+  const pub = async (pem: string) => pemEncode((await loadPrivateKey(pem)).publicKey.spki, "PUBLIC KEY");
+  const server = await generateTestCertificate("ed25519", "server.rawpk.cli");
+  const client = await generateTestCertificate("ecdsa-p256", "client.rawpk.cli");
+  const other = await generateTestCertificate("ed25519", "other.rawpk.cli");
+  return files({
+    "server-key.pem": server.keyPem,
+    "server.pub": await pub(server.keyPem),
+    "client-key.pem": client.keyPem,
+    "client.pub": await pub(client.keyPem),
+    "other.pub": await pub(other.keyPem),
+  });
+}
+
+Deno.test("airlock client --rawpk --pin-key ↔ airlock server --rawpk --pin-key --verify-client: raw keys both ways", async () => {
+  const f = await rawKeyFiles();
+  try {
+    const server = start([
+      "server",
+      "--accept",
+      "0",
+      "--rawpk",
+      "--key",
+      f.path("server-key.pem"),
+      "--pin-key",
+      f.path("client.pub"),
+      "--verify-client",
+      "--echo",
+      "--naccept",
+      "1",
+    ]);
+    const port = await listening(server);
+    const c = await run([
+      "client",
+      "--connect",
+      `127.0.0.1:${port}`,
+      "--rawpk",
+      "--pin-key",
+      f.path("server.pub"),
+      "--key",
+      f.path("client-key.pem"),
+    ], "ping over raw keys\n");
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(c.stdout, "ping over raw keys\n");
+    assert.match(c.stderr, /^Protocol: TLSv1\.3$/m);
+    assert.match(c.stderr, /^Peer certificate: raw public key ed25519 sha256:[0-9a-f]{64}$/m);
+    assert.match(c.stderr, /^Verification: OK \(raw public key pinned by --pin-key\)$/m);
+    const s = await server.done;
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stderr, /client-cert=raw public key ec-p256 sha256:[0-9a-f]{64}/);
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("airlock client --rawpk: a key not pinned exits 1 with the reason; --rawpk misuse exits 2", async () => {
+  const f = await rawKeyFiles();
+  try {
+    const server = start([
+      "server",
+      "--accept",
+      "0",
+      "--rawpk",
+      "--key",
+      f.path("server-key.pem"),
+      "--echo",
+      "--naccept",
+      "1",
+    ]);
+    const port = await listening(server);
+    const connect = ["client", "--connect", `127.0.0.1:${port}`, "--rawpk"];
+    const c = await run([...connect, "--pin-key", f.path("other.pub")]);
+    assert.equal(c.code, 1, c.stderr);
+    assert.match(c.stderr, /\[certificate\.raw_key_not_trusted\]/);
+    await server.done;
+    for (
+      const [args, message] of [
+        [connect, /--rawpk and --pin-key go together/],
+        [[...connect, "--pin-key", f.path("other.pub"), "--tls1.2"], /--rawpk is TLS 1\.3 only/],
+        [[...connect, "--pin-key", f.path("server-key.pem")], /no PUBLIC KEY block/],
+        [
+          ["server", "--accept", "0", "--rawpk", "--echo"],
+          /--cert PEM --key PEM \(or --psk HEX, or --rawpk --key PEM\) is required/,
+        ],
+      ] as const
+    ) {
+      const r = await run([...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+    }
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
 });

@@ -11,8 +11,8 @@ import { type ClientConfig, createBioPair, createClient, on, TlsError, TlsSessio
 import { connectTls } from "../adapters/stream.ts";
 import { nodeSocketStreams } from "../adapters/node.ts";
 import { type FlagSpec, parseFlags, splitList, UsageError } from "./_args.ts";
+import { describePeer, rawpkFlags, rawpkVersions, readPinnedKeys, readRawKey } from "./_rawpk.ts";
 import {
-  describeCertificate,
   hostPort,
   keyLogTo,
   parseGroups,
@@ -43,6 +43,10 @@ export const CLIENT_FLAGS: Record<string, FlagSpec> = {
   session: { kind: "string", help: "resume the session saved in this file, and save the newest one there" },
   "connect-timeout": { kind: "string", help: "seconds for connect + handshake (default 15)" },
   ...PSK_FLAGS,
+  ...rawpkFlags(
+    "take the server's raw public key (RFC 7250, TLS 1.3); with --key and no --cert, authenticate with a raw key",
+    "PEM PUBLIC KEY file of server keys to accept with --rawpk (repeatable)",
+  ),
 };
 
 /** Run `airlock client`; resolves to the exit code. */
@@ -58,16 +62,20 @@ export async function runClient(argv: readonly string[]): Promise<number> {
   const insecure = f.booleans.has("insecure");
   if (cafile && insecure) throw new UsageError("--insecure and --cafile exclude each other");
   const certPath = f.strings.get("cert"), keyPath = f.strings.get("key");
-  if ((certPath === undefined) !== (keyPath === undefined)) {
+  const rawpk = f.booleans.has("rawpk");
+  if (rawpk !== f.lists.has("pin-key")) throw new UsageError("--rawpk and --pin-key go together");
+  if ((certPath === undefined) !== (keyPath === undefined) && !(rawpk && certPath === undefined)) {
     throw new UsageError("--cert and --key go together");
   }
   const timeoutMs = Number(f.strings.get("connect-timeout") ?? "15") * 1000;
   if (!(timeoutMs > 0)) throw new UsageError("--connect-timeout expects a positive number of seconds");
 
   // Without --cafile (and without --insecure), the system's trust store, as curl does; with --psk alone, the PSK
-  // is the only way the server may authenticate.
+  // is the only way the server may authenticate. With --rawpk, a chain is taken only as a fallback, when
+  // --cafile or --insecure says how.
   const psk = pskOptions(f);
-  const system = !cafile && !insecure && !psk.psks ? systemTrustAnchors() : undefined;
+  const system = !cafile && !insecure && !rawpk && !psk.psks ? systemTrustAnchors() : undefined;
+  const passphrase = readPassphrase(f.strings.get("pass"));
   const config: ClientConfig = {
     serverName,
     ...(cafile ? { trustAnchors: readCertificates(cafile, "CA file") } : {}),
@@ -75,7 +83,7 @@ export async function runClient(argv: readonly string[]): Promise<number> {
     ...(insecure ? { dangerouslyDisableCertificateVerification: true } : {}),
     ...(certPath && keyPath
       ? {
-        clientCertificate: await readCertifiedKey(certPath, keyPath, readPassphrase(f.strings.get("pass"))),
+        clientCertificate: await readCertifiedKey(certPath, keyPath, passphrase),
       }
       : {}),
     ...(f.strings.has("alpn") ? { alpnProtocols: splitList(f.strings.get("alpn")!) } : {}),
@@ -83,6 +91,18 @@ export async function runClient(argv: readonly string[]): Promise<number> {
     ...suiteOptions(f.strings),
     ...(f.strings.has("groups") ? { groups: parseGroups(f.strings.get("groups")!) } : {}),
     ...psk,
+    ...(rawpk
+      ? {
+        ...rawpkVersions(f),
+        rawPublicKeys: {
+          serverTypes: cafile || insecure
+            ? ["RawPublicKey" as const, "X509" as const]
+            : ["RawPublicKey" as const],
+          pinnedKeys: readPinnedKeys(f.lists.get("pin-key")!),
+          ...(keyPath ? { clientKey: await readRawKey(keyPath, passphrase) } : {}),
+        },
+      }
+      : {}),
   };
   const sessionFile = f.strings.get("session");
   const saved = sessionFile ? loadSession(sessionFile) : undefined;
@@ -122,6 +142,8 @@ export async function runClient(argv: readonly string[]): Promise<number> {
   const pskUsed = describePsk(info);
   const verification = pskUsed
     ? `OK (external PSK ${pskUsed})`
+    : info.peerRawPublicKey
+    ? "OK (raw public key pinned by --pin-key)"
     : insecure
     ? "NOT VERIFIED (--insecure)"
     : `OK (chain and name "${serverName}" verified against ${cafile ?? system!.source})`;
@@ -133,7 +155,7 @@ export async function runClient(argv: readonly string[]): Promise<number> {
       `Signature scheme: ${info.signatureScheme ?? (pskUsed ? "(none: external PSK)" : "(none: resumed)")}`,
       ...(psk.psks ? [`External PSK: ${pskUsed ?? "not used"}`] : []),
       `ALPN: ${info.alpn ?? "(none)"}`,
-      `Peer certificate: ${describeCertificate(info.peerCertificates[0])}`,
+      `Peer certificate: ${describePeer(info)}`,
       `Resumed: ${info.resumed ? "yes" : saved ? "no (the saved session was not accepted)" : "no"}`,
       `Verification: ${verification}`,
       "",

@@ -11,8 +11,8 @@ import { type CertifiedKey, createBioPair, createServer, type ServerConfig } fro
 import { connectTls, type TlsStream } from "../adapters/stream.ts";
 import { nodeSocketStreams } from "../adapters/node.ts";
 import { type FlagSpec, parseFlags, splitList, UsageError } from "./_args.ts";
+import { describePeer, rawpkFlags, rawpkVersions, readPinnedKeys, readRawKey } from "./_rawpk.ts";
 import {
-  describeCertificate,
   keyLogTo,
   parseGroups,
   portNumber,
@@ -42,6 +42,10 @@ export const SERVER_FLAGS: Record<string, FlagSpec> = {
   naccept: { kind: "string", help: "exit after this many connections" },
   serverpref: { kind: "boolean", help: "pick the cipher suite in our order, not the client's" },
   ...PSK_FLAGS,
+  ...rawpkFlags(
+    "present the first --key as a raw public key to clients that take one (RFC 7250, TLS 1.3); --cert optional",
+    "PEM PUBLIC KEY file of client raw keys to accept (repeatable); with --verify-client, required",
+  ),
 };
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -60,25 +64,38 @@ export async function runServer(argv: readonly string[]): Promise<number> {
   if (echo === www) throw new UsageError("pass exactly one of --echo and --www");
   const certs = f.lists.get("cert") ?? [], keys = f.lists.get("key") ?? [];
   const psk = pskOptions(f);
-  if (certs.length === 0 && !psk.psks) {
-    throw new UsageError("--cert PEM --key PEM (or --psk HEX) is required");
+  const rawpk = f.booleans.has("rawpk");
+  const rawOnly = rawpk && certs.length === 0 && keys.length === 1;
+  if (certs.length === 0 && !psk.psks && !rawOnly) {
+    throw new UsageError("--cert PEM --key PEM (or --psk HEX, or --rawpk --key PEM) is required");
   }
-  if (certs.length !== keys.length) throw new UsageError("each --cert needs its --key");
+  if (certs.length !== keys.length && !rawOnly) throw new UsageError("each --cert needs its --key");
   const certificates: CertifiedKey[] = [];
   const passphrase = readPassphrase(f.strings.get("pass"));
   for (const [i, c] of certs.entries()) certificates.push(await readCertifiedKey(c, keys[i]!, passphrase));
   const cafile = f.strings.get("cafile");
+  const pins = f.lists.has("pin-key") ? readPinnedKeys(f.lists.get("pin-key")!) : undefined;
   const verifyClient = f.booleans.has("verify-client");
-  if (verifyClient && !cafile) throw new UsageError("--verify-client needs --cafile");
+  if (verifyClient && !cafile && !pins) throw new UsageError("--verify-client needs --cafile or --pin-key");
   const naccept = f.strings.has("naccept") ? Number(f.strings.get("naccept")) : Infinity;
   if (!(naccept > 0)) throw new UsageError("--naccept expects a positive number");
 
   // One config object for every connection: its ticket keys are shared, so clients can resume.
   const config: ServerConfig = {
     certificates,
-    ...(cafile
-      ? { clientAuth: { required: verifyClient, trustAnchors: readCertificates(cafile, "CA file") } }
+    ...(cafile || pins
+      ? {
+        clientAuth: {
+          required: verifyClient,
+          ...(cafile ? { trustAnchors: readCertificates(cafile, "CA file") } : {}),
+          ...(pins ? { rawPublicKeys: { pinnedKeys: pins } } : {}),
+        },
+      }
       : {}),
+    ...(rawpk
+      ? { rawPublicKey: { key: certificates[0]?.key ?? await readRawKey(keys[0]!, passphrase) } }
+      : {}),
+    ...(rawOnly ? rawpkVersions(f) : {}),
     ...(f.strings.has("alpn") ? { alpnProtocols: splitList(f.strings.get("alpn")!) } : {}),
     ...versions,
     ...suiteOptions(f.strings),
@@ -155,7 +172,7 @@ async function handle(
   const i = conn.info;
   const summary =
     `${i.version} ${i.cipherSuite} ${i.group} alpn=${i.alpn ?? "-"} sni=${i.serverName ?? "-"}` +
-    ` resumed=${i.resumed ? "yes" : "no"} client-cert=${describeCertificate(i.peerCertificates[0])}` +
+    ` resumed=${i.resumed ? "yes" : "no"} client-cert=${describePeer(i)}` +
     (i.externalPsk ? ` psk=${describePsk(i)}` : "");
   if (www) await serveWww(conn);
   else await serveEcho(conn);
@@ -202,7 +219,7 @@ async function serveWww(conn: TlsStream): Promise<void> {
       `External PSK:     ${describePsk(i) ?? "(none)"}`,
       `ALPN:             ${i.alpn ?? "(none)"}`,
       `SNI:              ${i.serverName ?? "(none)"}`,
-      `Client cert:      ${describeCertificate(i.peerCertificates[0])}`,
+      `Client cert:      ${describePeer(i)}`,
       "</pre>",
       "",
     ].join("\n")
