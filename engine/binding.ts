@@ -89,7 +89,7 @@ export function serverSessionContext(c: ServerAuthContext): Uint8Array {
     flag(a?.verifyPeer === true),
     flag(a?.retryVerify === true),
     c.sessionContext,
-    rawKeysField(a?.rawKeys),
+    ...rawKeysField(a?.rawKeys),
   ]);
 }
 
@@ -104,14 +104,15 @@ export interface ClientVerifyContext {
 }
 
 /**
- * Raw key trust (RFC 7250): empty without it; otherwise a digest of the pins and whether a callback decides,
- * so that a session authenticated by one set of pins is never resumed under another.
+ * Raw key trust (RFC 7250): no field without it (digests made before raw keys existed stay the same, so the
+ * sessions they bind still resume); otherwise a digest of the pins and whether a callback decides, so that a
+ * session authenticated by one set of pins is never resumed under another.
  */
-function rawKeysField(t: RawKeyTrust | undefined, sha256 = SHA256.digest): Uint8Array {
-  if (t === undefined) return new Uint8Array(0);
+function rawKeysField(t: RawKeyTrust | undefined, sha256 = SHA256.digest): Uint8Array[] {
+  if (t === undefined) return [];
   const w = new Writer(1024).u8(t.verify !== undefined ? 1 : 0);
   for (const p of t.pinned) w.vec(3, p);
-  return sha256(w.finish());
+  return [sha256(w.finish())];
 }
 
 /**
@@ -125,7 +126,7 @@ export function clientVerifyContext(c: ClientVerifyContext, sha256 = SHA256.dige
     anchorsField(c.trustAnchors, sha256),
     flag(c.verifyPeer),
     flag(c.retryVerify),
-    rawKeysField(c.rawKeys, sha256),
+    ...rawKeysField(c.rawKeys, sha256),
   ], sha256);
 }
 

@@ -10,6 +10,7 @@
 
 import { TlsError } from "../engine/errors.ts";
 import { ExtensionType as E, HandshakeType as H } from "../engine/msgs/enums.ts";
+import * as rawKeys from "../engine/raw_keys.ts";
 import * as ext from "../engine/msgs/extensions.ts";
 import * as hs from "../engine/msgs/handshake.ts";
 import { Reader } from "../engine/msgs/codec.ts";
@@ -116,6 +117,9 @@ const EXTENSIONS: ((d: Uint8Array) => unknown)[] = [
     }
     only([TlsError], "checkAllowed hrr", () => ext.checkAllowed("hrr", "hrr", list));
   },
+  // RFC 7250: client/server_certificate_type in ClientHello (a list), in EncryptedExtensions (one type).
+  (d) => rawKeys.decodeCertificateTypeList(d, "server_certificate_type"),
+  (d) => rawKeys.decodeCertificateType(d, "server_certificate_type"),
 ];
 
 /** One extension body: byte 0 picks the decoder, the rest is the body. */

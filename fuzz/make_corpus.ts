@@ -48,6 +48,9 @@ const EXTENSION_DECODERS: Record<number, number> = {
   [E.preSharedKey]: 13,
 };
 
+/** RFC 7250's extensions: a list in ClientHello (decoder 15), one type in EncryptedExtensions (16). */
+const CERTIFICATE_TYPES: ReadonlySet<number> = new Set([E.clientCertificateType, E.serverCertificateType]);
+
 function put(target: string, name: string, bytes: Uint8Array): void {
   mkdirSync(join(root, target), { recursive: true });
   writeFileSync(join(root, target, name), bytes);
@@ -97,7 +100,9 @@ for (let s = 0; s < SCENARIOS.length; s++) {
           put("message", `${name}-${who}-${i}-${n}`, Uint8Array.of(sel, ...body));
           files++;
           for (const [type, data] of extensionsOf(content[at]!, body)) {
-            const d = EXTENSION_DECODERS[type];
+            const d = CERTIFICATE_TYPES.has(type)
+              ? (content[at] === H.clientHello ? 15 : 16)
+              : EXTENSION_DECODERS[type];
             if (d !== undefined) put("extension", `${name}-${who}-${type}`, Uint8Array.of(d, ...data));
           }
         }

@@ -97,6 +97,8 @@ export const SCENARIOS = [
   "psk",
   "psk-ke",
   "psk-hrr",
+  "rawpk",
+  "rawpk-mtls",
 ] as const;
 /** One of {@link SCENARIOS}. */
 export type ScenarioName = typeof SCENARIOS[number];
@@ -195,6 +197,33 @@ export async function scenarioConfig(name: ScenarioName): Promise<ScenarioConfig
       const session = await firstSession(name, f, client, server);
       return { client: clientConfig(f, { ...client, session }), server: serverConfig(f, server) };
     }
+    case "rawpk":
+      // RFC 7250: the server presents the fixture key raw (it keeps its certificate for other clients); the
+      // client takes only raw keys, and pins it.
+      return {
+        client: clientConfig(f, {
+          minVersion: "TLSv1.3",
+          rawPublicKeys: { pinnedKeys: [f.key.publicKey.spki] },
+        }),
+        server: serverConfig(f, { rawPublicKey: { key: f.key } }),
+      };
+    case "rawpk-mtls":
+      // Raw keys both ways: the client offers RawPublicKey then X509 for the server, and authenticates with the
+      // fixture key raw, which the server requires and pins.
+      return {
+        client: clientConfig(f, {
+          minVersion: "TLSv1.3",
+          rawPublicKeys: {
+            serverTypes: ["RawPublicKey", "X509"],
+            pinnedKeys: [f.key.publicKey.spki],
+            clientKey: f.key,
+          },
+        }),
+        server: serverConfig(f, {
+          rawPublicKey: { key: f.key },
+          clientAuth: { required: true, rawPublicKeys: { pinnedKeys: [f.key.publicKey.spki] } },
+        }),
+      };
   }
 }
 

@@ -123,7 +123,12 @@ function containsExtension(msg: Uint8Array, type: number): boolean {
 }
 
 // TLS 1.3 and TLS 1.2 (whose protected records keep their real type: handshake, alert, application_data).
-for (const [scenario, suffix] of [["basic", ""], ["tls12", " (TLS 1.2)"]] as const) {
+for (
+  const [scenario, suffix] of [["basic", ""], ["tls12", " (TLS 1.2)"], [
+    "rawpk-mtls",
+    " (raw public keys)",
+  ]] as const
+) {
   Deno.test(`fuzz invariant: plaintext the peer never sealed is reported${suffix}`, async () => {
     // Replay the server's real flights to a client, but tell the checker no payload is authentic: the client
     // reads the server's data, and the checker must call that out.
