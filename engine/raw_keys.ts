@@ -215,11 +215,13 @@ export interface ChosenTypes {
 /**
  * The server's choices in EncryptedExtensions (RFC 7250 §4.2): each one of the types we offered
  * (illegal_parameter otherwise; checkAllowed already refused one we did not offer at all); an absent answer
- * means X.509, which the client must have offered (unsupported_certificate otherwise, as GnuTLS).
+ * means X.509, which the client must have offered (unsupported_certificate otherwise, as GnuTLS), unless it
+ * resumes a session (no Certificate comes).
  */
 export function acceptCertificateTypes(
   types: ClientCertificateTypes | undefined,
   exts: readonly Extension[],
+  resumed: boolean,
   where: string,
 ): ChosenTypes {
   const x509 = CertificateType.x509;
@@ -238,7 +240,8 @@ export function acceptCertificateTypes(
   };
   const server = pick(E.serverCertificateType, types?.server ?? [x509], "server_certificate_type");
   const client = pick(E.clientCertificateType, types?.client ?? [x509], "client_certificate_type");
-  if (server === x509 && types && !types.server.includes(x509)) {
+  // A resumption has no Certificate: whatever the server answers (or not) authenticates nothing.
+  if (server === x509 && types && !types.server.includes(x509) && !resumed) {
     throw incompatible(
       "no_common_certificate_type",
       "Cannot accept EncryptedExtensions: the server did not choose a raw public key, and X.509 was not offered",

@@ -11,8 +11,11 @@ import {
   createClient,
   createServer,
   loadPrivateKey,
+  on,
   type ServerConfig,
   type SigningKey,
+  TicketKeys,
+  type TlsSession,
 } from "../mod.ts";
 import { drain, handshake, type Pair, seededRandom, writeAll } from "../testing/pair.ts";
 import { generateTestCertificate, type TestKeyType } from "../testing/pki.ts";
@@ -197,6 +200,46 @@ Deno.test("rawPublicKeys: an optional raw-key client auth is not requested from 
   await handshake(p);
   assert.equal(p.server.handshakeInfo!.peerRawPublicKey, undefined);
   assert.deepEqual(p.server.handshakeInfo!.peerCertificates, []);
+});
+
+Deno.test("rawPublicKeys: a session resumes under the same pins, and is not offered under others", async () => {
+  const spki = (await serverKey()).publicKey.spki;
+  const other = (await keyOf("ed25519", "other.rpk")).publicKey.spki;
+  const store = new TicketKeys(seededRandom(9));
+  const connect = async (client: Loose<ClientConfig>) => {
+    const p = await rawPair({ client, server: { tickets: { store } } });
+    const sessions: TlsSession[] = [];
+    on(p.client, "session", (s) => sessions.push(s));
+    await handshake(p);
+    p.client.read(new Uint8Array(16)); // the tickets come after the handshake
+    return { p, sessions };
+  };
+  const first = await connect({});
+  assert.equal(first.sessions.length, 2);
+  const again = await connect({ session: first.sessions[0]! });
+  assert.equal(again.p.client.handshakeInfo!.resumed, true);
+  assert.equal(again.p.server.handshakeInfo!.resumed, true);
+  // Other pins (the server's key among them): the session is not offered, the handshake is a full one.
+  const elsewhere = await connect({
+    session: first.sessions[1]!,
+    rawPublicKeys: { pinnedKeys: [other, spki] },
+  });
+  assert.equal(elsewhere.p.client.handshakeInfo!.resumed, false);
+  assert.equal(elsewhere.p.client.handshakeInfo!.peerCertificateType, "RawPublicKey");
+});
+
+Deno.test("rawPublicKeys: no tickets after a client authenticated with a raw key", async () => {
+  const ck = await clientKey();
+  const p = await rawPair({
+    client: { rawPublicKeys: { pinnedKeys: [(await serverKey()).publicKey.spki], clientKey: ck } },
+    server: { clientAuth: { rawPublicKeys: { pinnedKeys: [ck.publicKey.spki] } } },
+  });
+  const sessions: TlsSession[] = [];
+  on(p.client, "session", (s) => sessions.push(s));
+  await handshake(p);
+  p.client.read(new Uint8Array(16));
+  assert.equal(p.server.handshakeInfo!.peerCertificateType, "RawPublicKey");
+  assert.equal(sessions.length, 0);
 });
 
 // ---- Refusals ---------------------------------------------------------------------------------------

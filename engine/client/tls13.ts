@@ -231,6 +231,7 @@ class ExpectEncryptedExtensions implements State {
     const certTypes = acceptCertificateTypes(
       clientCertificateTypes(o.rawPublicKeys, o.clientCertificate !== undefined),
       exts,
+      this.s.resumed !== undefined,
       where,
     );
     const peerRecordSizeLimit = acceptFragmentLimits(cx, exts, "EncryptedExtensions", where, 1);

@@ -22,6 +22,7 @@ import {
   pemEncode,
   type ServerConfig,
   type SigningKey,
+  type TlsSession,
 } from "../../mod.ts";
 import { generateTestCertificate } from "../../testing/pki.ts";
 import {
@@ -136,6 +137,46 @@ Deno.test("gnutls-serv ↔ airlock client: the server's raw key, pinned", async 
     const report = await echo(connection, serv);
     // GnuTLS describes the session as (version-client type-server type).
     assert.match(report, /^- Description: \(TLS1\.3-X\.509-Raw Public Key\)-/m, report);
+  });
+});
+
+Deno.test("gnutls-serv ↔ airlock client: a session made with a raw key resumes", async () => {
+  requireGnutls();
+  await scoped(async (scope) => {
+    const server = await serverKey();
+    const s = keyFiles(scope, server, "server");
+    const { server: serv, port } = await startGnutlsServ(scope, [
+      "--echo",
+      "--rawpkfile",
+      s.pub,
+      "--rawpkkeyfile",
+      s.key,
+      "--priority",
+      RAWPK,
+      "--disable-client-cert",
+    ]);
+    const config = { minVersion: "TLSv1.3" as const, rawPublicKeys: { pinnedKeys: [server.publicPem] } };
+    const connect = async (session?: TlsSession) => {
+      const { engine, network } = createBioPair();
+      const c = watchTls(
+        createClient({ ...config, ...(session ? { session } : {}) }, engine),
+        network,
+        await scope.connect(port),
+      );
+      const info = await c.tls.handshake();
+      await c.tls.write(utf8("line\n"));
+      assert.equal(await c.lines.next(), "line", excerpt(serv));
+      await c.tls.close();
+      return { info, sessions: c.sessions };
+    };
+    const first = await connect();
+    assert.equal(first.info.peerCertificateType, "RawPublicKey");
+    assert.ok(first.sessions.length > 0, "gnutls-serv sends tickets");
+    const second = await connect(first.sessions[0]!);
+    assert.equal(second.info.resumed, true);
+    await stopGnutlsServ(serv);
+    assert.doesNotMatch(serv.stderr, /^Error[ :]/m, excerpt(serv));
+    assert.match(serv.stdout, /^\*\*\* This is a resumed session/m, excerpt(serv));
   });
 });
 
