@@ -615,23 +615,16 @@ async function rawKeyFiles(): Promise<Files> {
   });
 }
 
+/** `airlock server --rawpk --echo` for one connection with the rawKeyFiles() server key, and `extra` flags. */
+function rawServer(f: Files, ...extra: string[]): Proc {
+  const args = ["server", "--accept", "0", "--rawpk", "--key", f.path("server-key.pem"), "--echo"];
+  return start([...args, "--naccept", "1", ...extra]);
+}
+
 Deno.test("airlock client --rawpk --pin-key ↔ airlock server --rawpk --pin-key --verify-client: raw keys both ways", async () => {
   const f = await rawKeyFiles();
   try {
-    const server = start([
-      "server",
-      "--accept",
-      "0",
-      "--rawpk",
-      "--key",
-      f.path("server-key.pem"),
-      "--pin-key",
-      f.path("client.pub"),
-      "--verify-client",
-      "--echo",
-      "--naccept",
-      "1",
-    ]);
+    const server = rawServer(f, "--pin-key", f.path("client.pub"), "--verify-client");
     const port = await listening(server);
     const c = await run([
       "client",
@@ -659,17 +652,7 @@ Deno.test("airlock client --rawpk --pin-key ↔ airlock server --rawpk --pin-key
 Deno.test("airlock client --rawpk: a key not pinned exits 1 with the reason; --rawpk misuse exits 2", async () => {
   const f = await rawKeyFiles();
   try {
-    const server = start([
-      "server",
-      "--accept",
-      "0",
-      "--rawpk",
-      "--key",
-      f.path("server-key.pem"),
-      "--echo",
-      "--naccept",
-      "1",
-    ]);
+    const server = rawServer(f);
     const port = await listening(server);
     const connect = ["client", "--connect", `127.0.0.1:${port}`, "--rawpk"];
     const c = await run([...connect, "--pin-key", f.path("other.pub")]);

@@ -93,6 +93,17 @@ export interface RawKeyTrust {
  * pins nor a callback is a TypeError: a raw key is never accepted unchecked.
  */
 export function normalizeRawKeyTrust(t: RawPublicKeyTrust | undefined, what: string): RawKeyTrust {
+  // A configuration is normalized for every connection: its pins are decoded and checked once.
+  const known = t && trusts.get(t);
+  if (known) return known;
+  const made = decodeTrust(t, what);
+  if (t) trusts.set(t, made);
+  return made;
+}
+
+const trusts = new WeakMap<RawPublicKeyTrust, RawKeyTrust>();
+
+function decodeTrust(t: RawPublicKeyTrust | undefined, what: string): RawKeyTrust {
   const pins = (t?.pinnedKeys ?? []).flatMap((
     k,
   ) => (typeof k === "string" ? pemDecode(k, "PUBLIC KEY") : [k]));
@@ -327,9 +338,17 @@ export function chooseCertificateTypes(
  * A server's raw key as the chain it sends: one entry, the SubjectPublicKeyInfo (the key's own, or `spki`
  * if it is that key's: a TypeError otherwise).
  */
-export function serverRawKey(
-  raw: { readonly key: SigningKey; readonly spki?: string | Uint8Array },
-): ServerCert {
+export function serverRawKey(raw: ServerRawKeyConfig): ServerCert {
+  let made = serverKeys.get(raw);
+  if (!made) serverKeys.set(raw, made = decodeServerKey(raw));
+  return made;
+}
+
+type ServerRawKeyConfig = { readonly key: SigningKey; readonly spki?: string | Uint8Array };
+/** Each configuration's raw key, checked once (a configuration is normalized for every connection). */
+const serverKeys = new WeakMap<ServerRawKeyConfig, ServerCert>();
+
+function decodeServerKey(raw: ServerRawKeyConfig): ServerCert {
   const given = raw.spki === undefined
     ? undefined
     : typeof raw.spki === "string"
