@@ -376,6 +376,39 @@ Deno.test("rawPublicKeys: a Certificate entry that is not a SubjectPublicKeyInfo
   }
 });
 
+Deno.test("rawPublicKeys: an empty Certificate entry is decode_error (cert_data<1..2^24-1>)", async () => {
+  const p = await rawPair();
+  await rejects(
+    p,
+    "client",
+    "decode_error",
+    "invalid_message.bad_length",
+    certificateEntries(p, [new Uint8Array(0)]),
+  );
+});
+
+Deno.test("rawPublicKeys: the server reads the client's raw key as strictly: two entries, then garbage", async () => {
+  const ck = await clientKey();
+  const clientAuth = { required: true, rawPublicKeys: { pinnedKeys: [ck.publicKey.spki] } };
+  for (
+    const [entries, alert, code] of [
+      [[ck.publicKey.spki, ck.publicKey.spki], "decode_error", "invalid_message.raw_key_entries"],
+      [[Uint8Array.of(0x30, 0)], "bad_certificate", "certificate.bad_encoding"],
+    ] as const
+  ) {
+    const p = await rawPair({
+      client: { rawPublicKeys: { pinnedKeys: [(await serverKey()).publicKey.spki], clientKey: ck } },
+      server: { clientAuth },
+    });
+    const body = encodeCertificate({
+      context: new Uint8Array(0),
+      entries: entries.map((certData) => ({ certData, extensions: [] })),
+    }).subarray(4);
+    const f = onProtectedMessages(p.client, (m: Message) => (m.type === H.certificate ? { ...m, body } : m));
+    await rejects(p, "server", alert, code, f);
+  }
+});
+
 Deno.test("rawPublicKeys: a raw key where a chain was negotiated is bad_certificate", async () => {
   // The server answers X509 (the client offered it second) but sends its SPKI as the "chain".
   const p = await rawPair({
