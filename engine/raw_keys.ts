@@ -47,7 +47,7 @@ export function certificateTypeIds(names: readonly string[], what: string): numb
   if (names.length === 0) throw new RangeError(`Cannot configure ${what}: the list is empty`);
   const out: number[] = [];
   for (const n of names) {
-    const id = IDS[n as CertificateTypeName];
+    const id = Object.hasOwn(IDS, n) ? IDS[n as CertificateTypeName] : undefined;
     if (id === undefined) {
       throw new RangeError(`Cannot configure ${what}: "${n}" is not "RawPublicKey" or "X509"`);
     }
