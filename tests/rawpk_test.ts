@@ -228,6 +228,28 @@ Deno.test("rawPublicKeys: a session resumes under the same pins, and is not offe
   assert.equal(elsewhere.p.client.handshakeInfo!.peerCertificateType, "RawPublicKey");
 });
 
+Deno.test("rawPublicKeys: a server declines a ticket issued under other client key pins", async () => {
+  const store = new TicketKeys(seededRandom(9));
+  const pins = async (name: string) => ({
+    tickets: { store },
+    clientAuth: { rawPublicKeys: { pinnedKeys: [(await keyOf("ecdsa-p256", name)).publicKey.spki] } },
+  });
+  const connect = async (server: Loose<ServerConfig>, session?: TlsSession) => {
+    const p = await rawPair({ client: session ? { session } : {}, server });
+    const sessions: TlsSession[] = [];
+    on(p.client, "session", (s) => sessions.push(s));
+    await handshake(p);
+    p.client.read(new Uint8Array(16));
+    return { p, sessions };
+  };
+  const a = await pins("a.rpk");
+  const first = await connect(a);
+  assert.equal(first.sessions.length, 2);
+  assert.equal((await connect(a, first.sessions[0]!)).p.server.handshakeInfo!.resumed, true);
+  const other = await connect(await pins("b.rpk"), first.sessions[1]!);
+  assert.equal(other.p.server.handshakeInfo!.resumed, false);
+});
+
 Deno.test("rawPublicKeys: no tickets after a client authenticated with a raw key", async () => {
   const ck = await clientKey();
   const p = await rawPair({
