@@ -231,7 +231,7 @@ class ExpectEncryptedExtensions implements State {
     const certTypes = acceptCertificateTypes(
       clientCertificateTypes(o.rawPublicKeys, o.clientCertificate !== undefined),
       exts,
-      this.s.resumed !== undefined,
+      this.s.resumed !== undefined || this.s.external !== undefined, // no Certificate follows a PSK
       where,
     );
     const peerRecordSizeLimit = acceptFragmentLimits(cx, exts, "EncryptedExtensions", where, 1);

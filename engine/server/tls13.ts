@@ -495,14 +495,21 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
   let certTypes: ServerChoice;
   let certTypeError: unknown;
   try {
-    certTypes = chooseCertificateTypes(setup.certificateTypes, exts, setup.clientAuth?.required === true, where);
+    certTypes = chooseCertificateTypes(
+      setup.certificateTypes,
+      exts,
+      setup.clientAuth?.required === true,
+      where,
+    );
   } catch (e) {
     if (!psks) throw e;
     certTypeError = e;
     certTypes = { server: CertificateType.x509, answerServer: false, client: undefined, answerClient: false };
   }
   const candidates = certTypes.server === CertificateType.rawPublicKey ? [setup.rawKey!] : setup.certs;
-  const picked = certTypeError === undefined ? pickCertificate(candidates, clientSchemes, serverName) : undefined;
+  const picked = certTypeError === undefined
+    ? pickCertificate(candidates, clientSchemes, serverName)
+    : undefined;
   const alpn = chooseAlpn(cx, setup, exts, where);
   const { clientRecordSizeLimit, maxFragmentLength } = fragmentRequests(exts, where);
   if (cx.quic) {
@@ -1126,7 +1133,9 @@ class ExpectFinished implements State {
       );
     // No tickets after an external PSK: the PSK itself is the way back (RFC 9257 §6: one use per PSK). A ticket
     // does not carry a client's raw key: no resumption after raw-key client authentication.
-    if (!this.s.tickets || !this.s.offer.ticketsUsable || this.s.external || this.s.clientRawKey) return connected();
+    if (!this.s.tickets || !this.s.offer.ticketsUsable || this.s.external || this.s.clientRawKey) {
+      return connected();
+    }
     return sendTickets(cx, this.s.tickets, this.s, resumption, connected);
   }
 }
