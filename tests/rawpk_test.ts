@@ -527,3 +527,27 @@ Deno.test("rawPublicKeys: configurations that would accept any key, or speak TLS
     engine,
   );
 });
+
+// ---- Beside external PSKs ----------------------------------------------------------------------------
+
+Deno.test("rawPublicKeys beside external PSKs: a known PSK needs no certificate type; an unknown one fails on the type", async () => {
+  const psk = { identity: "node-1", key: new Uint8Array(32).fill(5) };
+  // The server has a raw key and a PSK; the client has the PSK and takes X.509 only (no raw keys).
+  const known = await rawPair({
+    client: { rawPublicKeys: undefined, psks: [psk], trustAnchors: undefined },
+    server: { psks: [psk] },
+  });
+  await handshake(known);
+  assert.equal(new TextDecoder().decode(known.client.handshakeInfo!.externalPsk!.identity), "node-1");
+  assert.equal(known.client.handshakeInfo!.peerCertificateType, undefined);
+  // The same client with an identity the server does not know: no PSK is selected, and no certificate type is in common.
+  const unknown = await rawPair({
+    client: {
+      rawPublicKeys: undefined,
+      psks: [{ ...psk, identity: "node-2" }],
+      trustAnchors: undefined,
+    },
+    server: { psks: [psk] },
+  });
+  await rejects(unknown, "server", "unsupported_certificate", "peer_incompatible.no_common_certificate_type");
+});

@@ -379,7 +379,6 @@ function certificateFor(
   where: string,
 ): { cert: ServerCert; scheme: number } {
   if (offer.cert && offer.scheme !== undefined) return { cert: offer.cert, scheme: offer.scheme };
-  if (offer.certTypeError !== undefined) throw offer.certTypeError;
   if (setup.certs.length === 0 && !setup.rawKey) {
     if (offer.psks && offer.externalMode !== undefined) {
       throw incompatible(
@@ -396,6 +395,7 @@ function certificateFor(
       where,
     );
   }
+  if (offer.certTypeError !== undefined) throw offer.certTypeError;
   if (!offer.signatureAlgorithms) {
     throw misbehaved(
       "missing_signature_algorithms",
@@ -492,19 +492,27 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
   // RFC 7250 §4.2: the certificate types first; a raw public key is our "chain" when chosen. Both are chosen
   // now and used only if no PSK is: with PSKs offered, no type in common fails only when a certificate is
   // needed (certificateFor says why there is none).
-  let certTypes: ServerChoice;
+  // A server with no certificate of either type (external PSKs only) chooses none: certificateFor says why.
+  const noTypes = {
+    server: CertificateType.x509,
+    answerServer: false,
+    client: undefined,
+    answerClient: false,
+  };
+  let certTypes: ServerChoice = noTypes;
   let certTypeError: unknown;
-  try {
-    certTypes = chooseCertificateTypes(
-      setup.certificateTypes,
-      exts,
-      setup.clientAuth?.required === true,
-      where,
-    );
-  } catch (e) {
-    if (!psks) throw e;
-    certTypeError = e;
-    certTypes = { server: CertificateType.x509, answerServer: false, client: undefined, answerClient: false };
+  if (setup.certs.length > 0 || setup.rawKey) {
+    try {
+      certTypes = chooseCertificateTypes(
+        setup.certificateTypes,
+        exts,
+        setup.clientAuth?.required === true,
+        where,
+      );
+    } catch (e) {
+      if (!psks) throw e;
+      certTypeError = e;
+    }
   }
   const candidates = certTypes.server === CertificateType.rawPublicKey ? [setup.rawKey!] : setup.certs;
   const picked = certTypeError === undefined
