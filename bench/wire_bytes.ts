@@ -75,7 +75,8 @@ type Cell = Count | { readonly unsupported: string };
 /** What every stack's row setup needs: the chain and its files, and the external PSK. */
 interface Material {
   readonly pki: TestChain;
-  /** The leaf's SubjectPublicKeyInfo, PEM (for GnuTLS's raw public key files). */
+  /** The leaf's SubjectPublicKeyInfo, DER and PEM (for raw public keys). */
+  readonly spki: Uint8Array;
   readonly spkiPem: string;
   readonly psk: { readonly identity: string; readonly key: Uint8Array };
 }
@@ -190,6 +191,13 @@ async function airlockConfigs(
     const psks = [{ identity: m.psk.identity, key: m.psk.key }];
     const { trustAnchors: _, ...unverified } = client;
     return { client: { ...unverified, psks }, server: { ...common, psks, tickets: false } };
+  }
+  if (row.auth === "raw public key") {
+    const { trustAnchors: _, ...unverified } = client;
+    return {
+      client: { ...unverified, rawPublicKeys: { pinnedKeys: [m.spki] } },
+      server: { ...server, certificates: [], rawPublicKey: { key: server.certificates![0]!.key } },
+    };
   }
   return { unsupported: "not in airlock yet" };
 }
@@ -386,6 +394,7 @@ async function material(): Promise<Material> {
   const spki = publicKeyFromCertificate(pki.chain[0]!).spki;
   return {
     pki,
+    spki,
     spkiPem: pemEncode(spki, "PUBLIC KEY"),
     psk: { identity: "airlock-bench", key: crypto.getRandomValues(new Uint8Array(32)) },
   };
