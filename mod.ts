@@ -98,6 +98,12 @@ export { pemDecode, pemEncode } from "./suites/pem.ts";
 export { type CryptoProvider, nobleProvider, webCryptoProvider } from "./suites/provider.ts";
 export { nodeCryptoProvider } from "./suites/node_crypto.ts";
 export {
+  type CertCompressionName,
+  type CertCompressor,
+  certCompressors,
+  webZlibCompressor,
+} from "./suites/cert_compression.ts";
+export {
   defaultProvider,
   fastestProvider,
   installDefaultProvider,

@@ -8,6 +8,9 @@ import process from "node:process";
 import tls from "node:tls";
 import { appendFileSync, readFileSync } from "node:fs";
 import {
+  type CertCompressionName,
+  type CertCompressor,
+  certCompressors,
   type CertifiedKey,
   type CipherSuiteName,
   type GroupName,
@@ -29,6 +32,11 @@ export const PROTOCOL_FLAGS: Record<string, FlagSpec> = {
   keylogfile: { kind: "string", help: "append NSS key log lines to this file" },
   pass: { kind: "string", help: "passphrase of an encrypted --key: pass:TEXT, env:VAR or file:PATH" },
   trace: { kind: "boolean", help: "print each handshake message and alert as it goes out (>>>) or in (<<<)" },
+  "compress-cert": {
+    kind: "string",
+    help: "TLS 1.3 certificate compression (RFC 8879): zlib, brotli, zstd in preference order, or none " +
+      "(default: all this runtime has)",
+  },
   "require-ems": {
     kind: "boolean",
     help: "TLS 1.2: refuse peers without the extended master secret (RFC 7627)",
@@ -158,6 +166,29 @@ export function parseGroups(value: string): GroupName[] {
   });
 }
 
+/**
+ * `--compress-cert`: the certificate compressors for both roles (RFC 8879), in the order given; `none` turns
+ * compression off; by default, all this runtime has (as OpenSSL 3.2's tools do). An algorithm the runtime
+ * lacks (zstd on Node before 22.15) is a usage error.
+ */
+export function compressionOptions(value: string | undefined): { certificateCompression: CertCompressor[] } {
+  if (value === undefined) return { certificateCompression: certCompressors() };
+  const names = splitList(value.toLowerCase());
+  if (names.length === 1 && names[0] === "none") return { certificateCompression: [] };
+  const known = ["zlib", "brotli", "zstd"];
+  for (const n of names) {
+    if (!known.includes(n)) {
+      throw new UsageError(`unsupported --compress-cert ${n} (zlib, brotli, zstd or none)`);
+    }
+  }
+  const found = certCompressors(names as CertCompressionName[]);
+  const missing = names.filter((n) => !found.some((c) => c.name === n));
+  if (missing.length > 0) {
+    throw new UsageError(`--compress-cert ${missing.join(",")}: not available on this runtime`);
+  }
+  return { certificateCompression: found };
+}
+
 /** `--tls1.2` / `--tls1.3`: one version only (default: TLS 1.2 and 1.3). */
 export function versionOptions(
   booleans: ReadonlySet<string>,
@@ -195,7 +226,8 @@ export function traceTo(engine: TlsEngine, enabled: boolean, prefix = ""): void 
   const arrow = (d: "sent" | "received") => (d === "sent" ? ">>>" : "<<<");
   on(engine, "message", (m) => {
     const what = m.contentType === "handshake" ? `Handshake ${m.name}` : "ChangeCipherSpec";
-    process.stderr.write(`${prefix}${arrow(m.direction)} ${what} (${m.length} bytes)\n`);
+    const algorithm = m.compression === undefined ? "" : `${m.compression}, `;
+    process.stderr.write(`${prefix}${arrow(m.direction)} ${what} (${algorithm}${m.length} bytes)\n`);
   });
   on(
     engine,

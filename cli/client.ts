@@ -13,6 +13,7 @@ import { nodeSocketStreams } from "../adapters/node.ts";
 import { type FlagSpec, parseFlags, splitList, UsageError } from "./_args.ts";
 import { describePeer, rawpkFlags, rawpkVersions, readPinnedKeys, readRawKey } from "./_rawpk.ts";
 import {
+  compressionOptions,
   hostPort,
   keyLogTo,
   parseGroups,
@@ -103,6 +104,7 @@ export async function runClient(argv: readonly string[]): Promise<number> {
         },
       }
       : {}),
+    ...compressionOptions(f.strings.get("compress-cert")),
   };
   const sessionFile = f.strings.get("session");
   const saved = sessionFile ? loadSession(sessionFile) : undefined;

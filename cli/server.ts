@@ -13,6 +13,7 @@ import { nodeSocketStreams } from "../adapters/node.ts";
 import { type FlagSpec, parseFlags, splitList, UsageError } from "./_args.ts";
 import { describePeer, rawpkFlags, rawpkVersions, readPinnedKeys, readRawKey } from "./_rawpk.ts";
 import {
+  compressionOptions,
   keyLogTo,
   parseGroups,
   portNumber,
@@ -102,6 +103,7 @@ export async function runServer(argv: readonly string[]): Promise<number> {
     ...(f.strings.has("groups") ? { groups: parseGroups(f.strings.get("groups")!) } : {}),
     ...(f.booleans.has("serverpref") ? { cipherSuitePreference: "server" as const } : {}),
     ...psk,
+    ...compressionOptions(f.strings.get("compress-cert")),
   };
   // The configuration is checked once before listening (a key that is not its certificate's, say): exit 2 now,
   // not an alert on the first connection.

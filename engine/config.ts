@@ -17,6 +17,7 @@ import { DerReader, readBitString, readOnly, Tag } from "../suites/der.ts";
 import { publicKeyFromCertificate } from "../verify/mod.ts";
 import { pemDecode } from "../suites/pem.ts";
 import { BoundedCache } from "../suites/cache.ts";
+import { type CertCompressor, checkCertCompressors } from "../suites/cert_compression.ts";
 import type { CryptoProvider } from "../suites/provider.ts";
 import { defaultProvider } from "../suites/default_provider.ts";
 import type { ExternalPsk, PskLookup, PskMode } from "./external_psk.ts";
@@ -69,6 +70,23 @@ export interface CommonConfig {
   readonly quic?: { readonly transportParameters: Uint8Array };
   /** Largest handshake message accepted from the peer, in bytes (default 65536). */
   readonly maxHandshakeMessageSize?: number;
+  /**
+   * Certificate compression (RFC 8879, TLS 1.3 only), off by default: the algorithms we decompress and
+   * compress with, in preference order; `certCompressors()` gives what the runtime has (brotli and zstd
+   * where node:zlib has them, zlib everywhere). A client offers them in its ClientHello and accepts a
+   * CompressedCertificate; a server compresses its Certificate for a client that offers one of them (the
+   * compressed bytes kept per chain), and its CertificateRequest invites the client to compress too. A
+   * CompressedCertificate's uncompressed_length may be at most `maxHandshakeMessageSize`; decompression stops
+   * there. Off by default because it changes the ClientHello (its fingerprint, and byte-exact tests) and adds
+   * a decompressor to what a peer can reach before it is authenticated.
+   *
+   * @example
+   * ```ts ignore
+   * import { certCompressors, createClient } from "airlock-tls";
+   * const client = createClient({ serverName: "example.com", certificateCompression: certCompressors() });
+   * ```
+   */
+  readonly certificateCompression?: readonly CertCompressor[];
   /**
    * Most certificates accepted in the peer's Certificate message, leaf included (default 10, as Java's
    * `jdk.tls.maxCertificateChainLength`: a leaf, 8 intermediates and the root; 1..256). A longer chain is
@@ -492,6 +510,8 @@ export interface Normalized {
   readonly maxHandshakeMessageSize: number;
   readonly maxPeerChainLength: number;
   readonly maxSignatureChecks: number;
+  /** Certificate compression algorithms (RFC 8879), in preference order; empty: off. */
+  readonly certCompressors: readonly CertCompressor[];
   readonly quic: { readonly transportParameters: Uint8Array } | undefined;
   readonly random: (n: number) => Uint8Array;
   readonly now: () => number;
@@ -650,6 +670,7 @@ export function normalizeCommon(c: CommonConfig): Normalized {
     maxHandshakeMessageSize: maxHs,
     maxPeerChainLength: maxChain,
     maxSignatureChecks: maxSigs,
+    certCompressors: checkCertCompressors(c.certificateCompression),
     quic: c.quic,
     random: c.random ?? defaultRandom,
     provider,

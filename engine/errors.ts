@@ -110,6 +110,8 @@ export const PeerMisbehaved = {
   unexpected_message: "unexpected_message",
   unoffered_cipher_suite: "illegal_parameter",
   unoffered_certificate_type: "illegal_parameter",
+  // RFC 8879 §4: a CompressedCertificate with an algorithm we did not offer.
+  unoffered_compression_algorithm: "illegal_parameter",
   unoffered_early_data: "unsupported_extension",
   unoffered_group: "illegal_parameter",
   unoffered_signature_scheme: "illegal_parameter",
@@ -146,6 +148,10 @@ export const PeerIncompatible = {
  */
 export const InvalidCertificate = {
   bad_encoding: "bad_certificate",
+  // RFC 8879 §4, §5: a CompressedCertificate that does not decompress to exactly uncompressed_length bytes.
+  bad_compressed_certificate: "bad_certificate",
+  // RFC 8879 §5: uncompressed_length beyond maxHandshakeMessageSize, refused before decompressing.
+  compressed_certificate_too_large: "bad_certificate",
   // verify/'s, for a certificate's signature; in CertificateVerify it is decrypt_error (said at that call site).
   bad_signature: "bad_certificate",
   // RFC 7250: a raw public key neither pinned nor accepted by the callback (GnuTLS sends bad_certificate).

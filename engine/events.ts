@@ -90,6 +90,8 @@ export interface MessageInfo {
   readonly name: string;
   /** Its length in bytes, the 4-byte handshake header excluded. */
   readonly length: number;
+  /** For a CompressedCertificate (RFC 8879): its algorithm's name, e.g. "brotli" (hex if unknown). */
+  readonly compression?: string;
 }
 
 /**

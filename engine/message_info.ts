@@ -5,7 +5,7 @@
  */
 
 import type { MessageInfo } from "./events.ts";
-import { handshakeName, HandshakeType } from "./msgs/enums.ts";
+import { compressionAlgorithmName, handshakeName, HandshakeType } from "./msgs/enums.ts";
 import { HRR_RANDOM } from "./msgs/handshake.ts";
 
 /** "clientHello" → "ClientHello" (an unknown type's hex name stays as it is). */
@@ -18,13 +18,15 @@ export function messageInfo(direction: "sent" | "received", raw: Uint8Array): Me
   const type = raw[0]!;
   const hrr = type === HandshakeType.serverHello && raw.length >= 4 + 2 + 32 &&
     HRR_RANDOM.every((b, i) => raw[6 + i] === b);
-  return {
+  const info: MessageInfo = {
     direction,
     contentType: "handshake",
     type,
     name: hrr ? "HelloRetryRequest" : displayName(handshakeName(type)),
     length: raw.length - 4,
   };
+  if (type !== HandshakeType.compressedCertificate || raw.length < 6) return info;
+  return { ...info, compression: compressionAlgorithmName((raw[4]! << 8) | raw[5]!) };
 }
 
 function changeCipherSpec(direction: "sent" | "received"): MessageInfo {

@@ -66,7 +66,7 @@ import {
 let nodeModules: { crypto: typeof NodeCrypto; Buffer: typeof Buffer } | undefined;
 
 /** The runtime's `process.getBuiltinModule`, bound, or undefined where there is none. */
-function getBuiltinModule(): ((id: string) => unknown) | undefined {
+export function getBuiltinModule(): ((id: string) => unknown) | undefined {
   const p = (globalThis as { process?: { getBuiltinModule?: unknown } }).process;
   return typeof p?.getBuiltinModule === "function"
     ? (p.getBuiltinModule as (id: string) => unknown).bind(p)

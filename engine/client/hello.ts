@@ -42,6 +42,7 @@ import {
   isHelloRetryRequest,
   type ServerHello,
 } from "../msgs/handshake.ts";
+import { compressionOffer } from "../cert_compression.ts";
 import { andThen, type Context, expectMessage, type State, type Step } from "../state.ts";
 import { DOWNGRADE_TLS11, DOWNGRADE_TLS12, FALLBACK_SCSV } from "../tls12.ts";
 import { ctEqual } from "../../suites/bytes.ts";
@@ -174,6 +175,9 @@ function sendHello(cx: Context, offer: ClientOffer): State {
   exts.push(
     ...offerCertificateTypes(clientCertificateTypes(o.rawPublicKeys, o.clientCertificate !== undefined)),
   );
+  // RFC 8879 §3: TLS 1.3 only.
+  const compression = v13 ? compressionOffer(cfg.certCompressors) : undefined;
+  if (compression) exts.push(compression);
   if (offer.cookie) {
     exts.push({ type: E.cookie, data: new Writer().vec(2, offer.cookie).finish() });
   }

@@ -13,6 +13,8 @@
 
 import type { CertificateRequestInfo } from "../config.ts";
 import { acceptPeerChain, checkCertificateVerify, readCertificate } from "../peer_auth.ts";
+import { chooseCompressor, readCompressedCertificate, sendCertificate } from "../cert_compression.ts";
+import type { CertCompressor } from "../../suites/cert_compression.ts";
 import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
 import { Connected } from "../connected.ts";
 import type { TlsSession } from "../session.ts";
@@ -298,8 +300,12 @@ class ExpectCertificateOrRequest implements State {
   constructor(readonly s: AfterEE) {}
 
   handle(cx: Context, m: HandshakeMessage): Step {
-    expectMessage(m, [H.certificate, H.certificateRequest], this.name);
-    if (m.type === H.certificate) return new ExpectCertificate(this.s, undefined).handle(cx, m);
+    expectMessage(
+      m,
+      [H.certificate, H.certificateRequest, ...compressedCertificate(this.s.offer)],
+      this.name,
+    );
+    if (m.type !== H.certificateRequest) return new ExpectCertificate(this.s, undefined).handle(cx, m);
     const where = `${this.name}@CertificateRequest`;
     const req = decodeCertificateRequest(m.body);
     checkAllowed("CertificateRequest", H.certificateRequest, req.extensions);
@@ -327,14 +333,32 @@ class ExpectCertificateOrRequest implements State {
     const certificateAuthorities = ca === undefined
       ? []
       : decodeCertificateAuthorities(ca, "CertificateRequest.certificate_authorities");
+    // RFC 8879 §3: the server would take our Certificate compressed.
+    const compressor = chooseCompressor(
+      cx.cfg.certCompressors,
+      findExtension(req.extensions, E.compressCertificate),
+      "CertificateRequest.compress_certificate",
+    );
     cx.transcript.add(m.raw);
-    return new ExpectCertificate(this.s, { context: req.context, signatureSchemes, certificateAuthorities });
+    return new ExpectCertificate(this.s, {
+      context: req.context,
+      signatureSchemes,
+      certificateAuthorities,
+      compressor,
+    });
   }
+}
+
+/** RFC 8879 §4: a CompressedCertificate may come only if we offered compress_certificate (else unexpected_message). */
+function compressedCertificate(offer: ClientOffer): number[] {
+  return offer.offeredExtensions.has(E.compressCertificate) ? [H.compressedCertificate] : [];
 }
 
 /** What the server asked for in its CertificateRequest. */
 interface CertRequest extends CertificateRequestInfo {
   readonly context: Uint8Array;
+  /** How to compress our Certificate, when the server invited it (RFC 8879). */
+  readonly compressor: CertCompressor | undefined;
 }
 
 /** Waiting for the server's Certificate (RFC 8446 §4.4.2). */
@@ -343,7 +367,15 @@ class ExpectCertificate implements State {
   constructor(readonly s: AfterEE, readonly certRequest: CertRequest | undefined) {}
 
   handle(cx: Context, m: HandshakeMessage): Step {
-    expectMessage(m, H.certificate, this.name);
+    expectMessage(m, [H.certificate, ...compressedCertificate(this.s.offer)], this.name);
+    if (m.type === H.compressedCertificate) {
+      const where = `${this.name}@CompressedCertificate`;
+      return readCompressedCertificate(cx, m, cx.cfg.certCompressors, where, (c) => this.#certificate(cx, c));
+    }
+    return this.#certificate(cx, m);
+  }
+
+  #certificate(cx: Context, m: HandshakeMessage): Step {
     const where = `${this.name}@Certificate`;
     const chain = readCertificate(cx, m, this.s.offer.offeredExtensions, where);
     if (chain.length === 0) {
@@ -494,17 +526,19 @@ class ExpectFinished implements State {
         cx.sendHandshake(encodeCertificate({ context: req.context, entries: [] }));
         return finish();
       }
-      cx.sendHandshake(encodeCertificate({
+      const certificate = encodeCertificate({
         context: req.context,
         entries: chosen.chain.map((certData) => ({ certData, extensions: [] })),
-      }));
-      const content = certificateVerifyContent("client", cx.transcript.current());
-      const signed = (signature: Uint8Array): State => {
-        cx.sendHandshake(encodeCertificateVerify({ scheme: chosen.scheme, signature }));
-        return finish();
-      };
-      const sig = chosen.key.sign(chosen.scheme, content);
-      return sig instanceof Uint8Array ? signed(sig) : { pending: sig.then(signed) };
+      });
+      return sendCertificate(cx, certificate, req.compressor, () => {
+        const content = certificateVerifyContent("client", cx.transcript.current());
+        const signed = (signature: Uint8Array): State => {
+          cx.sendHandshake(encodeCertificateVerify({ scheme: chosen.scheme, signature }));
+          return finish();
+        };
+        const sig = chosen.key.sign(chosen.scheme, content);
+        return sig instanceof Uint8Array ? signed(sig) : { pending: sig.then(signed) };
+      });
     });
   }
 }

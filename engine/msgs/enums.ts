@@ -28,6 +28,7 @@ export const HandshakeType = {
   clientKeyExchange: 16,
   finished: 20,
   keyUpdate: 24,
+  compressedCertificate: 25, // RFC 8879 §4
   messageHash: 254,
 } as const;
 
@@ -47,6 +48,7 @@ export const ExtensionType = {
   serverCertificateType: 20,
   padding: 21,
   extendedMasterSecret: 23,
+  compressCertificate: 27, // RFC 8879 §3
   recordSizeLimit: 28,
   sessionTicket: 35,
   preSharedKey: 41,
@@ -94,6 +96,9 @@ export const CipherSuite = {
   TLS_CHACHA20_POLY1305_SHA256: 0x1303,
 } as const;
 
+/** Certificate compression algorithms (RFC 8879 §3, §7.3; zstd: RFC 8879 registry, RFC 8478). */
+export const CertificateCompressionAlgorithm = { zlib: 1, brotli: 2, zstd: 3 } as const;
+
 /** PSK key exchange modes (RFC 8446 §4.2.9). */
 export const PskKeyExchangeMode = { pskKe: 0, pskDheKe: 1 } as const;
 
@@ -110,5 +115,7 @@ export const extensionName: (v: number) => string = nameTable(ExtensionType);
 export const groupName: (v: number) => string = nameTable(NamedGroup);
 /** Name of a cipher suite. */
 export const cipherSuiteName: (v: number) => string = nameTable(CipherSuite);
+/** Name of a certificate compression algorithm ("brotli"), or its hex value. */
+export const compressionAlgorithmName: (v: number) => string = nameTable(CertificateCompressionAlgorithm);
 /** Name of a content type. */
 export const contentTypeName: (v: number) => string = nameTable(ContentType);

@@ -80,6 +80,7 @@ const ALLOWED: Record<number, readonly number[]> = {
     E.certificateAuthorities,
     E.oidFilters,
     E.signatureAlgorithmsCert,
+    E.compressCertificate, // RFC 8879 §3
   ],
   [H.certificate]: [E.statusRequest, E.signedCertificateTimestamp],
   [H.newSessionTicket]: [E.earlyData],

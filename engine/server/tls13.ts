@@ -85,6 +85,13 @@ import type { KxGroup, KxResponse } from "../../suites/kx.ts";
 import type { PublicKey } from "../../suites/sign.ts";
 import { freshAuth, resumable, type SessionAuth, ticketLifetime } from "../binding.ts";
 import { acceptPeerChain, checkCertificateVerify, readCertificate } from "../peer_auth.ts";
+import {
+  chooseCompressor,
+  compressionOffer,
+  readCompressedCertificate,
+  sendCertificate,
+} from "../cert_compression.ts";
+import type { CertCompressor } from "../../suites/cert_compression.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 import {
   acceptRawPublicKey,
@@ -123,6 +130,8 @@ interface Offer {
   readonly certTypes: ServerChoice;
   /** With PSKs offered, why no certificate type is in common: thrown only if a certificate is needed. */
   readonly certTypeError: unknown;
+  /** How to compress our Certificate: our first algorithm the client offered (RFC 8879 §3). */
+  readonly certCompressor: CertCompressor | undefined;
 }
 
 /** Answer a ClientHello that settled on TLS 1.3 (RFC 8446 §4.1.1): a ServerHello, or a HelloRetryRequest. */
@@ -551,6 +560,11 @@ function processClientHello(cx: Context, setup: ServerSetup, ch: ClientHello, wh
     psks,
     certTypes,
     certTypeError,
+    certCompressor: chooseCompressor(
+      cx.cfg.certCompressors,
+      findExtension(exts, E.compressCertificate),
+      "ClientHello.compress_certificate",
+    ),
   };
 }
 
@@ -856,20 +870,25 @@ function sendServerCertificate(
         data: encodeCertificateAuthorities(clientAuth.authorities),
       });
     }
+    // RFC 8879 §3: the client may compress its Certificate with what we can decompress.
+    const compression = compressionOffer(cx.cfg.certCompressors);
+    if (compression) exts.push(compression);
     cx.sendHandshake(encodeCertificateRequest({ context: new Uint8Array(0), extensions: exts }));
   }
-  cx.sendHandshake(encodeCertificate({
+  const certificate = encodeCertificate({
     context: new Uint8Array(0),
     entries: cert.chain.map((certData) => ({ certData, extensions: [] })),
-  }));
-  const content = certificateVerifyContent("server", cx.transcript.current());
-  const finish = (signature: Uint8Array): State => {
-    cx.sendHandshake(encodeCertificateVerify({ scheme, signature }));
-    return sendServerFinished(cx, k);
-  };
-  const sig = cert.key.sign(scheme, content);
-  if (sig instanceof Uint8Array) return finish(sig);
-  return { pending: sig.then(finish) };
+  });
+  return sendCertificate(cx, certificate, k.offer.certCompressor, () => {
+    const content = certificateVerifyContent("server", cx.transcript.current());
+    const finish = (signature: Uint8Array): State => {
+      cx.sendHandshake(encodeCertificateVerify({ scheme, signature }));
+      return sendServerFinished(cx, k);
+    };
+    const sig = cert.key.sign(scheme, content);
+    if (sig instanceof Uint8Array) return finish(sig);
+    return { pending: sig.then(finish) };
+  });
 }
 
 /**
@@ -948,7 +967,21 @@ class ExpectClientCertificate implements State {
   ) {}
 
   handle(cx: Context, m: HandshakeMessage): Step {
-    expectMessage(m, H.certificate, this.name);
+    // RFC 8879 §4: compressed only if our CertificateRequest offered compress_certificate.
+    const offered = cx.cfg.certCompressors;
+    expectMessage(
+      m,
+      offered.length > 0 ? [H.certificate, H.compressedCertificate] : H.certificate,
+      this.name,
+    );
+    if (m.type === H.compressedCertificate) {
+      const where = `${this.name}@CompressedCertificate`;
+      return readCompressedCertificate(cx, m, offered, where, (c) => this.#certificate(cx, c));
+    }
+    return this.#certificate(cx, m);
+  }
+
+  #certificate(cx: Context, m: HandshakeMessage): Step {
     const where = `${this.name}@Certificate`;
     // We sent no CertificateRequest extensions that an entry could answer.
     const chain = readCertificate(cx, m, new Set(), where);
