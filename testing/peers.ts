@@ -548,6 +548,33 @@ export async function startGnutlsServ(
 }
 
 /**
+ * Start `gnutls-cli` against 127.0.0.1:`port` for TLS 1.3, verifying the server's chain to `rootPem` (a file)
+ * for "localhost", which it also sends as SNI.
+ *
+ * @param scope Owns the process.
+ * @param port Where our server listens.
+ * @param rootPem The trust anchor's PEM file.
+ * @param args Further gnutls-cli arguments.
+ * @returns The running gnutls-cli.
+ */
+export function startGnutlsCli(scope: Scope, port: number, rootPem: string, args: readonly string[]): Peer {
+  return scope.spawn("gnutls-cli", [
+    "127.0.0.1",
+    "-p",
+    String(port),
+    "--x509cafile",
+    rootPem,
+    "--sni-hostname",
+    "localhost",
+    "--verify-hostname",
+    "localhost",
+    "--priority",
+    "NORMAL:-VERS-ALL:+VERS-TLS1.3",
+    ...args,
+  ]);
+}
+
+/**
  * Stop `gnutls-serv` with SIGTERM and wait: it then flushes its stdout (its session reports, which a pipe
  * keeps buffered) and exits.
  *
