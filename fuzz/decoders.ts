@@ -13,6 +13,7 @@ import { ExtensionType as E, HandshakeType as H } from "../engine/msgs/enums.ts"
 import * as rawKeys from "../engine/raw_keys.ts";
 import * as ext from "../engine/msgs/extensions.ts";
 import * as hs from "../engine/msgs/handshake.ts";
+import * as cc from "../engine/msgs/compressed_certificate.ts";
 import { Reader } from "../engine/msgs/codec.ts";
 import { HandshakeJoiner, RecordReader } from "../engine/record/layer.ts";
 import { CertError, parseCertificate } from "../verify/_cert.ts";
@@ -75,8 +76,24 @@ const MESSAGES: Record<number, (body: Uint8Array) => Uint8Array | undefined> = {
   [H.finished]: (b) => hs.encodeFinished(hs.decodeFinished(b, b.length === 48 ? 48 : 32)),
   [H.newSessionTicket]: (b) => hs.encodeNewSessionTicket(hs.decodeNewSessionTicket(b)),
   [H.keyUpdate]: (b) => hs.encodeKeyUpdate(hs.decodeKeyUpdate(b) === 1),
+  [H.compressedCertificate]: (b) => cc.encodeCompressedCertificate(cc.decodeCompressedCertificate(b)),
 };
-const MESSAGE_TYPES = Object.keys(MESSAGES).map(Number);
+/**
+ * The message an input's byte 0 picks, in the order fuzz/make_corpus.ts writes the seeds with (new ones go at
+ * the end, so that the seed corpus keeps its meaning).
+ */
+export const MESSAGE_TYPES: readonly number[] = [
+  H.clientHello,
+  H.serverHello,
+  H.encryptedExtensions,
+  H.certificateRequest,
+  H.certificate,
+  H.certificateVerify,
+  H.finished,
+  H.newSessionTicket,
+  H.keyUpdate,
+  H.compressedCertificate,
+];
 
 /** One handshake message: byte 0 picks the type, the rest is the body; decode, and re-encode where canonical. */
 export function fuzzMessage(data: Uint8Array): void {
@@ -120,6 +137,7 @@ const EXTENSIONS: ((d: Uint8Array) => unknown)[] = [
   // RFC 7250: client/server_certificate_type in ClientHello (a list), in EncryptedExtensions (one type).
   (d) => rawKeys.decodeCertificateTypeList(d, "server_certificate_type"),
   (d) => rawKeys.decodeCertificateType(d, "server_certificate_type"),
+  (d) => cc.decodeCompressCertificate(d, "compress_certificate"),
 ];
 
 /** One extension body: byte 0 picks the decoder, the rest is the body. */

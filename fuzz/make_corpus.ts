@@ -18,21 +18,11 @@ import { fileURLToPath } from "node:url";
 import { ContentType as CT, ExtensionType as E, HandshakeType as H } from "../engine/msgs/enums.ts";
 import { type ChainOptions, generateChain } from "../testing/pki.ts";
 import { fixture } from "./_fixture.ts";
+import { MESSAGE_TYPES } from "./decoders.ts";
 import { programSeed, rawSeed } from "./mutate.ts";
 import { recordScenario, SCENARIOS, type Side, wireBytes } from "./transcript.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "corpus");
-const MESSAGE_TYPES: readonly number[] = [
-  H.clientHello,
-  H.serverHello,
-  H.encryptedExtensions,
-  H.certificateRequest,
-  H.certificate,
-  H.certificateVerify,
-  H.finished,
-  H.newSessionTicket,
-  H.keyUpdate,
-];
 // The order of fuzz/decoders.ts EXTENSIONS.
 const EXTENSION_DECODERS: Record<number, number> = {
   [E.serverName]: 0,
@@ -46,6 +36,7 @@ const EXTENSION_DECODERS: Record<number, number> = {
   [E.cookie]: 10,
   [E.certificateAuthorities]: 12,
   [E.preSharedKey]: 13,
+  [E.compressCertificate]: 17,
 };
 
 /** RFC 7250's extensions: a list in ClientHello (decoder 15), one type in EncryptedExtensions (16). */

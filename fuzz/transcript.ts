@@ -35,6 +35,7 @@ import { keyBlock } from "../engine/tls12.ts";
 import { concat, fromHex } from "../suites/bytes.ts";
 import { TLS12_SUITES, tls12SuiteById } from "../suites/tls12.ts";
 import { TLS13_SUITES } from "../suites/tls13.ts";
+import { certCompressors } from "../suites/cert_compression.ts";
 import { clientConfig, type Fixture, fixture, seededRandom, serverConfig } from "./_fixture.ts";
 
 /** One record as one side sent it. */
@@ -99,6 +100,7 @@ export const SCENARIOS = [
   "psk-hrr",
   "rawpk",
   "rawpk-mtls",
+  "compressed",
 ] as const;
 /** One of {@link SCENARIOS}. */
 export type ScenarioName = typeof SCENARIOS[number];
@@ -190,6 +192,21 @@ export async function scenarioConfig(name: ScenarioName): Promise<ScenarioConfig
         }),
         server: serverConfig(f, { groups: ["x25519"], psks: [{ ...FUZZ_PSK, hash: "SHA-384" }] }),
       };
+    case "compressed": {
+      // RFC 8879 both ways: the server's Certificate and, asked by its CertificateRequest, the client's go
+      // as zlib CompressedCertificates (node:zlib, deterministic).
+      const certificateCompression = certCompressors(["zlib"]);
+      return {
+        client: clientConfig(f, {
+          certificateCompression,
+          clientCertificate: { chain: [f.certDer], key: f.key },
+        }),
+        server: serverConfig(f, {
+          certificateCompression,
+          clientAuth: { required: true, trustAnchors: [f.certDer] },
+        }),
+      };
+    }
     case "tls12-sessionid": {
       // An abbreviated handshake from the server's session id cache (no tickets offered).
       const client = { ...TLS12, offerTickets: false };
