@@ -678,3 +678,44 @@ Deno.test("airlock client --rawpk: a key not pinned exits 1 with the reason; --r
     rmSync(f.dir, { recursive: true, force: true });
   }
 });
+
+Deno.test("airlock client and server --compress-cert: the chains go compressed both ways, or plain with none", async () => {
+  const { f } = await pki();
+  try {
+    // mTLS: the server compresses its Certificate, and its CertificateRequest lets the client compress its own.
+    const { server, port } = await echoOnce(
+      f,
+      2,
+      "--cafile",
+      f.path("client-root.pem"),
+      "--verify-client",
+      "--trace",
+    );
+    const c = await run(
+      [...mtlsClientArgs(f, port), "--tls1.3", "--compress-cert", "zlib", "--trace"],
+      "x\n",
+    );
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stderr, /^<<< Handshake CompressedCertificate \(zlib, \d+ bytes\)$/m, c.stderr);
+    assert.match(c.stderr, /^>>> Handshake CompressedCertificate \(zlib, \d+ bytes\)$/m, c.stderr);
+    const plain = await run(
+      [...mtlsClientArgs(f, port), "--tls1.3", "--compress-cert", "none", "--trace"],
+      "x\n",
+    );
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stderr, /^<<< Handshake Certificate \(\d+ bytes\)$/m);
+    assert.doesNotMatch(plain.stderr, /CompressedCertificate/);
+    const s = await server.done;
+    // By default the server has every algorithm; it picks the one the client offered, and takes it back.
+    assert.match(s.stderr, /^\[1\] >>> Handshake CompressedCertificate \(zlib, \d+ bytes\)$/m);
+    assert.match(s.stderr, /^\[1\] <<< Handshake CompressedCertificate \(zlib, \d+ bytes\)$/m);
+    assert.match(s.stderr, /^\[2\] >>> Handshake Certificate \(\d+ bytes\)$/m);
+    for (const bad of ["gzip", "zlib,lz4"]) {
+      const u = await run([...clientArgs(f, port), "--compress-cert", bad]);
+      assert.equal(u.code, 2);
+      assert.match(u.stderr, /unsupported --compress-cert/);
+    }
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+});

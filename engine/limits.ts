@@ -23,7 +23,8 @@ export const LIMITS = {
    * Default largest handshake message, header excluded (`maxHandshakeMessageSize`, 1024..2^24-1): a larger
    * length field fails as soon as its 4-byte header arrives (illegal_parameter,
    * `peer_misbehaved.handshake_message_too_large`), so reassembly never buffers more than this plus one record.
-   * Raise it for long certificate chains.
+   * Raise it for long certificate chains. It also bounds a CompressedCertificate's uncompressed_length (RFC 8879
+   * §5), checked before anything is decompressed (bad_certificate, `certificate.compressed_certificate_too_large`).
    */
   defaultMaxHandshakeMessage: 65536,
   /**
