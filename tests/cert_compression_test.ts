@@ -15,10 +15,18 @@ import {
   loadPrivateKey,
   type MessageInfo,
   on,
+  TicketKeys,
   type TlsEngine,
+  type TlsSession,
   webZlibCompressor,
 } from "../mod.ts";
-import { handshake, handshakeExpectingFailure, type Pair, type PairOptions } from "../testing/pair.ts";
+import {
+  handshake,
+  handshakeExpectingFailure,
+  type Pair,
+  type PairOptions,
+  transfer,
+} from "../testing/pair.ts";
 import { rejects, seededPair as pair } from "../testing/reject.ts";
 import { onProtectedMessages } from "../testing/tamper.ts";
 import { generateChain } from "../testing/pki.ts";
@@ -175,6 +183,30 @@ Deno.test("round trip: without an algorithm in common, or without an offer, the 
     await handshake(p);
     assert.ok(cm.some((m) => m.type === H.certificate && m.direction === "received"));
   }
+});
+
+Deno.test("round trip: through a HelloRetryRequest, and a resumption (no certificate) after a compressed handshake", async () => {
+  const tickets = { store: new TicketKeys() };
+  const p = await pair({
+    client: { certificateCompression: ALL, groups: ["secp256r1", "x25519"], keyShareCount: 1 },
+    server: { certificateCompression: ALL, groups: ["x25519"], tickets },
+  });
+  const cm = messages(p.client);
+  const sessions: TlsSession[] = [];
+  on(p.client, "session", (s) => sessions.push(s));
+  await handshake(p);
+  assert.equal(p.client.handshakeInfo?.helloRetry, true);
+  assert.ok(cm.some((m) => m.type === H.compressedCertificate));
+  // Read the tickets, then resume: PSK mode sends no certificate at all.
+  transfer(p);
+  p.client.read(new Uint8Array(1));
+  assert.ok(sessions.length > 0);
+  const q = await pair({
+    client: { certificateCompression: ALL, session: sessions[0]! },
+    server: { certificateCompression: ALL, tickets },
+  });
+  await handshake(q);
+  assert.equal(q.client.handshakeInfo?.resumed, true);
 });
 
 Deno.test("round trip: TLS 1.2 ignores compress_certificate", async () => {
