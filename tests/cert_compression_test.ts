@@ -275,6 +275,16 @@ for (const delta of [1, -1]) {
   });
 }
 
+Deno.test("tamper: a CompressedCertificate with zero bytes of compressed data is decode_error", async () => {
+  const p = await compressing();
+  const f = onProtectedMessages(
+    p.server,
+    (m) =>
+      m.type === H.compressedCertificate ? { type: m.type, body: Uint8Array.of(0, 1, 0, 1, 0, 0, 0, 0) } : m,
+  );
+  await rejects(p, "client", "decode_error", "invalid_message.bad_length", f);
+});
+
 Deno.test("tamper: data that does not decompress is bad_certificate", async () => {
   for (const c of CASES) {
     const p = await compressing(c);
