@@ -13,7 +13,9 @@
  *   handshake must complete with an uncompressed Certificate. A GnuTLS that knows the method must instead
  *   exchange a CompressedCertificate with us, and the same cases assert that.
  * - OpenSSL 3.0 (Debian 12) has no RFC 8879 (it came in 3.2); Node 26's bundled OpenSSL 3.5 is built without
- *   the compression libraries and never compresses either. Neither is a peer here.
+ *   the compression libraries and never compresses either. Neither is a peer here. tlsfuzzer's scripts
+ *   (tlslite-ng's RFC 8879 as the client) run against `airlock server` in tests/tlsfuzzer/cert-compression.txt
+ *   and client-cert-compression.txt.
  *
  * Each case is bounded by the scope's timeout and kills what it started.
  * @module

@@ -5,7 +5,8 @@
 //   node tests/tlsfuzzer/run.mjs [LIST...]        (npm run tlsfuzzer -- rsa ecdsa)
 //
 // LIST is `rsa` (the curated list in ../shared/tools/tlsfuzzer/lists/rsa.txt) or the name of a list beside this
-// file (ecdsa, ed25519, client-cert, client-cert-optional, record-size-limit); the default is all of them. Each
+// file (ecdsa, ed25519, client-cert, client-cert-optional, record-size-limit, cert-compression,
+// client-cert-compression); the default is all of them. Each
 // list gets its own server, on its own free port on 127.0.0.1, started from dist/airlock.mjs (`npm run build`) with
 // the arguments its first `# server:` line names; lists run one per two CPU cores at a time (TF_JOBS=N to choose). Certificates are made fresh with the openssl command
 // in a temporary folder. Prints the runner's lines per list, then `N passed, N failed` over every script, and
@@ -57,7 +58,16 @@ const REQUIRED = process.env.AIRLOCK_TLSFUZZER === "required";
 const LIST_TIMEOUT_MS = 40 * 60 * 1000;
 
 /** Every list this runner knows, in the order they run and print. */
-const LISTS = ["rsa", "ecdsa", "ed25519", "client-cert", "client-cert-optional", "record-size-limit"];
+const LISTS = [
+  "rsa",
+  "ecdsa",
+  "ed25519",
+  "client-cert",
+  "client-cert-optional",
+  "record-size-limit",
+  "cert-compression",
+  "client-cert-compression",
+];
 
 /**
  * Server arguments for the shared rsa list, the server its header describes: an RSA-2048 certificate, ALPN
