@@ -12,6 +12,9 @@
  *   without zlib, brotli and zstd: both tools print "Unknown compression method" and offer nothing, so the
  *   handshake must complete with an uncompressed Certificate. A GnuTLS that knows the method must instead
  *   exchange a CompressedCertificate with us, and the same cases assert that.
+ * - **tlslite-ng** (tlsfuzzer's TLS library, run from the shared tree by tests/interop/tlslite_server.py), a
+ *   server with RFC 8879 both ways: our client takes its zlib, brotli and zstd CompressedCertificate (zstd
+ *   where our runtime has it), and under mTLS compresses its own, which tlslite-ng decompresses and accepts.
  * - OpenSSL 3.0 (Debian 12) has no RFC 8879 (it came in 3.2); Node 26's bundled OpenSSL 3.5 is built without
  *   the compression libraries and never compresses either. Neither is a peer here. tlsfuzzer's scripts
  *   (tlslite-ng's RFC 8879 as the client) run against `airlock server` in tests/tlsfuzzer/cert-compression.txt
@@ -22,15 +25,18 @@
  */
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
   certCompressors,
+  type ClientConfig,
   createBioPair,
   createClient,
   createServer,
+  type HandshakeInfo,
   loadPrivateKey,
   type MessageInfo,
   on,
@@ -50,7 +56,7 @@ import {
   startGnutlsServ,
   stopGnutlsServ,
 } from "../../testing/peers.ts";
-import type { TestChain } from "../../testing/pki.ts";
+import { generateChain, type TestChain } from "../../testing/pki.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -120,7 +126,9 @@ function chromiumAgainstServer(compress: string): Promise<{ page: string; sent: 
     ]);
     const exit = await browser.exited;
     assert.equal(exit.code, 0, browser.stderr.slice(-2000));
-    await server.waitFor(/^\[\d+\] 127\.0\.0\.1:\d+: TLSv1\.3 /m);
+    // The trace line went out during the handshake, before the page; a connection Chromium opened and left
+    // idle ends only when Chromium does, so nothing waits for the connections' summaries.
+    await server.waitFor(/^\[\d+\] >>> Handshake (Compressed)?Certificate /m);
     return { page: browser.stdout, sent: sentCertificates(server) };
   }, 60_000);
 }
@@ -152,6 +160,27 @@ function watch(engine: TlsEngine): MessageInfo[] {
   const out: MessageInfo[] = [];
   on(engine, "message", (m) => out.push(m));
   return out;
+}
+
+/**
+ * Connect an airlock client made from `config` to 127.0.0.1:`port`, send a line and read one back, close;
+ * returns the handshake messages it saw, the handshake and the line.
+ */
+async function clientExchange(
+  scope: Scope,
+  port: number,
+  config: ClientConfig,
+): Promise<{ messages: MessageInfo[]; info: HandshakeInfo; reply: string | null }> {
+  const socket = await scope.connect(port);
+  const { engine, network } = createBioPair();
+  const client = createClient(config, engine);
+  const messages = watch(client);
+  const tls = pumpSocket(client, network, socket);
+  const info = await tls.handshake();
+  await tls.write(utf8("ping\n"));
+  const reply = await new LineReader(tls).next();
+  await tls.close().catch(() => {}); // tlslite-ng may close first
+  return { messages, info, reply };
 }
 
 for (const method of ["zlib", "brotli"] as const) {
@@ -204,20 +233,13 @@ for (const method of ["zlib", "brotli"] as const) {
         "--disable-client-cert",
         `--compress-cert=${method}`,
       ]);
-      const socket = await scope.connect(port);
-      const { engine, network } = createBioPair();
-      const client = createClient({
+      const { messages, info, reply } = await clientExchange(scope, port, {
         serverName: "localhost",
         trustAnchors: [chain.rootPem],
         certificateCompression: certCompressors([method]),
-      }, engine);
-      const messages = watch(client);
-      const tls = pumpSocket(client, network, socket);
-      const info = await tls.handshake();
+      });
       assert.equal(info.peerCertificates.length, 2);
-      await tls.write(utf8("ping\n"));
-      assert.equal(await new LineReader(tls).next(), "ping");
-      await tls.close();
+      assert.equal(reply, "ping");
       await stopGnutlsServ(server);
       const got = messages.filter((m) => m.direction === "received" && (m.type === 11 || m.type === 25));
       if (gnutlsKnows(server, method)) {
@@ -226,5 +248,83 @@ for (const method of ["zlib", "brotli"] as const) {
         assert.deepEqual(got.map((m) => m.name), ["Certificate"]);
       }
     });
+  });
+}
+
+// ---- tlslite-ng (RFC 8879 in both directions) ↔ airlock client -------------------------------------------
+
+const TLSLITE = join(ROOT, "..", "shared", "tools", "tlsfuzzer", "upstream", "tlslite-ng");
+
+/** tlslite-ng's compressors: zlib always, brotli and zstd with Debian's python3-brotli and python3-zstandard. */
+function tlsliteHas(name: string): boolean {
+  const module = { zlib: "zlib", brotli: "brotli", zstd: "zstandard" }[name]!;
+  return spawnSync("/usr/bin/python3", ["-c", `import ${module}`]).status === 0;
+}
+
+/**
+ * Start tests/interop/tlslite_server.py (one connection, TLS 1.3, echoing a line): it compresses its Certificate
+ * with `send` and takes a client's compressed with `receive`; `clientAuth` makes it require one.
+ */
+async function tlsliteServer(
+  scope: Scope,
+  chain: TestChain,
+  send: string,
+  receive: string,
+  clientAuth: boolean,
+): Promise<{ server: Peer; port: number }> {
+  if (!existsSync(join(TLSLITE, "tlslite"))) {
+    throw new Error(`Cannot run: no tlslite-ng at ${TLSLITE} (the shared tlsfuzzer tree)`);
+  }
+  const path = pemFiles(scope, chain);
+  const server = scope.spawn("/usr/bin/python3", [
+    join(ROOT, "tests", "interop", "tlslite_server.py"),
+    TLSLITE,
+    path("chain.pem"),
+    path("key.pem"),
+    send,
+    receive,
+    clientAuth ? "require" : "none",
+  ]);
+  const [, port] = await server.waitFor(/^LISTENING (\d+)$/m);
+  return { server, port: Number(port) };
+}
+
+for (const c of certCompressors()) {
+  Deno.test(`tlslite-ng server --compress ${c.name} ↔ airlock client: its CompressedCertificate, and ours under mTLS`, async () => {
+    if (!tlsliteHas(c.name)) {
+      throw new Error(
+        `Cannot run: /usr/bin/python3 lacks ${c.name} (apt-get install python3-brotli python3-zstandard)`,
+      );
+    }
+    for (const clientAuth of [false, true]) {
+      await scoped(async (scope) => {
+        const chain = await serverChain("rsa-2048");
+        const mine = clientAuth
+          ? await generateChain({ keyType: "rsa-2048", eku: ["clientAuth"] })
+          : undefined;
+        const { server, port } = await tlsliteServer(scope, chain, c.name, c.name, clientAuth);
+        const { messages, info, reply } = await clientExchange(scope, port, {
+          serverName: "localhost",
+          trustAnchors: [chain.rootPem],
+          maxVersion: "TLSv1.3",
+          minVersion: "TLSv1.3",
+          certificateCompression: [c],
+          ...(mine
+            ? { clientCertificate: { chain: mine.chain, key: await loadPrivateKey(mine.keyPkcs8) } }
+            : {}),
+        });
+        assert.equal(info.peerCertificates.length, 2);
+        assert.equal(reply, "echo: ping");
+        const exit = await server.exited;
+        assert.equal(exit.code, 0, server.output);
+        const certs = messages.filter((m) => m.type === 11 || m.type === 25);
+        const expected = [["received", "CompressedCertificate", c.name]];
+        if (clientAuth) {
+          expected.push(["sent", "CompressedCertificate", c.name]);
+          assert.match(server.stdout, /^CLIENT_CERT 1$/m, server.output);
+        }
+        assert.deepEqual(certs.map((m) => [m.direction, m.name, m.compression]), expected);
+      });
+    }
   });
 }
