@@ -12,6 +12,9 @@ import assert from "node:assert/strict";
 import {
   type CertCompressor,
   certCompressors,
+  createBioPair,
+  createClient,
+  createServer,
   loadPrivateKey,
   type MessageInfo,
   on,
@@ -207,6 +210,27 @@ Deno.test("round trip: through a HelloRetryRequest, and a resumption (no certifi
   });
   await handshake(q);
   assert.equal(q.client.handshakeInfo?.resumed, true);
+});
+
+Deno.test("round trip: a raw public key's Certificate (RFC 7250) goes compressed too", async () => {
+  const key = await loadPrivateKey((await generateChain({ keyType: "ed25519" })).keyPkcs8);
+  const c = createBioPair(), s = createBioPair();
+  const client = createClient({
+    serverName: "localhost",
+    minVersion: "TLSv1.3",
+    rawPublicKeys: { pinnedKeys: [key.publicKey.spki] },
+    certificateCompression: ALL,
+  }, c.engine);
+  const server = createServer({
+    certificates: [],
+    minVersion: "TLSv1.3",
+    rawPublicKey: { key },
+    certificateCompression: ALL,
+  }, s.engine);
+  const cm = messages(client);
+  await handshake({ client, server, c, s });
+  assert.ok(cm.some((m) => m.type === H.compressedCertificate && m.direction === "received"));
+  assert.equal(client.handshakeInfo?.peerCertificateType, "RawPublicKey");
 });
 
 Deno.test("round trip: TLS 1.2 ignores compress_certificate", async () => {
