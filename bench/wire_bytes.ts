@@ -33,6 +33,7 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import {
+  certCompressors,
   type ClientConfig,
   createBioPair,
   createClient,
@@ -187,6 +188,11 @@ async function airlockConfigs(
     tickets: false,
   };
   if (row.auth === "chain") return { client, server };
+  if (row.auth === "chain, zlib" || row.auth === "chain, brotli") {
+    const certificateCompression = certCompressors([row.auth === "chain, zlib" ? "zlib" : "brotli"]);
+    if (certificateCompression.length === 0) return { unsupported: "this runtime has no brotli" };
+    return { client: { ...client, certificateCompression }, server: { ...server, certificateCompression } };
+  }
   if (row.auth === "external PSK") {
     const psks = [{ identity: m.psk.identity, key: m.psk.key }];
     const { trustAnchors: _, ...unverified } = client;
@@ -199,7 +205,7 @@ async function airlockConfigs(
       server: { ...server, certificates: [], rawPublicKey: { key: server.certificates![0]!.key } },
     };
   }
-  return { unsupported: "not in airlock yet" };
+  throw new Error(`No airlock configuration for ${label(row)}`);
 }
 
 /** Run an airlock pair in memory and count what each engine hands the other. */

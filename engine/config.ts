@@ -80,10 +80,14 @@ export interface CommonConfig {
    * there. Off by default because it changes the ClientHello (its fingerprint, and byte-exact tests) and adds
    * a decompressor to what a peer can reach before it is authenticated.
    *
-   * @example
-   * ```ts ignore
-   * import { certCompressors, createClient } from "airlock-tls";
-   * const client = createClient({ serverName: "example.com", certificateCompression: certCompressors() });
+   * @example Offer every algorithm the runtime has
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { certCompressors, createBioPair, createClient } from "@airlock/tls";
+   * const { engine, network } = createBioPair();
+   * const config = { serverName: "example.com", retryVerify: true, certificateCompression: certCompressors() };
+   * createClient(config, engine).doHandshake(); // a ClientHello offering compress_certificate
+   * assert.ok(network.pending() > 0);
    * ```
    */
   readonly certificateCompression?: readonly CertCompressor[];
