@@ -139,17 +139,21 @@ function nodeCompressor(z: NodeZlib, name: CertCompressionName): CertCompressor 
   }
 }
 
-/** Run `data` through a web-standard (De)CompressionStream 64 bytes at a time, failing once the output passes `max`. */
+/**
+ * Run `data` through a web-standard (De)CompressionStream `chunk` bytes at a time (64 by default, so that a
+ * decompression is stopped soon after its output passes `max`), failing once the output passes `max`.
+ */
 async function throughStream(
   stream: CompressionStream | DecompressionStream,
   data: Uint8Array,
   max: number,
+  chunk = 64,
 ): Promise<Uint8Array> {
   let at = 0;
   const input = new ReadableStream<BufferSource>({
     pull(controller) {
       if (at >= data.length) return controller.close();
-      controller.enqueue(data.slice(at, at += 64));
+      controller.enqueue(data.slice(at, at += chunk));
     },
   }, { highWaterMark: 0 });
   const reader = input.pipeThrough<Uint8Array>(stream).getReader();
@@ -196,7 +200,9 @@ export function webZlibCompressor(): CertCompressor | undefined {
   return Object.freeze({
     algorithm: 1,
     name: "zlib",
-    compress: (data: Uint8Array) => throughStream(new CompressionStream("deflate"), data, Infinity),
+    // Compressed in one piece: Deno's CompressionStream ends a deflate block at each chunk it is given.
+    compress: (data: Uint8Array) =>
+      throughStream(new CompressionStream("deflate"), data, Infinity, Math.max(1, data.length)),
     decompress: (data: Uint8Array, length: number) =>
       throughStream(new DecompressionStream("deflate"), data, length),
   });

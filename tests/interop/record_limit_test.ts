@@ -76,6 +76,15 @@ function watch(network: Bio): { sent: RecordWatch; received: RecordWatch } {
     received.push(bytes.subarray(0, n));
     return n;
   };
+  // connectTls hands whole transport chunks over with give() (the BIO keeps them): watch those too.
+  const give = network.give?.bind(network);
+  if (give) {
+    network.give = (bytes: Uint8Array) => {
+      const n = give(bytes);
+      received.push(bytes.subarray(0, n));
+      return n;
+    };
+  }
   return { sent, received };
 }
 
