@@ -685,10 +685,12 @@ Deno.test("airlock client and server --compress-cert: the chains go compressed b
     // mTLS: the server compresses its Certificate, and its CertificateRequest lets the client compress its own.
     const { server, port } = await echoOnce(
       f,
-      2,
+      3,
       "--cafile",
       f.path("client-root.pem"),
       "--verify-client",
+      "--compress-cert",
+      "all",
       "--trace",
     );
     const c = await run(
@@ -705,11 +707,16 @@ Deno.test("airlock client and server --compress-cert: the chains go compressed b
     assert.equal(plain.code, 0, plain.stderr);
     assert.match(plain.stderr, /^<<< Handshake Certificate \(\d+ bytes\)$/m);
     assert.doesNotMatch(plain.stderr, /CompressedCertificate/);
+    // Without the flag the client offers none: compression is off by default, as in the library.
+    const byDefault = await run([...mtlsClientArgs(f, port), "--tls1.3", "--trace"], "x\n");
+    assert.equal(byDefault.code, 0, byDefault.stderr);
+    assert.doesNotMatch(byDefault.stderr, /CompressedCertificate/);
     const s = await server.done;
-    // By default the server has every algorithm; it picks the one the client offered, and takes it back.
+    // With `all` the server has every algorithm; it picks the one the client offered, and takes it back.
     assert.match(s.stderr, /^\[1\] >>> Handshake CompressedCertificate \(zlib, \d+ bytes\)$/m);
     assert.match(s.stderr, /^\[1\] <<< Handshake CompressedCertificate \(zlib, \d+ bytes\)$/m);
     assert.match(s.stderr, /^\[2\] >>> Handshake Certificate \(\d+ bytes\)$/m);
+    assert.match(s.stderr, /^\[3\] >>> Handshake Certificate \(\d+ bytes\)$/m);
     for (const bad of ["gzip", "zlib,lz4"]) {
       const u = await run([...clientArgs(f, port), "--compress-cert", bad]);
       assert.equal(u.code, 2);

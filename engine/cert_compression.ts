@@ -42,14 +42,16 @@ export function compressionOffer(compressors: readonly CertCompressor[]): Extens
 /**
  * The compressor to send our Certificate with: the first of ours that compresses and that the peer listed in
  * its compress_certificate body `data` (undefined: the peer sent none). Unknown algorithms are ignored; a
- * malformed list is decode_error (RFC 8879 §3: `algorithms<2..2^8-2>`).
+ * malformed list is decode_error (RFC 8879 §3: `algorithms<2..2^8-2>`). With compression off (`ours` empty)
+ * the extension is not ours to judge: ignored unread, as any extension we do not implement (tlsfuzzer sends
+ * extension 27 as filler among unassigned ones).
  */
 export function chooseCompressor(
   ours: readonly CertCompressor[],
   data: Uint8Array | undefined,
   what: string,
 ): CertCompressor | undefined {
-  if (data === undefined) return undefined;
+  if (data === undefined || ours.length === 0) return undefined;
   const theirs = decodeCompressCertificate(data, what);
   return ours.find((c) => c.compress !== undefined && theirs.includes(c.algorithm));
 }

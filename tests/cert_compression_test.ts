@@ -30,7 +30,7 @@ import {
   type PairOptions,
   transfer,
 } from "../testing/pair.ts";
-import { rejects, seededPair as pair } from "../testing/reject.ts";
+import { editClientHello, rejects, seededPair as pair } from "../testing/reject.ts";
 import { onProtectedMessages } from "../testing/tamper.ts";
 import { generateChain } from "../testing/pki.ts";
 import { HandshakeType as H } from "../engine/msgs/enums.ts";
@@ -159,6 +159,28 @@ for (const c of CASES) {
     assert.deepEqual(p.server.handshakeInfo?.peerCertificates, client.chain);
   });
 }
+
+Deno.test("a server with compression off ignores compress_certificate unread; with it on, a malformed one is decode_error", async () => {
+  // tlsfuzzer's test-tls13-large-number-of-extensions sends extension 27, empty or random, as filler.
+  const filler = (data: Uint8Array) =>
+    editClientHello((ch) => ({ ...ch, extensions: [...ch.extensions, { type: 27, data }] }));
+  const cases = [
+    [new Uint8Array(0), "invalid_message.too_short"],
+    [Uint8Array.of(3, 0, 1, 0), "invalid_message.bad_length"], // an odd list
+  ] as const;
+  for (const [data, code] of cases) {
+    // The edit changes the transcript, so the handshake cannot finish; what matters is that the server answers
+    // the ClientHello (the client then fails to open its flight) instead of refusing it.
+    const off = await pair({});
+    const sent = messages(off.server);
+    await handshakeExpectingFailure(off, filler(data));
+    assert.ok(sent.some((m) => m.type === H.serverHello && m.direction === "sent"));
+    assert.equal(off.client.error?.code, "decrypt");
+    assert.notEqual(off.server.error?.alert, "decode_error");
+    const on = await pair({ server: { certificateCompression: ALL } });
+    await rejects(on, "server", "decode_error", code, filler(data));
+  }
+});
 
 Deno.test("round trip: the server picks its first algorithm the client offered", async () => {
   const p = await pair({
