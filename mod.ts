@@ -81,6 +81,19 @@ export type {
 } from "./engine/config.ts";
 export type { Extension } from "./engine/msgs/extensions.ts";
 export type { ExternalPsk, PskHash, PskLookup, PskLookupResult, PskMode } from "./engine/external_psk.ts";
+export { EchRejectedError } from "./engine/ech/client.ts";
+export type { EchClientOptions, EchServerKey } from "./engine/ech/options.ts";
+export {
+  type EchCipherSuite,
+  type EchConfig,
+  type EchKey,
+  type EchKeyOptions,
+  encodeEchConfigList,
+  encodeEchKeyPem,
+  generateEchKey,
+  parseEchConfigList,
+  parseEchKeyPem,
+} from "./engine/ech/config.ts";
 export {
   customSigningKey,
   type KeyType,

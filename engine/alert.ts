@@ -33,6 +33,8 @@ export const AlertDescription = {
   unknown_psk_identity: 115,
   certificate_required: 116,
   no_application_protocol: 120,
+  // draft-ietf-tls-esni §11.2
+  ech_required: 121,
 } as const;
 
 /** An alert name such as `"decode_error"`. */

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { EchClientOptions, EchServerKey } from "./ech/options.ts";
 import type { AlertName } from "./alert.ts";
 import type { Extension } from "./msgs/extensions.ts";
 import { KX_GROUPS, TLS13_SUITES, type Tls13Suite } from "../suites/tls13.ts";
@@ -251,6 +252,15 @@ export interface ClientConfig extends CommonConfig {
    * ```
    */
   readonly rawPublicKeys?: ClientRawPublicKeys;
+  /**
+   * Encrypted Client Hello (draft-ietf-tls-esni, RFC 9849): `{ configList }` encrypts the real ClientHello
+   * (server name, ALPN, everything) to the server's published key, and sends an outer ClientHello to the
+   * configuration's public name. `handshakeInfo.ech` says "accepted"; when the server rejects it the handshake
+   * is authenticated for the public name and fails with `EchRejectedError`, which carries the server's
+   * retry configurations. Without a list, a GREASE extension is sent (default, as browsers do); `{ grease:
+   * false }` sends none. Real ECH needs TLS 1.3; the inner ClientHello offers TLS 1.3 only, no 0-RTT.
+   */
+  readonly ech?: EchClientOptions;
 }
 
 /** What a raw public key verifier sees (RFC 7250). */
@@ -331,6 +341,16 @@ export interface ServerConfig extends CommonConfig {
    * or `rawPublicKey` (may be empty then: the server speaks TLS 1.3 only to clients that take raw keys).
    */
   readonly certificates?: readonly CertifiedKey[];
+  /**
+   * Encrypted Client Hello keys (draft-ietf-tls-esni, RFC 9849), for rotation several: PEM key files as
+   * `airlock ech-keygen` writes them, or `{ privateKey, config }`. A client's encrypted ClientHello is opened
+   * with the key its config_id names, and the handshake goes on with the inner hello (its server name, ALPN,
+   * …); `handshakeInfo.ech` says "accepted". When none opens it (a stale configuration, or GREASE), the
+   * handshake goes on with the outer hello and EncryptedExtensions carries retry_configs: every key's
+   * configuration unless it is marked `retry: false` (an old key still accepted, no longer advertised).
+   * Shared mode only: this server terminates the inner handshake itself.
+   */
+  readonly echKeys?: readonly EchServerKey[];
   /**
    * External pre-shared keys (RFC 8446 §2.2) the server accepts, by identity; the first identity the client
    * offers that is known here (or to `pskLookup`) is used, its binder checked, and no certificate is sent.

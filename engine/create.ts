@@ -5,6 +5,8 @@
  * @module
  */
 
+import { clientEchSetting } from "./ech/client.ts";
+import { serverEchSetup } from "./ech/server.ts";
 import type { Bio } from "../bio/bio.ts";
 import {
   type ClientConfig,
@@ -111,6 +113,7 @@ export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
     ...(rawKeys ? { rawKeys } : {}),
   };
   const sni = host?.kind === "dns" ? host.name : undefined;
+  const ech = clientEchSetting(config.ech, cfg.maxVersion);
   // A fixed client certificate is checked now, as a server's are (its key must be the leaf's).
   const fixed = config.clientCertificate;
   if (fixed !== undefined && typeof fixed !== "function") normalizeCertificates([fixed]);
@@ -127,7 +130,7 @@ export function createClient(config: ClientConfig, bio?: Bio): TlsEngine {
   });
   // Sessions are bound per configuration object (binding.ts caches it), so reusing a configuration resumes.
   const binding = clientBinding(config, policy, cfg.provider.hash("SHA-256").digest);
-  return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, options, policy, binding, sni, psks));
+  return new TlsEngine(bio, "client", cfg, (cx) => startClient(cx, options, policy, binding, sni, psks, ech));
 }
 
 /** Records need a BIO; QUIC mode has none (bytes go by level). */
@@ -257,6 +260,7 @@ export function createServer(config: ServerConfig, bio?: Bio): TlsEngine {
   let key: Uint8Array | undefined;
   const cookieKey = () => (key ??= cfg.random(32));
   const clientAuth = clientAuthSetup(config.clientAuth);
+  const ech = serverEchSetup(config.echKeys);
   return new TlsEngine(
     bio,
     "server",
@@ -274,6 +278,7 @@ export function createServer(config: ServerConfig, bio?: Bio): TlsEngine {
         sessionIds: sessionIdSetup(config),
         earlyData: earlyDataSetup(config, tickets),
         psks,
+        ech,
         reconfigure: (overrides) => reconfigured(setup, config, overrides),
       };
       return new ExpectClientHello(setup);

@@ -29,6 +29,7 @@ import type { VerifyErrorCode } from "../verify/mod.ts";
 export const InvalidMessage = {
   bad_alert: "decode_error",
   bad_ech_config: "decode_error",
+  bad_ech_extension: "decode_error",
   bad_length: "decode_error",
   bad_record_version: "protocol_version",
   bad_server_name: "decode_error",
@@ -43,6 +44,13 @@ export const PeerMisbehaved = {
   bad_alpn: "illegal_parameter",
   bad_ccs: "unexpected_message",
   bad_content_type: "unexpected_message",
+  bad_ech_confirmation: "illegal_parameter",
+  bad_ech_inner: "illegal_parameter",
+  bad_ech_outer_extensions: "illegal_parameter",
+  bad_ech_retry: "illegal_parameter",
+  ech_decrypt: "decrypt_error",
+  ech_missing: "missing_extension",
+  ech_retry_configs_after_accept: "unsupported_extension",
   bad_cookie: "illegal_parameter",
   bad_finished: "decrypt_error",
   bad_key_share: "illegal_parameter",
@@ -125,6 +133,8 @@ export const PeerMisbehaved = {
 
 /** `peer_incompatible.*`: a peer that follows the protocol but has nothing in common with us. */
 export const PeerIncompatible = {
+  // The server did not use the encrypted ClientHello (draft-ietf-tls-esni §6.1.6): see EchRejectedError.
+  ech_rejected: "ech_required",
   extended_master_secret_required: "handshake_failure",
   inappropriate_fallback: "inappropriate_fallback",
   no_application_protocol: "no_application_protocol",

@@ -42,6 +42,13 @@ export interface HandshakeInfo {
   readonly externalPsk?: { readonly identity: Uint8Array; readonly mode: "psk_dhe_ke" | "psk_ke" };
   /** Whether a HelloRetryRequest took place. */
   readonly helloRetry: boolean;
+  /**
+   * Encrypted Client Hello: "accepted" (the server used the encrypted inner ClientHello), "grease" (a client
+   * that sent a GREASE extension), "rejected" (a server that could not decrypt the client's extension, or it
+   * was GREASE); undefined when no `encrypted_client_hello` was sent. A client whose real offer is rejected
+   * never completes: it fails with `EchRejectedError`.
+   */
+  readonly ech?: "accepted" | "rejected" | "grease";
   /** The peer's certificate chain, DER, leaf first (empty for a client that sent none, or a raw public key). */
   readonly peerCertificates: readonly Uint8Array[];
   /** "RawPublicKey" when the peer authenticated with a raw public key (RFC 7250); absent otherwise. */

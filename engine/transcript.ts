@@ -85,6 +85,17 @@ export class Transcript {
   }
 
   /**
+   * Take over `other`'s state (Encrypted Client Hello: when the server rejects it, the handshake goes on with
+   * the outer ClientHello's transcript, kept beside the inner one until the server's first message).
+   */
+  replaceWith(other: Transcript): void {
+    this.#buffered = other.#buffered;
+    this.#hash = other.#hash;
+    this.#state = other.#state;
+    this.#kept = other.#kept;
+  }
+
+  /**
    * Replace ClientHello1 with message_hash(Hash(ClientHello1)) (RFC 8446 §4.4.1). Call after `start()` and
    * before adding the HelloRetryRequest.
    */

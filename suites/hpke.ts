@@ -290,8 +290,8 @@ export class HpkeContext {
  * @param info Application-supplied context.
  * @param random The randomness for the ephemeral key (32 bytes are drawn), or `{ ikm }` to derive it
  *   (DeriveKeyPair, as RFC 9180's test vectors do).
- * @returns `enc`, to send to the recipient, and the context (a promise of them where the provider's X25519
- *   is asynchronous).
+ * @returns `enc`, to send to the recipient, the context, and the KEM shared secret (for key logs: never log it
+ *   elsewhere); a promise of them where the provider's X25519 is asynchronous.
  * @throws {HpkeError} If the suite is not supported or the public key is invalid (or rejects so).
  */
 export function hpkeSetupSender(
@@ -300,7 +300,7 @@ export function hpkeSetupSender(
   publicKey: Uint8Array,
   info: Uint8Array,
   random: ((n: number) => Uint8Array) | { readonly ikm: Uint8Array },
-): MaybePromise<{ enc: Uint8Array; context: HpkeContext }> {
+): MaybePromise<{ enc: Uint8Array; context: HpkeContext; sharedSecret: Uint8Array }> {
   const aead = provider.aead(check(suite));
   checkKey(publicKey, "public key");
   const eph = typeof random === "function"
@@ -309,7 +309,11 @@ export function hpkeSetupSender(
   const enc = eph.publicKey;
   return then(dh(provider, eph.privateKey, eph.publicKey, publicKey), (dhOut) => {
     const shared = sharedSecret(provider, dhOut, concat(enc, publicKey));
-    return { enc, context: new HpkeContext(aead, keySchedule(provider, suite, aead, shared, info)) };
+    return {
+      enc,
+      context: new HpkeContext(aead, keySchedule(provider, suite, aead, shared, info)),
+      sharedSecret: shared,
+    };
   });
 }
 

@@ -32,6 +32,7 @@ import type { Tls12Suite } from "../../suites/tls12.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
 import { misbehaved } from "../errors.ts";
 import type { ClientExternalKey, ClientPsks } from "../external_psk.ts";
+import type { ClientEch } from "../ech/client.ts";
 
 /** The caller's client options the states read: built and frozen once by `createClient`, never the raw config. */
 export type ClientOptions = {
@@ -79,6 +80,10 @@ export interface ClientOffer {
   readonly psks: ClientPsks | undefined;
   /** The external PSKs offered in this ClientHello, after the ticket if any (after an HRR, those of its hash). */
   readonly external: readonly ClientExternalKey[];
+  /** Encrypted Client Hello (ech/client.ts): a real offer, GREASE, or undefined. */
+  readonly ech: ClientEch | undefined;
+  /** What became of it: "grease" from the start; "accepted" or "rejected" once the server answered. */
+  readonly echStatus: "accepted" | "rejected" | "grease" | undefined;
 }
 
 /** The server's ALPN answer (RFC 7301 §3.1): one protocol, one we offered. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { incompatible, misbehaved } from "../errors.ts";
+import { incompatible, invalidMessage, misbehaved } from "../errors.ts";
 import type { VerifyPolicy } from "../peer_verify.ts";
 import { KeySchedule } from "../key_schedule.ts";
 import { Writer } from "../msgs/codec.ts";
@@ -52,6 +52,15 @@ import type { ClientOffer, ClientOptions } from "./common.ts";
 import { clientCertificateTypes, offerCertificateTypes } from "../raw_keys.ts";
 import { serverHello12 } from "./tls12.ts";
 import { serverHello13 } from "./tls13.ts";
+import {
+  type ClientEchSetting,
+  decideEch,
+  echExtension,
+  EchRejectedError,
+  innerExtensions,
+  sealOuterHello,
+  setupClientEch,
+} from "../ech/client.ts";
 
 /**
  * Build and send a ClientHello (RFC 8446 §4.1.2), once the provider has made our key shares; `sni` is the
@@ -64,11 +73,14 @@ export function startClient(
   binding: ClientBinding,
   sni: string | undefined,
   psks: ClientPsks | undefined,
+  echSetting: ClientEchSetting,
 ): Step {
   const cfg = cx.cfg;
   const random = cx.cfg.random(32);
   cx.clientRandom = random;
-  const resume12 = usableSession12(cx, options.session, binding);
+  // An inner ClientHello resumes no TLS 1.2 session (draft-ietf-tls-esni §6.1).
+  const realEch = echSetting?.kind === "real";
+  const resume12 = realEch ? undefined : usableSession12(cx, options.session, binding);
   // RFC 9001 §8.4: no middlebox compatibility mode over QUIC. A TLS 1.2 session id is offered as itself; with
   // a TLS 1.2 ticket a fresh id goes beside it, for the server to echo if it resumes (RFC 5077 §3.4).
   const sessionId = resume12 && resume12.session.data.ticket.length === 0
@@ -85,33 +97,40 @@ export function startClient(
   // A TLS 1.2 CertificateVerify signs the handshake messages themselves.
   if (cfg.minVersion <= ProtocolVersion.tls12 && options.clientCertificate) cx.transcript.keep();
   const pending = made.some((share) => share instanceof Promise);
-  return andThen(pending ? Promise.all(made) : made as KeyShare[], (shares) => {
-    const offer: ClientOffer = {
-      options,
-      policy,
-      binding,
-      sni,
-      random,
-      sessionId,
-      shares,
-      offeredExtensions: new Set(),
-      cookie: undefined,
-      helloRetry: false,
-      retrySuite: undefined,
-      // A ticket resumes with psk_dhe_ke only: not offered when the external PSKs' modes leave it out.
-      resume: !psks || psks.modes.includes(PskKeyExchangeMode.pskDheKe)
-        ? usableSession(cx, options.session, binding)
-        : undefined,
-      early: false,
-      resume12,
-      psks,
-      external: psks?.keys ?? [],
-    };
-    if (options.earlyData === true && offer.resume && offer.resume.session.maxEarlyData > 0) {
-      return sendHello(cx, { ...offer, early: true });
-    }
-    return sendHello(cx, offer);
-  });
+  const echMade = setupClientEch(cx, echSetting, random, policy);
+  return andThen(pending ? Promise.all(made) : made as KeyShare[], (shares) =>
+    andThen(echMade, (ech) => {
+      const offer: ClientOffer = {
+        options,
+        policy,
+        binding,
+        sni,
+        random,
+        sessionId,
+        shares,
+        offeredExtensions: new Set(),
+        cookie: undefined,
+        helloRetry: false,
+        retrySuite: undefined,
+        // A ticket resumes with psk_dhe_ke only: not offered when the external PSKs' modes leave it out.
+        resume: !psks || psks.modes.includes(PskKeyExchangeMode.pskDheKe)
+          ? usableSession(cx, options.session, binding)
+          : undefined,
+        early: false,
+        resume12,
+        psks,
+        external: psks?.keys ?? [],
+        ech,
+        echStatus: ech?.kind === "grease" ? "grease" : undefined,
+      };
+      // No 0-RTT with real ECH: the outer hello would have to carry early_data too (§6.1), for little gain.
+      if (
+        options.earlyData === true && !realEch && offer.resume && offer.resume.session.maxEarlyData > 0
+      ) {
+        return sendHello(cx, { ...offer, early: true });
+      }
+      return sendHello(cx, offer);
+    }));
 }
 
 /**
@@ -202,8 +221,15 @@ function sendHello(cx: Context, offer: ClientOffer): State {
   }
   // RFC 9001 §8.2
   if (cfg.quic) exts.push({ type: E.quicTransportParameters, data: cfg.quic.transportParameters });
+  // ECH GREASE goes in before the helloExtensions hook, which may drop it (ech/client.ts).
+  let ech = offer.ech?.kind === "real"
+    ? offer.ech
+    : offer.ech && echExtension(cx, offer.ech, exts, offer.sni);
 
   const final = offer.options.helloExtensions ? offer.options.helloExtensions(exts) : [...exts];
+  // Real ECH: the outer hello's extensions are these; the inner one's get ECH's changes (ech/client.ts).
+  const outerExts = ech?.kind === "real" ? [...final] : undefined;
+  if (ech?.kind === "real") innerExtensions(final);
   const resume = offer.resume;
   // RFC 8446 §4.2.10: early_data, then pre_shared_key last.
   if (offer.early) final.push({ type: E.earlyData, data: new Uint8Array(0) });
@@ -240,7 +266,16 @@ function sendHello(cx: Context, offer: ClientOffer): State {
       at += 1 + p.hash.outputLen;
     }
   }
-  cx.sendHandshake(raw);
+  if (ech?.kind === "real") {
+    // The server sees the outer hello; the transcript holds the inner one, the outer one is kept beside it.
+    const sealed = sealOuterHello(ech, raw, outerExts!, offer.sni, offer.helloRetry);
+    ech = sealed.ech;
+    cx.sendHandshake(sealed.outer, false);
+    cx.transcript.add(raw);
+    ech.kind === "real" && ech.outerTranscript.add(sealed.outer);
+  } else {
+    cx.sendHandshake(raw);
+  }
   if (offer.early && resume) {
     // 0-RTT: the early traffic key covers what writeEarlyData() sends; the compat CCS goes first (§D.4).
     const early = new KeySchedule(resume.hash, resume.session.data.psk)
@@ -262,7 +297,7 @@ function sendHello(cx: Context, offer: ClientOffer): State {
   }
   // From now until the server's Finished, a middlebox-compat CCS may arrive (RFC 8446 §5).
   cx.allowChangeCipherSpec(true);
-  return new ExpectServerHello({ ...offer, offeredExtensions: new Set(final.map((e) => e.type)) });
+  return new ExpectServerHello({ ...offer, ech, offeredExtensions: new Set(final.map((e) => e.type)) });
 }
 
 /** The PSKs a ClientHello offers, in order: the ticket (if any), then the external PSKs (ticket age 0). */
@@ -301,6 +336,10 @@ class ExpectServerHello implements State {
     if (!hrr && findExtension(sh.extensions, E.supportedVersions) === undefined && !this.s.helloRetry) {
       // No supported_versions: TLS 1.2 or older (RFC 8446 §4.1.3).
       checkTls12(cx, this.s, sh);
+      if (this.s.ech?.kind === "real") {
+        // A TLS 1.2 answer rejects ECH (draft-ietf-tls-esni §6.1.4); we stop here, without retry configurations.
+        throw new EchRejectedError(undefined, this.s.ech.config.publicName, `${this.name}@ServerHello`);
+      }
       return serverHello12(cx, this.s, sh, m);
     }
     const where = hrr ? "client.ExpectServerHello@HelloRetryRequest" : `${this.name}@ServerHello`;
@@ -322,8 +361,48 @@ class ExpectServerHello implements State {
       );
     }
     cx.transcript.start(suite.hash);
-    if (hrr) return this.#helloRetry(cx, m, sh, suite, where);
-    return serverHello13(cx, this.s, m, sh, suite, where);
+    const s = this.#echDecision(cx, m, sh, hrr, suite, where);
+    if (hrr) return new ExpectServerHello(s).#helloRetry(cx, m, sh, suite, where);
+    return serverHello13(cx, s, m, sh, suite, where);
+  }
+
+  /**
+   * ECH (ech/client.ts): whether the server used the inner hello; on rejection the handshake goes on with the
+   * outer one, for the public name, with no PSK and no client certificate (draft-ietf-tls-esni §6.1.7).
+   */
+  #echDecision(
+    cx: Context,
+    m: HandshakeMessage,
+    sh: ServerHello,
+    hrr: boolean,
+    suite: Tls13Suite,
+    where: string,
+  ) {
+    const ech = this.s.ech;
+    if (ech?.kind !== "real") {
+      const data = hrr ? findExtension(sh.extensions, E.encryptedClientHello) : undefined;
+      if (data !== undefined && data.length !== 8) {
+        throw invalidMessage(
+          "bad_ech_extension",
+          "Cannot accept HelloRetryRequest: encrypted_client_hello must be 8 bytes",
+          where,
+        );
+      }
+      return this.s;
+    }
+    const d = decideEch(cx, ech, sh, m.raw, hrr, suite, where);
+    if (d.accepted) return { ...this.s, ech: d.ech, echStatus: "accepted" as const };
+    return {
+      ...this.s,
+      ech: { kind: "rejected" as const, data: d.outerExtension, config: d.config },
+      echStatus: "rejected" as const,
+      sni: d.config.publicName,
+      policy: d.publicPolicy,
+      random: d.outerRandom,
+      resume: undefined,
+      external: [],
+      options: { ...this.s.options, clientCertificate: undefined },
+    };
   }
 
   // RFC 8446 §4.1.3: checks both ServerHello and HelloRetryRequest share.

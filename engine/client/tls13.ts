@@ -63,6 +63,7 @@ import {
   clientCertificateTypes,
 } from "../raw_keys.ts";
 import { incompatible, misbehaved } from "../errors.ts";
+import { echEncryptedExtensions, EchRejectedError } from "../ech/client.ts";
 
 /**
  * A TLS 1.3 ServerHello (RFC 8446 §4.1.3), once hello.ts has checked what it shares with a HelloRetryRequest and
@@ -216,6 +217,8 @@ interface AfterEE extends Negotiated {
   readonly peerRecordSizeLimit: number | undefined;
   /** The certificate types the server chose (RFC 7250; X.509 unless it said otherwise). */
   readonly certTypes: ChosenTypes;
+  /** The server's ECH retry_configs, when it rejected a real offer (ech/client.ts). */
+  readonly echRetry: Uint8Array | undefined;
 }
 
 /** Waiting for EncryptedExtensions (RFC 8446 §4.3.1). */
@@ -275,8 +278,9 @@ class ExpectEncryptedExtensions implements State {
       : this.s.offer.earlyRejected
       ? "rejected" as const
       : undefined;
+    const echRetry = echEncryptedExtensions(this.s.offer.echStatus, exts, where);
     cx.transcript.add(m.raw);
-    const next = { ...this.s, alpn, peerRecordSizeLimit, earlyData, certTypes };
+    const next = { ...this.s, alpn, peerRecordSizeLimit, earlyData, certTypes, echRetry };
     if (this.s.resumed || this.s.external) {
       // PSK mode: no certificates; the server is who it was when the ticket was issued, or whoever holds the
       // external PSK (RFC 8446 §2.2).
@@ -483,6 +487,10 @@ class ExpectFinished implements State {
       );
       const resumption = keys.resumption(cx.transcript.current());
       cx.setWriteSecret(suite, app.clientApplication, "application");
+      if (this.s.offer.echStatus === "rejected") {
+        // draft-ietf-tls-esni §6.1.6: authenticated for the public name, complete, then ech_required.
+        throw new EchRejectedError(this.s.echRetry, this.s.offer.sni!, this.name);
+      }
       cx.complete({
         version: "TLSv1.3",
         cipherSuite: suite.name,
@@ -494,6 +502,7 @@ class ExpectFinished implements State {
           ? undefined
           : schemeName(this.s.signatureScheme),
         helloRetry: this.s.offer.helloRetry,
+        ...(this.s.offer.echStatus ? { ech: this.s.offer.echStatus } : {}),
         resumed: this.s.resumed !== undefined,
         ...(this.s.earlyData ? { earlyData: this.s.earlyData } : {}),
         peerCertificates: this.s.chain,

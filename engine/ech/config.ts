@@ -42,7 +42,9 @@ export const ECH_VERSION = 0xfe0d;
 
 /** An HPKE KDF and AEAD pair a configuration offers. */
 export interface EchCipherSuite {
+  /** The HPKE KDF (0x0001: HKDF-SHA256). */
   readonly kdf: number;
+  /** The HPKE AEAD (0x0001 AES-128-GCM, 0x0002 AES-256-GCM, 0x0003 ChaCha20-Poly1305). */
   readonly aead: number;
 }
 

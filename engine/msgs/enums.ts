@@ -62,6 +62,9 @@ export const ExtensionType = {
   signatureAlgorithmsCert: 50,
   keyShare: 51,
   quicTransportParameters: 0x39,
+  // draft-ietf-tls-esni (RFC 9849)
+  echOuterExtensions: 0xfd00,
+  encryptedClientHello: 0xfe0d,
   renegotiationInfo: 0xff01,
 } as const;
 

@@ -72,6 +72,7 @@ const ALLOWED: Record<number, readonly number[]> = {
     E.serverCertificateType,
     E.useSrtp,
     E.quicTransportParameters,
+    E.encryptedClientHello,
   ],
   [H.certificateRequest]: [
     E.statusRequest,
@@ -85,7 +86,7 @@ const ALLOWED: Record<number, readonly number[]> = {
   [H.certificate]: [E.statusRequest, E.signedCertificateTimestamp],
   [H.newSessionTicket]: [E.earlyData],
 };
-const HRR_ALLOWED: readonly number[] = [E.keyShare, E.cookie, E.supportedVersions];
+const HRR_ALLOWED: readonly number[] = [E.keyShare, E.cookie, E.supportedVersions, E.encryptedClientHello];
 /** A TLS 1.2 ServerHello carries what TLS 1.3 moved to EncryptedExtensions, and the 1.2-only ones. */
 const SH12_ALLOWED: readonly number[] = [
   E.serverName,

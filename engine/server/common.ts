@@ -13,6 +13,7 @@ import { certificateMatchesName, type VerifyPolicy } from "../peer_verify.ts";
 import type { AntiReplay, SessionIdStore } from "../session.ts";
 import type { TicketSetup } from "../binding.ts";
 import type { ServerPsks } from "../external_psk.ts";
+import type { ServerEchSetup, ServerEchState } from "../ech/server.ts";
 import { type Context, signingScheme } from "../state.ts";
 import type { ServerCertificateTypes } from "../raw_keys.ts";
 
@@ -53,6 +54,10 @@ export interface ServerSetup {
     | undefined;
   /** External PSKs (external_psk.ts); undefined: none. */
   readonly psks: ServerPsks | undefined;
+  /** ECH keys (ech/server.ts); undefined: none. */
+  readonly ech?: ServerEchSetup | undefined;
+  /** What became of this connection's ECH, once the first ClientHello was read. */
+  readonly echState?: ServerEchState | undefined;
   /** How client certificates are asked for and judged; undefined: not asked for. */
   readonly clientAuth:
     | {

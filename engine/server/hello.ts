@@ -27,7 +27,8 @@ import {
   findExtension,
 } from "../msgs/extensions.ts";
 import { type ClientHello, decodeClientHello, type HandshakeMessage } from "../msgs/handshake.ts";
-import { type Context, expectMessage, isPromiseLike, type State, type Step } from "../state.ts";
+import { andThen, type Context, expectMessage, isPromiseLike, type State, type Step } from "../state.ts";
+import { openClientHello, type ServerEchState } from "../ech/server.ts";
 import { FALLBACK_SCSV, isTls12OnlySuite, RENEGOTIATION_SCSV } from "../tls12.ts";
 import type { ServerSetup } from "./common.ts";
 import { startServer12 } from "./tls12.ts";
@@ -70,10 +71,22 @@ export class ExpectClientHello implements State {
    * The application's say first, as OpenSSL's state machine has it: the client-hello callback (it may change
    * this connection's settings, or refuse), the version, then the certificate callback; then the handshake.
    */
-  handle(cx: Context, m: HandshakeMessage): Step {
-    expectMessage(m, H.clientHello, this.name);
+  handle(cx: Context, outer: HandshakeMessage): Step {
+    expectMessage(outer, H.clientHello, this.name);
     const where = `${this.name}@ClientHello`;
-    const ch = decodeClientHello(m.body);
+    // ECH first (ech/server.ts): an inner ClientHello that opens replaces the outer one for everything after.
+    const opened = openClientHello(cx, this.setup.ech, decodeClientHello(outer.body), outer, where);
+    return andThen(opened, ({ ch, m, state }) => this.#hello(cx, ch, m, state, where));
+  }
+
+  #hello(
+    cx: Context,
+    ch: ClientHello,
+    m: HandshakeMessage,
+    echState: ServerEchState | undefined,
+    where: string,
+  ): Step {
+    const base: ServerSetup = echState ? { ...this.setup, echState } : this.setup;
     const withVersion = (setup: ServerSetup): Step => {
       const version = chooseVersion(cx, ch, where);
       const select = setup.options.selectCertificate;
@@ -97,8 +110,8 @@ export class ExpectClientHello implements State {
         ? { pending: Promise.resolve(chosen).then(use), waitingFor: SslError.WANT_X509_LOOKUP }
         : use(chosen);
     };
-    const onHello = this.setup.options.onClientHello;
-    if (!onHello) return withVersion(this.setup);
+    const onHello = base.options.onClientHello;
+    if (!onHello) return withVersion(base);
     const decided = (d: ClientHelloDecision): Step => {
       if (d && "refuse" in d) {
         throw refused(
@@ -108,10 +121,10 @@ export class ExpectClientHello implements State {
           d.refuse,
         );
       }
-      if (!d || !("config" in d)) return withVersion(this.setup);
-      const { setup, cfg } = this.setup.reconfigure(d.config);
+      if (!d || !("config" in d)) return withVersion(base);
+      const { setup, cfg } = base.reconfigure(d.config);
       cx.reconfigure(cfg);
-      return withVersion(setup);
+      return withVersion(echState ? { ...setup, echState } : setup);
     };
     const decision = onHello(clientHelloInfo(ch));
     return isPromiseLike(decision)

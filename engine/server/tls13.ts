@@ -14,6 +14,12 @@
  * @module
  */
 
+import {
+  confirmEch,
+  echHelloRetryExtensions,
+  echRetryExtensions,
+  openSecondClientHello,
+} from "../ech/server.ts";
 import type { ServerCert } from "../config.ts";
 import { incompatible, invalidCertificate, misbehaved } from "../errors.ts";
 import { finishedVerifyData, KeySchedule } from "../key_schedule.ts";
@@ -239,14 +245,17 @@ function answerWithShares(
     { type: E.supportedVersions, data: encodeU16(ProtocolVersion.tls13) },
   ];
   if (cookie) exts.push({ type: E.cookie, data: new Writer().vec(2, cookie).finish() });
-  cx.sendHandshake(encodeServerHello({
+  exts.push(...echHelloRetryExtensions(setup.echState));
+  const hrr = encodeServerHello({
     legacyVersion: ProtocolVersion.tls12,
     random: HRR_RANDOM,
     sessionId: ch.sessionId,
     cipherSuite: offer.suite.id,
     compressionMethod: 0,
     extensions: exts,
-  }));
+  });
+  confirmEch(cx, setup.echState, offer.suite.hash, hrr, true);
+  cx.sendHandshake(hrr);
   if (ch.sessionId.length > 0) cx.sendChangeCipherSpec();
   return new ExpectClientHello2(setup, offer, group, cookie, resume);
 }
@@ -267,10 +276,11 @@ class ExpectClientHello2 implements State {
     readonly resume: Resumption | undefined,
   ) {}
 
-  handle(cx: Context, m: HandshakeMessage): Step {
-    expectMessage(m, H.clientHello, this.name);
+  handle(cx: Context, outer: HandshakeMessage): Step {
+    expectMessage(outer, H.clientHello, this.name);
     const where = `${this.name}@ClientHello`;
-    const ch = decodeClientHello(m.body);
+    // ECH accepted: the second inner hello, opened with the first one's HPKE context (ech/server.ts).
+    const { ch, m } = openSecondClientHello(this.setup.echState, decodeClientHello(outer.body), outer, where);
     // RFC 8446 §4.1.4: the ServerHello repeats the HelloRetryRequest's suite, even if we would now pick another.
     const offer = { ...processClientHello(cx, this.setup, ch, where), suite: this.first.suite };
     // RFC 8446 §4.1.2: the second ClientHello repeats the first except for the listed changes.
@@ -786,7 +796,7 @@ function sendServerParameters(
   const earlySecret = a.early && resume
     ? new KeySchedule(suite.hash, resume.psk).clientEarlyTraffic(cx.transcript.current())
     : undefined;
-  cx.sendHandshake(encodeServerHello({
+  const sh = encodeServerHello({
     legacyVersion: ProtocolVersion.tls12,
     random: a.random,
     sessionId: ch.sessionId,
@@ -799,7 +809,9 @@ function sendServerParameters(
       ...(resume ? [{ type: E.preSharedKey, data: encodeU16(resume.index) }] : []),
       { type: E.supportedVersions, data: encodeU16(ProtocolVersion.tls13) },
     ],
-  }));
+  });
+  confirmEch(cx, a.setup.echState, suite.hash, sh, false);
+  cx.sendHandshake(sh);
   if (ch.sessionId.length > 0 && !a.helloRetry) cx.sendChangeCipherSpec();
   const keys = new KeySchedule(suite.hash, resume?.psk);
   // psk_ke: the (EC)DHE input is zeros (RFC 8446 §7.1).
@@ -845,6 +857,7 @@ function sendServerParameters(
     cx.setMaxFragment(1 << (8 + offer.maxFragmentLength));
   }
   if (!resume) ee.push(...answerCertificateTypes(offer.certTypes));
+  ee.push(...echRetryExtensions(a.setup.ech, a.setup.echState));
   const hook = a.setup.options.encryptedExtensions;
   cx.sendHandshake(encodeEncryptedExtensions(hook ? hook(ee) : ee));
   return { ...a, keys, secrets };
@@ -913,6 +926,7 @@ function sendServerFinished(cx: Context, k: Keyed): State {
     secrets,
     app,
     helloRetry: k.helloRetry,
+    ech: k.setup.echState?.status,
     // A resumed client is who it was when the ticket was issued; otherwise its chain comes next, if asked for.
     clientChain: resume?.state?.clientCertificates ?? [],
     resumed: resume?.state !== undefined,
@@ -940,6 +954,8 @@ interface ServerFlight {
   readonly secrets: { readonly clientHandshake: Uint8Array };
   readonly app: { readonly clientApplication: Uint8Array; readonly serverApplication: Uint8Array };
   readonly helloRetry: boolean;
+  /** What became of the client's ECH (ech/server.ts); undefined when it sent none. */
+  readonly ech: "accepted" | "rejected" | undefined;
   /** The client's certificate chain (empty when none was asked for or sent). */
   readonly clientChain: readonly Uint8Array[];
   /** The client's raw public key (RFC 7250), when it authenticated with one. */
@@ -1160,6 +1176,7 @@ class ExpectFinished implements State {
         ? undefined
         : schemeName(this.s.offer.scheme),
       helloRetry: this.s.helloRetry,
+      ...(this.s.ech ? { ech: this.s.ech } : {}),
       resumed: this.s.resumed,
       ...(this.s.earlyData ? { earlyData: this.s.earlyData } : {}),
       peerCertificates: this.s.clientChain,
