@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -722,6 +722,48 @@ Deno.test("airlock client and server --compress-cert: the chains go compressed b
       assert.equal(u.code, 2);
       assert.match(u.stderr, /unsupported --compress-cert/);
     }
+  } finally {
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("airlock ech-keygen → server --ech-key ↔ client --ech-config: accepted; a stale config prints the retry configs", async () => {
+  const chain = await generateChain({ dnsNames: ["localhost", "public.test"] });
+  const f = files({
+    "server.pem": chain.chainPem,
+    "server-key.pem": chain.keyPem,
+    "root.pem": chain.rootPem,
+  });
+  try {
+    const gen = (id: string, out: string) =>
+      run(["ech-keygen", "--public-name", "public.test", "--config-id", id, "--out", f.path(out)]);
+    const k1 = await gen("5", "ech1.pem"), k2 = await gen("6", "ech2.pem");
+    assert.equal(k1.code, 0, k1.stderr);
+    assert.equal(statSync(f.path("ech1.pem")).mode & 0o777, 0o600);
+    assert.match(readFileSync(f.path("ech1.pem"), "utf8"), /-----BEGIN ECHCONFIG-----/);
+    const list1 = k1.stdout.trim(), list2 = k2.stdout.trim();
+    assert.match(list1, /^[A-Za-z0-9+/]+=*$/);
+    const server = start([...serverArgs(f), "--echo", "--naccept", "2", "--ech-key", f.path("ech1.pem")]);
+    const port = await listening(server);
+    const ok = await run([...clientArgs(f, port), "--ech-config", list1], "hidden\n");
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, "hidden\n");
+    assert.match(ok.stderr, /^ECH: accepted$/m);
+    const stale = await run([...clientArgs(f, port), "--ech-config", list2]);
+    assert.equal(stale.code, 1, stale.stderr);
+    assert.match(stale.stderr, /ech_rejected/);
+    assert.ok(stale.stderr.includes(`retry with --ech-config ${list1}\n`), stale.stderr);
+    const s = await server.done;
+    assert.match(s.stderr, /\[1\] [^\n]*sni=localhost[^\n]* ech=accepted/);
+    assert.match(s.stderr, /\[2\] [^\n]*failed: [^\n]*ech_required/);
+    // Usage errors.
+    assert.equal((await run(["ech-keygen"])).code, 2);
+    assert.equal((await run(["ech-keygen", "--public-name", "1.2.3.4"])).code, 2);
+    assert.equal((await run(["client", "--connect", "127.0.0.1:1", "--ech-config", "%%"])).code, 2);
+    assert.equal(
+      (await run(["client", "--connect", "127.0.0.1:1", "--ech-config", "AAAA", "--insecure"])).code,
+      2,
+    );
   } finally {
     rmSync(f.dir, { recursive: true, force: true });
   }

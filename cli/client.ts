@@ -27,6 +27,7 @@ import {
   versionOptions,
 } from "./_common.ts";
 import { describePsk, PSK_FLAGS, pskOptions } from "./_psk.ts";
+import { describeEch, describeEchRejection, ECH_CLIENT_FLAGS, echClientOptions } from "./_ech.ts";
 
 /** Flags of `airlock client`. */
 export const CLIENT_FLAGS: Record<string, FlagSpec> = {
@@ -48,6 +49,7 @@ export const CLIENT_FLAGS: Record<string, FlagSpec> = {
     "take the server's raw public key (RFC 7250, TLS 1.3); with --key and no --cert, authenticate with a raw key",
     "PEM PUBLIC KEY file of server keys to accept with --rawpk (repeatable)",
   ),
+  ...ECH_CLIENT_FLAGS,
 };
 
 /** Run `airlock client`; resolves to the exit code. */
@@ -105,6 +107,7 @@ export async function runClient(argv: readonly string[]): Promise<number> {
       }
       : {}),
     ...compressionOptions(f.strings.get("compress-cert")),
+    ...echClientOptions(f),
   };
   const sessionFile = f.strings.get("session");
   const saved = sessionFile ? loadSession(sessionFile) : undefined;
@@ -138,6 +141,8 @@ export async function runClient(argv: readonly string[]): Promise<number> {
     tls = await connectTls(client, network, nodeSocketStreams(socket), { handshakeTimeoutMs: timeoutMs });
   } catch (e) {
     process.stderr.write(`airlock: handshake with ${target} failed: ${describeError(e)}\n`);
+    const ech = describeEchRejection(e);
+    if (ech) process.stderr.write(`${ech}\n`);
     return 1;
   }
   const info = tls.info;
@@ -157,6 +162,7 @@ export async function runClient(argv: readonly string[]): Promise<number> {
       `Signature scheme: ${info.signatureScheme ?? (pskUsed ? "(none: external PSK)" : "(none: resumed)")}`,
       ...(psk.psks ? [`External PSK: ${pskUsed ?? "not used"}`] : []),
       `ALPN: ${info.alpn ?? "(none)"}`,
+      `ECH: ${describeEch(info)}`,
       `Peer certificate: ${describePeer(info)}`,
       `Resumed: ${info.resumed ? "yes" : saved ? "no (the saved session was not accepted)" : "no"}`,
       `Verification: ${verification}`,

@@ -1,5 +1,6 @@
 /**
- * The airlock command line's dispatcher: `airlock client`, `airlock server`, `airlock verify`, with flags
+ * The airlock command line's dispatcher: `airlock client`, `airlock server`, `airlock verify`, `airlock
+ * ech-keygen`, with flags
  * named after openssl's. The entry point is cli/airlock.ts.
  *
  * Exit codes: 0 success (a clean close, a valid certificate), 1 a connection or handshake failure,
@@ -12,6 +13,7 @@ import { flagHelp, UsageError } from "./_args.ts";
 import { CLIENT_FLAGS, runClient } from "./client.ts";
 import { runServer, SERVER_FLAGS } from "./server.ts";
 import { runVerify, VERIFY_FLAGS } from "./verify.ts";
+import { KEYGEN_FLAGS, runEchKeygen } from "./_ech.ts";
 
 /** The version `airlock --version` prints: package.json's and deno.json's (cli_test.ts checks all three agree). */
 export const VERSION = "0.1.0";
@@ -20,6 +22,7 @@ const USAGE = `usage:
   airlock --version
   airlock client --connect HOST:PORT [--servername N] [--cafile PEM (default: the system's) | --insecure] [options]
   airlock server --accept PORT --cert PEM --key PEM ... (--echo | --www) [options]
+  airlock ech-keygen --public-name NAME [--config-id N] [--out FILE]
   airlock verify --cafile PEM [--untrusted PEM] [--servername N] [--purpose server|client] [--attime UNIX] CERT.pem
 Every flag of a command, with what it does: airlock COMMAND --help
 `;
@@ -28,6 +31,7 @@ const COMMANDS = {
   client: { run: runClient, flags: CLIENT_FLAGS },
   server: { run: runServer, flags: SERVER_FLAGS },
   verify: { run: runVerify, flags: VERIFY_FLAGS },
+  "ech-keygen": { run: runEchKeygen, flags: KEYGEN_FLAGS },
 } as const;
 
 /** Run the CLI with `argv` (without the program name); resolves to the exit code. */

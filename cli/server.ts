@@ -27,6 +27,7 @@ import {
 } from "./_common.ts";
 import { describeError } from "./client.ts";
 import { describePsk, PSK_FLAGS, pskOptions } from "./_psk.ts";
+import { ECH_SERVER_FLAGS, echServerOptions } from "./_ech.ts";
 
 /** Flags of `airlock server`. */
 export const SERVER_FLAGS: Record<string, FlagSpec> = {
@@ -47,6 +48,7 @@ export const SERVER_FLAGS: Record<string, FlagSpec> = {
     "present the first --key as a raw public key to clients that take one (RFC 7250, TLS 1.3); --cert optional",
     "PEM PUBLIC KEY file of client raw keys to accept (repeatable); with --verify-client, required",
   ),
+  ...ECH_SERVER_FLAGS,
 };
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -104,6 +106,7 @@ export async function runServer(argv: readonly string[]): Promise<number> {
     ...(f.booleans.has("serverpref") ? { cipherSuitePreference: "server" as const } : {}),
     ...psk,
     ...compressionOptions(f.strings.get("compress-cert")),
+    ...echServerOptions(f),
   };
   // The configuration is checked once before listening (a key that is not its certificate's, say): exit 2 now,
   // not an alert on the first connection.
@@ -175,7 +178,7 @@ async function handle(
   const summary =
     `${i.version} ${i.cipherSuite} ${i.group} alpn=${i.alpn ?? "-"} sni=${i.serverName ?? "-"}` +
     ` resumed=${i.resumed ? "yes" : "no"} client-cert=${describePeer(i)}` +
-    (i.externalPsk ? ` psk=${describePsk(i)}` : "");
+    (i.externalPsk ? ` psk=${describePsk(i)}` : "") + (i.ech ? ` ech=${i.ech}` : "");
   if (www) await serveWww(conn);
   else await serveEcho(conn);
   return summary;

@@ -289,14 +289,14 @@ export function decideEch(
     }
     if (data === undefined) accepted = false;
     else {
-      const zeroed = raw.slice();
+      const zeroed = new Uint8Array(raw); // a copy (a Node Buffer's slice() would be a view)
       const at = serverHelloExtensionAt(raw, E.encryptedClientHello);
       zeroed.fill(0, at, at + 8);
       const th = hrrTranscript(hash, cx.transcript.current(), zeroed);
       accepted = ctEqual(echConfirmation(hash, ech.innerRandom, th, true), data);
     }
   } else {
-    const zeroed = raw.slice();
+    const zeroed = new Uint8Array(raw); // a copy (a Node Buffer's slice() would be a view)
     zeroed.fill(0, SH_CONFIRMATION_AT, SH_CONFIRMATION_AT + 8);
     const th = cx.transcript.hashWith(hash, zeroed);
     accepted = ctEqual(echConfirmation(hash, ech.innerRandom, th, false), sh.random.subarray(24));

@@ -202,7 +202,7 @@ function parseContents(contents: Uint8Array, encoded: Uint8Array, base: number):
   const r = new Reader(contents, "ECHConfig", base);
   const configId = r.u8();
   const kemId = r.u16();
-  const publicKey = r.vec16(1, 0xffff, "public_key").slice();
+  const publicKey = new Uint8Array(r.vec16(1, 0xffff, "public_key"));
   const suitesReader = r.sub(2, 4, 0xfffc, "cipher_suites");
   const all: EchCipherSuite[] = [];
   if (suitesReader.left % 4 !== 0) {
@@ -216,7 +216,7 @@ function parseContents(contents: Uint8Array, encoded: Uint8Array, base: number):
   const seen = new Set<number>();
   while (extReader.left > 0) {
     const type = extReader.u16();
-    const data = extReader.vec16(0, 0xffff, "extension data").slice();
+    const data = new Uint8Array(extReader.vec16(0, 0xffff, "extension data"));
     if (seen.has(type)) throw malformed(`extension 0x${type.toString(16)} appears twice`, extReader.where);
     seen.add(type);
     extensions.push({ type, data });
@@ -242,7 +242,7 @@ function parseContents(contents: Uint8Array, encoded: Uint8Array, base: number):
     maximumNameLength,
     publicName: publicName.toLowerCase(),
     extensions: Object.freeze(extensions),
-    encoded: encoded.slice(),
+    encoded: new Uint8Array(encoded), // copies, also of a Node Buffer (whose slice() is a view)
   });
 }
 

@@ -138,7 +138,7 @@ export function decodeRetryConfigs(
   where: string,
 ): { list: Uint8Array; configs: EchConfig[] } {
   try {
-    return { list: data.slice(), configs: parseEchConfigList(data) };
+    return { list: new Uint8Array(data), configs: parseEchConfigList(data) };
   } catch (e) {
     if (e instanceof TlsError) {
       throw invalidMessage(
