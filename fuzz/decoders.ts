@@ -18,6 +18,8 @@ import { Reader } from "../engine/msgs/codec.ts";
 import { HandshakeJoiner, RecordReader } from "../engine/record/layer.ts";
 import { CertError, parseCertificate } from "../verify/_cert.ts";
 import { InvariantViolation } from "./invariant.ts";
+import { decodeEchClientHello } from "../engine/ech/wire.ts";
+import { parseEchConfigList } from "../engine/ech/config.ts";
 
 /** Run `fn`; only `allowed` errors may escape it. */
 function only(allowed: readonly (new (...a: never[]) => Error)[], what: string, fn: () => void): void {
@@ -138,6 +140,9 @@ const EXTENSIONS: ((d: Uint8Array) => unknown)[] = [
   (d) => rawKeys.decodeCertificateTypeList(d, "server_certificate_type"),
   (d) => rawKeys.decodeCertificateType(d, "server_certificate_type"),
   (d) => cc.decodeCompressCertificate(d, "compress_certificate"),
+  // Encrypted Client Hello (after the list, so that older seeds keep their decoder).
+  (d) => decodeEchClientHello(d, "encrypted_client_hello"),
+  (d) => parseEchConfigList(d),
 ];
 
 /** One extension body: byte 0 picks the decoder, the rest is the body. */

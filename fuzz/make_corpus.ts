@@ -37,6 +37,7 @@ const EXTENSION_DECODERS: Record<number, number> = {
   [E.certificateAuthorities]: 12,
   [E.preSharedKey]: 13,
   [E.compressCertificate]: 17,
+  [E.encryptedClientHello]: 18,
 };
 
 /** RFC 7250's extensions: a list in ClientHello (decoder 15), one type in EncryptedExtensions (16). */

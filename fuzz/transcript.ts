@@ -19,6 +19,8 @@ import {
   createBioPair,
   createClient,
   createServer,
+  encodeEchConfigList,
+  generateEchKey,
   nobleProvider,
   on,
   type ServerConfig,
@@ -101,6 +103,9 @@ export const SCENARIOS = [
   "rawpk",
   "rawpk-mtls",
   "compressed",
+  "ech",
+  "ech-hrr",
+  "ech-grease",
 ] as const;
 /** One of {@link SCENARIOS}. */
 export type ScenarioName = typeof SCENARIOS[number];
@@ -207,6 +212,26 @@ export async function scenarioConfig(name: ScenarioName): Promise<ScenarioConfig
         }),
       };
     }
+    case "ech":
+      // Encrypted Client Hello accepted: the inner hello (localhost) sealed to the server's key, the outer
+      // one to the public name; the acceptance signal in ServerHello.random.
+      return {
+        client: clientConfig(f, { ech: { configList: ECH_LIST } }),
+        server: serverConfig(f, { echKeys: [ECH_KEY] }),
+      };
+    case "ech-hrr":
+      // ECH through a HelloRetryRequest: its confirmation extension, the second inner hello with an empty enc.
+      return {
+        client: clientConfig(f, {
+          groups: ["secp256r1", "x25519"],
+          keyShareCount: 1,
+          ech: { configList: ECH_LIST },
+        }),
+        server: serverConfig(f, { groups: ["x25519"], echKeys: [ECH_KEY] }),
+      };
+    case "ech-grease":
+      // A GREASE client (the default) and a server with a key: retry_configs in EncryptedExtensions.
+      return { client: clientConfig(f), server: serverConfig(f, { echKeys: [ECH_KEY] }) };
     case "tls12-sessionid": {
       // An abbreviated handshake from the server's session id cache (no tickets offered).
       const client = { ...TLS12, offerTickets: false };
@@ -243,6 +268,10 @@ export async function scenarioConfig(name: ScenarioName): Promise<ScenarioConfig
       };
   }
 }
+
+/** The ECH key of the ech scenarios, from its own seed (a public test key), and its list. */
+const ECH_KEY = generateEchKey({ publicName: "public.fuzz", configId: 42 }, nobleProvider, seededRandom(11));
+const ECH_LIST = encodeEchConfigList([ECH_KEY.config]);
 
 /** The external PSK of the psk scenarios (a public test key). */
 const PSK_KEY = new Uint8Array(32).map((_, i) => 0xa0 + i);

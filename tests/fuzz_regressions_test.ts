@@ -12,7 +12,13 @@ import { decodeClientShares } from "../engine/msgs/extensions.ts";
 import { fuzzEngine, prepare } from "../fuzz/engine_target.ts";
 import { fuzzCertificate, fuzzExtension, fuzzMessage, fuzzRecord } from "../fuzz/decoders.ts";
 import { InvariantViolation, runEngineOnInput } from "../fuzz/invariant.ts";
-import { recordScenario, scenarioConfig, wireBytes } from "../fuzz/transcript.ts";
+import {
+  recordScenario,
+  scenarioConfig,
+  type ScenarioName,
+  type Transcript,
+  wireBytes,
+} from "../fuzz/transcript.ts";
 import { handshake, makePair, writeAll } from "../testing/pair.ts";
 
 const fuzzDir = join(dirname(fileURLToPath(import.meta.url)), "..", "fuzz");
@@ -93,6 +99,19 @@ Deno.test("fuzz corpus: every seed input holds the invariants", async () => {
   }
 });
 
+/** A recorded scenario's flights, replayed to a fresh engine in each role, end in a clean close. */
+async function replaysInBothRoles(scenario: ScenarioName, t: Transcript): Promise<void> {
+  for (const role of ["client", "server"] as const) {
+    const peer = role === "client" ? t.server : t.client;
+    const r = await runEngineOnInput(role, [wireBytes(peer)], {
+      config: await scenarioConfig(scenario),
+      authentic: peer.appData,
+    });
+    assert.equal(r.outcome, "closed", `${scenario} ${role}: ${r.error?.message}`);
+    assert.ok(r.handshakeDone);
+  }
+}
+
 Deno.test("fuzz scenarios: the external PSK ones replay to a clean close in both roles, with no certificate", async () => {
   for (const scenario of ["psk", "psk-ke", "psk-hrr"] as const) {
     const t = await recordScenario(scenario);
@@ -100,15 +119,27 @@ Deno.test("fuzz scenarios: the external PSK ones replay to a clean close in both
     const sh = t.server.records.findLast((r) => r.body[0] === 2 && r.key === undefined)!.body;
     assert.ok(containsExtension(sh, 41), `${scenario}: ServerHello selects a PSK`);
     assert.ok(!t.server.records.some((r) => r.innerType === 22 && r.content?.[0] === 11), "no Certificate");
-    for (const role of ["client", "server"] as const) {
-      const peer = role === "client" ? t.server : t.client;
-      const r = await runEngineOnInput(role, [wireBytes(peer)], {
-        config: await scenarioConfig(scenario),
-        authentic: peer.appData,
-      });
-      assert.equal(r.outcome, "closed", `${scenario} ${role}: ${r.error?.message}`);
-      assert.ok(r.handshakeDone);
+    await replaysInBothRoles(scenario, t);
+  }
+});
+
+Deno.test("fuzz scenarios: the ECH ones replay to a clean close in both roles; the client hello is the outer one", async () => {
+  for (const scenario of ["ech", "ech-hrr", "ech-grease"] as const) {
+    const t = await recordScenario(scenario);
+    // Every ClientHello on the wire names the public name (accepted) or the fixture's name (GREASE), and
+    // carries encrypted_client_hello (0xfe0d).
+    const hellos = t.client.records.filter((r) => r.type === 22 && r.body[0] === 1 && r.key === undefined);
+    assert.ok(hellos.length >= 1);
+    for (const h of hellos) {
+      const text = new TextDecoder().decode(h.body);
+      assert.equal(text.includes("public.fuzz"), scenario !== "ech-grease", `${scenario}: outer name`);
+      assert.equal(
+        text.includes("localhost"),
+        scenario === "ech-grease",
+        `${scenario}: no inner name in clear`,
+      );
     }
+    await replaysInBothRoles(scenario, t);
   }
 });
 
