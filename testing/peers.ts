@@ -650,6 +650,22 @@ export function clientChain(): Promise<TestChain> {
   return chain;
 }
 
+/**
+ * `openssl s_server -tls1_3 -rev` for one connection on a free port of 127.0.0.1 with the certificate and key
+ * files given (more arguments in `extra`); resolves once it accepts, with its port.
+ */
+export async function startSServer(
+  scope: Scope,
+  files: { readonly cert: string; readonly key: string },
+  extra: readonly string[] = [],
+): Promise<{ server: Peer; port: number }> {
+  requireOpenssl();
+  const args = ["-tls1_3", "-naccept", "1", "-accept", "127.0.0.1:0", "-cert", files.cert, "-key", files.key];
+  const server = scope.spawn("openssl", ["s_server", ...args, "-rev", ...extra]);
+  const [, port] = await server.waitFor(/^ACCEPT 127\.0\.0\.1:(\d+)$/m);
+  return { server, port: Number(port) };
+}
+
 /** A certificate entry for our engines from a generated chain. */
 export async function certified(chain: TestChain): Promise<{ chain: Uint8Array[]; key: SigningKey }> {
   return { chain: chain.chain, key: await loadPrivateKey(chain.keyPkcs8) };
