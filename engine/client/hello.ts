@@ -401,7 +401,12 @@ class ExpectServerHello implements State {
       random: d.outerRandom,
       resume: undefined,
       external: [],
-      options: { ...this.s.options, clientCertificate: undefined },
+      // §6.1.7: no client authentication toward the public name (no certificate, no raw key either).
+      options: {
+        ...this.s.options,
+        clientCertificate: undefined,
+        rawPublicKeys: withoutClientKey(this.s.options.rawPublicKeys),
+      },
     };
   }
 
@@ -548,4 +553,11 @@ function checkTls12(cx: Context, offer: ClientOffer, sh: ServerHello): void {
       where,
     );
   }
+}
+
+/** Raw public key settings without our own key (a rejected ECH authenticates no client, §6.1.7). */
+function withoutClientKey(rpk: ClientOptions["rawPublicKeys"]): ClientOptions["rawPublicKeys"] {
+  if (!rpk) return rpk;
+  const { clientKey: _, ...rest } = rpk;
+  return rest;
 }
