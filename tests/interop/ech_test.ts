@@ -6,10 +6,12 @@
  *   airlock server: ECH accepted (the server sees the inner name; tstclnt gets our echo), and with a stale
  *   configuration the retry path: our server sends retry_configs, tstclnt authenticates the public name,
  *   finds the retry configurations usable (SSL_ERROR_ECH_RETRY_WITH_ECH) and ends with ech_required.
+ * - The airlock client against an NSS server (`tests/interop/nss/ech_server.c`, compiled here with cc against
+ *   libnss3-dev, since selfserv's `-X` is broken in 3.87; NSS makes the X25519 key and encodes the
+ *   configuration): ECH accepted (NSS reports it), and with a stale configuration the retry path: the client
+ *   fails with EchRejectedError carrying NSS's configuration, and the retry with it is accepted.
  * - GREASE ECH (the airlock client's default) against `openssl s_server` and `gnutls-serv`, which know nothing
  *   of ECH: the extension is ignored, the handshake succeeds, `handshakeInfo.ech` is "grease".
- *
- * Not here yet: an NSS server (selfserv's `-X` is broken in 3.87; a small C server on libnss3-dev is the way).
  *
  * NSS habits: tstclnt wants a certificate database (an empty one made with `certutil -N`), `-o` accepts our
  * self-made chain, and it closes without close_notify once stdin ends.
@@ -18,9 +20,14 @@
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import {
   createBioPair,
   createClient,
+  type EchClientOptions,
+  EchRejectedError,
   encodeEchConfigList,
   encodeEchKeyPem,
   generateEchKey,
@@ -151,5 +158,75 @@ Deno.test("ECH GREASE: the airlock client ↔ gnutls-serv (no ECH): ignored, the
     ]);
     assert.equal(await greaseClient(scope, port, chain.rootDer), "grease works");
     await stopGnutlsServ(server);
+  });
+});
+
+// ---- airlock client ↔ NSS server ----------------------------------------------------------------------------
+
+const NSS_SERVER_SOURCE = fileURLToPath(new URL("./nss/ech_server.c", import.meta.url));
+
+/** Compile the NSS server into the scope's directory (libnss3-dev's headers and libraries). */
+function compileNssServer(scope: Scope): string {
+  const out = scope.writeFiles({})("ech_server");
+  const flags = ["-I/usr/include/nss", "-I/usr/include/nspr", "-lssl3", "-lsmime3", "-lnss3", "-lnssutil3"];
+  const cc = spawnSync("cc", ["-o", out, NSS_SERVER_SOURCE, ...flags, "-lnspr4"], { encoding: "utf8" });
+  if (cc.status !== 0) {
+    throw new Error(`Cannot build the NSS ECH server (apt-get install libnss3-dev gcc): ${cc.stderr}`);
+  }
+  return out;
+}
+
+/** The NSS server for `connections` connections: its port and the ECHConfigList it made. */
+async function nssServer(scope: Scope, connections: number) {
+  const chain = await chainFor();
+  const path = scope.writeFiles({});
+  writeFileSync(path("cert.der"), chain.chain[0]!);
+  writeFileSync(path("key.pk8"), chain.keyPkcs8);
+  const server = scope.spawn(compileNssServer(scope), [
+    path("cert.der"),
+    path("key.pk8"),
+    "public.test",
+    "9",
+    String(connections),
+  ]);
+  const [, hex] = await server.waitFor(/^ECH ([0-9a-f]+)$/m);
+  const [, port] = await server.waitFor(/^PORT (\d+)$/m);
+  return { server, port: Number(port), list: Uint8Array.from(Buffer.from(hex!, "hex")), chain };
+}
+
+/** The airlock client with `ech` to the NSS server (its chain's root trusted): the echoed line, or the error. */
+async function echClient(scope: Scope, port: number, rootDer: Uint8Array, ech: EchClientOptions) {
+  const socket = await scope.connect(port);
+  const { engine, network } = createBioPair();
+  const client = createClient({ serverName: "secret.test", trustAnchors: [rootDer], ech }, engine);
+  const tls = pumpSocket(client, network, socket);
+  const info = await tls.handshake();
+  await tls.write(utf8("over ech\n"));
+  const reply = await new LineReader(tls).next();
+  return { info, reply };
+}
+
+Deno.test("ECH: the airlock client ↔ an NSS server: accepted; a stale config ends in retry_configs that work", async () => {
+  requireNss();
+  await scoped(async (scope) => {
+    const { server, port, list, chain } = await nssServer(scope, 2);
+    // A configuration NSS never made (same public name): rejected, the handshake authenticated for
+    // public.test, then ech_required and NSS's own configuration handed to us.
+    const rejected = await echClient(scope, port, chain.rootDer, {
+      configList: encodeEchConfigList([stale.config]),
+    })
+      .then(() => undefined, (e) => e);
+    assert.ok(rejected instanceof EchRejectedError, String(rejected));
+    assert.deepEqual(rejected.retryConfigs, list);
+    await server.waitFor(/^RESULT SSL_ERROR_ECH_REQUIRED_ALERT$/m);
+    // The retry with them: accepted, NSS says so too.
+    const { info, reply } = await echClient(scope, port, chain.rootDer, {
+      configList: rejected.retryConfigs!,
+    });
+    assert.equal(info.ech, "accepted");
+    assert.equal(reply, "over ech");
+    await server.waitFor(/^ACCEPTED 1$/m);
+    await server.waitFor(/^RESULT ok$/m);
+    assert.equal((await server.exited).code, 0, server.output);
   });
 });
