@@ -11,7 +11,8 @@
  * sends leaf and intermediate; the client trusts the root and checks the chain and the name), SNI, no session
  * tickets, no middlebox compatibility mode (no legacy session id, no ChangeCipherSpec). The rows vary how the
  * server authenticates: the chain, the chain compressed (RFC 8879), a raw public key (RFC 7250), an external
- * PSK with x25519 (RFC 8446 `psk_dhe_ke`); then all of them again with records of at most 512 bytes, and at
+ * PSK with x25519 (RFC 8446 `psk_dhe_ke`), and the chain with Encrypted Client Hello accepted (airlock only:
+ * neither C tool has ECH; elsewhere airlock sends no GREASE ECH, as they do not); then all of them again with records of at most 512 bytes, and at
  * most 64 (RFC 8449 record_size_limit on both sides; OpenSSL, which has no record_size_limit, asks for
  * 512-byte fragments with max_fragment_length, RFC 6066; neither C tool goes below 512).
  *
@@ -38,7 +39,10 @@ import {
   createBioPair,
   createClient,
   createServer,
+  encodeEchConfigList,
+  generateEchKey,
   loadPrivateKey,
+  nobleProvider,
   type ServerConfig,
   SslError,
   type TlsEngine,
@@ -56,7 +60,13 @@ import {
 } from "../testing/peers.ts";
 
 /** How the server authenticates in a row. */
-export type Auth = "chain" | "chain, zlib" | "chain, brotli" | "raw public key" | "external PSK";
+export type Auth =
+  | "chain"
+  | "chain, zlib"
+  | "chain, brotli"
+  | "raw public key"
+  | "external PSK"
+  | "ECH, chain";
 
 /** One row: an authentication and a record_size_limit (none: the protocol's 16385). */
 export interface Row {
@@ -82,7 +92,21 @@ interface Material {
   readonly psk: { readonly identity: string; readonly key: Uint8Array };
 }
 
-const AUTHS: readonly Auth[] = ["chain", "chain, zlib", "chain, brotli", "raw public key", "external PSK"];
+/** The ECH key of the "ECH, chain" rows (a fresh X25519 key per run: sizes do not depend on it). */
+const ECH_KEY = generateEchKey(
+  { publicName: "public.example", configId: 1, maximumNameLength: 32 },
+  nobleProvider,
+  (n) => crypto.getRandomValues(new Uint8Array(n)),
+);
+
+const AUTHS: readonly Auth[] = [
+  "chain",
+  "chain, zlib",
+  "chain, brotli",
+  "raw public key",
+  "external PSK",
+  "ECH, chain",
+];
 /** No limit, the smallest limit the C peers' tools take (512), and 64, the smallest RFC 8449 allows. */
 const LIMITS = [undefined, 512, 64] as const;
 const ROWS: readonly Row[] = LIMITS.flatMap((limit) =>
@@ -181,6 +205,8 @@ async function airlockConfigs(
     serverName: "localhost",
     trustAnchors: [m.pki.rootDer],
     middleboxCompat: false,
+    // No GREASE ECH (the C tools send none): the "ECH, chain" row is where ECH is counted.
+    ech: { grease: false },
   };
   const server: ServerConfig = {
     ...common,
@@ -197,6 +223,11 @@ async function airlockConfigs(
     const psks = [{ identity: m.psk.identity, key: m.psk.key }];
     const { trustAnchors: _, ...unverified } = client;
     return { client: { ...unverified, psks }, server: { ...common, psks, tickets: false } };
+  }
+  if (row.auth === "ECH, chain") {
+    // Encrypted Client Hello accepted: the inner hello (localhost, padded) sealed inside an outer one.
+    const configList = encodeEchConfigList([ECH_KEY.config]);
+    return { client: { ...client, ech: { configList } }, server: { ...server, echKeys: [ECH_KEY] } };
   }
   if (row.auth === "raw public key") {
     const { trustAnchors: _, ...unverified } = client;
@@ -261,6 +292,7 @@ async function opensslCount(row: Row, m: Material): Promise<Cell> {
     return { unsupported: "OpenSSL 3.0 has no certificate compression (RFC 8879)" };
   }
   if (row.auth === "raw public key") return { unsupported: "OpenSSL 3.0 has no raw public keys (RFC 7250)" };
+  if (row.auth === "ECH, chain") return { unsupported: "OpenSSL 3.0 has no ECH (it comes in 4.0)" };
   requireOpenssl();
   return await scoped(async (scope) => {
     const file = files(scope, m);
@@ -314,6 +346,7 @@ async function gnutlsCount(row: Row, m: Material): Promise<Cell> {
   if (row.recordSizeLimit && row.recordSizeLimit < 512) {
     return { unsupported: "gnutls-cli's --recordsize takes 512, 1024, 2048 or 4096 only" };
   }
+  if (row.auth === "ECH, chain") return { unsupported: "GnuTLS 3.7 has no ECH" };
   requireGnutls();
   return await scoped(async (scope) => {
     const file = files(scope, m);
