@@ -18,7 +18,6 @@
  * @module
  */
 
-import { x25519 } from "@noble/curves/ed25519.js";
 import { invalidMessage, misbehaved, TlsError } from "../errors.ts";
 import { ExtensionType as E, ProtocolVersion } from "../msgs/enums.ts";
 import { encodeServerNameList, type Extension, findExtension } from "../msgs/extensions.ts";
@@ -30,6 +29,7 @@ import { ctEqual } from "../../suites/bytes.ts";
 import { hpkeSetupSender, hpkeSupports, type MaybePromise } from "../../suites/hpke.ts";
 import type { HpkeContext } from "../../suites/hpke.ts";
 import type { Tls13Suite } from "../../suites/tls13.ts";
+import { type KeyShare, X25519 } from "../../suites/kx.ts";
 import { type EchCipherSuite, type EchConfig, parseEchConfigList } from "./config.ts";
 import type { EchClientOptions } from "./options.ts";
 import {
@@ -66,6 +66,8 @@ export type ClientEch =
   | {
     /** GREASE (§6.2), or a real offer the HelloRetryRequest rejected: the extension is sent as it was. */
     readonly kind: "grease" | "rejected";
+    /** GREASE: a real X25519 public key for `enc`, made by the provider (its private key is dropped). */
+    readonly enc?: Uint8Array;
     /** The extension body, fixed by the first ClientHello (undefined until then). */
     readonly data: Uint8Array | undefined;
     /** For "rejected": what the rejection needs later. */
@@ -124,7 +126,12 @@ export function setupClientEch(
   policy: VerifyPolicy,
 ): MaybePromise<ClientEch | undefined> {
   if (!setting) return undefined;
-  if (setting.kind === "grease") return { kind: "grease", data: undefined };
+  if (setting.kind === "grease") {
+    // The provider's X25519 (native where there is one): a pure-JS scalar multiplication costs about 0.5 ms.
+    const share = cx.cfg.provider.keyShare(X25519, cx.cfg.random);
+    const grease = (s: KeyShare): ClientEch => ({ kind: "grease", data: undefined, enc: s.publicKey });
+    return share instanceof Promise ? share.then(grease) : grease(share as KeyShare);
+  }
   const { config, suite } = setting;
   const made = hpkeSetupSender(
     cx.cfg.provider,
@@ -171,7 +178,7 @@ export function echExtension(
   exts: Extension[],
   sni: string | undefined,
 ): ClientEch {
-  const data = ech.data ?? greaseExtension(cx, exts, sni);
+  const data = ech.data ?? greaseExtension(cx, ech.enc!, exts, sni);
   exts.push({ type: E.encryptedClientHello, data });
   return { ...ech, data };
 }
@@ -183,7 +190,12 @@ const COMPRESSED = Uint8Array.of(2, E.keyShare >> 8, E.keyShare & 0xff);
  * A GREASE extension (§6.2.1): a random config id, a suite we speak, a valid X25519 `enc` and a payload as long
  * as a real one for this hello would be (padded as §6.1.3 says, with maximum_name_length 0).
  */
-function greaseExtension(cx: Context, exts: readonly Extension[], sni: string | undefined): Uint8Array {
+function greaseExtension(
+  cx: Context,
+  enc: Uint8Array,
+  exts: readonly Extension[],
+  sni: string | undefined,
+): Uint8Array {
   const random = cx.cfg.random;
   // As a real inner hello would be: key_share compressed away, the inner extension added.
   const encodedLength = exts.reduce(
@@ -195,7 +207,7 @@ function greaseExtension(cx: Context, exts: readonly Extension[], sni: string | 
     kdf: 0x0001,
     aead: 0x0001,
     configId: random(1)[0]!,
-    enc: x25519.getPublicKey(random(32)),
+    enc,
     payload: random(length),
   });
 }
