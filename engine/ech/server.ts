@@ -71,6 +71,20 @@ export type ServerEchState =
  */
 export function serverEchSetup(keys: readonly EchServerKey[] | undefined): ServerEchSetup | undefined {
   if (!keys || keys.length === 0) return undefined;
+  // A server makes an engine per connection from the same configuration: the keys are parsed and checked
+  // (an X25519 point multiplication each) once per list.
+  let setup = setups.get(keys);
+  if (!setup) {
+    setup = checkedKeys(keys);
+    setups.set(keys, setup);
+  }
+  return setup;
+}
+
+/** Each `echKeys` list's setup, made once. */
+const setups = new WeakMap<readonly EchServerKey[], ServerEchSetup>();
+
+function checkedKeys(keys: readonly EchServerKey[]): ServerEchSetup {
   const out: { privateKey: Uint8Array; publicKey: Uint8Array; config: EchConfig }[] = [];
   const retry: Uint8Array[] = [];
   for (const [i, k] of keys.entries()) {
