@@ -66,7 +66,8 @@ export type Auth =
   | "chain, brotli"
   | "raw public key"
   | "external PSK"
-  | "ECH, chain";
+  | "ECH, chain"
+  | "GREASE ECH, chain";
 
 /** One row: an authentication and a record_size_limit (none: the protocol's 16385). */
 export interface Row {
@@ -106,6 +107,7 @@ const AUTHS: readonly Auth[] = [
   "raw public key",
   "external PSK",
   "ECH, chain",
+  "GREASE ECH, chain",
 ];
 /** No limit, the smallest limit the C peers' tools take (512), and 64, the smallest RFC 8449 allows. */
 const LIMITS = [undefined, 512, 64] as const;
@@ -229,6 +231,11 @@ async function airlockConfigs(
     const configList = encodeEchConfigList([ECH_KEY.config]);
     return { client: { ...client, ech: { configList } }, server: { ...server, echKeys: [ECH_KEY] } };
   }
+  if (row.auth === "GREASE ECH, chain") {
+    // The client's default: GREASE ECH (a random outer extension) when it has no ECH configuration.
+    const { ech: _, ...greasing } = client;
+    return { client: greasing, server };
+  }
   if (row.auth === "raw public key") {
     const { trustAnchors: _, ...unverified } = client;
     return {
@@ -292,7 +299,9 @@ async function opensslCount(row: Row, m: Material): Promise<Cell> {
     return { unsupported: "OpenSSL 3.0 has no certificate compression (RFC 8879)" };
   }
   if (row.auth === "raw public key") return { unsupported: "OpenSSL 3.0 has no raw public keys (RFC 7250)" };
-  if (row.auth === "ECH, chain") return { unsupported: "OpenSSL 3.0 has no ECH (it comes in 4.0)" };
+  if (row.auth === "ECH, chain" || row.auth === "GREASE ECH, chain") {
+    return { unsupported: "OpenSSL 3.0 has no ECH (it comes in 4.0)" };
+  }
   requireOpenssl();
   return await scoped(async (scope) => {
     const file = files(scope, m);
@@ -346,7 +355,9 @@ async function gnutlsCount(row: Row, m: Material): Promise<Cell> {
   if (row.recordSizeLimit && row.recordSizeLimit < 512) {
     return { unsupported: "gnutls-cli's --recordsize takes 512, 1024, 2048 or 4096 only" };
   }
-  if (row.auth === "ECH, chain") return { unsupported: "GnuTLS 3.7 has no ECH" };
+  if (row.auth === "ECH, chain" || row.auth === "GREASE ECH, chain") {
+    return { unsupported: "GnuTLS 3.7 has no ECH" };
+  }
   requireGnutls();
   return await scoped(async (scope) => {
     const file = files(scope, m);
