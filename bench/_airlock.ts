@@ -15,6 +15,8 @@ import {
   createClient,
   createServer,
   type CryptoProvider,
+  encodeEchConfigList,
+  generateEchKey,
   type HandshakeInfo,
   loadPrivateKey,
   nobleProvider,
@@ -60,7 +62,7 @@ abstract class EngineSide implements Side {
 
   negotiated(): Negotiated {
     const i: HandshakeInfo | undefined = this.engine.handshakeInfo;
-    return { version: i?.version, suite: i?.cipherSuite, group: i?.group };
+    return { version: i?.version, suite: i?.cipherSuite, group: i?.group, ech: i?.ech };
   }
 
   resumed(): boolean {
@@ -270,6 +272,14 @@ function trust(c: Case): Pick<ClientConfig, "trustAnchors" | "verifyPeer"> {
   return { trustAnchors: [c.trust === "other-ca" ? a.other : a.ca] };
 }
 
+/** The ECH key of the ECH rows (public name "public.example"; the inner name stays "localhost"). */
+const ECH_KEY = generateEchKey(
+  { publicName: "public.example", configId: 1 },
+  nobleProvider,
+  (n) => crypto.getRandomValues(new Uint8Array(n)),
+);
+const ECH_CONFIG_LIST = encodeEchConfigList([ECH_KEY.config]);
+
 /** One server config per case, so that its ticket keys are shared and sessions resume. */
 const serverConfigs = new Map<string, ServerConfig>();
 
@@ -279,7 +289,12 @@ function serverConfig(c: Case): ServerConfig {
   if (!config) {
     const ck = keys.get(`${c.cert}/${c.provider ?? "default"}`);
     if (!ck) throw new Error(`prepareAirlock() did not load the ${c.cert} key`);
-    config = { certificates: [ck], ...pinned(c), tickets: { count: 1 } };
+    config = {
+      certificates: [ck],
+      ...pinned(c),
+      tickets: { count: 1 },
+      ...(c.ech ? { echKeys: [ECH_KEY] } : {}),
+    };
     serverConfigs.set(id, config);
   }
   return config;
@@ -306,6 +321,7 @@ function airlockImpl(
         ...trust(c),
         ...pinned(c),
         ...(session ? { session: session as TlsSession } : {}),
+        ...(c.ech ? { ech: { configList: ECH_CONFIG_LIST } } : {}),
       }, engine);
       return side(tls, network, end);
     },

@@ -33,6 +33,11 @@ export interface Case {
    * so the handshake must fail (the check pass uses it to see that the client does verify).
    */
   readonly trust?: "none" | "other-ca";
+  /**
+   * Encrypted Client Hello: the server has an ECH key and the client its configuration, and the check pass
+   * requires ECH accepted on both ends. airlock only (node:tls has no ECH).
+   */
+  readonly ech?: boolean;
 }
 
 /**
@@ -50,7 +55,8 @@ export function caseLabel(c: Case): string {
   if (c.version === "TLSv1.1") return `1.1 RSA-AES128-CBC-SHA ${c.cert}`;
   const aead = c.suite.includes("CHACHA") ? "CHACHA" : c.suite.includes("AES_256") ? "AES256" : "AES128";
   const auth = c.suite.match(/^TLS_ECDHE_(ECDSA|RSA)_/)?.[1];
-  const tags = [c.provider, c.trust === "none" ? "no chain check" : c.trust].filter((t) => t !== undefined);
+  const tags = [c.provider, c.trust === "none" ? "no chain check" : c.trust, c.ech ? "ECH" : undefined]
+    .filter((t) => t !== undefined);
   return `${c.version.slice(4)} ${auth ? `${auth}-${aead}` : aead} ${c.group} ${c.cert}${
     tags.length > 0 ? ` (${tags.join(", ")})` : ""
   }`;
@@ -58,7 +64,7 @@ export function caseLabel(c: Case): string {
 
 /** The key a per-case server cache (configs, contexts) is indexed by: what the server is told. */
 export function caseKey(c: Case): string {
-  return `${c.version}/${c.suite}/${c.group}/${c.cert}/${c.provider ?? "default"}`;
+  return `${c.version}/${c.suite}/${c.group}/${c.cert}/${c.provider ?? "default"}${c.ech ? "/ech" : ""}`;
 }
 
 // ---- sides ---------------------------------------------------------------------------------------
@@ -68,6 +74,8 @@ export interface Negotiated {
   version?: string | undefined;
   suite?: string | undefined;
   group?: string | undefined;
+  /** airlock's `handshakeInfo.ech`: "accepted", "rejected", "grease", or undefined. */
+  ech?: string | undefined;
 }
 
 /** One end of a connection, whatever implements it. */

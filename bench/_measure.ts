@@ -91,6 +91,7 @@ function negotiation(conn: Connection, c: Case): string | undefined {
     if (n.suite !== undefined && n.suite !== c.suite) diffs.add(n.suite);
     if (n.group !== undefined && n.group !== c.group) diffs.add(n.group);
   }
+  if (c.ech && !seen.every((n) => n.ech === "accepted")) diffs.add("no ECH");
   if (diffs.size > 0) return `negotiated ${[...diffs].join(" ")} instead`;
   if (seen.every((n) => n.version === undefined && n.suite === undefined)) {
     return "neither end reports what it negotiated";

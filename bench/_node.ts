@@ -174,7 +174,7 @@ class NodeSide implements Side {
 export const nodeTls: Impl = {
   name: "node:tls",
   wire: "duplex",
-  unsupported: () => undefined,
+  unsupported: (c) => (c.ech ? "node:tls has no Encrypted Client Hello" : undefined),
   client(c: Case, end: End, session?: unknown): Side {
     const duplex = needDuplex(end);
     return new NodeSide(false, (side) =>

@@ -236,6 +236,8 @@ function handshakeCases(): Case[] {
   for (const cert of CERTS) add({ ...BASE13, cert });
   for (const cert of CERTS) add({ ...BASE12, suite: suite12(cert, "AES_128_GCM_SHA256"), cert });
   add({ ...BASE12, group: "secp256r1" });
+  // Encrypted Client Hello accepted (airlock only): what ECH costs beside the plain TLS 1.3 row.
+  add({ ...BASE13, ech: true });
   // Clients that check no chain (only the handshake signature), labelled: what chain validation costs.
   add({ ...BASE13, trust: "none" });
   add({ ...BASE12, trust: "none" });

@@ -40,11 +40,15 @@ export interface EchClientOptions {
  *
  * @example Two keys during a rotation: the new one advertised, the old one still accepted
  * ```ts
- * import type { EchServerKey } from "../../mod.ts";
+ * import assert from "node:assert/strict";
+ * import { type EchServerKey, encodeEchKeyPem, generateEchKey, nobleProvider } from "../../mod.ts";
  *
- * declare const newPem: string, oldPem: string;
+ * const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+ * const keyFile = (configId: number) =>
+ *   encodeEchKeyPem(generateEchKey({ publicName: "public.example", configId }, nobleProvider, random));
+ * const [newPem, oldPem] = [keyFile(2), keyFile(1)];
  * const echKeys: EchServerKey[] = [newPem, { pem: oldPem, retry: false }];
- * void echKeys;
+ * assert.equal(echKeys.length, 2);
  * ```
  */
 export type EchServerKey =
