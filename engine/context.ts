@@ -192,9 +192,9 @@ export class Connection implements Context {
     this.inbound.skipEarlyData(budget);
   }
 
-  keyLog(label: string, secret: Uint8Array): void {
-    if (!this.clientRandom || !this.listening("keylog")) return;
-    this.emit("keylog", `${label} ${toHex(this.clientRandom)} ${toHex(secret)}`);
+  keyLog(label: string, secret: Uint8Array, clientRandom = this.clientRandom): void {
+    if (!clientRandom || !this.listening("keylog")) return;
+    this.emit("keylog", `${label} ${toHex(clientRandom)} ${toHex(secret)}`);
   }
 
   setMaxFragment(n: number): void {

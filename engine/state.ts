@@ -85,8 +85,8 @@ export interface Context {
   skipEarlyData(budget: number): void;
   /** The client random, for key log lines. */
   clientRandom: Uint8Array | undefined;
-  /** Emit a key log line `LABEL client_random secret`. */
-  keyLog(label: string, secret: Uint8Array): void;
+  /** Emit a key log line `LABEL client_random secret` (by default the connection's client random). */
+  keyLog(label: string, secret: Uint8Array, clientRandom?: Uint8Array): void;
   /** Bound the records we send (the peer's record_size_limit, minus the content type byte). */
   setMaxFragment(n: number): void;
   /**

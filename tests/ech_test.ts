@@ -5,7 +5,14 @@
  * confirmations) with the exact alerts; the limits of the new length fields; handshakeInfo and key log lines.
  */
 import assert from "node:assert/strict";
-import { type Filter, handshake, handshakeExpectingFailure, makePair, type Pair } from "../testing/pair.ts";
+import {
+  type Filter,
+  handshake,
+  handshakeExpectingFailure,
+  makePair,
+  type Pair,
+  settled,
+} from "../testing/pair.ts";
 import {
   assertFailed,
   assertReceived,
@@ -288,7 +295,7 @@ Deno.test("ECH key rotation: an old key still opens, only the new one is adverti
   assert.deepEqual((q.client.error as EchRejectedError).retryConfigs, list1);
 });
 
-Deno.test("ECH key log: ECH_SECRET and ECH_CONFIG beside the traffic secrets, all keyed by the inner random", async () => {
+Deno.test("ECH key log: ECH_SECRET and ECH_CONFIG keyed by the outer random, the traffic secrets by the inner", async () => {
   const p = await makePair({
     client: { serverName: "secret.example", ech: { configList: list1 } },
     server: { echKeys: [encodeEchKeyPem(key1)] },
@@ -297,14 +304,20 @@ Deno.test("ECH key log: ECH_SECRET and ECH_CONFIG beside the traffic secrets, al
   on(p.client, "keylog", (l) => lines.push(l));
   const serverLines: string[] = [];
   on(p.server, "keylog", (l) => serverLines.push(l));
+  // The outer ClientHello as sent: record header (5), handshake header (4), legacy_version (2), then random.
+  await settled(p.client, () => p.client.doHandshake());
+  const outerRandom = toHex(p.c.network.peek().subarray(11, 43));
   await handshake(p);
   const byLabel = new Map(lines.map((l) => [l.split(" ")[0]!, l.split(" ")]));
   const secret = byLabel.get("ECH_SECRET")!, config = byLabel.get("ECH_CONFIG")!;
   assert.equal(secret[2]!.length, 64);
   assert.equal(config[2], toHex(key1.config));
+  // draft-ietf-tls-ech-keylogfile: ECH lines by the outer random; with ECH accepted, the rest by the inner.
+  assert.equal(secret[1], outerRandom);
+  assert.equal(config[1], outerRandom);
   const random = byLabel.get("CLIENT_HANDSHAKE_TRAFFIC_SECRET")![1];
-  assert.equal(secret[1], random);
-  assert.equal(config[1], random);
+  assert.notEqual(random, outerRandom);
+  assert.equal(p.client.handshakeInfo?.ech, "accepted");
   // The server's lines use the inner random too: it is the ClientHello it answered.
   assert.ok(serverLines.some((l) => l.startsWith(`CLIENT_HANDSHAKE_TRAFFIC_SECRET ${random} `)));
 });

@@ -117,7 +117,9 @@ export function clientEchSetting(
 
 /**
  * Per connection: for a real offer, the HPKE sender's context (a promise where X25519 is asynchronous), with
- * the `ECH_SECRET` and `ECH_CONFIG` key log lines (keyed, as NSS does, by the inner ClientHello's random).
+ * the `ECH_SECRET` and `ECH_CONFIG` key log lines, keyed by the outer ClientHello's random as
+ * draft-ietf-tls-ech-keylogfile says (the traffic secrets' lines use the inner one once ECH is accepted, the
+ * outer one otherwise).
  */
 export function setupClientEch(
   cx: Context,
@@ -140,9 +142,10 @@ export function setupClientEch(
     echInfo(config.encoded),
     cx.cfg.random,
   );
+  const outerRandom = cx.cfg.random(32);
   const done = (s: { enc: Uint8Array; context: HpkeContext; sharedSecret: Uint8Array }): ClientEch => {
-    cx.keyLog("ECH_SECRET", s.sharedSecret);
-    cx.keyLog("ECH_CONFIG", config.encoded);
+    cx.keyLog("ECH_SECRET", s.sharedSecret, outerRandom);
+    cx.keyLog("ECH_CONFIG", config.encoded, outerRandom);
     return {
       kind: "real",
       config,
@@ -150,7 +153,7 @@ export function setupClientEch(
       enc: s.enc,
       context: s.context,
       innerRandom,
-      outerRandom: cx.cfg.random(32),
+      outerRandom,
       outerTranscript: new Transcript(),
       publicPolicy: { ...policy, peerName: config.publicName },
       hrrAccepted: false,
