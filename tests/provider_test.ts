@@ -40,13 +40,18 @@ for (const version of ["TLSv1.3", "TLSv1.2"] as const) {
         },
       });
       let waits = 0;
-      // A TLS 1.3 client's key share is made natively: its ClientHello waits for it. (1.2 sends none.)
+      // A TLS 1.3 client's key share is made natively: its ClientHello waits for it, and for its GREASE ECH
+      // enc, another X25519 key from the provider (one wait or two, as the promises settle). (1.2 sends none.)
+      let first = p.client.getError(p.client.doHandshake());
       if (version === "TLSv1.3") {
-        assert.equal(p.client.getError(p.client.doHandshake()), SslError.WANT_ASYNC);
+        assert.equal(first, SslError.WANT_ASYNC);
         assert.equal(p.c.network.pending(), 0);
-        await p.client.asyncWait();
+        for (let i = 0; i < 5 && first === SslError.WANT_ASYNC; i++) {
+          await p.client.asyncWait();
+          first = p.client.getError(p.client.doHandshake());
+        }
       }
-      assert.equal(p.client.getError(p.client.doHandshake()), SslError.WANT_READ);
+      assert.equal(first, SslError.WANT_READ);
       assert.ok(p.c.network.pending() > 0, "the ClientHello went out");
       for (let i = 0; i < 200 && !(p.client.isHandshakeDone && p.server.isHandshakeDone); i++) {
         for (const e of [p.client, p.server]) {
