@@ -28,7 +28,7 @@ import { x25519 } from "@noble/curves/ed25519.js";
 import type { Aead, AeadKey } from "./aead.ts";
 import { concat, utf8 } from "./bytes.ts";
 import type { Hash } from "./hash.ts";
-import { X25519 } from "./kx.ts";
+import { type KeyShare, X25519 } from "./kx.ts";
 import type { CryptoProvider } from "./provider.ts";
 
 /** HPKE's KEM code point for DHKEM(X25519, HKDF-SHA256) (RFC 9180 §7.1). */
@@ -127,7 +127,7 @@ function checkKey(key: Uint8Array, what: string): void {
 /** A value now, or a promise of it where the provider is asynchronous (WebCrypto's X25519). */
 export type MaybePromise<T> = T | Promise<T>;
 
-function then<T, U>(value: MaybePromise<T>, next: (value: T) => U): MaybePromise<U> {
+function then<T, U>(value: MaybePromise<T>, next: (value: T) => MaybePromise<U>): MaybePromise<U> {
   return value instanceof Promise ? value.then(next) : next(value);
 }
 
@@ -139,19 +139,30 @@ function dhFailed(e: unknown): HpkeError {
  * DH through the provider (its native X25519 where it has one), which refuses an all-zero result (RFC 9180
  * §7.1.4, RFC 7748 §6.1).
  */
-function dh(
-  provider: CryptoProvider,
-  privateKey: Uint8Array,
-  publicKey: Uint8Array,
-  peer: Uint8Array,
-): MaybePromise<Uint8Array> {
+function dh(provider: CryptoProvider, mine: KeyShare, peer: Uint8Array): MaybePromise<Uint8Array> {
   let secret: Uint8Array | Promise<Uint8Array>;
   try {
-    secret = provider.sharedSecret(X25519, { group: X25519.id, publicKey, privateKey }, peer);
+    secret = provider.sharedSecret(X25519, mine, peer);
   } catch (e) {
     throw dhFailed(e);
   }
   return secret instanceof Promise ? secret.catch((e) => Promise.reject(dhFailed(e))) : secret;
+}
+
+/**
+ * A recipient's key pair as a key share, the same object for the same pair: a provider that imports a raw
+ * private key into its native form (node:crypto) keeps the import with the share, so a server's static ECH key
+ * is imported once, not on every ClientHello.
+ */
+const staticShares = new WeakMap<HpkeKeyPair, KeyShare>();
+
+function staticShare(pair: HpkeKeyPair): KeyShare {
+  let share = staticShares.get(pair);
+  if (!share) {
+    share = Object.freeze({ group: X25519.id, publicKey: pair.publicKey, privateKey: pair.privateKey });
+    staticShares.set(pair, share);
+  }
+  return share;
 }
 
 /** The X25519 public key of a private key. */
@@ -303,18 +314,29 @@ export function hpkeSetupSender(
 ): MaybePromise<{ enc: Uint8Array; context: HpkeContext; sharedSecret: Uint8Array }> {
   const aead = provider.aead(check(suite));
   checkKey(publicKey, "public key");
-  const eph = typeof random === "function"
-    ? hpkeKeyPair(provider, random)
-    : hpkeDeriveKeyPair(provider, random.ikm);
-  const enc = eph.publicKey;
-  return then(dh(provider, eph.privateKey, eph.publicKey, publicKey), (dhOut) => {
-    const shared = sharedSecret(provider, dhOut, concat(enc, publicKey));
-    return {
-      enc,
-      context: new HpkeContext(aead, keySchedule(provider, suite, aead, shared, info)),
-      sharedSecret: shared,
-    };
-  });
+  // A fresh ephemeral key from the provider (native where it can be: GenerateKeyPair, RFC 9180 §4), or the
+  // one `ikm` derives (DeriveKeyPair, for known answers).
+  let eph: MaybePromise<KeyShare>;
+  if (typeof random === "function") {
+    try {
+      eph = provider.keyShare(X25519, random);
+    } catch (e) {
+      throw dhFailed(e);
+    }
+  } else {
+    const pair = hpkeDeriveKeyPair(provider, random.ikm);
+    eph = { group: X25519.id, publicKey: pair.publicKey, privateKey: pair.privateKey };
+  }
+  return then(eph, (share) =>
+    then(dh(provider, share, publicKey), (dhOut) => {
+      const enc = share.publicKey;
+      const shared = sharedSecret(provider, dhOut, concat(enc, publicKey));
+      return {
+        enc,
+        context: new HpkeContext(aead, keySchedule(provider, suite, aead, shared, info)),
+        sharedSecret: shared,
+      };
+    }));
 }
 
 /**
@@ -338,7 +360,7 @@ export function hpkeSetupRecipient(
   const aead = provider.aead(check(suite));
   checkKey(enc, "enc");
   checkKey(keyPair.privateKey, "private key");
-  return then(dh(provider, keyPair.privateKey, keyPair.publicKey, enc), (dhOut) => {
+  return then(dh(provider, staticShare(keyPair), enc), (dhOut) => {
     const shared = sharedSecret(provider, dhOut, concat(enc, keyPair.publicKey));
     return new HpkeContext(aead, keySchedule(provider, suite, aead, shared, info));
   });

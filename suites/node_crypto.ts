@@ -295,6 +295,31 @@ function generate(group: KxGroup): { publicKey: Uint8Array; pair: NativePair } |
   }
 }
 
+/** Raw X25519 private keys imported into node:crypto, per share object (an HPKE recipient's static key). */
+const importedShares = new WeakMap<KeyShare, NativePair>();
+
+/**
+ * A raw X25519 private key as a native key, imported once per share (a JWK with `d` and `x`, about 45 µs,
+ * against 1–1.4 ms for noble's scalar multiplication on Node); undefined where node:crypto cannot (noble then).
+ */
+function importedX25519(group: KxGroup, mine: KeyShare): NativePair | undefined {
+  if (group.id !== 0x001d || kxMissing.has(group.id) || mine.privateKey.length !== 32) return undefined;
+  let pair = importedShares.get(mine);
+  if (!pair) {
+    try {
+      const key = node().crypto.createPrivateKey({
+        key: { kty: "OKP", crv: "X25519", d: toBase64Url(mine.privateKey), x: toBase64Url(mine.publicKey) },
+        format: "jwk",
+      });
+      pair = { x25519: key };
+    } catch {
+      return undefined;
+    }
+    importedShares.set(mine, pair);
+  }
+  return pair;
+}
+
 function derive(group: KxGroup, pair: NativePair, peer: Uint8Array): Uint8Array {
   checkPeerShare(group, peer);
   let secret: Buffer;
@@ -446,7 +471,7 @@ export const nodeCryptoProvider: CryptoProvider = Object.freeze({
     return kxResponse(mine.publicKey, derive(group, mine.pair, peerShare));
   },
   sharedSecret(group: KxGroup, mine: KeyShare, peerPublic: Uint8Array): Uint8Array {
-    const pair = nativeKeyOf(mine) as NativePair | undefined;
+    const pair = (nativeKeyOf(mine) as NativePair | undefined) ?? importedX25519(group, mine);
     return pair ? derive(group, pair, peerPublic) : group.sharedSecret(mine.privateKey, peerPublic);
   },
   // On Deno, node:crypto's AES-GCM runs at a fifth of Deno's WebCrypto: records go where webCryptoProvider
