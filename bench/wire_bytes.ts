@@ -47,6 +47,7 @@ import {
   SslError,
   type TlsEngine,
 } from "../mod.ts";
+import { concat } from "../suites/bytes.ts";
 import { pemEncode } from "../suites/pem.ts";
 import { publicKeyFromCertificate } from "../verify/mod.ts";
 import { generateChain, type TestChain } from "../testing/pki.ts";
@@ -169,24 +170,14 @@ async function relay(scope: Scope, target: number): Promise<{ port: number; done
         });
         from.on("end", () => {
           to.end();
-          resolve(concat(chunks));
+          resolve(concat(...chunks));
         });
-        from.on("error", () => resolve(concat(chunks)));
+        from.on("error", () => resolve(concat(...chunks)));
       });
     const [up, down] = await Promise.all([carried(client, server), carried(server, client)]);
     return { toServer: handshakeBytes(up), toClient: handshakeBytes(down) };
   })();
   return { port: listener.port, done };
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 // ---- airlock -------------------------------------------------------------------------------------
