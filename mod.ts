@@ -102,7 +102,7 @@ export {
   type SigSchemeName,
   type X509SignatureResult,
 } from "./suites/sign.ts";
-export type { KeyShare, KxGroup, KxResponse } from "./suites/kx.ts";
+export type { KeyShare, KxGroup, KxOperations, KxResponse } from "./suites/kx.ts";
 export type { Tls13Suite } from "./suites/tls13.ts";
 export type { Tls12SuiteName } from "./suites/tls12.ts";
 export { type Aead, type AeadKey, customAead, type NativeAeadKey } from "./suites/aead.ts";

@@ -322,11 +322,82 @@ const MLKEM768_DK = 2400;
 const MLKEM768_SEED = 64;
 const MLKEM768_MSG = 32;
 
+const X25519MLKEM768_ID = 0x11ec;
+const HYBRID_NAME = "X25519MLKEM768";
+const HYBRID_CLIENT_SHARE = MLKEM768_EK + 32; // 1216
+const HYBRID_SERVER_SHARE = MLKEM768_CT + 32; // 1120
+
+/** FIPS 203 ML-KEM.KeyGen_internal(d, z) from a 64-byte seed d || z drawn from `random`. */
+function mlKemGenerate(random: (n: number) => Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array } {
+  return ml_kem768.keygen(draw(random, MLKEM768_SEED));
+}
+
+/** The client's hybrid share checked for length and its ML-KEM key for FIPS 203 §7.2's modulus check. */
+function checkedEncapsulationKey(peerShare: Uint8Array): Uint8Array {
+  if (peerShare.length !== HYBRID_CLIENT_SHARE) {
+    throw new KxError(
+      `Cannot use ${HYBRID_NAME} key share: expected ${HYBRID_CLIENT_SHARE} bytes, got ${peerShare.length}`,
+    );
+  }
+  const ek = peerShare.subarray(0, MLKEM768_EK);
+  if (!mlKemModulusOk(ek)) {
+    throw new KxError(
+      `Cannot use ${HYBRID_NAME} key share: the ML-KEM-768 encapsulation key fails the FIPS 203 §7.2 check`,
+    );
+  }
+  return ek;
+}
+
+/** The server's hybrid share checked for length. (A changed ciphertext is no error: ML-KEM rejects implicitly.) */
+function checkCipherText(peerPublic: Uint8Array): void {
+  if (peerPublic.length !== HYBRID_SERVER_SHARE) {
+    throw new KxError(
+      `Cannot use ${HYBRID_NAME} key share: expected ${HYBRID_SERVER_SHARE} bytes, got ${peerPublic.length}`,
+    );
+  }
+}
+
+/**
+ * FIPS 203 §7.2's modulus check: every 12-bit coefficient of the encapsulation key's t̂ (its first 1152
+ * bytes) below q = 3329. noble runs it in `encapsulate` too; not every runtime's WebCrypto does on import.
+ */
+function mlKemModulusOk(ek: Uint8Array): boolean {
+  let bad = 0;
+  for (let i = 0; i < 1152; i += 3) {
+    const b1 = ek[i + 1]!;
+    bad |= (3328 - (ek[i]! | ((b1 & 0x0f) << 8))) | (3328 - ((b1 >> 4) | (ek[i + 2]! << 4)));
+  }
+  return bad >= 0;
+}
+
+/**
+ * ML-KEM-768 as {@linkcode withHybridKx} runs it: noble's, or the runtime's. The peer's bytes reach it checked
+ * for length (and an encapsulation key for the FIPS 203 §7.2 modulus check).
+ */
+interface MlKem768 {
+  generate(random: (n: number) => Uint8Array): MaybePromise<{ publicKey: Uint8Array; secretKey: unknown }>;
+  encapsulate(ek: Uint8Array, random: (n: number) => Uint8Array): MaybePromise<
+    { cipherText: Uint8Array; sharedSecret: Uint8Array }
+  >;
+  decapsulate(cipherText: Uint8Array, secretKey: unknown): MaybePromise<Uint8Array>;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** noble's ML-KEM-768, drawing its seed and message from `random`. */
+const nobleMlKem = {
+  generate: mlKemGenerate,
+  encapsulate: (ek: Uint8Array, random: (n: number) => Uint8Array) => {
+    const m = draw(random, MLKEM768_MSG);
+    return ml_kem768.encapsulate(ek, m);
+  },
+  decapsulate: (cipherText: Uint8Array, secretKey: unknown) =>
+    ml_kem768.decapsulate(cipherText, secretKey as Uint8Array),
+} satisfies MlKem768;
+
 function makeX25519MlKem768(): KxGroup {
-  const id = 0x11ec;
-  const name = "X25519MLKEM768" as const;
-  const clientShareLen = MLKEM768_EK + 32; // 1216
-  const serverShareLen = MLKEM768_CT + 32; // 1120
+  const id = X25519MLKEM768_ID;
+  const name = HYBRID_NAME;
   // Our private key: the expanded ML-KEM-768 decapsulation key (FIPS 203 dk, 2400 bytes) then the X25519 key.
   const privateLen = MLKEM768_DK + 32;
   function split(privateKey: Uint8Array): { dk: Uint8Array; ek: Uint8Array; xsk: Uint8Array } {
@@ -356,40 +427,20 @@ function makeX25519MlKem768(): KxGroup {
     id,
     name,
     generate(random: (n: number) => Uint8Array): KeyShare {
-      // FIPS 203 ML-KEM.KeyGen_internal(d, z) from a 64-byte seed d || z, then the X25519 key.
-      const { secretKey, publicKey } = ml_kem768.keygen(draw(random, MLKEM768_SEED));
+      const { secretKey, publicKey } = mlKemGenerate(random);
       const x = X25519.generate(random);
       return keyShare(id, concat(publicKey, x.publicKey), concat(secretKey, x.privateKey));
     },
     respond(peerShare: Uint8Array, random: (n: number) => Uint8Array): KxResponse {
-      if (peerShare.length !== clientShareLen) {
-        throw new KxError(
-          `Cannot use ${name} key share: expected ${clientShareLen} bytes, got ${peerShare.length}`,
-        );
-      }
-      const ek = peerShare.subarray(0, MLKEM768_EK);
-      let kem: { cipherText: Uint8Array; sharedSecret: Uint8Array };
-      try {
-        // FIPS 203 ML-KEM.Encaps_internal(ek, m); noble runs the §7.2 modulus check on ek first.
-        kem = ml_kem768.encapsulate(ek, draw(random, MLKEM768_MSG));
-      } catch {
-        throw new KxError(
-          `Cannot use ${name} key share: the ML-KEM-768 encapsulation key fails the FIPS 203 §7.2 check`,
-        );
-      }
+      const kem = nobleMlKem.encapsulate(checkedEncapsulationKey(peerShare), random);
       const x = X25519.respond(peerShare.subarray(MLKEM768_EK), random);
       return kxResponse(concat(kem.cipherText, x.publicKey), concat(kem.sharedSecret, x.sharedSecret));
     },
     fromPrivateKey,
     sharedSecret(privateKey: Uint8Array, peerPublic: Uint8Array): Uint8Array {
       const { dk, xsk } = split(privateKey);
-      if (peerPublic.length !== serverShareLen) {
-        throw new KxError(
-          `Cannot use ${name} key share: expected ${serverShareLen} bytes, got ${peerPublic.length}`,
-        );
-      }
-      // Decapsulation cannot fail on a well-formed ciphertext (implicit rejection): any error here is ours.
-      const kem = ml_kem768.decapsulate(peerPublic.subarray(0, MLKEM768_CT), dk);
+      checkCipherText(peerPublic);
+      const kem = nobleMlKem.decapsulate(peerPublic.subarray(0, MLKEM768_CT), dk);
       return concat(kem, X25519.sharedSecret(xsk, peerPublic.subarray(MLKEM768_CT)));
     },
   });
@@ -413,6 +464,166 @@ export const SECP384R1: KxGroup = makeNist(0x0018, "secp384r1", p384);
  * key followed by the X25519 key.
  */
 export const X25519MLKEM768: KxGroup = makeX25519MlKem768();
+
+// ---- the hybrid's X25519 half on a provider ----------------------------------------------------------------
+
+/** The key exchange a provider does (three of `CryptoProvider`'s functions), synchronously or not. */
+export interface KxOperations {
+  /**
+   * Make our key share for `group`: the client's, or a TLS 1.2 server's.
+   *
+   * @param group The group.
+   * @param random The injected randomness (a native implementation may draw its own).
+   * @returns The share (a promise when the implementation is asynchronous).
+   */
+  keyShare(group: KxGroup, random: (n: number) => Uint8Array): KeyShare | Promise<KeyShare>;
+  /**
+   * The TLS 1.3 server's side: validate the client's share, make ours, derive the shared secret.
+   *
+   * @param group The group.
+   * @param peerShare The client's `key_exchange` bytes.
+   * @param random The injected randomness.
+   * @returns Our share and the secret; throws or rejects with `KxError` if the client's share is invalid.
+   */
+  respond(
+    group: KxGroup,
+    peerShare: Uint8Array,
+    random: (n: number) => Uint8Array,
+  ): KxResponse | Promise<KxResponse>;
+  /**
+   * Derive the shared secret from our share (made by this provider's `keyShare`) and the peer's answer.
+   *
+   * @param group The group.
+   * @param mine Our share.
+   * @param peerPublic The peer's `key_exchange` bytes.
+   * @returns The secret; throws or rejects with `KxError` if the peer's share is invalid.
+   */
+  sharedSecret(group: KxGroup, mine: KeyShare, peerPublic: Uint8Array): Uint8Array | Promise<Uint8Array>;
+}
+
+const ML_KEM = { name: "ML-KEM-768" } as const;
+// The usages of draft WebCrypto ML-KEM (WICG "Modern Algorithms"), not yet in TypeScript's lib.
+const KEM_USAGES = ["encapsulateBits", "decapsulateBits"] as unknown as KeyUsage[];
+const ENCAPSULATE = ["encapsulateBits"] as unknown as KeyUsage[];
+type KemSubtle = SubtleCrypto & {
+  encapsulateBits(
+    algorithm: typeof ML_KEM,
+    key: CryptoKey,
+  ): Promise<{ ciphertext: ArrayBuffer; sharedKey: ArrayBuffer }>;
+  decapsulateBits(algorithm: typeof ML_KEM, key: CryptoKey, ciphertext: BufferSource): Promise<ArrayBuffer>;
+};
+
+/** The runtime's WebCrypto ML-KEM-768 (Deno, Bun), or undefined where it has none (Node 20, browsers today). */
+function webCryptoMlKem(): MlKem768 | undefined {
+  const subtle = globalThis.crypto?.subtle as KemSubtle | undefined;
+  if (typeof subtle?.encapsulateBits !== "function" || typeof subtle.decapsulateBits !== "function") {
+    return undefined;
+  }
+  let missing = false; // key generation failed once: the runtime lacks the algorithm after all
+  return {
+    async generate(random) {
+      if (!missing) {
+        try {
+          const pair = await subtle.generateKey(ML_KEM, false, KEM_USAGES) as CryptoKeyPair;
+          const publicKey = new Uint8Array(await subtle.exportKey("raw-public" as "raw", pair.publicKey));
+          if (publicKey.length === MLKEM768_EK) return { publicKey, secretKey: pair.privateKey };
+        } catch {
+          // the runtime lacks the algorithm after all: noble from now on
+        }
+        missing = true;
+      }
+      return nobleMlKem.generate(random);
+    },
+    async encapsulate(ek, random) {
+      if (missing) return nobleMlKem.encapsulate(ek, random);
+      const key = await subtle.importKey("raw-public" as "raw", ek.slice(), ML_KEM, false, ENCAPSULATE);
+      const { ciphertext, sharedKey } = await subtle.encapsulateBits(ML_KEM, key);
+      return { cipherText: new Uint8Array(ciphertext), sharedSecret: new Uint8Array(sharedKey) };
+    },
+    async decapsulate(cipherText, secretKey) {
+      if (secretKey instanceof Uint8Array) return nobleMlKem.decapsulate(cipherText, secretKey);
+      return new Uint8Array(await subtle.decapsulateBits(ML_KEM, secretKey as CryptoKey, cipherText.slice()));
+    },
+  };
+}
+
+/** The best ML-KEM-768 this runtime has: its WebCrypto's where there is one, else noble's. */
+const runtimeMlKem: MlKem768 = webCryptoMlKem() ?? nobleMlKem;
+
+/** The private half of a hybrid share made by {@linkcode withHybridKx}: the ML-KEM key and the X25519 share. */
+class HybridKey {
+  constructor(readonly dk: unknown, readonly classical: KeyShare) {}
+}
+
+function both<A, B, U>(a: MaybePromise<A>, b: MaybePromise<B>, next: (a: A, b: B) => U): MaybePromise<U> {
+  if (a instanceof Promise || b instanceof Promise) return Promise.all([a, b]).then(([x, y]) => next(x, y));
+  return next(a, b);
+}
+
+/**
+ * A provider's key exchange extended to X25519MLKEM768: its X25519 half done by the provider (natively where
+ * it can: noble's X25519 costs more than ML-KEM-768 itself), ML-KEM-768 by the runtime's WebCrypto where it
+ * has it (Deno, Bun) and by noble elsewhere. Shares drawn from `random` are drawn as
+ * {@linkcode X25519MLKEM768}'s `generate` and `respond` draw them (the ML-KEM seed or message first), and
+ * the peer's share gets the same checks and errors. Other groups go to `ops` unchanged.
+ *
+ * @param ops The provider's key exchange for the classical groups.
+ * @param kem Where ML-KEM-768 runs: `"runtime"` (default: the runtime's WebCrypto if it has ML-KEM) or
+ *   `"noble"`.
+ * @returns The same operations, with X25519MLKEM768 split between ML-KEM and `ops`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type KeyShare, withHybridKx, X25519MLKEM768 } from "./kx.ts";
+ * const ops = withHybridKx({
+ *   keyShare: (g, random) => g.generate(random),
+ *   respond: (g, peer, random) => g.respond(peer, random),
+ *   sharedSecret: (g, mine, peer) => g.sharedSecret(mine.privateKey, peer),
+ * }, "noble");
+ * const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+ * const client = ops.keyShare(X25519MLKEM768, random) as KeyShare;
+ * const server = X25519MLKEM768.respond(client.publicKey, random);
+ * assert.deepEqual(ops.sharedSecret(X25519MLKEM768, client, server.publicKey), server.sharedSecret);
+ * ```
+ */
+export function withHybridKx(ops: KxOperations, kem: "runtime" | "noble" = "runtime"): KxOperations {
+  const mlKem = kem === "noble" ? nobleMlKem : runtimeMlKem;
+  return Object.freeze({
+    keyShare(group: KxGroup, random: (n: number) => Uint8Array): MaybePromise<KeyShare> {
+      if (group.id !== X25519MLKEM768_ID) return ops.keyShare(group, random);
+      return both(
+        mlKem.generate(random),
+        ops.keyShare(X25519, random),
+        (k, x) => nativeKeyShare(group.id, concat(k.publicKey, x.publicKey), new HybridKey(k.secretKey, x)),
+      );
+    },
+    respond(
+      group: KxGroup,
+      peerShare: Uint8Array,
+      random: (n: number) => Uint8Array,
+    ): MaybePromise<KxResponse> {
+      if (group.id !== X25519MLKEM768_ID) return ops.respond(group, peerShare, random);
+      const ek = checkedEncapsulationKey(peerShare);
+      return both(
+        mlKem.encapsulate(ek, random),
+        ops.respond(X25519, peerShare.subarray(MLKEM768_EK), random),
+        (k, x) => kxResponse(concat(k.cipherText, x.publicKey), concat(k.sharedSecret, x.sharedSecret)),
+      );
+    },
+    sharedSecret(group: KxGroup, mine: KeyShare, peerPublic: Uint8Array): MaybePromise<Uint8Array> {
+      const key = nativeKeyOf(mine);
+      if (group.id !== X25519MLKEM768_ID || !(key instanceof HybridKey)) {
+        return ops.sharedSecret(group, mine, peerPublic);
+      }
+      checkCipherText(peerPublic);
+      return both(
+        mlKem.decapsulate(peerPublic.subarray(0, MLKEM768_CT), key.dk),
+        ops.sharedSecret(X25519, key.classical, peerPublic.subarray(MLKEM768_CT)),
+        (k, x) => concat(k, x),
+      );
+    },
+  });
+}
 
 // ---- the same groups on the runtime's WebCrypto ----------------------------------------------------------
 
@@ -471,11 +682,12 @@ async function nativeDerive(group: KxGroup, native: Native, mine: CryptoKey, pee
 
 /**
  * X25519, P-256 and P-384 on the runtime's WebCrypto: several times faster than noble on every runtime
- * measured (bench/). Where the runtime lacks a group, and for X25519MLKEM768, noble does the work. Shares are
+ * measured (bench/). Where the runtime lacks a group noble does the work, and for X25519MLKEM768 it does the
+ * ML-KEM-768 part (the X25519 half stays on WebCrypto). Shares are
  * drawn by the runtime, not from the injected `random`, so handshakes with this are not reproducible.
  * The peer's share is checked exactly as noble checks it, so both give the same errors.
  */
-export const webCryptoKx = Object.freeze({
+export const webCryptoKx: KxOperations = withHybridKx({
   /**
    * Make our key share.
    *

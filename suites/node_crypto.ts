@@ -9,7 +9,8 @@
  *
  * - Records: AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305 (every record, handshake ones too).
  * - Key exchange: X25519, P-256 and P-384. The peer's share is checked as noble checks it
- *   (`checkPeerShare`), so every provider gives the same errors. X25519MLKEM768 stays on noble.
+ *   (`checkPeerShare`), so every provider gives the same errors. X25519MLKEM768's ML-KEM-768 runs on noble, its
+ *   X25519 half here.
  * - Signatures: ECDSA P-256/P-384 and Ed25519 verify and sign here. RSA stays on WebCrypto, asynchronous:
  *   an RSA-2048 signature takes a millisecond or more, better off the calling thread. Certificate chains
  *   are checked as `webCryptoProvider` checks them.
@@ -42,6 +43,7 @@ import {
   kxResponse,
   nativeKeyOf,
   nativeKeyShare,
+  withHybridKx,
 } from "./kx.ts";
 import { ctEqual, toBase64Url } from "./bytes.ts";
 import { customHash, type Hash, type HashName, type HashState } from "./hash.ts";
@@ -277,13 +279,49 @@ type NativePair = { readonly x25519: KeyObject } | { readonly ecdh: ECDH };
 /** Groups the runtime's `node:crypto` could not generate once: noble from then on. */
 const kxMissing = new Set<number>();
 
+/** RFC 8410's SubjectPublicKeyInfo of an X25519 key, up to the key: SEQUENCE { id-X25519 } BIT STRING. */
+const X25519_SPKI_PREFIX = Uint8Array.of(
+  0x30,
+  0x2a,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x6e,
+  0x03,
+  0x21,
+  0x00,
+);
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
+}
+
 function generate(group: KxGroup): { publicKey: Uint8Array; pair: NativePair } | undefined {
   if (kxMissing.has(group.id)) return undefined;
   try {
     if (group.id === 0x001d) {
-      const { publicKey, privateKey } = node().crypto.generateKeyPairSync("x25519");
-      const raw = new Uint8Array(node().Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url"));
-      return { publicKey: raw, pair: { x25519: privateKey } };
+      // The public key comes encoded from the key generation itself. Exporting it afterwards (as a JWK, or
+      // as DER) can deadlock Node 20: the export holds the key's mutex while it allocates, a garbage
+      // collection then may run the finished generation job's destructor, which takes the same mutex
+      // (seen as a hang once in about 100,000 handshakes; a gdb backtrace showed ~KeyGenJob under
+      // ExportJWKEdKey). During generateKeyPairSync the job is alive, so its encoding is safe.
+      const { publicKey, privateKey } = node().crypto.generateKeyPairSync("x25519", {
+        publicKeyEncoding: { type: "spki", format: "der" },
+      } as NodeCrypto.X25519KeyPairKeyObjectOptions) as unknown as {
+        publicKey: Buffer;
+        privateKey: KeyObject;
+      };
+      if (publicKey.length !== X25519_SPKI_PREFIX.length + 32 || !startsWith(publicKey, X25519_SPKI_PREFIX)) {
+        throw new Error("unexpected X25519 SubjectPublicKeyInfo"); // caught below: noble from now on
+      }
+      return {
+        publicKey: new Uint8Array(publicKey.subarray(X25519_SPKI_PREFIX.length)),
+        pair: { x25519: privateKey },
+      };
     }
     const curve = CURVE_NAMES.get(group.id);
     if (!curve) return undefined;
@@ -431,9 +469,30 @@ async function loadPrivateKey(
   }, base.tls12Schemes);
 }
 
+/** X25519, P-256 and P-384 on node:crypto (noble where the runtime lacks one); the hybrid's X25519 half too. */
+const nodeKx = withHybridKx({
+  keyShare(group: KxGroup, random: (n: number) => Uint8Array): KeyShare {
+    const mine = generate(group);
+    return mine ? nativeKeyShare(group.id, mine.publicKey, mine.pair) : group.generate(random);
+  },
+  respond(group: KxGroup, peerShare: Uint8Array, random: (n: number) => Uint8Array): KxResponse {
+    if (kxMissing.has(group.id) || !(group.id === 0x001d || CURVE_NAMES.has(group.id))) {
+      return group.respond(peerShare, random);
+    }
+    checkPeerShare(group, peerShare); // before our key pair is made, as noble does
+    const mine = generate(group);
+    if (!mine) return group.respond(peerShare, random);
+    return kxResponse(mine.publicKey, derive(group, mine.pair, peerShare));
+  },
+  sharedSecret(group: KxGroup, mine: KeyShare, peerPublic: Uint8Array): Uint8Array {
+    const pair = (nativeKeyOf(mine) as NativePair | undefined) ?? importedX25519(group, mine);
+    return pair ? derive(group, pair, peerPublic) : group.sharedSecret(mine.privateKey, peerPublic);
+  },
+});
+
 /**
- * `node:crypto` where the runtime has the primitive, then WebCrypto (RSA) and noble (the hybrid group, and
- * anything the runtime lacks). The default on Node, Bun and Deno (where records go to WebCrypto and noble).
+ * `node:crypto` where the runtime has the primitive, then WebCrypto (RSA) and noble (the hybrid group's
+ * ML-KEM-768, its X25519 half staying native, and anything the runtime lacks). The default on Node, Bun and Deno (where records go to WebCrypto and noble).
  *
  * @example Every connection of a Node server on node:crypto
  * ```ts ignore
@@ -457,23 +516,7 @@ export const nodeCryptoProvider: CryptoProvider = Object.freeze({
   verifyX509: (algorithm: Uint8Array, key: PublicKey, message: Uint8Array, signature: Uint8Array) =>
     verifyX509Signature(algorithm, key, message, signature, { webCrypto: true, native: verifyX509Native }),
   loadPrivateKey,
-  keyShare(group: KxGroup, random: (n: number) => Uint8Array): KeyShare {
-    const mine = generate(group);
-    return mine ? nativeKeyShare(group.id, mine.publicKey, mine.pair) : group.generate(random);
-  },
-  respond(group: KxGroup, peerShare: Uint8Array, random: (n: number) => Uint8Array): KxResponse {
-    if (kxMissing.has(group.id) || !(group.id === 0x001d || CURVE_NAMES.has(group.id))) {
-      return group.respond(peerShare, random);
-    }
-    checkPeerShare(group, peerShare); // before our key pair is made, as noble does
-    const mine = generate(group);
-    if (!mine) return group.respond(peerShare, random);
-    return kxResponse(mine.publicKey, derive(group, mine.pair, peerShare));
-  },
-  sharedSecret(group: KxGroup, mine: KeyShare, peerPublic: Uint8Array): Uint8Array {
-    const pair = (nativeKeyOf(mine) as NativePair | undefined) ?? importedX25519(group, mine);
-    return pair ? derive(group, pair, peerPublic) : group.sharedSecret(mine.privateKey, peerPublic);
-  },
+  ...nodeKx,
   // On Deno, node:crypto's AES-GCM runs at a fifth of Deno's WebCrypto: records go where webCryptoProvider
   // sends them (large ones to WebCrypto, the rest to noble), everything else stays here.
   aeadKey: ON_DENO ? webCryptoProvider.aeadKey : () => undefined,

@@ -32,7 +32,7 @@ import {
   webCryptoAeadKey,
 } from "./aead.ts";
 import { type Hash, type HashName, SHA256, SHA384 } from "./hash.ts";
-import { type KeyShare, type KxGroup, type KxResponse, webCryptoKx } from "./kx.ts";
+import { type KeyShare, type KxGroup, type KxOperations, webCryptoKx } from "./kx.ts";
 import {
   loadPrivateKey,
   type PublicKey,
@@ -44,7 +44,7 @@ import {
 } from "./sign.ts";
 
 /** The primitives the engine takes from a provider. */
-export interface CryptoProvider {
+export interface CryptoProvider extends KxOperations {
   /** "noble" or "webcrypto", for logs and the bench. */
   readonly name: string;
   /**
@@ -90,36 +90,6 @@ export interface CryptoProvider {
     pemOrDer: string | Uint8Array,
     options?: { readonly passphrase?: string },
   ): Promise<SigningKey>;
-  /**
-   * Make our key share for `group`: the client's, or a TLS 1.2 server's.
-   *
-   * @param group The group.
-   * @param random The injected randomness (a native implementation may draw its own).
-   * @returns The share (a promise when the implementation is asynchronous).
-   */
-  keyShare(group: KxGroup, random: (n: number) => Uint8Array): KeyShare | Promise<KeyShare>;
-  /**
-   * The TLS 1.3 server's side: validate the client's share, make ours, derive the shared secret.
-   *
-   * @param group The group.
-   * @param peerShare The client's `key_exchange` bytes.
-   * @param random The injected randomness.
-   * @returns Our share and the secret; throws or rejects with `KxError` if the client's share is invalid.
-   */
-  respond(
-    group: KxGroup,
-    peerShare: Uint8Array,
-    random: (n: number) => Uint8Array,
-  ): KxResponse | Promise<KxResponse>;
-  /**
-   * Derive the shared secret from our share (made by this provider's `keyShare`) and the peer's answer.
-   *
-   * @param group The group.
-   * @param mine Our share.
-   * @param peerPublic The peer's `key_exchange` bytes.
-   * @returns The secret; throws or rejects with `KxError` if the peer's share is invalid.
-   */
-  sharedSecret(group: KxGroup, mine: KeyShare, peerPublic: Uint8Array): Uint8Array | Promise<Uint8Array>;
   /**
    * The provider's own copy of a traffic key, for application data records (the engine keeps noble's for the
    * handshake and other small records); undefined to use noble's for everything.

@@ -10,6 +10,7 @@ import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
 import process from "node:process";
 import { nodeCryptoProvider } from "./node_crypto.ts";
 import type { Aead } from "./aead.ts";
+import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
 import { KxError, SECP256R1, SECP384R1, X25519, X25519MLKEM768 } from "./kx.ts";
 import { type CryptoProvider, nobleProvider, webCryptoProvider } from "./provider.ts";
 import { loadPrivateKey, SIG_SCHEMES as S, type SigningKey } from "./sign.ts";
@@ -179,14 +180,116 @@ for (const group of [X25519, SECP256R1, SECP384R1]) {
   });
 }
 
-Deno.test("providers: X25519MLKEM768 under the native providers falls back to noble and agrees with it", async () => {
+Deno.test("providers: X25519MLKEM768 agrees across every provider, every direction", async () => {
+  for (const a of PROVIDERS) {
+    for (const b of PROVIDERS) {
+      const mine = await a.keyShare(X25519MLKEM768, random);
+      assert.equal(mine.publicKey.length, 1216);
+      const answer = await b.respond(X25519MLKEM768, mine.publicKey, random);
+      assert.equal(answer.publicKey.length, 1120);
+      const secret = await a.sharedSecret(X25519MLKEM768, mine, answer.publicKey);
+      assert.deepEqual(secret, answer.sharedSecret, `${a.name} → ${b.name}`);
+      assert.equal(secret.length, 64);
+      if (a === nobleProvider) {
+        // noble's share has its keys: the halves are ML-KEM-768 (FIPS 203) then plain X25519 (RFC 7748).
+        const xHalf = X25519.sharedSecret(mine.privateKey.subarray(2400), answer.publicKey.subarray(1088));
+        assert.deepEqual(secret.subarray(32), xHalf, `X25519 half, ${b.name} answering`);
+        const dk = mine.privateKey.subarray(0, 2400);
+        assert.deepEqual(
+          secret.subarray(0, 32),
+          ml_kem768.decapsulate(answer.publicKey.subarray(0, 1088), dk),
+        );
+      }
+    }
+  }
   for (const p of [webCryptoProvider, nodeCryptoProvider]) {
+    // The native providers keep their private keys (ML-KEM and X25519) inside the runtime and out of logs.
+    const native = await p.keyShare(X25519MLKEM768, random);
+    assert.equal(native.privateKey.length, 0, p.name);
+    assert.ok(!JSON.stringify(native).includes("privateKey"));
+  }
+});
+
+Deno.test("providers: X25519MLKEM768's ML-KEM runs on the runtime's WebCrypto where it has ML-KEM-768", async () => {
+  type Kem = SubtleCrypto & { encapsulateBits?: (...a: unknown[]) => Promise<unknown> };
+  const subtle = crypto.subtle as Kem;
+  const original = subtle.encapsulateBits;
+  if (typeof original !== "function") return; // Node 20 and browsers today: noble does it (tests above)
+  let calls = 0;
+  subtle.encapsulateBits = function (this: unknown, ...a: unknown[]) {
+    calls++;
+    return original.apply(this, a);
+  };
+  try {
+    for (const p of [webCryptoProvider, nodeCryptoProvider]) {
+      const share = X25519MLKEM768.generate(random);
+      const answer = await p.respond(X25519MLKEM768, share.publicKey, random);
+      assert.deepEqual(X25519MLKEM768.sharedSecret(share.privateKey, answer.publicKey), answer.sharedSecret);
+    }
+  } finally {
+    subtle.encapsulateBits = original;
+  }
+  assert.equal(calls, 2, "encapsulated by WebCrypto");
+});
+
+Deno.test("providers: a bad X25519MLKEM768 share is KxError with every provider, both ways", async () => {
+  const client = X25519MLKEM768.generate(random).publicKey;
+  const server = X25519MLKEM768.respond(client, random).publicKey;
+  const resized = (b: Uint8Array, n: number) => {
+    const out = new Uint8Array(n);
+    out.set(b.subarray(0, Math.min(n, b.length)));
+    return out;
+  };
+  // FIPS 203 §7.2: a coefficient of t̂ at q = 3329 (the first one, then the last one) is refused.
+  const firstAtQ = client.slice();
+  firstAtQ[0] = 3329 & 0xff;
+  firstAtQ[1] = (firstAtQ[1]! & 0xf0) | (3329 >> 8);
+  const lastAtQ = client.slice();
+  lastAtQ[1150] = (lastAtQ[1150]! & 0x0f) | ((3329 & 0x0f) << 4);
+  lastAtQ[1151] = 3329 >> 4;
+  const lowOrderClient = client.slice();
+  lowOrderClient.fill(0, 1184);
+  const badClient: [string, Uint8Array][] = [
+    ["empty", new Uint8Array(0)],
+    ["a classical share", client.subarray(1184)],
+    ["one byte short", client.subarray(0, 1215)],
+    ["one byte long", resized(client, 1217)],
+    ["t̂'s first coefficient at q", firstAtQ],
+    ["t̂'s last coefficient at q", lastAtQ],
+    ["a low-order X25519 half", lowOrderClient],
+  ];
+  const lowOrderServer = server.slice();
+  lowOrderServer.fill(0, 1088);
+  const badServer: [string, Uint8Array][] = [
+    ["empty", new Uint8Array(0)],
+    ["one byte short", server.subarray(0, 1119)],
+    ["one byte long", resized(server, 1121)],
+    ["a client share", client],
+    ["a low-order X25519 half", lowOrderServer],
+  ];
+  for (const p of PROVIDERS) {
+    for (const [what, share] of badClient) {
+      await assert.rejects(
+        async () => await p.respond(X25519MLKEM768, share, random),
+        KxError,
+        `${p.name}: respond to ${what}`,
+      );
+    }
     const mine = await p.keyShare(X25519MLKEM768, random);
-    assert.equal(mine.publicKey.length, 1216);
-    const answer = await nobleProvider.respond(X25519MLKEM768, mine.publicKey, random);
-    assert.deepEqual(await p.sharedSecret(X25519MLKEM768, mine, answer.publicKey), answer.sharedSecret);
-    const back = await p.respond(X25519MLKEM768, mine.publicKey, random);
-    assert.deepEqual(await p.sharedSecret(X25519MLKEM768, mine, back.publicKey), back.sharedSecret);
+    for (const [what, share] of badServer) {
+      await assert.rejects(
+        async () => await p.sharedSecret(X25519MLKEM768, mine, share),
+        KxError,
+        `${p.name}: sharedSecret with ${what}`,
+      );
+    }
+  }
+  // Coefficients just below q are fine.
+  const below = client.slice();
+  below[0] = 3328 & 0xff;
+  below[1] = (below[1]! & 0xf0) | (3328 >> 8);
+  for (const p of PROVIDERS) {
+    assert.equal((await p.respond(X25519MLKEM768, below, random)).publicKey.length, 1120);
   }
 });
 
