@@ -279,49 +279,24 @@ type NativePair = { readonly x25519: KeyObject } | { readonly ecdh: ECDH };
 /** Groups the runtime's `node:crypto` could not generate once: noble from then on. */
 const kxMissing = new Set<number>();
 
-/** RFC 8410's SubjectPublicKeyInfo of an X25519 key, up to the key: SEQUENCE { id-X25519 } BIT STRING. */
-const X25519_SPKI_PREFIX = Uint8Array.of(
-  0x30,
-  0x2a,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x6e,
-  0x03,
-  0x21,
-  0x00,
-);
-
-function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
-  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
-  return true;
-}
-
 function generate(group: KxGroup): { publicKey: Uint8Array; pair: NativePair } | undefined {
   if (kxMissing.has(group.id)) return undefined;
   try {
     if (group.id === 0x001d) {
-      // The public key comes encoded from the key generation itself. Exporting it afterwards (as a JWK, or
-      // as DER) can deadlock Node 20: the export holds the key's mutex while it allocates, a garbage
-      // collection then may run the finished generation job's destructor, which takes the same mutex
-      // (seen as a hang once in about 100,000 handshakes; a gdb backtrace showed ~KeyGenJob under
-      // ExportJWKEdKey). During generateKeyPairSync the job is alive, so its encoding is safe.
+      // The public key comes encoded (as a JWK: OpenSSL 3.0's DER encoder costs 140 µs more) from the key
+      // generation itself. Exporting it afterwards can deadlock Node 20: the export holds the key's mutex while
+      // it allocates, and a garbage collection then may run the finished generation job's destructor, which
+      // takes the same mutex (a hang about once in 100,000 handshakes; gdb showed ~KeyGenJob under
+      // ExportJWKEdKey). During generateKeyPairSync the job is alive, so its own encoding is safe.
       const { publicKey, privateKey } = node().crypto.generateKeyPairSync("x25519", {
-        publicKeyEncoding: { type: "spki", format: "der" },
+        publicKeyEncoding: { format: "jwk" },
       } as NodeCrypto.X25519KeyPairKeyObjectOptions) as unknown as {
-        publicKey: Buffer;
+        publicKey: JsonWebKey;
         privateKey: KeyObject;
       };
-      if (publicKey.length !== X25519_SPKI_PREFIX.length + 32 || !startsWith(publicKey, X25519_SPKI_PREFIX)) {
-        throw new Error("unexpected X25519 SubjectPublicKeyInfo"); // caught below: noble from now on
-      }
-      return {
-        publicKey: new Uint8Array(publicKey.subarray(X25519_SPKI_PREFIX.length)),
-        pair: { x25519: privateKey },
-      };
+      const raw = new Uint8Array(node().Buffer.from(publicKey.x ?? "", "base64url"));
+      if (raw.length !== 32) throw new Error("unexpected X25519 public key"); // caught below: noble from now on
+      return { publicKey: raw, pair: { x25519: privateKey } };
     }
     const curve = CURVE_NAMES.get(group.id);
     if (!curve) return undefined;
