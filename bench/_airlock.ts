@@ -257,7 +257,7 @@ function pinned(c: Case): CommonConfig {
   const version = c.version as NonNullable<CommonConfig["minVersion"]>;
   return {
     cipherSuites: [c.suite as CipherSuiteName],
-    groups: groupsOf(c),
+    ...(c.defaultGroups ? {} : { groups: groupsOf(c) }),
     minVersion: version,
     maxVersion: version,
     ...(c.provider ? { provider: PROVIDERS[c.provider] } : {}),

@@ -38,6 +38,13 @@ export interface Case {
    * requires ECH accepted on both ends. airlock only (node:tls has no ECH).
    */
   readonly ech?: boolean;
+  /**
+   * Neither end is told its groups: each offers and picks what it does by default. airlock's default puts
+   * X25519MLKEM768 first (with an x25519 share beside it), so airlock↔airlock negotiates the hybrid; node:tls
+   * negotiates what its library prefers (x25519 with Node 20's OpenSSL 3.0), noted on its cell. `group` is
+   * what airlock↔airlock negotiates.
+   */
+  readonly defaultGroups?: boolean;
 }
 
 /**
@@ -55,8 +62,12 @@ export function caseLabel(c: Case): string {
   if (c.version === "TLSv1.1") return `1.1 RSA-AES128-CBC-SHA ${c.cert}`;
   const aead = c.suite.includes("CHACHA") ? "CHACHA" : c.suite.includes("AES_256") ? "AES256" : "AES128";
   const auth = c.suite.match(/^TLS_ECDHE_(ECDSA|RSA)_/)?.[1];
-  const tags = [c.provider, c.trust === "none" ? "no chain check" : c.trust, c.ech ? "ECH" : undefined]
-    .filter((t) => t !== undefined);
+  const tags = [
+    c.provider,
+    c.trust === "none" ? "no chain check" : c.trust,
+    c.ech ? "ECH" : undefined,
+    c.defaultGroups ? "default groups" : undefined,
+  ].filter((t) => t !== undefined);
   return `${c.version.slice(4)} ${auth ? `${auth}-${aead}` : aead} ${c.group} ${c.cert}${
     tags.length > 0 ? ` (${tags.join(", ")})` : ""
   }`;
@@ -64,7 +75,9 @@ export function caseLabel(c: Case): string {
 
 /** The key a per-case server cache (configs, contexts) is indexed by: what the server is told. */
 export function caseKey(c: Case): string {
-  return `${c.version}/${c.suite}/${c.group}/${c.cert}/${c.provider ?? "default"}${c.ech ? "/ech" : ""}`;
+  return `${c.version}/${c.suite}/${c.group}/${c.cert}/${c.provider ?? "default"}${c.ech ? "/ech" : ""}${
+    c.defaultGroups ? "/default-groups" : ""
+  }`;
 }
 
 // ---- sides ---------------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ function pinOptions(c: Case): tls.SecureContextOptions {
     maxVersion: c.version,
     // node:tls sends TLS_* names to SSL_CTX_set_ciphersuites and the rest to SSL_CTX_set_cipher_list.
     ciphers: suite,
-    ecdhCurve: groupsOf(c).map((g) => OPENSSL_GROUP[g]!).join(":"),
+    ...(c.defaultGroups ? {} : { ecdhCurve: groupsOf(c).map((g) => OPENSSL_GROUP[g]!).join(":") }),
   };
 }
 

@@ -236,6 +236,8 @@ function handshakeCases(): Case[] {
   for (const cert of CERTS) add({ ...BASE13, cert });
   for (const cert of CERTS) add({ ...BASE12, suite: suite12(cert, "AES_128_GCM_SHA256"), cert });
   add({ ...BASE12, group: "secp256r1" });
+  // What users run with no groups named: airlock↔airlock negotiates X25519MLKEM768, node:tls what it prefers.
+  add({ ...BASE13, group: "X25519MLKEM768", defaultGroups: true });
   // Encrypted Client Hello accepted (airlock only): what ECH costs beside the plain TLS 1.3 row.
   add({ ...BASE13, ech: true });
   // Clients that check no chain (only the handshake signature), labelled: what chain validation costs.
@@ -366,7 +368,11 @@ async function handshakeSection(prims: Map<string, PrimitiveTiming> | undefined)
   const rows: Cell[][] = [];
   const json: unknown[] = [];
   const cases = handshakeCases().map((c) => ({ c, resumed: false }));
-  cases.push({ c: BASE13, resumed: true }, { c: BASE12, resumed: true });
+  cases.push(
+    { c: BASE13, resumed: true },
+    { c: { ...BASE13, group: "X25519MLKEM768", defaultGroups: true }, resumed: true },
+    { c: BASE12, resumed: true },
+  );
   for (const { c, resumed } of cases) {
     const label = `${caseLabel(c)}${resumed ? " resumed" : ""}`;
     progress(`handshakes: ${label}`);
