@@ -372,9 +372,10 @@ function mlKemModulusOk(ek: Uint8Array): boolean {
 
 /**
  * ML-KEM-768 as {@linkcode withHybridKx} runs it: noble's, or the runtime's. The peer's bytes reach it checked
- * for length (and an encapsulation key for the FIPS 203 §7.2 modulus check).
+ * for length (and an encapsulation key for the FIPS 203 §7.2 modulus check). `secretKey` is whatever
+ * `generate` made (bytes for noble, a native key object otherwise), given back to `decapsulate`.
  */
-interface MlKem768 {
+export interface MlKem768 {
   generate(random: (n: number) => Uint8Array): MaybePromise<{ publicKey: Uint8Array; secretKey: unknown }>;
   encapsulate(ek: Uint8Array, random: (n: number) => Uint8Array): MaybePromise<
     { cipherText: Uint8Array; sharedSecret: Uint8Array }
@@ -568,8 +569,9 @@ function both<A, B, U>(a: MaybePromise<A>, b: MaybePromise<B>, next: (a: A, b: B
  * the peer's share gets the same checks and errors. Other groups go to `ops` unchanged.
  *
  * @param ops The provider's key exchange for the classical groups.
- * @param kem Where ML-KEM-768 runs: `"runtime"` (default: the runtime's WebCrypto if it has ML-KEM) or
- *   `"noble"`.
+ * @param kem Where ML-KEM-768 runs: `"runtime"` (default: the runtime's WebCrypto if it has ML-KEM),
+ *   `"noble"`, or a function giving another implementation, called at the first hybrid share (undefined:
+ *   the runtime's); `nodeCryptoProvider` gives node:crypto's where Node has it.
  * @returns The same operations, with X25519MLKEM768 split between ML-KEM and `ops`.
  * @example
  * ```ts
@@ -586,13 +588,17 @@ function both<A, B, U>(a: MaybePromise<A>, b: MaybePromise<B>, next: (a: A, b: B
  * assert.deepEqual(ops.sharedSecret(X25519MLKEM768, client, server.publicKey), server.sharedSecret);
  * ```
  */
-export function withHybridKx(ops: KxOperations, kem: "runtime" | "noble" = "runtime"): KxOperations {
-  const mlKem = kem === "noble" ? nobleMlKem : runtimeMlKem;
+export function withHybridKx(
+  ops: KxOperations,
+  kem: "runtime" | "noble" | (() => MlKem768 | undefined) = "runtime",
+): KxOperations {
+  let chosen = kem === "noble" ? nobleMlKem : kem === "runtime" ? runtimeMlKem : undefined;
+  const mlKem = (): MlKem768 => (chosen ??= (kem as () => MlKem768 | undefined)() ?? runtimeMlKem);
   return Object.freeze({
     keyShare(group: KxGroup, random: (n: number) => Uint8Array): MaybePromise<KeyShare> {
       if (group.id !== X25519MLKEM768_ID) return ops.keyShare(group, random);
       return both(
-        mlKem.generate(random),
+        mlKem().generate(random),
         ops.keyShare(X25519, random),
         (k, x) => nativeKeyShare(group.id, concat(k.publicKey, x.publicKey), new HybridKey(k.secretKey, x)),
       );
@@ -605,7 +611,7 @@ export function withHybridKx(ops: KxOperations, kem: "runtime" | "noble" = "runt
       if (group.id !== X25519MLKEM768_ID) return ops.respond(group, peerShare, random);
       const ek = checkedEncapsulationKey(peerShare);
       return both(
-        mlKem.encapsulate(ek, random),
+        mlKem().encapsulate(ek, random),
         ops.respond(X25519, peerShare.subarray(MLKEM768_EK), random),
         (k, x) => kxResponse(concat(k.cipherText, x.publicKey), concat(k.sharedSecret, x.sharedSecret)),
       );
@@ -617,7 +623,7 @@ export function withHybridKx(ops: KxOperations, kem: "runtime" | "noble" = "runt
       }
       checkCipherText(peerPublic);
       return both(
-        mlKem.decapsulate(peerPublic.subarray(0, MLKEM768_CT), key.dk),
+        mlKem().decapsulate(peerPublic.subarray(0, MLKEM768_CT), key.dk),
         ops.sharedSecret(X25519, key.classical, peerPublic.subarray(MLKEM768_CT)),
         (k, x) => concat(k, x),
       );

@@ -41,6 +41,7 @@ import {
   type KxGroup,
   type KxResponse,
   kxResponse,
+  type MlKem768,
   nativeKeyOf,
   nativeKeyShare,
   withHybridKx,
@@ -444,7 +445,63 @@ async function loadPrivateKey(
   }, base.tls12Schemes);
 }
 
-/** X25519, P-256 and P-384 on node:crypto (noble where the runtime lacks one); the hybrid's X25519 half too. */
+type KemCrypto = typeof NodeCrypto & {
+  encapsulate?(key: KeyObject): { ciphertext: Buffer; sharedKey: Buffer };
+  decapsulate?(key: KeyObject, ciphertext: Uint8Array): Buffer;
+};
+
+/**
+ * node:crypto's ML-KEM-768 (Node 24.7 and later: synchronous, about 80 µs an operation), or undefined where
+ * Node has none (then the runtime's WebCrypto, else noble). Tried once here, so that a runtime whose
+ * node:crypto names the functions but lacks the algorithm or the raw key formats falls back at once.
+ */
+function nodeMlKem(): MlKem768 | undefined {
+  let c: KemCrypto;
+  try {
+    c = node().crypto;
+  } catch {
+    return undefined;
+  }
+  if (typeof c.encapsulate !== "function" || typeof c.decapsulate !== "function") return undefined;
+  const kem = c as Required<KemCrypto>; // called through the module, as it is at each call
+  const generate = () => {
+    // Encoded by the generation itself: no export() afterwards (see `generate` above).
+    const pair = c.generateKeyPairSync("ml-kem-768" as "x25519", {
+      publicKeyEncoding: { format: "raw-public" },
+    } as unknown as NodeCrypto.X25519KeyPairKeyObjectOptions) as unknown as {
+      publicKey: Buffer;
+      privateKey: KeyObject;
+    };
+    return { publicKey: new Uint8Array(pair.publicKey), secretKey: pair.privateKey };
+  };
+  const importKey = (ek: Uint8Array) =>
+    c.createPublicKey(
+      { key: node().Buffer.from(ek), format: "raw-public", asymmetricKeyType: "ml-kem-768" } as never,
+    );
+  try {
+    const probe = generate();
+    const { ciphertext, sharedKey } = kem.encapsulate(importKey(probe.publicKey));
+    if (!ctEqual(new Uint8Array(kem.decapsulate(probe.secretKey, ciphertext)), new Uint8Array(sharedKey))) {
+      return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+  return {
+    generate,
+    encapsulate(ek) {
+      const { ciphertext, sharedKey } = kem.encapsulate(importKey(ek));
+      return { cipherText: new Uint8Array(ciphertext), sharedSecret: new Uint8Array(sharedKey) };
+    },
+    decapsulate: (cipherText, secretKey) =>
+      new Uint8Array(kem.decapsulate(secretKey as KeyObject, node().Buffer.from(cipherText))),
+  };
+}
+
+/**
+ * X25519, P-256 and P-384 on node:crypto (noble where the runtime lacks one); the hybrid's X25519 half too, and
+ * its ML-KEM-768 where node:crypto has it.
+ */
 const nodeKx = withHybridKx({
   keyShare(group: KxGroup, random: (n: number) => Uint8Array): KeyShare {
     const mine = generate(group);
@@ -463,7 +520,7 @@ const nodeKx = withHybridKx({
     const pair = (nativeKeyOf(mine) as NativePair | undefined) ?? importedX25519(group, mine);
     return pair ? derive(group, pair, peerPublic) : group.sharedSecret(mine.privateKey, peerPublic);
   },
-});
+}, nodeMlKem);
 
 /**
  * `node:crypto` where the runtime has the primitive, then WebCrypto (RSA) and noble (the hybrid group's

@@ -102,6 +102,9 @@ function runTee(bin, args, env) {
   });
 }
 
+/** The files Node 26 runs besides its interop role (see main). */
+const NODE26_FILES = ["suites/provider_test.ts", "suites/kx_test.ts", "tests/hybrid_test.ts"];
+
 async function main(paths) {
   const targets = paths.length > 0 ? paths : defaultRoots();
   const deno = join(ROOT, "node_modules", ".bin", process.platform === "win32" ? "deno.exe" : "deno");
@@ -146,6 +149,17 @@ async function main(paths) {
       node26.error ? `Node 26 for tests/interop/pq_test.ts: ${node26.error}` : `Node 26: ${node26.path}`,
     );
     process.env.AIRLOCK_NODE26 = node26.path;
+    // And as a runtime for the files about the providers' native paths that Node 20 lacks (node:crypto's
+    // and WebCrypto's ML-KEM-768, Node 24.7 and later).
+    if (!node26.error && paths.length === 0) {
+      runtimes.push({
+        name: "node26/node",
+        bin: node26.path,
+        args: [runner, "node", ...NODE26_FILES.map((f) => join(ROOT, f))],
+        env: { ...process.env, AIRLOCK_PROVIDER: "node" },
+        parse: parseRunnerSummary,
+      });
+    }
   }
   const total = { passed: 0, failed: 0, skipped: 0 };
   const timings = [];
