@@ -120,9 +120,32 @@ export function fromHex(hex: string): Uint8Array {
  * ```
  */
 export function toBase64Url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return (base64UrlOf ??= pickBase64Url())(bytes);
+}
+
+/** Bytes to unpadded base64url, by the fastest means at hand (a JWK's key members, per handshake on Node). */
+let base64UrlOf: ((bytes: Uint8Array) => string) | undefined;
+
+function pickBase64Url(): (bytes: Uint8Array) => string {
+  const B = globalBuffer();
+  if (B) return (bytes) => B.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("base64url");
+  const native = (Uint8Array.prototype as { toBase64?: unknown }).toBase64;
+  if (typeof native === "function") {
+    return (bytes) => native.call(bytes, { alphabet: "base64url", omitPadding: true }) as string;
+  }
+  return (bytes) => {
+    let bin = "";
+    for (const b of bytes) bin += String.fromCharCode(b);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  };
+}
+
+/** The runtime's global `Buffer` (Node, Bun), whose native encoders beat the web's for small inputs. */
+function globalBuffer():
+  | { from(b: ArrayBufferLike, offset: number, length: number): { toString(enc: string): string } }
+  | undefined {
+  const B = (globalThis as { Buffer?: ReturnType<typeof globalBuffer> }).Buffer;
+  return typeof B?.from === "function" ? B : undefined;
 }
 
 /**
@@ -146,13 +169,8 @@ export function utf8(text: string): Uint8Array {
 let keyOf: ((bytes: Uint8Array) => string) | undefined;
 
 function pickKeyOf(): (bytes: Uint8Array) => string {
-  type BufferLike = {
-    from(b: ArrayBufferLike, offset: number, length: number): { toString(enc: string): string };
-  };
-  const B = (globalThis as { Buffer?: BufferLike }).Buffer;
-  if (typeof B?.from === "function") {
-    return (bytes) => B.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
-  }
+  const B = globalBuffer();
+  if (B) return (bytes) => B.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
   try {
     // The WHATWG "latin1" decoder is windows-1252: still a different code point for each byte value.
     const decoder = new TextDecoder("latin1");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { bytesKey, concat, ctEqual, fromHex, toHex, utf8 } from "./bytes.ts";
+import { bytesKey, concat, ctEqual, fromHex, toBase64Url, toHex, utf8 } from "./bytes.ts";
 
 Deno.test("concat() joins arrays in order", () => {
   const out = concat(new Uint8Array([1, 2]), new Uint8Array(0), new Uint8Array([3]));
@@ -65,4 +65,26 @@ Deno.test("bytesKey: one code point per byte, a different one for each of the 25
   // A view keys its own bytes, not its buffer's.
   const whole = Uint8Array.of(1, 2, 3, 4, 5);
   assert.equal(bytesKey(whole.subarray(1, 3)), bytesKey(Uint8Array.of(2, 3)));
+});
+
+Deno.test("toBase64Url() is RFC 4648 §5 base64url without padding, for every length and byte value", () => {
+  const reference = (bytes: Uint8Array) => {
+    let bin = "";
+    for (const b of bytes) bin += String.fromCharCode(b);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  };
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  assert.equal(toBase64Url(all), reference(all));
+  for (let n = 0; n <= 70; n++) {
+    const bytes = crypto.getRandomValues(new Uint8Array(n + 3)).subarray(3); // a view at an offset
+    const got = toBase64Url(bytes);
+    assert.equal(got, reference(bytes), `length ${n}`);
+    assert.match(got, /^[A-Za-z0-9_-]*$/);
+  }
+  // RFC 4648 §10's vectors, in the URL alphabet and unpadded.
+  const rfc: [string, string][] = [["", ""], ["f", "Zg"], ["fo", "Zm8"], ["foo", "Zm9v"], [
+    "foobar",
+    "Zm9vYmFy",
+  ]];
+  for (const [text, b64] of rfc) assert.equal(toBase64Url(new TextEncoder().encode(text)), b64);
 });
