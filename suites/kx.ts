@@ -327,11 +327,6 @@ const HYBRID_NAME = "X25519MLKEM768";
 const HYBRID_CLIENT_SHARE = MLKEM768_EK + 32; // 1216
 const HYBRID_SERVER_SHARE = MLKEM768_CT + 32; // 1120
 
-/** FIPS 203 ML-KEM.KeyGen_internal(d, z) from a 64-byte seed d || z drawn from `random`. */
-function mlKemGenerate(random: (n: number) => Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array } {
-  return ml_kem768.keygen(draw(random, MLKEM768_SEED));
-}
-
 /** The client's hybrid share checked for length and its ML-KEM key for FIPS 203 §7.2's modulus check. */
 function checkedEncapsulationKey(peerShare: Uint8Array): Uint8Array {
   if (peerShare.length !== HYBRID_CLIENT_SHARE) {
@@ -387,7 +382,8 @@ type MaybePromise<T> = T | Promise<T>;
 
 /** noble's ML-KEM-768, drawing its seed and message from `random`. */
 const nobleMlKem = {
-  generate: mlKemGenerate,
+  // FIPS 203 ML-KEM.KeyGen_internal(d, z) from a 64-byte seed d || z.
+  generate: (random: (n: number) => Uint8Array) => ml_kem768.keygen(draw(random, MLKEM768_SEED)),
   encapsulate: (ek: Uint8Array, random: (n: number) => Uint8Array) => {
     const m = draw(random, MLKEM768_MSG);
     return ml_kem768.encapsulate(ek, m);
@@ -428,7 +424,7 @@ function makeX25519MlKem768(): KxGroup {
     id,
     name,
     generate(random: (n: number) => Uint8Array): KeyShare {
-      const { secretKey, publicKey } = mlKemGenerate(random);
+      const { secretKey, publicKey } = nobleMlKem.generate(random);
       const x = X25519.generate(random);
       return keyShare(id, concat(publicKey, x.publicKey), concat(secretKey, x.privateKey));
     },
@@ -514,7 +510,7 @@ type KemSubtle = SubtleCrypto & {
   decapsulateBits(algorithm: typeof ML_KEM, key: CryptoKey, ciphertext: BufferSource): Promise<ArrayBuffer>;
 };
 
-/** The runtime's WebCrypto ML-KEM-768 (Deno, Bun), or undefined where it has none (Node 20, browsers today). */
+/** The runtime's WebCrypto ML-KEM-768 (Deno, Bun, Node 24.7+), or undefined where it has none (Node 20, browsers today). */
 function webCryptoMlKem(): MlKem768 | undefined {
   const subtle = globalThis.crypto?.subtle as KemSubtle | undefined;
   if (typeof subtle?.encapsulateBits !== "function" || typeof subtle.decapsulateBits !== "function") {

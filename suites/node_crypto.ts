@@ -9,8 +9,8 @@
  *
  * - Records: AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305 (every record, handshake ones too).
  * - Key exchange: X25519, P-256 and P-384. The peer's share is checked as noble checks it
- *   (`checkPeerShare`), so every provider gives the same errors. X25519MLKEM768's ML-KEM-768 runs on noble, its
- *   X25519 half here.
+ *   (`checkPeerShare`), so every provider gives the same errors. X25519MLKEM768's X25519 half runs here, its
+ *   ML-KEM-768 here too on Node 24.7 and later, else on WebCrypto (Deno, Bun) or noble (Node 20).
  * - Signatures: ECDSA P-256/P-384 and Ed25519 verify and sign here. RSA stays on WebCrypto, asynchronous:
  *   an RSA-2048 signature takes a millisecond or more, better off the calling thread. Certificate chains
  *   are checked as `webCryptoProvider` checks them.
@@ -523,8 +523,9 @@ const nodeKx = withHybridKx({
 }, nodeMlKem);
 
 /**
- * `node:crypto` where the runtime has the primitive, then WebCrypto (RSA) and noble (the hybrid group's
- * ML-KEM-768, its X25519 half staying native, and anything the runtime lacks). The default on Node, Bun and Deno (where records go to WebCrypto and noble).
+ * `node:crypto` where the runtime has the primitive, then WebCrypto (RSA, and ML-KEM-768 where node:crypto
+ * lacks it) and noble (anything the runtime lacks). The default on Node, Bun and Deno (where records go to
+ * WebCrypto and noble).
  *
  * @example Every connection of a Node server on node:crypto
  * ```ts ignore
