@@ -14,6 +14,7 @@
 
 import type { Socket } from "node:net";
 import type { ByteStreamTransport } from "./stream.ts";
+import { notByteStreams } from "./_bytes.ts";
 
 /** Options for {@linkcode nodeSocketStreams}. */
 export interface NodeSocketStreamsOptions {
@@ -118,6 +119,7 @@ export function nodeSocketStreams(
       socket.destroy();
     },
   }, new ByteLengthQueuingStrategy({ highWaterMark }));
+  notByteStreams.add(readable); // connectTls need not try a BYOB reader first
   const writable = new WritableStream<Uint8Array>({
     start: (c) => {
       writeCtl = c;

@@ -39,7 +39,7 @@ import { SslError, sslErrorName } from "../engine/codes.ts";
 import type { TlsEngine } from "../engine/engine.ts";
 import type { TlsError } from "../engine/errors.ts";
 import type { HandshakeInfo } from "../engine/events.ts";
-import { asBytes } from "./_bytes.ts";
+import { asBytes, notByteStreams } from "./_bytes.ts";
 
 /** A byte stream, as a web stream pair: `Deno.Conn`, a Bun socket, `node:net` through `nodeSocketStreams`. */
 export interface ByteStreamTransport {
@@ -234,6 +234,7 @@ const TRANSPORT_READ = 16384 + 256 + 5;
 function transportReader(
   readable: ReadableStream<Uint8Array>,
 ): ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader {
+  if (notByteStreams.has(readable)) return readable.getReader();
   try {
     return readable.getReader({ mode: "byob" });
   } catch {
