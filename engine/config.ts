@@ -84,10 +84,14 @@ export interface CommonConfig {
    * @example Offer every algorithm the runtime has
    * ```ts
    * import assert from "node:assert/strict";
-   * import { certCompressors, createBioPair, createClient } from "@airlock/tls";
+   * import { certCompressors, createBioPair, createClient, SslError } from "@airlock/tls";
    * const { engine, network } = createBioPair();
    * const config = { serverName: "example.com", retryVerify: true, certificateCompression: certCompressors() };
-   * createClient(config, engine).doHandshake(); // a ClientHello offering compress_certificate
+   * const client = createClient(config, engine);
+   * // A ClientHello offering compress_certificate (WANT_ASYNC first where a key share comes from WebCrypto).
+   * let ret = client.doHandshake();
+   * while (client.getError(ret) === SslError.WANT_ASYNC) ret = (await client.asyncWait(), client.doHandshake());
+   * assert.equal(client.getError(ret), SslError.WANT_READ);
    * assert.ok(network.pending() > 0);
    * ```
    */
