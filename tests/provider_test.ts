@@ -19,6 +19,7 @@ import { generateChain, generateTestCertificate, type TestKeyType } from "../tes
 import { assertFailed, assertReceived, rejects } from "../testing/reject.ts";
 import { cat, onProtected } from "../testing/tamper.ts";
 import { ContentType as CT, HandshakeType as H } from "../engine/msgs/enums.ts";
+import { normalizeCommon } from "../engine/config.ts";
 
 const TYPES: TestKeyType[] = ["ecdsa-p256", "ecdsa-p384", "ed25519", "rsa-2048"];
 
@@ -321,3 +322,34 @@ for (const version of ["TLSv1.3", "TLSv1.2"] as const) {
     assert.ok(q.client.error || q.server.error, "the handshake failed");
   });
 }
+
+Deno.test("providers: a configuration's suites are made once per provider and list, in the list's order, on that provider", () => {
+  const { provider } = hashProvider();
+  const config = {
+    provider,
+    cipherSuites: ["TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256"],
+  } as const;
+  const a = normalizeCommon(config), b = normalizeCommon({ ...config });
+  assert.equal(a.suites, b.suites, "the same list on the same provider shares one array");
+  assert.ok(Object.isFrozen(a.suites), "a shared array is frozen");
+  assert.deepEqual(a.suites.map((s) => s.name), config.cipherSuites);
+  assert.deepEqual(a.suites12, []);
+  assert.equal(a.suites[0]!.hash, provider.hash("SHA-256"), "the suites hash with their provider's hash");
+  const noble = normalizeCommon({ provider: nobleProvider, cipherSuites: config.cipherSuites });
+  assert.notEqual(noble.suites, a.suites);
+  assert.equal(noble.suites[0]!.hash, nobleProvider.hash("SHA-256"));
+  const reversed = normalizeCommon({ provider, cipherSuites: [...config.cipherSuites].reverse() });
+  assert.deepEqual(reversed.suites.map((s) => s.name), [...config.cipherSuites].reverse());
+  // More lists than are kept: each still gets its own suites.
+  const names = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"] as const;
+  for (let i = 0; i < 70; i++) {
+    const list = [names[i % 3]!, names[(i + 1) % 3]!, ...(i % 2 ? [] : [names[(i + 2) % 3]!])];
+    const cipherSuites = [...list, ...(i >= 3 ? ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" as const] : [])];
+    const n = normalizeCommon({ provider, cipherSuites: i % 7 ? cipherSuites : [...cipherSuites].reverse() });
+    assert.deepEqual(
+      [...n.suites, ...n.suites12].map((s) => s.name).sort(),
+      [...cipherSuites].sort(),
+    );
+  }
+  assert.equal(normalizeCommon(config).suites.length, 2);
+});
