@@ -26,11 +26,3 @@ export function asBytes(chunk: unknown, what: string): Uint8Array {
     : typeof chunk;
   throw new TypeError(`${what}: expected a Uint8Array, got ${kind}`);
 }
-
-/**
- * Readables known not to be byte streams ({@linkcode nodeSocketStreams}'s): `connectTls` takes a default
- * reader from them at once. For any other readable it first asks for a BYOB reader, and a stream that is not
- * a byte stream refuses with a TypeError: on Node that error formats the whole stream into its message, 3% of
- * a server's CPU time per connection under load.
- */
-export const notByteStreams: WeakSet<ReadableStream<Uint8Array>> = new WeakSet();

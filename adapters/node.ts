@@ -14,7 +14,7 @@
 
 import type { Socket } from "node:net";
 import type { ByteStreamTransport } from "./stream.ts";
-import { notByteStreams } from "./_bytes.ts";
+import { directPorts, notByteStreams, type TransportPort } from "./_transport.ts";
 
 /** Options for {@linkcode nodeSocketStreams}. */
 export interface NodeSocketStreamsOptions {
@@ -35,6 +35,11 @@ export interface NodeSocketStreamsOptions {
  * only after the bytes received before the error were read. A write resolves once the socket took the
  * bytes, after `'drain'` if its buffer was full. Closing the writable ends the socket (FIN); aborting it, or
  * cancelling the readable, destroys the socket.
+ *
+ * The streams are made when first asked for. {@linkcode connectTls} does not ask: it drives the socket
+ * directly, by the same rules, and the streams then read as locked (Node's web streams cost a server about
+ * 4 kB and 5% of its CPU time per connection). A transport whose `readable` or `writable` was read before
+ * `connectTls` took it goes through its streams.
  *
  * @example A client over node:net (on Deno, pass the `Deno.Conn` itself instead)
  * ```ts ignore
@@ -65,6 +70,72 @@ export function nodeSocketStreams(
     throw new RangeError(`Cannot use readableHighWaterMark ${highWaterMark}: expected a positive number`);
   }
   socket.allowHalfOpen = true;
+  // The streams are made when first asked for; connectTls asks for neither, and drives the socket through
+  // a port instead (socketPort). Until one of the two is made, a socket 'error' (which would throw with no
+  // listener) or 'close' is kept for it.
+  const early: { error?: { error: unknown }; closed?: boolean } = {};
+  const onEarlyError = (error: Error) => void (early.error ??= { error });
+  const onEarlyClose = () => void (early.closed = true);
+  socket.on("error", onEarlyError);
+  socket.on("close", onEarlyClose);
+  const settle = () => {
+    socket.off("error", onEarlyError);
+    socket.off("close", onEarlyClose);
+  };
+  let streams: ByteStreamTransport | undefined;
+  let port: TransportPort | undefined;
+  const made = (): ByteStreamTransport => {
+    if (streams) return streams;
+    if (port) {
+      // connectTls has the socket: as before, its streams are locked.
+      const taken = {
+        readable: new ReadableStream<Uint8Array>(),
+        writable: new WritableStream<Uint8Array>(),
+      };
+      taken.readable.getReader();
+      taken.writable.getWriter();
+      return streams = taken;
+    }
+    settle();
+    return streams = socketStreams(socket, highWaterMark, early);
+  };
+  const transport: ByteStreamTransport = {
+    get readable() {
+      return made().readable;
+    },
+    get writable() {
+      return made().writable;
+    },
+  };
+  directPorts.set(transport, () => {
+    if (streams) return undefined;
+    if (!port) {
+      settle();
+      port = socketPort(socket, highWaterMark, early);
+    }
+    return port;
+  });
+  return transport;
+}
+
+/** What happened to a socket before its streams or port were made. */
+interface Early {
+  readonly error?: { readonly error: unknown };
+  readonly closed?: boolean;
+}
+
+/** The message of a socket that closed without the peer's FIN. */
+const CLOSED_BEFORE_END = "Cannot read from the socket: it closed before its end";
+
+/** The socket's error, or its close before the peer's FIN, if either came before it was taken. */
+function earlyEnd(socket: Socket, early: Early): { error: unknown } | undefined {
+  if (early.error) return early.error;
+  if (early.closed || socket.destroyed) return { error: new Error(CLOSED_BEFORE_END) };
+  return undefined;
+}
+
+/** The socket as a web stream pair (nodeSocketStreams's streams, when asked for). */
+function socketStreams(socket: Socket, highWaterMark: number, early: Early): ByteStreamTransport {
   let readCtl: ReadableStreamDefaultController<Uint8Array> | undefined;
   let writeCtl: WritableStreamDefaultController | undefined;
   let readEnded = false;
@@ -97,7 +168,7 @@ export function nodeSocketStreams(
     }
   });
   socket.on("end", () => endRead());
-  socket.on("close", () => endRead(new Error("Cannot read from the socket: it closed before its end")));
+  socket.on("close", () => endRead(new Error(CLOSED_BEFORE_END)));
   const readable = new ReadableStream<Uint8Array>({
     start: (c) => {
       readCtl = c;
@@ -129,22 +200,111 @@ export function nodeSocketStreams(
       if (socket.write(chunk)) return Promise.resolve();
       return settleOn(socket, "drain", "Cannot write to the socket: it closed while its buffer was full");
     },
-    close: () => {
-      if (socket.writableFinished) return Promise.resolve();
-      if (socket.destroyed) return Promise.reject(new Error("Cannot end the socket: it is closed"));
-      const finished = settleOn(
-        socket,
-        "finish",
-        "Cannot end the socket: it closed before its last bytes left",
-      );
-      socket.end();
-      return finished;
-    },
+    close: () => endSocket(socket),
     abort: (reason) => {
       socket.destroy(reason instanceof Error ? reason : undefined);
     },
   });
+  const ended = earlyEnd(socket, early);
+  if (ended) {
+    endRead(ended.error);
+    try {
+      writeCtl?.error(ended.error);
+    } catch {
+      // Already closed.
+    }
+  }
   return { readable, writable };
+}
+
+/**
+ * The socket as the port connectTls drives: what its streams do (socketStreams), without them. Reading pauses
+ * the socket while `highWaterMark` bytes wait unread; the peer's FIN is the end; a socket error, or a close
+ * without FIN, fails a read only after the bytes received before it were read. A write resolves once the
+ * socket took the bytes, after 'drain' if its buffer was full; close ends the socket (FIN) and resolves once
+ * the bytes left; abort and cancel destroy it.
+ */
+function socketPort(socket: Socket, highWaterMark: number, early: Early): TransportPort {
+  const chunks: Uint8Array[] = [];
+  let queued = 0;
+  let ended = false;
+  let failure = earlyEnd(socket, early);
+  let cancelled = false;
+  let waiters: (() => void)[] = [];
+  const notify = () => {
+    const woken = waiters;
+    waiters = [];
+    for (const wake of woken) wake();
+  };
+  let drain: Promise<void> | undefined;
+  socket.on("data", (chunk: Uint8Array) => {
+    if (cancelled || ended || failure) return;
+    chunks.push(chunk);
+    queued += chunk.length;
+    if (queued >= highWaterMark) socket.pause();
+    notify();
+  });
+  socket.on("end", () => {
+    if (!failure) ended = true;
+    notify();
+  });
+  socket.on("close", () => {
+    if (!ended) failure ??= { error: new Error(CLOSED_BEFORE_END) };
+    notify();
+  });
+  socket.on("error", (error: Error) => {
+    if (!ended) failure ??= { error };
+    notify();
+  });
+  if (failure) socket.pause();
+  return {
+    async read() {
+      for (;;) {
+        const value = chunks.shift();
+        if (value) {
+          queued -= value.length;
+          if (queued < highWaterMark && !ended && !failure) socket.resume();
+          return { done: false, value };
+        }
+        if (cancelled || ended) return { done: true, value: undefined };
+        if (failure) throw failure.error;
+        socket.resume();
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+    },
+    cancel() {
+      cancelled = true;
+      chunks.length = 0;
+      queued = 0;
+      socket.destroy();
+      notify();
+      return Promise.resolve();
+    },
+    get ready() {
+      return drain ?? Promise.resolve();
+    },
+    write(bytes) {
+      if (socket.destroyed) return Promise.reject(new Error("Cannot write to the socket: it is closed"));
+      if (socket.write(bytes)) return drain ?? Promise.resolve();
+      drain ??= settleOn(socket, "drain", "Cannot write to the socket: it closed while its buffer was full")
+        .finally(() => drain = undefined);
+      return drain;
+    },
+    close: () => endSocket(socket),
+    abort(reason) {
+      socket.destroy(reason instanceof Error ? reason : undefined);
+      return Promise.resolve();
+    },
+  };
+}
+
+/** End the socket (FIN) once the bytes written have left; resolves when they have. */
+function endSocket(socket: Socket): Promise<void> {
+  if (socket.writableFinished) return Promise.resolve();
+  if (socket.destroyed) return Promise.reject(new Error("Cannot end the socket: it is closed"));
+  const finished = settleOn(socket, "finish", "Cannot end the socket: it closed before its last bytes left");
+  if (!socket.writableEnded) socket.end();
+  return finished;
 }
 
 /** Resolve on the socket's `event`; reject on 'error', or on 'close' if that comes first. */

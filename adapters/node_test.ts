@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { nodeSocketStreams } from "./node.ts";
 import { connectTls, type TlsStream } from "./stream.ts";
+import { directPorts } from "./_transport.ts";
 import {
   digest,
   makeEndpoints,
@@ -199,21 +200,25 @@ Deno.test("nodeSocketStreams() errors the readable only after the bytes received
   }
 });
 
-Deno.test("connectTls() takes a default reader from nodeSocketStreams() without first asking for a BYOB one", async () => {
-  // A refused BYOB request costs Node an error that formats the whole stream: 3% of a server's CPU per
-  // connection under load. A byte-stream transport is still read BYOB (stream_test.ts).
+Deno.test("connectTls() drives a nodeSocketStreams() socket without web streams; they read as locked after", async () => {
+  // Node's web streams cost a server about 4 kB and 5% of its CPU time per connection: connectTls takes the
+  // socket through its port instead, and makes no reader or writer of the transport's streams.
   const getReader = ReadableStream.prototype.getReader;
-  const modes: (string | undefined)[] = [];
+  const getWriter = WritableStream.prototype.getWriter;
+  let calls = 0;
   ReadableStream.prototype.getReader = function (this: ReadableStream, options?: { mode?: "byob" }) {
-    modes.push(options?.mode);
+    calls++;
     return getReader.call(this, options as { mode: "byob" });
   } as typeof getReader;
+  WritableStream.prototype.getWriter = function (this: WritableStream) {
+    calls++;
+    return getWriter.call(this);
+  } as typeof getWriter;
   let sockets: Awaited<ReturnType<typeof tcpPair>> | undefined;
   try {
     const { client, server } = await makeEndpoints();
     sockets = await tcpPair();
     const transports = [nodeSocketStreams(sockets.client), nodeSocketStreams(sockets.server)] as const;
-    modes.length = 0;
     const [ct, st] = await withTimeout(
       Promise.all([
         connectTls(client.engine, client.network, transports[0], { handshakeTimeoutMs: 10_000 }),
@@ -222,12 +227,100 @@ Deno.test("connectTls() takes a default reader from nodeSocketStreams() without 
       20_000,
       "handshake over TCP",
     );
-    assert.ok(modes.length >= 2, `both transports were read (getReader modes: ${modes.join(",")})`);
-    assert.ok(!modes.includes("byob"), `no BYOB reader was asked for (getReader modes: ${modes.join(",")})`);
-    assert.ok(transports.every((t) => t.readable.locked));
-    await Promise.all([ct.close(), st.close()]);
+    assert.equal(calls, 0, "no reader or writer was made on the transport's streams");
+    const up = seededBytes(300_000, 5);
+    const [, got] = await Promise.all([writeAll(ct.writable, up, { seed: 3 }), readAll(st.readable)]);
+    assert.deepEqual(got.digest, digest(up));
+    assert.ok(transports.every((t) => t.readable.locked && t.writable.locked), "the socket is taken");
+    await withTimeout(Promise.all([st.close(), ct.close()]), 10_000, "close");
   } finally {
     ReadableStream.prototype.getReader = getReader;
+    WritableStream.prototype.getWriter = getWriter;
     await sockets?.close();
+  }
+});
+
+Deno.test("connectTls() uses nodeSocketStreams()'s streams once they were asked for", async () => {
+  await withTimeout(
+    (async () => {
+      const { client, server } = await makeEndpoints();
+      const sockets = await tcpPair();
+      try {
+        const transports = [nodeSocketStreams(sockets.client), nodeSocketStreams(sockets.server)] as const;
+        const readable = transports[1].readable; // the server's: its streams now carry the bytes
+        const [ct, st] = await Promise.all([
+          connectTls(client.engine, client.network, transports[0]),
+          connectTls(server.engine, server.network, transports[1]),
+        ]);
+        assert.ok(readable.locked, "connectTls read the stream it was shown");
+        const down = seededBytes(200_000, 7);
+        const [, got] = await Promise.all([writeAll(st.writable, down, { seed: 4 }), readAll(ct.readable)]);
+        assert.deepEqual(got.digest, digest(down));
+        await Promise.all([ct.close(), st.close()]);
+      } finally {
+        await sockets.close();
+      }
+    })(),
+    30_000,
+    "TCP through the streams",
+  );
+});
+
+Deno.test("nodeSocketStreams()'s port fails a read only after the bytes received before a socket error", async () => {
+  const sockets = await tcpPair();
+  try {
+    const port = directPorts.get(nodeSocketStreams(sockets.client))!()!;
+    sockets.client.once("data", () => sockets.client.destroy(new Error("write EPIPE")));
+    const closed = new Promise((resolve) => sockets.client.once("close", resolve));
+    sockets.server.write("the peer's alert");
+    await withTimeout(closed, 5_000, "the socket's close");
+    const first = await withTimeout(port.read(), 5_000, "first read");
+    assert.equal(new TextDecoder().decode(first.value), "the peer's alert");
+    await assert.rejects(port.read(), /write EPIPE/);
+    await assert.rejects(port.write(Uint8Array.of(1)), /it is closed/);
+  } finally {
+    await sockets.close();
+  }
+});
+
+Deno.test("nodeSocketStreams()'s port: the peer's FIN ends reading after its bytes; close() sends ours", async () => {
+  const sockets = await tcpPair();
+  try {
+    const port = directPorts.get(nodeSocketStreams(sockets.client))!()!;
+    // Two reads waiting at once both see the bytes and the end, in order.
+    const reads = [port.read(), port.read()];
+    sockets.server.end("last words");
+    const first = await withTimeout(reads[0]!, 5_000, "first read");
+    assert.equal(new TextDecoder().decode(first.value), "last words");
+    assert.equal((await withTimeout(reads[1]!, 5_000, "second read")).done, true);
+    assert.equal((await port.read()).done, true);
+    // Half-closed: our side still writes, then ends.
+    const atServer = new Promise<string>((resolve) => {
+      let text = "";
+      sockets.server.on("data", (d: Uint8Array) => text += new TextDecoder().decode(d));
+      sockets.server.on("end", () => resolve(text));
+    });
+    await port.write(new TextEncoder().encode("our answer"));
+    await withTimeout(port.close(), 5_000, "close");
+    assert.equal(await withTimeout(atServer, 5_000, "the server's end"), "our answer");
+    await port.close(); // a second close: already finished
+  } finally {
+    await sockets.close();
+  }
+});
+
+Deno.test("nodeSocketStreams(): a socket that failed before connectTls took it fails the handshake", async () => {
+  const sockets = await tcpPair();
+  try {
+    const { client } = await makeEndpoints();
+    const transport = nodeSocketStreams(sockets.client);
+    sockets.client.destroy(new Error("connection reset"));
+    await new Promise((resolve) => sockets.client.once("close", resolve));
+    await assert.rejects(
+      withTimeout(connectTls(client.engine, client.network, transport), 5_000, "handshake"),
+      /connection reset|closed/,
+    );
+  } finally {
+    await sockets.close();
   }
 });

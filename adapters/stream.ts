@@ -39,7 +39,8 @@ import { SslError, sslErrorName } from "../engine/codes.ts";
 import type { TlsEngine } from "../engine/engine.ts";
 import type { TlsError } from "../engine/errors.ts";
 import type { HandshakeInfo } from "../engine/events.ts";
-import { asBytes, notByteStreams } from "./_bytes.ts";
+import { asBytes } from "./_bytes.ts";
+import { directPorts, notByteStreams, type TransportPort } from "./_transport.ts";
 
 /** A byte stream, as a web stream pair: `Deno.Conn`, a Bun socket, `node:net` through `nodeSocketStreams`. */
 export interface ByteStreamTransport {
@@ -242,12 +243,32 @@ function transportReader(
   }
 }
 
-/** The next chunk from the transport (a fresh array for each BYOB read: the stream takes it over). */
-function readFrom(
-  reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader,
-): Promise<ReadableStreamReadResult<Uint8Array>> {
-  if (reader instanceof ReadableStreamDefaultReader) return reader.read();
-  return reader.read(new Uint8Array(TRANSPORT_READ)) as Promise<ReadableStreamReadResult<Uint8Array>>;
+/**
+ * The pump's calls on `transport`: straight to the transport where it offers that (`directPorts`), else
+ * through a reader and a writer of its streams. BYOB reads get a fresh array each (the stream takes it over).
+ *
+ * @throws {TypeError} If the transport's readable or writable is locked.
+ */
+function portOf(transport: ByteStreamTransport): TransportPort {
+  const direct = directPorts.get(transport)?.();
+  if (direct) return direct;
+  if (transport.readable.locked || transport.writable.locked) {
+    throw new TypeError("Cannot connect: the transport's readable or writable is locked");
+  }
+  const reader = transportReader(transport.readable);
+  const writer = transport.writable.getWriter();
+  return {
+    read: reader instanceof ReadableStreamDefaultReader
+      ? () => reader.read()
+      : () => reader.read(new Uint8Array(TRANSPORT_READ)) as Promise<ReadableStreamReadResult<Uint8Array>>,
+    cancel: (reason) => reader.cancel(reason),
+    get ready() {
+      return writer.ready;
+    },
+    write: (bytes) => writer.write(bytes),
+    close: () => writer.close(),
+    abort: (reason) => writer.abort(reason),
+  };
 }
 
 /** A chunk's size for the writable's queue: its byte length (0 for what is not bytes: the sink refuses it). */
@@ -266,8 +287,8 @@ class Pump implements TlsStream {
   readonly writable: WritableStream<Uint8Array>;
   readonly closed: Promise<void>;
   readonly #network: Bio;
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The transport, read and written through a port (`portOf`). */
+  readonly #port: TransportPort;
   readonly #options: ConnectTlsOptions;
   #info: HandshakeInfo | undefined;
 
@@ -312,14 +333,10 @@ class Pump implements TlsStream {
   #unlisten: (() => void) | undefined;
 
   constructor(engine: TlsEngine, network: Bio, transport: ByteStreamTransport, options: ConnectTlsOptions) {
-    if (transport.readable.locked || transport.writable.locked) {
-      throw new TypeError("Cannot connect: the transport's readable or writable is locked");
-    }
+    this.#port = portOf(transport);
     this.engine = engine;
     this.#network = network;
     this.#options = options;
-    this.#reader = transportReader(transport.readable);
-    this.#writer = transport.writable.getWriter();
     this.closed = new Promise<void>((resolve, reject) => {
       this.#resolveClosed = resolve;
       this.#rejectClosed = reject;
@@ -558,7 +575,7 @@ class Pump implements TlsStream {
     const wait = new Promise<void>((resolve) => this.#inputWaiters.push(resolve));
     if (!this.#reading && !this.#transportEof) {
       this.#reading = true;
-      readFrom(this.#reader).then(
+      this.#port.read().then(
         (result) => {
           this.#reading = false;
           if (this.#failure) return;
@@ -627,13 +644,13 @@ class Pump implements TlsStream {
   async #drainLoop(): Promise<void> {
     try {
       while (this.#hasOutput()) {
-        await this.#race(this.#writer.ready);
+        await this.#race(this.#port.ready);
         // Stage right before writing, so bytes leave in the order the engine sealed them.
         this.#stage();
         const chunks = this.#staged;
         this.#staged = [];
         this.#stagedBytes = 0;
-        for (const bytes of chunks) this.#writer.write(bytes).catch((e) => this.#transportFailed(e));
+        for (const bytes of chunks) this.#port.write(bytes).catch((e) => this.#transportFailed(e));
       }
     } catch (e) {
       throw await this.#transportFailed(e); // The transport writer failed (or the connection already had).
@@ -840,18 +857,18 @@ class Pump implements TlsStream {
     const linger = new Promise<boolean>((resolve) => {
       id = setTimeout(() => resolve(false), LINGER_MS);
     });
-    const closing = this.#writer.close().then(() => true, () => false);
+    const closing = this.#port.close().then(() => true, () => false);
     const closedInTime = await Promise.race([closing, linger]);
-    if (!closedInTime) await this.#writer.abort(reason).catch(() => {});
+    if (!closedInTime) await this.#port.abort(reason).catch(() => {});
     else if (drainInput) await Promise.race([this.#discardInput(), linger]);
     clearTimeout(id);
-    await this.#reader.cancel(reason).catch(() => {});
+    await this.#port.cancel(reason).catch(() => {});
   }
 
   /** Read the transport to its end (or error), dropping what comes. */
   async #discardInput(): Promise<void> {
     try {
-      while (!(await readFrom(this.#reader)).done);
+      while (!(await this.#port.read()).done);
     } catch {
       // The transport failed: that is an end too.
     }
@@ -942,13 +959,13 @@ class Pump implements TlsStream {
     if (teardown === "alert") {
       // Ignore back-pressure for these last few bytes (staged output, at most one record, the alert).
       this.#stage();
-      for (const bytes of this.#staged) this.#writer.write(bytes).catch(() => {});
+      for (const bytes of this.#staged) this.#port.write(bytes).catch(() => {});
       this.#staged = [];
       this.#stagedBytes = 0;
       this.#closeTransport(error, true);
     } else {
-      this.#writer.abort(error).catch(() => {});
-      this.#reader.cancel(error).catch(() => {});
+      this.#port.abort(error).catch(() => {});
+      this.#port.cancel(error).catch(() => {});
     }
     return error;
   }
