@@ -38,8 +38,8 @@ export interface NodeSocketStreamsOptions {
  *
  * The streams are made when first asked for. {@linkcode connectTls} does not ask: it drives the socket
  * directly, by the same rules, and the streams then read as locked (Node's web streams cost a server about
- * 4 kB and 5% of its CPU time per connection). A transport whose `readable` or `writable` was read before
- * `connectTls` took it goes through its streams.
+ * 5 kB of heap and a few percent of its CPU time per connection). A transport whose `readable` or `writable`
+ * was read before `connectTls` took it goes through its streams.
  *
  * @example A client over node:net (on Deno, pass the `Deno.Conn` itself instead)
  * ```ts ignore

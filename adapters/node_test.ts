@@ -201,7 +201,7 @@ Deno.test("nodeSocketStreams() errors the readable only after the bytes received
 });
 
 Deno.test("connectTls() drives a nodeSocketStreams() socket without web streams; they read as locked after", async () => {
-  // Node's web streams cost a server about 4 kB and 5% of its CPU time per connection: connectTls takes the
+  // Node's web streams cost a server about 5 kB of heap and some CPU time per connection: connectTls takes the
   // socket through its port instead, and makes no reader or writer of the transport's streams.
   const getReader = ReadableStream.prototype.getReader;
   const getWriter = WritableStream.prototype.getWriter;

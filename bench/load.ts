@@ -272,8 +272,9 @@ class ServerProcess {
       ? [bin("deno"), "run", "-A", "--v8-flags=--expose-gc"]
       : [bin("bun")];
     const args = [...pre, ...S.serverFlags, script, "--impl", impl, "--cert", cert, "--key", key];
-    // On Node, airlock's server runs the built package, as npm users do (see _load_server.ts).
-    if (rt === "node" && impl === "airlock") buildPackage();
+    // On Node, airlock's server runs the built package, as npm users do (see _load_server.ts); the node:tls
+    // server's process loads it too (for the helpers both share), so the package is built before either.
+    if (rt === "node") buildPackage();
     const env = { ...process.env, AIRLOCK_FROM_DIST: rt === "node" ? "1" : "0" };
     const server = new ServerProcess(spawn(cmd!, args, { cwd: ROOT, env, stdio: ["pipe", "pipe", "pipe"] }));
     const [, port, info] = /^READY (\d+) (.*)$/.exec(await server.#next("READY "))!;
