@@ -107,13 +107,11 @@ export function nodeSocketStreams(
       return made().writable;
     },
   };
+  // The port goes to the first connectTls only: a second finds the streams locked, as it would have.
   directPorts.set(transport, () => {
-    if (streams) return undefined;
-    if (!port) {
-      settle();
-      port = socketPort(socket, highWaterMark, early);
-    }
-    return port;
+    if (streams || port) return undefined;
+    settle();
+    return port = socketPort(socket, highWaterMark, early);
   });
   return transport;
 }

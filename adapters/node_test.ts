@@ -228,10 +228,18 @@ Deno.test("connectTls() drives a nodeSocketStreams() socket without web streams;
       "handshake over TCP",
     );
     assert.equal(calls, 0, "no reader or writer was made on the transport's streams");
+    // The socket is taken: a second connectTls on it is refused (its streams read as locked).
+    const again = await makeEndpoints();
+    await assert.rejects(
+      connectTls(again.client.engine, again.client.network, transports[0]),
+      (e) => e instanceof TypeError && /locked/.test(e.message),
+      "a second connectTls on the same socket is refused",
+    );
     const up = seededBytes(300_000, 5);
     const [, got] = await Promise.all([writeAll(ct.writable, up, { seed: 3 }), readAll(st.readable)]);
     assert.deepEqual(got.digest, digest(up));
     assert.ok(transports.every((t) => t.readable.locked && t.writable.locked), "the socket is taken");
+
     await withTimeout(Promise.all([st.close(), ct.close()]), 10_000, "close");
   } finally {
     ReadableStream.prototype.getReader = getReader;
