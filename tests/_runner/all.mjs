@@ -162,7 +162,9 @@ async function main(paths) {
       bin: r.bin,
       // The JSDoc examples, and the files no provider reaches, need one pass only.
       args: r.args(i === 0, i === 0 || paths.length > 0 ? targets : providerTargets()),
-      env: { ...process.env, AIRLOCK_PROVIDER: provider },
+      // AIRLOCK_PASS says whether this is the whole suite or a cross-provider pass (tests that run longer in
+      // CI run long once).
+      env: { ...process.env, AIRLOCK_PROVIDER: provider, AIRLOCK_PASS: i === 0 ? "whole" : "cross" },
       parse: r.parse,
     }))
   );
