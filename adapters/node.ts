@@ -132,91 +132,44 @@ function earlyEnd(socket: Socket, early: Early): { error: unknown } | undefined 
   return undefined;
 }
 
-/** The socket as a web stream pair (nodeSocketStreams's streams, when asked for). */
+/**
+ * The socket as a web stream pair (nodeSocketStreams's streams, when asked for), over the same port connectTls
+ * drives: the port buffers and pauses the socket, the readable hands on what it reads (a high-water mark of
+ * 0: nothing is read ahead), the writable what it is given. A socket error errors the writable at once.
+ */
 function socketStreams(socket: Socket, highWaterMark: number, early: Early): ByteStreamTransport {
-  let readCtl: ReadableStreamDefaultController<Uint8Array> | undefined;
-  let writeCtl: WritableStreamDefaultController | undefined;
-  let readEnded = false;
-  /** An error that waits for the bytes received before it to be read (see endRead). */
-  let lateError: { error: unknown } | undefined;
-  const endRead = (error?: unknown) => {
-    if (readEnded || lateError) return;
-    // Bytes received before a socket error are still the peer's, and may be its alert (the reset that
-    // followed it is what failed our write): erroring the stream now would drop them, so the error waits
-    // until they are read (pull, below, finds the queue empty).
-    if (error !== undefined && readCtl && (readCtl.desiredSize ?? 0) < highWaterMark) {
-      lateError = { error };
-      return;
-    }
-    readEnded = true;
-    try {
-      if (error === undefined) readCtl?.close();
-      else readCtl?.error(error);
-    } catch {
-      // Already closed or cancelled.
-    }
-  };
-  // Listen from the start: a socket 'error' without a listener would throw.
-  socket.on("error", (error: Error) => {
-    endRead(error);
-    try {
-      writeCtl?.error(error);
-    } catch {
-      // Already closed.
-    }
-  });
-  socket.on("end", () => endRead());
-  socket.on("close", () => endRead(new Error(CLOSED_BEFORE_END)));
+  const port = socketPort(socket, highWaterMark, early);
   const readable = new ReadableStream<Uint8Array>({
-    start: (c) => {
-      readCtl = c;
-      socket.on("data", (chunk: Uint8Array) => {
-        if (readEnded || lateError) return;
-        c.enqueue(chunk);
-        if ((c.desiredSize ?? 0) <= 0) socket.pause();
-      });
+    pull: async (c) => {
+      const r = await port.read(); // its rejection errors the stream
+      if (r.done) c.close();
+      else c.enqueue(r.value);
     },
-    pull: (c) => {
-      if (!lateError) socket.resume();
-      else if (c.desiredSize === highWaterMark) {
-        readEnded = true;
-        c.error(lateError.error);
-      }
-    },
-    cancel: () => {
-      readEnded = true;
-      socket.destroy();
-    },
-  }, new ByteLengthQueuingStrategy({ highWaterMark }));
+    cancel: (reason) => port.cancel(reason),
+  }, { highWaterMark: 0 });
   notByteStreams.add(readable); // connectTls need not try a BYOB reader first
   const writable = new WritableStream<Uint8Array>({
     start: (c) => {
-      writeCtl = c;
+      const fail = (error: unknown) => {
+        try {
+          c.error(error);
+        } catch {
+          // Already closed.
+        }
+      };
+      socket.on("error", fail);
+      const ended = earlyEnd(socket, early);
+      if (ended) fail(ended.error);
     },
-    write: (chunk) => {
-      if (socket.destroyed) return Promise.reject(new Error("Cannot write to the socket: it is closed"));
-      if (socket.write(chunk)) return Promise.resolve();
-      return settleOn(socket, "drain", "Cannot write to the socket: it closed while its buffer was full");
-    },
-    close: () => endSocket(socket),
-    abort: (reason) => {
-      socket.destroy(reason instanceof Error ? reason : undefined);
-    },
+    write: (chunk) => port.write(chunk),
+    close: () => port.close(),
+    abort: (reason) => port.abort(reason),
   });
-  const ended = earlyEnd(socket, early);
-  if (ended) {
-    endRead(ended.error);
-    try {
-      writeCtl?.error(ended.error);
-    } catch {
-      // Already closed.
-    }
-  }
   return { readable, writable };
 }
 
 /**
- * The socket as the port connectTls drives: what its streams do (socketStreams), without them. Reading pauses
+ * The socket as the port connectTls drives, and under the streams of socketStreams. Reading pauses
  * the socket while `highWaterMark` bytes wait unread; the peer's FIN is the end; a socket error, or a close
  * without FIN, fails a read only after the bytes received before it were read. A write resolves once the
  * socket took the bytes, after 'drain' if its buffer was full; close ends the socket (FIN) and resolves once

@@ -181,24 +181,31 @@ Deno.test("nodeSocketStreams() pauses a socket nobody reads, so the peer's write
   );
 });
 
-Deno.test("nodeSocketStreams() errors the readable only after the bytes received before a socket error", async () => {
-  const sockets = await tcpPair();
-  try {
-    const { readable } = nodeSocketStreams(sockets.client);
-    // The peer's last bytes arrive, and in the same turn the socket fails, as when a write after the peer's
-    // alert and reset meets EPIPE.
-    sockets.client.once("data", () => sockets.client.destroy(new Error("write EPIPE")));
-    const closed = new Promise((resolve) => sockets.client.once("close", resolve));
-    sockets.server.write("the peer's alert");
-    await withTimeout(closed, 5_000, "the socket's close"); // nothing read yet: the bytes wait in the stream
-    const reader = readable.getReader();
-    const first = await withTimeout(reader.read(), 5_000, "first read");
-    assert.equal(new TextDecoder().decode(first.value), "the peer's alert");
-    await assert.rejects(reader.read(), /write EPIPE/);
-  } finally {
-    await sockets.close();
-  }
-});
+for (const via of ["its readable", "connectTls's port"] as const) {
+  Deno.test(`nodeSocketStreams(): ${via} fails a read only after the bytes received before a socket error`, async () => {
+    const sockets = await tcpPair();
+    try {
+      const transport = nodeSocketStreams(sockets.client);
+      const port = via === "connectTls's port" ? directPorts.get(transport)!()! : undefined;
+      const reader = port ?? transport.readable.getReader();
+      // The peer's last bytes arrive, and in the same turn the socket fails, as when a write after the peer's
+      // alert and reset meets EPIPE.
+      sockets.client.once("data", () => sockets.client.destroy(new Error("write EPIPE")));
+      const closed = new Promise((resolve) => sockets.client.once("close", resolve));
+      sockets.server.write("the peer's alert");
+      await withTimeout(closed, 5_000, "the socket's close"); // nothing read yet: the bytes wait
+      const first = await withTimeout(reader.read(), 5_000, "first read");
+      assert.equal(new TextDecoder().decode(first.value), "the peer's alert");
+      await assert.rejects(reader.read(), /write EPIPE/);
+      const write = port
+        ? port.write(Uint8Array.of(1))
+        : transport.writable.getWriter().write(Uint8Array.of(1));
+      await assert.rejects(write, port ? /it is closed/ : /write EPIPE/);
+    } finally {
+      await sockets.close();
+    }
+  });
+}
 
 Deno.test("connectTls() drives a nodeSocketStreams() socket without web streams; they read as locked after", async () => {
   // Node's web streams cost a server about 5 kB of heap and some CPU time per connection: connectTls takes the
@@ -272,23 +279,6 @@ Deno.test("connectTls() uses nodeSocketStreams()'s streams once they were asked 
     30_000,
     "TCP through the streams",
   );
-});
-
-Deno.test("nodeSocketStreams()'s port fails a read only after the bytes received before a socket error", async () => {
-  const sockets = await tcpPair();
-  try {
-    const port = directPorts.get(nodeSocketStreams(sockets.client))!()!;
-    sockets.client.once("data", () => sockets.client.destroy(new Error("write EPIPE")));
-    const closed = new Promise((resolve) => sockets.client.once("close", resolve));
-    sockets.server.write("the peer's alert");
-    await withTimeout(closed, 5_000, "the socket's close");
-    const first = await withTimeout(port.read(), 5_000, "first read");
-    assert.equal(new TextDecoder().decode(first.value), "the peer's alert");
-    await assert.rejects(port.read(), /write EPIPE/);
-    await assert.rejects(port.write(Uint8Array.of(1)), /it is closed/);
-  } finally {
-    await sockets.close();
-  }
 });
 
 Deno.test("nodeSocketStreams()'s port: the peer's FIN ends reading after its bytes; close() sends ours", async () => {
